@@ -1,0 +1,57 @@
+// What the packager produces for the origin: init segments, parts and segment boundaries, per rendition.
+
+/** One rendition's CMAF header: `ftyp` + `moov` with the video track and (muxed) the audio track. */
+export interface RenditionInit {
+  rendition: string;
+  /** ftyp + moov bytes, served as `init.mp4`. */
+  data: Uint8Array;
+  /** RFC 6381 codecs of the rendition, comma-separated (`avc1.42001f,opus`), for the multivariant playlist. */
+  codecs: string;
+  width: number;
+  height: number;
+  frameRate?: number;
+  /** Peak bits per second the publisher announced for the rendition (video + audio), for BANDWIDTH. */
+  bandwidth: number;
+}
+
+/** One LL-HLS partial segment: a `moof` + `mdat` pair (one `traf` per track) of about the part target. */
+export interface Part {
+  rendition: string;
+  /** Media sequence number of the segment this part belongs to. */
+  msn: number;
+  /** Index of the part within its segment, from 0. */
+  partIndex: number;
+  durationUs: number;
+  /** True when the part starts with a video keyframe (EXT-X-PART INDEPENDENT=YES). */
+  independent: boolean;
+  /** Wall-clock time of the part's first video frame, ms since the epoch (from the publisher's clock message). */
+  programDateTimeMs: number;
+  data: Uint8Array;
+}
+
+/** Emitted after the last part of a segment: the segment is complete and is the concatenation of its parts. */
+export interface SegmentInfo {
+  rendition: string;
+  msn: number;
+  durationUs: number;
+  partCount: number;
+  /** Wall-clock time of the segment's first video frame, ms since the epoch. */
+  programDateTimeMs: number;
+}
+
+export type PackagerEvents = {
+  init: [RenditionInit];
+  part: [Part];
+  segment: [SegmentInfo];
+  /** The stream ended: every pending part and segment has been emitted before this. */
+  end: [];
+  error: [Error];
+};
+
+export interface PackagerOptions {
+  streamName: string;
+  /** Part target duration (EXT-X-PART-INF PART-TARGET); each part is at most this long. */
+  partTargetUs: number;
+  /** Segment target duration; segments are cut on the first video keyframe at or after it. */
+  segmentTargetUs: number;
+}

@@ -1,0 +1,5 @@
+// Public surface of the publish wire protocol.
+export * from './messages.ts';
+export * from './limits.ts';
+export { ProtocolError, type ProtocolErrorCode } from './errors.ts';
+export { encodeMessage, decodeMessage, fragmentMessage, MessageReassembler } from './framing.ts';

@@ -1,0 +1,63 @@
+// The publish wire protocol's messages: what a broadcaster sends the origin over its data channel.
+
+/** Bumped on any incompatible change of the framing; the origin refuses other versions. */
+export const PROTOCOL_VERSION = 1;
+
+export type TrackKind = 'video' | 'audio';
+
+interface TrackConfigBase {
+  type: 'track';
+  /** 0..MAX_TRACKS-1, unique within a publish session. */
+  trackId: number;
+  /** RFC 6381 codec string, e.g. `avc1.42001f`, `opus`, `mp4a.40.2`. */
+  codec: string;
+  /** Decoder configuration record: `avcC` for H.264, the Opus ID header or AAC AudioSpecificConfig. */
+  description?: Uint8Array;
+  /** Target bitrate of the encoder, bits per second. */
+  bitrate?: number;
+}
+
+export interface VideoTrackConfig extends TrackConfigBase {
+  kind: 'video';
+  width: number;
+  height: number;
+  framerate?: number;
+  /** Name of the ABR rung this track is (`[a-z0-9]{1,16}`, e.g. `720p`). */
+  rendition: string;
+}
+
+export interface AudioTrackConfig extends TrackConfigBase {
+  kind: 'audio';
+  sampleRate: number;
+  channels: number;
+}
+
+/** Sent when a track starts or its configuration changes; always before the track's first chunk. */
+export type TrackConfigMessage = VideoTrackConfig | AudioTrackConfig;
+
+/** One encoded frame (video) or packet (audio). */
+export interface ChunkMessage {
+  type: 'chunk';
+  trackId: number;
+  keyframe: boolean;
+  /** Capture timestamp, microseconds, on the publisher's media clock. */
+  timestampUs: number;
+  /** Duration, microseconds; 0 when unknown (the packager then uses the next chunk's timestamp). */
+  durationUs: number;
+  data: Uint8Array;
+}
+
+/** Ties the publisher's media clock to wall-clock time, so the origin can write EXT-X-PROGRAM-DATE-TIME. */
+export interface ClockMessage {
+  type: 'clock';
+  timestampUs: number;
+  /** Milliseconds since the Unix epoch at `timestampUs`. */
+  wallClockMs: number;
+}
+
+/** The publisher stops on purpose: the stream ends at once, without a reconnect grace period. */
+export interface EndMessage {
+  type: 'end';
+}
+
+export type WireMessage = TrackConfigMessage | ChunkMessage | ClockMessage | EndMessage;
