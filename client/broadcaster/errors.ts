@@ -1,0 +1,54 @@
+// Typed errors of the broadcaster, each with a message a broadcaster can act on.
+export type BroadcastErrorCode =
+  | 'invalid-stream-name'
+  | 'permission-denied'
+  | 'device-not-found'
+  | 'capture-failed'
+  | 'capture-ended'
+  | 'encoder-unsupported'
+  | 'encoder-failed'
+  | 'server-unreachable'
+  | 'stream-taken'
+  | 'rate-limited'
+  | 'server-full'
+  | 'rejected'
+  | 'connection-failed';
+
+export class BroadcastError extends Error {
+  override name = 'BroadcastError';
+  constructor(
+    readonly code: BroadcastErrorCode,
+    message: string,
+    readonly streamName?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Device words used in capture error messages, by source. */
+const DEVICE_WORDS: Record<string, string> = {
+  camera: 'your camera',
+  screen: 'your screen',
+  tab: 'this tab',
+};
+
+/** Translates a getUserMedia/getDisplayMedia rejection into words a broadcaster understands. */
+export function captureError(source: string, err: unknown): BroadcastError {
+  const what = DEVICE_WORDS[source] ?? 'the capture device';
+  const name = err instanceof DOMException ? err.name : '';
+  if (name === 'NotAllowedError' || name === 'SecurityError') {
+    const fix = source === 'camera'
+      ? 'allow camera access in the address bar and try again'
+      : 'choose what to share in the browser’s dialog and allow it, then try again';
+    return new BroadcastError('permission-denied', `Swarmcast can't use ${what}: ${fix}.`, undefined, { cause: err });
+  }
+  if (name === 'NotFoundError' || name === 'OverconstrainedError') {
+    return new BroadcastError('device-not-found', `No camera or microphone was found. Connect one, or pick another source.`, undefined, { cause: err });
+  }
+  if (name === 'NotReadableError' || name === 'AbortError') {
+    return new BroadcastError('capture-failed', `Swarmcast can't read ${what}: another application may be using it. Close it and try again.`, undefined, { cause: err });
+  }
+  const detail = err instanceof Error ? err.message : String(err);
+  return new BroadcastError('capture-failed', `Swarmcast can't capture ${what} (${detail}).`, undefined, { cause: err });
+}

@@ -1,0 +1,35 @@
+// Decides which frames must be keyframes: the first frame at or after every segment boundary, the same in every rung.
+
+/** Index of the segment a timestamp falls in, counted from the stream's origin. */
+export function segmentIndexOf(timestampUs: number, originUs: number, segmentTargetUs: number): number {
+  return Math.floor((timestampUs - originUs) / segmentTargetUs);
+}
+
+export class KeyframeSchedule {
+  readonly originUs: number;
+  readonly segmentTargetUs: number;
+  #lastSegment = -1;
+  #forceNext = true;
+
+  constructor(originUs: number, segmentTargetUs: number) {
+    this.originUs = originUs;
+    this.segmentTargetUs = segmentTargetUs;
+  }
+
+  /**
+   * Called for every frame that will be encoded, in timestamp order; true when it must be a keyframe.
+   * A dropped frame is never passed here, so a boundary that fell on it moves to the next encoded frame.
+   */
+  next(timestampUs: number): boolean {
+    const segment = segmentIndexOf(timestampUs, this.originUs, this.segmentTargetUs);
+    const key = this.#forceNext || segment > this.#lastSegment;
+    this.#lastSegment = Math.max(this.#lastSegment, segment);
+    this.#forceNext = false;
+    return key;
+  }
+
+  /** Makes the next encoded frame a keyframe (after frames were dropped under back-pressure). */
+  forceKeyframe(): void {
+    this.#forceNext = true;
+  }
+}

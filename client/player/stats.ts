@@ -1,0 +1,114 @@
+// What the player reports about playback, and the small counters that produce it.
+import type { LatencyMode } from './config.ts';
+
+export type PlayerState = 'idle' | 'connecting' | 'playing' | 'error';
+
+/** Why the player is in its state; lets a page say "waiting for the broadcast" rather than just "connecting". */
+export type StateReason =
+  | 'created'
+  | 'loading'
+  | 'waiting-for-broadcast'
+  | 'retrying'
+  | 'playing'
+  | 'ended'
+  | 'failed'
+  | 'destroyed';
+
+export interface PlayerStats {
+  state: PlayerState;
+  reason: StateReason;
+  latencyMode: LatencyMode;
+  /** Glass-to-glass: now − program date time of the frame on screen. */
+  latencyMs: number | null;
+  /** Where hls.js holds playback behind the live edge (PART-HOLD-BACK in low-latency mode). */
+  targetLatencyMs: number | null;
+  /** Media buffered ahead of the playhead. */
+  bufferMs: number;
+  /** Real stalls after playback started, each episode counted once. */
+  stalls: number;
+  /** Bits per second of the media being loaded (measured), else the level's declared bandwidth. */
+  bitrate: number | null;
+  /** `WIDTHxHEIGHT` of the decoded video. */
+  resolution: string | null;
+  droppedFrames: number;
+  decodedFrames: number;
+  /** Chromium's audio decode counter; > 0 proves audio is being decoded. Null where the browser has none. */
+  audioDecodedBytes: number | null;
+  currentTime: number;
+  /** From the manifest request that led to playback to the first `playing`. */
+  timeToFirstFrameMs: number | null;
+  /** hls.js level index in use, -1 before one is chosen. */
+  level: number;
+  muted: boolean;
+  playbackRate: number;
+}
+
+/** Milliseconds of media buffered ahead of `currentTime` in the range that contains it (0 when none does). */
+export function bufferAheadMs(buffered: TimeRanges, currentTime: number): number {
+  // A playhead sitting in a tiny gap before a range still has that range ahead of it.
+  const gapToleranceS = 0.1;
+  for (let i = 0; i < buffered.length; i++) {
+    const start = buffered.start(i);
+    const end = buffered.end(i);
+    if (currentTime >= start - gapToleranceS && currentTime < end) {
+      return Math.max(0, Math.round((end - currentTime) * 1000));
+    }
+  }
+  return 0;
+}
+
+/** Counts stall episodes: a stall after playback has started, counted once until playback moves again. */
+export class StallCounter {
+  #count = 0;
+  #started = false;
+  #stalled = false;
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Playback is (again) moving forward. */
+  playing(): void {
+    this.#started = true;
+    this.#stalled = false;
+  }
+
+  /** A `waiting` event or hls.js BUFFER_STALLED_ERROR; before the first frame it is start-up, not a stall. */
+  stalled(): void {
+    if (!this.#started || this.#stalled) return;
+    this.#stalled = true;
+    this.#count++;
+  }
+
+  /** A new stream (a new broadcast) starts over: its start-up wait is not a stall. */
+  restart(): void {
+    this.#started = false;
+    this.#stalled = false;
+  }
+}
+
+/** Bitrate measured over the last few seconds of loaded media (bytes per media second, not per wall second). */
+export class BitrateWindow {
+  static readonly WINDOW_S = 6;
+  #samples: { bytes: number; durationS: number }[] = [];
+
+  add(bytes: number, durationS: number): void {
+    if (!(durationS > 0) || !(bytes >= 0)) return;
+    this.#samples.push({ bytes, durationS });
+    let total = this.#samples.reduce((sum, s) => sum + s.durationS, 0);
+    while (this.#samples.length > 1 && total - (this.#samples[0]?.durationS ?? 0) >= BitrateWindow.WINDOW_S) {
+      total -= this.#samples.shift()?.durationS ?? 0;
+    }
+  }
+
+  get bitsPerSecond(): number | null {
+    const durationS = this.#samples.reduce((sum, s) => sum + s.durationS, 0);
+    if (durationS === 0) return null;
+    const bytes = this.#samples.reduce((sum, s) => sum + s.bytes, 0);
+    return Math.round((bytes * 8) / durationS);
+  }
+
+  clear(): void {
+    this.#samples = [];
+  }
+}

@@ -1,0 +1,95 @@
+// The server's one typed configuration: defaults, environment overrides, validation at start.
+import { INGEST_DEFAULTS, type IngestConfig } from './ingest/index.ts';
+
+export type Role = 'all' | 'origin' | 'edge';
+
+export interface ServerConfig {
+  /** Which parts run in this process. */
+  role: Role;
+  /** HTTP listen port and address. */
+  port: number;
+  host: string;
+  /** Upstream origins of an edge, tried in order. */
+  originUrls: string[];
+  media: {
+    /** LL-HLS part target (EXT-X-PART-INF PART-TARGET), ms. */
+    partTargetMs: number;
+    /** Segment duration = GOP, ms; the broadcaster forces a keyframe on every boundary. */
+    segmentTargetMs: number;
+    /** Segments listed in a media playlist. */
+    windowSegments: number;
+  };
+  ingest: IngestConfig;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  role: 'all',
+  port: 8080,
+  host: '127.0.0.1',
+  originUrls: [],
+  media: {
+    partTargetMs: 200,
+    segmentTargetMs: 2000,
+    windowSegments: 6,
+  },
+  ingest: INGEST_DEFAULTS,
+};
+
+/** Environment variable → setter; the README's configuration table lists exactly these. */
+export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) => void> = {
+  ROLE: (c, v) => {
+    if (v !== 'all' && v !== 'origin' && v !== 'edge') throw new ConfigError('ROLE', v, 'one of all, origin, edge');
+    c.role = v;
+  },
+  PORT: (c, v) => (c.port = int('PORT', v, 0, 65535)),
+  HOST: (c, v) => (c.host = v),
+  ORIGIN_URL: (c, v) => {
+    c.originUrls = v.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const url of c.originUrls) {
+      if (!/^https?:\/\/[^/]+/.test(url)) throw new ConfigError('ORIGIN_URL', url, 'http(s)://host[:port]');
+    }
+  },
+  PART_TARGET_MS: (c, v) => (c.media.partTargetMs = int('PART_TARGET_MS', v, 100, 1000)),
+  SEGMENT_TARGET_MS: (c, v) => (c.media.segmentTargetMs = int('SEGMENT_TARGET_MS', v, 500, 10_000)),
+  WINDOW_SEGMENTS: (c, v) => (c.media.windowSegments = int('WINDOW_SEGMENTS', v, 3, 1000)),
+  MAX_STREAMS: (c, v) => (c.ingest.maxStreams = int('MAX_STREAMS', v, 1, 100_000)),
+  MAX_PUBLISHES_PER_MINUTE: (c, v) => (c.ingest.maxPublishesPerMinute = int('MAX_PUBLISHES_PER_MINUTE', v, 1, 1_000_000)),
+  PUBLISH_IDLE_TIMEOUT_MS: (c, v) => (c.ingest.idleTimeoutMs = int('PUBLISH_IDLE_TIMEOUT_MS', v, 1000, 600_000)),
+  ICE_BIND_ADDRESS: (c, v) => (c.ingest.iceBindAddress = v),
+  ICE_PORT_RANGE: (c, v) => {
+    const m = /^(\d+)-(\d+)$/.exec(v);
+    const begin = Number(m?.[1]);
+    const end = Number(m?.[2]);
+    if (!m || begin < 1024 || end > 65535 || begin > end) throw new ConfigError('ICE_PORT_RANGE', v, 'BEGIN-END within 1024-65535');
+    c.ingest.icePortRangeBegin = begin;
+    c.ingest.icePortRangeEnd = end;
+  },
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(key: string, value: string, expected: string) {
+    super(`${key}=${JSON.stringify(value)} is invalid: expected ${expected}`);
+  }
+}
+
+function int(key: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw new ConfigError(key, value, `an integer from ${min} to ${max}`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
+  const config: ServerConfig = structuredClone(DEFAULT_CONFIG);
+  for (const [key, apply] of Object.entries(ENVIRONMENT)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') apply(config, value);
+  }
+  if (config.media.partTargetMs * 2 > config.media.segmentTargetMs) {
+    throw new ConfigError('PART_TARGET_MS', String(config.media.partTargetMs), 'at most half of SEGMENT_TARGET_MS');
+  }
+  if (config.role === 'edge' && config.originUrls.length === 0) {
+    throw new ConfigError('ORIGIN_URL', '', 'at least one origin URL when ROLE=edge');
+  }
+  return config;
+}

@@ -1,0 +1,57 @@
+// The publish API: POST an SDP offer to go live, DELETE the returned Location to stop.
+import type { HTTPVersion, Instance } from 'find-my-way';
+import { BodyTooLargeError, readBody } from '../http/body.ts';
+import { sendText } from '../http/reply.ts';
+import { log } from '../log.ts';
+import { IngestError } from './errors.ts';
+import type { Ingest } from './ingest.ts';
+
+export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: Ingest): void {
+  router.on('POST', '/api/publish/:name', async (req, res, params) => {
+    const name = params.name ?? '';
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/sdp') {
+      req.resume();
+      sendText(res, 415, 'the body must be an SDP offer with Content-Type: application/sdp');
+      return;
+    }
+    try {
+      const body = await readBody(req, ingest.config.maxOfferBytes);
+      const clientAddress = req.socket.remoteAddress ?? 'unknown';
+      const { sessionId, answerSdp } = await ingest.publish(name, body, clientAddress);
+      res.writeHead(201, {
+        'Content-Type': 'application/sdp',
+        Location: `/api/publish/${name}/${sessionId}`,
+        'X-Segment-Target-Ms': String(ingest.timing.segmentTargetMs),
+        'X-Part-Target-Ms': String(ingest.timing.partTargetMs),
+        'Cache-Control': 'no-store',
+      });
+      res.end(answerSdp);
+    } catch (err) {
+      answerError(res, name, err);
+    }
+  });
+
+  router.on('DELETE', '/api/publish/:name/:session', (_req, res, params) => {
+    const name = params.name ?? '';
+    try {
+      ingest.stop(name, params.session ?? '');
+      res.writeHead(204, { 'Cache-Control': 'no-store' });
+      res.end();
+    } catch (err) {
+      answerError(res, name, err);
+    }
+  });
+}
+
+function answerError(res: import('node:http').ServerResponse, name: string, err: unknown): void {
+  if (err instanceof IngestError) {
+    log(err.status >= 500 ? 'error' : 'info', 'publish.refused', { stream: name, code: err.code, reason: err.message });
+    sendText(res, err.status, err.message);
+  } else if (err instanceof BodyTooLargeError) {
+    sendText(res, 413, err.message);
+  } else {
+    log('error', 'publish.failed', { stream: name, reason: (err as Error).message });
+    sendText(res, 500, 'the server could not set up the publish session');
+  }
+}

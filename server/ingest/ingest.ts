@@ -1,0 +1,155 @@
+// Publish sessions by stream name: admission (names, limits), and the hand-off of their messages to a packager each.
+import { randomBytes } from 'node:crypto';
+import { TypedEmitter } from '../../shared/events.ts';
+import { isValidStreamName } from '../../shared/stream-name.ts';
+import { StreamPackager, type PackagerOptions } from '../packager/index.ts';
+import { log } from '../log.ts';
+import type { IngestConfig } from './config.ts';
+import { IngestError } from './errors.ts';
+import { PublishRateLimit } from './rate-limit.ts';
+import { PublishSession, type SessionCloseReason } from './publish-session.ts';
+import { validateOffer } from './sdp-offer.ts';
+
+export interface MediaTiming {
+  partTargetMs: number;
+  segmentTargetMs: number;
+}
+
+export type IngestEvents = {
+  /** A publisher was admitted: its packaged output, to be served by the origin. */
+  stream: [name: string, stream: StreamPackager];
+  /** A publisher's session ended, for whatever reason. */
+  ended: [name: string, reason: SessionCloseReason, detail: string | undefined];
+  error: [Error];
+};
+
+export interface PublishAnswer {
+  sessionId: string;
+  answerSdp: string;
+}
+
+export class Ingest extends TypedEmitter<IngestEvents> {
+  readonly config: IngestConfig;
+  readonly timing: MediaTiming;
+  #sessions = new Map<string, PublishSession>();
+  #rateLimit: PublishRateLimit;
+  #publishesTotal = 0;
+  #droppedTotal = 0;
+  #closed = false;
+
+  constructor(config: IngestConfig, timing: MediaTiming) {
+    super();
+    this.config = config;
+    this.timing = timing;
+    this.#rateLimit = new PublishRateLimit(config.maxPublishesPerMinute);
+  }
+
+  get streamCount(): number {
+    return this.#sessions.size;
+  }
+
+  get publishesTotal(): number {
+    return this.#publishesTotal;
+  }
+
+  /** Publishers dropped for breaking the protocol or the limits. */
+  get droppedTotal(): number {
+    return this.#droppedTotal;
+  }
+
+  get bytesReceived(): number {
+    let total = 0;
+    for (const session of this.#sessions.values()) total += session.stats.bytesReceived;
+    return total;
+  }
+
+  async publish(name: string, offerBody: string, clientAddress: string): Promise<PublishAnswer> {
+    if (!isValidStreamName(name)) {
+      throw new IngestError('bad-name', name, 'stream names are 1 to 64 characters of a-z, 0-9, _ and -');
+    }
+    if (Buffer.byteLength(offerBody) > this.config.maxOfferBytes) {
+      throw new IngestError('offer-too-large', name, `SDP offer larger than ${this.config.maxOfferBytes} bytes`);
+    }
+    const offer = validateOffer(name, offerBody);
+    if (this.#sessions.has(name)) {
+      throw new IngestError('stream-busy', name, `stream "${name}" is already live`);
+    }
+    if (this.#sessions.size >= this.config.maxStreams) {
+      throw new IngestError('too-many-streams', name, `the server is at its limit of ${this.config.maxStreams} live streams`);
+    }
+    if (!this.#rateLimit.allow(clientAddress)) {
+      throw new IngestError('rate-limited', name, `more than ${this.config.maxPublishesPerMinute} publish requests a minute`);
+    }
+    const id = randomBytes(8).toString('hex');
+    const session = new PublishSession(name, id, this.config);
+    this.#sessions.set(name, session);
+    let answerSdp: string;
+    try {
+      answerSdp = await session.answer(offer);
+    } catch (err) {
+      this.#sessions.delete(name);
+      session.close('protocol-error', (err as Error).message);
+      throw err;
+    }
+    if (this.#closed) {
+      session.close('server-closing');
+      throw new IngestError('too-many-streams', name, 'the server is shutting down');
+    }
+    this.#publishesTotal++;
+    this.#attachPackager(session);
+    log('info', 'publish.accepted', { stream: name, session: id, client: clientAddress });
+    return { sessionId: id, answerSdp };
+  }
+
+  /** Ends a publish session on the publisher's request (HTTP DELETE on its Location). */
+  stop(name: string, sessionId: string): void {
+    const session = this.#sessions.get(name);
+    if (!session || session.id !== sessionId) {
+      throw new IngestError('not-found', name, `no publish session ${sessionId} on stream "${name}"`);
+    }
+    session.close('stopped');
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const session of [...this.#sessions.values()]) session.close('server-closing');
+    this.removeAllListeners();
+  }
+
+  #attachPackager(session: PublishSession): void {
+    const name = session.streamName;
+    const options: PackagerOptions = {
+      streamName: name,
+      partTargetUs: this.timing.partTargetMs * 1000,
+      segmentTargetUs: this.timing.segmentTargetMs * 1000,
+    };
+    const packager = new StreamPackager(options);
+    session.on('message', (message) => {
+      if (message.type === 'end') {
+        session.close('publisher-ended');
+        return;
+      }
+      try {
+        packager.push(message);
+      } catch (err) {
+        session.close('protocol-error', (err as Error).message);
+      }
+    });
+    session.on('close', (reason, detail) => {
+      if (this.#sessions.get(name) === session) this.#sessions.delete(name);
+      const dropped = reason === 'protocol-error' || reason === 'idle-timeout' || reason === 'connect-timeout';
+      if (dropped) this.#droppedTotal++;
+      log(dropped ? 'warn' : 'info', dropped ? 'publish.dropped' : 'publish.ended', {
+        stream: name,
+        session: session.id,
+        reason,
+        detail,
+        bytes: session.stats.bytesReceived,
+      });
+      packager.end();
+      this.emit('ended', name, reason, detail);
+    });
+    this.emit('stream', name, packager);
+  }
+}

@@ -1,0 +1,159 @@
+// One publisher's WebRTC session (node-datachannel): SDP answer, the data channel, frames → wire messages.
+import nodeDataChannel from 'node-datachannel';
+import { MessageReassembler, type WireMessage } from '../../shared/protocol/index.ts';
+import { TypedEmitter } from '../../shared/events.ts';
+import type { IngestConfig } from './config.ts';
+import { IngestError } from './errors.ts';
+
+export type SessionCloseReason =
+  | 'publisher-ended'
+  | 'stopped'
+  | 'disconnected'
+  | 'connect-timeout'
+  | 'idle-timeout'
+  | 'protocol-error'
+  | 'server-closing';
+
+export type PublishSessionEvents = {
+  open: [];
+  message: [WireMessage];
+  /** Emitted once; `detail` says what went wrong for error reasons. */
+  close: [reason: SessionCloseReason, detail: string | undefined];
+  error: [Error];
+};
+
+export interface SessionStats {
+  bytesReceived: number;
+  framesReceived: number;
+  messagesReceived: number;
+}
+
+export class PublishSession extends TypedEmitter<PublishSessionEvents> {
+  readonly id: string;
+  readonly streamName: string;
+  readonly stats: SessionStats = { bytesReceived: 0, framesReceived: 0, messagesReceived: 0 };
+  #config: IngestConfig;
+  #pc: nodeDataChannel.PeerConnection;
+  #channel: nodeDataChannel.DataChannel | undefined;
+  #reassembler = new MessageReassembler();
+  #timer: NodeJS.Timeout | undefined;
+  #lastActivityMs = Date.now();
+  #closed = false;
+
+  constructor(streamName: string, id: string, config: IngestConfig) {
+    super();
+    this.streamName = streamName;
+    this.id = id;
+    this.#config = config;
+    this.#pc = new nodeDataChannel.PeerConnection(`publish-${streamName}-${id}`, {
+      iceServers: [],
+      bindAddress: config.iceBindAddress,
+      ...(config.icePortRangeBegin > 0 && {
+        portRangeBegin: config.icePortRangeBegin,
+        portRangeEnd: config.icePortRangeEnd,
+      }),
+      maxMessageSize: config.sctpMaxMessageBytes,
+    });
+    this.#pc.onDataChannel((channel) => this.#attachChannel(channel));
+    this.#pc.onStateChange((state) => {
+      if (state === 'failed' || state === 'disconnected' || state === 'closed') {
+        this.close('disconnected', `peer connection ${state}`);
+      }
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.#channel !== undefined && !this.#closed;
+  }
+
+  /** Applies the offer and resolves with the complete answer (all candidates gathered: no trickle). */
+  answer(offerSdp: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timeout = setTimeout(() => {
+        reject(new IngestError('negotiation-failed', this.streamName, 'ICE gathering timed out'));
+      }, this.#config.gatheringTimeoutMs);
+      const finish = (): void => {
+        const local = this.#pc.localDescription();
+        if (!local) return;
+        clearTimeout(timeout);
+        this.#armTimer();
+        resolve(local.sdp);
+      };
+      this.#pc.onGatheringStateChange((state) => {
+        if (state === 'complete') finish();
+      });
+      try {
+        this.#pc.setRemoteDescription(offerSdp, 'offer');
+      } catch (err) {
+        clearTimeout(timeout);
+        reject(new IngestError('bad-offer', this.streamName, `the WebRTC engine refused the offer: ${(err as Error).message}`));
+        return;
+      }
+      if (this.#pc.gatheringState() === 'complete') finish();
+    });
+  }
+
+  close(reason: SessionCloseReason, detail?: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    try {
+      this.#channel?.close();
+      this.#pc.close();
+    } catch {
+      // The engine may already have torn the connection down; closing is best effort.
+    }
+    this.emit('close', reason, detail);
+    this.removeAllListeners();
+  }
+
+  #attachChannel(channel: nodeDataChannel.DataChannel): void {
+    if (this.#channel) {
+      channel.close();
+      return;
+    }
+    this.#channel = channel;
+    this.#lastActivityMs = Date.now();
+    channel.onMessage((msg) => this.#onFrame(msg));
+    channel.onClosed(() => this.close('disconnected', 'data channel closed'));
+    channel.onError((err) => this.close('disconnected', `data channel error: ${err}`));
+    this.emit('open');
+  }
+
+  #onFrame(msg: string | Buffer | ArrayBuffer): void {
+    if (this.#closed) return;
+    this.#lastActivityMs = Date.now();
+    if (typeof msg === 'string') {
+      this.close('protocol-error', 'text message on the media channel');
+      return;
+    }
+    const frame = msg instanceof ArrayBuffer ? new Uint8Array(msg) : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+    this.stats.framesReceived++;
+    this.stats.bytesReceived += frame.byteLength;
+    let message: WireMessage | null;
+    try {
+      message = this.#reassembler.push(frame);
+    } catch (err) {
+      this.close('protocol-error', (err as Error).message);
+      return;
+    }
+    if (!message) return;
+    this.stats.messagesReceived++;
+    this.emit('message', message);
+  }
+
+  #armTimer(): void {
+    const startedMs = Date.now();
+    this.#timer = setInterval(() => {
+      const now = Date.now();
+      if (!this.#channel) {
+        if (now - startedMs > this.#config.connectTimeoutMs) {
+          this.close('connect-timeout', `no data channel within ${this.#config.connectTimeoutMs} ms`);
+        }
+      } else if (now - this.#lastActivityMs > this.#config.idleTimeoutMs) {
+        this.close('idle-timeout', `nothing received for ${this.#config.idleTimeoutMs} ms`);
+      }
+    }, 500);
+    this.#timer.unref();
+  }
+}

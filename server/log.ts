@@ -1,0 +1,21 @@
+// One-line structured logging for the server: `level event key=value …`, to stderr.
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, string | number | boolean | undefined | null>;
+
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+let threshold = LEVELS[(process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info'] ?? LEVELS.info;
+
+export function setLogLevel(level: LogLevel): void {
+  threshold = LEVELS[level];
+}
+
+export function log(level: LogLevel, event: string, fields: LogFields = {}): void {
+  if (LEVELS[level] < threshold) return;
+  const parts = [new Date().toISOString(), level.toUpperCase(), event];
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    const text = String(value);
+    parts.push(`${key}=${/[\s"=]/.test(text) ? JSON.stringify(text) : text}`);
+  }
+  process.stderr.write(parts.join(' ') + '\n');
+}

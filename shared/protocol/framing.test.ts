@@ -1,0 +1,155 @@
+// Round trips and error cases of the publish wire protocol's framing.
+import { describe, expect, it } from 'vitest';
+import {
+  FRAGMENT_PAYLOAD_BYTES,
+  MAX_FRAME_BYTES,
+  MAX_MESSAGE_BYTES,
+  MessageReassembler,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  decodeMessage,
+  encodeMessage,
+  fragmentMessage,
+  type WireMessage,
+} from './index.ts';
+
+function bytes(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + seed) & 0xff;
+  return out;
+}
+
+function expectCode(fn: () => unknown, code: string): void {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as ProtocolError).code).toBe(code);
+    return;
+  }
+  throw new Error(`expected ProtocolError ${code}`);
+}
+
+const samples: WireMessage[] = [
+  { type: 'clock', timestampUs: 1_234_567_890.5, wallClockMs: 1_764_000_000_123.25 },
+  {
+    type: 'track',
+    kind: 'video',
+    trackId: 0,
+    codec: 'avc1.42001f',
+    width: 1280,
+    height: 720,
+    framerate: 30,
+    bitrate: 2_500_000,
+    rendition: '720p',
+    description: bytes(40),
+  },
+  { type: 'track', kind: 'audio', trackId: 1, codec: 'opus', sampleRate: 48000, channels: 2, bitrate: 128000 },
+  { type: 'chunk', trackId: 0, keyframe: true, timestampUs: 1_234_600_000, durationUs: 33_333, data: bytes(5000) },
+  { type: 'chunk', trackId: 1, keyframe: false, timestampUs: 42, durationUs: 20_000, data: bytes(3) },
+  { type: 'end' },
+];
+
+describe('wire protocol framing', () => {
+  it('round-trips every message type unchanged', () => {
+    for (const msg of samples) {
+      expect(decodeMessage(encodeMessage(msg))).toEqual(msg);
+    }
+  });
+
+  it('fragments a large keyframe and reassembles it exactly', () => {
+    const big: WireMessage = { type: 'chunk', trackId: 0, keyframe: true, timestampUs: 1e9, durationUs: 33_333, data: bytes(700_000, 7) };
+    const frames = fragmentMessage(encodeMessage(big), 9);
+    expect(frames.length).toBe(Math.ceil((700_000 + 16) / FRAGMENT_PAYLOAD_BYTES));
+    for (const frame of frames) expect(frame.byteLength).toBeLessThanOrEqual(FRAGMENT_PAYLOAD_BYTES + 10);
+    const reassembler = new MessageReassembler();
+    const results = frames.map((f) => reassembler.push(f));
+    expect(results.slice(0, -1).every((r) => r === null)).toBe(true);
+    const whole = results.at(-1);
+    expect(whole).toMatchObject({ type: 'chunk', trackId: 0, keyframe: true, timestampUs: 1e9, durationUs: 33_333 });
+    // Compared as Buffers: a deep equality walk over 700 KB is needlessly slow.
+    expect(Buffer.from((whole as { data: Uint8Array }).data).equals(Buffer.from((big as { data: Uint8Array }).data))).toBe(true);
+    expect(reassembler.pendingBytes).toBe(0);
+  });
+
+  it('passes small messages through the reassembler between fragmented ones', () => {
+    const reassembler = new MessageReassembler();
+    const small = encodeMessage(samples[4]!);
+    expect(reassembler.push(small)).toEqual(samples[4]);
+    const frames = fragmentMessage(encodeMessage(samples[3]!), 1, 1024);
+    let last: WireMessage | null = null;
+    for (const f of frames) last = reassembler.push(f);
+    expect(last).toEqual(samples[3]);
+    expect(reassembler.push(small)).toEqual(samples[4]);
+  });
+
+  it('rejects malformed input with typed errors', () => {
+    expectCode(() => decodeMessage(new Uint8Array([PROTOCOL_VERSION])), 'truncated');
+    expectCode(() => decodeMessage(new Uint8Array([99, 2, 0, 0])), 'unsupported-version');
+    expectCode(() => decodeMessage(new Uint8Array([PROTOCOL_VERSION, 77])), 'unknown-type');
+    const chunk = encodeMessage(samples[3]!);
+    expectCode(() => decodeMessage(chunk.subarray(0, 10)), 'truncated');
+    expectCode(() => decodeMessage(chunk.subarray(0, 16)), 'truncated');
+    const badTrack = chunk.slice();
+    badTrack[2] = 200;
+    expectCode(() => decodeMessage(badTrack), 'invalid-field');
+    const badFlags = chunk.slice();
+    badFlags[3] = 9;
+    expectCode(() => decodeMessage(badFlags), 'invalid-field');
+    const nanTime = chunk.slice();
+    new DataView(nanTime.buffer).setFloat64(4, Number.NaN);
+    expectCode(() => decodeMessage(nanTime), 'invalid-field');
+    expectCode(() => decodeMessage(encodeMessage(samples[0]!).subarray(0, 12)), 'truncated');
+    expectCode(() => decodeMessage(Uint8Array.of(PROTOCOL_VERSION, 4, 0)), 'invalid-field');
+  });
+
+  it('rejects track configurations that are not JSON or have bad fields', () => {
+    const valid = encodeMessage(samples[1]!);
+    const notJson = valid.slice();
+    notJson[4] = 0x7b + 1;
+    expectCode(() => decodeMessage(notJson), 'invalid-field');
+    const encodeFields = (fields: object): Uint8Array => {
+      const json = new TextEncoder().encode(JSON.stringify(fields));
+      const out = new Uint8Array(4 + json.byteLength);
+      out[0] = PROTOCOL_VERSION;
+      out[1] = 1;
+      new DataView(out.buffer).setUint16(2, json.byteLength);
+      out.set(json, 4);
+      return out;
+    };
+    const video = { kind: 'video', trackId: 0, codec: 'avc1.42001f', width: 1280, height: 720, rendition: '720p' };
+    expect(decodeMessage(encodeFields(video))).toMatchObject({ type: 'track', kind: 'video' });
+    expectCode(() => decodeMessage(encodeFields({ ...video, kind: 'subtitles' })), 'invalid-field');
+    expectCode(() => decodeMessage(encodeFields({ ...video, trackId: 99 })), 'invalid-field');
+    expectCode(() => decodeMessage(encodeFields({ ...video, width: 1.5 })), 'invalid-field');
+    expectCode(() => decodeMessage(encodeFields({ ...video, codec: 'avc1"; drop' })), 'invalid-field');
+    expectCode(() => decodeMessage(encodeFields({ ...video, rendition: '../x' })), 'invalid-field');
+    expectCode(() => decodeMessage(encodeFields({ kind: 'audio', trackId: 1, codec: 'opus', sampleRate: 48000, channels: 0 })), 'invalid-field');
+    const truncated = valid.subarray(0, 10);
+    expectCode(() => decodeMessage(truncated), 'truncated');
+  });
+
+  it('rejects oversized frames and messages', () => {
+    const reassembler = new MessageReassembler();
+    expectCode(() => reassembler.push(new Uint8Array(MAX_FRAME_BYTES + 1).fill(PROTOCOL_VERSION)), 'oversized');
+    expectCode(() => decodeMessage(new Uint8Array(MAX_MESSAGE_BYTES + 1).fill(PROTOCOL_VERSION)), 'oversized');
+    expectCode(() => fragmentMessage(new Uint8Array(MAX_MESSAGE_BYTES + 1), 1), 'oversized');
+  });
+
+  it('rejects fragments out of order, interleaved or without their first', () => {
+    const frames = fragmentMessage(encodeMessage(samples[3]!), 5, 1000);
+    expect(frames.length).toBeGreaterThan(3);
+    expectCode(() => new MessageReassembler().push(frames[1]!), 'out-of-order');
+    const skip = new MessageReassembler();
+    skip.push(frames[0]!);
+    expectCode(() => skip.push(frames[2]!), 'out-of-order');
+    const interleaved = new MessageReassembler();
+    interleaved.push(frames[0]!);
+    expectCode(() => interleaved.push(encodeMessage(samples[4]!)), 'out-of-order');
+    const other = fragmentMessage(encodeMessage(samples[3]!), 6, 1000);
+    const mixed = new MessageReassembler();
+    mixed.push(frames[0]!);
+    expectCode(() => mixed.push(other[1]!), 'out-of-order');
+    expectCode(() => decodeMessage(frames[0]!), 'out-of-order');
+  });
+});
