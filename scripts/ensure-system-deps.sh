@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests drive for real (Chromium, ffmpeg/ffprobe) when they are missing.
+set -euo pipefail
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "swarmcast: installing Debian packages the tests need: ${need[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO=(sudo)
+else
+  echo "swarmcast: missing ${need[*]} and not root: install them with apt-get and run the tests again" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

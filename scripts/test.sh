@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test run: system packages, dependencies, type check, page build, then every unit and end-to-end suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-system-deps.sh
+[ -d node_modules ] || npm install --no-audit --no-fund
+npx tsc -p .
+npx vite build --logLevel warn
+npx vitest run "$@"

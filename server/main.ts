@@ -1,0 +1,52 @@
+// Entry point: reads the configuration, starts this process's role and prints where to go.
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { log } from './log.ts';
+
+function main(): void {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`swarmcast: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (config.role === 'edge') {
+    process.stderr.write('swarmcast: ROLE=edge is not available in this version (see the edge-tier issue)\n');
+    process.exit(2);
+  }
+  const app = createApp(config);
+  app.server.listen(config.port, config.host, () => {
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const base = `http://${host}:${port}`;
+    process.stdout.write(
+      [
+        `Swarmcast (${config.role}) listening on ${base}`,
+        `  broadcast:  ${base}/broadcast?stream=demo`,
+        `  watch:      ${base}/watch?stream=demo`,
+        `  playback:   ${base}/live/demo/index.m3u8`,
+        `  health:     ${base}/healthz   metrics: ${base}/metrics`,
+        '',
+      ].join('\n'),
+    );
+  });
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    log('info', 'server.stopping', { signal });
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main();

@@ -1,0 +1,34 @@
+// Prometheus metrics of this process (prom-client), read from the stages' own counters at scrape time.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface MetricSources {
+  liveStreams?: () => number;
+  publishesTotal?: () => number;
+  publishersDroppedTotal?: () => number;
+  ingestBytes?: () => number;
+}
+
+export interface ServerMetrics {
+  registry: Registry;
+  httpResponses: Counter<'route' | 'status'>;
+}
+
+export function createMetrics(sources: MetricSources): ServerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'swarmcast_process_' });
+  const gauge = (name: string, help: string, read: (() => number) | undefined): void => {
+    if (!read) return;
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  };
+  gauge('swarmcast_live_streams', 'Publish sessions currently live.', sources.liveStreams);
+  gauge('swarmcast_publishes_total', 'Publish sessions admitted since start.', sources.publishesTotal);
+  gauge('swarmcast_publishers_dropped_total', 'Publishers dropped for protocol errors or timeouts.', sources.publishersDroppedTotal);
+  gauge('swarmcast_ingest_bytes', 'Bytes received from the publishers live now.', sources.ingestBytes);
+  const httpResponses = new Counter({
+    name: 'swarmcast_http_responses_total',
+    help: 'HTTP responses by route family and status.',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+  });
+  return { registry, httpResponses };
+}
