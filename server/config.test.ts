@@ -1,0 +1,60 @@
+// The README's configuration table and the code's defaults cannot drift apart; bad values are refused at start.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_CONFIG, ENVIRONMENT, loadConfig, type ServerConfig } from './config.ts';
+
+const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
+  ROLE: (c) => c.role,
+  PORT: (c) => String(c.port),
+  HOST: (c) => c.host,
+  ORIGIN_URL: (c) => (c.originUrls.length ? c.originUrls.join(',') : '—'),
+  PART_TARGET_MS: (c) => String(c.media.partTargetMs),
+  SEGMENT_TARGET_MS: (c) => String(c.media.segmentTargetMs),
+  WINDOW_SEGMENTS: (c) => String(c.media.windowSegments),
+  MAX_STREAMS: (c) => String(c.ingest.maxStreams),
+  MAX_PUBLISHES_PER_MINUTE: (c) => String(c.ingest.maxPublishesPerMinute),
+  PUBLISH_IDLE_TIMEOUT_MS: (c) => String(c.ingest.idleTimeoutMs),
+  ICE_BIND_ADDRESS: (c) => c.ingest.iceBindAddress,
+  ICE_PORT_RANGE: (c) => (c.ingest.icePortRangeBegin ? `${c.ingest.icePortRangeBegin}-${c.ingest.icePortRangeEnd}` : 'any'),
+};
+
+function readmeTable(): Map<string, string> {
+  const readme = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8');
+  const section = readme.split('## Configuration')[1]!.split('\n## ')[0]!;
+  const rows = new Map<string, string>();
+  for (const line of section.split('\n')) {
+    const m = /^\| `([A-Z_]+)` \| ([^|]+) \|/.exec(line);
+    if (m) rows.set(m[1]!, m[2]!.trim().replace(/`/g, ''));
+  }
+  return rows;
+}
+
+describe('configuration', () => {
+  it('documents every environment variable in the README with the default the code uses', () => {
+    const rows = readmeTable();
+    const documented = [...rows.keys()].filter((k) => k !== 'LOG_LEVEL');
+    expect(documented.sort()).toEqual(Object.keys(ENVIRONMENT).sort());
+    for (const [key, read] of Object.entries(DEFAULT_OF)) {
+      expect(rows.get(key), key).toBe(read(DEFAULT_CONFIG));
+    }
+  });
+
+  it('applies environment overrides', () => {
+    const config = loadConfig({ PORT: '9000', PART_TARGET_MS: '250', ICE_PORT_RANGE: '40000-40100', ROLE: 'origin' });
+    expect(config.port).toBe(9000);
+    expect(config.media.partTargetMs).toBe(250);
+    expect(config.ingest.icePortRangeBegin).toBe(40000);
+    expect(config.role).toBe('origin');
+    expect(DEFAULT_CONFIG.port).toBe(8080);
+  });
+
+  it('refuses invalid values with a message naming the variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT="eighty"/);
+    expect(() => loadConfig({ ROLE: 'cdn' })).toThrow(/ROLE/);
+    expect(() => loadConfig({ PART_TARGET_MS: '1000', SEGMENT_TARGET_MS: '1500' })).toThrow(/half/);
+    expect(() => loadConfig({ ROLE: 'edge' })).toThrow(/ORIGIN_URL/);
+    expect(() => loadConfig({ ICE_PORT_RANGE: '5-2' })).toThrow(/ICE_PORT_RANGE/);
+  });
+});
