@@ -1,0 +1,216 @@
+// Cuts one rendition (one video track plus the shared audio track) into CMAF parts and segments.
+import { fragment, SAMPLE_FLAGS_NON_SYNC, SAMPLE_FLAGS_SYNC, type FragmentSample, type TrackRun } from './mp4/fragment.ts';
+import type { Part, RenditionInit, SegmentInfo } from './types.ts';
+
+/** A sample placed on the stream's timeline. */
+export interface TimedSample {
+  /** Microseconds since the stream's time origin (the clock message's timestamp). */
+  timeUs: number;
+  /** Decode time in the track's timescale, computed from `timeUs` alone so that nothing drifts. */
+  decodeTime: number;
+  keyframe: boolean;
+  data: Uint8Array;
+}
+
+export interface VideoSample extends TimedSample {
+  /** The publisher's duration in the video timescale, 0 when unknown; only used to predict where a part ends. */
+  durationHint: number;
+}
+
+export interface AudioSample extends TimedSample {
+  /** Known once the next audio sample arrived (or estimated at the end of the stream). */
+  duration: number;
+}
+
+export interface RenditionCutterOptions {
+  init: RenditionInit;
+  /** MP4 track_ID of the video and audio `trak`s in `init`. */
+  videoTrackId: number;
+  audioTrackId: number;
+  videoTimescale: number;
+  partTargetUs: number;
+  segmentTargetUs: number;
+  /** Wall-clock time of the time origin, ms since the epoch. */
+  originWallClockMs: number;
+}
+
+export interface RenditionSink {
+  init(init: RenditionInit): void;
+  part(part: Part): void;
+  segment(segment: SegmentInfo): void;
+}
+
+/** Audio kept while waiting for the rendition's first keyframe: about 10 s of 20 ms packets, then the oldest go. */
+const MAX_AUDIO_BEFORE_FIRST_KEYFRAME = 500;
+/** Frame duration assumed for a last frame when neither the publisher nor the frame rate tells (30 fps). */
+const FALLBACK_FRAME_US = 1_000_000 / 30;
+
+interface OpenSegment {
+  msn: number;
+  startUs: number;
+  startTicks: number;
+  partCount: number;
+}
+
+interface OpenPart {
+  startUs: number;
+  startTicks: number;
+  samples: FragmentSample[];
+  independent: boolean;
+}
+
+export class RenditionCutter {
+  #options: RenditionCutterOptions;
+  #sink: RenditionSink;
+  #partTargetTicks: number;
+  #segmentTargetTicks: number;
+  #started = false;
+  /** The latest video sample: its duration is only known when the next one arrives. */
+  #pending: VideoSample | undefined;
+  #lastIntervalTicks = 0;
+  #segment: OpenSegment | undefined;
+  #part: OpenPart | undefined;
+  #nextMsn = 0;
+  #sequenceNumber = 0;
+  #startUs = 0;
+  /** Complete audio samples not yet written, in timestamp order. */
+  #audio: AudioSample[] = [];
+
+  constructor(options: RenditionCutterOptions, sink: RenditionSink) {
+    this.#options = options;
+    this.#sink = sink;
+    this.#partTargetTicks = this.#usToTicks(options.partTargetUs);
+    this.#segmentTargetTicks = this.#usToTicks(options.segmentTargetUs);
+  }
+
+  pushVideo(sample: VideoSample): void {
+    const previous = this.#pending;
+    if (!previous) {
+      // A rendition starts on a keyframe: earlier frames cannot be decoded.
+      if (!sample.keyframe) return;
+      this.#start(sample);
+      return;
+    }
+    const interval = sample.decodeTime - previous.decodeTime;
+    this.#appendVideo(previous, interval);
+    this.#lastIntervalTicks = interval;
+
+    this.#pending = sample;
+    const segment = this.#segment;
+    const part = this.#part;
+    // Both are open from the first keyframe until end(), which also clears #pending.
+    if (!segment || !part) return;
+    // Half a frame of slack so that a keyframe a rounding error early still closes the segment.
+    const newSegment = sample.keyframe && sample.decodeTime - segment.startTicks >= this.#segmentTargetTicks - interval / 2;
+    const estimated = sample.durationHint > 0 ? sample.durationHint : interval;
+    const newPart = newSegment || sample.decodeTime - part.startTicks + estimated > this.#partTargetTicks;
+    if (newPart) {
+      this.#flushPart(sample.timeUs, sample.decodeTime);
+      if (newSegment) this.#closeSegment(sample.decodeTime);
+      this.#openPart(sample);
+    }
+  }
+
+  pushAudio(sample: AudioSample): void {
+    if (!this.#started) {
+      this.#audio.push(sample);
+      if (this.#audio.length > MAX_AUDIO_BEFORE_FIRST_KEYFRAME) this.#audio.shift();
+      return;
+    }
+    // Audio from before the rendition's first frame has no part to go in.
+    if (sample.timeUs < this.#startUs) return;
+    this.#audio.push(sample);
+  }
+
+  /** Writes the pending frame, the open part (with all remaining audio) and closes the segment. */
+  end(): void {
+    const pending = this.#pending;
+    if (!pending) return;
+    const duration =
+      pending.durationHint > 0
+        ? pending.durationHint
+        : this.#lastIntervalTicks > 0
+          ? this.#lastIntervalTicks
+          : this.#usToTicks(FALLBACK_FRAME_US);
+    this.#appendVideo(pending, duration);
+    this.#pending = undefined;
+    this.#flushPart(Number.POSITIVE_INFINITY, pending.decodeTime + duration);
+    this.#closeSegment(pending.decodeTime + duration);
+  }
+
+  #start(sample: VideoSample): void {
+    this.#started = true;
+    this.#startUs = sample.timeUs;
+    this.#audio = this.#audio.filter((a) => a.timeUs >= sample.timeUs);
+    this.#sink.init(this.#options.init);
+    this.#openPart(sample);
+    this.#pending = sample;
+  }
+
+  #openPart(first: VideoSample): void {
+    if (!this.#segment) {
+      this.#segment = { msn: this.#nextMsn++, startUs: first.timeUs, startTicks: first.decodeTime, partCount: 0 };
+    }
+    this.#part = { startUs: first.timeUs, startTicks: first.decodeTime, samples: [], independent: first.keyframe };
+  }
+
+  #appendVideo(sample: VideoSample, duration: number): void {
+    this.#part?.samples.push({
+      duration,
+      flags: sample.keyframe ? SAMPLE_FLAGS_SYNC : SAMPLE_FLAGS_NON_SYNC,
+      data: sample.data,
+    });
+  }
+
+  /** Emits the open part; it takes the audio that starts before `endUs`. */
+  #flushPart(endUs: number, endTicks: number): void {
+    const part = this.#part;
+    const segment = this.#segment;
+    if (!part || !segment || part.samples.length === 0) return;
+    let audioCount = 0;
+    while (audioCount < this.#audio.length && (this.#audio[audioCount]?.timeUs ?? endUs) < endUs) audioCount++;
+    const audio = this.#audio.splice(0, audioCount);
+
+    const runs: TrackRun[] = [{ trackId: this.#options.videoTrackId, baseDecodeTime: part.startTicks, samples: part.samples }];
+    const firstAudio = audio[0];
+    if (firstAudio) {
+      runs.push({
+        trackId: this.#options.audioTrackId,
+        baseDecodeTime: firstAudio.decodeTime,
+        samples: audio.map((a) => ({ duration: a.duration, flags: SAMPLE_FLAGS_SYNC, data: a.data })),
+      });
+    }
+    this.#sink.part({
+      rendition: this.#options.init.rendition,
+      msn: segment.msn,
+      partIndex: segment.partCount,
+      durationUs: this.#ticksToUs(endTicks - part.startTicks),
+      independent: part.independent,
+      programDateTimeMs: this.#options.originWallClockMs + part.startUs / 1000,
+      data: fragment(++this.#sequenceNumber, runs),
+    });
+    segment.partCount++;
+    this.#part = undefined;
+  }
+
+  #closeSegment(endTicks: number): void {
+    const segment = this.#segment;
+    if (!segment) return;
+    this.#segment = undefined;
+    this.#sink.segment({
+      rendition: this.#options.init.rendition,
+      msn: segment.msn,
+      durationUs: this.#ticksToUs(endTicks - segment.startTicks),
+      partCount: segment.partCount,
+      programDateTimeMs: this.#options.originWallClockMs + segment.startUs / 1000,
+    });
+  }
+
+  #usToTicks(us: number): number {
+    return Math.round((us * this.#options.videoTimescale) / 1_000_000);
+  }
+
+  #ticksToUs(ticks: number): number {
+    return Math.round((ticks * 1_000_000) / this.#options.videoTimescale);
+  }
+}

@@ -1,0 +1,228 @@
+// One published stream's packager: wire messages in, CMAF init segments, parts and segments out, per rendition.
+import { TypedEmitter } from '../../shared/events.ts';
+import type {
+  AudioTrackConfig,
+  ChunkMessage,
+  ClockMessage,
+  TrackConfigMessage,
+  VideoTrackConfig,
+  WireMessage,
+} from '../../shared/protocol/index.ts';
+import { PackagerError } from './errors.ts';
+import { initSegment, type TrackEntry } from './mp4/init.ts';
+import { RenditionCutter, type AudioSample } from './rendition-cutter.ts';
+import {
+  AUDIO_MP4_TRACK_ID,
+  audioCodecString,
+  audioEntry,
+  FALLBACK_AUDIO_BITRATE,
+  sameTrack,
+  validateTrack,
+  VIDEO_MP4_TRACK_ID,
+  VIDEO_TIMESCALE,
+  videoBitrate,
+  videoEntry,
+} from './track-setup.ts';
+import type { PackagerEvents, PackagerOptions, RenditionInit } from './types.ts';
+
+/** Audio packet duration assumed for a last packet when neither the publisher nor a previous packet tells (20 ms). */
+const FALLBACK_AUDIO_PACKET_US = 20_000;
+
+/**
+ * Rules it enforces are documented on `push`. Clock: the first clock message fixes the time origin for the
+ * stream's whole life; later ones are ignored, because parts already emitted carry timestamps relative to it
+ * and re-anchoring would make program date times jump backwards or forwards.
+ */
+export class StreamPackager extends TypedEmitter<PackagerEvents> {
+  #options: PackagerOptions;
+  #clock: ClockMessage | undefined;
+  /** Track configurations by wire trackId; frozen at the first chunk. */
+  #tracks = new Map<number, TrackConfigMessage>();
+  #frozen = false;
+  /** One cutter per video track (rendition), by wire trackId. */
+  #cutters = new Map<number, RenditionCutter>();
+  #audioTrack: AudioTrackConfig | undefined;
+  #lastTimestampUs = new Map<number, number>();
+  /** The latest audio packet: its duration is known when the next one arrives. */
+  #pendingAudio: { sample: AudioSample; durationUs: number } | undefined;
+  #lastAudioInterval = 0;
+  #ended = false;
+  #closed = false;
+
+  constructor(options: PackagerOptions) {
+    super();
+    this.#options = options;
+  }
+
+  get streamName(): string {
+    return this.#options.streamName;
+  }
+
+  /**
+   * Feeds one wire message. Throws PackagerError when the sequence breaks the rules: a clock before the first
+   * chunk, all tracks before the first chunk (identical repeats are ignored later), H.264 video with avcC,
+   * Opus or AAC-LC audio, at most one audio track, timestamps not before the origin and not going back per track.
+   * Ignored after close().
+   */
+  push(message: WireMessage): void {
+    if (this.#closed) return;
+    if (this.#ended) throw this.#error('ended', `${message.type} message after the end of the stream`);
+    switch (message.type) {
+      case 'clock':
+        this.#clock ??= message;
+        return;
+      case 'track':
+        this.#pushTrack(message);
+        return;
+      case 'chunk':
+        this.#pushChunk(message);
+        return;
+      case 'end':
+        this.end();
+        return;
+    }
+  }
+
+  /** Flushes the pending part and segment of every rendition (emitting them) and emits 'end'. Idempotent. */
+  end(): void {
+    if (this.#ended || this.#closed) return;
+    this.#ended = true;
+    const pending = this.#pendingAudio;
+    if (pending && this.#audioTrack) {
+      const sampleRate = this.#audioTrack.sampleRate;
+      const duration =
+        pending.durationUs > 0
+          ? this.#toTimescale(pending.durationUs, sampleRate)
+          : this.#lastAudioInterval > 0
+            ? this.#lastAudioInterval
+            : this.#toTimescale(FALLBACK_AUDIO_PACKET_US, sampleRate);
+      this.#dispatchAudio({ ...pending.sample, duration });
+      this.#pendingAudio = undefined;
+    }
+    for (const cutter of this.#cutters.values()) cutter.end();
+    this.emit('end');
+  }
+
+  /** Drops everything without emitting and removes listeners. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cutters.clear();
+    this.#pendingAudio = undefined;
+    this.removeAllListeners();
+  }
+
+  #pushTrack(track: TrackConfigMessage): void {
+    if (this.#frozen) {
+      const known = this.#tracks.get(track.trackId);
+      if (known && sameTrack(known, track)) return;
+      throw this.#error('track-change', `track ${track.trackId} changed or was added after the stream started`);
+    }
+    validateTrack(this.streamName, track);
+    for (const other of this.#tracks.values()) {
+      if (other.trackId === track.trackId) continue;
+      if (track.kind === 'audio' && other.kind === 'audio') {
+        throw this.#error('too-many-audio-tracks', `audio tracks ${other.trackId} and ${track.trackId}: at most one`);
+      }
+      if (track.kind === 'video' && other.kind === 'video' && other.rendition === track.rendition) {
+        throw this.#error('duplicate-rendition', `video tracks ${other.trackId} and ${track.trackId} are both ${track.rendition}`);
+      }
+    }
+    this.#tracks.set(track.trackId, track);
+  }
+
+  #pushChunk(chunk: ChunkMessage): void {
+    const clock = this.#clock;
+    if (!clock) throw this.#error('no-clock', 'a clock message must come before the first chunk');
+    if (!this.#frozen) this.#freeze(clock);
+    const track = this.#tracks.get(chunk.trackId);
+    if (!track) throw this.#error('unknown-track', `chunk for unconfigured track ${chunk.trackId}`);
+    if (chunk.timestampUs < clock.timestampUs) {
+      throw this.#error('timestamp-before-origin', `track ${chunk.trackId} timestamp ${chunk.timestampUs} µs is before the clock origin ${clock.timestampUs} µs`);
+    }
+    const last = this.#lastTimestampUs.get(chunk.trackId);
+    if (last !== undefined && chunk.timestampUs < last) {
+      throw this.#error('timestamp-regression', `track ${chunk.trackId} timestamp ${chunk.timestampUs} µs after ${last} µs`);
+    }
+    this.#lastTimestampUs.set(chunk.trackId, chunk.timestampUs);
+
+    const timeUs = chunk.timestampUs - clock.timestampUs;
+    if (track.kind === 'video') {
+      this.#cutters.get(track.trackId)?.pushVideo({
+        timeUs,
+        decodeTime: this.#toTimescale(timeUs, VIDEO_TIMESCALE),
+        keyframe: chunk.keyframe,
+        data: chunk.data,
+        durationHint: this.#toTimescale(chunk.durationUs, VIDEO_TIMESCALE),
+      });
+      return;
+    }
+    const decodeTime = this.#toTimescale(timeUs, track.sampleRate);
+    const pending = this.#pendingAudio;
+    if (pending) {
+      const duration = decodeTime - pending.sample.decodeTime;
+      this.#lastAudioInterval = duration;
+      this.#dispatchAudio({ ...pending.sample, duration });
+    }
+    this.#pendingAudio = {
+      sample: { timeUs, decodeTime, keyframe: true, data: chunk.data, duration: 0 },
+      durationUs: chunk.durationUs,
+    };
+  }
+
+  /** The tracks configured at the first chunk are the stream's tracks: build one init and cutter per rendition. */
+  #freeze(clock: ClockMessage): void {
+    const videos = [...this.#tracks.values()].filter((t): t is VideoTrackConfig => t.kind === 'video');
+    if (videos.length === 0) throw this.#error('no-video', 'no video track configured before the first chunk');
+    this.#frozen = true;
+    this.#audioTrack = [...this.#tracks.values()].find((t): t is AudioTrackConfig => t.kind === 'audio');
+    for (const video of videos) {
+      this.#cutters.set(
+        video.trackId,
+        new RenditionCutter(
+          {
+            init: this.#renditionInit(video),
+            videoTrackId: VIDEO_MP4_TRACK_ID,
+            audioTrackId: AUDIO_MP4_TRACK_ID,
+            videoTimescale: VIDEO_TIMESCALE,
+            partTargetUs: this.#options.partTargetUs,
+            segmentTargetUs: this.#options.segmentTargetUs,
+            originWallClockMs: clock.wallClockMs,
+          },
+          {
+            init: (init) => this.emit('init', init),
+            part: (part) => this.emit('part', part),
+            segment: (segment) => this.emit('segment', segment),
+          },
+        ),
+      );
+    }
+  }
+
+  #renditionInit(video: VideoTrackConfig): RenditionInit {
+    const audio = this.#audioTrack;
+    const entries: TrackEntry[] = [videoEntry(video)];
+    if (audio) entries.push(audioEntry(audio));
+    return {
+      rendition: video.rendition,
+      data: initSegment(entries),
+      codecs: audio ? `${video.codec},${audioCodecString(audio)}` : video.codec,
+      width: video.width,
+      height: video.height,
+      ...(video.framerate !== undefined && { frameRate: video.framerate }),
+      bandwidth: videoBitrate(video) + (audio ? (audio.bitrate ?? FALLBACK_AUDIO_BITRATE) : 0),
+    };
+  }
+
+  #dispatchAudio(sample: AudioSample): void {
+    for (const cutter of this.#cutters.values()) cutter.pushAudio(sample);
+  }
+
+  #toTimescale(us: number, timescale: number): number {
+    return Math.round((us * timescale) / 1_000_000);
+  }
+
+  #error(code: PackagerError['code'], message: string): PackagerError {
+    return new PackagerError(code, this.streamName, message);
+  }
+}

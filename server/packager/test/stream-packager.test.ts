@@ -1,0 +1,303 @@
+// Cutting rules of StreamPackager on synthetic samples: part and segment boundaries, numbering, timing, errors.
+import { describe, expect, it } from 'vitest';
+import type { ChunkMessage, TrackConfigMessage, WireMessage } from '../../../shared/protocol/index.ts';
+import { PackagerError, StreamPackager, type Part, type RenditionInit, type SegmentInfo } from '../index.ts';
+import { readPart } from './mp4-probe.ts';
+
+const ORIGIN_US = 5_000_000;
+const WALL_CLOCK_MS = 1_700_000_000_000;
+const FRAME_US = 1_000_000 / 30;
+const AUDIO_PACKET_US = 20_000;
+const PART_TARGET_US = 200_000;
+const SEGMENT_TARGET_US = 2_000_000;
+// A plausible avcC: version 1, Baseline level 3.1, 4-byte lengths, one SPS, one PPS.
+const AVCC = Uint8Array.of(1, 0x42, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x42, 0, 0x1f, 1, 0, 4, 0x68, 0xce, 0x3c, 0x80);
+
+type Event =
+  | { type: 'init'; init: RenditionInit }
+  | { type: 'part'; part: Part }
+  | { type: 'segment'; segment: SegmentInfo }
+  | { type: 'end' };
+
+function videoTrack(trackId = 0, rendition = '360p', extra: Partial<TrackConfigMessage> = {}): TrackConfigMessage {
+  return { type: 'track', kind: 'video', trackId, codec: 'avc1.42001f', description: AVCC, width: 640, height: 360, framerate: 30, bitrate: 1_000_000, rendition, ...extra } as TrackConfigMessage;
+}
+
+function opusTrack(trackId = 9): TrackConfigMessage {
+  return { type: 'track', kind: 'audio', trackId, codec: 'opus', sampleRate: 48000, channels: 2, bitrate: 64_000 };
+}
+
+function frameTimeUs(i: number): number {
+  return ORIGIN_US + Math.round(i * FRAME_US);
+}
+
+function videoChunk(trackId: number, i: number, keyframe: boolean): ChunkMessage {
+  // A 4-byte length-prefixed NAL whose type matches the keyframe flag, and the frame number for identification.
+  return { type: 'chunk', trackId, keyframe, timestampUs: frameTimeUs(i), durationUs: 0, data: Uint8Array.of(0, 0, 0, 2, keyframe ? 0x65 : 0x41, i & 0xff) };
+}
+
+function audioChunk(trackId: number, j: number): ChunkMessage {
+  return { type: 'chunk', trackId, keyframe: true, timestampUs: ORIGIN_US + j * AUDIO_PACKET_US, durationUs: AUDIO_PACKET_US, data: Uint8Array.of(0xfc, j & 0xff, 0) };
+}
+
+interface SyntheticStream {
+  seconds: number;
+  isKeyframe?: (frame: number) => boolean;
+  videoTrackIds?: number[];
+  audio?: boolean;
+}
+
+/** clock + tracks + video (30 fps, keyframe every 2 s unless told) and Opus (20 ms) chunks in timestamp order. */
+function synthetic({ seconds, isKeyframe = (i) => i % 60 === 0, videoTrackIds = [0], audio = true }: SyntheticStream): WireMessage[] {
+  const messages: WireMessage[] = [{ type: 'clock', timestampUs: ORIGIN_US, wallClockMs: WALL_CLOCK_MS }];
+  videoTrackIds.forEach((id, n) => messages.push(videoTrack(id, `r${n}`)));
+  if (audio) messages.push(opusTrack());
+  const chunks: ChunkMessage[] = [];
+  for (let i = 0; i < seconds * 30; i++) for (const id of videoTrackIds) chunks.push(videoChunk(id, i, isKeyframe(i)));
+  if (audio) for (let j = 0; j < (seconds * 1_000_000) / AUDIO_PACKET_US; j++) chunks.push(audioChunk(9, j));
+  chunks.sort((a, b) => a.timestampUs - b.timestampUs);
+  return [...messages, ...chunks];
+}
+
+function newPackager(): StreamPackager {
+  return new StreamPackager({ streamName: 'test', partTargetUs: PART_TARGET_US, segmentTargetUs: SEGMENT_TARGET_US });
+}
+
+function record(packager: StreamPackager): Event[] {
+  const events: Event[] = [];
+  packager.on('init', (init) => events.push({ type: 'init', init }));
+  packager.on('part', (part) => events.push({ type: 'part', part }));
+  packager.on('segment', (segment) => events.push({ type: 'segment', segment }));
+  packager.on('end', () => events.push({ type: 'end' }));
+  return events;
+}
+
+function run(messages: WireMessage[], end = true): Event[] {
+  const packager = newPackager();
+  const events = record(packager);
+  for (const message of messages) packager.push(message);
+  if (end) packager.end();
+  return events;
+}
+
+const parts = (events: Event[]): Part[] => events.flatMap((e) => (e.type === 'part' ? [e.part] : []));
+const segments = (events: Event[]): SegmentInfo[] => events.flatMap((e) => (e.type === 'segment' ? [e.segment] : []));
+
+function expectPackagerError(messages: WireMessage[], code: PackagerError['code']): void {
+  const packager = newPackager();
+  let thrown: unknown;
+  try {
+    for (const message of messages) packager.push(message);
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(PackagerError);
+  expect((thrown as PackagerError).code).toBe(code);
+  expect((thrown as PackagerError).streamName).toBe('test');
+}
+
+describe('StreamPackager cutting', () => {
+  it('cuts 30 fps video into 6-frame parts of at most the part target, 10 parts per 2 s segment', () => {
+    const events = run(synthetic({ seconds: 6 }));
+    const all = parts(events);
+    expect(all).toHaveLength(30);
+    for (const part of all) {
+      expect(part.durationUs).toBeLessThanOrEqual(PART_TARGET_US);
+      const video = readPart(part.data).runs.find((r) => r.trackId === 1);
+      expect(video?.samples).toHaveLength(6);
+      expect(video?.samples.every((s) => s.duration === 3000)).toBe(true);
+    }
+    const segs = segments(events);
+    expect(segs.map((s) => s.partCount)).toEqual([10, 10, 10]);
+    for (const seg of segs) expect(Math.abs(seg.durationUs - SEGMENT_TARGET_US)).toBeLessThanOrEqual(1);
+  });
+
+  it('numbers segments from 0 and parts from 0 within each segment, emitting init first and the segment after its last part', () => {
+    const events = run(synthetic({ seconds: 4 }));
+    expect(events[0]?.type).toBe('init');
+    expect(events.filter((e) => e.type === 'init')).toHaveLength(1);
+    expect(events.at(-1)?.type).toBe('end');
+    const order = events.filter((e) => e.type === 'part' || e.type === 'segment').map((e) =>
+      e.type === 'part' ? `p${e.part.msn}.${e.part.partIndex}` : e.type === 'segment' ? `s${e.segment.msn}` : '',
+    );
+    const expected = [0, 1].flatMap((msn) => [...Array.from({ length: 10 }, (_, i) => `p${msn}.${i}`), `s${msn}`]);
+    expect(order).toEqual(expected);
+    const sequenceNumbers = parts(events).map((p) => readPart(p.data).sequenceNumber);
+    expect(sequenceNumbers).toEqual(sequenceNumbers.map((_, i) => i + 1));
+  });
+
+  it('starts every segment with an independent part whose first sample is a sync keyframe; other parts are not independent', () => {
+    const all = parts(run(synthetic({ seconds: 4 })));
+    for (const part of all) {
+      const first = readPart(part.data).runs.find((r) => r.trackId === 1)?.samples[0];
+      expect(part.independent).toBe(part.partIndex === 0);
+      expect(first?.flags.isNonSyncSample).toBe(part.partIndex === 0 ? 0 : 1);
+    }
+  });
+
+  it('derives program date time and decode times from the clock message', () => {
+    const events = run(synthetic({ seconds: 4 }));
+    for (const part of parts(events)) {
+      const frame = part.msn * 60 + part.partIndex * 6;
+      expect(part.programDateTimeMs).toBeCloseTo(WALL_CLOCK_MS + (frameTimeUs(frame) - ORIGIN_US) / 1000, 3);
+      const video = readPart(part.data).runs.find((r) => r.trackId === 1);
+      expect(video?.baseMediaDecodeTime).toBe(frame * 3000);
+    }
+    const segs = segments(events);
+    expect(segs[1]?.programDateTimeMs).toBeCloseTo(WALL_CLOCK_MS + 2000, 3);
+  });
+
+  it('does not cut a segment on an encoder-inserted keyframe, but marks the part it starts independent', () => {
+    const events = run(synthetic({ seconds: 4, isKeyframe: (i) => i % 60 === 0 || i === 30 || i === 93 }));
+    expect(segments(events).map((s) => s.partCount)).toEqual([10, 10]);
+    const independent = parts(events).filter((p) => p.independent).map((p) => `${p.msn}.${p.partIndex}`);
+    // Frame 30 starts part 0.5; frame 93 is inside part 1.5 (frames 90..95), so that part stays dependent.
+    expect(independent).toEqual(['0.0', '0.5', '1.0']);
+  });
+
+  it('muxes every audio packet exactly once, each part taking the audio that starts before its end', () => {
+    const events = run(synthetic({ seconds: 4 }));
+    const audioRuns = parts(events).flatMap((p) => readPart(p.data).runs.filter((r) => r.trackId === 2));
+    const count = audioRuns.reduce((n, r) => n + r.samples.length, 0);
+    expect(count).toBe(200);
+    let expectedTime = 0;
+    for (const run of audioRuns) {
+      expect(run.baseMediaDecodeTime).toBe(expectedTime);
+      expect(run.samples.every((s) => s.duration === 960 && s.flags.isNonSyncSample === 0)).toBe(true);
+      expectedTime += run.samples.length * 960;
+    }
+  });
+
+  it('puts audio that arrives after its part was emitted into the next part', () => {
+    const messages = synthetic({ seconds: 1 }).filter((m) => !(m.type === 'chunk' && m.trackId === 9));
+    // The audio of the first 0.3 s arrives late, after the video that closes part 0.
+    const late = Array.from({ length: 15 }, (_, j) => audioChunk(9, j));
+    const frame8 = messages.findIndex((m) => m.type === 'chunk' && m.timestampUs === frameTimeUs(8));
+    messages.splice(frame8, 0, ...late);
+    const all = parts(run(messages));
+    expect(readPart(all[0]!.data).runs.map((r) => r.trackId)).toEqual([1]);
+    const audio = readPart(all[1]!.data).runs.find((r) => r.trackId === 2);
+    expect(audio?.baseMediaDecodeTime).toBe(0);
+    expect(audio?.samples).toHaveLength(14);
+  });
+
+  it('drops video before the first keyframe and starts the first part on it', () => {
+    const messages = synthetic({ seconds: 3, isKeyframe: (i) => i === 10 || i === 70 });
+    const all = parts(run(messages));
+    const first = readPart(all[0]!.data);
+    expect(all[0]?.independent).toBe(true);
+    expect(first.runs.find((r) => r.trackId === 1)?.baseMediaDecodeTime).toBe(10 * 3000);
+    // Audio from before the first keyframe has no part to go in.
+    expect(first.runs.find((r) => r.trackId === 2)?.baseMediaDecodeTime).toBeGreaterThanOrEqual(10 * 3000 * 48000 / 90000);
+    expect(all[0]?.programDateTimeMs).toBeCloseTo(WALL_CLOCK_MS + (frameTimeUs(10) - ORIGIN_US) / 1000, 3);
+  });
+
+  it('flushes the pending part and segment on end(), then emits end once', () => {
+    const packager = newPackager();
+    const events = record(packager);
+    for (const message of synthetic({ seconds: 2.5 })) packager.push(message);
+    expect(segments(events)).toHaveLength(1);
+    packager.end();
+    packager.end();
+    const segs = segments(events);
+    expect(segs).toHaveLength(2);
+    expect(Math.abs((segs[1]?.durationUs ?? 0) - 500_000)).toBeLessThanOrEqual(1);
+    expect(segs[1]?.partCount).toBe(3);
+    expect(events.filter((e) => e.type === 'end')).toHaveLength(1);
+    expect(events.at(-1)?.type).toBe('end');
+    const lastPart = parts(events).at(-1)!;
+    expect(readPart(lastPart.data).runs.find((r) => r.trackId === 1)?.samples.at(-1)?.duration).toBe(3000);
+    expect(() => packager.push(videoChunk(0, 100, false))).toThrow(PackagerError);
+  });
+
+  it('ends the stream on an end message', () => {
+    const events = run([...synthetic({ seconds: 1 }), { type: 'end' }], false);
+    expect(events.at(-1)?.type).toBe('end');
+    expect(segments(events)).toHaveLength(1);
+  });
+
+  it('emits nothing after close()', () => {
+    const packager = newPackager();
+    const events = record(packager);
+    const messages = synthetic({ seconds: 1 });
+    for (const message of messages.slice(0, 20)) packager.push(message);
+    const before = events.length;
+    packager.close();
+    packager.close();
+    for (const message of messages.slice(20)) packager.push(message);
+    packager.end();
+    expect(events).toHaveLength(before);
+    expect(packager.listenerCount('part')).toBe(0);
+  });
+
+  it('keeps identical segment boundaries in every rendition and muxes the audio into each', () => {
+    const events = run(synthetic({ seconds: 4, videoTrackIds: [0, 1] }));
+    const inits = events.flatMap((e) => (e.type === 'init' ? [e.init] : []));
+    expect(inits.map((i) => i.rendition)).toEqual(['r0', 'r1']);
+    const byRendition = (r: string) => parts(events).filter((p) => p.rendition === r);
+    const summary = (r: string) => byRendition(r).map((p) => [p.msn, p.partIndex, p.durationUs, p.independent, p.programDateTimeMs]);
+    expect(summary('r1')).toEqual(summary('r0'));
+    for (const r of ['r0', 'r1']) {
+      const audioCount = byRendition(r).reduce((n, p) => n + (readPart(p.data).runs.find((x) => x.trackId === 2)?.samples.length ?? 0), 0);
+      expect(audioCount).toBe(200);
+    }
+  });
+
+  it('describes each rendition for the multivariant playlist: codecs, size, frame rate, bandwidth', () => {
+    const events = run(synthetic({ seconds: 1 }));
+    const init = events.find((e) => e.type === 'init');
+    expect(init?.type === 'init' && { ...init.init, data: undefined }).toEqual({
+      rendition: 'r0',
+      data: undefined,
+      codecs: 'avc1.42001f,opus',
+      width: 640,
+      height: 360,
+      frameRate: 30,
+      bandwidth: 1_064_000,
+    });
+  });
+
+  it('ignores a repeated identical track message after the stream started', () => {
+    const messages = synthetic({ seconds: 1 });
+    messages.splice(40, 0, videoTrack(0, 'r0'), opusTrack());
+    expect(segments(run(messages))).toHaveLength(1);
+  });
+});
+
+describe('StreamPackager errors', () => {
+  const clock: WireMessage = { type: 'clock', timestampUs: ORIGIN_US, wallClockMs: WALL_CLOCK_MS };
+
+  it('no-clock: a chunk before any clock message', () => {
+    expectPackagerError([videoTrack(), videoChunk(0, 0, true)], 'no-clock');
+  });
+  it('no-video: the first chunk arrives with only an audio track', () => {
+    expectPackagerError([clock, opusTrack(), audioChunk(9, 0)], 'no-video');
+  });
+  it('track-change: a different configuration after the first chunk', () => {
+    expectPackagerError([clock, videoTrack(), videoChunk(0, 0, true), videoTrack(0, '360p', { width: 1280 })], 'track-change');
+  });
+  it('track-change: a new track after the first chunk', () => {
+    expectPackagerError([clock, videoTrack(), videoChunk(0, 0, true), opusTrack()], 'track-change');
+  });
+  it('unknown-track: a chunk for a track never configured', () => {
+    expectPackagerError([clock, videoTrack(), videoChunk(3, 0, true)], 'unknown-track');
+  });
+  it('timestamp-before-origin: a chunk earlier than the clock reference', () => {
+    expectPackagerError([clock, videoTrack(), { ...videoChunk(0, 0, true), timestampUs: ORIGIN_US - 1 }], 'timestamp-before-origin');
+  });
+  it('timestamp-regression: a chunk earlier than the previous chunk of its track', () => {
+    expectPackagerError([clock, videoTrack(), videoChunk(0, 5, true), videoChunk(0, 4, false)], 'timestamp-regression');
+  });
+  it('unsupported-codec: video that is not H.264, audio that is neither Opus nor AAC-LC', () => {
+    expectPackagerError([videoTrack(0, '360p', { codec: 'vp09.00.10.08' })], 'unsupported-codec');
+    expectPackagerError([{ ...opusTrack(), codec: 'mp4a.40.5' } as TrackConfigMessage], 'unsupported-codec');
+  });
+  it('missing-description / invalid-description: H.264 without an avcC record', () => {
+    expectPackagerError([videoTrack(0, '360p', { description: undefined })], 'missing-description');
+    expectPackagerError([videoTrack(0, '360p', { description: Uint8Array.of(0, 0, 0, 1, 0x67, 0, 0) })], 'invalid-description');
+  });
+  it('too-many-audio-tracks and duplicate-rendition', () => {
+    expectPackagerError([opusTrack(8), opusTrack(9)], 'too-many-audio-tracks');
+    expectPackagerError([videoTrack(0, 'a'), videoTrack(1, 'a')], 'duplicate-rendition');
+  });
+});

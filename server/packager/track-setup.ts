@@ -1,0 +1,95 @@
+// Validates the publisher's track configurations and turns them into init-segment track entries.
+import type { AudioTrackConfig, TrackConfigMessage, VideoTrackConfig } from '../../shared/protocol/index.ts';
+import { PackagerError } from './errors.ts';
+import { aacAudioSpecificConfig } from './mp4/audio.ts';
+import type { AudioTrackEntry, VideoTrackEntry } from './mp4/init.ts';
+
+export const VIDEO_TIMESCALE = 90_000;
+/** MP4 track_IDs inside every rendition's init segment. */
+export const VIDEO_MP4_TRACK_ID = 1;
+export const AUDIO_MP4_TRACK_ID = 2;
+
+/** BANDWIDTH fallbacks when the publisher announces no bitrate: 0.1 bit per pixel per frame, and a typical audio rate. */
+const FALLBACK_VIDEO_BITS_PER_PIXEL = 0.1;
+const FALLBACK_FRAME_RATE = 30;
+export const FALLBACK_AUDIO_BITRATE = 128_000;
+
+const AAC_LC = 'mp4a.40.2';
+const OPUS = 'opus';
+// avcC configurationVersion is 1; a record shorter than its 7 fixed bytes cannot hold SPS/PPS counts.
+const AVCC_MIN_BYTES = 7;
+
+/** Throws unless the packager can carry this track without re-encoding. */
+export function validateTrack(streamName: string, track: TrackConfigMessage): void {
+  if (track.kind === 'video') {
+    if (!/^avc[13]\./.test(track.codec)) {
+      throw new PackagerError('unsupported-codec', streamName, `video codec ${track.codec} is not H.264 (avc1/avc3)`);
+    }
+    if (!track.description || track.description.byteLength === 0) {
+      throw new PackagerError('missing-description', streamName, `video track ${track.trackId} has no avcC description`);
+    }
+    if (track.description.byteLength < AVCC_MIN_BYTES || track.description[0] !== 1) {
+      throw new PackagerError('invalid-description', streamName, `video track ${track.trackId} description is not an avcC record`);
+    }
+    return;
+  }
+  if (track.codec !== OPUS && track.codec !== AAC_LC) {
+    throw new PackagerError('unsupported-codec', streamName, `audio codec ${track.codec} is neither opus nor ${AAC_LC}`);
+  }
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.byteLength === b.byteLength && a.every((value, i) => value === b[i]);
+}
+
+/** True when a repeated track message describes the same track (the publisher may resend it on reconnect). */
+export function sameTrack(a: TrackConfigMessage, b: TrackConfigMessage): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) {
+    if (key === 'description') continue;
+    if ((a as unknown as Record<string, unknown>)[key] !== (b as unknown as Record<string, unknown>)[key]) return false;
+  }
+  return sameBytes(a.description, b.description);
+}
+
+export function videoEntry(track: VideoTrackConfig): VideoTrackEntry {
+  return {
+    kind: 'video',
+    trackId: VIDEO_MP4_TRACK_ID,
+    timescale: VIDEO_TIMESCALE,
+    sampleEntry: track.codec.startsWith('avc3') ? 'avc3' : 'avc1',
+    width: track.width,
+    height: track.height,
+    avcC: track.description ?? new Uint8Array(0),
+  };
+}
+
+export function audioEntry(track: AudioTrackConfig): AudioTrackEntry {
+  const isOpus = track.codec === OPUS;
+  return {
+    kind: 'audio',
+    trackId: AUDIO_MP4_TRACK_ID,
+    timescale: track.sampleRate,
+    codec: isOpus ? 'opus' : 'aac',
+    sampleRate: track.sampleRate,
+    channels: track.channels,
+    description:
+      isOpus || (track.description && track.description.byteLength > 0)
+        ? track.description
+        : aacAudioSpecificConfig(track.sampleRate, track.channels),
+    bitrate: track.bitrate ?? FALLBACK_AUDIO_BITRATE,
+  };
+}
+
+export function videoBitrate(track: VideoTrackConfig): number {
+  return (
+    track.bitrate ??
+    Math.round(track.width * track.height * (track.framerate ?? FALLBACK_FRAME_RATE) * FALLBACK_VIDEO_BITS_PER_PIXEL)
+  );
+}
+
+/** The audio codec as RFC 6381 writes it in CODECS. */
+export function audioCodecString(track: AudioTrackConfig): string {
+  return track.codec === OPUS ? OPUS : AAC_LC;
+}
