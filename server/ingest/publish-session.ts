@@ -1,5 +1,5 @@
 // One publisher's WebRTC session (node-datachannel): SDP answer, the data channel, frames → wire messages.
-import nodeDataChannel from 'node-datachannel';
+import { PeerConnection, type DataChannel } from 'node-datachannel';
 import { MessageReassembler, type WireMessage } from '../../shared/protocol/index.ts';
 import { TypedEmitter } from '../../shared/events.ts';
 import type { IngestConfig } from './config.ts';
@@ -33,8 +33,8 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> {
   readonly streamName: string;
   readonly stats: SessionStats = { bytesReceived: 0, framesReceived: 0, messagesReceived: 0 };
   #config: IngestConfig;
-  #pc: nodeDataChannel.PeerConnection;
-  #channel: nodeDataChannel.DataChannel | undefined;
+  #pc: PeerConnection;
+  #channel: DataChannel | undefined;
   #reassembler = new MessageReassembler();
   #timer: NodeJS.Timeout | undefined;
   #lastActivityMs = Date.now();
@@ -45,7 +45,7 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> {
     this.streamName = streamName;
     this.id = id;
     this.#config = config;
-    this.#pc = new nodeDataChannel.PeerConnection(`publish-${streamName}-${id}`, {
+    this.#pc = new PeerConnection(`publish-${streamName}-${id}`, {
       iceServers: [],
       bindAddress: config.iceBindAddress,
       ...(config.icePortRangeBegin > 0 && {
@@ -107,7 +107,7 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> {
     this.removeAllListeners();
   }
 
-  #attachChannel(channel: nodeDataChannel.DataChannel): void {
+  #attachChannel(channel: DataChannel): void {
     if (this.#channel) {
       channel.close();
       return;
