@@ -1,0 +1,30 @@
+// Origin config: the defaults meet the spec's timing rules, and values that would break a playlist are refused at start.
+import { describe, expect, it } from 'vitest';
+import { ORIGIN_DEFAULTS, resolveOriginConfig, targetDurationS } from './config.ts';
+
+describe('origin config', () => {
+  it('defaults to 200 ms parts, 2 s segments, a 6-segment window and a 3 × target duration blocking bound', () => {
+    expect(resolveOriginConfig()).toEqual(ORIGIN_DEFAULTS);
+    expect(ORIGIN_DEFAULTS).toMatchObject({ partTargetMs: 200, segmentTargetMs: 2000, windowSegments: 6 });
+    expect(ORIGIN_DEFAULTS.keepSegments).toBeGreaterThan(0);
+    expect(ORIGIN_DEFAULTS.blockingTimeoutMs).toBe(3 * targetDurationS(ORIGIN_DEFAULTS) * 1000);
+  });
+
+  it('rounds the target duration up to whole seconds', () => {
+    expect(targetDurationS({ segmentTargetMs: 2000 })).toBe(2);
+    expect(targetDurationS({ segmentTargetMs: 2001 })).toBe(3);
+  });
+
+  it.each([
+    { partTargetMs: 0 },
+    { segmentTargetMs: -1 },
+    { windowSegments: 1.5 },
+    { keepSegments: -1 },
+    { blockingTimeoutMs: Number.NaN },
+    { partTargetMs: 3000 },
+    // Two 2 s segments are less than the three target durations a live playlist must keep.
+    { windowSegments: 2 },
+  ])('refuses %o', (overrides) => {
+    expect(() => resolveOriginConfig(overrides)).toThrowError(expect.objectContaining({ code: 'bad-config' }));
+  });
+});

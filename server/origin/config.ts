@@ -1,0 +1,59 @@
+// Origin settings: LL-HLS timing targets, the sliding window, memory kept per rendition and blocking-reload bounds.
+import { OriginError } from './errors.ts';
+
+export interface OriginConfig {
+  /** Part target duration (EXT-X-PART-INF PART-TARGET), ms; must match the packager's part target. */
+  partTargetMs: number;
+  /** Segment target duration, ms; EXT-X-TARGETDURATION is its ceiling in whole seconds. */
+  segmentTargetMs: number;
+  /** Completed segments listed in each media playlist. */
+  windowSegments: number;
+  /** Completed segments kept in memory beyond the window, so clients a little behind still get them. */
+  keepSegments: number;
+  /** Longest a blocking playlist reload or a hinted part request is held before 503, ms (the spec says 3 × target duration). */
+  blockingTimeoutMs: number;
+  /** How long an ended stream keeps serving its final playlist and objects before the origin drops it, ms. */
+  endedRetentionMs: number;
+}
+
+export const ORIGIN_DEFAULTS: OriginConfig = {
+  partTargetMs: 200,
+  segmentTargetMs: 2_000,
+  windowSegments: 6,
+  keepSegments: 3,
+  blockingTimeoutMs: 6_000,
+  endedRetentionMs: 60_000,
+};
+
+/** Merges overrides into the defaults and refuses values that would make an invalid LL-HLS playlist. */
+export function resolveOriginConfig(overrides: Partial<OriginConfig> = {}): OriginConfig {
+  const config: OriginConfig = { ...ORIGIN_DEFAULTS, ...overrides };
+  const positive = (key: keyof OriginConfig, allowZero = false): void => {
+    const value = config[key];
+    if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+      throw new OriginError('bad-config', '', `${key} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${value}`);
+    }
+  };
+  positive('partTargetMs');
+  positive('segmentTargetMs');
+  positive('windowSegments');
+  positive('keepSegments', true);
+  positive('blockingTimeoutMs');
+  positive('endedRetentionMs', true);
+  if (!Number.isInteger(config.windowSegments) || !Number.isInteger(config.keepSegments)) {
+    throw new OriginError('bad-config', '', 'windowSegments and keepSegments must be integers');
+  }
+  if (config.partTargetMs > config.segmentTargetMs) {
+    throw new OriginError('bad-config', '', 'partTargetMs must not exceed segmentTargetMs');
+  }
+  // The spec forbids removing a segment when that leaves less than three target durations in the playlist.
+  if (config.windowSegments * config.segmentTargetMs < 3 * targetDurationS(config) * 1000) {
+    throw new OriginError('bad-config', '', 'windowSegments must cover at least three target durations');
+  }
+  return config;
+}
+
+/** EXT-X-TARGETDURATION in whole seconds. */
+export function targetDurationS(config: Pick<OriginConfig, 'segmentTargetMs'>): number {
+  return Math.ceil(config.segmentTargetMs / 1000);
+}
