@@ -1,0 +1,58 @@
+// Landing page: validates a stream name (suggesting a random one) and sends the visitor to broadcast or watch it.
+import { isValidStreamName } from '../../shared/stream-name.ts';
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`index.html is missing #${id}`);
+  return found as T;
+}
+
+const form = element<HTMLFormElement>('stream-form');
+const input = element<HTMLInputElement>('stream');
+const error = element('stream-error');
+const snippet = element('embed-snippet');
+
+const ADJECTIVES = ['amber', 'brisk', 'calm', 'dusty', 'eager', 'fuzzy', 'golden', 'hidden', 'lucky', 'misty', 'quiet', 'rapid'];
+const NOUNS = ['otter', 'harbor', 'comet', 'falcon', 'meadow', 'lantern', 'canyon', 'pebble', 'tiger', 'willow', 'river', 'ember'];
+
+function pick(words: readonly string[]): string {
+  return words[Math.floor(Math.random() * words.length)] ?? 'stream';
+}
+
+function suggestName(): string {
+  return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${Math.floor(Math.random() * 100)}`;
+}
+
+function showSnippet(): void {
+  const name = isValidStreamName(input.value) ? input.value : 'NAME';
+  snippet.textContent = `<script src="${location.origin}/embed.js" async></script>\n<swarmcast-player stream="${name}"></swarmcast-player>`;
+}
+
+function validate(): boolean {
+  const valid = isValidStreamName(input.value);
+  error.hidden = valid;
+  error.textContent = valid ? '' : `"${input.value}" can't be a stream name: use 1 to 64 lowercase letters, digits, "_" or "-".`;
+  input.setAttribute('aria-invalid', String(!valid));
+  return valid;
+}
+
+input.value = suggestName();
+showSnippet();
+input.addEventListener('input', () => {
+  // Names are lowercase; fold what people type rather than reject it.
+  input.value = input.value.toLowerCase().replace(/\s+/g, '-');
+  if (!error.hidden) validate();
+  showSnippet();
+});
+element('suggest').addEventListener('click', () => {
+  input.value = suggestName();
+  validate();
+  showSnippet();
+});
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (!validate()) return;
+  const submitter = event.submitter instanceof HTMLButtonElement ? event.submitter.value : 'watch';
+  const page = submitter === 'broadcast' ? '/broadcast' : '/watch';
+  location.assign(`${page}?stream=${encodeURIComponent(input.value)}`);
+});

@@ -1,0 +1,179 @@
+// Viewer page: reads ?stream= and ?latency=, plays /live/NAME/index.m3u8, and shows state, latency and stats.
+import { LATENCY_MODES, SwarmcastPlayer, isLatencyMode, playbackUrl } from '../player/index.ts';
+import type { LatencyMode, PlayerState, PlayerStats, StateReason } from '../player/index.ts';
+import { isValidStreamName } from '../../shared/stream-name.ts';
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`watch.html is missing #${id}`);
+  return found as T;
+}
+
+const video = element<HTMLVideoElement>('video');
+const ui = {
+  streamName: element('stream-name'),
+  badge: element('state-badge'),
+  liveBadge: element('live-badge'),
+  latencyOverlay: element('latency-overlay'),
+  message: element('message'),
+  messageTitle: element('message-title'),
+  messageDetail: element('message-detail'),
+  unmute: element<HTMLButtonElement>('unmute'),
+  p2pNotice: element('p2p-notice'),
+  shareLink: element<HTMLInputElement>('share-link'),
+  copyLink: element<HTMLButtonElement>('copy-link'),
+  latencyMode: element('latency-mode'),
+  modeSwitch: element<HTMLAnchorElement>('mode-switch'),
+  stat: {
+    state: element('stat-state'),
+    latency: element('stat-latency'),
+    target: element('stat-target'),
+    buffer: element('stat-buffer'),
+    stalls: element('stat-stalls'),
+    bitrate: element('stat-bitrate'),
+    resolution: element('stat-resolution'),
+    dropped: element('stat-dropped'),
+  },
+};
+
+const params = new URLSearchParams(location.search);
+const stream = params.get('stream') ?? '';
+const latencyParam = params.get('latency') ?? 'low';
+// A page-level error (bad URL) overrides whatever the idle player reports.
+let pageError: string | null = null;
+
+function showMessage(title: string, detail = ''): void {
+  ui.message.hidden = false;
+  ui.messageTitle.textContent = title;
+  ui.messageDetail.textContent = detail;
+}
+
+function setPageState(state: PlayerState): void {
+  document.body.dataset['state'] = state;
+  ui.badge.className = `badge ${state}`;
+  ui.badge.textContent = state;
+  ui.stat.state.textContent = state;
+  ui.liveBadge.hidden = state !== 'playing';
+  ui.latencyOverlay.hidden = state !== 'playing';
+}
+
+function failPage(title: string, detail: string): void {
+  pageError = title;
+  setPageState('error');
+  showMessage(title, detail);
+}
+
+function showState(state: PlayerState, reason: StateReason): void {
+  setPageState(state);
+  switch (reason) {
+    case 'playing':
+      ui.message.hidden = true;
+      return;
+    case 'waiting-for-broadcast':
+      showMessage(`Waiting for ${stream} to go live…`, 'Playback starts by itself as soon as the broadcast begins.');
+      return;
+    case 'retrying':
+      showMessage('Connection lost, reconnecting…');
+      return;
+    case 'ended':
+      showMessage('The broadcast has ended', `This page starts playing again if ${stream} goes live.`);
+      return;
+    case 'loading':
+    case 'created':
+      showMessage(`Connecting to ${stream}…`);
+      return;
+    case 'failed':
+    case 'destroyed':
+      return;
+  }
+}
+
+function formatSeconds(ms: number | null): string {
+  return ms === null ? '—' : `${(ms / 1000).toFixed(2)} s`;
+}
+
+function formatBitrate(bitsPerSecond: number | null): string {
+  if (bitsPerSecond === null) return '—';
+  return bitsPerSecond >= 1e6 ? `${(bitsPerSecond / 1e6).toFixed(2)} Mb/s` : `${Math.round(bitsPerSecond / 1e3)} kb/s`;
+}
+
+function showStats(stats: PlayerStats): void {
+  ui.stat.latency.textContent = formatSeconds(stats.latencyMs);
+  ui.stat.target.textContent = formatSeconds(stats.targetLatencyMs);
+  ui.stat.buffer.textContent = formatSeconds(stats.bufferMs);
+  ui.stat.stalls.textContent = String(stats.stalls);
+  ui.stat.bitrate.textContent = formatBitrate(stats.bitrate);
+  ui.stat.resolution.textContent = stats.resolution ?? '—';
+  ui.stat.dropped.textContent = String(stats.droppedFrames);
+  ui.latencyOverlay.textContent = stats.latencyMs === null ? '' : `${(stats.latencyMs / 1000).toFixed(1)} s behind live`;
+}
+
+function otherMode(mode: LatencyMode): LatencyMode {
+  return LATENCY_MODES.find((m) => m !== mode) ?? mode;
+}
+
+const player = new SwarmcastPlayer(video, { latencyMode: isLatencyMode(latencyParam) ? latencyParam : 'low' });
+// Assigned rather than declared on Window: the broadcaster page exposes a different `swarmcast` in the same program.
+const automation: { stats(): PlayerStats } = {
+  stats: () => {
+    const stats = player.stats();
+    return pageError === null ? stats : { ...stats, state: 'error' };
+  },
+};
+Object.assign(window, { swarmcast: automation });
+
+function start(): void {
+  ui.streamName.textContent = stream || '—';
+  document.title = stream ? `${stream} · Swarmcast` : 'Watch · Swarmcast';
+  if (!isValidStreamName(stream)) {
+    failPage(
+      stream ? `"${stream}" is not a valid stream name` : 'No stream chosen',
+      'Open /watch?stream=NAME, where NAME is 1 to 64 lowercase letters, digits, "_" or "-".',
+    );
+    return;
+  }
+  if (!isLatencyMode(latencyParam)) {
+    failPage(`Unknown latency mode "${latencyParam}"`, `Use latency=${LATENCY_MODES.join(' or latency=')}.`);
+    return;
+  }
+  ui.latencyMode.textContent = latencyParam;
+  ui.p2pNotice.hidden = latencyParam !== 'p2p';
+  const switched = new URL(location.href);
+  switched.searchParams.set('latency', otherMode(latencyParam));
+  ui.modeSwitch.href = switched.href;
+  ui.modeSwitch.textContent = `switch to ${otherMode(latencyParam)}`;
+  const share = new URL('/watch', location.href);
+  share.searchParams.set('stream', stream);
+  ui.shareLink.value = share.href;
+
+  player.on('state', showState);
+  player.on('stats', showStats);
+  player.on('autoplay', ({ muted }) => {
+    ui.unmute.hidden = !muted;
+  });
+  player.on('error', (error) => {
+    if (error.code === 'autoplay') {
+      // Not fatal: the stream is there, the browser only wants a click before it plays.
+      video.controls = true;
+      showMessage('Click to start watching', error.message);
+      ui.message.addEventListener('click', () => void video.play(), { once: true });
+      video.addEventListener('play', () => (ui.message.hidden = true), { once: true });
+      return;
+    }
+    console.error('[swarmcast] playback failed:', error);
+    showMessage(error.message, 'Reload the page to try again.');
+  });
+  player.load(playbackUrl(stream));
+}
+
+ui.unmute.addEventListener('click', () => {
+  video.muted = false;
+  ui.unmute.hidden = true;
+});
+ui.copyLink.addEventListener('click', () => {
+  void navigator.clipboard?.writeText(ui.shareLink.value).then(() => {
+    ui.copyLink.textContent = 'Copied';
+  });
+});
+
+start();

@@ -1,0 +1,9 @@
+// The player stage's public surface: what pages and the embed element use.
+export { SwarmcastPlayer } from './player.ts';
+export type { PlayerEvents } from './player.ts';
+export { DEFAULT_PLAYER_CONFIG, LATENCY_MODES, hlsConfigFor, isLatencyMode } from './config.ts';
+export type { LatencyMode, PlayerConfig } from './config.ts';
+export { PlayerError } from './errors.ts';
+export type { PlayerErrorCode } from './errors.ts';
+export { playbackUrl } from './url.ts';
+export type { PlayerState, PlayerStats, StateReason } from './stats.ts';

@@ -1,0 +1,186 @@
+// SwarmcastPlayer in real Chromium against a live fMP4 HLS stream made by ffmpeg.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import type { ViteDevServer } from 'vite';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { PlayerStats } from '../index.ts';
+import { startHlsSource, startPages, startStaticServer } from './fixtures.ts';
+import type { HlsSource, StaticServer } from './fixtures.ts';
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required',
+];
+
+let dir: string;
+let media: StaticServer;
+let pages: { url: string; server: ViteDevServer };
+let browser: Browser;
+const sources: HlsSource[] = [];
+const openPages: Page[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'swarmcast-player-'));
+  sources.push(await startHlsSource(join(dir, 'live/camera'), { realtime: true }));
+  media = await startStaticServer(dir);
+  pages = await startPages(media.url, dir);
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+});
+
+afterEach(async () => {
+  await Promise.all(openPages.splice(0).map((page) => page.close()));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await pages?.server.close();
+  await media?.close();
+  await Promise.all(sources.map((source) => source.stop()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function openHarness(src: string, latency = 'low'): Promise<Page> {
+  const page = await browser.newPage();
+  openPages.push(page);
+  page.on('pageerror', (err) => console.error('[page]', err));
+  const query = new URLSearchParams({ src, latency });
+  await page.goto(`${pages.url}/client/player/test/harness.html?${query}`);
+  return page;
+}
+
+function harnessStats(page: Page): Promise<PlayerStats> {
+  return page.evaluate(() => window.harness.stats());
+}
+
+describe('SwarmcastPlayer', () => {
+  test('plays a live stream from another origin with video and audio, time advancing and latency measured from PDT', async () => {
+    const page = await openHarness(`${media.url}/live/camera/index.m3u8`);
+    await page.waitForFunction(() => document.body.dataset['state'] === 'playing', null, { timeout: 20_000 });
+    const first = await harnessStats(page);
+    await page.waitForFunction((t0) => window.harness.stats().currentTime >= t0 + 5, first.currentTime, { timeout: 15_000 });
+    const later = await harnessStats(page);
+
+    expect(later.state).toBe('playing');
+    expect(later.decodedFrames).toBeGreaterThan(first.decodedFrames);
+    expect(later.audioDecodedBytes).toBeGreaterThan(0);
+    expect(later.latencyMs).not.toBeNull();
+    expect(Number.isFinite(later.latencyMs)).toBe(true);
+    expect(later.latencyMs).toBeGreaterThan(0);
+    expect(later.latencyMs).toBeLessThan(15_000);
+    expect(later.bufferMs).toBeGreaterThanOrEqual(0);
+    expect(typeof later.stalls).toBe('number');
+    expect(later.resolution).toBe('640x360');
+    expect(later.bitrate).toBeGreaterThan(50_000);
+    expect(later.timeToFirstFrameMs).toBeGreaterThan(0);
+    expect(later.level).toBe(0);
+    expect(later.targetLatencyMs).toBeGreaterThan(0);
+    expect(await page.evaluate(() => window.harness.errors)).toEqual([]);
+  });
+
+  test('p2p latency mode plays several segments behind the live edge', async () => {
+    const page = await openHarness(`${media.url}/live/camera/index.m3u8`, 'p2p');
+    await page.waitForFunction(() => document.body.dataset['state'] === 'playing', null, { timeout: 20_000 });
+    const stats = await harnessStats(page);
+    expect(stats.latencyMode).toBe('p2p');
+    // liveSyncDurationCount 3 × 1 s target duration.
+    expect(stats.targetLatencyMs).toBe(3000);
+  });
+
+  test('waits while the manifest is 404, then plays once the broadcast goes live', async () => {
+    const page = await openHarness(`${media.url}/live/late/index.m3u8`);
+    await page.waitForFunction(() => window.harness.reason() === 'waiting-for-broadcast', null, { timeout: 10_000 });
+    expect(await page.evaluate(() => document.body.dataset['state'])).toBe('connecting');
+
+    const late = await startHlsSource(join(dir, 'live/late'), { realtime: true });
+    sources.push(late);
+    await page.waitForFunction(() => document.body.dataset['state'] === 'playing', null, { timeout: 25_000 });
+
+    // Going off air writes EXT-X-ENDLIST: the player plays out the tail and reports the end.
+    await late.stop();
+    await page.waitForFunction(() => window.harness.reason() === 'ended', null, { timeout: 20_000 });
+    expect(await page.evaluate(() => document.body.dataset['state'])).toBe('idle');
+    expect(await page.evaluate(() => window.harness.errors)).toEqual([]);
+  });
+
+  test('a viewer arriving after the broadcast ended sees it ended, not a replay', async () => {
+    await startHlsSource(join(dir, 'live/over'), { realtime: false, durationS: 2 });
+    const page = await openHarness(`${media.url}/live/over/index.m3u8`);
+    await page.waitForFunction(() => window.harness.reason() === 'ended', null, { timeout: 10_000 });
+    const stats = await harnessStats(page);
+    expect(stats.state).toBe('idle');
+    expect(stats.decodedFrames).toBe(0);
+  });
+});
+
+describe('watch page', () => {
+  // Runs in the page: the watch page's automation contract, `window.swarmcast.stats()`.
+  function watchStats(page: Page): Promise<PlayerStats> {
+    return page.evaluate(() => (window as unknown as { swarmcast: { stats(): PlayerStats } }).swarmcast.stats());
+  }
+
+  async function openWatch(query: string): Promise<Page> {
+    const page = await browser.newPage();
+    openPages.push(page);
+    page.on('pageerror', (err) => console.error('[page]', err));
+    await page.goto(`${pages.url}/client/pages/watch.html?${query}`);
+    return page;
+  }
+
+  test('plays a live stream from /live/NAME/index.m3u8 and exposes its stats', async () => {
+    const page = await openWatch('stream=camera');
+    await page.waitForFunction(() => document.body.dataset['state'] === 'playing', null, { timeout: 20_000 });
+    await expect.poll(async () => (await watchStats(page)).latencyMs ?? 0, { timeout: 5_000 }).toBeGreaterThan(0);
+    const stats = await watchStats(page);
+    expect(stats.state).toBe('playing');
+    expect(stats.latencyMs).toBeLessThan(15_000);
+    expect(await page.locator('#live-badge').isVisible()).toBe(true);
+    expect(await page.locator('#message').isVisible()).toBe(false);
+    await expect.poll(() => page.locator('#latency-overlay').textContent(), { timeout: 5_000 }).toMatch(/s behind live/);
+    expect(await page.locator('#share-link').inputValue()).toMatch(/\/watch\?stream=camera$/);
+  });
+
+  test('shows "Waiting for NAME to go live…" while the stream 404s', async () => {
+    const page = await openWatch('stream=nobody');
+    await page.waitForFunction(() => document.body.innerText.includes('Waiting for nobody to go live…'), null, { timeout: 10_000 });
+    expect(await page.evaluate(() => document.body.dataset['state'])).toBe('connecting');
+    expect((await watchStats(page)).state).toBe('connecting');
+  });
+
+  test('an invalid stream name is an error that says what a valid name is', async () => {
+    const page = await openWatch('stream=Not%20Valid!');
+    await page.waitForFunction(() => document.body.dataset['state'] === 'error', null, { timeout: 5_000 });
+    expect(await page.locator('#message-title').textContent()).toContain('is not a valid stream name');
+    expect(await page.locator('#message-detail').textContent()).toContain('1 to 64 lowercase letters');
+    expect((await watchStats(page)).state).toBe('error');
+  });
+
+  test('p2p mode says that peer sharing is not active yet', async () => {
+    const page = await openWatch('stream=camera&latency=p2p');
+    await page.waitForFunction(() => document.body.dataset['state'] === 'playing', null, { timeout: 20_000 });
+    expect(await page.locator('#p2p-notice').textContent()).toContain('Peer sharing is not active yet');
+  });
+});
+
+describe('landing page', () => {
+  test('suggests a valid stream name and sends "Watch" to /watch?stream=NAME', async () => {
+    const page = await browser.newPage();
+    openPages.push(page);
+    await page.goto(`${pages.url}/client/pages/index.html`);
+    const suggested = await page.locator('#stream').inputValue();
+    expect(suggested).toMatch(/^[a-z0-9_-]{1,64}$/);
+    expect(await page.locator('#embed-snippet').textContent()).toContain(`<swarmcast-player stream="${suggested}">`);
+
+    await page.locator('#stream').fill('Bad Name!');
+    await page.locator('#watch').click();
+    expect(await page.locator('#stream-error').isVisible()).toBe(true);
+    expect(new URL(page.url()).pathname).toBe('/client/pages/index.html');
+
+    // The real server maps /watch to the viewer page; here only the navigation itself matters.
+    await page.route('**/watch?*', (route) => route.fulfill({ contentType: 'text/html', body: 'watch' }));
+    await page.locator('#stream').fill('my-show');
+    await Promise.all([page.waitForURL('**/watch?stream=my-show'), page.locator('#watch').click()]);
+  });
+});
