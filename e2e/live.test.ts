@@ -173,7 +173,7 @@ describe('bad input', () => {
     await page.goto(`${server.baseUrl}/`);
     const result = await rawPublish(page, 'oversized');
     expect(result.status).toBe(201);
-    expect(await sendAndAwaitDrop(page, [{ size: 300 * 1024, fill: 1 }])).toBe('closed');
+    expect(await sendAndAwaitDrop(page, [{ size: 200 * 1024, fill: 1 }])).toBe('closed');
     const line = await server.waitForLog(/publish\.dropped stream=oversized .*reason=protocol-error/);
     expect(line).toMatch(/oversized/);
     await page.close();

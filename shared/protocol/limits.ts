@@ -3,7 +3,7 @@
 /** Largest reassembled message (an encoded keyframe of a high rung with headroom). */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 /** Largest single data-channel frame accepted (a fragment or an unfragmented message). */
-export const MAX_FRAME_BYTES = 256 * 1024;
+export const MAX_FRAME_BYTES = 128 * 1024;
 /** Fragment size the publisher uses; below every browser's SCTP max-message-size. */
 export const FRAGMENT_PAYLOAD_BYTES = 64 * 1024;
 /** Tracks per publish session (e.g. up to 15 video rungs + audio). */
