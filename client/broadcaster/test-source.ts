@@ -26,6 +26,7 @@ export class TestSource extends TypedEmitter<CaptureSourceEvents> implements Cap
   readonly preview: HTMLCanvasElement;
   #options: TestSourceOptions;
   #ctx: CanvasRenderingContext2D;
+  #texture: HTMLCanvasElement;
   #timer: ReturnType<typeof setInterval> | undefined;
   #originUs = 0;
   #frameIndex = 0;
@@ -42,6 +43,7 @@ export class TestSource extends TypedEmitter<CaptureSourceEvents> implements Cap
     const ctx = this.preview.getContext('2d', { alpha: false });
     if (!ctx) throw new Error('2d canvas unavailable');
     this.#ctx = ctx;
+    this.#texture = noiseTexture(options.width, Math.round(options.height / 3));
     this.#draw(0, nowUs());
   }
 
@@ -107,6 +109,7 @@ export class TestSource extends TypedEmitter<CaptureSourceEvents> implements Cap
       ctx.fillStyle = colour;
       ctx.fillRect((i * w) / bars.length, h - h / 10, w / bars.length + 1, h / 10);
     });
+    ctx.drawImage(this.#texture, 0, h * 0.5);
     ctx.fillStyle = '#4da3ff';
     const x = ((Math.sin(t * 1.3) + 1) / 2) * (w - h / 5);
     ctx.fillRect(x, h * 0.15, h / 5, h / 5);
@@ -124,6 +127,32 @@ export class TestSource extends TypedEmitter<CaptureSourceEvents> implements Cap
     ctx.font = `600 ${Math.round(h / 20)}px system-ui, sans-serif`;
     ctx.fillText(`swarmcast · ${streamName}`, w / 2, h * 0.08);
     ctx.font = `500 ${Math.round(h / 24)}px ui-monospace, monospace`;
-    ctx.fillText(`frame ${n}`, w / 2, h * 0.8);
+    ctx.fillText(`frame ${n}`, w / 2, h * 0.865);
   }
+}
+
+/**
+ * A still band of fine detail: cheap to draw, costs P-frames nothing, and makes keyframes as large
+ * as a camera's (so keyframes exercise fragmentation as real ones do).
+ */
+function noiseTexture(width: number, height: number): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return canvas;
+  const image = ctx.createImageData(width, height);
+  let seed = 0x2545f491;
+  for (let i = 0; i < image.data.length; i += 4) {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    const v = 64 + ((seed >>> 0) % 128);
+    image.data[i] = v;
+    image.data[i + 1] = v;
+    image.data[i + 2] = v;
+    image.data[i + 3] = 255;
+  }
+  ctx.putImageData(image, 0, 0);
+  return canvas;
 }

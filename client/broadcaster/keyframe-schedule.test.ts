@@ -1,0 +1,51 @@
+// The keyframe schedule: identical, exact segment boundaries whatever the frame timing.
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from './config.ts';
+import { KeyframeSchedule, segmentIndexOf } from './keyframe-schedule.ts';
+
+describe('KeyframeSchedule', () => {
+  it('keys the first frame and the first frame at or after every boundary, and nothing else', () => {
+    const schedule = new KeyframeSchedule(1_000_000, 2_000_000);
+    const keyed: number[] = [];
+    for (let n = 0; n < 200; n++) {
+      const ts = 1_000_000 + Math.round((n * 1_000_000) / 30);
+      if (schedule.next(ts)) keyed.push(n);
+    }
+    expect(keyed).toEqual([0, 60, 120, 180]);
+  });
+
+  it('moves a boundary that fell on a dropped frame to the next encoded frame', () => {
+    const schedule = new KeyframeSchedule(0, 1_000_000);
+    expect(schedule.next(0)).toBe(true);
+    expect(schedule.next(966_667)).toBe(false);
+    // 1_000_000 was dropped (never passed to next()).
+    expect(schedule.next(1_033_333)).toBe(true);
+    expect(schedule.next(1_066_667)).toBe(false);
+  });
+
+  it('keys the next frame after forceKeyframe, without shifting later boundaries', () => {
+    const schedule = new KeyframeSchedule(0, 1_000_000);
+    schedule.next(0);
+    schedule.forceKeyframe();
+    expect(schedule.next(400_000)).toBe(true);
+    expect(schedule.next(433_333)).toBe(false);
+    expect(schedule.next(1_000_000)).toBe(true);
+  });
+
+  it('counts segments from the origin', () => {
+    expect(segmentIndexOf(5_999_999, 2_000_000, 2_000_000)).toBe(1);
+    expect(segmentIndexOf(6_000_000, 2_000_000, 2_000_000)).toBe(2);
+  });
+});
+
+describe('resolveConfig', () => {
+  it('ships one 720p30 Baseline rung at 2.5 Mbit/s by default', () => {
+    expect(resolveConfig().ladder).toEqual([{ rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000, codec: 'avc1.42001f' }]);
+  });
+
+  it('rejects an empty ladder, a bad rendition name and odd dimensions', () => {
+    expect(() => resolveConfig({ ladder: [] })).toThrow(/at least one rung/);
+    expect(() => resolveConfig({ ladder: [{ rendition: '720P', width: 1280, height: 720, bitrate: 1, codec: 'avc1.42001f' }] })).toThrow(/rendition/);
+    expect(() => resolveConfig({ ladder: [{ rendition: 'odd', width: 641, height: 480, bitrate: 1, codec: 'avc1.42001f' }] })).toThrow(/even/);
+  });
+});

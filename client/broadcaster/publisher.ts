@@ -1,0 +1,234 @@
+// The WebRTC publisher: one RTCPeerConnection with one data channel, signaled by one HTTP exchange (POST offer → 201 answer).
+import { TypedEmitter } from '../../shared/events.ts';
+import { BroadcastError } from './errors.ts';
+import type { PublishTransport, TransportEvents, TransportLimits } from './transport.ts';
+
+export interface PublisherOptions extends TransportLimits {
+  /** Where `/api/publish/NAME` lives; defaults to the page's origin. */
+  baseUrl?: string;
+  /** Non-trickle signaling sends the offer once every candidate is gathered, or after this long. */
+  iceGatheringTimeoutMs?: number;
+  /** From the answer to the data channel opening. */
+  openTimeoutMs?: number;
+  /** How long `close()` waits for queued frames (the `end` message) to leave. */
+  drainTimeoutMs?: number;
+}
+
+export const DATA_CHANNEL_LABEL = 'swarmcast';
+const DEFAULT_ICE_GATHERING_TIMEOUT_MS = 5000;
+const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
+const DEFAULT_DRAIN_TIMEOUT_MS = 1000;
+/** What an SDP without `a=max-message-size` allows (RFC 8841). */
+const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+
+const connectionLost = (name: string): BroadcastError =>
+  new BroadcastError('connection-failed', 'The connection to the server was lost. Check your network and go live again.', name);
+
+export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements PublishTransport {
+  readonly streamName: string;
+  readonly segmentTargetMs: number | undefined;
+  readonly partTargetMs: number | undefined;
+  #pc: RTCPeerConnection;
+  #dc: RTCDataChannel;
+  #location: string | undefined;
+  #limits: TransportLimits;
+  #drainTimeoutMs: number;
+  #congested = false;
+  #closed = false;
+
+  /** Connects and resolves once the data channel is open; rejects with a BroadcastError in the user's words. */
+  static async connect(streamName: string, options: PublisherOptions): Promise<WebRtcPublisher> {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    const dc = pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true });
+    dc.binaryType = 'arraybuffer';
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await iceGatheringComplete(pc, options.iceGatheringTimeoutMs ?? DEFAULT_ICE_GATHERING_TIMEOUT_MS);
+      const offer = pc.localDescription?.sdp;
+      if (!offer) throw new BroadcastError('connection-failed', 'The browser could not prepare a connection (no SDP offer).', streamName);
+      const url = new URL(`/api/publish/${encodeURIComponent(streamName)}`, options.baseUrl ?? location.origin);
+      const answer = await postOffer(url, offer, streamName);
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+      await channelOpen(pc, dc, options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, streamName);
+      return new WebRtcPublisher(streamName, pc, dc, answer, options);
+    } catch (err) {
+      pc.close();
+      if (err instanceof BroadcastError) throw err;
+      throw new BroadcastError('connection-failed', `The browser could not connect to the server (${String(err)}).`, streamName, { cause: err });
+    }
+  }
+
+  private constructor(streamName: string, pc: RTCPeerConnection, dc: RTCDataChannel, answer: Answer, options: PublisherOptions) {
+    super();
+    this.streamName = streamName;
+    this.#pc = pc;
+    this.#dc = dc;
+    this.#location = answer.location;
+    this.segmentTargetMs = answer.segmentTargetMs;
+    this.partTargetMs = answer.partTargetMs;
+    this.#limits = { maxBufferedBytes: options.maxBufferedBytes, lowBufferedBytes: options.lowBufferedBytes };
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    dc.bufferedAmountLowThreshold = options.lowBufferedBytes;
+    dc.addEventListener('bufferedamountlow', () => {
+      this.#congested = false;
+    });
+    dc.addEventListener('close', () => this.#fail());
+    dc.addEventListener('error', () => this.#fail());
+    pc.addEventListener('connectionstatechange', () => {
+      this.emit('state', pc.connectionState);
+      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.#fail();
+    });
+  }
+
+  get connectionState(): string {
+    return this.#pc.connectionState;
+  }
+
+  get maxFrameBytes(): number {
+    return this.#pc.sctp?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  get congested(): boolean {
+    return this.#congested;
+  }
+
+  get bufferedAmount(): number {
+    return this.#closed ? 0 : this.#dc.bufferedAmount;
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.#closed || this.#dc.readyState !== 'open') return;
+    this.#dc.send(frame as Uint8Array<ArrayBuffer>);
+    if (this.#dc.bufferedAmount > this.#limits.maxBufferedBytes) this.#congested = true;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.removeAllListeners();
+    await drained(this.#dc, this.#drainTimeoutMs);
+    this.#dc.close();
+    this.#pc.close();
+    if (this.#location) {
+      try {
+        await fetch(this.#location, { method: 'DELETE', keepalive: true });
+      } catch (err) {
+        console.warn(`swarmcast: could not DELETE ${this.#location}:`, err);
+      }
+    }
+  }
+
+  #fail(): void {
+    if (this.#closed) return;
+    this.emit('failure', connectionLost(this.streamName));
+  }
+}
+
+interface Answer {
+  sdp: string;
+  location: string | undefined;
+  segmentTargetMs: number | undefined;
+  partTargetMs: number | undefined;
+}
+
+async function postOffer(url: URL, offer: string, streamName: string): Promise<Answer> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+  } catch (err) {
+    throw new BroadcastError('server-unreachable', `Swarmcast's server can't be reached at ${url.origin}. Check your connection and try again.`, streamName, { cause: err });
+  }
+  const body = await res.text().catch(() => '');
+  if (res.status === 201 || res.status === 200) {
+    const header = res.headers.get('Location');
+    return {
+      // Untouched: Chromium rejects an SDP whose last line lacks its line ending.
+      sdp: body,
+      location: header ? new URL(header, url).href : undefined,
+      segmentTargetMs: positiveNumber(res.headers.get('X-Segment-Target-Ms')),
+      partTargetMs: positiveNumber(res.headers.get('X-Part-Target-Ms')),
+    };
+  }
+  throw signalingError(res.status, body.trim(), streamName);
+}
+
+/** Turns the ingest's HTTP answers into messages a broadcaster can act on. */
+export function signalingError(status: number, reason: string, streamName: string): BroadcastError {
+  const why = reason ? ` (${reason.slice(0, 200)})` : '';
+  switch (status) {
+    case 409:
+      return new BroadcastError('stream-taken', `Someone is already live on “${streamName}”. Pick another stream name or stop the other broadcast.`, streamName);
+    case 429:
+      return new BroadcastError('rate-limited', 'Too many attempts to go live in a short time. Wait a minute and try again.', streamName);
+    case 503:
+      return new BroadcastError('server-full', 'The server is at its limit of live streams right now. Try again in a few minutes.', streamName);
+    case 404:
+      return new BroadcastError('rejected', 'This server does not accept broadcasts at this address (HTTP 404). Open the broadcast page from your Swarmcast server.', streamName);
+    case 400:
+      return new BroadcastError('rejected', `The server refused to start “${streamName}”${why}.`, streamName);
+    default:
+      return new BroadcastError('rejected', `The server could not start the broadcast: HTTP ${status}${why}.`, streamName);
+  }
+}
+
+function positiveNumber(value: string | null): number | undefined {
+  const n = Number(value);
+  return value !== null && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+function iceGatheringComplete(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    // On timeout the offer goes with the candidates gathered so far, which on a LAN or loopback is all of them.
+    const timer = setTimeout(done, timeoutMs);
+    function done(): void {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', check);
+      resolve();
+    }
+    function check(): void {
+      if (pc.iceGatheringState === 'complete') done();
+    }
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}
+
+function channelOpen(pc: RTCPeerConnection, dc: RTCDataChannel, timeoutMs: number, streamName: string): Promise<void> {
+  if (dc.readyState === 'open') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const failed = (): BroadcastError =>
+      new BroadcastError('connection-failed', 'The server answered but no connection could be made to it (a firewall or network problem). Try again from another network.', streamName);
+    const timer = setTimeout(() => finish(failed()), timeoutMs);
+    const onOpen = (): void => finish();
+    const onClose = (): void => finish(failed());
+    const onState = (): void => {
+      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') finish(failed());
+    };
+    function finish(err?: BroadcastError): void {
+      clearTimeout(timer);
+      dc.removeEventListener('open', onOpen);
+      dc.removeEventListener('close', onClose);
+      pc.removeEventListener('connectionstatechange', onState);
+      if (err) reject(err);
+      else resolve();
+    }
+    dc.addEventListener('open', onOpen);
+    dc.addEventListener('close', onClose);
+    pc.addEventListener('connectionstatechange', onState);
+  });
+}
+
+function drained(dc: RTCDataChannel, timeoutMs: number): Promise<void> {
+  if (dc.readyState !== 'open' || dc.bufferedAmount === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    const poll = setInterval(() => {
+      if (dc.readyState !== 'open' || dc.bufferedAmount === 0) done();
+    }, 20);
+    function done(): void {
+      clearTimeout(timer);
+      clearInterval(poll);
+      resolve();
+    }
+  });
+}

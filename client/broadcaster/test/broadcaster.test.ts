@@ -1,0 +1,362 @@
+// The broadcaster in real Chromium: the wire messages its encode pipeline sends, and the page's behaviour on bad input.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PeerConnection, type DataChannel } from 'node-datachannel';
+import type { Connect } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MessageReassembler, type ChunkMessage, type ClockMessage, type WireMessage } from '../../../shared/protocol/index.ts';
+import { startBrowserFixture, type BrowserFixture } from './browser.ts';
+import type { HarnessResult } from './harness.ts';
+
+const SEGMENT_TARGET_MS = 1000;
+const FRAME_US = 1_000_000 / 30;
+
+let fixture: BrowserFixture;
+
+/** A minimal stand-in for the ingest on `/api/publish/rtc`: a real node-datachannel peer that records what arrives. */
+const rtcIngest = {
+  messages: [] as WireMessage[],
+  errors: [] as string[],
+  offer: '',
+  deleted: false,
+  peer: undefined as PeerConnection | undefined,
+  // node-datachannel closes a channel whose JS object is garbage-collected: keep it referenced.
+  channel: undefined as DataChannel | undefined,
+};
+
+const answerOffer: Connect.NextHandleFunction = (req, res) => {
+  if (req.method === 'DELETE' && req.url === '/session') {
+    rtcIngest.deleted = true;
+    res.statusCode = 204;
+    res.end();
+    return;
+  }
+  const body: Buffer[] = [];
+  req.on('data', (b: Buffer) => body.push(b));
+  req.on('end', () => {
+    rtcIngest.offer = Buffer.concat(body).toString();
+    const peer = new PeerConnection('test-ingest', { iceServers: [], bindAddress: '127.0.0.1', maxMessageSize: 256 * 1024 });
+    rtcIngest.peer = peer;
+    const reassembler = new MessageReassembler();
+    peer.onDataChannel((dc) => {
+      rtcIngest.channel = dc;
+      dc.onMessage((msg) => {
+        if (typeof msg === 'string') return void rtcIngest.errors.push('text message');
+        try {
+          const m = reassembler.push(new Uint8Array(msg as ArrayBuffer));
+          if (m) rtcIngest.messages.push(m);
+        } catch (err) {
+          rtcIngest.errors.push(String(err));
+        }
+      });
+    });
+    peer.onGatheringStateChange((state) => {
+      if (state !== 'complete') return;
+      res.statusCode = 201;
+      res.setHeader('Content-Type', 'application/sdp');
+      res.setHeader('Location', '/api/publish/rtc/session');
+      res.setHeader('X-Segment-Target-Ms', '1000');
+      res.setHeader('X-Part-Target-Ms', '200');
+      res.end(peer.localDescription()?.sdp ?? '');
+    });
+    peer.setRemoteDescription(rtcIngest.offer, 'offer');
+  });
+};
+
+beforeAll(async () => {
+  fixture = await startBrowserFixture([
+    {
+      name: 'fake-ingest',
+      configureServer(server) {
+        // Stands in for the ingest's answer when the name is taken, so the page's wording can be checked.
+        server.middlewares.use('/api/publish/taken', (req, res) => {
+          res.statusCode = req.method === 'POST' ? 409 : 405;
+          res.setHeader('Content-Type', 'text/plain');
+          res.end('stream is already live');
+        });
+        server.middlewares.use('/api/publish/rtc', answerOffer);
+      },
+    },
+  ]);
+});
+
+afterAll(async () => {
+  rtcIngest.peer?.close();
+  await fixture?.close();
+});
+
+describe('encode pipeline with the test source', () => {
+  let result: HarnessResult;
+  let messages: WireMessage[];
+  let rawFrames: Uint8Array[];
+  let startedAtMs: number;
+  let endedAtMs: number;
+
+  beforeAll(async () => {
+    const page = await fixture.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
+    await page.waitForFunction(() => typeof window.runHarness === 'function');
+    startedAtMs = Date.now();
+    result = await page.evaluate((opts) => window.runHarness(opts), { durationMs: 3000, segmentTargetMs: SEGMENT_TARGET_MS, source: 'test' as const });
+    endedAtMs = Date.now();
+    await page.close();
+    expect(errors).toEqual([]);
+    rawFrames = result.frames.map((b64) => new Uint8Array(Buffer.from(b64, 'base64')));
+    const reassembler = new MessageReassembler();
+    messages = [];
+    for (const frame of rawFrames) {
+      const msg = reassembler.push(frame);
+      if (msg) messages.push(msg);
+    }
+  }, 60_000);
+
+  const chunksOf = (trackId: number): ChunkMessage[] =>
+    messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === trackId);
+
+  it('sends clock, then the video track with its avcC, then the audio track, then chunks, then end', () => {
+    expect(messages[0]?.type).toBe('clock');
+    const video = messages[1];
+    expect(video).toMatchObject({ type: 'track', kind: 'video', trackId: 0, width: 1280, height: 720, rendition: '720p' });
+    if (video?.type !== 'track') throw new Error('no video track');
+    expect(video.codec).toMatch(/^avc1\.42/);
+    expect(video.description?.[0]).toBe(1); // avcC configurationVersion
+    expect(messages[2]).toMatchObject({ type: 'track', kind: 'audio', trackId: 1, codec: 'opus', sampleRate: 48_000, channels: 2 });
+    const body = messages.slice(3, -1);
+    expect(body.length).toBeGreaterThan(100);
+    expect(body.every((m) => m.type === 'chunk')).toBe(true);
+    expect(messages.at(-1)?.type).toBe('end');
+  });
+
+  it('stamps the clock with the wall-clock time of its media timestamp', () => {
+    const clock = messages[0] as ClockMessage;
+    expect(clock.wallClockMs).toBeGreaterThanOrEqual(startedAtMs - 50);
+    expect(clock.wallClockMs).toBeLessThanOrEqual(endedAtMs);
+  });
+
+  it('never sends a chunk before the clock origin, and keeps each track in timestamp order', () => {
+    const clock = messages[0] as ClockMessage;
+    for (const trackId of [0, 1]) {
+      const chunks = chunksOf(trackId);
+      expect(chunks.length).toBeGreaterThan(0);
+      expect(chunks[0]!.timestampUs).toBeGreaterThanOrEqual(clock.timestampUs);
+      for (let i = 1; i < chunks.length; i++) expect(chunks[i]!.timestampUs).toBeGreaterThan(chunks[i - 1]!.timestampUs);
+    }
+  });
+
+  it('forces a keyframe on the first frame at or after every segment boundary', () => {
+    const clock = messages[0] as ClockMessage;
+    const video = chunksOf(0);
+    expect(video[0]!.keyframe).toBe(true);
+    const lastSegment = Math.floor((video.at(-1)!.timestampUs - clock.timestampUs) / (SEGMENT_TARGET_MS * 1000));
+    expect(lastSegment).toBeGreaterThanOrEqual(2);
+    for (let k = 1; k <= lastSegment; k++) {
+      const first = video.find((c) => c.timestampUs >= clock.timestampUs + k * SEGMENT_TARGET_MS * 1000);
+      expect(first?.keyframe, `frame opening segment ${k}`).toBe(true);
+    }
+  });
+
+  it('sends about 30 frames per second on an exact 30 fps timestamp grid', () => {
+    const video = chunksOf(0);
+    const spanS = (video.at(-1)!.timestampUs - video[0]!.timestampUs) / 1e6;
+    expect((video.length - 1) / spanS).toBeGreaterThan(27);
+    expect((video.length - 1) / spanS).toBeLessThan(31);
+    const origin = video[0]!.timestampUs;
+    for (const c of video) {
+      const n = Math.round((c.timestampUs - origin) / FRAME_US);
+      expect(Math.abs(c.timestampUs - origin - n * FRAME_US)).toBeLessThanOrEqual(1);
+    }
+    expect(video.every((c) => c.durationUs >= 33_000 && c.durationUs <= 33_334)).toBe(true);
+  });
+
+  it('sends audio as 20 ms Opus packets covering the stream', () => {
+    const audio = chunksOf(1);
+    const video = chunksOf(0);
+    const spanUs = audio.at(-1)!.timestampUs - audio[0]!.timestampUs;
+    expect(audio.length).toBeGreaterThan(100);
+    expect(Math.abs(spanUs - (video.at(-1)!.timestampUs - video[0]!.timestampUs))).toBeLessThan(200_000);
+  });
+
+  it('fragments every message above 64 KB, and the fragments reassemble into whole chunks', () => {
+    const keyframes = chunksOf(0).filter((c) => c.keyframe);
+    // The test picture's detail band makes its keyframes as large as a camera's, above one fragment.
+    expect(keyframes.every((c) => c.data.byteLength > 64 * 1024)).toBe(true);
+    const large = messages.filter((m) => m.type === 'chunk' && 16 + m.data.byteLength > 64 * 1024).length;
+    const firstFragments = rawFrames.filter((f) => f[1] === 5 && f[6] === 0 && f[7] === 0).length;
+    expect(firstFragments).toBe(large);
+    expect(rawFrames.every((f) => f.byteLength <= 64 * 1024 + 10)).toBe(true);
+  });
+
+  it('produces H.264 that ffprobe decodes frame for frame', () => {
+    const video = messages[1];
+    if (video?.type !== 'track' || !video.description) throw new Error('no avcC');
+    const dir = mkdtempSync(join(tmpdir(), 'swarmcast-bc-'));
+    try {
+      const file = join(dir, 'video.h264');
+      writeFileSync(file, toAnnexB(video.description, chunksOf(0)));
+      const out = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', file]);
+      const stream = JSON.parse(out.toString()).streams[0];
+      expect(stream).toMatchObject({ codec_name: 'h264', width: 1280, height: 720 });
+      expect(Number(stream.nb_read_frames)).toBe(chunksOf(0).length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('moves through connecting and live back to idle, with live stats', () => {
+    expect(result.states).toEqual(['idle', 'connecting', 'live', 'idle']);
+    const s = result.statsWhileLive;
+    expect(s).toMatchObject({ state: 'live', source: 'test', connectionState: 'connected', audioCodec: 'opus', error: null, renditions: ['720p'], segmentTargetMs: 1000 });
+    expect(s.videoCodec).toMatch(/^avc1\./);
+    expect(s.fps).toBeGreaterThan(20);
+    expect(s.bitrateKbps).toBeGreaterThan(100);
+    expect(s.framesSent).toBeGreaterThan(60);
+    expect(s.bytesSent).toBeGreaterThan(100_000);
+    expect(s.timeLiveMs).toBeGreaterThanOrEqual(3000);
+    expect(result.statsAfterStop.state).toBe('idle');
+    expect(result.statsAfterStop.framesSent).toBe(chunksOf(0).length);
+  });
+});
+
+describe('back-pressure', () => {
+  it('drops video frames while the channel is congested, counts them, and resumes on a keyframe', async () => {
+    const page = await fixture.browser.newPage();
+    await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
+    await page.waitForFunction(() => typeof window.runHarness === 'function');
+    const result = await page.evaluate((opts) => window.runHarness(opts), { durationMs: 3000, segmentTargetMs: 10_000, source: 'test' as const, congestAtMs: 1000 });
+    await page.close();
+    const reassembler = new MessageReassembler();
+    const messages = result.frames.map((b64) => reassembler.push(new Uint8Array(Buffer.from(b64, 'base64')))).filter((m) => m !== null);
+    const video = messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === 0);
+    const gaps = video.slice(1).map((c, i) => ({ after: c, gapUs: c.timestampUs - video[i]!.timestampUs })).filter((g) => g.gapUs > 100_000);
+    expect(gaps.length).toBe(1);
+    expect(gaps[0]!.after.keyframe).toBe(true);
+    const droppedByGap = Math.round(gaps[0]!.gapUs / FRAME_US) - 1;
+    expect(result.statsWhileLive.droppedFrames).toBeGreaterThanOrEqual(droppedByGap);
+    expect(droppedByGap).toBeGreaterThan(10);
+    // Audio is small and keeps flowing through the congestion.
+    const audio = messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === 1);
+    expect(audio.slice(1).every((c, i) => c.timestampUs - audio[i]!.timestampUs <= 20_001)).toBe(true);
+  }, 30_000);
+});
+
+describe('camera capture', () => {
+  it('maps camera and microphone timestamps onto the wall clock, so the clock message is honest', async () => {
+    const page = await fixture.browser.newPage();
+    await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
+    await page.waitForFunction(() => typeof window.runHarness === 'function');
+    const before = Date.now();
+    const result = await page.evaluate((opts) => window.runHarness(opts), { durationMs: 1500, segmentTargetMs: 1000, source: 'camera' as const });
+    const after = Date.now();
+    await page.close();
+    const reassembler = new MessageReassembler();
+    const messages = result.frames.map((b64) => reassembler.push(new Uint8Array(Buffer.from(b64, 'base64')))).filter((m) => m !== null);
+    const clock = messages[0] as ClockMessage;
+    expect(clock.type).toBe('clock');
+    expect(clock.wallClockMs).toBeGreaterThanOrEqual(before);
+    expect(clock.wallClockMs).toBeLessThanOrEqual(after);
+    expect(messages[1]).toMatchObject({ kind: 'video', width: 1280, height: 720 });
+    expect(messages[2]).toMatchObject({ kind: 'audio', codec: 'opus', sampleRate: 48_000 });
+    const chunks = messages.filter((m): m is ChunkMessage => m.type === 'chunk');
+    const lastWallMs = (c: ChunkMessage): number => clock.wallClockMs + (c.timestampUs - clock.timestampUs) / 1000;
+    for (const trackId of [0, 1]) {
+      const track = chunks.filter((c) => c.trackId === trackId);
+      expect(track.length).toBeGreaterThan(10);
+      expect(track[0]!.timestampUs).toBeGreaterThanOrEqual(clock.timestampUs);
+      // Both tracks' timestamps fall within the run on the shared wall clock: audio and video are in sync.
+      expect(lastWallMs(track.at(-1)!)).toBeLessThanOrEqual(after);
+      expect(lastWallMs(track.at(-1)!)).toBeGreaterThan(after - 1500);
+    }
+  }, 30_000);
+});
+
+describe('broadcast page', () => {
+  it('shows an error, without crashing, for a stream name that is not allowed', async () => {
+    const page = await fixture.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    await page.goto(`${fixture.origin}/client/pages/broadcast.html?stream=Bad%20Name`);
+    await page.waitForSelector('body[data-state="error"]');
+    await expect.poll(() => page.textContent('#notice')).toContain('“Bad Name” can\'t be a stream name');
+    expect(await page.isVisible('#notice')).toBe(true);
+    const stats = await page.evaluate(() => window.swarmcast.stats());
+    expect(stats).toMatchObject({ state: 'error', framesSent: 0 });
+    expect(stats.error).toContain('Bad Name');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('tells the broadcaster in words when someone else is live on the name', async () => {
+    const page = await fixture.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    await page.goto(`${fixture.origin}/client/pages/broadcast.html?stream=taken&source=test&autostart=1`);
+    await page.waitForSelector('body[data-state="error"]');
+    expect(await page.textContent('#notice')).toBe('Someone is already live on “taken”. Pick another stream name or stop the other broadcast.');
+    expect(await page.textContent('#badge')).toBe('Error');
+    const stats = await page.evaluate(() => window.swarmcast.stats());
+    expect(stats).toMatchObject({ state: 'error', errorCode: 'stream-taken' });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('WebRTC publisher', () => {
+  it('goes live over a real data channel: one HTTP offer/answer, clock and tracks first, end and DELETE on stop', async () => {
+    const page = await fixture.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    await page.goto(`${fixture.origin}/client/pages/broadcast.html?stream=rtc&source=test&autostart=1`);
+    await page.waitForSelector('body[data-state="live"]', { timeout: 20_000 });
+    expect(rtcIngest.offer).toContain('a=sctp-port');
+    expect(rtcIngest.offer).toContain('a=candidate:');
+    await expect.poll(() => rtcIngest.messages.filter((m) => m.type === 'chunk' && m.keyframe && m.trackId === 0).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    const stats = await page.evaluate(() => window.swarmcast.stats());
+    expect(stats).toMatchObject({ state: 'live', connectionState: 'connected', segmentTargetMs: 1000, error: null });
+    expect(await page.textContent('#badge')).toBe('Live');
+    await page.click('#golive');
+    await page.waitForSelector('body[data-state="idle"]');
+    await expect.poll(() => rtcIngest.deleted).toBe(true);
+    await expect.poll(() => rtcIngest.messages.at(-1)?.type).toBe('end');
+    expect(rtcIngest.errors).toEqual([]);
+    expect(rtcIngest.messages.slice(0, 3).map((m) => (m.type === 'track' ? m.kind : m.type))).toEqual(['clock', 'video', 'audio']);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 40_000);
+});
+
+/** avcC + length-prefixed samples → an Annex B elementary stream ffprobe reads. */
+function toAnnexB(avcC: Uint8Array, chunks: ChunkMessage[]): Uint8Array {
+  const startCode = [0, 0, 0, 1];
+  const out: number[] = [];
+  const lengthSize = (avcC[4]! & 3) + 1;
+  let p = 5;
+  const numSps = avcC[p++]! & 0x1f;
+  const params: Uint8Array[] = [];
+  for (let i = 0; i < numSps; i++) {
+    const len = (avcC[p]! << 8) | avcC[p + 1]!;
+    params.push(avcC.subarray(p + 2, p + 2 + len));
+    p += 2 + len;
+  }
+  const numPps = avcC[p++]!;
+  for (let i = 0; i < numPps; i++) {
+    const len = (avcC[p]! << 8) | avcC[p + 1]!;
+    params.push(avcC.subarray(p + 2, p + 2 + len));
+    p += 2 + len;
+  }
+  for (const c of chunks) {
+    if (c.keyframe) for (const nal of params) out.push(...startCode, ...nal);
+    let q = 0;
+    while (q < c.data.byteLength) {
+      let len = 0;
+      for (let i = 0; i < lengthSize; i++) len = len * 256 + c.data[q + i]!;
+      q += lengthSize;
+      out.push(...startCode, ...c.data.subarray(q, q + len));
+      q += len;
+    }
+  }
+  return Uint8Array.from(out);
+}

@@ -1,0 +1,53 @@
+// Test harness page: runs the Broadcaster with a source into a MemoryTransport and exposes what it would send.
+import { Broadcaster, type BroadcasterState, type BroadcasterStats, type SourceKind } from '../index.ts';
+import { MemoryTransport } from './memory-transport.ts';
+
+export interface HarnessResult {
+  /** Every data-channel frame, base64. */
+  frames: string[];
+  states: BroadcasterState[];
+  statsWhileLive: BroadcasterStats;
+  statsAfterStop: BroadcasterStats;
+}
+
+export interface HarnessOptions {
+  durationMs: number;
+  segmentTargetMs: number;
+  source: SourceKind;
+  /** Plays a congested channel for one stats interval once this long live. */
+  congestAtMs?: number;
+}
+
+declare global {
+  interface Window {
+    runHarness(opts: HarnessOptions): Promise<HarnessResult>;
+  }
+}
+
+window.runHarness = async ({ durationMs, segmentTargetMs, source, congestAtMs }) => {
+  const transport = new MemoryTransport(segmentTargetMs);
+  const broadcaster = new Broadcaster({ streamName: 'harness', source, connect: async () => transport });
+  const states: BroadcasterState[] = [broadcaster.state];
+  broadcaster.on('state', (state) => {
+    states.push(state);
+    document.body.dataset.state = state;
+  });
+  await broadcaster.start();
+  await new Promise<void>((resolve) => {
+    const onStats = (stats: BroadcasterStats): void => {
+      transport.congested = congestAtMs !== undefined && !transport.congested && stats.timeLiveMs >= congestAtMs && stats.droppedFrames === 0;
+      if (stats.timeLiveMs < durationMs) return;
+      broadcaster.off('stats', onStats);
+      resolve();
+    };
+    broadcaster.on('stats', onStats);
+  });
+  const statsWhileLive = broadcaster.stats();
+  await broadcaster.stop();
+  return {
+    frames: transport.frames.map((f) => btoa(Array.from(f, (b) => String.fromCharCode(b)).join(''))),
+    states,
+    statsWhileLive,
+    statsAfterStop: broadcaster.stats(),
+  };
+};

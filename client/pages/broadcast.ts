@@ -1,0 +1,216 @@
+// The broadcaster page: reads ?stream/&source/&autostart, drives a Broadcaster, shows preview, status, stats and errors.
+import {
+  Broadcaster,
+  BroadcastError,
+  DEFAULT_LADDER,
+  isSourceKind,
+  type BroadcasterState,
+  type BroadcasterStats,
+  type SourceKind,
+} from '../broadcaster/index.ts';
+import { isValidStreamName } from '../../shared/stream-name.ts';
+
+declare global {
+  interface Window {
+    swarmcast: { stats(): BroadcasterStats };
+  }
+}
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`broadcast.html lacks #${id}`);
+  return el as T;
+};
+
+const ui = {
+  badge: $('badge'),
+  stage: $('stage'),
+  video: $<HTMLVideoElement>('preview'),
+  placeholder: $('placeholder'),
+  liveTag: $('live-tag'),
+  form: $<HTMLFormElement>('controls'),
+  source: $<HTMLSelectElement>('source'),
+  stream: $<HTMLInputElement>('stream'),
+  button: $<HTMLButtonElement>('golive'),
+  notice: $('notice'),
+  watchLink: $<HTMLAnchorElement>('watch-link'),
+  copy: $<HTMLButtonElement>('copy'),
+};
+
+const BADGE_TEXT: Record<BroadcasterState, string> = { idle: 'Offline', connecting: 'Connecting…', live: 'Live', error: 'Error' };
+
+const params = new URLSearchParams(location.search);
+const fromUrl = params.get('stream');
+const requestedSource = params.get('source') ?? 'camera';
+let broadcaster: Broadcaster | undefined;
+let pageError: string | null = null;
+let canvasPreview: HTMLCanvasElement | undefined;
+
+ui.source.value = isSourceKind(requestedSource) ? requestedSource : 'camera';
+if (fromUrl !== null) {
+  ui.stream.value = fromUrl;
+  // A valid name from the link is fixed for this page; a bad one stays editable so it can be corrected.
+  ui.stream.readOnly = isValidStreamName(fromUrl);
+}
+
+window.swarmcast = { stats: () => broadcaster?.stats() ?? idleStats() };
+
+function idleStats(): BroadcasterStats {
+  return {
+    state: pageError ? 'error' : 'idle',
+    source: ui.source.value as SourceKind,
+    fps: 0,
+    bitrateKbps: 0,
+    droppedFrames: 0,
+    encoderQueue: 0,
+    connectionState: 'new',
+    framesSent: 0,
+    keyframesSent: 0,
+    audioChunksSent: 0,
+    bytesSent: 0,
+    bufferedBytes: 0,
+    timeLiveMs: 0,
+    videoCodec: null,
+    audioCodec: null,
+    renditions: DEFAULT_LADDER.map((r) => r.rendition),
+    segmentTargetMs: null,
+    error: pageError,
+    errorCode: pageError ? 'invalid-stream-name' : null,
+  };
+}
+
+function streamNameProblem(name: string): string | null {
+  if (name === '') return 'Enter a stream name to go live.';
+  if (!isValidStreamName(name)) return `“${name}” can't be a stream name: use 1 to 64 lowercase letters, digits, “-” or “_”.`;
+  return null;
+}
+
+function showError(message: string | null): void {
+  ui.notice.textContent = message ?? '';
+  ui.notice.hidden = message === null;
+}
+
+function setState(state: BroadcasterState): void {
+  document.body.dataset.state = state;
+  ui.badge.textContent = BADGE_TEXT[state];
+  ui.badge.className = `badge ${state}`;
+  ui.liveTag.hidden = state !== 'live';
+  const busy = state === 'connecting' || state === 'live';
+  ui.button.textContent = state === 'live' ? 'Stop' : state === 'connecting' ? 'Cancel' : 'Go live';
+  ui.source.disabled = busy;
+  ui.stream.disabled = busy;
+  render(window.swarmcast.stats());
+}
+
+function updateWatchLink(): void {
+  const name = ui.stream.value.trim();
+  const url = new URL('/watch', location.origin);
+  if (name) url.searchParams.set('stream', name);
+  ui.watchLink.href = url.href;
+  ui.watchLink.textContent = url.href;
+}
+
+function showPreview(preview: MediaStream | HTMLCanvasElement | null): void {
+  canvasPreview?.remove();
+  canvasPreview = undefined;
+  ui.video.srcObject = null;
+  ui.video.hidden = true;
+  ui.placeholder.hidden = preview !== null;
+  if (preview instanceof MediaStream) {
+    ui.video.srcObject = preview;
+    ui.video.hidden = false;
+    void ui.video.play().catch(() => undefined);
+  } else if (preview) {
+    canvasPreview = preview;
+    ui.stage.prepend(preview);
+  }
+}
+
+const formatBytes = (n: number): string =>
+  n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(0)} kB` : `${n} B`;
+
+const formatDuration = (ms: number): string => {
+  const s = Math.floor(ms / 1000);
+  const hh = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return hh > 0 ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
+};
+
+function render(stats: BroadcasterStats): void {
+  const live = stats.state === 'live';
+  const values: Record<string, string> = {
+    state: stats.state,
+    timeLive: live ? formatDuration(stats.timeLiveMs) : '–',
+    fps: live ? stats.fps.toFixed(1) : '–',
+    bitrate: live ? `${(stats.bitrateKbps / 1000).toFixed(2)} Mbit/s` : '–',
+    dropped: String(stats.droppedFrames),
+    queue: String(stats.encoderQueue),
+    connection: stats.connectionState,
+    frames: String(stats.framesSent),
+    bytes: formatBytes(stats.bytesSent),
+    codec: [stats.videoCodec, stats.audioCodec].filter(Boolean).join(' + ') || '–',
+  };
+  for (const el of document.querySelectorAll<HTMLElement>('[data-stat]')) {
+    el.textContent = values[el.dataset.stat ?? ''] ?? '';
+  }
+}
+
+async function goLive(): Promise<void> {
+  const name = ui.stream.value.trim();
+  const problem = streamNameProblem(name);
+  if (problem) {
+    pageError = problem;
+    showError(problem);
+    setState('error');
+    return;
+  }
+  pageError = null;
+  showError(null);
+  await broadcaster?.close();
+  const current = new Broadcaster({ streamName: name, source: ui.source.value as SourceKind });
+  broadcaster = current;
+  current.on('state', setState);
+  current.on('stats', render);
+  current.on('preview', showPreview);
+  current.on('error', (err) => showError(err.message));
+  try {
+    await current.start();
+  } catch (err) {
+    // The Broadcaster already reported it through `error`; anything else is a bug worth surfacing.
+    if (!(err instanceof BroadcastError)) showError(`Something went wrong: ${String(err)}`);
+  }
+}
+
+ui.form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const state = broadcaster?.state;
+  if (state === 'live' || state === 'connecting') void broadcaster?.stop();
+  else void goLive();
+});
+ui.stream.addEventListener('input', () => {
+  updateWatchLink();
+  if (pageError && streamNameProblem(ui.stream.value.trim()) === null) {
+    pageError = null;
+    showError(null);
+    setState('idle');
+  }
+});
+ui.copy.addEventListener('click', () => {
+  void navigator.clipboard?.writeText(ui.watchLink.href).then(() => {
+    ui.copy.textContent = 'Copied';
+    setTimeout(() => (ui.copy.textContent = 'Copy'), 1500);
+  });
+});
+window.addEventListener('pagehide', () => void broadcaster?.stop());
+
+updateWatchLink();
+const initialProblem = fromUrl === null ? null : streamNameProblem(fromUrl);
+if (initialProblem) {
+  pageError = initialProblem;
+  showError(initialProblem);
+  setState('error');
+} else {
+  setState('idle');
+  if (params.get('autostart') === '1') void goLive();
+}
