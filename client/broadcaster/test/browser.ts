@@ -1,18 +1,9 @@
 // Test fixture: Vite serving the repo root on loopback and one headless Debian Chromium, as the test machine runs them.
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
+import { launchChromium } from '../../../e2e/support/browser.ts';
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 export interface BrowserFixture {
   server: ViteDevServer;
@@ -32,7 +23,7 @@ export async function startBrowserFixture(plugins: Plugin[] = []): Promise<Brows
   });
   await server.listen();
   const { port } = server.httpServer!.address() as AddressInfo;
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   return {
     server,
     browser,
