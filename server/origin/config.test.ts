@@ -1,13 +1,21 @@
 // Origin config: the defaults meet the spec's timing rules, and values that would break a playlist are refused at start.
 import { describe, expect, it } from 'vitest';
-import { ORIGIN_DEFAULTS, resolveOriginConfig, targetDurationS } from './config.ts';
+import { ORIGIN_DEFAULTS, resolveOriginConfig, skipBoundaryS, targetDurationS } from './config.ts';
 
 describe('origin config', () => {
-  it('defaults to 200 ms parts, 2 s segments, a 6-segment window and a 3 × target duration blocking bound', () => {
+  it('defaults to 200 ms parts, 2 s segments, a 12-segment window and a 3 × target duration blocking bound', () => {
     expect(resolveOriginConfig()).toEqual(ORIGIN_DEFAULTS);
-    expect(ORIGIN_DEFAULTS).toMatchObject({ partTargetMs: 200, segmentTargetMs: 2000, windowSegments: 6 });
+    expect(ORIGIN_DEFAULTS).toMatchObject({ partTargetMs: 200, segmentTargetMs: 2000, windowSegments: 12 });
     expect(ORIGIN_DEFAULTS.keepSegments).toBeGreaterThan(0);
     expect(ORIGIN_DEFAULTS.blockingTimeoutMs).toBe(3 * targetDurationS(ORIGIN_DEFAULTS) * 1000);
+  });
+
+  it('offers delta updates by default, with a Skip Boundary of six target durations, only when the window is longer', () => {
+    expect(skipBoundaryS(ORIGIN_DEFAULTS)).toBe(12);
+    // The default window (24 s) outlasts the boundary, so a delta update skips something.
+    expect(ORIGIN_DEFAULTS.windowSegments * ORIGIN_DEFAULTS.segmentTargetMs).toBeGreaterThan(12_000);
+    expect(skipBoundaryS({ segmentTargetMs: 2000, windowSegments: 6 })).toBeUndefined();
+    expect(skipBoundaryS({ segmentTargetMs: 2500, windowSegments: 10 })).toBe(18);
   });
 
   it('rounds the target duration up to whole seconds', () => {

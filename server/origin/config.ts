@@ -6,7 +6,7 @@ export interface OriginConfig {
   partTargetMs: number;
   /** Segment target duration, ms; EXT-X-TARGETDURATION is its ceiling in whole seconds. */
   segmentTargetMs: number;
-  /** Completed segments listed in each media playlist. */
+  /** Completed segments listed in each media playlist; delta updates are offered when they span more than the Skip Boundary. */
   windowSegments: number;
   /** Completed segments kept in memory beyond the window, so clients a little behind still get them. */
   keepSegments: number;
@@ -19,7 +19,7 @@ export interface OriginConfig {
 export const ORIGIN_DEFAULTS: OriginConfig = {
   partTargetMs: 200,
   segmentTargetMs: 2_000,
-  windowSegments: 6,
+  windowSegments: 12,
   keepSegments: 3,
   blockingTimeoutMs: 6_000,
   endedRetentionMs: 60_000,
@@ -51,6 +51,18 @@ export function resolveOriginConfig(overrides: Partial<OriginConfig> = {}): Orig
     throw new OriginError('bad-config', '', 'windowSegments must cover at least three target durations');
   }
   return config;
+}
+
+/** The spec's minimum Skip Boundary is six target durations (rfc8216bis §4.4.3.8, CAN-SKIP-UNTIL). */
+export const SKIP_BOUNDARY_TARGET_DURATIONS = 6;
+
+/**
+ * CAN-SKIP-UNTIL in seconds, or undefined when the window is too short for a delta update ever to skip anything
+ * (then offering one would only cost clients a version-9 parser for nothing).
+ */
+export function skipBoundaryS(config: Pick<OriginConfig, 'segmentTargetMs' | 'windowSegments'>): number | undefined {
+  const boundaryS = SKIP_BOUNDARY_TARGET_DURATIONS * targetDurationS(config);
+  return (config.windowSegments * config.segmentTargetMs) / 1000 > boundaryS ? boundaryS : undefined;
 }
 
 /** EXT-X-TARGETDURATION in whole seconds. */

@@ -5,6 +5,7 @@ import { isValidRenditionName } from '../../shared/stream-name.ts';
 import { log } from '../log.ts';
 import type { OriginConfig } from './config.ts';
 import { OriginError } from './errors.ts';
+import type { RenditionReport } from './playlist/render-media.ts';
 import type { VariantSnapshot } from './playlist/render-multivariant.ts';
 import { RenditionTimeline } from './rendition-timeline.ts';
 
@@ -35,6 +36,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   #closed = false;
 
   #onInit: PackagerListener<'init'> = (init) => this.#feed(init.rendition, (timeline) => timeline.setInit(init));
+  #onChunk: PackagerListener<'chunk'> = (chunk) => this.#feed(chunk.rendition, (timeline) => timeline.addChunk(chunk));
   #onPart: PackagerListener<'part'> = (part) => this.#feed(part.rendition, (timeline) => timeline.addPart(part));
   #onSegment: PackagerListener<'segment'> = (info) => this.#feed(info.rendition, (timeline) => timeline.completeSegment(info));
   #onEnd: PackagerListener<'end'> = () => this.end();
@@ -47,6 +49,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     this.#config = config;
     this.#source = source;
     source.on('init', this.#onInit);
+    source.on('chunk', this.#onChunk);
     source.on('part', this.#onPart);
     source.on('segment', this.#onSegment);
     source.on('end', this.#onEnd);
@@ -80,6 +83,17 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       .filter((timeline) => timeline.ready)
       .map((timeline) => timeline.variant())
       .filter((variant): variant is VariantSnapshot => variant !== undefined);
+  }
+
+  /** EXT-X-RENDITION-REPORT entries for `timeline`'s playlist: where every other rendition's playlist ends, now. */
+  renditionReports(timeline: RenditionTimeline): RenditionReport[] {
+    const reports: RenditionReport[] = [];
+    for (const other of this.#renditions.values()) {
+      if (other === timeline || !other.ready) continue;
+      const report = other.report();
+      if (report) reports.push({ rendition: other.rendition, ...report });
+    }
+    return reports;
   }
 
   /** Marks the stream ended: every rendition's playlist gets EXT-X-ENDLIST and held requests are answered. Idempotent. */
@@ -126,6 +140,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
 
   #detachSource(): void {
     this.#source.off('init', this.#onInit);
+    this.#source.off('chunk', this.#onChunk);
     this.#source.off('part', this.#onPart);
     this.#source.off('segment', this.#onSegment);
     this.#source.off('end', this.#onEnd);

@@ -1,8 +1,8 @@
 // One rendition's live timeline: init, the sliding window of segments and their parts (bytes in memory), and requests waiting for it to grow.
-import type { Part, RenditionInit, SegmentInfo } from '../packager/index.ts';
+import type { Part, PartChunk, RenditionInit, SegmentInfo } from '../packager/index.ts';
 import type { LiveEdge } from './blocking-reload.ts';
 import type { OriginConfig } from './config.ts';
-import { targetDurationS } from './config.ts';
+import { skipBoundaryS, targetDurationS } from './config.ts';
 import { OriginError } from './errors.ts';
 import type { MediaPlaylistSnapshot, SegmentSnapshot } from './playlist/render-media.ts';
 import type { VariantSnapshot } from './playlist/render-multivariant.ts';
@@ -14,7 +14,25 @@ interface StoredPart {
   partIndex: number;
   durationUs: number;
   independent: boolean;
+  gap: boolean;
   data: Uint8Array;
+}
+
+/** Someone following a part while it is produced (a streamed HTTP response): fed the part's chunks as they come. */
+export interface PartReader {
+  chunk(data: Uint8Array): void;
+  /** The part is complete: every chunk has been given. */
+  end(): void;
+  /** The part will never complete (the stream closed or broke off mid-part). */
+  abort(reason: string): void;
+}
+
+/** The part in production: its chunks so far, shared by every reader (no per-reader copies). */
+interface ProducingPart {
+  msn: number;
+  partIndex: number;
+  chunks: Uint8Array[];
+  readers: Set<PartReader>;
 }
 
 interface StoredSegment {
@@ -48,6 +66,7 @@ export class RenditionTimeline {
   /** Completed segments still kept, oldest first, then the segment in progress if any. */
   #segments: StoredSegment[] = [];
   #waiters = new Set<Waiter>();
+  #producing: ProducingPart | undefined;
   #ended = false;
   #closed = false;
 
@@ -85,8 +104,48 @@ export class RenditionTimeline {
     this.#notify();
   }
 
+  /** A chunk of the part in production; chunk 0 must start the part the playlist hints at next. */
+  addChunk(chunk: PartChunk): void {
+    if (this.#closed || this.#ended) return;
+    const producing = this.#producing;
+    if (chunk.chunkIndex === 0) {
+      // Before the first part, any segment's part 0 may start the rendition.
+      const hint = this.#segments.length === 0 ? { msn: chunk.msn, partIndex: 0 } : this.preloadHint();
+      if (producing || !hint || hint.msn !== chunk.msn || hint.partIndex !== chunk.partIndex) {
+        throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition}: chunk of part ${chunk.msn}.${chunk.partIndex} where ${hint ? `${hint.msn}.${hint.partIndex}` : 'nothing'} was due`);
+      }
+      this.#producing = { msn: chunk.msn, partIndex: chunk.partIndex, chunks: [chunk.data], readers: new Set() };
+      this.#notify();
+      return;
+    }
+    if (!producing || producing.msn !== chunk.msn || producing.partIndex !== chunk.partIndex || producing.chunks.length !== chunk.chunkIndex) {
+      throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition}: chunk ${chunk.chunkIndex} of part ${chunk.msn}.${chunk.partIndex} out of order`);
+    }
+    producing.chunks.push(chunk.data);
+    for (const reader of [...producing.readers]) reader.chunk(chunk.data);
+  }
+
+  /** True while part `msn`.`partIndex` is being produced (its first chunk is in, the part is not complete). */
+  producing(msn: number, partIndex: number): boolean {
+    return this.#producing?.msn === msn && this.#producing.partIndex === partIndex;
+  }
+
+  /**
+   * Follows the part in production: gives `reader` the chunks produced so far at once, then each new one, then
+   * `end` when the part completes (or `abort`). Returns how to stop following, or undefined when that part is not
+   * in production.
+   */
+  followPart(msn: number, partIndex: number, reader: PartReader): (() => void) | undefined {
+    const producing = this.#producing;
+    if (!producing || producing.msn !== msn || producing.partIndex !== partIndex) return undefined;
+    for (const data of producing.chunks) reader.chunk(data);
+    producing.readers.add(reader);
+    return () => producing.readers.delete(reader);
+  }
+
   addPart(part: Part): void {
     if (this.#closed || this.#ended) return;
+    this.#completeProducing(part);
     const current = this.#segments.at(-1);
     if (current && !current.complete) {
       const expected = (current.parts.at(-1)?.partIndex ?? -1) + 1;
@@ -131,6 +190,7 @@ export class RenditionTimeline {
   end(): void {
     if (this.#closed || this.#ended) return;
     this.#ended = true;
+    this.#abandonProducing(`stream ${this.streamName} ended before the part completed`);
     this.#notify();
   }
 
@@ -138,6 +198,7 @@ export class RenditionTimeline {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#abandonProducing(`stream ${this.streamName} closed`);
     for (const waiter of [...this.#waiters]) waiter.settle('closed');
   }
 
@@ -169,7 +230,7 @@ export class RenditionTimeline {
       durationUs: segment.durationUs,
       programDateTimeMs: segment.programDateTimeMs,
       complete: segment.complete,
-      parts: segment.parts.map(({ partIndex, durationUs, independent }) => ({ partIndex, durationUs, independent })),
+      parts: segment.parts.map(({ partIndex, durationUs, independent, gap }) => ({ partIndex, durationUs, independent, gap })),
     }));
     const snapshot: MediaPlaylistSnapshot = {
       epoch: this.epoch,
@@ -180,6 +241,8 @@ export class RenditionTimeline {
     };
     const hint = this.preloadHint();
     if (hint) snapshot.preloadHint = hint;
+    const canSkipUntilS = skipBoundaryS(this.#config);
+    if (canSkipUntilS !== undefined) snapshot.canSkipUntilS = canSkipUntilS;
     return snapshot;
   }
 
@@ -191,8 +254,17 @@ export class RenditionTimeline {
     return variant;
   }
 
+  /** A completed part's bytes; undefined while in production, once evicted, or for a gap part (which has no media). */
   part(msn: number, partIndex: number): Uint8Array | undefined {
-    return this.#segments.find((segment) => segment.msn === msn)?.parts.find((p) => p.partIndex === partIndex)?.data;
+    const part = this.#segments.find((segment) => segment.msn === msn)?.parts.find((p) => p.partIndex === partIndex);
+    return part && !part.gap ? part.data : undefined;
+  }
+
+  /** Where the rendition's playlist ends, for EXT-X-RENDITION-REPORT in the other renditions' playlists. */
+  report(): { lastMsn: number; lastPart?: number } | undefined {
+    const edge = this.liveEdge();
+    if (edge.lastPart) return { lastMsn: edge.lastPart.msn, lastPart: edge.lastPart.partIndex };
+    return edge.lastCompleteMsn >= 0 ? { lastMsn: edge.lastCompleteMsn } : undefined;
   }
 
   /** A completed segment's bytes; undefined while in progress or once evicted. */
@@ -231,6 +303,27 @@ export class RenditionTimeline {
     return this.#waiters.size;
   }
 
+  /** The part in production completes with `part`, whose bytes must be its chunks' concatenation. */
+  #completeProducing(part: Part): void {
+    const producing = this.#producing;
+    if (!producing) return;
+    if (producing.msn !== part.msn || producing.partIndex !== part.partIndex) {
+      throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition}: part ${part.msn}.${part.partIndex} completed while ${producing.msn}.${producing.partIndex} was in production`);
+    }
+    const streamed = producing.chunks.reduce((sum, c) => sum + c.byteLength, 0);
+    if (streamed !== part.data.byteLength) {
+      throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition}: part ${part.msn}.${part.partIndex} is ${part.data.byteLength} bytes, its chunks ${streamed}`);
+    }
+    this.#producing = undefined;
+    for (const reader of producing.readers) reader.end();
+  }
+
+  #abandonProducing(reason: string): void {
+    const producing = this.#producing;
+    this.#producing = undefined;
+    for (const reader of producing?.readers ?? []) reader.abort(reason);
+  }
+
   #notify(): void {
     for (const waiter of [...this.#waiters]) {
       if (waiter.condition()) waiter.settle('ready');
@@ -240,7 +333,7 @@ export class RenditionTimeline {
 }
 
 function storedPart(part: Part): StoredPart {
-  return { partIndex: part.partIndex, durationUs: part.durationUs, independent: part.independent, data: part.data };
+  return { partIndex: part.partIndex, durationUs: part.durationUs, independent: part.independent, gap: part.gap === true, data: part.data };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

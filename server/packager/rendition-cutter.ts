@@ -1,6 +1,7 @@
-// Cuts one rendition (one video track plus the shared audio track) into CMAF parts and segments.
+// Cuts one rendition (one video track plus the shared audio track) into CMAF chunks, parts and segments.
+import { concat } from './mp4/writer.ts';
 import { fragment, SAMPLE_FLAGS_NON_SYNC, SAMPLE_FLAGS_SYNC, type FragmentSample, type TrackRun } from './mp4/fragment.ts';
-import type { Part, RenditionInit, SegmentInfo } from './types.ts';
+import type { Part, PartChunk, RenditionInit, SegmentInfo } from './types.ts';
 
 /** A sample placed on the stream's timeline. */
 export interface TimedSample {
@@ -36,6 +37,7 @@ export interface RenditionCutterOptions {
 
 export interface RenditionSink {
   init(init: RenditionInit): void;
+  chunk(chunk: PartChunk): void;
   part(part: Part): void;
   segment(segment: SegmentInfo): void;
 }
@@ -55,7 +57,8 @@ interface OpenSegment {
 interface OpenPart {
   startUs: number;
   startTicks: number;
-  samples: FragmentSample[];
+  /** The chunks emitted so far; the part is their concatenation. */
+  chunks: Uint8Array[];
   independent: boolean;
 }
 
@@ -92,23 +95,58 @@ export class RenditionCutter {
       return;
     }
     const interval = sample.decodeTime - previous.decodeTime;
-    this.#appendVideo(previous, interval);
-    this.#lastIntervalTicks = interval;
-
     this.#pending = sample;
     const segment = this.#segment;
+    // Open from the first keyframe until end(), which also clears #pending.
+    if (!segment || !this.#part) return;
+    if (interval > this.#partTargetTicks) {
+      this.#pushAfterPause(previous, sample, segment);
+      return;
+    }
+    this.#writeChunk(previous, interval, sample.timeUs);
+    this.#lastIntervalTicks = interval;
+
     const part = this.#part;
-    // Both are open from the first keyframe until end(), which also clears #pending.
-    if (!segment || !part) return;
     // Half a frame of slack so that a keyframe a rounding error early still closes the segment.
     const newSegment = sample.keyframe && sample.decodeTime - segment.startTicks >= this.#segmentTargetTicks - interval / 2;
     const estimated = sample.durationHint > 0 ? sample.durationHint : interval;
     const newPart = newSegment || sample.decodeTime - part.startTicks + estimated > this.#partTargetTicks;
     if (newPart) {
-      this.#flushPart(sample.timeUs, sample.decodeTime);
+      this.#closePart(sample.decodeTime);
       if (newSegment) this.#closeSegment(sample.decodeTime);
       this.#openPart(sample);
     }
+  }
+
+  /**
+   * Video paused for longer than a part target (frames are missing: the capture stalled or the encoder dropped them).
+   * The last frame keeps its usual duration, and the time with no video becomes GAP parts, so that no part outgrows
+   * the part target and players skip the hole instead of fetching it. Audio of the hole goes with the next frame.
+   */
+  #pushAfterPause(previous: VideoSample, next: VideoSample, segment: OpenSegment): void {
+    const gapEnd = next.decodeTime;
+    const duration = Math.min(this.#frameDuration(previous), gapEnd - previous.decodeTime);
+    const previousEnd = previous.decodeTime + duration;
+    this.#writeChunk(previous, duration, previous.timeUs + this.#ticksToUs(duration));
+    this.#closePart(previousEnd);
+    const gapParts = Math.ceil((gapEnd - previousEnd) / this.#partTargetTicks);
+    for (let i = 0; i < gapParts; i++) {
+      const startTicks = previousEnd + Math.round(((gapEnd - previousEnd) * i) / gapParts);
+      const endTicks = previousEnd + Math.round(((gapEnd - previousEnd) * (i + 1)) / gapParts);
+      this.#sink.part({
+        rendition: this.#options.init.rendition,
+        msn: segment.msn,
+        partIndex: segment.partCount++,
+        durationUs: this.#ticksToUs(endTicks - startTicks),
+        independent: false,
+        programDateTimeMs: this.#options.originWallClockMs + this.#ticksToUs(startTicks) / 1000,
+        gap: true,
+        data: new Uint8Array(0),
+      });
+    }
+    const newSegment = next.keyframe && gapEnd - segment.startTicks >= this.#segmentTargetTicks - duration / 2;
+    if (newSegment) this.#closeSegment(gapEnd);
+    this.#openPart(next);
   }
 
   pushAudio(sample: AudioSample): void {
@@ -126,16 +164,17 @@ export class RenditionCutter {
   end(): void {
     const pending = this.#pending;
     if (!pending) return;
-    const duration =
-      pending.durationHint > 0
-        ? pending.durationHint
-        : this.#lastIntervalTicks > 0
-          ? this.#lastIntervalTicks
-          : this.#usToTicks(FALLBACK_FRAME_US);
-    this.#appendVideo(pending, duration);
+    const duration = this.#frameDuration(pending);
     this.#pending = undefined;
-    this.#flushPart(Number.POSITIVE_INFINITY, pending.decodeTime + duration);
+    this.#writeChunk(pending, duration, Number.POSITIVE_INFINITY);
+    this.#closePart(pending.decodeTime + duration);
     this.#closeSegment(pending.decodeTime + duration);
+  }
+
+  /** A frame's duration when the next frame does not tell: the publisher's, else the last interval, else 30 fps. */
+  #frameDuration(frame: VideoSample): number {
+    if (frame.durationHint > 0) return frame.durationHint;
+    return this.#lastIntervalTicks > 0 ? this.#lastIntervalTicks : this.#usToTicks(FALLBACK_FRAME_US);
   }
 
   #start(sample: VideoSample): void {
@@ -151,27 +190,19 @@ export class RenditionCutter {
     if (!this.#segment) {
       this.#segment = { msn: this.#nextMsn++, startUs: first.timeUs, startTicks: first.decodeTime, partCount: 0 };
     }
-    this.#part = { startUs: first.timeUs, startTicks: first.decodeTime, samples: [], independent: first.keyframe };
+    this.#part = { startUs: first.timeUs, startTicks: first.decodeTime, chunks: [], independent: first.keyframe };
   }
 
-  #appendVideo(sample: VideoSample, duration: number): void {
-    this.#part?.samples.push({
-      duration,
-      flags: sample.keyframe ? SAMPLE_FLAGS_SYNC : SAMPLE_FLAGS_NON_SYNC,
-      data: sample.data,
-    });
-  }
-
-  /** Emits the open part; it takes the audio that starts before `endUs`. */
-  #flushPart(endUs: number, endTicks: number): void {
+  /** Emits one chunk of the open part: `frame` and the audio that starts before `endUs` (the frame's end). */
+  #writeChunk(frame: VideoSample, duration: number, endUs: number): void {
     const part = this.#part;
     const segment = this.#segment;
-    if (!part || !segment || part.samples.length === 0) return;
+    if (!part || !segment) return;
     let audioCount = 0;
     while (audioCount < this.#audio.length && (this.#audio[audioCount]?.timeUs ?? endUs) < endUs) audioCount++;
     const audio = this.#audio.splice(0, audioCount);
-
-    const runs: TrackRun[] = [{ trackId: this.#options.videoTrackId, baseDecodeTime: part.startTicks, samples: part.samples }];
+    const video: FragmentSample = { duration, flags: frame.keyframe ? SAMPLE_FLAGS_SYNC : SAMPLE_FLAGS_NON_SYNC, data: frame.data };
+    const runs: TrackRun[] = [{ trackId: this.#options.videoTrackId, baseDecodeTime: frame.decodeTime, samples: [video] }];
     const firstAudio = audio[0];
     if (firstAudio) {
       runs.push({
@@ -180,6 +211,23 @@ export class RenditionCutter {
         samples: audio.map((a) => ({ duration: a.duration, flags: SAMPLE_FLAGS_SYNC, data: a.data })),
       });
     }
+    const data = fragment(++this.#sequenceNumber, runs);
+    this.#sink.chunk({
+      rendition: this.#options.init.rendition,
+      msn: segment.msn,
+      partIndex: segment.partCount,
+      chunkIndex: part.chunks.length,
+      independent: part.independent,
+      data,
+    });
+    part.chunks.push(data);
+  }
+
+  /** Emits the open part, ending at `endTicks`: the concatenation of the chunks already emitted. */
+  #closePart(endTicks: number): void {
+    const part = this.#part;
+    const segment = this.#segment;
+    if (!part || !segment || part.chunks.length === 0) return;
     this.#sink.part({
       rendition: this.#options.init.rendition,
       msn: segment.msn,
@@ -187,7 +235,7 @@ export class RenditionCutter {
       durationUs: this.#ticksToUs(endTicks - part.startTicks),
       independent: part.independent,
       programDateTimeMs: this.#options.originWallClockMs + part.startUs / 1000,
-      data: fragment(++this.#sequenceNumber, runs),
+      data: concat(part.chunks),
     });
     segment.partCount++;
     this.#part = undefined;

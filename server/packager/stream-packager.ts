@@ -191,6 +191,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
           },
           {
             init: (init) => this.emit('init', init),
+            chunk: (chunk) => this.emit('chunk', chunk),
             part: (part) => this.emit('part', part),
             segment: (segment) => this.emit('segment', segment),
           },

@@ -14,7 +14,25 @@ export interface RenditionInit {
   bandwidth: number;
 }
 
-/** One LL-HLS partial segment: a `moof` + `mdat` pair (one `traf` per track) of about the part target. */
+/**
+ * One CMAF chunk of a part being produced: a `moof` + `mdat` pair (one `traf` per track) holding one video frame
+ * and the audio received up to its end, emitted as soon as the frame's duration is known (one frame of delay).
+ */
+export interface PartChunk {
+  rendition: string;
+  msn: number;
+  partIndex: number;
+  /** Index of the chunk within its part, from 0; chunk 0 starts the part. */
+  chunkIndex: number;
+  /** True when the part starts with a video keyframe; only meaningful on chunk 0. */
+  independent: boolean;
+  data: Uint8Array;
+}
+
+/**
+ * One LL-HLS partial segment of about the part target: the concatenation of its chunks, byte for byte, emitted
+ * after its last chunk. A gap part (`gap`) stands for media that does not exist and has no chunks and no bytes.
+ */
 export interface Part {
   rendition: string;
   /** Media sequence number of the segment this part belongs to. */
@@ -26,6 +44,8 @@ export interface Part {
   independent: boolean;
   /** Wall-clock time of the part's first video frame, ms since the epoch (from the publisher's clock message). */
   programDateTimeMs: number;
+  /** True when no media exists for the part's time (EXT-X-PART GAP=YES); `data` is then empty. */
+  gap?: boolean;
   data: Uint8Array;
 }
 
@@ -41,6 +61,8 @@ export interface SegmentInfo {
 
 export type PackagerEvents = {
   init: [RenditionInit];
+  /** A chunk of the part in production; the part's `part` event follows its last chunk. */
+  chunk: [PartChunk];
   part: [Part];
   segment: [SegmentInfo];
   /** The stream ended: every pending part and segment has been emitted before this. */

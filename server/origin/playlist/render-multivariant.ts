@@ -11,7 +11,7 @@ export interface VariantSnapshot {
 }
 
 export function renderMultivariantPlaylist(variants: readonly VariantSnapshot[]): string {
-  // Same version as the media playlists, so a validator comparing the two sees one value.
+  // The version its own tags need; EXT-X-VERSION is per playlist, and the media playlists say theirs.
   const lines = ['#EXTM3U', `#EXT-X-VERSION:${MEDIA_PLAYLIST_VERSION}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
   for (const variant of variants) {
     const attributes = [

@@ -1,16 +1,20 @@
-// Test double for the packager: emits synthetic inits, parts and segments (recognisable bytes) the way the real one does.
+// Test double for the packager: emits synthetic inits, chunks, parts and segments (recognisable bytes) the way the real one does.
 import { TypedEmitter } from '../../../shared/events.ts';
-import type { Part, PackagerEvents, RenditionInit, SegmentInfo } from '../../packager/index.ts';
+import type { Part, PackagerEvents, PartChunk, RenditionInit, SegmentInfo } from '../../packager/index.ts';
 
 /** 30 fps frame durations in µs, alternating so their sum drifts from a round number like real capture timestamps. */
 const FRAME_US = [33_333, 33_334, 33_333];
 export const FRAMES_PER_PART = 6;
 export const PARTS_PER_SEGMENT = 10;
+/** Each part is streamed as this many chunks before the part itself is emitted. */
+export const CHUNKS_PER_PART = 3;
 export const PDT_ORIGIN_MS = Date.UTC(2025, 0, 1, 12, 0, 0);
 
 export class FakePackager extends TypedEmitter<PackagerEvents> {
-  readonly emitted: { parts: Part[]; segments: SegmentInfo[] } = { parts: [], segments: [] };
+  readonly emitted: { chunks: PartChunk[]; parts: Part[]; segments: SegmentInfo[] } = { chunks: [], parts: [], segments: [] };
   #frame = 0;
+  /** Chunks of the part in production. */
+  #chunks: PartChunk[] = [];
   #msn: number;
   #partIndex = 0;
   #segmentParts: Part[] = [];
@@ -37,8 +41,31 @@ export class FakePackager extends TypedEmitter<PackagerEvents> {
     return init;
   }
 
-  /** Emits the next part; after PARTS_PER_SEGMENT parts also emits the segment, as the packager does. */
-  sendPart(): Part {
+  /** Emits the next chunk of the part in production (starting one if needed). */
+  sendChunk(): PartChunk {
+    const chunkIndex = this.#chunks.length;
+    if (chunkIndex >= CHUNKS_PER_PART) throw new Error('the part has all its chunks; send the part');
+    const chunk: PartChunk = {
+      rendition: this.rendition,
+      msn: this.#msn,
+      partIndex: this.#partIndex,
+      chunkIndex,
+      independent: this.#independent(),
+      data: bytes(30 + this.#partIndex + chunkIndex, this.#msn * 16 + this.#partIndex + chunkIndex * 101),
+    };
+    this.#chunks.push(chunk);
+    this.emitted.chunks.push(chunk);
+    this.emit('chunk', chunk);
+    return chunk;
+  }
+
+  /**
+   * Emits the rest of the next part's chunks and then the part, their concatenation (or, with `gap`, a gap part with
+   * no chunks and no bytes); after PARTS_PER_SEGMENT parts also emits the segment, as the packager does.
+   */
+  sendPart(options: { gap?: boolean } = {}): Part {
+    if (options.gap && this.#chunks.length > 0) throw new Error('a gap part has no chunks');
+    while (!options.gap && this.#chunks.length < CHUNKS_PER_PART) this.sendChunk();
     let durationUs = 0;
     for (let i = 0; i < FRAMES_PER_PART; i++) durationUs += FRAME_US[(this.#frame + i) % FRAME_US.length]!;
     const part: Part = {
@@ -46,11 +73,12 @@ export class FakePackager extends TypedEmitter<PackagerEvents> {
       msn: this.#msn,
       partIndex: this.#partIndex,
       durationUs,
-      // Parts 0 start on the boundary keyframe; part 5 stands for an encoder-inserted keyframe inside the segment.
-      independent: this.#partIndex === 0 || this.#partIndex === 5,
+      independent: !options.gap && this.#independent(),
       programDateTimeMs: PDT_ORIGIN_MS + Math.round(frameTimeUs(this.#frame) / 1000),
-      data: bytes(100 + this.#partIndex, this.#msn * 16 + this.#partIndex),
+      data: new Uint8Array(Buffer.concat(this.#chunks.map((c) => c.data))),
+      ...(options.gap && { gap: true }),
     };
+    this.#chunks = [];
     this.#frame += FRAMES_PER_PART;
     this.#partIndex++;
     this.#segmentParts.push(part);
@@ -58,6 +86,11 @@ export class FakePackager extends TypedEmitter<PackagerEvents> {
     this.emit('part', part);
     if (this.#partIndex === PARTS_PER_SEGMENT) this.sendSegment();
     return part;
+  }
+
+  // Parts 0 start on the boundary keyframe; part 5 stands for an encoder-inserted keyframe inside the segment.
+  #independent(): boolean {
+    return this.#partIndex === 0 || this.#partIndex === 5;
   }
 
   sendParts(count: number): void {

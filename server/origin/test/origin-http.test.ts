@@ -59,7 +59,7 @@ describe('playlists', () => {
     packager.sendPart();
     const res = await fetch(url('index.m3u8'));
     expect(res.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
-    expect(res.headers.get('cache-control')).toBe('no-cache');
+    expect(res.headers.get('cache-control')).toBe('public, max-age=2');
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     const playlist = HLS.parse(await res.text());
     if (!playlist.isMasterPlaylist) throw new Error('expected a multivariant playlist');

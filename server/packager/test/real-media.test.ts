@@ -199,17 +199,24 @@ for (const audioCodec of ['opus', 'aac'] as const) {
       expect(packaged.init.codecs).toBe(audioCodec === 'opus' ? 'avc1.42c01e,opus' : 'avc1.42c01e,mp4a.40.2');
     });
 
-    it('writes parts mux.js reads as moof (mfhd, a traf per track) + mdat with consistent offsets and sizes', () => {
+    it('writes parts mux.js reads as moof (mfhd, a traf per track) + mdat chunks with consistent offsets and sizes', () => {
       for (const part of packaged.parts) {
-        const { runs, mdatBytes, moofBytes } = readPart(part.data);
-        expect(runs[0]?.trackId).toBe(1);
-        let offset = moofBytes + 8;
-        for (const r of runs) {
-          expect(r.dataOffset).toBe(offset);
-          offset += r.samples.reduce((n, s) => n + s.size, 0);
+        let partBytes = 0;
+        const { chunks } = readPart(part.data);
+        // One chunk per video frame: the part was streamed frame by frame.
+        expect(chunks.length).toBe(chunks.flatMap((c) => c.runs.filter((r) => r.trackId === 1).flatMap((r) => r.samples)).length);
+        expect(chunks.length).toBeGreaterThan(1);
+        for (const { runs, mdatBytes, moofBytes } of chunks) {
+          expect(runs[0]?.trackId).toBe(1);
+          let offset = moofBytes + 8;
+          for (const r of runs) {
+            expect(r.dataOffset).toBe(offset);
+            offset += r.samples.reduce((n, s) => n + s.size, 0);
+          }
+          expect(offset).toBe(moofBytes + 8 + mdatBytes);
+          partBytes += offset;
         }
-        expect(offset).toBe(moofBytes + 8 + mdatBytes);
-        expect(offset).toBe(part.data.byteLength);
+        expect(partBytes).toBe(part.data.byteLength);
       }
       const videoOut = packaged.parts.flatMap((p) => readPart(p.data).runs.filter((r) => r.trackId === 1).flatMap((r) => r.samples.map((s) => s.size)));
       expect(videoOut).toEqual(videoSizes);

@@ -1,8 +1,8 @@
 // Cutting rules of StreamPackager on synthetic samples: part and segment boundaries, numbering, timing, errors.
 import { describe, expect, it } from 'vitest';
 import type { ChunkMessage, TrackConfigMessage, WireMessage } from '../../../shared/protocol/index.ts';
-import { PackagerError, StreamPackager, type Part, type RenditionInit, type SegmentInfo } from '../index.ts';
-import { readPart } from './mp4-probe.ts';
+import { PackagerError, StreamPackager, type Part, type PartChunk, type RenditionInit, type SegmentInfo } from '../index.ts';
+import { readChunk, readPart } from './mp4-probe.ts';
 
 const ORIGIN_US = 5_000_000;
 const WALL_CLOCK_MS = 1_700_000_000_000;
@@ -122,7 +122,7 @@ describe('StreamPackager cutting', () => {
     );
     const expected = [0, 1].flatMap((msn) => [...Array.from({ length: 10 }, (_, i) => `p${msn}.${i}`), `s${msn}`]);
     expect(order).toEqual(expected);
-    const sequenceNumbers = parts(events).map((p) => readPart(p.data).sequenceNumber);
+    const sequenceNumbers = parts(events).flatMap((p) => readPart(p.data).sequenceNumbers);
     expect(sequenceNumbers).toEqual(sequenceNumbers.map((_, i) => i + 1));
   });
 
@@ -261,6 +261,93 @@ describe('StreamPackager cutting', () => {
     const messages = synthetic({ seconds: 1 });
     messages.splice(40, 0, videoTrack(0, 'r0'), opusTrack());
     expect(segments(run(messages))).toHaveLength(1);
+  });
+});
+
+describe('StreamPackager chunks (parts streamed while produced)', () => {
+  function chunked(messages: WireMessage[]): { log: string[]; chunks: PartChunk[]; events: Event[]; packager: StreamPackager } {
+    const packager = newPackager();
+    const events = record(packager);
+    const chunks: PartChunk[] = [];
+    const log: string[] = [];
+    packager.on('chunk', (chunk) => {
+      chunks.push(chunk);
+      log.push(`c${chunk.msn}.${chunk.partIndex}.${chunk.chunkIndex}`);
+    });
+    packager.on('part', (part) => log.push(`p${part.msn}.${part.partIndex}`));
+    for (const message of messages) packager.push(message);
+    return { log, chunks, events, packager };
+  }
+
+  it('emits each video frame as a chunk as soon as the next frame arrives, one frame of delay', () => {
+    const messages = synthetic({ seconds: 1 });
+    const packager = newPackager();
+    const chunks: PartChunk[] = [];
+    packager.on('chunk', (chunk) => chunks.push(chunk));
+    let framesPushed = 0;
+    for (const message of messages) {
+      packager.push(message);
+      if (message.type !== 'chunk' || message.trackId !== 0) continue;
+      framesPushed++;
+      // Frame n's duration is known once frame n + 1 is in: n chunks out after n + 1 frames.
+      expect(chunks).toHaveLength(framesPushed - 1);
+      const last = chunks.at(-1);
+      if (last) expect(readChunk(last.data).runs.find((r) => r.trackId === 1)?.samples).toHaveLength(1);
+    }
+  });
+
+  it('makes every part exactly the concatenation of its chunks, emitted after them, chunk 0 carrying independent', () => {
+    const { log, chunks, events } = chunked(synthetic({ seconds: 4, isKeyframe: (i) => i % 60 === 0 || i === 30 }));
+    const all = parts(events);
+    expect(all).toHaveLength(19);
+    for (const part of all) {
+      const own = chunks.filter((c) => c.msn === part.msn && c.partIndex === part.partIndex);
+      expect(own.map((c) => c.chunkIndex)).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(own[0]?.independent).toBe(part.independent);
+      expect(Buffer.compare(Buffer.concat(own.map((c) => c.data)), part.data)).toBe(0);
+      // The part event comes right after its last chunk.
+      expect(log.indexOf(`p${part.msn}.${part.partIndex}`)).toBe(log.indexOf(`c${part.msn}.${part.partIndex}.5`) + 1);
+    }
+    expect(all.filter((p) => p.independent).map((p) => `${p.msn}.${p.partIndex}`)).toEqual(['0.0', '0.5', '1.0']);
+  });
+
+  it('gives each chunk the audio received up to its frame\'s end', () => {
+    const { chunks } = chunked(synthetic({ seconds: 1 }));
+    // Audio packets end 20 ms apart; a packet is complete once the next one arrives, so it rides in the chunk of the frame it starts in or the next.
+    for (const chunk of chunks.slice(0, 20)) {
+      const runs = readChunk(chunk.data).runs;
+      const video = runs.find((r) => r.trackId === 1)!;
+      const audio = runs.find((r) => r.trackId === 2);
+      if (!audio) continue;
+      const frameEndS = (video.baseMediaDecodeTime + video.samples[0]!.duration) / 90_000;
+      expect(audio.baseMediaDecodeTime / 48_000).toBeLessThan(frameEndS);
+    }
+    const audioTotal = chunks.reduce((n, c) => n + (readChunk(c.data).runs.find((r) => r.trackId === 2)?.samples.length ?? 0), 0);
+    expect(audioTotal).toBeGreaterThan(40);
+  });
+
+  it('covers a video pause longer than a part target with GAP parts of at most the part target and no bytes', () => {
+    // Frames 20..44 (about 0.83 s) never arrive.
+    const messages = synthetic({ seconds: 4 }).filter((m) => !(m.type === 'chunk' && m.trackId === 0 && m.timestampUs >= frameTimeUs(20) && m.timestampUs < frameTimeUs(45)));
+    const events = run(messages);
+    const all = parts(events);
+    const gaps = all.filter((p) => p.gap);
+    expect(gaps.length).toBeGreaterThanOrEqual(4);
+    for (const gap of gaps) {
+      expect(gap.data.byteLength).toBe(0);
+      expect(gap.independent).toBe(false);
+    }
+    for (const part of all) expect(part.durationUs).toBeLessThanOrEqual(PART_TARGET_US);
+    // The timeline stays whole: parts follow each other and sum to their segment.
+    const segs = segments(events);
+    for (const seg of segs) {
+      const own = all.filter((p) => p.msn === seg.msn);
+      expect(own.map((p) => p.partIndex)).toEqual(own.map((_, i) => i));
+      expect(Math.abs(own.reduce((sum, p) => sum + p.durationUs, 0) - seg.durationUs)).toBeLessThanOrEqual(own.length);
+    }
+    expect(segs.map((s) => Math.round(s.durationUs / 1000))).toEqual([2000, 2000]);
+    const afterGap = all[all.indexOf(gaps.at(-1)!) + 1]!;
+    expect(afterGap.programDateTimeMs).toBeCloseTo(WALL_CLOCK_MS + (frameTimeUs(45) - ORIGIN_US) / 1000, 0);
   });
 });
 
