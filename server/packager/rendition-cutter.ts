@@ -103,18 +103,24 @@ export class RenditionCutter {
       this.#pushAfterPause(previous, sample, segment);
       return;
     }
-    this.#writeChunk(previous, interval, sample.timeUs);
+    const part = this.#part;
+    // A frame that comes late (capture jitter, a dropped frame) would stretch the part past the part target, which
+    // the spec forbids: the previous frame is shortened to end on the target, and the next part starts there, a
+    // little before its first frame (a hole shorter than one frame interval, which MSE bridges).
+    const partEnd = part.startTicks + this.#partTargetTicks;
+    const overrun = previous.decodeTime + interval > partEnd;
+    this.#writeChunk(previous, overrun ? partEnd - previous.decodeTime : interval, sample.timeUs);
     this.#lastIntervalTicks = interval;
 
-    const part = this.#part;
     // Half a frame of slack so that a keyframe a rounding error early still closes the segment.
     const newSegment = sample.keyframe && sample.decodeTime - segment.startTicks >= this.#segmentTargetTicks - interval / 2;
     const estimated = sample.durationHint > 0 ? sample.durationHint : interval;
-    const newPart = newSegment || sample.decodeTime - part.startTicks + estimated > this.#partTargetTicks;
+    const newPart = overrun || newSegment || sample.decodeTime - part.startTicks + estimated > this.#partTargetTicks;
     if (newPart) {
-      this.#closePart(sample.decodeTime);
-      if (newSegment) this.#closeSegment(sample.decodeTime);
-      this.#openPart(sample);
+      const endTicks = overrun ? partEnd : sample.decodeTime;
+      this.#closePart(endTicks);
+      if (newSegment) this.#closeSegment(endTicks);
+      this.#openPart(sample, endTicks);
     }
   }
 
@@ -125,7 +131,8 @@ export class RenditionCutter {
    */
   #pushAfterPause(previous: VideoSample, next: VideoSample, segment: OpenSegment): void {
     const gapEnd = next.decodeTime;
-    const duration = Math.min(this.#frameDuration(previous), gapEnd - previous.decodeTime);
+    const partEnd = this.#part ? this.#part.startTicks + this.#partTargetTicks : gapEnd;
+    const duration = Math.min(this.#frameDuration(previous), gapEnd - previous.decodeTime, partEnd - previous.decodeTime);
     const previousEnd = previous.decodeTime + duration;
     this.#writeChunk(previous, duration, previous.timeUs + this.#ticksToUs(duration));
     this.#closePart(previousEnd);
@@ -186,11 +193,13 @@ export class RenditionCutter {
     this.#pending = sample;
   }
 
-  #openPart(first: VideoSample): void {
+  /** Opens a part whose first frame is `first`; the part starts at `startTicks` (at most a frame interval earlier). */
+  #openPart(first: VideoSample, startTicks = first.decodeTime): void {
+    const startUs = first.timeUs - this.#ticksToUs(first.decodeTime - startTicks);
     if (!this.#segment) {
-      this.#segment = { msn: this.#nextMsn++, startUs: first.timeUs, startTicks: first.decodeTime, partCount: 0 };
+      this.#segment = { msn: this.#nextMsn++, startUs, startTicks, partCount: 0 };
     }
-    this.#part = { startUs: first.timeUs, startTicks: first.decodeTime, chunks: [], independent: first.keyframe };
+    this.#part = { startUs, startTicks, chunks: [], independent: first.keyframe };
   }
 
   /** Emits one chunk of the open part: `frame` and the audio that starts before `endUs` (the frame's end). */

@@ -349,6 +349,26 @@ describe('StreamPackager chunks (parts streamed while produced)', () => {
     const afterGap = all[all.indexOf(gaps.at(-1)!) + 1]!;
     expect(afterGap.programDateTimeMs).toBeCloseTo(WALL_CLOCK_MS + (frameTimeUs(45) - ORIGIN_US) / 1000, 0);
   });
+
+  it('keeps every part within the part target when single frames are missing (jitter, encoder drops)', () => {
+    // Every 7th frame is lost: the part that should have ended on it would otherwise run a frame past the target.
+    const messages = synthetic({ seconds: 6 }).filter((m) => !(m.type === 'chunk' && m.trackId === 0 && m.timestampUs % 7 === 3));
+    const dropped = synthetic({ seconds: 6 }).length - messages.length;
+    expect(dropped).toBeGreaterThan(10);
+    const events = run(messages);
+    const all = parts(events);
+    for (const part of all) expect(part.durationUs).toBeLessThanOrEqual(PART_TARGET_US);
+    const segs = segments(events);
+    expect(segs.length).toBe(3);
+    for (const seg of segs) {
+      const own = all.filter((p) => p.msn === seg.msn);
+      // Parts tile the segment: a shortened frame's remainder belongs to the next part.
+      expect(Math.abs(own.reduce((sum, p) => sum + p.durationUs, 0) - seg.durationUs)).toBeLessThanOrEqual(own.length);
+      for (let i = 1; i < own.length; i++) {
+        expect(own[i]!.programDateTimeMs).toBeCloseTo(own[i - 1]!.programDateTimeMs + own[i - 1]!.durationUs / 1000, 0);
+      }
+    }
+  });
 });
 
 describe('StreamPackager errors', () => {
