@@ -278,6 +278,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
 
   #onChunk(session: Session, trackId: number, chunk: EncodedVideoChunk | EncodedAudioChunk): void {
     if (session.closed) return;
+    if (trackId < session.rungs.length) session.schedule?.observeOutput(trackId, chunk.timestamp, chunk.type === 'key');
     if (session.ready) {
       this.#sendChunk(session, trackId, chunk);
       return;

@@ -23,6 +23,30 @@ describe('KeyframeSchedule', () => {
     expect(schedule.next(1_066_667)).toBe(false);
   });
 
+  it('forces the next frame to be a keyframe, once, when the encoder dropped a segment\'s boundary keyframe', () => {
+    const schedule = new KeyframeSchedule(0, 1_000_000);
+    expect(schedule.next(0)).toBe(true);
+    schedule.observeOutput(0, 0, true);
+    expect(schedule.next(1_000_000)).toBe(true);
+    // The encoder dropped frame 1_000_000: the first output of segment 1 is a delta frame.
+    schedule.observeOutput(0, 1_033_333, false);
+    schedule.observeOutput(0, 1_066_667, false);
+    expect(schedule.next(1_100_000)).toBe(true);
+    expect(schedule.next(1_133_333)).toBe(false);
+    schedule.observeOutput(0, 1_100_000, true);
+    schedule.observeOutput(0, 1_133_333, false);
+    expect(schedule.next(1_166_667)).toBe(false);
+  });
+
+  it('tracks each rung on its own: one rung losing the boundary keyframe is enough to force one', () => {
+    const schedule = new KeyframeSchedule(0, 1_000_000);
+    schedule.next(0);
+    schedule.next(1_000_000);
+    schedule.observeOutput(0, 1_000_000, true);
+    schedule.observeOutput(1, 1_033_333, false);
+    expect(schedule.next(1_066_667)).toBe(true);
+  });
+
   it('keys the next frame after forceKeyframe, without shifting later boundaries', () => {
     const schedule = new KeyframeSchedule(0, 1_000_000);
     schedule.next(0);

@@ -10,6 +10,9 @@ export class KeyframeSchedule {
   readonly segmentTargetUs: number;
   #lastSegment = -1;
   #forceNext = true;
+  /** Per rung, the last segment whose keyframe came out of the encoder. */
+  #lastKeySegment = new Map<number, number>();
+  #recoveredSegment = -1;
 
   constructor(originUs: number, segmentTargetUs: number) {
     this.originUs = originUs;
@@ -26,6 +29,22 @@ export class KeyframeSchedule {
     this.#lastSegment = Math.max(this.#lastSegment, segment);
     this.#forceNext = false;
     return key;
+  }
+
+  /**
+   * Called for every encoded video output of rung `rung`. A realtime encoder may drop a frame it was asked to key
+   * (under CPU load), so a segment would have no boundary keyframe and run on to the next one: when a rung's first
+   * output of a new segment is not a keyframe, the next frame is forced to be one, once per segment.
+   */
+  observeOutput(rung: number, timestampUs: number, keyframe: boolean): void {
+    const segment = segmentIndexOf(timestampUs, this.originUs, this.segmentTargetUs);
+    const lastKey = this.#lastKeySegment.get(rung) ?? -1;
+    if (keyframe) {
+      this.#lastKeySegment.set(rung, Math.max(lastKey, segment));
+    } else if (segment > lastKey && segment > this.#recoveredSegment) {
+      this.#recoveredSegment = segment;
+      this.#forceNext = true;
+    }
   }
 
   /** Makes the next encoded frame a keyframe (after frames were dropped under back-pressure). */
