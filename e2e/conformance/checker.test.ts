@@ -179,6 +179,8 @@ describe('blocking reload and delta updates', () => {
 
   it('flags _HLS_skip answered without EXT-X-SKIP, and EXT-X-SKIP without CAN-SKIP-UNTIL', () => {
     expect(errorRules([{ text: playlistText(), request: { msn: 106, part: 2, skip: 'YES' } }])).toEqual(['skip-honoured']);
+    // 3 segments (6.6 s) are all within the 12 s Skip Boundary: the full playlist is the right answer.
+    expect(errorRules([{ text: playlistText({ complete: 3 }), request: { msn: 103, part: 2, skip: 'YES' } }])).toEqual([]);
     const unadvertised = good({ skip: 0, control: 'CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.6' });
     expect(errorRules([{ ...unadvertised, request: { skip: 'YES' } }])).toEqual(['skip-unadvertised']);
   });

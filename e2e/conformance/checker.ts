@@ -234,7 +234,10 @@ function checkRenditionReports(playlist: MediaPlaylistModel, options: CheckOptio
 function checkRequestAnswered(playlist: MediaPlaylistModel, request: DeliveryRequest, report: Report): void {
   if (request.skip !== undefined) {
     const advertised = playlist.serverControl?.canSkipUntilS != null && !playlist.ended;
-    if (advertised && playlist.skipTagCount === 0) report('skip-honoured', `_HLS_skip=${request.skip} was answered without EXT-X-SKIP`);
+    // A playlist with nothing older than the Skip Boundary has nothing to replace: the full playlist is the answer.
+    if (advertised && playlist.skipTagCount === 0 && hasSkippableSegment(playlist)) {
+      report('skip-honoured', `_HLS_skip=${request.skip} was answered without EXT-X-SKIP although segments start before the Skip Boundary`);
+    }
     if (!advertised && playlist.skipTagCount > 0) report('skip-unadvertised', 'EXT-X-SKIP in a playlist without CAN-SKIP-UNTIL or with EXT-X-ENDLIST');
   }
   if (request.msn === undefined || playlist.ended) return;
@@ -248,6 +251,19 @@ function checkRequestAnswered(playlist: MediaPlaylistModel, request: DeliveryReq
     const wanted = request.part === undefined ? `segment ${request.msn}` : `part ${request.msn}.${request.part}`;
     report('blocking-satisfied', `a blocking reload for ${wanted} was answered with a playlist that ends at ${last ? `${last.msn}.${last.index}` : `segment ${lastMsn}`}`);
   }
+}
+
+/** True when a complete segment starts further from the playlist's end than CAN-SKIP-UNTIL (read leniently, as for skips). */
+function hasSkippableSegment(playlist: MediaPlaylistModel): boolean {
+  const boundaryS = playlist.serverControl?.canSkipUntilS;
+  if (boundaryS == null) return false;
+  const durations = playlist.segments.map((s) => s.durationS ?? s.parts.reduce((sum, p) => sum + p.durationS, 0));
+  let fromEndS = 0;
+  for (let i = durations.length - 1; i >= 0; i--) {
+    fromEndS += durations[i]!;
+    if (playlist.segments[i]!.durationS !== null && fromEndS > boundaryS) return true;
+  }
+  return false;
 }
 
 interface PartPosition {
