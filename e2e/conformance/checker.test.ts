@@ -178,7 +178,8 @@ describe('blocking reload and delta updates', () => {
   });
 
   it('flags _HLS_skip answered without EXT-X-SKIP, and EXT-X-SKIP without CAN-SKIP-UNTIL', () => {
-    expect(errorRules([{ text: playlistText(), request: { msn: 106, part: 2, skip: 'YES' } }])).toEqual(['skip-honoured']);
+    // 8 segments + 0.6 s: the first two end more than 12 s before the end, so they must be skipped.
+    expect(errorRules([{ text: playlistText({ complete: 8 }), request: { msn: 108, part: 2, skip: 'YES' } }])).toEqual(['skip-honoured']);
     // 3 segments (6.6 s) are all within the 12 s Skip Boundary: the full playlist is the right answer.
     expect(errorRules([{ text: playlistText({ complete: 3 }), request: { msn: 103, part: 2, skip: 'YES' } }])).toEqual([]);
     const unadvertised = good({ skip: 0, control: 'CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.6' });

@@ -253,15 +253,18 @@ function checkRequestAnswered(playlist: MediaPlaylistModel, request: DeliveryReq
   }
 }
 
-/** True when a complete segment starts further from the playlist's end than CAN-SKIP-UNTIL (read leniently, as for skips). */
+/**
+ * True when a complete segment lies wholly beyond CAN-SKIP-UNTIL from the playlist's end: a segment that must be
+ * skipped however a server reads "older than the Skip Boundary" (by its start or by its end).
+ */
 function hasSkippableSegment(playlist: MediaPlaylistModel): boolean {
   const boundaryS = playlist.serverControl?.canSkipUntilS;
   if (boundaryS == null) return false;
-  const durations = playlist.segments.map((s) => s.durationS ?? s.parts.reduce((sum, p) => sum + p.durationS, 0));
-  let fromEndS = 0;
-  for (let i = durations.length - 1; i >= 0; i--) {
-    fromEndS += durations[i]!;
-    if (playlist.segments[i]!.durationS !== null && fromEndS > boundaryS) return true;
+  let endFromEndS = 0;
+  for (let i = playlist.segments.length - 1; i >= 0; i--) {
+    const segment = playlist.segments[i]!;
+    if (segment.durationS !== null && endFromEndS > boundaryS) return true;
+    endFromEndS += segment.durationS ?? segment.parts.reduce((sum, p) => sum + p.durationS, 0);
   }
   return false;
 }
