@@ -28,6 +28,7 @@ const ui = {
     state: element('stat-state'),
     latency: element('stat-latency'),
     target: element('stat-target'),
+    rate: element('stat-rate'),
     buffer: element('stat-buffer'),
     stalls: element('stat-stalls'),
     bitrate: element('stat-bitrate'),
@@ -100,6 +101,7 @@ function formatBitrate(bitsPerSecond: number | null): string {
 function showStats(stats: PlayerStats): void {
   ui.stat.latency.textContent = formatSeconds(stats.latencyMs);
   ui.stat.target.textContent = formatSeconds(stats.targetLatencyMs);
+  ui.stat.rate.textContent = stats.state === 'playing' ? `${stats.playbackRate.toFixed(2)}×` : '—';
   ui.stat.buffer.textContent = formatSeconds(stats.bufferMs);
   ui.stat.stalls.textContent = String(stats.stalls);
   ui.stat.bitrate.textContent = formatBitrate(stats.bitrate);

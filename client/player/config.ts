@@ -1,5 +1,7 @@
 // The player's one typed configuration: latency modes, retry policies and the hls.js settings each mode implies.
-import type { HlsConfig } from 'hls.js';
+import type { HlsConfig, LoadPolicy } from 'hls.js';
+import { DEFAULT_CATCH_UP_CONFIG } from './catch-up.ts';
+import type { CatchUpConfig } from './catch-up.ts';
 
 /** `low`: LL-HLS at the live edge (about 1 s). `p2p`: a few segments behind, leaving room for peers to share segments. */
 export type LatencyMode = 'low' | 'p2p';
@@ -13,6 +15,10 @@ export interface PlayerConfig {
   latencyMode: LatencyMode;
   /** How often the `stats` event fires. */
   statsIntervalMs: number;
+  /** `low` mode only: the glass-to-glass latency held by playback-rate control, and how it reacts. */
+  catchUp: CatchUpConfig;
+  /** How often `low` mode measures latency and adjusts the playback rate. */
+  catchUpIntervalMs: number;
   /** Polling while the stream is not live yet (manifest 404) or has ended: first delay, growth per attempt, ceiling. */
   waitRetry: { initialDelayMs: number; factor: number; maxDelayMs: number };
   /** Fatal network errors other than "not live": how many reloads before giving up, and the pause between them. */
@@ -25,7 +31,9 @@ export const DEFAULT_PLAYER_CONFIG: PlayerConfig = {
   src: undefined,
   latencyMode: 'low',
   statsIntervalMs: 1000,
-  waitRetry: { initialDelayMs: 1000, factor: 1.5, maxDelayMs: 4000 },
+  catchUp: DEFAULT_CATCH_UP_CONFIG,
+  catchUpIntervalMs: 200,
+  waitRetry: { initialDelayMs: 250, factor: 2, maxDelayMs: 4000 },
   networkRetry: { maxAttempts: 5, delayMs: 1000 },
   mediaRetry: { maxAttempts: 3 },
 };
@@ -35,26 +43,62 @@ export function isLatencyMode(value: string): value is LatencyMode {
 }
 
 /**
- * The hls.js settings for a latency mode. In `low` mode the live sync point comes from the
- * playlist's PART-HOLD-BACK (hls.js uses it when `liveSyncDuration*` are left unset), and playback
- * speeds up slightly to catch up after a stall instead of drifting further behind.
+ * How many times a live media playlist that lists parts but no complete segment yet is fetched again before giving up:
+ * hls.js cannot start from parts alone (LEVEL_EMPTY_ERROR), so a viewer who arrives in a broadcast's first segment waits
+ * for it to complete. At most 500 ms apart, this covers segments up to 12 s.
+ */
+export const EMPTY_PLAYLIST_RETRIES = 24;
+/** Retries of any other playlist error before it is fatal (then the player's own `networkRetry` reloads). */
+const OTHER_PLAYLIST_ERROR_RETRIES = 2;
+
+/** Playlist loading in `low` mode: an empty live playlist is re-fetched within 250–500 ms rather than hls.js's 1 s, 2 s, then fatal. */
+const LOW_LATENCY_PLAYLIST_POLICY: LoadPolicy = {
+  default: {
+    maxTimeToFirstByteMs: 10_000,
+    maxLoadTimeMs: 20_000,
+    timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 },
+    errorRetry: {
+      // hls.js checks this bound again when it schedules the retry, so it must be the larger one.
+      maxNumRetry: EMPTY_PLAYLIST_RETRIES,
+      retryDelayMs: 250,
+      maxRetryDelayMs: 500,
+      // A 200 that hls.js retries is an empty (or unparsable) playlist: the broadcast's first segment is coming.
+      // Every other error keeps hls.js's usual two retries.
+      shouldRetry: (_config, retryCount, _isTimeout, response, retry) =>
+        retry && (response?.code === 200 || retryCount < OTHER_PLAYLIST_ERROR_RETRIES),
+    },
+  },
+};
+
+/**
+ * The hls.js settings for a latency mode. In `low` mode hls.js joins at the playlist's PART-HOLD-BACK (it uses it when
+ * `liveSyncDuration*` are left unset) and the player's own catch-up control then holds a glass-to-glass target: hls.js's
+ * rate control is off because it only ever speeds up, and only with more than a second buffered, which a 1 s
+ * glass-to-glass target never has.
  */
 export function hlsConfigFor(mode: LatencyMode): Partial<HlsConfig> {
   const common: Partial<HlsConfig> = {
     // Live viewers never seek far back; a small back buffer keeps memory flat over hours.
     backBufferLength: 10,
-    enableWorker: true,
   };
   if (mode === 'low') {
     return {
       ...common,
       lowLatencyMode: true,
-      maxLiveSyncPlaybackRate: 1.25,
-      liveSyncOnStallIncrease: 0.5,
+      maxLiveSyncPlaybackRate: 1,
+      // fMP4 parts pass through without transmuxing; a worker would only add its start-up to the first frame.
+      enableWorker: false,
+      // Fetch the first part while MediaSource is still opening.
+      startFragPrefetch: true,
+      // Show the independent part it loads first at once, instead of decoding from it up to PART-HOLD-BACK before the
+      // first frame; the catch-up control then jumps to the target latency once the buffer reaches it.
+      startOnSegmentBoundary: true,
+      playlistLoadPolicy: LOW_LATENCY_PLAYLIST_POLICY,
     };
   }
   return {
     ...common,
+    enableWorker: true,
     lowLatencyMode: false,
     liveSyncDurationCount: 3,
     liveMaxLatencyDurationCount: 6,

@@ -1,13 +1,14 @@
-// SwarmcastPlayer: hls.js in the chosen latency mode on a <video>, with waiting/ended handling, bounded recovery and stats.
+// SwarmcastPlayer: hls.js in the chosen latency mode on a <video>, with latency control, waiting/ended handling, bounded recovery and stats.
 import Hls from 'hls.js';
-import type { ErrorData, FragLoadedData, LevelLoadedData } from 'hls.js';
+import type { ErrorData, FragLoadedData, LevelLoadedData, Part } from 'hls.js';
 import { TypedEmitter } from '../../shared/events.ts';
+import { CatchUpController } from './catch-up.ts';
 import { DEFAULT_PLAYER_CONFIG, hlsConfigFor } from './config.ts';
 import type { PlayerConfig } from './config.ts';
 import { PlayerError } from './errors.ts';
 import { firstVariantUri, hasEndList } from './playlist-probe.ts';
-import { BitrateWindow, StallCounter, bufferAheadMs } from './stats.ts';
-import type { PlayerState, PlayerStats, StateReason } from './stats.ts';
+import { BitrateWindow, MedianWindow, StallCounter, bufferAheadMs, emptyStartupTimeline } from './stats.ts';
+import type { PlayerState, PlayerStats, StartupTimeline, StateReason } from './stats.ts';
 
 export type PlayerEvents = {
   state: [state: PlayerState, reason: StateReason];
@@ -19,6 +20,8 @@ export type PlayerEvents = {
 
 /** A media error this soon after the previous recovery counts towards the same failure streak. */
 const MEDIA_RECOVERY_STREAK_MS = 10_000;
+/** Parts whose delivery time is reported as a median: about two seconds of 200 ms parts. */
+const DELIVERY_WINDOW_PARTS = 10;
 
 type ChromiumVideo = HTMLVideoElement & { webkitAudioDecodedByteCount?: number };
 
@@ -38,12 +41,17 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   #mediaFailures = 0;
   #lastMediaRecoveryAt = -Infinity;
 
-  #attemptStartedAt = 0;
+  /** performance.now() of `load()`, or of finding the broadcast live after waiting for it. */
+  #startupStartedAt = 0;
   #firstFrameSeen = false;
   #timeToFirstFrameMs: number | null = null;
+  #startup: StartupTimeline = emptyStartupTimeline();
   #lastCurrentTime = 0;
+  #catchUpTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #catchUp: CatchUpController | null;
   readonly #stalls = new StallCounter();
   readonly #bitrate = new BitrateWindow();
+  readonly #delivery = new MedianWindow(DELIVERY_WINDOW_PARTS);
   readonly #videoEvents = new AbortController();
 
   constructor(video: HTMLVideoElement, options: Partial<PlayerConfig> = {}) {
@@ -51,6 +59,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#video = video;
     this.#config = { ...DEFAULT_PLAYER_CONFIG, ...options };
     this.#src = this.#config.src;
+    this.#catchUp = this.#config.latencyMode === 'low' ? new CatchUpController(this.#config.catchUp) : null;
     this.#listenToVideo();
   }
 
@@ -80,11 +89,13 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#pollAttempt = 0;
     this.#networkFailures = 0;
     this.#mediaFailures = 0;
+    this.#restartStartupClock();
     if (!Hls.isSupported()) {
       this.#fail(new PlayerError('unsupported', 'This browser cannot play live streams (Media Source Extensions are missing).', this.#src));
       return;
     }
     this.#statsTimer ??= setInterval(() => this.emit('stats', this.stats()), this.#config.statsIntervalMs);
+    if (this.#catchUp) this.#catchUpTimer ??= setInterval(() => this.#controlLatency(), this.#config.catchUpIntervalMs);
     this.#start('loading');
   }
 
@@ -93,15 +104,17 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     const hls = this.#hls;
     const quality = video.getVideoPlaybackQuality();
     const playing = this.#state === 'playing';
-    const playingDate = playing ? hls?.playingDate ?? null : null;
-    const targetLatency = hls?.targetLatency ?? null;
+    const latencyMs = playing ? this.#latencyMs() : null;
+    const hlsTarget = hls?.targetLatency ?? null;
+    const targetLatencyMs = this.#catchUp ? this.#catchUp.targetLatencyMs : hlsTarget === null ? null : Math.round(hlsTarget * 1000);
     const level = hls && hls.currentLevel >= 0 ? hls.levels[hls.currentLevel] : undefined;
     return {
       state: this.#state,
       reason: this.#reason,
       latencyMode: this.#config.latencyMode,
-      latencyMs: playingDate ? Date.now() - playingDate.getTime() : null,
-      targetLatencyMs: targetLatency === null ? null : Math.round(targetLatency * 1000),
+      latencyMs,
+      targetLatencyMs,
+      deliveryMs: this.#delivery.median,
       bufferMs: bufferAheadMs(video.buffered, video.currentTime),
       stalls: this.#stalls.count,
       bitrate: this.#bitrate.bitsPerSecond ?? (level?.bitrate || null),
@@ -111,6 +124,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
       audioDecodedBytes: video.webkitAudioDecodedByteCount ?? null,
       currentTime: video.currentTime,
       timeToFirstFrameMs: this.#timeToFirstFrameMs,
+      startup: { ...this.#startup },
       level: hls?.currentLevel ?? -1,
       muted: video.muted,
       playbackRate: video.playbackRate,
@@ -124,6 +138,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#clearRetry();
     clearInterval(this.#statsTimer);
     this.#statsTimer = undefined;
+    clearInterval(this.#catchUpTimer);
+    this.#catchUpTimer = undefined;
     this.#teardownHls();
     this.#videoEvents.abort();
     this.#setState('idle', 'destroyed');
@@ -136,19 +152,70 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#teardownHls();
     this.#stalls.restart();
     this.#bitrate.clear();
+    this.#delivery.clear();
+    this.#catchUp?.reset();
+    this.#video.playbackRate = 1;
     this.#firstFrameSeen = false;
     this.#lastCurrentTime = 0;
-    this.#attemptStartedAt = performance.now();
     this.#setState('connecting', reason);
 
     const hls = new Hls(hlsConfigFor(this.#config.latencyMode));
     this.#hls = hls;
+    hls.on(Hls.Events.MANIFEST_LOADED, () => this.#mark('manifestLoadedMs'));
     hls.on(Hls.Events.MANIFEST_PARSED, () => this.#play());
     hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => this.#onLevelLoaded(data));
     hls.on(Hls.Events.FRAG_LOADED, (_event, data) => this.#onFragLoaded(data));
+    hls.on(Hls.Events.BUFFER_APPENDED, () => this.#mark('firstAppendMs'));
     hls.on(Hls.Events.ERROR, (_event, data) => this.#onHlsError(hls, data));
-    hls.loadSource(src);
+    // MediaSource opens while the playlists load.
     hls.attachMedia(this.#video);
+    hls.loadSource(src);
+    this.#awaitFirstFrame(hls);
+  }
+
+  /** The first presented frame (not just `playing`, which can fire before anything is painted) ends the start-up. */
+  #awaitFirstFrame(hls: Hls): void {
+    const video = this.#video;
+    const seen = (): void => {
+      if (hls !== this.#hls || this.#firstFrameSeen) return;
+      this.#firstFrameSeen = true;
+      this.#mark('firstFrameMs');
+      this.#timeToFirstFrameMs ??= this.#startup.firstFrameMs;
+    };
+    if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(seen);
+    else video.addEventListener('playing', seen, { once: true });
+  }
+
+  #restartStartupClock(): void {
+    this.#startupStartedAt = performance.now();
+    this.#timeToFirstFrameMs = null;
+    this.#startup = emptyStartupTimeline();
+  }
+
+  /** Records a start-up milestone the first time it happens. */
+  #mark(milestone: keyof StartupTimeline): void {
+    if (this.#startup[milestone] !== null || this.#timeToFirstFrameMs !== null) return;
+    this.#startup[milestone] = Math.round(performance.now() - this.#startupStartedAt);
+  }
+
+  /** Glass-to-glass: now − program date time of the frame at the playhead (the PDT is the frame's capture time). */
+  #latencyMs(): number | null {
+    const playingDate = this.#hls?.playingDate ?? null;
+    return playingDate ? Date.now() - playingDate.getTime() : null;
+  }
+
+  #controlLatency(): void {
+    const video = this.#video;
+    const controller = this.#catchUp;
+    if (!controller || this.#state !== 'playing' || video.paused || video.seeking) return;
+    const latencyMs = this.#latencyMs();
+    if (latencyMs === null) return;
+    const decision = controller.update({ nowMs: performance.now(), latencyMs, bufferMs: bufferAheadMs(video.buffered, video.currentTime) });
+    if (decision.kind === 'seek') {
+      video.currentTime += decision.forwardMs / 1000;
+    } else if (video.playbackRate !== decision.playbackRate) {
+      video.playbackRate = decision.playbackRate;
+    }
   }
 
   #play(): void {
@@ -170,20 +237,24 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   }
 
   #onLevelLoaded(data: LevelLoadedData): void {
+    this.#mark('playlistLoadedMs');
     // Joining after the end: nothing live to show. While playing, the tail plays out and `ended` follows.
     if (!data.details.live && !this.#firstFrameSeen) this.#ended();
   }
 
   #onFragLoaded(data: FragLoadedData): void {
     this.#networkFailures = 0;
+    if (data.frag.sn === 'initSegment') return;
+    this.#mark('firstPartLoadedMs');
     const media = data.part ?? data.frag;
     this.#bitrate.add(media.stats.loaded, media.duration);
+    if (data.part) this.#delivery.add(partDeliveryMs(data.part));
   }
 
   #onHlsError(hls: Hls, data: ErrorData): void {
     if (hls !== this.#hls) return;
     if (!data.fatal) {
-      if (data.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR) this.#stalls.stalled();
+      if (data.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR) this.#onStall();
       return;
     }
     const status = data.response?.code;
@@ -266,6 +337,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     if (this.#destroyed || src !== this.#src) return;
     if (live) {
       this.#pollAttempt = 0;
+      // Waiting for a broadcaster is not start-up time: the first-frame clock starts now.
+      this.#restartStartupClock();
       this.#start('loading');
     } else {
       this.#schedulePoll();
@@ -286,10 +359,6 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
       'playing',
       () => {
         if (!this.#hls) return;
-        if (!this.#firstFrameSeen) {
-          this.#firstFrameSeen = true;
-          this.#timeToFirstFrameMs = Math.round(performance.now() - this.#attemptStartedAt);
-        }
         this.#stalls.playing();
         this.#setState('playing', 'playing');
       },
@@ -299,7 +368,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
       'waiting',
       () => {
         // Seeks (including hls.js jumping to the live edge) wait by design; they are not stalls.
-        if (!video.seeking) this.#stalls.stalled();
+        if (!video.seeking) this.#onStall();
       },
       { signal },
     );
@@ -320,6 +389,10 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     );
   }
 
+  #onStall(): void {
+    if (this.#stalls.stalled()) this.#catchUp?.stalled(performance.now());
+  }
+
   #teardownHls(): void {
     const hls = this.#hls;
     if (!hls) return;
@@ -338,6 +411,14 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#reason = reason;
     this.emit('state', state, reason);
   }
+}
+
+/** Part bytes arrived (wall clock) − program date time of the part's end; NaN (ignored) without a PDT. */
+function partDeliveryMs(part: Part): number {
+  const pdt = part.fragment.programDateTime;
+  if (pdt === null) return Number.NaN;
+  const arrivedAt = Date.now() - (performance.now() - part.stats.loading.end);
+  return arrivedAt - (pdt + (part.fragOffset + part.duration) * 1000);
 }
 
 function describeNetworkError(data: ErrorData): string {

@@ -1,6 +1,6 @@
 // Pure stats helpers: buffer ahead of the playhead, stall episodes, measured bitrate.
 import { describe, expect, test } from 'vitest';
-import { BitrateWindow, StallCounter, bufferAheadMs } from './stats.ts';
+import { BitrateWindow, MedianWindow, StallCounter, bufferAheadMs } from './stats.ts';
 
 function ranges(...spans: [number, number][]): TimeRanges {
   return {
@@ -70,5 +70,28 @@ describe('BitrateWindow', () => {
     const window = new BitrateWindow();
     window.add(1000, 0);
     expect(window.bitsPerSecond).toBeNull();
+  });
+});
+
+describe('MedianWindow', () => {
+  test('reports the median of the last samples only, ignoring non-finite ones', () => {
+    const window = new MedianWindow(3);
+    expect(window.median).toBeNull();
+    for (const value of [500, 10, 20, Number.NaN, 30]) window.add(value);
+    expect(window.median).toBe(20);
+    window.clear();
+    expect(window.median).toBeNull();
+  });
+});
+
+describe('StallCounter episodes', () => {
+  test('says when a new stall episode begins, once per episode', () => {
+    const counter = new StallCounter();
+    expect(counter.stalled()).toBe(false);
+    counter.playing();
+    expect(counter.stalled()).toBe(true);
+    expect(counter.stalled()).toBe(false);
+    counter.playing();
+    expect(counter.stalled()).toBe(true);
   });
 });

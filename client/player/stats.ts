@@ -20,8 +20,13 @@ export interface PlayerStats {
   latencyMode: LatencyMode;
   /** Glass-to-glass: now − program date time of the frame on screen. */
   latencyMs: number | null;
-  /** Where hls.js holds playback behind the live edge (PART-HOLD-BACK in low-latency mode). */
+  /**
+   * The latency the player holds. `low`: the glass-to-glass target of the catch-up control (same measure as
+   * `latencyMs`). `p2p`: where hls.js holds playback behind the playlist's live edge.
+   */
   targetLatencyMs: number | null;
+  /** `low` mode: part bytes arrived − program date time of the part's end, median of the last parts (null before any). */
+  deliveryMs: number | null;
   /** Media buffered ahead of the playhead. */
   bufferMs: number;
   /** Real stalls after playback started, each episode counted once. */
@@ -35,12 +40,29 @@ export interface PlayerStats {
   /** Chromium's audio decode counter; > 0 proves audio is being decoded. Null where the browser has none. */
   audioDecodedBytes: number | null;
   currentTime: number;
-  /** From the manifest request that led to playback to the first `playing`. */
+  /**
+   * From `load()` to the first video frame presented. Retries count; waiting for a broadcast that is not live yet does
+   * not: then the clock starts when the broadcast is found live.
+   */
   timeToFirstFrameMs: number | null;
+  /** Start-up milestones, ms from the same start as `timeToFirstFrameMs`: where the time to first frame goes. */
+  startup: StartupTimeline;
   /** hls.js level index in use, -1 before one is chosen. */
   level: number;
   muted: boolean;
   playbackRate: number;
+}
+
+export interface StartupTimeline {
+  manifestLoadedMs: number | null;
+  playlistLoadedMs: number | null;
+  firstPartLoadedMs: number | null;
+  firstAppendMs: number | null;
+  firstFrameMs: number | null;
+}
+
+export function emptyStartupTimeline(): StartupTimeline {
+  return { manifestLoadedMs: null, playlistLoadedMs: null, firstPartLoadedMs: null, firstAppendMs: null, firstFrameMs: null };
 }
 
 /** Milliseconds of media buffered ahead of `currentTime` in the range that contains it (0 when none does). */
@@ -73,11 +95,12 @@ export class StallCounter {
     this.#stalled = false;
   }
 
-  /** A `waiting` event or hls.js BUFFER_STALLED_ERROR; before the first frame it is start-up, not a stall. */
-  stalled(): void {
-    if (!this.#started || this.#stalled) return;
+  /** A `waiting` event or hls.js BUFFER_STALLED_ERROR; before the first frame it is start-up, not a stall. True when a new episode begins. */
+  stalled(): boolean {
+    if (!this.#started || this.#stalled) return false;
     this.#stalled = true;
     this.#count++;
+    return true;
   }
 
   /** A new stream (a new broadcast) starts over: its start-up wait is not a stall. */
@@ -106,6 +129,32 @@ export class BitrateWindow {
     if (durationS === 0) return null;
     const bytes = this.#samples.reduce((sum, s) => sum + s.bytes, 0);
     return Math.round((bytes * 8) / durationS);
+  }
+
+  clear(): void {
+    this.#samples = [];
+  }
+}
+
+/** The median of the last few samples: robust to the one part that arrived late. */
+export class MedianWindow {
+  readonly #size: number;
+  #samples: number[] = [];
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  add(value: number): void {
+    if (!Number.isFinite(value)) return;
+    this.#samples.push(value);
+    if (this.#samples.length > this.#size) this.#samples.shift();
+  }
+
+  get median(): number | null {
+    if (this.#samples.length === 0) return null;
+    const sorted = [...this.#samples].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? null;
   }
 
   clear(): void {

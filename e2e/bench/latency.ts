@@ -1,76 +1,191 @@
-// Bench: glass-to-glass latency and time to first frame of the whole pipeline on this machine (not a test).
-// Broadcaster and viewer run in one Chromium on one clock: latency = viewer's Date.now() − PDT of the frame on screen.
+// Bench: glass-to-glass latency, time to first frame, stalls and where the time goes, on this machine (not a test).
+// Broadcaster and viewers run in one Chromium on one clock: latency = viewer's Date.now() − PDT of the frame on screen,
+// and the PDT is the capture time of that frame. `npm run bench` (BENCH_SECONDS, default 60);
+// soak: `npm run bench -- soak` or BENCH_SOAK_MINUTES=30 reports latency per minute at the start and end, and drift.
 import { cpus, totalmem } from 'node:os';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
 import { startServer } from '../support/server.ts';
+import type { RunningServer } from '../support/server.ts';
 
+/** The part of the viewer page's `window.swarmcast.stats()` the bench reads. */
 interface ViewerStats {
   state: string;
   latencyMs: number | null;
+  targetLatencyMs: number | null;
+  deliveryMs: number | null;
+  bufferMs: number;
   stalls: number;
+  playbackRate: number;
   timeToFirstFrameMs: number | null;
+  startup: Record<string, number | null>;
 }
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 30);
-const runs = Number(process.env.BENCH_RUNS ?? 1);
+interface Sample {
+  /** Wall-clock time of the sample. */
+  atMs: number;
+  latencyMs: number;
+  deliveryMs: number | null;
+}
 
-function quantile(sorted: number[], q: number): number {
+/** Viewers opened one after another on the live stream to measure time to first frame. */
+const JOIN_VIEWERS = 5;
+/** How long the viewer that joins at go-live is watched for stalls before the measured viewer opens. */
+const COLD_WATCH_MS = 10_000;
+const SAMPLE_INTERVAL_MS = 250;
+const SOAK_WINDOW_MS = 60_000;
+
+const soakArg = process.argv.includes('soak');
+const soakMinutes = process.env.BENCH_SOAK_MINUTES ? Number(process.env.BENCH_SOAK_MINUTES) : soakArg ? 30 : 0;
+const seconds = soakMinutes > 0 ? soakMinutes * 60 : Number(process.env.BENCH_SECONDS ?? 60);
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
-  return sorted[i]!;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))]!;
+}
+
+const ms = (value: number): string => (Number.isFinite(value) ? `${Math.round(value)} ms` : 'n/a');
+
+/**
+ * Runs in the viewer page before any of its scripts: records when the first video frame is presented (ms since
+ * navigation). Plain text, not a function, so the bench's TypeScript transform cannot add helpers the page lacks.
+ */
+const RECORD_FIRST_FRAME = `
+  document.addEventListener('DOMContentLoaded', function watch() {
+    const video = document.querySelector('video');
+    if (!video) return void requestAnimationFrame(watch);
+    video.requestVideoFrameCallback(() => (window.__firstFrameMs ??= performance.now()));
+  });
+`;
+
+async function openViewer(browser: Browser, server: RunningServer, stream: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  page.on('pageerror', (err) => console.error('[viewer]', err));
+  await page.addInitScript({ content: RECORD_FIRST_FRAME });
+  await page.goto(`${server.baseUrl}/watch?stream=${stream}`);
+  return page;
+}
+
+function viewerStats(page: Page): Promise<ViewerStats> {
+  return page.evaluate(() => (window as unknown as { swarmcast: { stats(): ViewerStats } }).swarmcast.stats());
+}
+
+/** Navigation → first presented frame, and the player's own load() → first frame with its milestones. */
+async function timeToFirstFrame(page: Page): Promise<{ fromNavigationMs: number; player: ViewerStats }> {
+  const handle = await page.waitForFunction(() => (window as unknown as { __firstFrameMs?: number }).__firstFrameMs, null, {
+    timeout: 30_000,
+  });
+  const fromNavigationMs = (await handle.jsonValue()) as number;
+  await page.waitForFunction(
+    () => (window as unknown as { swarmcast: { stats(): ViewerStats } }).swarmcast.stats().timeToFirstFrameMs !== null,
+    null,
+    { timeout: 10_000 },
+  );
+  return { fromNavigationMs, player: await viewerStats(page) };
+}
+
+/** Samples the viewer in the page itself (no round trip per sample) until `durationMs` has passed. */
+function sampleLatency(page: Page, durationMs: number): Promise<Sample[]> {
+  return page.evaluate(
+    ({ durationMs, intervalMs }) =>
+      new Promise<Sample[]>((done) => {
+        const samples: Sample[] = [];
+        const api = (window as unknown as { swarmcast: { stats(): ViewerStats } }).swarmcast;
+        const end = Date.now() + durationMs;
+        const timer = setInterval(() => {
+          const stats = api.stats();
+          if (stats.latencyMs !== null) samples.push({ atMs: Date.now(), latencyMs: stats.latencyMs, deliveryMs: stats.deliveryMs });
+          if (Date.now() >= end) {
+            clearInterval(timer);
+            done(samples);
+          }
+        }, intervalMs);
+      }),
+    { durationMs, intervalMs: SAMPLE_INTERVAL_MS },
+  );
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
+  return [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
 }
 
 async function main(): Promise<void> {
   const server = await startServer({ LOG_LEVEL: 'warn' });
   const browser = await launchChromium();
-  const rows: string[][] = [];
   try {
-    for (let run = 1; run <= runs; run++) {
-      const stream = `bench${run}`;
-      const broadcaster = await browser.newContext();
-      const viewer = await browser.newContext();
-      const bPage = await broadcaster.newPage();
-      await bPage.goto(`${server.baseUrl}/broadcast?stream=${stream}&source=test&autostart=1`);
-      await bPage.waitForSelector('body[data-state="live"]', { timeout: 30_000 });
-      const vPage = await viewer.newPage();
-      const loadStartMs = Date.now();
-      await vPage.goto(`${server.baseUrl}/watch?stream=${stream}`);
-      await vPage.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
-      const playingAfterMs = Date.now() - loadStartMs;
-      const latencies: number[] = [];
-      const endMs = Date.now() + seconds * 1000;
-      let last: ViewerStats | undefined;
-      while (Date.now() < endMs) {
-        await vPage.waitForTimeout(250);
-        last = await vPage.evaluate(() => (window as unknown as { swarmcast: { stats(): ViewerStats } }).swarmcast.stats());
-        if (last.latencyMs !== null && Number.isFinite(last.latencyMs)) latencies.push(last.latencyMs);
-      }
-      const sorted = [...latencies].sort((a, b) => a - b);
-      const ttff = last?.timeToFirstFrameMs ?? playingAfterMs;
-      rows.push([
-        String(run),
-        String(seconds),
-        String(latencies.length),
-        quantile(sorted, 0.5).toFixed(0),
-        quantile(sorted, 0.95).toFixed(0),
-        (sorted.at(-1) ?? Number.NaN).toFixed(0),
-        ttff.toFixed(0),
-        String(last?.stalls ?? 'n/a'),
-      ]);
-      await broadcaster.close();
-      await viewer.close();
+    const stream = 'bench';
+    const bPage = await (await browser.newContext()).newPage();
+    bPage.on('pageerror', (err) => console.error('[broadcaster]', err));
+    await bPage.goto(`${server.baseUrl}/broadcast?stream=${stream}&source=test&autostart=1`);
+    await bPage.waitForSelector('body[data-state="live"]', { timeout: 30_000 });
+
+    // A viewer who arrives as the broadcast goes live (its first segment is not complete yet) is reported apart.
+    const cold = await openViewer(browser, server, stream);
+    const coldJoin = await timeToFirstFrame(cold);
+    await sampleLatency(cold, COLD_WATCH_MS);
+    const coldStats = await viewerStats(cold);
+    await cold.context().close();
+
+    // The measured viewer joins the running broadcast and is sampled for the whole run.
+    const viewer = await openViewer(browser, server, stream);
+    await timeToFirstFrame(viewer);
+    const samples = await sampleLatency(viewer, seconds * 1000);
+    const final = await viewerStats(viewer);
+
+    const joins: { fromNavigationMs: number; player: ViewerStats }[] = [];
+    for (let i = 0; i < JOIN_VIEWERS; i++) {
+      const page = await openViewer(browser, server, stream);
+      joins.push(await timeToFirstFrame(page));
+      await page.context().close();
     }
+
+    const latencies = samples.map((s) => s.latencyMs);
+    const deliveries = samples.flatMap((s) => (s.deliveryMs === null ? [] : [s.deliveryMs]));
+    const buffers = samples.flatMap((s) => (s.deliveryMs === null ? [] : [s.latencyMs - s.deliveryMs]));
+    const navTtff = joins.map((j) => j.fromNavigationMs);
+    const playerTtff = joins.map((j) => j.player.timeToFirstFrameMs ?? Number.NaN);
+    const milestone = (key: string): string => ms(quantile(joins.map((j) => j.player.startup[key] ?? Number.NaN), 0.5));
+
+    const cpu = cpus();
+    console.log(
+      `\nSwarmcast latency bench — test source 1280x720@30 → loopback; ${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores, ` +
+        `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Chromium ${browser.version()}, Node ${process.version}`,
+    );
+    const rows: string[][] = [
+      ['run', `${seconds} s, ${latencies.length} samples every ${SAMPLE_INTERVAL_MS} ms`],
+      ['target latency (held by the player)', ms(final.targetLatencyMs ?? Number.NaN)],
+      ['glass-to-glass latency p50 / p95 / max', `${ms(quantile(latencies, 0.5))} / ${ms(quantile(latencies, 0.95))} / ${ms(Math.max(...latencies))}`],
+      [`time to first frame, navigation → frame, p50 of ${JOIN_VIEWERS} joins (min–max)`, `${ms(quantile(navTtff, 0.5))} (${ms(Math.min(...navTtff))}–${ms(Math.max(...navTtff))})`],
+      ['  of which player load() → frame, p50', ms(quantile(playerTtff, 0.5))],
+      ['  player milestones p50: manifest / playlist / first part / first append / frame', ['manifestLoadedMs', 'playlistLoadedMs', 'firstPartLoadedMs', 'firstAppendMs', 'firstFrameMs'].map(milestone).join(' / ')],
+      ['stalls (measured viewer, whole run)', String(final.stalls)],
+      ['viewer opened as the broadcast goes live: first frame / stalls in its first 10 s', `${ms(coldJoin.fromNavigationMs)} / ${coldStats.stalls}`],
+      ['breakdown p50: encode (capture → encoder output)', 'n/a: the broadcaster exposes no per-frame encode time'],
+      ['breakdown p50: capture → part bytes at the viewer (delivery)', ms(quantile(deliveries, 0.5))],
+      ['breakdown p50: player buffer (latency − delivery)', ms(quantile(buffers, 0.5))],
+    ];
+    if (soakMinutes > 0) {
+      const windows: number[][] = [];
+      const start = samples[0]?.atMs ?? 0;
+      for (const s of samples) (windows[Math.floor((s.atMs - start) / SOAK_WINDOW_MS)] ??= []).push(s.latencyMs);
+      const full = windows.filter((w) => w.length > 0);
+      const first = full[0] ?? [];
+      const last = full.at(-1) ?? [];
+      rows.push(
+        ['soak: first minute latency p50 / p95', `${ms(quantile(first, 0.5))} / ${ms(quantile(first, 0.95))}`],
+        ['soak: last minute latency p50 / p95', `${ms(quantile(last, 0.5))} / ${ms(quantile(last, 0.95))}`],
+        ['soak: drift (last − first minute p50)', ms(quantile(last, 0.5) - quantile(first, 0.5))],
+        ['soak: worst minute p95', ms(Math.max(...full.map((w) => quantile(w, 0.95))))],
+      );
+    }
+    console.log(table(['measure', 'value'], rows));
   } finally {
     await browser.close();
     await server.stop();
   }
-  const header = ['run', 'seconds', 'samples', 'latency p50 ms', 'latency p95 ms', 'latency max ms', 'first frame ms', 'stalls'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padStart(widths[i]!)).join(' | ') + ' |';
-  console.log(`\nSwarmcast latency bench — test source 1280x720@30, loopback, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
-  console.log(line(header));
-  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
-  for (const row of rows) console.log(line(row));
 }
 
 main().catch((err) => {

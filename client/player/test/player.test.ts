@@ -77,6 +77,9 @@ describe('SwarmcastPlayer', () => {
     expect(later.timeToFirstFrameMs).toBeGreaterThan(0);
     expect(later.level).toBe(0);
     expect(later.targetLatencyMs).toBeGreaterThan(0);
+    expect(later.timeToFirstFrameMs).toBe(later.startup.firstFrameMs);
+    expect(later.startup.manifestLoadedMs).toBeLessThanOrEqual(later.startup.firstPartLoadedMs ?? Number.NaN);
+    expect(later.startup.firstPartLoadedMs).toBeLessThanOrEqual(later.timeToFirstFrameMs ?? Number.NaN);
     expect(await page.evaluate(() => window.harness.errors)).toEqual([]);
   });
 
@@ -140,6 +143,25 @@ describe('watch page', () => {
     expect(await page.locator('#message').isVisible()).toBe(false);
     await expect.poll(() => page.locator('#latency-overlay').textContent(), { timeout: 5_000 }).toMatch(/s behind live/);
     expect(await page.locator('#share-link').inputValue()).toMatch(/\/watch\?stream=camera$/);
+  });
+
+  test('shows the target latency the player holds and the measured latency, as stats() reports them', async () => {
+    const page = await openWatch('stream=camera');
+    await page.waitForFunction(() => document.body.dataset['state'] === 'playing', null, { timeout: 20_000 });
+    await expect.poll(() => page.locator('#stat-latency').textContent(), { timeout: 5_000 }).toMatch(/^\d+\.\d\d s$/);
+    // The page refreshes once a second: what it shows is stats() from at most a second ago.
+    await expect
+      .poll(async () => {
+        const stats = await watchStats(page);
+        return (await page.locator('#stat-target').textContent()) === `${((stats.targetLatencyMs ?? 0) / 1000).toFixed(2)} s`;
+      }, { timeout: 5_000 })
+      .toBe(true);
+    const stats = await watchStats(page);
+    // The configured 0.8 s, or more after stalls: this fixture has 1 s segments and no parts, so 0.8 s cannot hold here.
+    expect(stats.targetLatencyMs).toBeGreaterThanOrEqual(800);
+    const shownMs = Number.parseFloat((await page.locator('#stat-latency').textContent()) ?? '') * 1000;
+    expect(Math.abs(shownMs - (stats.latencyMs ?? Number.NaN))).toBeLessThan(1500);
+    expect(await page.locator('#stat-rate').textContent()).toMatch(/^\d\.\d\d×$/);
   });
 
   test('shows "Waiting for NAME to go live…" while the stream 404s', async () => {

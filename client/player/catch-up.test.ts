@@ -1,0 +1,170 @@
+// The catch-up controller against a simulated live playhead on a fake clock: converges, stays bounded, never starves the buffer.
+import { describe, expect, it } from 'vitest';
+import { CatchUpController, DEFAULT_CATCH_UP_CONFIG } from './catch-up.ts';
+import type { CatchUpDecision } from './catch-up.ts';
+
+const TICK_MS = 100;
+
+/**
+ * A live stream on a fake clock: the newest media buffered is always `deliveryMs` old, so buffer = latency − delivery.
+ * Playing at rate r for dt lowers latency by (r − 1)·dt; a seek moves the playhead forward through the buffer.
+ */
+class SimulatedPlayhead {
+  nowMs = 0;
+  latencyMs: number;
+  readonly deliveryMs: number;
+  readonly rates: number[] = [];
+  readonly seeks: number[] = [];
+
+  constructor(latencyMs: number, deliveryMs: number) {
+    this.latencyMs = latencyMs;
+    this.deliveryMs = deliveryMs;
+  }
+
+  get bufferMs(): number {
+    return Math.max(0, this.latencyMs - this.deliveryMs);
+  }
+
+  run(controller: CatchUpController, durationMs: number): void {
+    for (const end = this.nowMs + durationMs; this.nowMs < end; this.nowMs += TICK_MS) {
+      this.apply(controller.update({ nowMs: this.nowMs, latencyMs: this.latencyMs, bufferMs: this.bufferMs }));
+    }
+  }
+
+  apply(decision: CatchUpDecision): void {
+    if (decision.kind === 'seek') {
+      this.seeks.push(decision.forwardMs);
+      this.latencyMs -= decision.forwardMs;
+      return;
+    }
+    this.rates.push(decision.playbackRate);
+    this.latencyMs -= (decision.playbackRate - 1) * TICK_MS;
+  }
+}
+
+describe('CatchUpController', () => {
+  it('joins at the target: one jump forward as soon as the buffer reaches it, at 1× until then', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 800, minBufferMs: 250 });
+    // Playing the independent part the player loaded first, 2 s behind, with only 1 s buffered so far.
+    expect(controller.update({ nowMs: 0, latencyMs: 2000, bufferMs: 1000 })).toEqual({ kind: 'rate', playbackRate: 1 });
+    expect(controller.update({ nowMs: 200, latencyMs: 2000, bufferMs: 1449 })).toEqual({ kind: 'rate', playbackRate: 1 });
+    expect(controller.update({ nowMs: 400, latencyMs: 2000, bufferMs: 1800 })).toEqual({ kind: 'seek', forwardMs: 1200 });
+    // Joined: a later gap of 500 ms is closed by playback rate, not by another jump.
+    const later = controller.update({ nowMs: 600, latencyMs: 1300, bufferMs: 1200 });
+    expect(later.kind === 'rate' && later.playbackRate).toBeGreaterThan(1);
+    controller.reset();
+    expect(controller.update({ nowMs: 800, latencyMs: 1300, bufferMs: 1200 })).toEqual({ kind: 'seek', forwardMs: 500 });
+  });
+
+  it('gives up waiting to jump after joinTimeoutMs when the buffer never reaches the target', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 300, minBufferMs: 250, joinTimeoutMs: 3000 });
+    const playhead = new SimulatedPlayhead(1500, 400);
+    playhead.run(controller, 2900);
+    expect(playhead.rates.every((rate) => rate === 1)).toBe(true);
+    playhead.run(controller, 2000);
+    expect(playhead.seeks.length + playhead.rates.filter((rate) => rate > 1).length).toBeGreaterThan(0);
+  });
+
+  it('catches up after falling behind, back to the target within seconds, never faster than maxRate', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 800 });
+    const playhead = new SimulatedPlayhead(800, 150);
+    playhead.run(controller, TICK_MS);
+    playhead.latencyMs = 1300;
+    playhead.run(controller, 8000);
+
+    expect(Math.abs(playhead.latencyMs - 800)).toBeLessThanOrEqual(DEFAULT_CATCH_UP_CONFIG.toleranceMs);
+    expect(Math.max(...playhead.rates)).toBeLessThanOrEqual(DEFAULT_CATCH_UP_CONFIG.maxRate);
+    expect(Math.max(...playhead.rates)).toBeGreaterThan(1);
+    expect(playhead.seeks).toEqual([]);
+    // Settled: the last second plays at normal speed.
+    expect(playhead.rates.slice(-10).every((rate) => rate === 1)).toBe(true);
+  });
+
+  it('slows down, not below minRate, when playing closer to live than the target', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 800 });
+    const playhead = new SimulatedPlayhead(500, 150);
+    playhead.run(controller, 30_000);
+
+    expect(Math.min(...playhead.rates)).toBeGreaterThanOrEqual(DEFAULT_CATCH_UP_CONFIG.minRate);
+    expect(Math.min(...playhead.rates)).toBeLessThan(1);
+    expect(Math.abs(playhead.latencyMs - 800)).toBeLessThanOrEqual(DEFAULT_CATCH_UP_CONFIG.toleranceMs);
+  });
+
+  it('plays at 1× while latency wanders inside the tolerance (hysteresis: no rate flapping)', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 800, toleranceMs: 80 });
+    controller.update({ nowMs: 0, latencyMs: 800, bufferMs: 600 });
+    const decisions = [760, 850, 800, 870, 735, 790].map((latencyMs) => controller.update({ nowMs: 0, latencyMs, bufferMs: 600 }));
+    expect(decisions).toEqual(decisions.map(() => ({ kind: 'rate', playbackRate: 1 })));
+  });
+
+  it('once correcting, keeps correcting until latency is back within the settle band', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 800, toleranceMs: 80, settleMs: 20 });
+    controller.update({ nowMs: 0, latencyMs: 800, bufferMs: 600 });
+    expect(controller.update({ nowMs: 0, latencyMs: 900, bufferMs: 600 })).toMatchObject({ kind: 'rate' });
+    const inside = controller.update({ nowMs: 0, latencyMs: 850, bufferMs: 600 });
+    expect(inside.kind === 'rate' && inside.playbackRate).toBeGreaterThan(1);
+    expect(controller.update({ nowMs: 0, latencyMs: 815, bufferMs: 600 })).toEqual({ kind: 'rate', playbackRate: 1 });
+  });
+
+  it('does not speed up when the buffer is thin: the media is late, and going faster would stall', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 800, minBufferMs: 250 });
+    controller.update({ nowMs: 0, latencyMs: 800, bufferMs: 600 });
+    expect(controller.update({ nowMs: 0, latencyMs: 1200, bufferMs: 200 })).toEqual({ kind: 'rate', playbackRate: 1 });
+    const fed = controller.update({ nowMs: 0, latencyMs: 1200, bufferMs: 900 });
+    expect(fed.kind === 'rate' && fed.playbackRate).toBeGreaterThan(1);
+  });
+
+  it('jumps forward through the buffer when far behind, leaving minBufferMs ahead', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 800, seekAheadMs: 1500, minBufferMs: 250 });
+    expect(controller.update({ nowMs: 0, latencyMs: 4000, bufferMs: 5000 })).toEqual({ kind: 'seek', forwardMs: 3200 });
+    // Behind by as much, but only 1 s buffered: jump no further than the buffer allows.
+    expect(controller.update({ nowMs: 0, latencyMs: 4000, bufferMs: 1000 })).toEqual({ kind: 'seek', forwardMs: 750 });
+  });
+
+  it('holds the target over a long run with a jittery network without draining the buffer', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 800 });
+    const playhead = new SimulatedPlayhead(1100, 150);
+    let minBufferMs = Infinity;
+    // 30 minutes on the fake clock; every 7 s the network hiccups and the player falls 300 ms behind.
+    for (let minute = 0; minute < 30 * 60; minute += 7) {
+      playhead.latencyMs += 300;
+      playhead.run(controller, 7000);
+      minBufferMs = Math.min(minBufferMs, playhead.bufferMs);
+    }
+    expect(Math.abs(playhead.latencyMs - 800)).toBeLessThanOrEqual(DEFAULT_CATCH_UP_CONFIG.toleranceMs);
+    expect(minBufferMs).toBeGreaterThan(DEFAULT_CATCH_UP_CONFIG.minBufferMs);
+  });
+
+  it('raises the held target after each stall, bounded, and forgets it on reset', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 800, stallIncreaseMs: 150, maxStallIncreaseMs: 400 });
+    controller.stalled(0);
+    expect(controller.targetLatencyMs).toBe(950);
+    controller.stalled(1);
+    controller.stalled(2);
+    expect(controller.targetLatencyMs).toBe(1200);
+    controller.reset();
+    expect(controller.targetLatencyMs).toBe(800);
+  });
+
+  it('gives the stall increase back one step per quiet minute, so latency does not ratchet up over hours', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 800, stallIncreaseMs: 150, stallRecoveryMs: 60_000 });
+    controller.stalled(0);
+    controller.stalled(1000);
+    const playhead = new SimulatedPlayhead(1100, 150);
+    playhead.run(controller, 60_000);
+    expect(controller.targetLatencyMs).toBe(1100);
+    // A stall restarts the quiet period.
+    playhead.run(controller, 30_000);
+    controller.stalled(playhead.nowMs);
+    expect(controller.targetLatencyMs).toBe(1100);
+    playhead.run(controller, 59_000);
+    expect(controller.targetLatencyMs).toBe(1100);
+    playhead.run(controller, 2 * 60_000 + 1000);
+    expect(controller.targetLatencyMs).toBe(800);
+  });
+
+  it('rejects rates that could not hold a target', () => {
+    expect(() => new CatchUpController({ minRate: 1.1 })).toThrow(RangeError);
+    expect(() => new CatchUpController({ maxRate: 0.9 })).toThrow(RangeError);
+  });
+});

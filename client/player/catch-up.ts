@@ -1,0 +1,152 @@
+// Latency control: turns measured glass-to-glass latency and buffer into a playback rate (or a seek) that holds a target.
+
+export interface CatchUpConfig {
+  /** Glass-to-glass latency to hold (now − program date time of the frame on screen). */
+  targetLatencyMs: number;
+  /** Slowest and fastest playback rates; small deviations from 1 are inaudible and keep audio pitch natural. */
+  minRate: number;
+  maxRate: number;
+  /** Start correcting when latency is this far from the target, stop once back within `settleMs` (hysteresis). */
+  toleranceMs: number;
+  settleMs: number;
+  /** The rate is proportional to the error: an error of this many ms asks for the full `maxRate − 1` (or `1 − minRate`). */
+  fullRateErrorMs: number;
+  /** Further behind than target + this: jump forward through the buffer instead of speeding up for seconds. */
+  seekAheadMs: number;
+  /**
+   * After a start, playback begins on the independent part it loaded first (the first frame shows at once) and jumps to
+   * the target as soon as the buffer reaches it; if it has not within this long, ordinary rate control takes over.
+   */
+  joinTimeoutMs: number;
+  /** Never speed up (and never jump) into the last this-many ms of buffer: that margin is what prevents stalls. */
+  minBufferMs: number;
+  /** Each stall raises the target by this much, up to `maxStallIncreaseMs` in all: a network that cannot hold the target gets more room. */
+  stallIncreaseMs: number;
+  maxStallIncreaseMs: number;
+  /** After this long without a stall, one step of that increase is given back, so a passing hiccup does not cost latency for good. */
+  stallRecoveryMs: number;
+}
+
+export const DEFAULT_CATCH_UP_CONFIG: CatchUpConfig = {
+  targetLatencyMs: 800,
+  minRate: 0.95,
+  maxRate: 1.15,
+  toleranceMs: 80,
+  settleMs: 20,
+  fullRateErrorMs: 250,
+  seekAheadMs: 1000,
+  joinTimeoutMs: 3000,
+  minBufferMs: 250,
+  stallIncreaseMs: 150,
+  maxStallIncreaseMs: 1500,
+  stallRecoveryMs: 60_000,
+};
+
+export interface LatencySample {
+  /** A monotonic clock (performance.now() in the player, a fake one in tests). */
+  nowMs: number;
+  /** Measured glass-to-glass latency. */
+  latencyMs: number;
+  /** Media buffered ahead of the playhead. */
+  bufferMs: number;
+}
+
+export type CatchUpDecision =
+  | { kind: 'rate'; playbackRate: number }
+  /** Move the playhead forward by `forwardMs` (always inside the buffer, leaving `minBufferMs`). */
+  | { kind: 'seek'; forwardMs: number };
+
+/**
+ * Joins at the target: a start plays from the independent part it loaded first, far behind, then jumps once to the
+ * target as soon as enough is buffered. Then holds the target: within the tolerance it plays at 1×; outside it, it
+ * plays slightly faster or slower, proportionally to the error, until latency is back within `settleMs`. Far behind,
+ * it jumps forward through what is already buffered. Speeding up never eats into the last `minBufferMs` of buffer, so catching up cannot cause a stall.
+ * Pure: the caller samples and applies the decision, so the logic runs the same under a fake clock.
+ */
+export class CatchUpController {
+  readonly #config: CatchUpConfig;
+  #correcting = false;
+  #stallIncreaseMs = 0;
+  /** When the first sample after a start arrived; null until then. */
+  #joinStartedAtMs: number | null = null;
+  #joined = false;
+  /** When the stall increase last changed; it is given back step by step from there. */
+  #stallChangedAtMs = 0;
+
+  constructor(config: Partial<CatchUpConfig> = {}) {
+    this.#config = { ...DEFAULT_CATCH_UP_CONFIG, ...config };
+    if (!(this.#config.minRate > 0 && this.#config.minRate <= 1 && this.#config.maxRate >= 1)) {
+      throw new RangeError(`catch-up rates must satisfy 0 < minRate ≤ 1 ≤ maxRate (got ${this.#config.minRate}, ${this.#config.maxRate})`);
+    }
+  }
+
+  /** The latency currently held: the configured target plus what stalls have added. */
+  get targetLatencyMs(): number {
+    return this.#config.targetLatencyMs + this.#stallIncreaseMs;
+  }
+
+  /** Playback stalled at `nowMs`: hold a little further behind from now on. */
+  stalled(nowMs: number): void {
+    this.#stallIncreaseMs = Math.min(this.#config.maxStallIncreaseMs, this.#stallIncreaseMs + this.#config.stallIncreaseMs);
+    this.#stallChangedAtMs = nowMs;
+    this.#correcting = false;
+  }
+
+  /** A new stream or a fresh start: forget the correction in progress and the stall history. */
+  reset(): void {
+    this.#correcting = false;
+    this.#stallIncreaseMs = 0;
+    this.#joinStartedAtMs = null;
+    this.#joined = false;
+  }
+
+  update({ nowMs, latencyMs, bufferMs }: LatencySample): CatchUpDecision {
+    this.#recoverFromStalls(nowMs);
+    const { minRate, maxRate, toleranceMs, settleMs, fullRateErrorMs, seekAheadMs, minBufferMs } = this.#config;
+    const errorMs = latencyMs - this.targetLatencyMs;
+    const spareBufferMs = bufferMs - minBufferMs;
+
+    if (!this.#joined) {
+      this.#joinStartedAtMs ??= nowMs;
+      if (errorMs <= toleranceMs || nowMs - this.#joinStartedAtMs >= this.#config.joinTimeoutMs) {
+        this.#joined = true;
+      } else if (spareBufferMs >= errorMs) {
+        this.#joined = true;
+        return { kind: 'seek', forwardMs: Math.round(errorMs) };
+      } else {
+        // One jump, once the buffer reaches the target: each seek re-decodes from the last keyframe.
+        return { kind: 'rate', playbackRate: 1 };
+      }
+    }
+    if (errorMs > seekAheadMs && spareBufferMs > 0) {
+      this.#correcting = false;
+      return { kind: 'seek', forwardMs: Math.round(Math.min(errorMs, spareBufferMs)) };
+    }
+    if (!this.#correcting && Math.abs(errorMs) > toleranceMs) this.#correcting = true;
+    else if (this.#correcting && Math.abs(errorMs) <= settleMs) this.#correcting = false;
+    if (!this.#correcting) return { kind: 'rate', playbackRate: 1 };
+
+    if (errorMs > 0) {
+      // Behind but the buffer is thin: the media is late, not the playhead; speeding up would only stall.
+      if (spareBufferMs <= 0) return { kind: 'rate', playbackRate: 1 };
+      return { kind: 'rate', playbackRate: Math.max(1 + MIN_CORRECTION, roundRate(Math.min(maxRate, 1 + ((maxRate - 1) * errorMs) / fullRateErrorMs))) };
+    }
+    return { kind: 'rate', playbackRate: Math.min(1 - MIN_CORRECTION, roundRate(Math.max(minRate, 1 + ((1 - minRate) * errorMs) / fullRateErrorMs))) };
+  }
+
+  #recoverFromStalls(nowMs: number): void {
+    const { stallIncreaseMs, stallRecoveryMs } = this.#config;
+    if (this.#stallIncreaseMs === 0 || nowMs - this.#stallChangedAtMs < stallRecoveryMs) return;
+    this.#stallIncreaseMs = Math.max(0, this.#stallIncreaseMs - stallIncreaseMs);
+    this.#stallChangedAtMs = nowMs;
+  }
+}
+
+/** Rates move in steps of 0.01: finer changes are not worth a media pipeline adjustment, and and while correcting the rate stays at least MIN_CORRECTION away from 1. */
+const RATE_STEP = 0.01;
+/** The gentlest correction: slower than this, the last tens of ms would take many seconds to close. */
+const MIN_CORRECTION = 0.02;
+
+function roundRate(rate: number): number {
+  return Math.round(rate / RATE_STEP) / Math.round(1 / RATE_STEP);
+}
