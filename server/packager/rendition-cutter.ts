@@ -29,6 +29,8 @@ export interface RenditionCutterOptions {
   videoTrackId: number;
   audioTrackId: number;
   videoTimescale: number;
+  /** Timescale of the audio track's decode times; absent when the rendition has no audio. */
+  audioTimescale?: number;
   partTargetUs: number;
   segmentTargetUs: number;
   /** Wall-clock time of the time origin, ms since the epoch. */
@@ -44,6 +46,12 @@ export interface RenditionSink {
 
 /** Audio kept while waiting for the rendition's first keyframe: about 10 s of 20 ms packets, then the oldest go. */
 const MAX_AUDIO_BEFORE_FIRST_KEYFRAME = 500;
+/**
+ * Longest a video frame waits for the audio that plays with it. Audio encoders run a packet or two behind video;
+ * waiting lets each chunk carry exactly the audio that starts during its frame, so no segment ends with its audio
+ * short of its video (a muxed buffer would then end early, and hls.js stalls looking for the part at that time).
+ */
+const MAX_AUDIO_WAIT_US = 200_000;
 /** Frame duration assumed for a last frame when neither the publisher nor the frame rate tells (30 fps). */
 const FALLBACK_FRAME_US = 1_000_000 / 30;
 
@@ -78,6 +86,10 @@ export class RenditionCutter {
   #startUs = 0;
   /** Complete audio samples not yet written, in timestamp order. */
   #audio: AudioSample[] = [];
+  /** End of the latest complete audio sample received, µs since the origin. */
+  #audioEndUs = Number.NEGATIVE_INFINITY;
+  /** Video frames waiting for their audio (see MAX_AUDIO_WAIT_US). */
+  #videoQueue: VideoSample[] = [];
 
   constructor(options: RenditionCutterOptions, sink: RenditionSink) {
     this.#options = options;
@@ -87,6 +99,31 @@ export class RenditionCutter {
   }
 
   pushVideo(sample: VideoSample): void {
+    if (this.#options.audioTimescale === undefined) {
+      this.#advance(sample);
+      return;
+    }
+    this.#videoQueue.push(sample);
+    this.#drainVideo(false);
+  }
+
+  /** Cuts the frames whose audio has arrived (or waited long enough); all of them when `force`. */
+  #drainVideo(force: boolean): void {
+    while (this.#videoQueue.length > 0) {
+      const next = this.#videoQueue[0]!;
+      // Writing `next` writes the frame before it, which ends at next.timeUs.
+      const ready =
+        force ||
+        !this.#pending ||
+        this.#audioEndUs >= next.timeUs ||
+        this.#videoQueue.at(-1)!.timeUs - next.timeUs > MAX_AUDIO_WAIT_US;
+      if (!ready) return;
+      this.#videoQueue.shift();
+      this.#advance(next);
+    }
+  }
+
+  #advance(sample: VideoSample): void {
     const previous = this.#pending;
     if (!previous) {
       // A rendition starts on a keyframe: earlier frames cannot be decoded.
@@ -157,6 +194,15 @@ export class RenditionCutter {
   }
 
   pushAudio(sample: AudioSample): void {
+    const timescale = this.#options.audioTimescale;
+    if (timescale !== undefined) {
+      this.#audioEndUs = Math.max(this.#audioEndUs, sample.timeUs + (sample.duration * 1_000_000) / timescale);
+    }
+    this.#queueAudio(sample);
+    this.#drainVideo(false);
+  }
+
+  #queueAudio(sample: AudioSample): void {
     if (!this.#started) {
       this.#audio.push(sample);
       if (this.#audio.length > MAX_AUDIO_BEFORE_FIRST_KEYFRAME) this.#audio.shift();
@@ -169,6 +215,7 @@ export class RenditionCutter {
 
   /** Writes the pending frame, the open part (with all remaining audio) and closes the segment. */
   end(): void {
+    this.#drainVideo(true);
     const pending = this.#pending;
     if (!pending) return;
     const duration = this.#frameDuration(pending);

@@ -185,6 +185,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
             videoTrackId: VIDEO_MP4_TRACK_ID,
             audioTrackId: AUDIO_MP4_TRACK_ID,
             videoTimescale: VIDEO_TIMESCALE,
+            ...(this.#audioTrack && { audioTimescale: this.#audioTrack.sampleRate }),
             partTargetUs: this.#options.partTargetUs,
             segmentTargetUs: this.#options.segmentTargetUs,
             originWallClockMs: clock.wallClockMs,

@@ -170,10 +170,10 @@ describe('StreamPackager cutting', () => {
 
   it('puts audio that arrives after its part was emitted into the next part', () => {
     const messages = synthetic({ seconds: 1 }).filter((m) => !(m.type === 'chunk' && m.trackId === 9));
-    // The audio of the first 0.3 s arrives late, after the video that closes part 0.
+    // The audio of the first 0.3 s arrives later than the packager waits for it (0.2 s), after part 0 was cut.
     const late = Array.from({ length: 15 }, (_, j) => audioChunk(9, j));
-    const frame8 = messages.findIndex((m) => m.type === 'chunk' && m.timestampUs === frameTimeUs(8));
-    messages.splice(frame8, 0, ...late);
+    const frame14 = messages.findIndex((m) => m.type === 'chunk' && m.timestampUs === frameTimeUs(14));
+    messages.splice(frame14, 0, ...late);
     const all = parts(run(messages));
     expect(readPart(all[0]!.data).runs.map((r) => r.trackId)).toEqual([1]);
     const audio = readPart(all[1]!.data).runs.find((r) => r.trackId === 2);
@@ -279,8 +279,45 @@ describe('StreamPackager chunks (parts streamed while produced)', () => {
     return { log, chunks, events, packager };
   }
 
-  it('emits each video frame as a chunk as soon as the next frame arrives, one frame of delay', () => {
-    const messages = synthetic({ seconds: 1 });
+  it('waits for the audio that plays with a frame, so each chunk carries the audio that starts during its frame', () => {
+    const { chunks, events } = chunked(synthetic({ seconds: 4 }));
+    for (const chunk of chunks) {
+      const { runs } = readChunk(chunk.data);
+      const video = runs.find((r) => r.trackId === 1)!;
+      const audio = runs.find((r) => r.trackId === 2);
+      const videoStart = video.baseMediaDecodeTime / 90_000;
+      const videoEnd = videoStart + video.samples[0]!.duration / 90_000;
+      if (!audio) continue;
+      const audioStart = audio.baseMediaDecodeTime / 48_000;
+      // Every audio packet in the chunk starts before the frame ends, and none is left over from earlier frames.
+      expect(audioStart + (audio.samples.length - 1) * 0.02).toBeLessThan(videoEnd);
+      expect(audioStart).toBeGreaterThanOrEqual(videoStart - 0.02 - 1e-9);
+    }
+    // So a segment's audio reaches its end: nothing of it is left for the next segment.
+    const all = parts(events);
+    const secondSegment = all.find((p) => p.msn === 1 && p.partIndex === 0)!;
+    const audio = readPart(secondSegment.data).runs.find((r) => r.trackId === 2)!;
+    expect(audio.baseMediaDecodeTime / 48_000).toBeGreaterThanOrEqual(2 - 1e-9);
+  });
+
+  it('stops waiting for audio that lags more than 200 ms behind the video', () => {
+    const messages = synthetic({ seconds: 2 }).filter((m) => !(m.type === 'chunk' && m.trackId === 9));
+    const packager = newPackager();
+    const chunks: PartChunk[] = [];
+    packager.on('chunk', (chunk) => chunks.push(chunk));
+    let framesPushed = 0;
+    for (const message of messages) {
+      packager.push(message);
+      if (message.type === 'chunk' && message.trackId === 0) framesPushed++;
+    }
+    // 60 frames in, no audio: all but the frames of the last 200 ms (and the one whose duration is unknown) are out.
+    expect(framesPushed).toBe(60);
+    expect(chunks.length).toBeGreaterThanOrEqual(60 - 1 - 7);
+    expect(chunks.length).toBeLessThanOrEqual(60 - 1 - 5);
+  });
+
+  it('emits each video frame as a chunk as soon as the next frame arrives, one frame of delay (no audio to wait for)', () => {
+    const messages = synthetic({ seconds: 1, audio: false });
     const packager = newPackager();
     const chunks: PartChunk[] = [];
     packager.on('chunk', (chunk) => chunks.push(chunk));
