@@ -8,7 +8,7 @@ import { resolveConfig, type BroadcasterConfig } from './config.ts';
 import { BroadcastError } from './errors.ts';
 import { KeyframeSchedule } from './keyframe-schedule.ts';
 import { WebRtcPublisher } from './publisher.ts';
-import type { CaptureSource, SourceKind } from './source.ts';
+import { nowUs, type CaptureSource, type SourceKind } from './source.ts';
 import type { PublishTransport, TransportConnector } from './transport.ts';
 import { RungEncoder } from './video-encoder.ts';
 import { WireWriter } from './wire-writer.ts';
@@ -26,6 +26,8 @@ export interface BroadcasterStats {
   droppedFrames: number;
   /** Frames waiting in the busiest video encoder. */
   encoderQueue: number;
+  /** Median time from a frame's capture to its encoded output on the top rung, over the last 3 s; null before any. */
+  encodeLatencyMs: number | null;
   /** The transport's connection state (RTCPeerConnectionState for WebRTC), `new` before it exists. */
   connectionState: string;
   /** Video frames sent on the top rung. */
@@ -97,6 +99,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
   #session: Session | undefined;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #counters = { framesSent: 0, keyframesSent: 0, audioChunksSent: 0, dropped: 0 };
+  #encodeLatenciesMs: number[] = [];
   #window = { at: 0, frames: 0, bytes: 0 };
   #fps = 0;
   #bitrateKbps = 0;
@@ -120,6 +123,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     if (this.#state === 'connecting' || this.#state === 'live') return;
     this.#error = null;
     this.#counters = { framesSent: 0, keyframesSent: 0, audioChunksSent: 0, dropped: 0 };
+    this.#encodeLatenciesMs = [];
     this.#fps = 0;
     this.#bitrateKbps = 0;
     const session: Session = { rungs: [], audioGaveUp: false, segmentTargetUs: 0, lastVideoUs: -Infinity, ready: false, pending: [], stopping: false, closed: false };
@@ -200,6 +204,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
       bitrateKbps: this.#bitrateKbps,
       droppedFrames: this.#counters.dropped,
       encoderQueue: session && !session.closed ? Math.max(0, ...session.rungs.map((r) => r.queueSize)) : 0,
+      encodeLatencyMs: median(this.#encodeLatenciesMs),
       connectionState: session?.transport && !session.closed ? session.transport.connectionState : this.#state === 'error' ? 'closed' : 'new',
       framesSent: this.#counters.framesSent,
       keyframesSent: this.#counters.keyframesSent,
@@ -279,6 +284,11 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
   #onChunk(session: Session, trackId: number, chunk: EncodedVideoChunk | EncodedAudioChunk): void {
     if (session.closed) return;
     if (trackId < session.rungs.length) session.schedule?.observeOutput(trackId, chunk.timestamp, chunk.type === 'key');
+    if (trackId === 0) {
+      // Timestamps are capture times on the performance clock, so this is capture → encoded, queueing included.
+      this.#encodeLatenciesMs.push((nowUs() - chunk.timestamp) / 1000);
+      if (this.#encodeLatenciesMs.length > ENCODE_LATENCY_WINDOW) this.#encodeLatenciesMs.shift();
+    }
     if (session.ready) {
       this.#sendChunk(session, trackId, chunk);
       return;
@@ -432,4 +442,13 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
 function toBytes(source: AllowSharedBufferSource): Uint8Array {
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength).slice();
   return new Uint8Array(source).slice();
+}
+
+/** Frames the encode-latency median is taken over: 3 s at 30 fps. */
+const ENCODE_LATENCY_WINDOW = 90;
+
+function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.floor(sorted.length / 2)]! * 10) / 10;
 }

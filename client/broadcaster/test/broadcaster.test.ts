@@ -216,6 +216,9 @@ describe('encode pipeline with the test source', () => {
     expect(s.framesSent).toBeGreaterThan(60);
     expect(s.bytesSent).toBeGreaterThan(100_000);
     expect(s.timeLiveMs).toBeGreaterThanOrEqual(3000);
+    // Capture → encoded output of the top rung: positive, and far below a frame queue's worth of seconds.
+    expect(s.encodeLatencyMs).toBeGreaterThan(0);
+    expect(s.encodeLatencyMs!).toBeLessThan(1000);
     expect(result.statsAfterStop.state).toBe('idle');
     expect(result.statsAfterStop.framesSent).toBe(chunksOf(0).length);
   });
