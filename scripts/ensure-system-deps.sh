@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests drive for real (Chromium, ffmpeg/ffprobe) when they are missing.
+# Installs the Debian packages the tests drive for real (Chromium, ffmpeg/ffprobe, nginx) when they are missing.
 set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+# The nginx edge suite starts Debian's nginx itself (nginx-light has the proxy cache and gzip it needs).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

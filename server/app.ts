@@ -3,15 +3,27 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { resolve } from 'node:path';
 import findMyWay from 'find-my-way';
+import type Router from 'find-my-way';
+import { Registry } from 'prom-client';
 import sirv from 'sirv';
 import type { ServerConfig } from './config.ts';
+import { Edge, registerEdgeRoutes } from './edge/index.ts';
 import { sendText } from './http/reply.ts';
 import { Ingest, registerIngestRoutes } from './ingest/index.ts';
 import { log } from './log.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, type MetricSources } from './metrics.ts';
 import { Origin, registerOriginRoutes } from './origin/index.ts';
 
 export const PAGES_DIR = resolve(import.meta.dirname, '../dist/client');
+
+/** What a role adds to the shared HTTP server: its routes (registered at creation), its health, its close. */
+interface RoleParts {
+  metricSources: MetricSources;
+  /** Metrics the role keeps in a registry of its own. */
+  registry?: Registry;
+  health(): { status: string } & Record<string, unknown>;
+  close(): void;
+}
 
 export interface App {
   server: http.Server;
@@ -24,30 +36,17 @@ export function createApp(config: ServerConfig): App {
     defaultRoute: (req, res) => pages(req, res),
   });
 
-  const ingest = new Ingest(config.ingest, config.media);
-  const origin = new Origin({
-    partTargetMs: config.media.partTargetMs,
-    segmentTargetMs: config.media.segmentTargetMs,
-    windowSegments: config.media.windowSegments,
-  });
-  ingest.on('stream', (name, stream) => origin.attach(name, stream));
-  registerIngestRoutes(router, ingest);
-  registerOriginRoutes(router, origin);
-
-  const metrics = createMetrics({
-    liveStreams: () => ingest.streamCount,
-    publishesTotal: () => ingest.publishesTotal,
-    publishersDroppedTotal: () => ingest.droppedTotal,
-    ingestBytes: () => ingest.bytesReceived,
-  });
+  const role = config.role === 'edge' ? createEdgeRole(config, router) : createOriginRole(config, router);
+  const metrics = createMetrics(role.metricSources);
+  const registry = role.registry ? Registry.merge([metrics.registry, role.registry]) : metrics.registry;
   router.on(['GET', 'HEAD'], '/healthz', (_req, res) => {
-    const body = JSON.stringify({ status: 'ok', role: config.role, liveStreams: ingest.streamCount });
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-    res.end(body);
+    const health = role.health();
+    res.writeHead(health.status === 'ok' ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    res.end(JSON.stringify(health));
   });
   router.on('GET', '/metrics', async (_req, res) => {
-    const body = await metrics.registry.metrics();
-    res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
+    const body = await registry.metrics();
+    res.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
     res.end(body);
   });
 
@@ -75,10 +74,48 @@ export function createApp(config: ServerConfig): App {
   return {
     server,
     close: async () => {
-      ingest.close();
-      origin.close();
+      role.close();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
     },
+  };
+}
+
+/** ROLE=all and ROLE=origin: ingest feeds the origin, which serves /live/ itself. */
+function createOriginRole(config: ServerConfig, router: Router.Instance<Router.HTTPVersion.V1>): RoleParts {
+  const ingest = new Ingest(config.ingest, config.media);
+  const origin = new Origin({
+    partTargetMs: config.media.partTargetMs,
+    segmentTargetMs: config.media.segmentTargetMs,
+    windowSegments: config.media.windowSegments,
+  });
+  ingest.on('stream', (name, stream) => origin.attach(name, stream));
+  registerIngestRoutes(router, ingest);
+  registerOriginRoutes(router, origin);
+  return {
+    metricSources: {
+      liveStreams: () => ingest.streamCount,
+      publishesTotal: () => ingest.publishesTotal,
+      publishersDroppedTotal: () => ingest.droppedTotal,
+      ingestBytes: () => ingest.bytesReceived,
+    },
+    health: () => ({ status: 'ok', role: config.role, liveStreams: ingest.streamCount }),
+    close: () => {
+      ingest.close();
+      origin.close();
+    },
+  };
+}
+
+/** ROLE=edge: /live/ goes through the caching proxy to ORIGIN_URL; publishing belongs to the origin. */
+function createEdgeRole(config: ServerConfig, router: Router.Instance<Router.HTTPVersion.V1>): RoleParts {
+  const edge = new Edge({ ...config.edge, originUrls: config.originUrls });
+  registerEdgeRoutes(router, edge);
+  router.all('/api/publish/*', (_req, res) => sendText(res, 404, `this is an edge: publish to the origin (${config.originUrls[0]})`));
+  return {
+    metricSources: {},
+    registry: edge.registry,
+    health: () => ({ role: config.role, ...edge.health() }),
+    close: () => edge.close(),
   };
 }

@@ -9,6 +9,8 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   PORT: (c) => String(c.port),
   HOST: (c) => c.host,
   ORIGIN_URL: (c) => (c.originUrls.length ? c.originUrls.join(',') : '—'),
+  EDGE_CACHE_MAX_MB: (c) => String(c.edge.cacheMaxBytes / 1024 / 1024),
+  EDGE_UPSTREAM_TIMEOUT_MS: (c) => String(c.edge.upstreamTimeoutMs),
   PART_TARGET_MS: (c) => String(c.media.partTargetMs),
   SEGMENT_TARGET_MS: (c) => String(c.media.segmentTargetMs),
   WINDOW_SEGMENTS: (c) => String(c.media.windowSegments),
@@ -46,6 +48,9 @@ describe('configuration', () => {
     expect(config.media.partTargetMs).toBe(250);
     expect(config.ingest.icePortRangeBegin).toBe(40000);
     expect(config.role).toBe('origin');
+    const edge = loadConfig({ ROLE: 'edge', ORIGIN_URL: 'http://127.0.0.1:9001, http://127.0.0.1:9002', EDGE_CACHE_MAX_MB: '64' });
+    expect(edge.originUrls).toEqual(['http://127.0.0.1:9001', 'http://127.0.0.1:9002']);
+    expect(edge.edge.cacheMaxBytes).toBe(64 * 1024 * 1024);
     expect(DEFAULT_CONFIG.port).toBe(8080);
   });
 
@@ -55,6 +60,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ ROLE: 'cdn' })).toThrow(/ROLE/);
     expect(() => loadConfig({ PART_TARGET_MS: '1000', SEGMENT_TARGET_MS: '1500' })).toThrow(/half/);
     expect(() => loadConfig({ ROLE: 'edge' })).toThrow(/ORIGIN_URL/);
+    expect(() => loadConfig({ ROLE: 'edge', ORIGIN_URL: 'ftp://origin' })).toThrow(/ORIGIN_URL/);
+    expect(() => loadConfig({ EDGE_UPSTREAM_TIMEOUT_MS: '10' })).toThrow(/EDGE_UPSTREAM_TIMEOUT_MS/);
     expect(() => loadConfig({ ICE_PORT_RANGE: '5-2' })).toThrow(/ICE_PORT_RANGE/);
   });
 });

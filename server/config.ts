@@ -1,4 +1,5 @@
 // The server's one typed configuration: defaults, environment overrides, validation at start.
+import { EDGE_DEFAULTS, type EdgeConfig } from './edge/index.ts';
 import { INGEST_DEFAULTS, type IngestConfig } from './ingest/index.ts';
 
 export type Role = 'all' | 'origin' | 'edge';
@@ -20,6 +21,8 @@ export interface ServerConfig {
     windowSegments: number;
   };
   ingest: IngestConfig;
+  /** Cache and upstream bounds of ROLE=edge (its origins are `originUrls`). */
+  edge: Omit<EdgeConfig, 'originUrls'>;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -33,6 +36,13 @@ export const DEFAULT_CONFIG: ServerConfig = {
     windowSegments: 6,
   },
   ingest: INGEST_DEFAULTS,
+  edge: {
+    cacheMaxBytes: EDGE_DEFAULTS.cacheMaxBytes,
+    upstreamTimeoutMs: EDGE_DEFAULTS.upstreamTimeoutMs,
+    originRetryMs: EDGE_DEFAULTS.originRetryMs,
+    maxWaitersPerRequest: EDGE_DEFAULTS.maxWaitersPerRequest,
+    maxWaitingClients: EDGE_DEFAULTS.maxWaitingClients,
+  },
 };
 
 /** Environment variable → setter; the README's configuration table lists exactly these. */
@@ -46,9 +56,11 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
   ORIGIN_URL: (c, v) => {
     c.originUrls = v.split(',').map((s) => s.trim()).filter(Boolean);
     for (const url of c.originUrls) {
-      if (!/^https?:\/\/[^/]+/.test(url)) throw new ConfigError('ORIGIN_URL', url, 'http(s)://host[:port]');
+      if (!/^http:\/\/[^/]+\/?$/.test(url)) throw new ConfigError('ORIGIN_URL', url, 'http://host[:port], comma-separated');
     }
   },
+  EDGE_CACHE_MAX_MB: (c, v) => (c.edge.cacheMaxBytes = int('EDGE_CACHE_MAX_MB', v, 1, 1_000_000) * 1024 * 1024),
+  EDGE_UPSTREAM_TIMEOUT_MS: (c, v) => (c.edge.upstreamTimeoutMs = int('EDGE_UPSTREAM_TIMEOUT_MS', v, 1000, 120_000)),
   PART_TARGET_MS: (c, v) => (c.media.partTargetMs = int('PART_TARGET_MS', v, 100, 1000)),
   SEGMENT_TARGET_MS: (c, v) => (c.media.segmentTargetMs = int('SEGMENT_TARGET_MS', v, 500, 10_000)),
   WINDOW_SEGMENTS: (c, v) => (c.media.windowSegments = int('WINDOW_SEGMENTS', v, 3, 1000)),

@@ -14,20 +14,19 @@ function main(): void {
     }
     throw err;
   }
-  if (config.role === 'edge') {
-    process.stderr.write('swarmcast: ROLE=edge is not available in this version (see the edge-tier issue)\n');
-    process.exit(2);
-  }
   const app = createApp(config);
   app.server.listen(config.port, config.host, () => {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const base = `http://${host}:${port}`;
+    // An edge has no ingest: broadcasters publish to its first origin.
+    const publishBase = config.role === 'edge' ? config.originUrls[0]!.replace(/\/$/, '') : base;
     process.stdout.write(
       [
         `Swarmcast (${config.role}) listening on ${base}`,
-        `  broadcast:  ${base}/broadcast?stream=demo`,
+        ...(config.role === 'edge' ? [`  origins:    ${config.originUrls.join(', ')}`] : []),
+        `  broadcast:  ${publishBase}/broadcast?stream=demo`,
         `  watch:      ${base}/watch?stream=demo`,
         `  playback:   ${base}/live/demo/index.m3u8`,
         `  health:     ${base}/healthz   metrics: ${base}/metrics`,

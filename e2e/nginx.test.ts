@@ -1,0 +1,102 @@
+// nginx as the production edge: the shipped config in front of a real origin, a real viewer playing through it,
+// and nginx's cache answering hits and collapsing identical blocking reloads.
+import http from 'node:http';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './support/browser.ts';
+import { mediaPlaylistUrl, preloadHintOf, rawGet } from './support/live-hls.ts';
+import { startNginx, type RunningNginx } from './support/nginx.ts';
+import { startServer, type RunningServer } from './support/server.ts';
+
+interface ViewerStats {
+  state: string;
+  currentTime: number;
+  decodedFrames: number;
+}
+
+const STREAM = 'nginx-e2e';
+let origin: RunningServer;
+let nginx: RunningNginx;
+let browser: Browser;
+
+beforeAll(async () => {
+  origin = await startServer({ ROLE: 'origin' });
+  nginx = await startNginx(origin.baseUrl);
+  browser = await launchChromium();
+  const broadcaster = await (await browser.newContext()).newPage();
+  await broadcaster.goto(`${origin.baseUrl}/broadcast?stream=${STREAM}&source=test&autostart=1`);
+  await broadcaster.waitForSelector('body[data-state="live"]', { timeout: 20_000 });
+}, 40_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await nginx?.stop();
+  await origin?.stop();
+});
+
+describe('nginx edge (server/edge/nginx)', () => {
+  it('plays the stream through nginx for 10 s, the page and all /live/ requests served by nginx', async () => {
+    const viewer: Page = await (await browser.newContext()).newPage();
+    const hosts = new Set<string>();
+    viewer.on('request', (request) => hosts.add(new URL(request.url()).host));
+    await viewer.goto(`${nginx.baseUrl}/watch?stream=${STREAM}`);
+    await viewer.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
+    const stats = (): Promise<ViewerStats> => viewer.evaluate(() => (window as unknown as { swarmcast: { stats(): ViewerStats } }).swarmcast.stats());
+    const first = await stats();
+    const startedMs = Date.now();
+    while (Date.now() - startedMs < 10_000) {
+      await viewer.waitForTimeout(1000);
+      expect((await stats()).state).toBe('playing');
+    }
+    const last = await stats();
+    expect(last.currentTime - first.currentTime).toBeGreaterThan(8);
+    expect(last.decodedFrames - first.decodedFrames).toBeGreaterThan(200);
+    expect([...hosts]).toEqual([new URL(nginx.baseUrl).host]);
+    const live = (await nginx.accessLog()).filter((line) => line.includes('"GET /live/'));
+    expect(live.filter((line) => / 200 /.test(line) && /\.m4s /.test(line)).length).toBeGreaterThan(20);
+    await viewer.context().close();
+  }, 60_000);
+
+  it('answers a part again from its cache with the origin\'s bytes and CORS header', async () => {
+    const parts = (await nginx.accessLog())
+      .map((line) => /"GET (\/live\/\S+\.\d+\.m4s) HTTP\/1\.1" 200 \d+ cache=MISS/.exec(line)?.[1])
+      .filter((path): path is string => path !== undefined);
+    expect(parts.length).toBeGreaterThan(0);
+    const path = parts.at(-1)!;
+    const again = await rawGet(`${nginx.baseUrl}${path}`);
+    expect(again.status).toBe(200);
+    expect(again.headers['x-cache-status']).toBe('HIT');
+    expect(again.headers['access-control-allow-origin']).toBe('*');
+    expect(again.headers['content-type']).toBe('video/mp4');
+    const fromOrigin = await rawGet(`${origin.baseUrl}${path}`);
+    expect(again.body.equals(fromOrigin.body)).toBe(true);
+  });
+
+  it('sends 10 identical blocking playlist requests to the origin once and answers the rest from its cache', async () => {
+    const playlistUrl = await mediaPlaylistUrl(nginx.baseUrl, STREAM);
+    const hint = preloadHintOf(await (await fetch(playlistUrl)).text(), playlistUrl);
+    expect(hint).not.toBeNull();
+    const blockingUrl = `${playlistUrl}?_HLS_msn=${hint!.msn}&_HLS_part=${hint!.part}`;
+    const answers = await Promise.all(Array.from({ length: 10 }, () => rawGet(blockingUrl)));
+    const statuses = answers.map((a) => a.headers['x-cache-status']);
+    // The one upstream fetch may be a viewer's that got there first; every other answer comes from nginx's cache.
+    expect(statuses.filter((s) => s === 'MISS').length).toBeLessThanOrEqual(1);
+    expect(statuses.filter((s) => s === 'HIT').length).toBeGreaterThanOrEqual(9);
+    const body = answers[0]!.body.toString();
+    expect(body).toContain('#EXT-X-PRELOAD-HINT');
+    for (const answer of answers) expect(answer.body.toString()).toBe(body);
+    const requestPath = new URL(blockingUrl).pathname + new URL(blockingUrl).search;
+    const log = (await nginx.accessLog()).filter((line) => line.includes(`"GET ${requestPath} `));
+    expect(log.filter((line) => line.includes('cache=MISS')), log.join('\n')).toHaveLength(1);
+  });
+
+  it('gzips playlists for clients that accept it while fetching identity from the origin', async () => {
+    const playlistUrl = await mediaPlaylistUrl(nginx.baseUrl, STREAM);
+    const answer = await new Promise<http.IncomingMessage>((done, fail) =>
+      http.get(playlistUrl, { headers: { 'Accept-Encoding': 'gzip' } }, (res) => (res.resume(), done(res))).on('error', fail),
+    );
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers['content-encoding']).toBe('gzip');
+    expect(answer.headers['x-cache-status']).toMatch(/MISS|EXPIRED|BYPASS/);
+  });
+});

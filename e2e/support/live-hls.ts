@@ -1,0 +1,55 @@
+// Small readers of a live LL-HLS stream over HTTP for suites and benches: the media playlist URL and its preload hint.
+import http from 'node:http';
+
+export interface PreloadHint {
+  /** Part URL, absolute. */
+  url: string;
+  msn: number;
+  part: number;
+}
+
+/** The first variant's media playlist URL of `/live/NAME/index.m3u8` at `baseUrl`, once the stream has media. */
+export async function mediaPlaylistUrl(baseUrl: string, stream: string, timeoutMs = 20_000): Promise<string> {
+  const multivariant = `${baseUrl}/live/${stream}/index.m3u8`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(multivariant);
+    const text = await res.text();
+    const uri = text.split('\n').find((line) => line && !line.startsWith('#'));
+    if (res.status === 200 && uri) return new URL(uri.trim(), multivariant).href;
+    if (Date.now() > deadline) throw new Error(`no media playlist at ${multivariant}: ${res.status} ${text}`);
+    await new Promise((done) => setTimeout(done, 200));
+  }
+}
+
+/** The EXT-X-PRELOAD-HINT part of a media playlist text, resolved against the playlist URL. */
+export function preloadHintOf(playlist: string, playlistUrl: string): PreloadHint | null {
+  const m = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/.exec(playlist);
+  if (!m) return null;
+  const name = m[1]!;
+  const n = /-(\d+)\.(\d+)\.m4s$/.exec(name);
+  if (!n) return null;
+  return { url: new URL(name, playlistUrl).href, msn: Number(n[1]), part: Number(n[2]) };
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** performance.now() when the last body byte arrived. */
+  doneAtMs: number;
+}
+
+/** A plain GET on its own connection (no pooling, no decompression), so each call is one independent client. */
+export function rawGet(url: string, agent: http.Agent | false = false): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), doneAtMs: performance.now() }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}

@@ -1,0 +1,33 @@
+// Pure derivation of the cache key and the object kind of a /live/ request URL.
+export type ObjectKind = 'playlist' | 'part' | 'segment' | 'init' | 'other';
+
+export const OBJECT_KINDS: readonly ObjectKind[] = ['playlist', 'part', 'segment', 'init', 'other'];
+
+/**
+ * Path plus the query with its parameters sorted, so `?_HLS_part=2&_HLS_msn=5` and `?_HLS_msn=5&_HLS_part=2` are one
+ * blocking request upstream; every parameter stays in the key because each names a different answer.
+ */
+export function cacheKeyOf(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const path = url.slice(0, at);
+  const params = [...new URLSearchParams(url.slice(at + 1))].sort(([a, av], [b, bv]) => (a === b ? compare(av, bv) : compare(a, b)));
+  if (params.length === 0) return path;
+  return `${path}?${new URLSearchParams(params).toString()}`;
+}
+
+/** What a /live/ URL names, by the origin's object naming (init-E.mp4, E-MSN.m4s, E-MSN.PART.m4s, *.m3u8). */
+export function objectKindOf(url: string): ObjectKind {
+  const at = url.indexOf('?');
+  const path = at < 0 ? url : url.slice(0, at);
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (name.endsWith('.m3u8')) return 'playlist';
+  if (/^init-[^/]*\.mp4$/.test(name)) return 'init';
+  if (/^[a-z0-9]+-\d+\.\d+\.m4s$/.test(name)) return 'part';
+  if (/^[a-z0-9]+-\d+\.m4s$/.test(name)) return 'segment';
+  return 'other';
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
