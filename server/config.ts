@@ -33,7 +33,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   media: {
     partTargetMs: 200,
     segmentTargetMs: 2000,
-    windowSegments: 6,
+    windowSegments: 12,
   },
   ingest: INGEST_DEFAULTS,
   edge: {

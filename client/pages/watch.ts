@@ -34,12 +34,32 @@ const ui = {
     bitrate: element('stat-bitrate'),
     resolution: element('stat-resolution'),
     dropped: element('stat-dropped'),
+    edge: element('stat-edge'),
   },
 };
 
 const params = new URLSearchParams(location.search);
 const stream = params.get('stream') ?? '';
 const latencyParam = params.get('latency') ?? 'low';
+/** `&edges=http://a:8081,http://b:8082`: edges serving this stream, the first preferred; the player fails over between them. */
+const edgesParam = params.get('edges');
+const edges = parseEdges(edgesParam);
+
+/** The edge origins of `&edges=`, or null when one of them is not an http(s) origin. */
+function parseEdges(value: string | null): string[] | null {
+  if (value === null || value.trim() === '') return [];
+  const origins: string[] = [];
+  for (const item of value.split(',')) {
+    try {
+      const url = new URL(item.trim());
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+      origins.push(url.origin);
+    } catch {
+      return null;
+    }
+  }
+  return origins;
+}
 // A page-level error (bad URL) overrides whatever the idle player reports.
 let pageError: string | null = null;
 
@@ -107,6 +127,7 @@ function showStats(stats: PlayerStats): void {
   ui.stat.bitrate.textContent = formatBitrate(stats.bitrate);
   ui.stat.resolution.textContent = stats.resolution ?? '—';
   ui.stat.dropped.textContent = String(stats.droppedFrames);
+  ui.stat.edge.textContent = stats.edge === null ? location.host : `${new URL(stats.edge).host}${stats.edgeSwitches > 0 ? ` (${stats.edgeSwitches} switch${stats.edgeSwitches === 1 ? '' : 'es'})` : ''}`;
   ui.latencyOverlay.textContent = stats.latencyMs === null ? '' : `${(stats.latencyMs / 1000).toFixed(1)} s behind live`;
 }
 
@@ -114,7 +135,7 @@ function otherMode(mode: LatencyMode): LatencyMode {
   return LATENCY_MODES.find((m) => m !== mode) ?? mode;
 }
 
-const player = new SwarmcastPlayer(video, { latencyMode: isLatencyMode(latencyParam) ? latencyParam : 'low' });
+const player = new SwarmcastPlayer(video, { latencyMode: isLatencyMode(latencyParam) ? latencyParam : 'low', edges: edges ?? [] });
 // Assigned rather than declared on Window: the broadcaster page exposes a different `swarmcast` in the same program.
 const automation: { stats(): PlayerStats } = {
   stats: () => {
@@ -138,6 +159,10 @@ function start(): void {
     failPage(`Unknown latency mode "${latencyParam}"`, `Use latency=${LATENCY_MODES.join(' or latency=')}.`);
     return;
   }
+  if (edges === null) {
+    failPage(`Unknown edges "${edgesParam}"`, 'Use edges=http://host:port,http://host:port — the edge servers that carry this stream.');
+    return;
+  }
   ui.latencyMode.textContent = latencyParam;
   ui.p2pNotice.hidden = latencyParam !== 'p2p';
   const switched = new URL(location.href);
@@ -146,6 +171,7 @@ function start(): void {
   ui.modeSwitch.textContent = `switch to ${otherMode(latencyParam)}`;
   const share = new URL('/watch', location.href);
   share.searchParams.set('stream', stream);
+  if (edges.length > 0) share.searchParams.set('edges', edges.join(','));
   ui.shareLink.value = share.href;
 
   player.on('state', showState);
@@ -165,7 +191,7 @@ function start(): void {
     console.error('[swarmcast] playback failed:', error);
     showMessage(error.message, 'Reload the page to try again.');
   });
-  player.load(playbackUrl(stream));
+  player.load(playbackUrl(stream, edges[0] ?? ''));
 }
 
 ui.unmute.addEventListener('click', () => {

@@ -13,6 +13,13 @@ export interface PlayerConfig {
   src: string | undefined;
   /** Which latency the player aims for. */
   latencyMode: LatencyMode;
+  /**
+   * Edge origins (`scheme://host:port`) serving the same streams; with two or more, every request goes to the active
+   * edge and moves to the next one when that edge fails (errors, 5xx, timeouts) or playback stalls on it.
+   */
+  edges: readonly string[];
+  /** A stall this long on the active edge moves playback to the next edge. */
+  edgeStallMs: number;
   /** How often the `stats` event fires. */
   statsIntervalMs: number;
   /** `low` mode only: the glass-to-glass latency held by playback-rate control, and how it reacts. */
@@ -30,6 +37,8 @@ export interface PlayerConfig {
 export const DEFAULT_PLAYER_CONFIG: PlayerConfig = {
   src: undefined,
   latencyMode: 'low',
+  edges: [],
+  edgeStallMs: 2500,
   statsIntervalMs: 1000,
   catchUp: DEFAULT_CATCH_UP_CONFIG,
   catchUpIntervalMs: 200,

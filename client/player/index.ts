@@ -9,3 +9,4 @@ export { PlayerError } from './errors.ts';
 export type { PlayerErrorCode } from './errors.ts';
 export { playbackUrl } from './url.ts';
 export type { PlayerState, PlayerStats, StartupTimeline, StateReason } from './stats.ts';
+export { EdgeSet } from './edge-set.ts';

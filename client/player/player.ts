@@ -4,6 +4,8 @@ import type { ErrorData, FragLoadedData, LevelLoadedData, Part } from 'hls.js';
 import { TypedEmitter } from '../../shared/events.ts';
 import { CatchUpController } from './catch-up.ts';
 import { DEFAULT_PLAYER_CONFIG, hlsConfigFor } from './config.ts';
+import { edgeFailoverLoader } from './edge-failover-loader.ts';
+import { EdgeSet } from './edge-set.ts';
 import type { PlayerConfig } from './config.ts';
 import { PlayerError } from './errors.ts';
 import { firstVariantUri, hasEndList } from './playlist-probe.ts';
@@ -53,6 +55,9 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   readonly #bitrate = new BitrateWindow();
   readonly #delivery = new MedianWindow(DELIVERY_WINDOW_PARTS);
   readonly #videoEvents = new AbortController();
+  /** Set when the player knows two or more edges. */
+  readonly #edges: EdgeSet | null;
+  #edgeStallTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(video: HTMLVideoElement, options: Partial<PlayerConfig> = {}) {
     super();
@@ -60,6 +65,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#config = { ...DEFAULT_PLAYER_CONFIG, ...options };
     this.#src = this.#config.src;
     this.#catchUp = this.#config.latencyMode === 'low' ? new CatchUpController(this.#config.catchUp) : null;
+    this.#edges = this.#config.edges.length > 1 ? new EdgeSet(this.#config.edges) : null;
+    this.#edges?.on('switch', (from, to, reason) => console.warn(`[swarmcast] edge ${from} failed (${reason}); now playing from ${to}`));
     this.#listenToVideo();
   }
 
@@ -128,6 +135,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
       level: hls?.currentLevel ?? -1,
       muted: video.muted,
       playbackRate: video.playbackRate,
+      edge: this.#edges?.active ?? null,
+      edgeSwitches: this.#edges?.switches ?? 0,
     };
   }
 
@@ -159,7 +168,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#lastCurrentTime = 0;
     this.#setState('connecting', reason);
 
-    const hls = new Hls(hlsConfigFor(this.#config.latencyMode));
+    const edges = this.#edges;
+    const hls = new Hls({ ...hlsConfigFor(this.#config.latencyMode), ...(edges && { loader: edgeFailoverLoader(edges) }) });
     this.#hls = hls;
     hls.on(Hls.Events.MANIFEST_LOADED, () => this.#mark('manifestLoadedMs'));
     hls.on(Hls.Events.MANIFEST_PARSED, () => this.#play());
@@ -169,7 +179,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     hls.on(Hls.Events.ERROR, (_event, data) => this.#onHlsError(hls, data));
     // MediaSource opens while the playlists load.
     hls.attachMedia(this.#video);
-    hls.loadSource(src);
+    hls.loadSource(edges ? edges.route(src) : src);
     this.#awaitFirstFrame(hls);
   }
 
@@ -319,7 +329,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     if (this.#destroyed || !src) return;
     let live = false;
     try {
-      const manifest = await fetch(src, { cache: 'no-store' });
+      const manifest = await fetch(this.#edges ? this.#edges.route(src) : src, { cache: 'no-store' });
       if (manifest.ok) {
         const text = await manifest.text();
         const variant = firstVariantUri(text);
@@ -333,6 +343,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     } catch (err) {
       // Offline or server restarting: same as "not live yet", the next poll tries again; logged once per wait.
       if (this.#pollAttempt === 1) console.warn(`[swarmcast] polling ${src} failed: ${String(err)}`);
+      this.#edges?.fail(this.#edges.active, 'unreachable while waiting for the broadcast');
     }
     if (this.#destroyed || src !== this.#src) return;
     if (live) {
@@ -391,9 +402,28 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
 
   #onStall(): void {
     if (this.#stalls.stalled()) this.#catchUp?.stalled(performance.now());
+    this.#watchEdgeStall();
+  }
+
+  /** An edge that stops delivering without failing outright (hung, overloaded) is left after `edgeStallMs` of stall. */
+  #watchEdgeStall(): void {
+    const edges = this.#edges;
+    if (!edges || this.#edgeStallTimer !== undefined) return;
+    const stalledAt = this.#video.currentTime;
+    this.#edgeStallTimer = setTimeout(() => {
+      this.#edgeStallTimer = undefined;
+      const hls = this.#hls;
+      if (!hls || this.#video.paused || this.#video.currentTime > stalledAt) return;
+      edges.fail(edges.active, `playback stalled for ${this.#config.edgeStallMs} ms`);
+      // In-flight requests to the stalled edge are dropped; loading resumes on the new edge from the live edge.
+      hls.stopLoad();
+      hls.startLoad(-1);
+    }, this.#config.edgeStallMs);
   }
 
   #teardownHls(): void {
+    clearTimeout(this.#edgeStallTimer);
+    this.#edgeStallTimer = undefined;
     const hls = this.#hls;
     if (!hls) return;
     this.#hls = null;

@@ -51,6 +51,10 @@ export interface PlayerStats {
   level: number;
   muted: boolean;
   playbackRate: number;
+  /** The edge requests go to, when the player knows several edges; null otherwise. */
+  edge: string | null;
+  /** How many times playback moved to another edge. */
+  edgeSwitches: number;
 }
 
 export interface StartupTimeline {

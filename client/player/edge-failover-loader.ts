@@ -1,0 +1,78 @@
+// The one hls.js Loader adapter for edge failover: each request goes to the active edge and is retried on the next edge
+// when the active one fails, so hls.js sees neither the failure nor a reload.
+import Hls from 'hls.js';
+import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from 'hls.js';
+import type { EdgeSet } from './edge-set.ts';
+
+type LoaderClass = HlsConfig['loader'];
+
+/** A response that says the edge itself is in trouble (unreachable, reset, or answering 5xx), not the content. */
+export function isEdgeFailure(code: number): boolean {
+  return code === 0 || code >= 500;
+}
+
+/** An hls.js loader class that routes every request through `edges`, falling back to the default loader's transport. */
+export function edgeFailoverLoader(edges: EdgeSet, Inner: LoaderClass = Hls.DefaultConfig.loader): LoaderClass {
+  return class EdgeFailoverLoader implements Loader<LoaderContext> {
+    context: LoaderContext | null = null;
+    stats: LoaderStats;
+    #config: HlsConfig;
+    #inner: Loader<LoaderContext>;
+
+    constructor(config: HlsConfig) {
+      this.#config = config;
+      this.#inner = new Inner(config);
+      this.stats = this.#inner.stats;
+    }
+
+    load(context: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void {
+      this.context = context;
+      const requested = context.url;
+      let failovers = 0;
+      const attempt = (): void => {
+        const origin = edges.active;
+        context.url = edges.route(requested);
+        // Each edge gets one try per request; after every edge failed, hls.js's own retry policy takes over.
+        const failover = (reason: string): boolean => {
+          edges.fail(origin, reason);
+          if (failovers >= edges.origins.length - 1 || edges.active === origin) return false;
+          failovers++;
+          this.#inner.destroy();
+          this.#inner = new Inner(this.#config);
+          this.stats = this.#inner.stats;
+          attempt();
+          return true;
+        };
+        this.#inner.load(context, config, {
+          ...callbacks,
+          onError: (error, ctx, details, stats) => {
+            if (isEdgeFailure(error.code) && failover(`HTTP ${error.code || 'connection error'} from ${origin}`)) return;
+            callbacks.onError(error, ctx, details, stats);
+          },
+          onTimeout: (stats, ctx, details) => {
+            if (failover(`timeout from ${origin}`)) return;
+            callbacks.onTimeout(stats, ctx, details);
+          },
+        });
+      };
+      attempt();
+    }
+
+    abort(): void {
+      this.#inner.abort();
+    }
+
+    destroy(): void {
+      this.#inner.destroy();
+      this.context = null;
+    }
+
+    getCacheAge(): number | null {
+      return this.#inner.getCacheAge?.() ?? null;
+    }
+
+    getResponseHeader(name: string): string | null {
+      return this.#inner.getResponseHeader?.(name) ?? null;
+    }
+  };
+}
