@@ -2,16 +2,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './support/browser.ts';
+import { goLiveWithTestSource, viewerStats, type ViewerStats } from './support/pages.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
-interface ViewerStats {
-  state: string;
-  currentTime: number;
-  decodedFrames: number;
-  stalls: number;
-  edge: string | null;
-  edgeSwitches: number;
-}
 
 const STREAM = 'failover-e2e';
 let origin: RunningServer;
@@ -26,9 +19,7 @@ beforeAll(async () => {
     startServer({ ROLE: 'edge', ORIGIN_URL: origin.baseUrl }),
   ]);
   browser = await launchChromium();
-  const broadcaster = await (await browser.newContext()).newPage();
-  await broadcaster.goto(`${origin.baseUrl}/broadcast?stream=${STREAM}&source=test&autostart=1`);
-  await broadcaster.waitForSelector('body[data-state="live"]', { timeout: 20_000 });
+  await goLiveWithTestSource(browser, origin.baseUrl, STREAM);
 }, 40_000);
 
 afterAll(async () => {
@@ -43,7 +34,7 @@ describe('edge failover', () => {
     const page = `${edgeA.baseUrl}/watch?stream=${STREAM}&edges=${edgeA.baseUrl},${edgeB.baseUrl}`;
     await viewer.goto(page);
     await viewer.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
-    const stats = (): Promise<ViewerStats> => viewer.evaluate(() => (window as unknown as { swarmcast: { stats(): ViewerStats } }).swarmcast.stats());
+    const stats = (): Promise<ViewerStats> => viewerStats(viewer);
     await viewer.waitForFunction(() => (window as unknown as { swarmcast: { stats(): ViewerStats } }).swarmcast.stats().currentTime > 3);
     const before = await stats();
     expect(before.edge).toBe(edgeA.baseUrl);

@@ -9,21 +9,12 @@ import HLS from 'hls-parser';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './support/browser.ts';
+import { viewerStats as readViewerStats, type ViewerStats } from './support/pages.ts';
 import { rawPublish, sendAndAwaitDrop } from './support/raw-publisher.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
 const run = promisify(execFile);
 
-interface ViewerStats {
-  state: string;
-  latencyMs: number | null;
-  bufferMs: number;
-  stalls: number;
-  bitrate: number;
-  currentTime: number;
-  decodedFrames: number;
-  audioDecodedBytes: number | null;
-}
 
 let server: RunningServer;
 let browser: Browser;
@@ -32,8 +23,7 @@ let viewer: BrowserContext;
 let viewerPage: Page;
 let tmp: string;
 
-const viewerStats = (): Promise<ViewerStats> =>
-  viewerPage.evaluate(() => (window as unknown as { swarmcast: { stats(): ViewerStats } }).swarmcast.stats());
+const viewerStats = (): Promise<ViewerStats> => readViewerStats(viewerPage);
 
 async function waitForState(page: Page, state: string, timeoutMs = 20_000): Promise<void> {
   await page.waitForSelector(`body[data-state="${state}"]`, { timeout: timeoutMs });

@@ -6,13 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './support/browser.ts';
 import { mediaPlaylistUrl, preloadHintOf, rawGet } from './support/live-hls.ts';
 import { startNginx, type RunningNginx } from './support/nginx.ts';
+import { goLiveWithTestSource, watchFor } from './support/pages.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
-interface ViewerStats {
-  state: string;
-  currentTime: number;
-  decodedFrames: number;
-}
 
 const STREAM = 'nginx-e2e';
 let origin: RunningServer;
@@ -23,9 +19,7 @@ beforeAll(async () => {
   origin = await startServer({ ROLE: 'origin' });
   nginx = await startNginx(origin.baseUrl);
   browser = await launchChromium();
-  const broadcaster = await (await browser.newContext()).newPage();
-  await broadcaster.goto(`${origin.baseUrl}/broadcast?stream=${STREAM}&source=test&autostart=1`);
-  await broadcaster.waitForSelector('body[data-state="live"]', { timeout: 20_000 });
+  await goLiveWithTestSource(browser, origin.baseUrl, STREAM);
 }, 40_000);
 
 afterAll(async () => {
@@ -41,14 +35,7 @@ describe('nginx edge (server/edge/nginx)', () => {
     viewer.on('request', (request) => hosts.add(new URL(request.url()).host));
     await viewer.goto(`${nginx.baseUrl}/watch?stream=${STREAM}`);
     await viewer.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
-    const stats = (): Promise<ViewerStats> => viewer.evaluate(() => (window as unknown as { swarmcast: { stats(): ViewerStats } }).swarmcast.stats());
-    const first = await stats();
-    const startedMs = Date.now();
-    while (Date.now() - startedMs < 10_000) {
-      await viewer.waitForTimeout(1000);
-      expect((await stats()).state).toBe('playing');
-    }
-    const last = await stats();
+    const { first, last } = await watchFor(viewer, 10);
     expect(last.currentTime - first.currentTime).toBeGreaterThan(8);
     expect(last.decodedFrames - first.decodedFrames).toBeGreaterThan(200);
     expect([...hosts]).toEqual([new URL(nginx.baseUrl).host]);

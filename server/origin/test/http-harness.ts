@@ -3,8 +3,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Router from 'find-my-way';
 import { Origin } from '../origin.ts';
+import * as HLS from 'hls-parser';
 import type { OriginConfig } from '../config.ts';
 import { registerOriginRoutes } from '../http.ts';
+import type { LiveStream } from '../live-stream.ts';
+import { FakePackager } from './fake-packager.ts';
 
 export interface OriginHarness {
   origin: Origin;
@@ -42,4 +45,25 @@ export async function until(condition: () => boolean, timeoutMs = 2_000): Promis
     if (performance.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+export interface LiveFixture {
+  packager: FakePackager;
+  stream: LiveStream;
+  /** URL of `path` under the stream's /live/NAME/. */
+  url: (path: string) => string;
+}
+
+/** Attaches a fake packager as stream `cam` (one rendition, `v0`) to the harness's origin. */
+export function attachLive(harness: OriginHarness): LiveFixture {
+  const packager = new FakePackager('v0');
+  const stream = harness.origin.attach('cam', packager);
+  return { packager, stream, url: (path) => `${harness.baseUrl}/live/cam/${path}` };
+}
+
+/** Parses with hls-parser (the independent reader the tests trust) and insists on a media playlist. */
+export function parseMedia(text: string): HLS.types.MediaPlaylist {
+  const playlist = HLS.parse(text);
+  if (playlist.isMasterPlaylist) throw new Error('expected a media playlist');
+  return playlist;
 }

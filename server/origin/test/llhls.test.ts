@@ -4,9 +4,9 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as HLS from 'hls-parser';
 import { CHUNKS_PER_PART, FakePackager, PARTS_PER_SEGMENT } from './fake-packager.ts';
-import { startOrigin, until } from './http-harness.ts';
-import type { OriginHarness } from './http-harness.ts';
-import type { LiveStream, PackagedStream } from '../live-stream.ts';
+import { attachLive, parseMedia, startOrigin, until } from './http-harness.ts';
+import type { LiveFixture, OriginHarness } from './http-harness.ts';
+import type { PackagedStream } from '../live-stream.ts';
 
 beforeAll(() => HLS.setOptions({ strictMode: true }));
 
@@ -16,18 +16,9 @@ afterEach(async () => {
   harness = undefined;
 });
 
-async function live(config: Parameters<typeof startOrigin>[0] = {}): Promise<{ h: OriginHarness; packager: FakePackager; stream: LiveStream; url: (path: string) => string }> {
+async function live(config: Parameters<typeof startOrigin>[0] = {}): Promise<LiveFixture & { h: OriginHarness }> {
   harness = await startOrigin(config);
-  const packager = new FakePackager('v0');
-  const stream = harness.origin.attach('cam', packager);
-  const base = harness.baseUrl;
-  return { h: harness, packager, stream, url: (path) => `${base}/live/cam/${path}` };
-}
-
-function parseMedia(text: string): HLS.types.MediaPlaylist {
-  const playlist = HLS.parse(text);
-  if (playlist.isMasterPlaylist) throw new Error('expected a media playlist');
-  return playlist;
+  return { h: harness, ...attachLive(harness) };
 }
 
 /** One packaged stream made of several fake packagers, one per rendition, as the real packager emits them all. */

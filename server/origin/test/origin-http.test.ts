@@ -2,9 +2,8 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as HLS from 'hls-parser';
 import { FakePackager, PARTS_PER_SEGMENT } from './fake-packager.ts';
-import { startOrigin, until } from './http-harness.ts';
-import type { OriginHarness } from './http-harness.ts';
-import type { LiveStream } from '../live-stream.ts';
+import { attachLive, parseMedia, startOrigin, until } from './http-harness.ts';
+import type { LiveFixture, OriginHarness } from './http-harness.ts';
 
 beforeAll(() => HLS.setOptions({ strictMode: true }));
 
@@ -14,18 +13,9 @@ afterEach(async () => {
   harness = undefined;
 });
 
-async function live(config: Parameters<typeof startOrigin>[0] = {}): Promise<{ h: OriginHarness; packager: FakePackager; stream: LiveStream; url: (path: string) => string }> {
+async function live(config: Parameters<typeof startOrigin>[0] = {}): Promise<LiveFixture & { h: OriginHarness }> {
   harness = await startOrigin(config);
-  const packager = new FakePackager('v0');
-  const stream = harness.origin.attach('cam', packager);
-  const base = harness.baseUrl;
-  return { h: harness, packager, stream, url: (path) => `${base}/live/cam/${path}` };
-}
-
-function parseMedia(text: string): HLS.types.MediaPlaylist {
-  const playlist = HLS.parse(text);
-  if (playlist.isMasterPlaylist) throw new Error('expected a media playlist');
-  return playlist;
+  return { h: harness, ...attachLive(harness) };
 }
 
 async function getMedia(url: string): Promise<HLS.types.MediaPlaylist> {
