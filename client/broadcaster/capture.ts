@@ -2,6 +2,7 @@
 import { TypedEmitter } from '../../shared/events.ts';
 import { captureError } from './errors.ts';
 import { nowUs, type CaptureSource, type CaptureSourceEvents, type SourceKind } from './source.ts';
+import { StillFrameFiller } from './still-frame-filler.ts';
 import { TestSource } from './test-source.ts';
 
 export interface CaptureOptions {
@@ -54,6 +55,8 @@ class DeviceSource extends TypedEmitter<CaptureSourceEvents> implements CaptureS
   readonly hasAudio: boolean;
   readonly audioChannels: number;
   #readers: ReadableStreamDefaultReader<VideoFrame | AudioData>[] = [];
+  readonly #filler = new StillFrameFiller((frame) => this.emit('video', frame));
+  #fillTimer: ReturnType<typeof setInterval> | undefined;
   #started = false;
   #closed = false;
 
@@ -75,12 +78,15 @@ class DeviceSource extends TypedEmitter<CaptureSourceEvents> implements CaptureS
     this.#started = true;
     const video = this.preview.getVideoTracks()[0];
     const audio = this.preview.getAudioTracks()[0];
-    if (video) void this.#pump(video, (frame: VideoFrame, offsetUs) => {
-      if (offsetUs === 0) return this.emit('video', frame);
-      const moved = new VideoFrame(frame, { timestamp: frame.timestamp + offsetUs });
-      frame.close();
-      this.emit('video', moved);
-    });
+    if (video) {
+      void this.#pump(video, (frame: VideoFrame, offsetUs) => {
+        if (offsetUs === 0) return this.#filler.push(frame);
+        const moved = new VideoFrame(frame, { timestamp: frame.timestamp + offsetUs });
+        frame.close();
+        this.#filler.push(moved);
+      });
+      this.#fillTimer = setInterval(() => this.#filler.tick(nowUs()), this.#filler.maxGapUs / 2000);
+    }
     if (audio) void this.#pump(audio, (data: AudioData, offsetUs) => {
       this.emit('audio', offsetUs === 0 ? data : retimeAudio(data, data.timestamp + offsetUs));
     });
@@ -113,6 +119,8 @@ class DeviceSource extends TypedEmitter<CaptureSourceEvents> implements CaptureS
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#fillTimer);
+    this.#filler.close();
     for (const reader of this.#readers) void reader.cancel().catch(() => undefined);
     for (const track of this.preview.getTracks()) track.stop();
     this.removeAllListeners();

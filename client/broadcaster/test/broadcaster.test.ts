@@ -246,6 +246,19 @@ describe('back-pressure', () => {
   }, 30_000);
 });
 
+describe('still pictures', () => {
+  it('repeats the last frame whenever the source sends none for 100 ms, so no part goes without video', async () => {
+    const page = await fixture.browser.newPage();
+    await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
+    await page.waitForFunction(() => typeof window.runStillFrameFiller === 'function');
+    const emitted = await page.evaluate(() => window.runStillFrameFiller());
+    await page.close();
+    // The real frames, a repeat at each 100 ms without one, nothing after close(), every frame a full picture.
+    expect(emitted.map((f) => f.timestamp)).toEqual([1_000, 101_000, 201_500, 250_000, 351_000]);
+    expect(emitted.every((f) => f.width === 320)).toBe(true);
+  });
+});
+
 describe('camera capture', () => {
   it('maps camera and microphone timestamps onto the wall clock, so the clock message is honest', async () => {
     const page = await fixture.browser.newPage();

@@ -1,5 +1,6 @@
 // Test harness page: runs the Broadcaster with a source into a MemoryTransport and exposes what it would send.
 import { Broadcaster, type BroadcasterState, type BroadcasterStats, type SourceKind } from '../index.ts';
+import { StillFrameFiller } from '../still-frame-filler.ts';
 import { MemoryTransport } from './memory-transport.ts';
 
 export interface HarnessResult {
@@ -21,8 +22,27 @@ export interface HarnessOptions {
 declare global {
   interface Window {
     runHarness(opts: HarnessOptions): Promise<HarnessResult>;
+    runStillFrameFiller(): { timestamp: number; width: number }[];
   }
 }
+
+/** Drives a StillFrameFiller with a made-up clock: one real frame, a still picture, then another real frame. */
+window.runStillFrameFiller = () => {
+  const emitted: { timestamp: number; width: number }[] = [];
+  const filler = new StillFrameFiller((frame) => {
+    emitted.push({ timestamp: frame.timestamp, width: frame.codedWidth });
+    frame.close();
+  }, 100_000);
+  const canvas = new OffscreenCanvas(320, 180);
+  canvas.getContext('2d')!.fillRect(0, 0, 320, 180);
+  filler.push(new VideoFrame(canvas, { timestamp: 1_000 }));
+  for (const nowUs of [50_000, 101_000, 150_000, 201_500, 240_000]) filler.tick(nowUs);
+  filler.push(new VideoFrame(canvas, { timestamp: 250_000 }));
+  for (const nowUs of [300_000, 351_000]) filler.tick(nowUs);
+  filler.close();
+  filler.tick(500_000);
+  return emitted;
+};
 
 window.runHarness = async ({ durationMs, segmentTargetMs, source, congestAtMs }) => {
   const transport = new MemoryTransport(segmentTargetMs);
