@@ -1,11 +1,12 @@
 // Round trip on real media: ffmpeg-encoded H.264 + Opus/AAC → wire messages → StreamPackager → mux.js and ffprobe read it back.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createFile, type ISOFile, type MP4BoxBuffer, type Sample } from 'mp4box';
+import type { Sample } from 'mp4box';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demuxMp4, findBoxPayload, opusHeadFromDOps } from '../../../e2e/support/mp4-media.ts';
 import type { ChunkMessage, TrackConfigMessage, WireMessage } from '../../../shared/protocol/index.ts';
 import { StreamPackager, type Part, type RenditionInit, type SegmentInfo } from '../index.ts';
 import { child, children, inspect, readPart } from './mp4-probe.ts';
@@ -14,78 +15,13 @@ const run = promisify(execFile);
 const ORIGIN_US = 10_000_000;
 const WALL_CLOCK_MS = 1_700_000_000_000;
 
-interface Demuxed {
-  file: ISOFile;
-  video: { id: number; timescale: number; samples: Sample[] };
-  audio: { id: number; timescale: number; samples: Sample[]; codec: string };
-}
-
-/** Demuxes an MP4 with mp4box.js into its samples. */
-async function demux(path: string): Promise<Demuxed> {
-  const bytes = await readFile(path);
-  const file = createFile();
-  const samples = new Map<number, Sample[]>();
-  const ready = new Promise<Demuxed>((resolve, reject) => {
-    file.onError = (_module: string, message: string) => reject(new Error(message));
-    file.onReady = (info) => {
-      const video = info.videoTracks[0];
-      const audio = info.audioTracks[0];
-      if (!video || !audio) return reject(new Error('expected one video and one audio track'));
-      for (const track of [video, audio]) {
-        samples.set(track.id, []);
-        file.setExtractionOptions(track.id, undefined, { nbSamples: 100_000 });
-      }
-      file.onSamples = (id, _user, batch) => samples.get(id)?.push(...batch);
-      file.start();
-      file.flush();
-      resolve({
-        file,
-        video: { id: video.id, timescale: video.timescale, samples: samples.get(video.id) ?? [] },
-        audio: { id: audio.id, timescale: audio.timescale, samples: samples.get(audio.id) ?? [], codec: audio.codec },
-      });
-    };
-  });
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as MP4BoxBuffer;
-  buffer.fileStart = 0;
-  file.appendBuffer(buffer);
-  file.flush();
-  return ready;
-}
-
-/** The payload of the first box of this type anywhere in the file (avcC sits inside stsd's sample entry). */
-function findBoxPayload(bytes: Uint8Array, type: string): Uint8Array {
-  const code = Array.from(type, (c) => c.charCodeAt(0));
-  for (let i = 4; i + 4 <= bytes.length; i++) {
-    if (code.every((c, k) => bytes[i + k] === c)) {
-      const size = new DataView(bytes.buffer, bytes.byteOffset + i - 4, 4).getUint32(0);
-      return bytes.slice(i + 4, i - 4 + size);
-    }
-  }
-  throw new Error(`no ${type} box`);
-}
-
-/** An Ogg OpusHead as a WebCodecs AudioEncoder may hand it out, rebuilt from the source's dOps. */
-function opusHead(dOps: Uint8Array): Uint8Array {
-  const view = new DataView(dOps.buffer, dOps.byteOffset, dOps.byteLength);
-  const head = new Uint8Array(19);
-  const out = new DataView(head.buffer);
-  head.set(new TextEncoder().encode('OpusHead'));
-  out.setUint8(8, 1);
-  out.setUint8(9, view.getUint8(1));
-  out.setUint16(10, view.getUint16(2), true);
-  out.setUint32(12, view.getUint32(4), true);
-  out.setInt16(16, view.getInt16(8), true);
-  out.setUint8(18, view.getUint8(10));
-  return head;
-}
-
 async function toWireMessages(path: string, audioCodec: 'opus' | 'aac'): Promise<{ messages: WireMessage[]; videoSizes: number[] }> {
-  const source = await demux(path);
-  const bytes = new Uint8Array(await readFile(path));
+  const source = await demuxMp4(path);
+  const bytes = source.bytes;
   const tracks: TrackConfigMessage[] = [
     { type: 'track', kind: 'video', trackId: 0, codec: 'avc1.42c01e', description: findBoxPayload(bytes, 'avcC'), width: 640, height: 360, framerate: 30, bitrate: 800_000, rendition: '360p' },
     audioCodec === 'opus'
-      ? { type: 'track', kind: 'audio', trackId: 1, codec: 'opus', description: opusHead(findBoxPayload(bytes, 'dOps')), sampleRate: 48000, channels: 2, bitrate: 64_000 }
+      ? { type: 'track', kind: 'audio', trackId: 1, codec: 'opus', description: opusHeadFromDOps(findBoxPayload(bytes, 'dOps')), sampleRate: 48000, channels: 2, bitrate: 64_000 }
       // The AAC description is left out so the packager builds the AudioSpecificConfig itself.
       : { type: 'track', kind: 'audio', trackId: 1, codec: 'mp4a.40.2', sampleRate: 48000, channels: 2, bitrate: 128_000 },
   ];

@@ -1,0 +1,267 @@
+// A real WebRTC publisher without a browser: replays an ffmpeg-made H.264 + Opus file through node-datachannel at
+// real-time pace, speaking shared/protocol, so benches spend the machine's CPU on the servers instead of Chromium.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PeerConnection, type DataChannel } from 'node-datachannel';
+import type { Sample } from 'mp4box';
+import {
+  encodeMessage,
+  FRAGMENT_PAYLOAD_BYTES,
+  fragmentMessage,
+  type ChunkMessage,
+  type TrackConfigMessage,
+  type WireMessage,
+} from '../../shared/protocol/index.ts';
+import { avcCodecString, demuxMp4, findBoxPayload, opusHeadFromDOps } from './mp4-media.ts';
+
+const run = promisify(execFile);
+
+export interface NodePublisherOptions {
+  /** The origin (or all-in-one server) that takes `POST /api/publish/NAME`. */
+  baseUrl: string;
+  stream: string;
+  /** Video size and rendition name; 1280x720 `720p` (the browser broadcaster's default rung) unless given. */
+  width?: number;
+  height?: number;
+  rendition?: string;
+  videoBitrate?: number;
+  /** Length of the file that is looped, seconds; a multiple of the 2 s GOP. */
+  sourceSeconds?: number;
+}
+
+export interface NodePublisher {
+  /** The session URL the server returned (`Location` of the 201). */
+  readonly location: string | null;
+  /** Whole messages and bytes written to the data channel so far. */
+  readonly stats: { messagesSent: number; bytesSent: number; loops: number };
+  /** Sends `end`, waits for it to leave and closes the connection. */
+  stop(): Promise<void>;
+}
+
+const VIDEO_TRACK = 0;
+const AUDIO_TRACK = 1;
+const FRAMERATE = 30;
+/** Bytes a fragment frame adds in front of its slice. */
+const FRAGMENT_HEADER_BYTES = 10;
+/** Back-pressure: stop writing above this many queued bytes, resume once the queue falls to LOW. */
+const HIGH_BUFFERED_BYTES = 1024 * 1024;
+const LOW_BUFFERED_BYTES = 256 * 1024;
+const CONNECT_TIMEOUT_MS = 10_000;
+const DRAIN_TIMEOUT_MS = 2_000;
+
+interface TimedSample {
+  trackId: number;
+  /** Offset from the start of the file, microseconds. */
+  offsetUs: number;
+  durationUs: number;
+  keyframe: boolean;
+  data: Uint8Array;
+}
+
+interface SourceMedia {
+  tracks: TrackConfigMessage[];
+  /** Both tracks' samples in send order (by time). */
+  samples: TimedSample[];
+  /** The file's length; loop n plays at n × periodUs. */
+  periodUs: number;
+}
+
+/** Encodes and demuxes the looped source: libx264 Baseline with a keyframe every 2 s, no B-frames, and Opus 48 kHz. */
+async function makeSource(dir: string, options: Required<Omit<NodePublisherOptions, 'baseUrl' | 'stream'>>): Promise<SourceMedia> {
+  const path = join(dir, 'source.mp4');
+  await run('ffmpeg', [
+    '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=size=${options.width}x${options.height}:rate=${FRAMERATE}`,
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(options.sourceSeconds),
+    '-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-preset', 'veryfast',
+    '-b:v', String(options.videoBitrate), '-maxrate', String(options.videoBitrate), '-bufsize', String(options.videoBitrate),
+    '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-bf', '0',
+    '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2',
+    '-movflags', '+faststart',
+    path,
+  ]);
+  const source = await demuxMp4(path);
+  const avcC = findBoxPayload(source.bytes, 'avcC');
+  const tracks: TrackConfigMessage[] = [
+    {
+      type: 'track', kind: 'video', trackId: VIDEO_TRACK, codec: avcCodecString(avcC), description: avcC,
+      width: options.width, height: options.height, framerate: FRAMERATE, bitrate: options.videoBitrate, rendition: options.rendition,
+    },
+    {
+      type: 'track', kind: 'audio', trackId: AUDIO_TRACK, codec: 'opus', description: opusHeadFromDOps(findBoxPayload(source.bytes, 'dOps')),
+      sampleRate: 48_000, channels: 2, bitrate: 64_000,
+    },
+  ];
+  const timed = (trackId: number, timescale: number) => (s: Sample): TimedSample => ({
+    trackId,
+    offsetUs: Math.round((s.dts * 1_000_000) / timescale),
+    durationUs: Math.round((s.duration * 1_000_000) / timescale),
+    keyframe: s.is_sync,
+    data: s.data ?? new Uint8Array(0),
+  });
+  const video = source.video.samples.map(timed(VIDEO_TRACK, source.video.timescale));
+  const last = video.at(-1);
+  if (!last || !video[0]?.keyframe) throw new Error('the source has no video starting on a keyframe');
+  const periodUs = last.offsetUs + last.durationUs;
+  // Audio running past the video's end would overlap the next loop's first packets; the loop is the video's length.
+  const audio = source.audio.samples.map(timed(AUDIO_TRACK, source.audio.timescale)).filter((s) => s.offsetUs + s.durationUs <= periodUs);
+  const samples = [...video, ...audio].sort((a, b) => a.offsetUs - b.offsetUs || a.trackId - b.trackId);
+  return { tracks, samples, periodUs };
+}
+
+/** Offers a data channel from node-datachannel, POSTs the complete offer (no trickle) and applies the answer. */
+async function connect(baseUrl: string, stream: string): Promise<{ pc: PeerConnection; dc: DataChannel; location: string | null }> {
+  const pc = new PeerConnection(`node-publisher-${stream}`, { iceServers: [], bindAddress: '127.0.0.1' });
+  try {
+    const gathered = new Promise<void>((done) => pc.onGatheringStateChange((state) => state === 'complete' && done()));
+    const dc = pc.createDataChannel('swarmcast');
+    const opened = new Promise<void>((done, fail) => {
+      dc.onOpen(() => done());
+      dc.onError((err) => fail(new Error(`data channel error: ${err}`)));
+    });
+    if (pc.gatheringState() !== 'complete') await withTimeout(gathered, 'ICE gathering');
+    const offer = pc.localDescription();
+    if (!offer) throw new Error('node-datachannel produced no offer');
+    const res = await fetch(`${baseUrl}/api/publish/${encodeURIComponent(stream)}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/sdp' },
+      body: offer.sdp,
+    });
+    const answer = await res.text();
+    if (res.status !== 201) throw new Error(`publish refused: ${res.status} ${answer}`);
+    pc.setRemoteDescription(answer, 'answer');
+    await withTimeout(opened, 'data channel open');
+    return { pc, dc, location: res.headers.get('Location') };
+  } catch (err) {
+    pc.close();
+    throw err;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${what} timed out after ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+class Publisher implements NodePublisher {
+  readonly location: string | null;
+  readonly stats = { messagesSent: 0, bytesSent: 0, loops: 0 };
+  #pc: PeerConnection;
+  #dc: DataChannel;
+  #source: SourceMedia;
+  #fragmentPayloadBytes: number;
+  #messageId = 0;
+  #stopped = false;
+  /** Wakes the send loop early (stop, or the queue drained). */
+  #wake: (() => void) | undefined;
+  #loop: Promise<void>;
+
+  constructor(pc: PeerConnection, dc: DataChannel, location: string | null, source: SourceMedia) {
+    this.#pc = pc;
+    this.#dc = dc;
+    this.location = location;
+    this.#source = source;
+    this.#fragmentPayloadBytes = Math.min(FRAGMENT_PAYLOAD_BYTES, dc.maxMessageSize() - FRAGMENT_HEADER_BYTES);
+    dc.setBufferedAmountLowThreshold(LOW_BUFFERED_BYTES);
+    dc.onBufferedAmountLow(() => this.#wake?.());
+    dc.onClosed(() => {
+      this.#stopped = true;
+      this.#wake?.();
+    });
+    this.#loop = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      this.#wake?.();
+      await this.#loop;
+      if (this.#dc.isOpen()) {
+        this.#write({ type: 'end' });
+        const deadline = performance.now() + DRAIN_TIMEOUT_MS;
+        while (this.#dc.isOpen() && this.#dc.bufferedAmount() > 0 && performance.now() < deadline) await this.#sleep(20);
+      }
+    }
+    await this.#loop;
+    this.#dc.close();
+    this.#pc.close();
+  }
+
+  /**
+   * Sends the clock, the track configs, then every sample when its time comes: loop n's samples are stamped
+   * firstUs + n × period + offset, so timestamps keep increasing across loops as a live source's do.
+   */
+  async #run(): Promise<void> {
+    const firstUs = Math.round(performance.now() * 1000);
+    const startMs = performance.now();
+    this.#write({ type: 'clock', timestampUs: firstUs, wallClockMs: Date.now() });
+    for (const track of this.#source.tracks) this.#write(track);
+    const { samples, periodUs } = this.#source;
+    for (let loop = 0; !this.#stopped; loop++) {
+      this.stats.loops = loop;
+      for (const sample of samples) {
+        const mediaUs = loop * periodUs + sample.offsetUs;
+        const dueMs = startMs + mediaUs / 1000 - performance.now();
+        if (dueMs > 1) await this.#sleep(dueMs);
+        while (!this.#stopped && this.#dc.bufferedAmount() > HIGH_BUFFERED_BYTES) await this.#sleep(1000);
+        if (this.#stopped) return;
+        const chunk: ChunkMessage = {
+          type: 'chunk',
+          trackId: sample.trackId,
+          keyframe: sample.keyframe,
+          timestampUs: firstUs + mediaUs,
+          durationUs: sample.durationUs,
+          data: sample.data,
+        };
+        this.#write(chunk);
+      }
+    }
+  }
+
+  #write(message: WireMessage): void {
+    const frames = fragmentMessage(encodeMessage(message), this.#messageId, this.#fragmentPayloadBytes);
+    if (frames.length > 1) this.#messageId = (this.#messageId + 1) >>> 0;
+    for (const frame of frames) {
+      this.#dc.sendMessageBinary(frame);
+      this.stats.bytesSent += frame.byteLength;
+    }
+    this.stats.messagesSent++;
+  }
+
+  /** Sleeps up to `ms`, cut short by stop() or the queue draining. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((done) => {
+      const timer = setTimeout(finish, ms);
+      function finish(): void {
+        clearTimeout(timer);
+        done();
+      }
+      this.#wake = finish;
+    });
+  }
+}
+
+/** Encodes the source, connects, and starts publishing at real-time pace until `stop()`. */
+export async function startNodePublisher(options: NodePublisherOptions): Promise<NodePublisher> {
+  const dir = await mkdtemp(join(tmpdir(), 'swarmcast-node-publisher-'));
+  try {
+    const source = await makeSource(dir, {
+      width: options.width ?? 1280,
+      height: options.height ?? 720,
+      rendition: options.rendition ?? '720p',
+      videoBitrate: options.videoBitrate ?? 2_500_000,
+      sourceSeconds: options.sourceSeconds ?? 4,
+    });
+    const { pc, dc, location } = await connect(options.baseUrl, options.stream);
+    return new Publisher(pc, dc, location, source);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
