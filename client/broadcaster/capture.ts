@@ -1,18 +1,9 @@
 // Capture from devices (camera, screen, tab) or the test source, delivering frames on the performance clock.
 import { TypedEmitter } from '../../shared/events.ts';
 import { captureError } from './errors.ts';
-import { nowUs, type CaptureSource, type CaptureSourceEvents, type SourceKind } from './source.ts';
+import { nowUs, type CaptureOptions, type CaptureSource, type CaptureSourceEvents, type SourceKind } from './source.ts';
 import { StillFrameFiller } from './still-frame-filler.ts';
 import { TestSource } from './test-source.ts';
-
-export interface CaptureOptions {
-  streamName: string;
-  width: number;
-  height: number;
-  framerate: number;
-  sampleRate: number;
-  channels: number;
-}
 
 // Chromium's MediaStreamTrackProcessor (Insertable Streams) is not in TypeScript's DOM library.
 declare class MediaStreamTrackProcessor<T> {

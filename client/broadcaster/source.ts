@@ -13,6 +13,16 @@ export function isSourceKind(value: string): value is SourceKind {
  * Timestamps are microseconds since `performance.timeOrigin`, so `performance.timeOrigin + timestamp / 1000`
  * is the wall-clock time of capture.
  */
+/** What a source is asked to capture; devices treat the sizes and rates as ideals, the test source as exact. */
+export interface CaptureOptions {
+  streamName: string;
+  width: number;
+  height: number;
+  framerate: number;
+  sampleRate: number;
+  channels: number;
+}
+
 export type CaptureSourceEvents = {
   video: [VideoFrame];
   audio: [AudioData];

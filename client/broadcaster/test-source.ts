@@ -1,15 +1,7 @@
 // The `test` source: a synthetic 30 fps picture with a running wall clock and a 440 Hz tone, needing no devices.
 import { TypedEmitter } from '../../shared/events.ts';
-import { nowUs, type CaptureSource, type CaptureSourceEvents } from './source.ts';
+import { nowUs, type CaptureOptions, type CaptureSource, type CaptureSourceEvents } from './source.ts';
 
-export interface TestSourceOptions {
-  streamName: string;
-  width: number;
-  height: number;
-  framerate: number;
-  sampleRate: number;
-  channels: number;
-}
 
 const TONE_HZ = 440;
 const TONE_GAIN = 0.2;
@@ -24,7 +16,7 @@ export class TestSource extends TypedEmitter<CaptureSourceEvents> implements Cap
   readonly hasAudio = true;
   readonly audioChannels: number;
   readonly preview: HTMLCanvasElement;
-  #options: TestSourceOptions;
+  #options: CaptureOptions;
   #ctx: CanvasRenderingContext2D;
   #texture: HTMLCanvasElement;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -33,7 +25,7 @@ export class TestSource extends TypedEmitter<CaptureSourceEvents> implements Cap
   #blockIndex = 0;
   #closed = false;
 
-  constructor(options: TestSourceOptions) {
+  constructor(options: CaptureOptions) {
     super();
     this.#options = options;
     this.audioChannels = options.channels;
