@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import Router from 'find-my-way';
 import { Origin } from '../origin.ts';
 import * as HLS from 'hls-parser';
+import { afterEach } from 'vitest';
 import type { OriginConfig } from '../config.ts';
 import { registerOriginRoutes } from '../http.ts';
 import type { LiveStream } from '../live-stream.ts';
@@ -66,4 +67,31 @@ export function parseMedia(text: string): HLS.types.MediaPlaylist {
   const playlist = HLS.parse(text);
   if (playlist.isMasterPlaylist) throw new Error('expected a media playlist');
   return playlist;
+}
+
+export interface OriginsPerTest {
+  /** A fresh origin for this test, closed after it. */
+  start(config?: Partial<OriginConfig>): Promise<OriginHarness>;
+  /** A fresh origin with the fake stream `cam` attached. */
+  live(config?: Partial<OriginConfig>): Promise<LiveFixture & { h: OriginHarness }>;
+}
+
+/** Call once per test file: every origin a test starts is closed when that test ends. */
+export function originsPerTest(): OriginsPerTest {
+  let current: OriginHarness | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  const start = async (config: Partial<OriginConfig> = {}): Promise<OriginHarness> => {
+    current = await startOrigin(config);
+    return current;
+  };
+  return {
+    start,
+    live: async (config = {}) => {
+      const h = await start(config);
+      return { h, ...attachLive(h) };
+    },
+  };
 }

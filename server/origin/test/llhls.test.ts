@@ -1,25 +1,16 @@
 // LL-HLS features of the origin over real HTTP: parts streamed while produced, delta updates, rendition reports, GAP, caching and gzip.
 import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as HLS from 'hls-parser';
 import { CHUNKS_PER_PART, FakePackager, PARTS_PER_SEGMENT } from './fake-packager.ts';
-import { attachLive, parseMedia, startOrigin, until } from './http-harness.ts';
-import type { LiveFixture, OriginHarness } from './http-harness.ts';
+import { originsPerTest, parseMedia, until } from './http-harness.ts';
 import type { PackagedStream } from '../live-stream.ts';
 
 beforeAll(() => HLS.setOptions({ strictMode: true }));
 
-let harness: OriginHarness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function live(config: Parameters<typeof startOrigin>[0] = {}): Promise<LiveFixture & { h: OriginHarness }> {
-  harness = await startOrigin(config);
-  return { h: harness, ...attachLive(harness) };
-}
+const origins = originsPerTest();
+const live = origins.live;
 
 /** One packaged stream made of several fake packagers, one per rendition, as the real packager emits them all. */
 function renditions(...sources: FakePackager[]): PackagedStream {
@@ -218,11 +209,11 @@ describe('playlist delta updates', () => {
 
 describe('rendition reports', () => {
   it('reports every other rendition\'s last segment and part, as of the moment the playlist is answered', async () => {
-    harness = await startOrigin();
+    const harness = await origins.start();
     const hi = new FakePackager('hi');
     const lo = new FakePackager('lo');
     const stream = harness.origin.attach('cam', renditions(hi, lo));
-    const url = (path: string): string => `${harness!.baseUrl}/live/cam/${path}`;
+    const url = (path: string): string => `${harness.baseUrl}/live/cam/${path}`;
     hi.sendInit();
     lo.sendInit();
     hi.sendParts(PARTS_PER_SEGMENT + 3);

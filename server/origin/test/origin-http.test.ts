@@ -1,22 +1,13 @@
 // The origin over real HTTP: playlists read back by hls-parser, blocking reload timing and errors, media objects, life-cycle.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as HLS from 'hls-parser';
 import { FakePackager, PARTS_PER_SEGMENT } from './fake-packager.ts';
-import { attachLive, parseMedia, startOrigin, until } from './http-harness.ts';
-import type { LiveFixture, OriginHarness } from './http-harness.ts';
+import { originsPerTest, parseMedia, until } from './http-harness.ts';
 
 beforeAll(() => HLS.setOptions({ strictMode: true }));
 
-let harness: OriginHarness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function live(config: Parameters<typeof startOrigin>[0] = {}): Promise<LiveFixture & { h: OriginHarness }> {
-  harness = await startOrigin(config);
-  return { h: harness, ...attachLive(harness) };
-}
+const origins = originsPerTest();
+const live = origins.live;
 
 async function getMedia(url: string): Promise<HLS.types.MediaPlaylist> {
   const res = await fetch(url);
@@ -321,10 +312,10 @@ describe('media objects', () => {
 
 describe('Origin registry', () => {
   it('refuses a second attach on a live name and replaces an ended one', async () => {
-    harness = await startOrigin();
+    const harness = await origins.start();
     const first = new FakePackager();
     harness.origin.attach('show', first);
-    expect(() => harness!.origin.attach('show', new FakePackager())).toThrowError(expect.objectContaining({ code: 'stream-busy' }));
+    expect(() => harness.origin.attach('show', new FakePackager())).toThrowError(expect.objectContaining({ code: 'stream-busy' }));
     first.sendEnd();
     expect(harness.origin.get('show')!.ended).toBe(true);
     const replacement = harness.origin.attach('show', new FakePackager());
@@ -337,11 +328,11 @@ describe('Origin registry', () => {
   });
 
   it('drops an ended stream after the retention time', async () => {
-    harness = await startOrigin({ endedRetentionMs: 50 });
+    const harness = await origins.start({ endedRetentionMs: 50 });
     const packager = new FakePackager();
     harness.origin.attach('gone', packager);
     packager.sendEnd();
     expect(harness.origin.has('gone')).toBe(true);
-    await until(() => !harness!.origin.has('gone'));
+    await until(() => !harness.origin.has('gone'));
   });
 });
