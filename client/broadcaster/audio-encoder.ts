@@ -1,6 +1,6 @@
 // The AudioEncoder: AAC-LC where the browser has it, else Opus; reports its decoder config with the first output.
 import { TypedEmitter } from '../../shared/events.ts';
-import { BroadcastError } from './errors.ts';
+import { BroadcastError, encoderFailure } from './errors.ts';
 
 export type AudioTrackEncoderEvents = {
   chunk: [EncodedAudioChunk];
@@ -51,7 +51,7 @@ export class AudioTrackEncoder extends TypedEmitter<AudioTrackEncoderEvents> {
       },
       error: (err) => {
         if (this.#closed) return;
-        this.emit('error', new BroadcastError('encoder-failed', `The audio encoder stopped (${err.message}). Reload the page and go live again.`, undefined, { cause: err }));
+        this.emit('error', encoderFailure('audio', err));
       },
     });
     this.#encoder.configure(config);

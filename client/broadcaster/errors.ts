@@ -52,3 +52,8 @@ export function captureError(source: string, err: unknown): BroadcastError {
   const detail = err instanceof Error ? err.message : String(err);
   return new BroadcastError('capture-failed', `Swarmcast can't capture ${what} (${detail}).`, undefined, { cause: err });
 }
+
+/** A WebCodecs encoder that stopped mid-broadcast, in the broadcaster's words. */
+export function encoderFailure(kind: 'audio' | 'video', err: Error): BroadcastError {
+  return new BroadcastError('encoder-failed', `The ${kind} encoder stopped (${err.message}). Reload the page and go live again.`, undefined, { cause: err });
+}

@@ -1,7 +1,7 @@
 // One H.264 VideoEncoder per ABR rung; reports its decoder config (avcC) with the first output.
 import { TypedEmitter } from '../../shared/events.ts';
 import type { Rung } from './config.ts';
-import { BroadcastError } from './errors.ts';
+import { BroadcastError, encoderFailure } from './errors.ts';
 
 export type RungEncoderEvents = {
   chunk: [EncodedVideoChunk];
@@ -55,7 +55,7 @@ export class RungEncoder extends TypedEmitter<RungEncoderEvents> {
       },
       error: (err) => {
         if (this.#closed) return;
-        this.emit('error', new BroadcastError('encoder-failed', `The video encoder stopped (${err.message}). Reload the page and go live again.`, undefined, { cause: err }));
+        this.emit('error', encoderFailure('video', err));
       },
     });
     this.#encoder.configure(config);
