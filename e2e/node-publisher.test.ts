@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mediaPlaylistUrl, preloadHintOf, rawGet } from './support/live-hls.ts';
+import { mediaPlaylistUrl, playlistWithSegments, rawGet, segmentsOf } from './support/live-hls.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
@@ -28,24 +28,6 @@ afterAll(async () => {
   await server?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-function segmentsOf(playlist: string): string[] {
-  return playlist.split('\n').filter((line) => line && !line.startsWith('#'));
-}
-
-/** The media playlist once it lists `count` complete segments, following the preload hint with blocking reloads. */
-async function playlistWithSegments(playlistUrl: string, count: number): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  let url = playlistUrl;
-  for (;;) {
-    const playlist = (await rawGet(url)).body.toString();
-    if (segmentsOf(playlist).length >= count) return playlist;
-    if (Date.now() > deadline) throw new Error(`fewer than ${count} segments in time:\n${playlist}`);
-    const hint = preloadHintOf(playlist, playlistUrl);
-    url = hint ? `${playlistUrl}?_HLS_msn=${hint.msn}&_HLS_part=${hint.part}` : playlistUrl;
-    if (!hint) await new Promise((done) => setTimeout(done, 100));
-  }
-}
 
 interface ProbeStream {
   codec_name: string;

@@ -53,3 +53,22 @@ export function rawGet(url: string, agent: http.Agent | false = false): Promise<
       .on('error', reject);
   });
 }
+
+/** The segment URIs of a media playlist text, in order. */
+export function segmentsOf(playlist: string): string[] {
+  return playlist.split('\n').filter((line) => line && !line.startsWith('#'));
+}
+
+/** The media playlist once it lists `count` complete segments, following the preload hint with blocking reloads. */
+export async function playlistWithSegments(playlistUrl: string, count: number, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let url = playlistUrl;
+  for (;;) {
+    const playlist = (await rawGet(url)).body.toString();
+    if (segmentsOf(playlist).length >= count) return playlist;
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} segments in time:\n${playlist}`);
+    const hint = preloadHintOf(playlist, playlistUrl);
+    url = hint ? `${playlistUrl}?_HLS_msn=${hint.msn}&_HLS_part=${hint.part}` : playlistUrl;
+    if (!hint) await new Promise((done) => setTimeout(done, 100));
+  }
+}

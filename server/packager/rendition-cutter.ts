@@ -52,6 +52,11 @@ const MAX_AUDIO_BEFORE_FIRST_KEYFRAME = 500;
  * short of its video (a muxed buffer would then end early, and hls.js stalls looking for the part at that time).
  */
 const MAX_AUDIO_WAIT_US = 200_000;
+/**
+ * Timestamps are whole microseconds, so frames of 1/30 s are 33333 or 33334 µs apart: predicting a part's end from the
+ * last interval can overshoot the part target by this much when the part will in fact end exactly on it.
+ */
+const TIMESTAMP_ROUNDING_US = 2;
 /** Frame duration assumed for a last frame when neither the publisher nor the frame rate tells (30 fps). */
 const FALLBACK_FRAME_US = 1_000_000 / 30;
 
@@ -75,6 +80,7 @@ export class RenditionCutter {
   #sink: RenditionSink;
   #partTargetTicks: number;
   #segmentTargetTicks: number;
+  #roundingTicks: number;
   #started = false;
   /** The latest video sample: its duration is only known when the next one arrives. */
   #pending: VideoSample | undefined;
@@ -96,6 +102,7 @@ export class RenditionCutter {
     this.#sink = sink;
     this.#partTargetTicks = this.#usToTicks(options.partTargetUs);
     this.#segmentTargetTicks = this.#usToTicks(options.segmentTargetUs);
+    this.#roundingTicks = Math.ceil((TIMESTAMP_ROUNDING_US * options.videoTimescale) / 1_000_000);
   }
 
   pushVideo(sample: VideoSample): void {
@@ -152,7 +159,7 @@ export class RenditionCutter {
     // Half a frame of slack so that a keyframe a rounding error early still closes the segment.
     const newSegment = sample.keyframe && sample.decodeTime - segment.startTicks >= this.#segmentTargetTicks - interval / 2;
     const estimated = sample.durationHint > 0 ? sample.durationHint : interval;
-    const newPart = overrun || newSegment || sample.decodeTime - part.startTicks + estimated > this.#partTargetTicks;
+    const newPart = overrun || newSegment || sample.decodeTime - part.startTicks + estimated > this.#partTargetTicks + this.#roundingTicks;
     if (newPart) {
       const endTicks = overrun ? partEnd : sample.decodeTime;
       this.#closePart(endTicks);
@@ -218,7 +225,9 @@ export class RenditionCutter {
     this.#drainVideo(true);
     const pending = this.#pending;
     if (!pending) return;
-    const duration = this.#frameDuration(pending);
+    // An estimated duration must not stretch the last part past the part target either.
+    const partEnd = (this.#part?.startTicks ?? pending.decodeTime) + this.#partTargetTicks;
+    const duration = Math.max(1, Math.min(this.#frameDuration(pending), partEnd - pending.decodeTime));
     this.#pending = undefined;
     this.#writeChunk(pending, duration, Number.POSITIVE_INFINITY);
     this.#closePart(pending.decodeTime + duration);

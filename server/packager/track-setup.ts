@@ -4,7 +4,13 @@ import { PackagerError } from './errors.ts';
 import { aacAudioSpecificConfig } from './mp4/audio.ts';
 import type { AudioTrackEntry, VideoTrackEntry } from './mp4/init.ts';
 
-export const VIDEO_TIMESCALE = 90_000;
+/**
+ * Video decode times and durations in microseconds, the unit of the publisher's timestamps, so every frame lands
+ * exactly where it was captured. MSE converts each sample's start and duration to whole microseconds separately: with
+ * 90 kHz, a 1/30 s frame at 17.9666667 s ends at 17.999999 s, the buffer ends 1 µs before the segment boundary, and
+ * hls.js 1.7 can then pick the finished segment again instead of the next part and stall there (issue 3).
+ */
+export const VIDEO_TIMESCALE = 1_000_000;
 /** MP4 track_IDs inside every rendition's init segment. */
 export const VIDEO_MP4_TRACK_ID = 1;
 export const AUDIO_MP4_TRACK_ID = 2;

@@ -5,6 +5,8 @@ import { PackagerError, StreamPackager, type Part, type PartChunk, type Renditio
 import { readChunk, readPart } from './mp4-probe.ts';
 
 const ORIGIN_US = 5_000_000;
+/** Video decode times are microseconds on the stream's timeline (the publisher's unit). */
+const VIDEO_TICKS_PER_S = 1_000_000;
 const WALL_CLOCK_MS = 1_700_000_000_000;
 const FRAME_US = 1_000_000 / 30;
 const AUDIO_PACKET_US = 20_000;
@@ -105,7 +107,7 @@ describe('StreamPackager cutting', () => {
       expect(part.durationUs).toBeLessThanOrEqual(PART_TARGET_US);
       const video = readPart(part.data).runs.find((r) => r.trackId === 1);
       expect(video?.samples).toHaveLength(6);
-      expect(video?.samples.every((s) => s.duration === 3000)).toBe(true);
+      expect(video?.samples.every((s) => Math.abs(s.duration - FRAME_US) <= 1)).toBe(true);
     }
     const segs = segments(events);
     expect(segs.map((s) => s.partCount)).toEqual([10, 10, 10]);
@@ -141,7 +143,7 @@ describe('StreamPackager cutting', () => {
       const frame = part.msn * 60 + part.partIndex * 6;
       expect(part.programDateTimeMs).toBeCloseTo(WALL_CLOCK_MS + (frameTimeUs(frame) - ORIGIN_US) / 1000, 3);
       const video = readPart(part.data).runs.find((r) => r.trackId === 1);
-      expect(video?.baseMediaDecodeTime).toBe(frame * 3000);
+      expect(video?.baseMediaDecodeTime).toBe(frameTimeUs(frame) - ORIGIN_US);
     }
     const segs = segments(events);
     expect(segs[1]?.programDateTimeMs).toBeCloseTo(WALL_CLOCK_MS + 2000, 3);
@@ -186,9 +188,9 @@ describe('StreamPackager cutting', () => {
     const all = parts(run(messages));
     const first = readPart(all[0]!.data);
     expect(all[0]?.independent).toBe(true);
-    expect(first.runs.find((r) => r.trackId === 1)?.baseMediaDecodeTime).toBe(10 * 3000);
+    expect(first.runs.find((r) => r.trackId === 1)?.baseMediaDecodeTime).toBe(frameTimeUs(10) - ORIGIN_US);
     // Audio from before the first keyframe has no part to go in.
-    expect(first.runs.find((r) => r.trackId === 2)?.baseMediaDecodeTime).toBeGreaterThanOrEqual(10 * 3000 * 48000 / 90000);
+    expect(first.runs.find((r) => r.trackId === 2)?.baseMediaDecodeTime).toBeGreaterThanOrEqual(Math.floor(((frameTimeUs(10) - ORIGIN_US) * 48000) / VIDEO_TICKS_PER_S));
     expect(all[0]?.programDateTimeMs).toBeCloseTo(WALL_CLOCK_MS + (frameTimeUs(10) - ORIGIN_US) / 1000, 3);
   });
 
@@ -206,7 +208,7 @@ describe('StreamPackager cutting', () => {
     expect(events.filter((e) => e.type === 'end')).toHaveLength(1);
     expect(events.at(-1)?.type).toBe('end');
     const lastPart = parts(events).at(-1)!;
-    expect(readPart(lastPart.data).runs.find((r) => r.trackId === 1)?.samples.at(-1)?.duration).toBe(3000);
+    expect(readPart(lastPart.data).runs.find((r) => r.trackId === 1)?.samples.at(-1)?.duration).toBeCloseTo(FRAME_US, -1);
     expect(() => packager.push(videoChunk(0, 100, false))).toThrow(PackagerError);
   });
 
@@ -285,8 +287,8 @@ describe('StreamPackager chunks (parts streamed while produced)', () => {
       const { runs } = readChunk(chunk.data);
       const video = runs.find((r) => r.trackId === 1)!;
       const audio = runs.find((r) => r.trackId === 2);
-      const videoStart = video.baseMediaDecodeTime / 90_000;
-      const videoEnd = videoStart + video.samples[0]!.duration / 90_000;
+      const videoStart = video.baseMediaDecodeTime / VIDEO_TICKS_PER_S;
+      const videoEnd = videoStart + video.samples[0]!.duration / VIDEO_TICKS_PER_S;
       if (!audio) continue;
       const audioStart = audio.baseMediaDecodeTime / 48_000;
       // Every audio packet in the chunk starts before the frame ends, and none is left over from earlier frames.
@@ -356,7 +358,7 @@ describe('StreamPackager chunks (parts streamed while produced)', () => {
       const video = runs.find((r) => r.trackId === 1)!;
       const audio = runs.find((r) => r.trackId === 2);
       if (!audio) continue;
-      const frameEndS = (video.baseMediaDecodeTime + video.samples[0]!.duration) / 90_000;
+      const frameEndS = (video.baseMediaDecodeTime + video.samples[0]!.duration) / VIDEO_TICKS_PER_S;
       expect(audio.baseMediaDecodeTime / 48_000).toBeLessThan(frameEndS);
     }
     const audioTotal = chunks.reduce((n, c) => n + (readChunk(c.data).runs.find((r) => r.trackId === 2)?.samples.length ?? 0), 0);
