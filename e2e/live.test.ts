@@ -80,7 +80,11 @@ describe('broadcast → WebRTC → LL-HLS → viewer', () => {
     expect(variant.codecs).toMatch(/^avc1\.[0-9a-f]{6},(opus|mp4a\.40\.2)$/);
     const mediaUrl = new URL(variant.uri, `${server.baseUrl}/live/e2e/index.m3u8`);
     const media = HLS.parse(await (await fetch(mediaUrl)).text()) as HLS.types.MediaPlaylist;
-    const segment = media.segments.find((s) => s.duration > 0 && s.uri);
+    // The first segment is two parts long (a quick start for viewers waiting for the broadcast); later ones are 2 s.
+    // (The 24 s window still starts at the broadcast's first segment this early in the suite.)
+    expect(media.mediaSequenceBase ?? 0).toBe(0);
+    expect(media.segments[0]?.duration).toBeCloseTo(0.4, 2);
+    const segment = media.segments.find((s) => s.duration > 1.9 && s.uri);
     expect(segment).toBeDefined();
     const init = await (await fetch(new URL(segment!.map!.uri, mediaUrl))).arrayBuffer();
     const body = await (await fetch(new URL(segment!.uri, mediaUrl))).arrayBuffer();

@@ -1,6 +1,7 @@
 // The Broadcaster: capture → encode (one VideoEncoder per rung + one AudioEncoder) → wire messages → transport; state and stats.
 import { TypedEmitter } from '../../shared/events.ts';
 import type { AudioTrackConfig, VideoTrackConfig, WireMessage } from '../../shared/protocol/index.ts';
+import { segmentGrid } from '../../shared/segment-grid.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
 import { AudioTrackEncoder, pickAudioConfig } from './audio-encoder.ts';
 import { openSource } from './capture.ts';
@@ -78,6 +79,8 @@ interface Session {
   writer?: WireWriter;
   schedule?: KeyframeSchedule;
   segmentTargetUs: number;
+  /** The origin's part target, when it announced one: the first segment is then two parts long. */
+  partTargetUs: number | undefined;
   originUs?: number;
   lastVideoUs: number;
   firstVideoOutputAt?: number;
@@ -126,7 +129,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     this.#encodeLatenciesMs = [];
     this.#fps = 0;
     this.#bitrateKbps = 0;
-    const session: Session = { rungs: [], audioGaveUp: false, segmentTargetUs: 0, lastVideoUs: -Infinity, ready: false, pending: [], stopping: false, closed: false };
+    const session: Session = { rungs: [], audioGaveUp: false, segmentTargetUs: 0, partTargetUs: undefined, lastVideoUs: -Infinity, ready: false, pending: [], stopping: false, closed: false };
     this.#session = session;
     this.#setState('connecting');
     try {
@@ -162,6 +165,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
       session.transport = transport;
       session.writer = new WireWriter(transport);
       session.segmentTargetUs = (transport.segmentTargetMs ?? this.config.segmentTargetMs) * 1000;
+      session.partTargetUs = transport.partTargetMs === undefined ? undefined : transport.partTargetMs * 1000;
       transport.on('failure', (err) => void this.#fail(session, err, false));
       transport.on('state', () => this.#emitStats());
       this.#wire(session);
@@ -247,7 +251,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
       session.lastVideoUs = frame.timestamp;
       if (session.originUs === undefined) {
         session.originUs = frame.timestamp;
-        session.schedule = new KeyframeSchedule(frame.timestamp, session.segmentTargetUs);
+        session.schedule = new KeyframeSchedule(frame.timestamp, segmentGrid(session.segmentTargetUs, session.partTargetUs));
       }
       const schedule = session.schedule!;
       if (session.transport?.congested) {

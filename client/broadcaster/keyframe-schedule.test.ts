@@ -1,11 +1,12 @@
 // The keyframe schedule: identical, exact segment boundaries whatever the frame timing.
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from './config.ts';
-import { KeyframeSchedule, segmentIndexOf } from './keyframe-schedule.ts';
+import { segmentGrid } from '../../shared/segment-grid.ts';
+import { KeyframeSchedule } from './keyframe-schedule.ts';
 
 describe('KeyframeSchedule', () => {
   it('keys the first frame and the first frame at or after every boundary, and nothing else', () => {
-    const schedule = new KeyframeSchedule(1_000_000, 2_000_000);
+    const schedule = new KeyframeSchedule(1_000_000, segmentGrid(2_000_000));
     const keyed: number[] = [];
     for (let n = 0; n < 200; n++) {
       const ts = 1_000_000 + Math.round((n * 1_000_000) / 30);
@@ -15,7 +16,7 @@ describe('KeyframeSchedule', () => {
   });
 
   it('moves a boundary that fell on a dropped frame to the next encoded frame', () => {
-    const schedule = new KeyframeSchedule(0, 1_000_000);
+    const schedule = new KeyframeSchedule(0, segmentGrid(1_000_000));
     expect(schedule.next(0)).toBe(true);
     expect(schedule.next(966_667)).toBe(false);
     // 1_000_000 was dropped (never passed to next()).
@@ -24,7 +25,7 @@ describe('KeyframeSchedule', () => {
   });
 
   it('forces the next frame to be a keyframe, once, when the encoder dropped a segment\'s boundary keyframe', () => {
-    const schedule = new KeyframeSchedule(0, 1_000_000);
+    const schedule = new KeyframeSchedule(0, segmentGrid(1_000_000));
     expect(schedule.next(0)).toBe(true);
     schedule.observeOutput(0, 0, true);
     expect(schedule.next(1_000_000)).toBe(true);
@@ -39,7 +40,7 @@ describe('KeyframeSchedule', () => {
   });
 
   it('tracks each rung on its own: one rung losing the boundary keyframe is enough to force one', () => {
-    const schedule = new KeyframeSchedule(0, 1_000_000);
+    const schedule = new KeyframeSchedule(0, segmentGrid(1_000_000));
     schedule.next(0);
     schedule.next(1_000_000);
     schedule.observeOutput(0, 1_000_000, true);
@@ -48,7 +49,7 @@ describe('KeyframeSchedule', () => {
   });
 
   it('keys the next frame after forceKeyframe, without shifting later boundaries', () => {
-    const schedule = new KeyframeSchedule(0, 1_000_000);
+    const schedule = new KeyframeSchedule(0, segmentGrid(1_000_000));
     schedule.next(0);
     schedule.forceKeyframe();
     expect(schedule.next(400_000)).toBe(true);
@@ -56,9 +57,14 @@ describe('KeyframeSchedule', () => {
     expect(schedule.next(1_000_000)).toBe(true);
   });
 
-  it('counts segments from the origin', () => {
-    expect(segmentIndexOf(5_999_999, 2_000_000, 2_000_000)).toBe(1);
-    expect(segmentIndexOf(6_000_000, 2_000_000, 2_000_000)).toBe(2);
+  it('keys the short first segment\'s boundary too, when the origin announced a part target', () => {
+    const schedule = new KeyframeSchedule(1_000_000, segmentGrid(2_000_000, 200_000));
+    const keyed: number[] = [];
+    for (let n = 0; n < 130; n++) {
+      if (schedule.next(1_000_000 + Math.round((n * 1_000_000) / 30))) keyed.push(n);
+    }
+    // 0.4 s after the first frame, then 2 s, 4 s: the grid the packager cuts on.
+    expect(keyed).toEqual([0, 12, 60, 120]);
   });
 });
 

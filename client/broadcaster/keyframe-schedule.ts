@@ -1,22 +1,19 @@
 // Decides which frames must be keyframes: the first frame at or after every segment boundary, the same in every rung.
-
-/** Index of the segment a timestamp falls in, counted from the stream's origin. */
-export function segmentIndexOf(timestampUs: number, originUs: number, segmentTargetUs: number): number {
-  return Math.floor((timestampUs - originUs) / segmentTargetUs);
-}
+import { gridSegmentIndex, type SegmentGrid } from '../../shared/segment-grid.ts';
 
 export class KeyframeSchedule {
+  /** Timestamp of the stream's first frame: the grid's zero, as the packager counts it from the first keyframe. */
   readonly originUs: number;
-  readonly segmentTargetUs: number;
+  readonly grid: SegmentGrid;
   #lastSegment = -1;
   #forceNext = true;
   /** Per rung, the last segment whose keyframe came out of the encoder. */
   #lastKeySegment = new Map<number, number>();
   #recoveredSegment = -1;
 
-  constructor(originUs: number, segmentTargetUs: number) {
+  constructor(originUs: number, grid: SegmentGrid) {
     this.originUs = originUs;
-    this.segmentTargetUs = segmentTargetUs;
+    this.grid = grid;
   }
 
   /**
@@ -24,7 +21,7 @@ export class KeyframeSchedule {
    * A dropped frame is never passed here, so a boundary that fell on it moves to the next encoded frame.
    */
   next(timestampUs: number): boolean {
-    const segment = segmentIndexOf(timestampUs, this.originUs, this.segmentTargetUs);
+    const segment = this.#segmentOf(timestampUs);
     const key = this.#forceNext || segment > this.#lastSegment;
     this.#lastSegment = Math.max(this.#lastSegment, segment);
     this.#forceNext = false;
@@ -37,7 +34,7 @@ export class KeyframeSchedule {
    * output of a new segment is not a keyframe, the next frame is forced to be one, once per segment.
    */
   observeOutput(rung: number, timestampUs: number, keyframe: boolean): void {
-    const segment = segmentIndexOf(timestampUs, this.originUs, this.segmentTargetUs);
+    const segment = this.#segmentOf(timestampUs);
     const lastKey = this.#lastKeySegment.get(rung) ?? -1;
     if (keyframe) {
       this.#lastKeySegment.set(rung, Math.max(lastKey, segment));
@@ -45,6 +42,10 @@ export class KeyframeSchedule {
       this.#recoveredSegment = segment;
       this.#forceNext = true;
     }
+  }
+
+  #segmentOf(timestampUs: number): number {
+    return gridSegmentIndex(this.grid, timestampUs - this.originUs);
   }
 
   /** Makes the next encoded frame a keyframe (after frames were dropped under back-pressure). */

@@ -26,7 +26,11 @@ export interface PlayerConfig {
   catchUp: CatchUpConfig;
   /** How often `low` mode measures latency and adjusts the playback rate. */
   catchUpIntervalMs: number;
-  /** Polling while the stream is not live yet (manifest 404) or has ended: first delay, growth per attempt, ceiling. */
+  /**
+   * Polling while the stream is not live yet (manifest 404) or has ended: first delay, growth per attempt, ceiling. The
+   * 1 s ceiling lets a viewer waiting for a broadcast start within about a second of it going live; edges collapse the
+   * concurrent polls of many waiting viewers into one origin request.
+   */
   waitRetry: { initialDelayMs: number; factor: number; maxDelayMs: number };
   /** Fatal network errors other than "not live": how many reloads before giving up, and the pause between them. */
   networkRetry: { maxAttempts: number; delayMs: number };
@@ -42,7 +46,7 @@ export const DEFAULT_PLAYER_CONFIG: PlayerConfig = {
   statsIntervalMs: 1000,
   catchUp: DEFAULT_CATCH_UP_CONFIG,
   catchUpIntervalMs: 200,
-  waitRetry: { initialDelayMs: 250, factor: 2, maxDelayMs: 4000 },
+  waitRetry: { initialDelayMs: 250, factor: 2, maxDelayMs: 1000 },
   networkRetry: { maxAttempts: 5, delayMs: 1000 },
   mediaRetry: { maxAttempts: 3 },
 };

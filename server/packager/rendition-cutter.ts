@@ -1,4 +1,5 @@
 // Cuts one rendition (one video track plus the shared audio track) into CMAF chunks, parts and segments.
+import { gridSegmentIndex, gridSegmentStartUs, type SegmentGrid } from '../../shared/segment-grid.ts';
 import { concat } from './mp4/writer.ts';
 import { fragment, SAMPLE_FLAGS_NON_SYNC, SAMPLE_FLAGS_SYNC, type FragmentSample, type TrackRun } from './mp4/fragment.ts';
 import type { Part, PartChunk, RenditionInit, SegmentInfo } from './types.ts';
@@ -32,7 +33,8 @@ export interface RenditionCutterOptions {
   /** Timescale of the audio track's decode times; absent when the rendition has no audio. */
   audioTimescale?: number;
   partTargetUs: number;
-  segmentTargetUs: number;
+  /** Where segments may start, counted from the rendition's first keyframe (the publisher forces keyframes there). */
+  grid: SegmentGrid;
   /** Wall-clock time of the time origin, ms since the epoch. */
   originWallClockMs: number;
 }
@@ -79,7 +81,10 @@ export class RenditionCutter {
   #options: RenditionCutterOptions;
   #sink: RenditionSink;
   #partTargetTicks: number;
-  #segmentTargetTicks: number;
+  /** Decode time of the rendition's first keyframe: the grid's zero. */
+  #gridStartTicks = 0;
+  /** The grid index of the next segment: a keyframe at or after its start (less half a frame) opens it. */
+  #nextSegmentIndex = 1;
   #roundingTicks: number;
   #started = false;
   /** The latest video sample: its duration is only known when the next one arrives. */
@@ -101,7 +106,6 @@ export class RenditionCutter {
     this.#options = options;
     this.#sink = sink;
     this.#partTargetTicks = this.#usToTicks(options.partTargetUs);
-    this.#segmentTargetTicks = this.#usToTicks(options.segmentTargetUs);
     this.#roundingTicks = Math.ceil((TIMESTAMP_ROUNDING_US * options.videoTimescale) / 1_000_000);
   }
 
@@ -156,8 +160,7 @@ export class RenditionCutter {
     this.#writeChunk(previous, overrun ? partEnd - previous.decodeTime : interval, sample.timeUs);
     this.#lastIntervalTicks = interval;
 
-    // Half a frame of slack so that a keyframe a rounding error early still closes the segment.
-    const newSegment = sample.keyframe && sample.decodeTime - segment.startTicks >= this.#segmentTargetTicks - interval / 2;
+    const newSegment = this.#opensSegment(sample, interval);
     const estimated = sample.durationHint > 0 ? sample.durationHint : interval;
     const newPart = overrun || newSegment || sample.decodeTime - part.startTicks + estimated > this.#partTargetTicks + this.#roundingTicks;
     if (newPart) {
@@ -195,7 +198,7 @@ export class RenditionCutter {
         data: new Uint8Array(0),
       });
     }
-    const newSegment = next.keyframe && gapEnd - segment.startTicks >= this.#segmentTargetTicks - duration / 2;
+    const newSegment = this.#opensSegment(next, duration);
     if (newSegment) this.#closeSegment(gapEnd);
     this.#openPart(next);
   }
@@ -240,8 +243,32 @@ export class RenditionCutter {
     return this.#lastIntervalTicks > 0 ? this.#lastIntervalTicks : this.#usToTicks(FALLBACK_FRAME_US);
   }
 
+  /**
+   * Whether keyframe `frame` starts the next segment: it is at or past the next grid boundary, with half a frame of
+   * slack for rounding. Boundaries stay on the grid, so a segment cut a frame late (the encoder dropped its forced
+   * keyframe) is followed by a shorter one, never by one that runs on to the boundary after.
+   */
+  #opensSegment(frame: VideoSample, intervalTicks: number): boolean {
+    if (!frame.keyframe) return false;
+    const grid = this.#options.grid;
+    const halfFrameUs = this.#ticksToUs(intervalTicks) / 2;
+    const sinceStartUs = this.#ticksToUs(frame.decodeTime - this.#gridStartTicks);
+    const boundaryUs = gridSegmentStartUs(grid, this.#nextSegmentIndex);
+    if (sinceStartUs < boundaryUs - halfFrameUs) return false;
+    if (this.#nextSegmentIndex === 1 && grid.firstSegmentUs < grid.segmentTargetUs && sinceStartUs > boundaryUs + this.#options.partTargetUs) {
+      // The short first segment is kept only when its keyframe came on time (the publisher forced one there). A later
+      // keyframe is an encoder's own, or comes from a publisher that does not know the grid, and would cut each rung
+      // at a different place: the first segment then runs to the next boundary.
+      this.#nextSegmentIndex = 2;
+      return this.#opensSegment(frame, intervalTicks);
+    }
+    this.#nextSegmentIndex = gridSegmentIndex(grid, sinceStartUs + halfFrameUs) + 1;
+    return true;
+  }
+
   #start(sample: VideoSample): void {
     this.#started = true;
+    this.#gridStartTicks = sample.decodeTime;
     this.#startUs = sample.timeUs;
     this.#audio = this.#audio.filter((a) => a.timeUs >= sample.timeUs);
     this.#sink.init(this.#options.init);

@@ -1,5 +1,6 @@
 // One published stream's packager: wire messages in, CMAF init segments, parts and segments out, per rendition.
 import { TypedEmitter } from '../../shared/events.ts';
+import { segmentGrid } from '../../shared/segment-grid.ts';
 import type {
   AudioTrackConfig,
   ChunkMessage,
@@ -187,7 +188,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
             videoTimescale: VIDEO_TIMESCALE,
             ...(this.#audioTrack && { audioTimescale: this.#audioTrack.sampleRate }),
             partTargetUs: this.#options.partTargetUs,
-            segmentTargetUs: this.#options.segmentTargetUs,
+            grid: segmentGrid(this.#options.segmentTargetUs, this.#options.partTargetUs),
             originWallClockMs: clock.wallClockMs,
           },
           {

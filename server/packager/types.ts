@@ -74,6 +74,9 @@ export interface PackagerOptions {
   streamName: string;
   /** Part target duration (EXT-X-PART-INF PART-TARGET); each part is at most this long. */
   partTargetUs: number;
-  /** Segment target duration; segments are cut on the first video keyframe at or after it. */
+  /**
+   * Segment target duration. Segments are cut on the first video keyframe at or after each boundary of the shared
+   * segment grid (`shared/segment-grid.ts`): a first segment of two parts, then every segment target.
+   */
   segmentTargetUs: number;
 }

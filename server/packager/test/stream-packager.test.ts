@@ -149,6 +149,36 @@ describe('StreamPackager cutting', () => {
     expect(segs[1]?.programDateTimeMs).toBeCloseTo(WALL_CLOCK_MS + 2000, 3);
   });
 
+  it('keeps segment boundaries on the 2 s grid after a boundary keyframe came one frame late', () => {
+    // The encoder dropped the forced keyframe at frame 60 and the broadcaster forced the next frame instead; the
+    // keyframe at frame 120 is on time again and must end that shortened segment, not be skipped as too early.
+    const events = run(synthetic({ seconds: 8, isKeyframe: (i) => i % 60 === 0 ? i !== 60 : i === 61 }));
+    const segs = segments(events);
+    expect(segs.map((s) => Math.round(s.durationUs / 1000))).toEqual([2033, 1967, 2000, 2000]);
+    for (const seg of segs) expect(seg.durationUs).toBeLessThanOrEqual(SEGMENT_TARGET_US + FRAME_US);
+  });
+
+  it('cuts a first segment of two parts when the publisher forces a keyframe there, then segments on the 2 s grid', () => {
+    const events = run(synthetic({ seconds: 6, isKeyframe: (i) => i % 60 === 0 || i === 12 }));
+    const segs = segments(events);
+    expect(segs.map((s) => s.partCount)).toEqual([2, 8, 10, 10]);
+    expect(segs.map((s) => Math.round(s.durationUs / 1000))).toEqual([400, 1600, 2000, 2000]);
+  });
+
+  it('keeps a full first segment when no keyframe comes with the first boundary, in every rendition alike', () => {
+    // Rendition r1's encoder inserted a keyframe of its own at 0.67 s: neither rendition cuts there.
+    const messages = synthetic({ seconds: 4, videoTrackIds: [0, 1] }).map((m) =>
+      m.type === 'chunk' && m.trackId === 1 && m.timestampUs === frameTimeUs(20) ? { ...m, keyframe: true } : m,
+    );
+    const packager = newPackager();
+    const byRendition = new Map<string, number[]>();
+    packager.on('segment', (s) => byRendition.set(s.rendition, [...(byRendition.get(s.rendition) ?? []), s.partCount]));
+    for (const message of messages) packager.push(message);
+    packager.end();
+    expect(byRendition.get('r0')).toEqual([10, 10]);
+    expect(byRendition.get('r1')).toEqual([10, 10]);
+  });
+
   it('does not cut a segment on an encoder-inserted keyframe, but marks the part it starts independent', () => {
     const events = run(synthetic({ seconds: 4, isKeyframe: (i) => i % 60 === 0 || i === 30 || i === 93 }));
     expect(segments(events).map((s) => s.partCount)).toEqual([10, 10]);
