@@ -113,6 +113,10 @@ async function makeSource(dir: string, options: Required<Omit<NodePublisherOptio
   return { tracks, samples, periodUs };
 }
 
+class AnswerRejected extends Error {
+  override name = 'AnswerRejected';
+}
+
 /** Offers a data channel from node-datachannel, POSTs the complete offer (no trickle) and applies the answer. */
 async function connect(baseUrl: string, stream: string): Promise<{ pc: PeerConnection; dc: DataChannel; location: string | null }> {
   const pc = new PeerConnection(`node-publisher-${stream}`, { iceServers: [], bindAddress: '127.0.0.1' });
@@ -133,7 +137,15 @@ async function connect(baseUrl: string, stream: string): Promise<{ pc: PeerConne
     });
     const answer = await res.text();
     if (res.status !== 201) throw new Error(`publish refused: ${res.status} ${answer}`);
-    pc.setRemoteDescription(answer, 'answer');
+    try {
+      pc.setRemoteDescription(answer, 'answer');
+    } catch (err) {
+      // libdatachannel now and then has no ICE transport when the answer comes back ("Got a remote candidate without
+      // ICE transport"); the session the origin opened for this offer is released so that a new offer can take the name.
+      const location = res.headers.get('Location');
+      if (location) await fetch(new URL(location, baseUrl), { method: 'DELETE' }).catch(() => undefined);
+      throw new AnswerRejected(String(err));
+    }
     await withTimeout(opened, 'data channel open');
     return { pc, dc, location: res.headers.get('Location') };
   } catch (err) {
@@ -259,7 +271,12 @@ export async function startNodePublisher(options: NodePublisherOptions): Promise
       videoBitrate: options.videoBitrate ?? 2_500_000,
       sourceSeconds: options.sourceSeconds ?? 4,
     });
-    const { pc, dc, location } = await connect(options.baseUrl, options.stream);
+    const { pc, dc, location } = await connect(options.baseUrl, options.stream).catch((err: unknown) => {
+      if (!(err instanceof AnswerRejected)) throw err;
+      // One more offer, once: the failure is in the local peer, not in what the origin answered.
+      console.warn(`[node-publisher] ${options.stream}: ${err.message}; offering again`);
+      return connect(options.baseUrl, options.stream);
+    });
     return new Publisher(pc, dc, location, source);
   } finally {
     await rm(dir, { recursive: true, force: true });
