@@ -1,6 +1,6 @@
 // The one hls.js Loader adapter for edge failover: each request goes to the active edge and is retried on the next edge
 // when the active one fails, so hls.js sees neither the failure nor a reload.
-import Hls from 'hls.js';
+import Hls from 'hls.js/light';
 import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from 'hls.js';
 import type { EdgeSet } from './edge-set.ts';
 

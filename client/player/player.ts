@@ -1,5 +1,5 @@
 // SwarmcastPlayer: hls.js in the chosen latency mode on a <video>, with latency control, waiting/ended handling, bounded recovery and stats.
-import Hls from 'hls.js';
+import Hls from 'hls.js/light';
 import type { ErrorData, FragLoadedData, LevelLoadedData, Part } from 'hls.js';
 import { TypedEmitter } from '../../shared/events.ts';
 import { CatchUpController } from './catch-up.ts';
