@@ -10,7 +10,7 @@ function element<T extends HTMLElement>(id: string): T {
 const form = element<HTMLFormElement>('stream-form');
 const input = element<HTMLInputElement>('stream');
 const error = element('stream-error');
-const snippet = element('embed-snippet');
+const playbackUrl = element('playback-url');
 
 const ADJECTIVES = ['amber', 'brisk', 'calm', 'dusty', 'eager', 'fuzzy', 'golden', 'hidden', 'lucky', 'misty', 'quiet', 'rapid'];
 const NOUNS = ['otter', 'harbor', 'comet', 'falcon', 'meadow', 'lantern', 'canyon', 'pebble', 'tiger', 'willow', 'river', 'ember'];
@@ -23,9 +23,9 @@ function suggestName(): string {
   return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${Math.floor(Math.random() * 100)}`;
 }
 
-function showSnippet(): void {
+function showPlaybackUrl(): void {
   const name = isValidStreamName(input.value) ? input.value : 'NAME';
-  snippet.textContent = `<script src="${location.origin}/embed.js" async></script>\n<swarmcast-player stream="${name}"></swarmcast-player>`;
+  playbackUrl.textContent = `${location.origin}/live/${name}/index.m3u8`;
 }
 
 function validate(): boolean {
@@ -37,17 +37,17 @@ function validate(): boolean {
 }
 
 input.value = suggestName();
-showSnippet();
+showPlaybackUrl();
 input.addEventListener('input', () => {
   // Names are lowercase; fold what people type rather than reject it.
   input.value = input.value.toLowerCase().replace(/\s+/g, '-');
   if (!error.hidden) validate();
-  showSnippet();
+  showPlaybackUrl();
 });
 element('suggest').addEventListener('click', () => {
   input.value = suggestName();
   validate();
-  showSnippet();
+  showPlaybackUrl();
 });
 form.addEventListener('submit', (event) => {
   event.preventDefault();
