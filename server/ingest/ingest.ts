@@ -91,6 +91,7 @@ export class Ingest extends TypedEmitter<IngestEvents> {
       throw err;
     }
     if (this.#closed) {
+      this.#sessions.delete(name);
       session.close('server-closing');
       throw this.#shuttingDown(name);
     }
