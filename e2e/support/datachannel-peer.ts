@@ -62,6 +62,32 @@ export async function offerPeer(label: string): Promise<OfferingPeer> {
   }
 }
 
+/** What a signaling exchange returns: the answer, and how to release the session it opened if the answer is unusable. */
+export interface SignaledAnswer {
+  answerSdp: string;
+  release(): Promise<void> | void;
+}
+
+/**
+ * Offers, exchanges the offer for an answer (`signal`, e.g. a POST or a direct Ingest call) and waits for the channel
+ * to open. libdatachannel now and then refuses a good answer on the offering side ("Got a remote candidate without
+ * ICE transport"); the session is then released and the whole offer made once more, as the Node publisher does.
+ */
+export async function connectPeer(label: string, signal: (offerSdp: string) => Promise<SignaledAnswer>): Promise<PublisherPeer> {
+  for (let attempt = 0; ; attempt++) {
+    const offering = await offerPeer(label);
+    let answer: SignaledAnswer | undefined;
+    try {
+      answer = await signal(offering.offerSdp);
+      return await offering.accept(answer.answerSdp);
+    } catch (err) {
+      offering.close();
+      if (answer) await answer.release();
+      if (attempt > 0 || !answer || !/without ICE transport/.test(String(err))) throw err;
+    }
+  }
+}
+
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, fail) => {

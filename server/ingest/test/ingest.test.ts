@@ -1,6 +1,6 @@
 // The Ingest with real node-datachannel publishers over 127.0.0.1: admission, limits, timeouts, ends and close races.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { offerPeer, type OfferingPeer, type PublisherPeer } from '../../../e2e/support/datachannel-peer.ts';
+import { connectPeer, offerPeer, type OfferingPeer, type PublisherPeer } from '../../../e2e/support/datachannel-peer.ts';
 import { setUnhandledErrorReporter, type UnhandledErrorReporter } from '../../../shared/events.ts';
 import { encodeMessage, type WireMessage } from '../../../shared/protocol/index.ts';
 import { logUnhandledError } from '../../unhandled-error.ts';
@@ -63,21 +63,22 @@ interface Live {
 
 /** Publishes `name` from a fresh Node peer and waits for its data channel to open. */
 async function goLive(ingest: Ingest, streams: Map<string, PublishedStream>, name: string): Promise<Live> {
-  for (let attempt = 0; ; attempt++) {
-    const offering = await offer(name);
-    const { sessionId, answerSdp } = await ingest.publish(name, offering.offerSdp, CLIENT);
+  let live: Omit<Live, 'peer'> | undefined;
+  const peer = await connectPeer(`test-publisher-${name}`, async (offerSdp) => {
+    const { sessionId, answerSdp } = await ingest.publish(name, offerSdp, CLIENT);
     const stream = streams.get(name)!;
     const recorded = record(stream);
-    try {
-      return { peer: await offering.accept(answerSdp), stream, recorded, sessionId };
-    } catch (err) {
-      // libdatachannel now and then refuses a good answer on the offering side (no ICE transport yet); offer again, once.
-      offering.close();
-      ingest.stop(name, sessionId);
-      await recorded.ended;
-      if (attempt > 0) throw err;
-    }
-  }
+    live = { stream, recorded, sessionId };
+    return {
+      answerSdp,
+      release: async () => {
+        ingest.stop(name, sessionId);
+        await recorded.ended;
+      },
+    };
+  });
+  cleanup.push(() => peer.close());
+  return { peer, ...live! };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<IngestError> {

@@ -1,6 +1,6 @@
 // One PublishSession against a real node-datachannel peer over 127.0.0.1: answering, frames, and an end that comes once.
 import { afterEach, describe, expect, it } from 'vitest';
-import { offerPeer, type OfferingPeer } from '../../../e2e/support/datachannel-peer.ts';
+import { connectPeer, offerPeer, type OfferingPeer, type PublisherPeer } from '../../../e2e/support/datachannel-peer.ts';
 import { INGEST_DEFAULTS } from '../config.ts';
 import { IngestError } from '../errors.ts';
 import type { PublishEndReason } from '../published-stream.ts';
@@ -24,6 +24,18 @@ async function offer(name: string): Promise<OfferingPeer> {
   const peer = await offerPeer(`session-test-${name}`);
   cleanup.push(() => peer.close());
   return peer;
+}
+
+/** A session answered and connected to a fresh Node peer, its data channel open. */
+async function connectSession(name: string): Promise<ReturnType<typeof newSession> & { peer: PublisherPeer }> {
+  let current: ReturnType<typeof newSession> | undefined;
+  const peer = await connectPeer(`session-test-${name}`, async (offerSdp) => {
+    current = newSession(name);
+    const session = current.session;
+    return { answerSdp: await session.answer(offerSdp), release: () => session.close('stopped') };
+  });
+  cleanup.push(() => peer.close());
+  return { ...current!, peer };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<IngestError> {
@@ -83,18 +95,14 @@ describe('PublishSession', () => {
   });
 
   it('ends as a protocol error on a text message, and as publisher-ended on the end message', async () => {
-    const texting = newSession('texting');
-    const offering = await offer('texting');
-    const peer = await offering.accept(await texting.session.answer(offering.offerSdp));
-    peer.channel.sendMessage('hello');
-    await peer.closed;
+    const texting = await connectSession('texting');
+    texting.peer.channel.sendMessage('hello');
+    await texting.peer.closed;
     expect(texting.ends).toEqual([['protocol-error', 'text message on the media channel']]);
 
-    const ending = newSession('ending');
-    const offering2 = await offer('ending');
-    const peer2 = await offering2.accept(await ending.session.answer(offering2.offerSdp));
-    peer2.send({ type: 'end' });
-    await peer2.closed;
+    const ending = await connectSession('ending');
+    ending.peer.send({ type: 'end' });
+    await ending.peer.closed;
     expect(ending.ends).toEqual([['publisher-ended', undefined]]);
     expect(ending.session.stats.messagesReceived).toBe(1);
   });
