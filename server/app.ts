@@ -1,4 +1,4 @@
-// Assembles one process's HTTP server from the stages its role runs: routes, pages, health and metrics.
+// Assembles one process's HTTP server from the stages its role runs (ingest → packager → origin, or the edge): routes, pages, health and metrics.
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { resolve } from 'node:path';
@@ -6,13 +6,16 @@ import findMyWay from 'find-my-way';
 import type Router from 'find-my-way';
 import { Registry } from 'prom-client';
 import sirv from 'sirv';
+import { setUnhandledErrorReporter } from '../shared/events.ts';
 import type { ServerConfig } from './config.ts';
 import { Edge, registerEdgeRoutes } from './edge/index.ts';
 import { sendText } from './http/reply.ts';
-import { Ingest, registerIngestRoutes } from './ingest/index.ts';
+import { Ingest, registerIngestRoutes, type MediaTiming, type PublishedStream } from './ingest/index.ts';
 import { log } from './log.ts';
 import { createMetrics, type MetricSources } from './metrics.ts';
 import { Origin, registerOriginRoutes } from './origin/index.ts';
+import { StreamPackager } from './packager/index.ts';
+import { logUnhandledError } from './unhandled-error.ts';
 
 export const PAGES_DIR = resolve(import.meta.dirname, '../dist/client');
 
@@ -31,6 +34,7 @@ export interface App {
 }
 
 export function createApp(config: ServerConfig): App {
+  setUnhandledErrorReporter(logUnhandledError);
   const router = findMyWay({
     ignoreTrailingSlash: true,
     defaultRoute: (req, res) => pages(req, res),
@@ -52,13 +56,15 @@ export function createApp(config: ServerConfig): App {
 
   const hasPages = existsSync(resolve(PAGES_DIR, 'index.html'));
   if (!hasPages) log('warn', 'pages.missing', { dir: PAGES_DIR, hint: 'run `npm run build`' });
-  const serveStatic = sirv(PAGES_DIR, { extensions: ['html'], etag: true, dev: false });
+  // sirv reads the folder at creation and throws when it is missing; the API and /live/ work without pages.
+  const serveStatic = hasPages ? sirv(PAGES_DIR, { extensions: ['html'], etag: true, dev: false }) : undefined;
   const pages = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendText(res, 405, 'method not allowed');
       return;
     }
-    serveStatic(req, res, () => sendText(res, 404, 'not found'));
+    if (serveStatic) serveStatic(req, res, () => sendText(res, 404, 'not found'));
+    else sendText(res, 404, 'not found (the pages are not built: run `npm run build`)');
   };
 
   const server = http.createServer((req, res) => {
@@ -89,7 +95,7 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
     segmentTargetMs: config.media.segmentTargetMs,
     windowSegments: config.media.windowSegments,
   });
-  ingest.on('stream', (name, stream) => origin.attach(name, stream));
+  ingest.on('stream', (published) => origin.attach(published.streamName, packageStream(published, config.media)));
   registerIngestRoutes(router, ingest);
   registerOriginRoutes(router, origin);
   return {
@@ -105,6 +111,27 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
       origin.close();
     },
   };
+}
+
+/**
+ * Ingest → packager: a packager per published stream, fed its messages and ended with it. A message the packager
+ * refuses ends the publish session as a protocol error.
+ */
+function packageStream(published: PublishedStream, timing: MediaTiming): StreamPackager {
+  const packager = new StreamPackager({
+    streamName: published.streamName,
+    partTargetUs: timing.partTargetMs * 1000,
+    segmentTargetUs: timing.segmentTargetMs * 1000,
+  });
+  published.on('message', (message) => {
+    try {
+      packager.push(message);
+    } catch (err) {
+      published.fail((err as Error).message);
+    }
+  });
+  published.on('end', () => packager.end());
+  return packager;
 }
 
 /** ROLE=edge: /live/ goes through the caching proxy to ORIGIN_URL; publishing belongs to the origin. */

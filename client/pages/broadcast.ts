@@ -8,6 +8,7 @@ import {
   type BroadcasterStats,
   type SourceKind,
 } from '../broadcaster/index.ts';
+import { setUnhandledErrorReporter } from '../../shared/events.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
 
 declare global {
@@ -183,6 +184,13 @@ async function goLive(): Promise<void> {
     if (!(err instanceof BroadcastError)) showError(`Something went wrong: ${String(err)}`);
   }
 }
+
+// A listener that threw with nobody to catch it leaves the broadcast in an unknown state: say so on the page.
+setUnhandledErrorReporter(({ error }) => {
+  console.error('[swarmcast] unhandled error:', error);
+  showError(`Something went wrong: ${error instanceof Error ? error.message : String(error)}`);
+  setState('error');
+});
 
 ui.form.addEventListener('submit', (event) => {
   event.preventDefault();

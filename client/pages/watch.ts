@@ -1,6 +1,7 @@
 // Viewer page: reads ?stream= and ?latency=, plays /live/NAME/index.m3u8, and shows state, latency and stats.
 import { LATENCY_MODES, SwarmcastPlayer, isLatencyMode, playbackUrl } from '../player/index.ts';
 import type { LatencyMode, PlayerState, PlayerStats, StateReason } from '../player/index.ts';
+import { setUnhandledErrorReporter } from '../../shared/events.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
 
 function element<T extends HTMLElement>(id: string): T {
@@ -60,7 +61,7 @@ function parseEdges(value: string | null): string[] | null {
   }
   return origins;
 }
-// A page-level error (bad URL) overrides whatever the idle player reports.
+// A page-level error (bad URL, an unhandled error) overrides whatever the player reports.
 let pageError: string | null = null;
 
 function showMessage(title: string, detail = ''): void {
@@ -85,6 +86,7 @@ function failPage(title: string, detail: string): void {
 }
 
 function showState(state: PlayerState, reason: StateReason): void {
+  if (pageError !== null) return;
   setPageState(state);
   switch (reason) {
     case 'playing':
@@ -202,6 +204,12 @@ ui.copyLink.addEventListener('click', () => {
   void navigator.clipboard?.writeText(ui.shareLink.value).then(() => {
     ui.copyLink.textContent = 'Copied';
   });
+});
+
+// A listener that threw with nobody to catch it leaves playback in an unknown state: say so on the page.
+setUnhandledErrorReporter(({ error }) => {
+  console.error('[swarmcast] unhandled error:', error);
+  failPage('Something went wrong', `${error instanceof Error ? error.message : String(error)} — reload the page to try again.`);
 });
 
 start();

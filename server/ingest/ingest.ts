@@ -1,13 +1,13 @@
-// Publish sessions by stream name: admission (names, limits), and the hand-off of their messages to a packager each.
+// Publish sessions by stream name: admission (names, limits), life-cycle logs and counts, and the hand-off of each as a PublishedStream.
 import { randomBytes } from 'node:crypto';
 import { TypedEmitter } from '../../shared/events.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
-import { StreamPackager, type PackagerOptions } from '../packager/index.ts';
 import { log } from '../log.ts';
 import type { IngestConfig } from './config.ts';
 import { IngestError } from './errors.ts';
+import type { PublishedStream } from './published-stream.ts';
 import { PublishRateLimit } from './rate-limit.ts';
-import { PublishSession, type SessionCloseReason } from './publish-session.ts';
+import { PublishSession } from './publish-session.ts';
 import { validateOffer } from './sdp-offer.ts';
 
 export interface MediaTiming {
@@ -16,10 +16,8 @@ export interface MediaTiming {
 }
 
 export type IngestEvents = {
-  /** A publisher was admitted: its packaged output, to be served by the origin. */
-  stream: [name: string, stream: StreamPackager];
-  /** A publisher's session ended, for whatever reason. */
-  ended: [name: string, reason: SessionCloseReason, detail: string | undefined];
+  /** A publisher was admitted: its messages until its end, for the server to package and serve. */
+  stream: [PublishedStream];
   error: [Error];
 };
 
@@ -89,14 +87,17 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     } catch (err) {
       this.#sessions.delete(name);
       session.close('protocol-error', (err as Error).message);
+      if (this.#closed) throw this.#shuttingDown(name);
       throw err;
     }
     if (this.#closed) {
+      this.#sessions.delete(name);
       session.close('server-closing');
-      throw new IngestError('too-many-streams', name, 'the server is shutting down');
+      throw this.#shuttingDown(name);
     }
     this.#publishesTotal++;
-    this.#attachPackager(session);
+    this.#track(session);
+    this.emit('stream', session);
     log('info', 'publish.accepted', { stream: name, session: id, client: clientAddress });
     return { sessionId: id, answerSdp };
   }
@@ -117,26 +118,14 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     this.removeAllListeners();
   }
 
-  #attachPackager(session: PublishSession): void {
+  #shuttingDown(name: string): IngestError {
+    return new IngestError('too-many-streams', name, 'the server is shutting down');
+  }
+
+  /** Frees the name, counts and logs when the session ends; registered before the consumer's listeners, so it runs first. */
+  #track(session: PublishSession): void {
     const name = session.streamName;
-    const options: PackagerOptions = {
-      streamName: name,
-      partTargetUs: this.timing.partTargetMs * 1000,
-      segmentTargetUs: this.timing.segmentTargetMs * 1000,
-    };
-    const packager = new StreamPackager(options);
-    session.on('message', (message) => {
-      if (message.type === 'end') {
-        session.close('publisher-ended');
-        return;
-      }
-      try {
-        packager.push(message);
-      } catch (err) {
-        session.close('protocol-error', (err as Error).message);
-      }
-    });
-    session.on('close', (reason, detail) => {
+    session.on('end', (reason, detail) => {
       if (this.#sessions.get(name) === session) this.#sessions.delete(name);
       const dropped = reason === 'protocol-error' || reason === 'idle-timeout' || reason === 'connect-timeout';
       if (dropped) this.#droppedTotal++;
@@ -147,9 +136,6 @@ export class Ingest extends TypedEmitter<IngestEvents> {
         detail,
         bytes: session.stats.bytesReceived,
       });
-      packager.end();
-      this.emit('ended', name, reason, detail);
     });
-    this.emit('stream', name, packager);
   }
 }

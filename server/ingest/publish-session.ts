@@ -1,26 +1,12 @@
 // One publisher's WebRTC session (node-datachannel): SDP answer, the data channel, frames → wire messages.
 import { PeerConnection, type DataChannel } from 'node-datachannel';
 import { MessageReassembler, type WireMessage } from '../../shared/protocol/index.ts';
-import { TypedEmitter } from '../../shared/events.ts';
+import { TypedEmitter, type ErrorContext } from '../../shared/events.ts';
 import type { IngestConfig } from './config.ts';
 import { IngestError } from './errors.ts';
+import type { PublishEndReason, PublishedStream, PublishedStreamEvents } from './published-stream.ts';
 
-export type SessionCloseReason =
-  | 'publisher-ended'
-  | 'stopped'
-  | 'disconnected'
-  | 'connect-timeout'
-  | 'idle-timeout'
-  | 'protocol-error'
-  | 'server-closing';
-
-export type PublishSessionEvents = {
-  open: [];
-  message: [WireMessage];
-  /** Emitted once; `detail` says what went wrong for error reasons. */
-  close: [reason: SessionCloseReason, detail: string | undefined];
-  error: [Error];
-};
+export type PublishSessionEvents = PublishedStreamEvents & { error: [Error] };
 
 export interface SessionStats {
   bytesReceived: number;
@@ -28,7 +14,7 @@ export interface SessionStats {
   messagesReceived: number;
 }
 
-export class PublishSession extends TypedEmitter<PublishSessionEvents> {
+export class PublishSession extends TypedEmitter<PublishSessionEvents> implements PublishedStream {
   readonly id: string;
   readonly streamName: string;
   readonly stats: SessionStats = { bytesReceived: 0, framesReceived: 0, messagesReceived: 0 };
@@ -38,6 +24,8 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> {
   #reassembler = new MessageReassembler();
   #timer: NodeJS.Timeout | undefined;
   #lastActivityMs = Date.now();
+  /** Rejects the pending answer() when the session closes before negotiation is done. */
+  #abortAnswer: ((err: Error) => void) | undefined;
   #closed = false;
 
   constructor(streamName: string, id: string, config: IngestConfig) {
@@ -66,18 +54,35 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> {
     return this.#channel !== undefined && !this.#closed;
   }
 
-  /** Applies the offer and resolves with the complete answer (all candidates gathered: no trickle). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Applies the offer and resolves with the complete answer (all candidates gathered: no trickle). Rejects with
+   * `bad-offer` when the engine refuses the offer, `negotiation-failed` when gathering times out or the session
+   * closes first.
+   */
   answer(offerSdp: string): Promise<string> {
+    if (this.#closed) return Promise.reject(this.#closedDuringNegotiation('closed'));
     return new Promise((resolve, reject) => {
+      const settle = (outcome: { sdp: string } | { error: Error }): void => {
+        clearTimeout(timeout);
+        this.#abortAnswer = undefined;
+        if ('error' in outcome) {
+          reject(outcome.error);
+          return;
+        }
+        this.#armTimer();
+        resolve(outcome.sdp);
+      };
       const timeout = setTimeout(() => {
-        reject(new IngestError('negotiation-failed', this.streamName, 'ICE gathering timed out'));
+        settle({ error: new IngestError('negotiation-failed', this.streamName, 'ICE gathering timed out') });
       }, this.#config.gatheringTimeoutMs);
+      this.#abortAnswer = (error) => settle({ error });
       const finish = (): void => {
         const local = this.#pc.localDescription();
-        if (!local) return;
-        clearTimeout(timeout);
-        this.#armTimer();
-        resolve(local.sdp);
+        if (local && this.#abortAnswer) settle({ sdp: local.sdp });
       };
       this.#pc.onGatheringStateChange((state) => {
         if (state === 'complete') finish();
@@ -85,26 +90,40 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> {
       try {
         this.#pc.setRemoteDescription(offerSdp, 'offer');
       } catch (err) {
-        clearTimeout(timeout);
-        reject(new IngestError('bad-offer', this.streamName, `the WebRTC engine refused the offer: ${(err as Error).message}`));
+        settle({ error: new IngestError('bad-offer', this.streamName, `the WebRTC engine refused the offer: ${(err as Error).message}`) });
         return;
       }
       if (this.#pc.gatheringState() === 'complete') finish();
     });
   }
 
-  close(reason: SessionCloseReason, detail?: string): void {
+  /** Ends the session as a protocol error: its consumer cannot use what the publisher sends. */
+  fail(detail: string): void {
+    this.close('protocol-error', detail);
+  }
+
+  /** Ends the session, once; later calls do nothing. */
+  close(reason: PublishEndReason, detail?: string): void {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#abortAnswer?.(this.#closedDuringNegotiation(reason));
     try {
       this.#channel?.close();
       this.#pc.close();
     } catch {
       // The engine may already have torn the connection down; closing is best effort.
     }
-    this.emit('close', reason, detail);
+    this.emit('end', reason, detail);
     this.removeAllListeners();
+  }
+
+  protected override errorContext(): ErrorContext {
+    return { stream: this.streamName, session: this.id };
+  }
+
+  #closedDuringNegotiation(reason: string): IngestError {
+    return new IngestError('negotiation-failed', this.streamName, `the session closed during negotiation (${reason})`);
   }
 
   #attachChannel(channel: DataChannel): void {
@@ -117,7 +136,6 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> {
     channel.onMessage((msg) => this.#onFrame(msg));
     channel.onClosed(() => this.close('disconnected', 'data channel closed'));
     channel.onError((err) => this.close('disconnected', `data channel error: ${err}`));
-    this.emit('open');
   }
 
   #onFrame(msg: string | Buffer | ArrayBuffer): void {
@@ -139,7 +157,8 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> {
     }
     if (!message) return;
     this.stats.messagesReceived++;
-    this.emit('message', message);
+    if (message.type === 'end') this.close('publisher-ended');
+    else this.emit('message', message);
   }
 
   #armTimer(): void {

@@ -1,8 +1,8 @@
 // The ingest's admission checks: SDP offers, the publish rate limit.
 import { describe, expect, it } from 'vitest';
-import { IngestError } from './errors.ts';
-import { PublishRateLimit } from './rate-limit.ts';
-import { validateOffer } from './sdp-offer.ts';
+import { IngestError } from '../errors.ts';
+import { PublishRateLimit } from '../rate-limit.ts';
+import { validateOffer } from '../sdp-offer.ts';
 
 const OFFER = [
   'v=0',

@@ -1,0 +1,97 @@
+// A hand-driven Node publisher peer (node-datachannel over 127.0.0.1) for tests of the ingest: offer, answer, raw frames.
+import { PeerConnection, type DataChannel } from 'node-datachannel';
+import { encodeMessage, type WireMessage } from '../../shared/protocol/index.ts';
+
+const GATHERING_TIMEOUT_MS = 10_000;
+
+/** A peer that has made its complete offer (no trickle) with one data channel, and has not seen an answer yet. */
+export interface OfferingPeer {
+  readonly offerSdp: string;
+  /** Applies the answer and resolves when the data channel is open. */
+  accept(answerSdp: string, timeoutMs?: number): Promise<PublisherPeer>;
+  close(): void;
+}
+
+export interface PublisherPeer {
+  readonly channel: DataChannel;
+  /** Sends one data-channel frame exactly as given. */
+  sendFrame(frame: Uint8Array): void;
+  /** Sends one wire message that fits in a frame. */
+  send(message: WireMessage): void;
+  /** Resolves when the channel closes, whichever side closed it. */
+  readonly closed: Promise<void>;
+  close(): void;
+}
+
+export async function offerPeer(label: string): Promise<OfferingPeer> {
+  const pc = new PeerConnection(label, { iceServers: [], bindAddress: '127.0.0.1' });
+  const gathered = new Promise<void>((done) => pc.onGatheringStateChange((state) => state === 'complete' && done()));
+  const channel = pc.createDataChannel('swarmcast');
+  const opened = new Promise<void>((done, fail) => {
+    channel.onOpen(() => done());
+    channel.onError((err) => fail(new Error(`data channel error: ${err}`)));
+  });
+  const closed = new Promise<void>((done) => channel.onClosed(() => done()));
+  const close = (): void => {
+    channel.close();
+    pc.close();
+  };
+  try {
+    if (pc.gatheringState() !== 'complete') await withTimeout(gathered, GATHERING_TIMEOUT_MS, 'ICE gathering');
+    const offer = pc.localDescription();
+    if (!offer) throw new Error('node-datachannel produced no offer');
+    const peer: PublisherPeer = {
+      channel,
+      sendFrame: (frame) => void channel.sendMessageBinary(frame),
+      send: (message) => void channel.sendMessageBinary(encodeMessage(message)),
+      closed,
+      close,
+    };
+    return {
+      offerSdp: offer.sdp,
+      async accept(answerSdp, timeoutMs = GATHERING_TIMEOUT_MS) {
+        pc.setRemoteDescription(answerSdp, 'answer');
+        await withTimeout(opened, timeoutMs, 'data channel open');
+        return peer;
+      },
+      close,
+    };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+/** What a signaling exchange returns: the answer, and how to release the session it opened if the answer is unusable. */
+export interface SignaledAnswer {
+  answerSdp: string;
+  release(): Promise<void> | void;
+}
+
+/**
+ * Offers, exchanges the offer for an answer (`signal`, e.g. a POST or a direct Ingest call) and waits for the channel
+ * to open. libdatachannel now and then refuses a good answer on the offering side ("Got a remote candidate without
+ * ICE transport"); the session is then released and the whole offer made once more, as the Node publisher does.
+ */
+export async function connectPeer(label: string, signal: (offerSdp: string) => Promise<SignaledAnswer>): Promise<PublisherPeer> {
+  for (let attempt = 0; ; attempt++) {
+    const offering = await offerPeer(label);
+    let answer: SignaledAnswer | undefined;
+    try {
+      answer = await signal(offering.offerSdp);
+      return await offering.accept(answer.answerSdp);
+    } catch (err) {
+      offering.close();
+      if (answer) await answer.release();
+      if (attempt > 0 || !answer || !/without ICE transport/.test(String(err))) throw err;
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,33 @@
+// The seam between an ingest path and what consumes it: one publish session's validated wire messages, then its end.
+import type { EndMessage, WireMessage } from '../../shared/protocol/index.ts';
+
+/** Why a publish session ended. */
+export type PublishEndReason =
+  | 'publisher-ended'
+  | 'stopped'
+  | 'disconnected'
+  | 'connect-timeout'
+  | 'idle-timeout'
+  | 'protocol-error'
+  | 'server-closing';
+
+export type PublishedStreamEvents = {
+  /** A validated wire message, in the order sent. The publisher's `end` message arrives as the `end` event instead. */
+  message: [Exclude<WireMessage, EndMessage>];
+  /** Emitted once, last; `detail` says what went wrong for error reasons. */
+  end: [reason: PublishEndReason, detail: string | undefined];
+};
+
+type PublishedStreamListener<K extends keyof PublishedStreamEvents> = (...args: PublishedStreamEvents[K]) => void;
+
+/**
+ * What every ingest path (the WebRTC data channel today; WHIP, RTMP and SRT later) hands out for one publisher,
+ * and all that the server's wiring needs to package it.
+ */
+export interface PublishedStream {
+  readonly streamName: string;
+  on<K extends keyof PublishedStreamEvents>(event: K, listener: PublishedStreamListener<K>): unknown;
+  off<K extends keyof PublishedStreamEvents>(event: K, listener: PublishedStreamListener<K>): unknown;
+  /** Rejects the session because its messages cannot be used (`detail` says why): it ends as a `protocol-error`. */
+  fail(detail: string): void;
+}
