@@ -21,7 +21,6 @@ export type LiveStreamEvents = {
   /** The packager ended the stream; playlists now carry EXT-X-ENDLIST. */
   end: [];
   close: [];
-  error: [Error];
 };
 
 export class LiveStream extends TypedEmitter<LiveStreamEvents> {
@@ -133,7 +132,6 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       if (!(err instanceof OriginError)) throw err;
       // Media out of order cannot be served coherently; end the stream so players see a clean ENDLIST rather than a broken playlist.
       log('error', 'origin.bad-media', { stream: this.name, rendition, reason: err.message });
-      this.emit('error', err);
       this.end();
     }
   }
