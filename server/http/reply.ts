@@ -57,9 +57,7 @@ export function sendEntity(req: IncomingMessage, res: ServerResponse, entity: En
   const etag = entity.etag === undefined ? undefined : codingEtag(entity.etag, coding);
   if (etag !== undefined) headers.etag = etag;
   if (etag !== undefined && entity.status === 200 && isNotModified(req.headers, etag)) {
-    const { 'content-type': _type, 'content-length': _length, 'content-encoding': _coding, ...notModified } = headers;
-    res.writeHead(304, notModified);
-    res.end();
+    sendNotModified(res, headers);
     return 0;
   }
   const body = coding === 'gzip' ? entity.gzipped!() : entity.body;
@@ -72,6 +70,13 @@ export function sendEntity(req: IncomingMessage, res: ServerResponse, entity: En
   }
   res.end(body);
   return body.byteLength;
+}
+
+/** A 304: the headers the 200 would carry, less those describing a body it does not have. */
+export function sendNotModified(res: ServerResponse, headers: Record<string, string | number>): void {
+  const { 'content-type': _type, 'content-length': _length, 'content-encoding': _coding, ...notModified } = headers;
+  res.writeHead(304, notModified);
+  res.end();
 }
 
 function stringOf(value: string | number | undefined): string | undefined {
