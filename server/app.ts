@@ -49,13 +49,15 @@ export function createApp(config: ServerConfig): App {
 
   const hasPages = existsSync(resolve(PAGES_DIR, 'index.html'));
   if (!hasPages) log('warn', 'pages.missing', { dir: PAGES_DIR, hint: 'run `npm run build`' });
-  const serveStatic = sirv(PAGES_DIR, { extensions: ['html'], etag: true, dev: false });
+  // sirv reads the folder at once and throws on a missing one; without pages the server still serves /live/ and the API.
+  const serveStatic = hasPages ? sirv(PAGES_DIR, { extensions: ['html'], etag: true, dev: false }) : undefined;
   const pages = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendText(res, 405, 'method not allowed');
       return;
     }
-    serveStatic(req, res, () => sendText(res, 404, 'not found'));
+    if (serveStatic) serveStatic(req, res, () => sendText(res, 404, 'not found'));
+    else sendText(res, 404, 'not found: the pages are not built');
   };
 
   const server = http.createServer((req, res) => {
