@@ -3,13 +3,13 @@
 import { ORIGIN_DEFAULTS, targetDurationS } from '../origin/index.ts';
 
 /** The spec lets a server hold a blocking playlist reload (or hinted part) up to three target durations before it answers 503. */
-export const ORIGIN_HOLD_TARGET_DURATIONS = 3;
+const ORIGIN_HOLD_TARGET_DURATIONS = 3;
 /** Time past the origin's hold for its answer to cross the network and the edge's event loop. */
-export const UPSTREAM_WAIT_MARGIN_MS = 3_000;
+const UPSTREAM_WAIT_MARGIN_MS = 3_000;
 /** Until a stream's media playlist has passed, its target duration is taken to be the LL-HLS defaults' (2 s segments). */
-export const DEFAULT_TARGET_DURATION_S = targetDurationS(ORIGIN_DEFAULTS);
+const DEFAULT_TARGET_DURATION_S = targetDurationS(ORIGIN_DEFAULTS);
 /** Streams whose target duration is remembered; the least recently seen is forgotten past this (it falls back to the default). */
-export const MAX_TRACKED_STREAMS = 10_000;
+const MAX_TRACKED_STREAMS = 10_000;
 
 /** The EXT-X-TARGETDURATION of a media playlist's text, in whole seconds; undefined when absent or malformed. */
 export function targetDurationOf(playlist: string): number | undefined {
