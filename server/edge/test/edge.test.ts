@@ -241,6 +241,26 @@ describe('edge proxy', () => {
     expect(overridden.upstreamWaitMs('/live/s/v0/media.m3u8?_HLS_msn=4')).toBe(1_500);
   });
 
+  it('keeps a blocking reload that the origin holds past the default wait, once a 10 s target duration has passed', async () => {
+    // Past the wait the edge starts with (3 × the 2 s default + margin), well within 3 × 10 s.
+    const holdMs = upstreamWaitMs(undefined) + 500;
+    const playlist = '#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-VERSION:9\n';
+    const origin = await fakeOrigin((req, res) => {
+      const answer = (): void => {
+        res.writeHead(200, { 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-cache' }).end(playlist);
+      };
+      if (req.url?.includes('_HLS_msn')) setTimeout(answer, holdMs);
+      else answer();
+    });
+    const { url } = await startEdge({ originUrls: [origin.url] });
+    expect((await get(`${url}/live/s/v0/media.m3u8`)).status).toBe(200);
+    const startedMs = Date.now();
+    const held = await get(`${url}/live/s/v0/media.m3u8?_HLS_msn=2`);
+    expect(held.status).toBe(200);
+    expect(held.body.toString()).toBe(playlist);
+    expect(Date.now() - startedMs).toBeGreaterThanOrEqual(holdMs - 50);
+  }, 30_000);
+
   it('fails over to the next origin when the first refuses connections, and reports it in health', async () => {
     const dead = await fakeOrigin(() => undefined);
     await dead.close();
