@@ -9,7 +9,7 @@ import sirv from 'sirv';
 import { setUnhandledErrorReporter } from '../shared/events.ts';
 import type { ServerConfig } from './config.ts';
 import { Edge, registerEdgeRoutes } from './edge/index.ts';
-import { sendText } from './http/reply.ts';
+import { sendBody, sendJson, sendText } from './http/index.ts';
 import { Ingest, registerIngestRoutes, type MediaTiming, type PublishedStream } from './ingest/index.ts';
 import { log } from './log.ts';
 import { createMetrics, type MetricSources } from './metrics.ts';
@@ -45,13 +45,10 @@ export function createApp(config: ServerConfig): App {
   const registry = role.registry ? Registry.merge([metrics.registry, role.registry]) : metrics.registry;
   router.on(['GET', 'HEAD'], '/healthz', (_req, res) => {
     const health = role.health();
-    res.writeHead(health.status === 'ok' ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-    res.end(JSON.stringify(health));
+    sendJson(res, health.status === 'ok' ? 200 : 503, health);
   });
   router.on('GET', '/metrics', async (_req, res) => {
-    const body = await registry.metrics();
-    res.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
-    res.end(body);
+    sendBody(res, 200, registry.contentType, await registry.metrics());
   });
 
   const hasPages = existsSync(resolve(PAGES_DIR, 'index.html'));

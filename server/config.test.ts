@@ -10,7 +10,7 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   HOST: (c) => c.host,
   ORIGIN_URL: (c) => (c.originUrls.length ? c.originUrls.join(',') : '—'),
   EDGE_CACHE_MAX_MB: (c) => String(c.edge.cacheMaxBytes / 1024 / 1024),
-  EDGE_UPSTREAM_TIMEOUT_MS: (c) => String(c.edge.upstreamTimeoutMs),
+  EDGE_UPSTREAM_TIMEOUT_MS: (c) => (c.edge.upstreamTimeoutMs === undefined ? 'derived' : String(c.edge.upstreamTimeoutMs)),
   PART_TARGET_MS: (c) => String(c.media.partTargetMs),
   SEGMENT_TARGET_MS: (c) => String(c.media.segmentTargetMs),
   WINDOW_SEGMENTS: (c) => String(c.media.windowSegments),

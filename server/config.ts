@@ -60,6 +60,7 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
     }
   },
   EDGE_CACHE_MAX_MB: (c, v) => (c.edge.cacheMaxBytes = int('EDGE_CACHE_MAX_MB', v, 1, 1_000_000) * 1024 * 1024),
+  // Unset, an edge derives its upstream wait per stream from the EXT-X-TARGETDURATION it sees; set, it overrides that.
   EDGE_UPSTREAM_TIMEOUT_MS: (c, v) => (c.edge.upstreamTimeoutMs = int('EDGE_UPSTREAM_TIMEOUT_MS', v, 1000, 120_000)),
   PART_TARGET_MS: (c, v) => (c.media.partTargetMs = int('PART_TARGET_MS', v, 100, 1000)),
   SEGMENT_TARGET_MS: (c, v) => (c.media.segmentTargetMs = int('SEGMENT_TARGET_MS', v, 500, 10_000)),

@@ -7,10 +7,11 @@ export interface EdgeConfig {
   /** Bytes of bodies the in-memory cache keeps before evicting the least recently used. */
   cacheMaxBytes: number;
   /**
-   * Longest wait for upstream headers, and longest silence between body bytes, ms. Longer than the origin's hold of a
-   * blocking reload (3 × target duration = 6 s) so a held request is answered by the origin, not cut by the edge.
+   * Override of the longest wait for upstream headers, and longest silence between body bytes, ms. Unset (the default),
+   * it is derived per stream from the EXT-X-TARGETDURATION last seen (upstream-wait.ts), so it always outlasts the
+   * origin's hold of a blocking reload (3 × target duration) and a held request is answered by the origin, not cut here.
    */
-  upstreamTimeoutMs: number;
+  upstreamTimeoutMs: number | undefined;
   /** How long an origin that refused a connection or timed out is skipped before it is tried first again, ms. */
   originRetryMs: number;
   /** Clients waiting on one in-flight upstream request; more are answered 503. */
@@ -22,7 +23,7 @@ export interface EdgeConfig {
 export const EDGE_DEFAULTS: EdgeConfig = {
   originUrls: [],
   cacheMaxBytes: 256 * 1024 * 1024,
-  upstreamTimeoutMs: 9_000,
+  upstreamTimeoutMs: undefined,
   originRetryMs: 5_000,
   maxWaitersPerRequest: 20_000,
   maxWaitingClients: 100_000,
@@ -36,7 +37,9 @@ export function resolveEdgeConfig(overrides: Partial<EdgeConfig> = {}): EdgeConf
     if (!/^http:\/\/[^/]+\/?$/.test(url)) throw new EdgeError('bad-config', `origin URL ${url} must be http://host[:port]`);
   }
   for (const key of ['cacheMaxBytes', 'upstreamTimeoutMs', 'originRetryMs', 'maxWaitersPerRequest', 'maxWaitingClients'] as const) {
-    if (!Number.isInteger(config[key]) || config[key] <= 0) throw new EdgeError('bad-config', `${key} must be a positive integer, got ${config[key]}`);
+    const value = config[key];
+    if (key === 'upstreamTimeoutMs' && value === undefined) continue;
+    if (value === undefined || !Number.isInteger(value) || value <= 0) throw new EdgeError('bad-config', `${key} must be a positive integer, got ${value}`);
   }
   return config;
 }

@@ -1,9 +1,9 @@
 // The caching reverse proxy for /live/: serves from memory, collapses identical in-flight requests into one upstream
-// request, and fans each upstream answer out to every waiter as its bytes arrive.
+// request, and fans each upstream answer out to every waiter as its bytes arrive. How each answer is written (headers,
+// content-coding, 304s) is reply.ts's job.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
-import { sendText } from '../http/reply.ts';
+import { gzip, negotiateCoding, sendText, type ContentCoding } from '../http/index.ts';
 import { log } from '../log.ts';
 import { cachePolicyOf } from './cache-control.ts';
 import { cacheKeyOf, objectKindOf, type ObjectKind } from './cache-key.ts';
@@ -11,20 +11,17 @@ import { resolveEdgeConfig, type EdgeConfig } from './config.ts';
 import { EdgeError } from './errors.ts';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.ts';
 import { ObjectCache, type CachedObject } from './object-cache.ts';
+import { isCompressible, passedHeaders, sendStored, startStreamed, type CacheStatus } from './reply.ts';
 import { UpstreamPool, type UpstreamHead, type UpstreamHealth } from './upstream.ts';
-
-/** Upstream headers repeated to clients; hop-by-hop headers and the rest stay behind. */
-const PASSED_HEADERS = ['content-type', 'content-length', 'content-encoding', 'cache-control', 'etag', 'last-modified', 'expires', 'vary'];
-
-type CacheStatus = 'HIT' | 'MISS' | 'COLLAPSED' | 'STALE';
+import { streamOfUrl, TargetDurations, upstreamWaitMs } from './upstream-wait.ts';
 
 interface Client {
+  req: IncomingMessage;
   res: ServerResponse;
-  headOnly: boolean;
-  acceptsGzip: boolean;
+  coding: ContentCoding;
   status: CacheStatus;
-  /** Headers written; body bytes flow to it as they arrive. */
-  started: boolean;
+  /** `waiting` for the upstream head (or, to be compressed, the whole body); `streaming` body bytes as they arrive; `done`. */
+  phase: 'waiting' | 'streaming' | 'done';
   settled: boolean;
 }
 
@@ -32,7 +29,11 @@ interface Client {
 interface Flight {
   key: string;
   kind: ObjectKind;
+  /** The stream the URL belongs to, whose target duration a media playlist answer updates. */
+  stream: string | undefined;
   head: UpstreamHead | null;
+  /** The upstream answer is one the edge compresses itself for clients that take gzip. */
+  compressible: boolean;
   chunks: Buffer[];
   clients: Set<Client>;
   /** A cached copy past its freshness, kept to answer with if upstream fails (media objects only). */
@@ -61,6 +62,7 @@ export class Edge {
   #cache: ObjectCache;
   #upstream: UpstreamPool;
   #flights = new Map<string, Flight>();
+  #targetDurations = new TargetDurations();
   #metrics: EdgeMetrics;
   #waiting = 0;
   #closed = false;
@@ -71,11 +73,7 @@ export class Edge {
     this.#nowMs = nowMs ?? Date.now;
     this.config = resolveEdgeConfig(overrides);
     this.#cache = new ObjectCache(this.config.cacheMaxBytes);
-    this.#upstream = new UpstreamPool({
-      originUrls: this.config.originUrls,
-      timeoutMs: this.config.upstreamTimeoutMs,
-      originRetryMs: this.config.originRetryMs,
-    });
+    this.#upstream = new UpstreamPool({ originUrls: this.config.originUrls, originRetryMs: this.config.originRetryMs });
     this.registry = registry ?? new Registry();
     this.#metrics = createEdgeMetrics(this.registry, {
       waitingClients: () => this.#waiting,
@@ -95,6 +93,12 @@ export class Edge {
     };
   }
 
+  /** The wait for upstream headers or body bytes on a request for `url`, ms: the override, or derived from its stream's target duration. */
+  upstreamWaitMs(url: string): number {
+    const stream = streamOfUrl(url);
+    return upstreamWaitMs(stream === undefined ? undefined : this.#targetDurations.of(stream), this.config.upstreamTimeoutMs);
+  }
+
   /** Answers a GET or HEAD for a /live/ URL from the cache, an in-flight upstream request, or a new one. */
   handle(req: IncomingMessage, res: ServerResponse): void {
     if (this.#closed) return sendText(res, 503, 'edge closing');
@@ -104,18 +108,18 @@ export class Edge {
     const cached = this.#cache.get(key);
     if (cached && cached.freshUntilMs > this.#nowMs()) {
       this.#metrics.hits.inc({ kind });
-      this.#sendCached(req, res, key, cached, 'HIT');
+      this.#sendStored(req, res, key, cached, 'HIT');
       return;
     }
     const existing = this.#flights.get(key);
     if (existing && existing.clients.size >= this.config.maxWaitersPerRequest) return this.#reject(res, 'waiters-per-request');
     if (this.#waiting >= this.config.maxWaitingClients) return this.#reject(res, 'waiting-clients');
     const client: Client = {
+      req,
       res,
-      headOnly: req.method === 'HEAD',
-      acceptsGzip: acceptsGzip(req.headers['accept-encoding']),
+      coding: negotiateCoding(req.headers),
       status: existing ? 'COLLAPSED' : 'MISS',
-      started: false,
+      phase: 'waiting',
       settled: false,
     };
     if (existing) {
@@ -127,7 +131,9 @@ export class Edge {
     const flight: Flight = {
       key,
       kind,
+      stream: streamOfUrl(url),
       head: null,
+      compressible: false,
       chunks: [],
       clients: new Set(),
       stale: cached && kind !== 'playlist' && kind !== 'other' ? cached : undefined,
@@ -136,12 +142,16 @@ export class Edge {
     this.#flights.set(key, flight);
     this.#attach(flight, client);
     this.#metrics.upstreamRequests.inc({ kind });
-    flight.abandon = this.#upstream.request(url, {
-      head: (head) => this.#onHead(flight, head),
-      data: (chunk) => this.#onData(flight, chunk),
-      end: () => this.#onEnd(flight),
-      error: (err) => this.#onError(flight, err),
-    });
+    flight.abandon = this.#upstream.request(
+      url,
+      {
+        head: (head) => this.#onHead(flight, head),
+        data: (chunk) => this.#onData(flight, chunk),
+        end: () => this.#onEnd(flight),
+        error: (err) => this.#onError(flight, err),
+      },
+      this.upstreamWaitMs(url),
+    );
   }
 
   close(): void {
@@ -173,6 +183,7 @@ export class Edge {
       return;
     }
     flight.head = head;
+    flight.compressible = isCompressible(flight.kind, head.status, head.headers);
     for (const client of flight.clients) {
       if (!this.#needsWholeBody(flight, client)) this.#start(flight, client);
     }
@@ -181,7 +192,7 @@ export class Edge {
   #onData(flight: Flight, chunk: Buffer): void {
     flight.chunks.push(chunk);
     for (const client of flight.clients) {
-      if (!client.started || client.headOnly) continue;
+      if (client.phase !== 'streaming') continue;
       client.res.write(chunk);
       this.#metrics.bytesOut.inc(chunk.byteLength);
     }
@@ -200,9 +211,10 @@ export class Edge {
       freshUntilMs: this.#nowMs() + policy.freshMs,
     };
     if (policy.storable) this.#cache.set(flight.key, object);
+    if (flight.compressible && flight.stream !== undefined) this.#targetDurations.observe(flight.stream, body.toString('utf8'));
     for (const client of flight.clients) {
-      if (client.started) this.#settle(client, () => client.res.end());
-      else this.#sendObject(client.res, flight.key, object, client.status, client.headOnly, client.acceptsGzip, policy.storable);
+      if (client.phase === 'streaming') this.#settle(client, () => client.res.end());
+      else if (client.phase === 'waiting') this.#sendStored(client.req, client.res, flight.key, object, client.status);
       this.#settleQuietly(client);
     }
     flight.clients.clear();
@@ -218,7 +230,7 @@ export class Edge {
     }
     for (const client of flight.clients) {
       // Bytes already sent cannot be taken back: cut the response so the client retries instead of keeping a torn object.
-      if (client.started) this.#settle(client, () => client.res.destroy());
+      if (client.phase === 'streaming') this.#settle(client, () => client.res.destroy());
       else this.#settle(client, () => sendText(client.res, err.code === 'timeout' ? 504 : 502, `upstream failed: ${err.message}`));
     }
     flight.clients.clear();
@@ -230,76 +242,49 @@ export class Edge {
     log('warn', 'edge.serving-stale', { path: flight.key, reason, clients: flight.clients.size });
     for (const client of flight.clients) {
       this.#metrics.staleServed.inc({ kind: flight.kind });
-      this.#sendObject(client.res, flight.key, stale, 'STALE', client.headOnly, client.acceptsGzip, true);
+      this.#sendStored(client.req, client.res, flight.key, stale, 'STALE');
       this.#settleQuietly(client);
     }
     flight.clients.clear();
   }
 
-  /** A gzip-accepting client of a playlist waits for the whole body, compressed once at the edge; playlists arrive in one piece. */
+  /** A gzip client of a playlist the edge compresses waits for the whole body, compressed once; playlists arrive in one piece. */
   #needsWholeBody(flight: Flight, client: Client): boolean {
-    const head = flight.head;
-    return client.acceptsGzip && flight.kind === 'playlist' && head !== null && head.status === 200 && !head.headers['content-encoding'];
+    return flight.compressible && client.coding === 'gzip';
   }
 
+  /** Passes the upstream head to `client`, then the body bytes received so far; later ones follow in #onData. */
   #start(flight: Flight, client: Client): void {
-    const head = flight.head!;
-    client.started = true;
     const res = client.res;
-    if (res.headersSent || res.destroyed) return;
-    res.writeHead(head.status, { ...passedHeaders(head.headers), 'x-cache': client.status });
-    if (client.headOnly) {
-      this.#settle(client, () => res.end());
+    if (res.headersSent || res.destroyed) {
+      client.phase = 'done';
       return;
     }
+    if (!startStreamed(client.req, res, flight.head!, client.status, flight.compressible)) {
+      client.phase = 'done';
+      this.#settleQuietly(client);
+      return;
+    }
+    client.phase = 'streaming';
     for (const chunk of flight.chunks) {
       res.write(chunk);
       this.#metrics.bytesOut.inc(chunk.byteLength);
     }
   }
 
-  #sendCached(req: IncomingMessage, res: ServerResponse, key: string, object: CachedObject, status: CacheStatus): void {
-    this.#sendObject(res, key, object, status, req.method === 'HEAD', acceptsGzip(req.headers['accept-encoding']), true, req.headers['if-none-match']);
+  #sendStored(req: IncomingMessage, res: ServerResponse, key: string, object: CachedObject, status: CacheStatus): void {
+    const gzipped = isCompressible(object.kind, object.status, object.headers) ? () => this.#gzipped(key, object) : undefined;
+    this.#metrics.bytesOut.inc(sendStored(req, res, object, status, gzipped));
   }
 
-  #sendObject(
-    res: ServerResponse,
-    key: string,
-    object: CachedObject,
-    status: CacheStatus,
-    headOnly: boolean,
-    gzip: boolean,
-    inCache: boolean,
-    ifNoneMatch?: string,
-  ): void {
-    if (res.headersSent || res.destroyed) return;
-    const etag = object.headers.etag;
-    if (ifNoneMatch && etag && ifNoneMatch === etag && object.status === 200) {
-      const { 'content-length': _length, 'content-type': _type, ...rest } = object.headers;
-      res.writeHead(304, { ...rest, 'x-cache': status });
-      res.end();
-      return;
+  /** The object's body gzipped, made on the first client that takes it and kept with the object (counted if cached). */
+  #gzipped(key: string, object: CachedObject): Uint8Array {
+    if (!object.gzipped) {
+      const gzipped = gzip(object.body);
+      this.#cache.addGzipped(key, object, gzipped);
+      object.gzipped ??= gzipped;
     }
-    let body = object.body;
-    const headers: Record<string, string | number> = { ...object.headers, 'x-cache': status };
-    if (gzip && object.kind === 'playlist' && object.status === 200 && !object.headers['content-encoding']) {
-      if (!object.gzipped) {
-        const gzipped = gzipSync(object.body);
-        if (inCache) this.#cache.addGzipped(key, object, gzipped);
-        else object.gzipped = gzipped;
-      }
-      body = object.gzipped!;
-      headers['content-encoding'] = 'gzip';
-      headers.vary = object.headers.vary ? `${object.headers.vary}, Accept-Encoding` : 'Accept-Encoding';
-    }
-    headers['content-length'] = body.byteLength;
-    res.writeHead(object.status, headers);
-    if (headOnly) {
-      res.end();
-      return;
-    }
-    res.end(body);
-    this.#metrics.bytesOut.inc(body.byteLength);
+    return object.gzipped;
   }
 
   #reject(res: ServerResponse, reason: string): void {
@@ -318,21 +303,4 @@ export class Edge {
   #settleQuietly(client: Client): void {
     this.#settle(client, () => undefined);
   }
-}
-
-function passedHeaders(upstream: Record<string, string>): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(upstream)) {
-    if (PASSED_HEADERS.includes(name) || name.startsWith('access-control-')) headers[name] = value;
-  }
-  return headers;
-}
-
-function acceptsGzip(header: string | undefined): boolean {
-  if (!header) return false;
-  return header.split(',').some((item) => {
-    const [coding, ...params] = item.trim().toLowerCase().split(';');
-    if (coding !== 'gzip') return false;
-    return !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p));
-  });
 }

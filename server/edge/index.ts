@@ -6,4 +6,5 @@ export { EdgeError, type EdgeErrorCode } from './errors.ts';
 export { cachePolicyOf, parseCacheControl, type CachePolicy } from './cache-control.ts';
 export { cacheKeyOf, objectKindOf, OBJECT_KINDS, type ObjectKind } from './cache-key.ts';
 export { ObjectCache, type CachedObject } from './object-cache.ts';
+export { upstreamWaitMs, targetDurationOf } from './upstream-wait.ts';
 export { UpstreamPool, type UpstreamHealth, type UpstreamHead, type UpstreamSink } from './upstream.ts';

@@ -33,19 +33,16 @@ interface OriginState extends UpstreamHealth {
 
 export interface UpstreamOptions {
   originUrls: string[];
-  timeoutMs: number;
   originRetryMs: number;
 }
 
 export class UpstreamPool {
   #origins: OriginState[];
-  #timeoutMs: number;
   #retryMs: number;
   #requests = new Set<http.ClientRequest>();
   #closed = false;
 
   constructor(options: UpstreamOptions) {
-    this.#timeoutMs = options.timeoutMs;
     this.#retryMs = options.originRetryMs;
     this.#origins = options.originUrls.map((url) => ({
       url: url.replace(/\/$/, ''),
@@ -63,8 +60,11 @@ export class UpstreamPool {
     return this.#origins.map((o) => ({ url: o.url, healthy: this.#usable(o, now), lastError: o.lastError, lastErrorAtMs: o.lastErrorAtMs }));
   }
 
-  /** Fetches `path` (with query) with GET; returns a function that abandons the fetch. */
-  request(path: string, sink: UpstreamSink): () => void {
+  /**
+   * Fetches `path` (with query) with GET, giving each origin `timeoutMs` for its headers and for each silence between
+   * body bytes; returns a function that abandons the fetch.
+   */
+  request(path: string, sink: UpstreamSink, timeoutMs: number): () => void {
     const now = Date.now();
     // Healthy origins in configured order first; an origin that failed recently is still tried, last.
     const order = [...this.#origins.filter((o) => this.#usable(o, now)), ...this.#origins.filter((o) => !this.#usable(o, now))];
@@ -91,7 +91,7 @@ export class UpstreamPool {
       let timer: NodeJS.Timeout | undefined;
       const arm = (what: string): void => {
         clearTimeout(timer);
-        timer = setTimeout(() => req.destroy(new EdgeError('timeout', `${origin.url} sent no ${what} in ${this.#timeoutMs} ms`)), this.#timeoutMs);
+        timer = setTimeout(() => req.destroy(new EdgeError('timeout', `${origin.url} sent no ${what} in ${timeoutMs} ms`)), timeoutMs);
       };
       const req = http.request(new URL(path, origin.base), {
         method: 'GET',

@@ -1,12 +1,13 @@
 // The publish API: POST an SDP offer to go live, DELETE the returned Location to stop.
 import type { HTTPVersion, Instance } from 'find-my-way';
 import { BodyTooLargeError, readBody } from '../http/body.ts';
-import { sendText } from '../http/reply.ts';
+import { PUBLISH_CORS_HEADERS, registerPreflight, sendText } from '../http/index.ts';
 import { log } from '../log.ts';
 import { IngestError } from './errors.ts';
 import type { Ingest } from './ingest.ts';
 
 export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: Ingest): void {
+  registerPreflight(router, '/api/publish/*', 'publish');
   router.on('POST', '/api/publish/:name', async (req, res, params) => {
     const name = params.name ?? '';
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
@@ -20,6 +21,7 @@ export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: I
       const clientAddress = req.socket.remoteAddress ?? 'unknown';
       const { sessionId, answerSdp } = await ingest.publish(name, body, clientAddress);
       res.writeHead(201, {
+        ...PUBLISH_CORS_HEADERS,
         'Content-Type': 'application/sdp',
         Location: `/api/publish/${name}/${sessionId}`,
         'X-Segment-Target-Ms': String(ingest.timing.segmentTargetMs),
@@ -36,7 +38,7 @@ export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: I
     const name = params.name ?? '';
     try {
       ingest.stop(name, params.session ?? '');
-      res.writeHead(204, { 'Cache-Control': 'no-store' });
+      res.writeHead(204, { ...PUBLISH_CORS_HEADERS, 'Cache-Control': 'no-store' });
       res.end();
     } catch (err) {
       answerError(res, name, err);
@@ -47,7 +49,7 @@ export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: I
 function answerError(res: import('node:http').ServerResponse, name: string, err: unknown): void {
   if (err instanceof IngestError) {
     log(err.status >= 500 ? 'error' : 'info', 'publish.refused', { stream: name, code: err.code, reason: err.message });
-    sendText(res, err.status, err.message);
+    sendText(res, err.status, err.message, PUBLISH_CORS_HEADERS);
   } else if (err instanceof BodyTooLargeError) {
     sendText(res, 413, err.message);
   } else {

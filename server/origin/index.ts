@@ -1,7 +1,9 @@
 // Public surface of the origin stage: the stream registry, its HTTP routes, its config, and the pure LL-HLS pieces.
 export { Origin } from './origin.ts';
 export { LiveStream, type PackagedStream, type LiveStreamEvents } from './live-stream.ts';
-export { RenditionTimeline, type WaitOutcome, type PartReader } from './rendition-timeline.ts';
+export { RenditionTimeline } from './rendition-timeline.ts';
+export { type WaitOutcome } from './waiters.ts';
+export { type PartReader } from './part-fan-out.ts';
 export { registerOriginRoutes } from './http.ts';
 export { ORIGIN_DEFAULTS, resolveOriginConfig, targetDurationS, skipBoundaryS, SKIP_BOUNDARY_TARGET_DURATIONS, type OriginConfig } from './config.ts';
 export { OriginError, type OriginErrorCode } from './errors.ts';

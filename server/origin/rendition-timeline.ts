@@ -1,14 +1,14 @@
-// One rendition's live timeline: init, the sliding window of segments and their parts (bytes in memory), and requests waiting for it to grow.
+// One rendition's live timeline: init, the sliding window of segments and their parts (bytes in memory); requests
+// waiting for it to grow and readers of the part in production are kept by waiters.ts and part-fan-out.ts.
 import type { Part, PartChunk, RenditionInit, SegmentInfo } from '../packager/index.ts';
 import type { LiveEdge } from './blocking-reload.ts';
 import type { OriginConfig } from './config.ts';
 import { skipBoundaryS, targetDurationS } from './config.ts';
 import { OriginError } from './errors.ts';
+import { PartFanOut, type PartReader } from './part-fan-out.ts';
 import type { MediaPlaylistSnapshot, SegmentSnapshot } from './playlist/render-media.ts';
 import type { VariantSnapshot } from './playlist/render-multivariant.ts';
-
-/** How a wait ended: its condition held, the stream ended first, it ran out of time, the timeline closed, or the caller gave up. */
-export type WaitOutcome = 'ready' | 'ended' | 'timeout' | 'closed' | 'aborted';
+import { Waiters, type WaitOutcome } from './waiters.ts';
 
 interface StoredPart {
   partIndex: number;
@@ -16,23 +16,6 @@ interface StoredPart {
   independent: boolean;
   gap: boolean;
   data: Uint8Array;
-}
-
-/** Someone following a part while it is produced (a streamed HTTP response): fed the part's chunks as they come. */
-export interface PartReader {
-  chunk(data: Uint8Array): void;
-  /** The part is complete: every chunk has been given. */
-  end(): void;
-  /** The part will never complete (the stream closed or broke off mid-part). */
-  abort(reason: string): void;
-}
-
-/** The part in production: its chunks so far, shared by every reader (no per-reader copies). */
-interface ProducingPart {
-  msn: number;
-  partIndex: number;
-  chunks: Uint8Array[];
-  readers: Set<PartReader>;
 }
 
 interface StoredSegment {
@@ -43,11 +26,6 @@ interface StoredSegment {
   parts: StoredPart[];
   /** The whole segment once complete: the parts' bytes, concatenated. */
   data?: Uint8Array;
-}
-
-interface Waiter {
-  condition: () => boolean;
-  settle: (outcome: WaitOutcome) => void;
 }
 
 export interface RenditionTimelineOptions {
@@ -65,8 +43,8 @@ export class RenditionTimeline {
   #init: RenditionInit | undefined;
   /** Completed segments still kept, oldest first, then the segment in progress if any. */
   #segments: StoredSegment[] = [];
-  #waiters = new Set<Waiter>();
-  #producing: ProducingPart | undefined;
+  #waiters = new Waiters();
+  #fanOut: PartFanOut;
   #ended = false;
   #closed = false;
 
@@ -75,6 +53,7 @@ export class RenditionTimeline {
     this.rendition = options.rendition;
     this.epoch = options.epoch;
     this.#config = options.config;
+    this.#fanOut = new PartFanOut(options.streamName, options.rendition);
   }
 
   get init(): RenditionInit | undefined {
@@ -101,33 +80,24 @@ export class RenditionTimeline {
       throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition} changed its init segment mid-stream`);
     }
     this.#init = init;
-    this.#notify();
+    this.#waiters.changed();
   }
 
   /** A chunk of the part in production; chunk 0 must start the part the playlist hints at next. */
   addChunk(chunk: PartChunk): void {
     if (this.#closed || this.#ended) return;
-    const producing = this.#producing;
     if (chunk.chunkIndex === 0) {
       // Before the first part, any segment's part 0 may start the rendition.
-      const hint = this.#segments.length === 0 ? { msn: chunk.msn, partIndex: 0 } : this.preloadHint();
-      if (producing || !hint || hint.msn !== chunk.msn || hint.partIndex !== chunk.partIndex) {
-        throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition}: chunk of part ${chunk.msn}.${chunk.partIndex} where ${hint ? `${hint.msn}.${hint.partIndex}` : 'nothing'} was due`);
-      }
-      this.#producing = { msn: chunk.msn, partIndex: chunk.partIndex, chunks: [chunk.data], readers: new Set() };
-      this.#notify();
+      this.#fanOut.start(chunk, this.#segments.length === 0 ? { msn: chunk.msn, partIndex: 0 } : this.preloadHint());
+      this.#waiters.changed();
       return;
     }
-    if (!producing || producing.msn !== chunk.msn || producing.partIndex !== chunk.partIndex || producing.chunks.length !== chunk.chunkIndex) {
-      throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition}: chunk ${chunk.chunkIndex} of part ${chunk.msn}.${chunk.partIndex} out of order`);
-    }
-    producing.chunks.push(chunk.data);
-    for (const reader of [...producing.readers]) reader.chunk(chunk.data);
+    this.#fanOut.add(chunk);
   }
 
   /** True while part `msn`.`partIndex` is being produced (its first chunk is in, the part is not complete). */
   producing(msn: number, partIndex: number): boolean {
-    return this.#producing?.msn === msn && this.#producing.partIndex === partIndex;
+    return this.#fanOut.producing(msn, partIndex);
   }
 
   /**
@@ -136,16 +106,12 @@ export class RenditionTimeline {
    * in production.
    */
   followPart(msn: number, partIndex: number, reader: PartReader): (() => void) | undefined {
-    const producing = this.#producing;
-    if (!producing || producing.msn !== msn || producing.partIndex !== partIndex) return undefined;
-    for (const data of producing.chunks) reader.chunk(data);
-    producing.readers.add(reader);
-    return () => producing.readers.delete(reader);
+    return this.#fanOut.follow(msn, partIndex, reader);
   }
 
   addPart(part: Part): void {
     if (this.#closed || this.#ended) return;
-    this.#completeProducing(part);
+    this.#fanOut.complete(part.msn, part.partIndex, part.data.byteLength);
     const current = this.#segments.at(-1);
     if (current && !current.complete) {
       const expected = (current.parts.at(-1)?.partIndex ?? -1) + 1;
@@ -160,7 +126,7 @@ export class RenditionTimeline {
       }
       this.#segments.push({ msn: part.msn, durationUs: part.durationUs, programDateTimeMs: part.programDateTimeMs, complete: false, parts: [storedPart(part)] });
     }
-    this.#notify();
+    this.#waiters.changed();
   }
 
   completeSegment(info: SegmentInfo): void {
@@ -183,23 +149,23 @@ export class RenditionTimeline {
     current.data = data;
     const keep = this.#config.windowSegments + this.#config.keepSegments;
     while (this.#segments.filter((segment) => segment.complete).length > keep) this.#segments.shift();
-    this.#notify();
+    this.#waiters.changed();
   }
 
   /** The stream ended: the playlist gets EXT-X-ENDLIST and every held request is answered. */
   end(): void {
     if (this.#closed || this.#ended) return;
     this.#ended = true;
-    this.#abandonProducing(`stream ${this.streamName} ended before the part completed`);
-    this.#notify();
+    this.#fanOut.abandon(`stream ${this.streamName} ended before the part completed`);
+    this.#waiters.end();
   }
 
   /** Answers every held request with `closed` and refuses further media. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#abandonProducing(`stream ${this.streamName} closed`);
-    for (const waiter of [...this.#waiters]) waiter.settle('closed');
+    this.#fanOut.abandon(`stream ${this.streamName} closed`);
+    this.#waiters.close();
   }
 
   liveEdge(): LiveEdge {
@@ -277,58 +243,12 @@ export class RenditionTimeline {
    * the stream ended, `timeoutMs` passed, the timeline closed, or `signal` aborted (a client that went away).
    */
   waitUntil(condition: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
-    if (this.#closed) return Promise.resolve('closed');
-    if (condition()) return Promise.resolve('ready');
-    if (this.#ended) return Promise.resolve('ended');
-    if (signal?.aborted) return Promise.resolve('aborted');
-    return new Promise((resolve) => {
-      const onAbort = (): void => waiter.settle('aborted');
-      const timer = setTimeout(() => waiter.settle('timeout'), timeoutMs);
-      const waiter: Waiter = {
-        condition,
-        settle: (outcome) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          this.#waiters.delete(waiter);
-          resolve(outcome);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.add(waiter);
-    });
+    return this.#waiters.waitUntil(condition, timeoutMs, signal);
   }
 
   /** Number of requests currently held on this timeline. */
   get waiting(): number {
     return this.#waiters.size;
-  }
-
-  /** The part in production completes with `part`, whose bytes must be its chunks' concatenation. */
-  #completeProducing(part: Part): void {
-    const producing = this.#producing;
-    if (!producing) return;
-    if (producing.msn !== part.msn || producing.partIndex !== part.partIndex) {
-      throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition}: part ${part.msn}.${part.partIndex} completed while ${producing.msn}.${producing.partIndex} was in production`);
-    }
-    const streamed = producing.chunks.reduce((sum, c) => sum + c.byteLength, 0);
-    if (streamed !== part.data.byteLength) {
-      throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition}: part ${part.msn}.${part.partIndex} is ${part.data.byteLength} bytes, its chunks ${streamed}`);
-    }
-    this.#producing = undefined;
-    for (const reader of producing.readers) reader.end();
-  }
-
-  #abandonProducing(reason: string): void {
-    const producing = this.#producing;
-    this.#producing = undefined;
-    for (const reader of producing?.readers ?? []) reader.abort(reason);
-  }
-
-  #notify(): void {
-    for (const waiter of [...this.#waiters]) {
-      if (waiter.condition()) waiter.settle('ready');
-      else if (this.#ended) waiter.settle('ended');
-    }
   }
 }
 

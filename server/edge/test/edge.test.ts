@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Edge, type EdgeOptions } from '../index.ts';
+import { Edge, upstreamWaitMs, type EdgeOptions } from '../index.ts';
 
 type UpstreamHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -183,6 +183,84 @@ describe('edge proxy', () => {
     expect(origin.requests).toHaveLength(1);
   });
 
+  it('tags a gzip answer with the gzip representation\'s ETag and answers 304 to a client holding either representation', async () => {
+    const origin = await fakeOrigin((req, res) => {
+      // Blocking reloads may be kept a while; a plain reload must reach upstream every time.
+      const cacheControl = req.url?.includes('_HLS_msn') ? 'public, max-age=6' : 'no-cache';
+      res.writeHead(200, { 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': cacheControl, ETag: '"pl-1"', Vary: 'Accept-Encoding' }).end(PLAYLIST);
+    });
+    const { url } = await startEdge({ originUrls: [origin.url] });
+    for (const path of ['/live/s/v0/media.m3u8?_HLS_msn=3', '/live/s/v0/media.m3u8']) {
+      const zipped = await get(`${url}${path}`, { 'Accept-Encoding': 'gzip' });
+      const plain = await get(`${url}${path}`, { 'Accept-Encoding': 'gzip;q=0' });
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(gunzipSync(zipped.body).toString()).toBe(PLAYLIST);
+      expect(zipped.headers.etag).toBe('"pl-1-gzip"');
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.headers.etag).toBe('"pl-1"');
+      for (const answer of [zipped, plain]) {
+        expect(answer.headers.vary).toBe('Accept-Encoding');
+        expect(answer.headers['access-control-allow-origin']).toBe('*');
+      }
+      const zippedAgain = await get(`${url}${path}`, { 'Accept-Encoding': 'gzip', 'If-None-Match': '"pl-1-gzip"' });
+      expect(zippedAgain.status).toBe(304);
+      expect(zippedAgain.body.byteLength).toBe(0);
+      expect(zippedAgain.headers.etag).toBe('"pl-1-gzip"');
+      const plainAgain = await get(`${url}${path}`, { 'If-None-Match': '"pl-1"' });
+      expect(plainAgain.status).toBe(304);
+      expect(plainAgain.headers.etag).toBe('"pl-1"');
+      // The identity tag does not validate the gzip body.
+      expect((await get(`${url}${path}`, { 'Accept-Encoding': 'gzip', 'If-None-Match': '"pl-1"' })).status).toBe(200);
+    }
+    // The blocking reload came from upstream once and then from the cache; each plain reload went upstream.
+    expect(origin.requests.filter((r) => r.includes('_HLS_msn'))).toHaveLength(1);
+    expect(origin.requests.filter((r) => !r.includes('_HLS_msn'))).toHaveLength(5);
+  });
+
+  it('waits on upstream for 3 target durations plus a margin, from the EXT-X-TARGETDURATION of the last media playlist it passed', async () => {
+    let targetDurationS = 10;
+    const origin = await fakeOrigin((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-cache' });
+      res.end(`#EXTM3U\n#EXT-X-TARGETDURATION:${targetDurationS}\n#EXT-X-VERSION:9\n`);
+    });
+    const { url, edge } = await startEdge({ originUrls: [origin.url] });
+    const before = edge.upstreamWaitMs('/live/s/v0/media.m3u8?_HLS_msn=4');
+    expect(before).toBe(upstreamWaitMs(undefined));
+    expect(before).toBeGreaterThan(6_000);
+    await get(`${url}/live/s/v0/media.m3u8`, { 'Accept-Encoding': 'gzip' });
+    expect(edge.upstreamWaitMs('/live/s/v0/media.m3u8?_HLS_msn=4')).toBeGreaterThan(30_000);
+    expect(edge.upstreamWaitMs('/live/s/v0/e-4.2.m4s')).toBeGreaterThan(30_000);
+    // Other streams keep their own wait.
+    expect(edge.upstreamWaitMs('/live/other/v0/media.m3u8?_HLS_msn=4')).toBe(before);
+    targetDurationS = 2;
+    await get(`${url}/live/s/v0/media.m3u8`);
+    const afterShorter = edge.upstreamWaitMs('/live/s/v0/media.m3u8?_HLS_msn=4');
+    expect(afterShorter).toBeGreaterThan(6_000);
+    expect(afterShorter).toBeLessThan(30_000);
+    const { edge: overridden } = await startEdge({ originUrls: [origin.url], upstreamTimeoutMs: 1_500 });
+    expect(overridden.upstreamWaitMs('/live/s/v0/media.m3u8?_HLS_msn=4')).toBe(1_500);
+  });
+
+  it('keeps a blocking reload that the origin holds past the default wait, once a 10 s target duration has passed', async () => {
+    // Past the wait the edge starts with (3 × the 2 s default + margin), well within 3 × 10 s.
+    const holdMs = upstreamWaitMs(undefined) + 500;
+    const playlist = '#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-VERSION:9\n';
+    const origin = await fakeOrigin((req, res) => {
+      const answer = (): void => {
+        res.writeHead(200, { 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-cache' }).end(playlist);
+      };
+      if (req.url?.includes('_HLS_msn')) setTimeout(answer, holdMs);
+      else answer();
+    });
+    const { url } = await startEdge({ originUrls: [origin.url] });
+    expect((await get(`${url}/live/s/v0/media.m3u8`)).status).toBe(200);
+    const startedMs = Date.now();
+    const held = await get(`${url}/live/s/v0/media.m3u8?_HLS_msn=2`);
+    expect(held.status).toBe(200);
+    expect(held.body.toString()).toBe(playlist);
+    expect(Date.now() - startedMs).toBeGreaterThanOrEqual(holdMs - 50);
+  }, 30_000);
+
   it('fails over to the next origin when the first refuses connections, and reports it in health', async () => {
     const dead = await fakeOrigin(() => undefined);
     await dead.close();
@@ -223,7 +301,9 @@ describe('edge proxy', () => {
     expect(stale.body.equals(Buffer.alloc(2000, 7))).toBe(true);
     expect(await metric(edge, 'swarmcast_edge_stale_served_total', 'kind="segment"')).toBe(1);
     await origin.close();
-    expect((await get(`${url}/live/s/v0/e-6.m4s`)).status).toBe(502);
+    const failed = await get(`${url}/live/s/v0/e-6.m4s`);
+    expect(failed.status).toBe(502);
+    expect(failed.headers['access-control-allow-origin']).toBe('*');
   });
 
   it('cuts an upstream that stays silent after the timeout with 504, and turns away waiters beyond the bound', async () => {
@@ -235,7 +315,11 @@ describe('edge proxy', () => {
     const third = await get(`${url}/live/s/v0/media.m3u8?_HLS_msn=99`);
     expect(third.status).toBe(503);
     expect(third.body.toString()).toMatch(/edge busy/);
-    for (const answer of await Promise.all(held)) expect(answer.status).toBe(504);
+    expect(third.headers['access-control-allow-origin']).toBe('*');
+    for (const answer of await Promise.all(held)) {
+      expect(answer.status).toBe(504);
+      expect(answer.headers['access-control-allow-origin']).toBe('*');
+    }
     expect(Date.now() - startedMs).toBeLessThan(3000);
     expect(await metric(edge, 'swarmcast_edge_upstream_errors_total', 'kind="playlist",reason="timeout"')).toBe(1);
     expect(await metric(edge, 'swarmcast_edge_waiting_clients')).toBe(0);

@@ -25,6 +25,8 @@ describe('playlists', () => {
     const unknown = await fetch(`${h.baseUrl}/live/nope/index.m3u8`);
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toContain('unknown stream');
+    expect(unknown.headers.get('access-control-allow-origin')).toBe('*');
+    expect(unknown.headers.get('access-control-expose-headers')).toMatch(/ETag/);
     expect((await fetch(url('index.m3u8'))).status).toBe(404);
     packager.sendInit();
     expect((await fetch(url('index.m3u8'))).status).toBe(404);
@@ -170,6 +172,7 @@ describe('blocking playlist reload', () => {
     for (const query of ['_HLS_part=1', '_HLS_msn=4', '_HLS_msn=-1', '_HLS_msn=1.5', '_HLS_msn=x', '_HLS_msn=1&_HLS_part=-2', '_HLS_msn=1&_HLS_part=40']) {
       const res = await fetch(url(`v0/media.m3u8?${query}`));
       expect(res.status, query).toBe(400);
+      expect(res.headers.get('access-control-allow-origin'), query).toBe('*');
       expect((await res.text()).length, query).toBeGreaterThan(0);
     }
   });
@@ -181,6 +184,7 @@ describe('blocking playlist reload', () => {
     const started = performance.now();
     const res = await fetch(url('v0/media.m3u8?_HLS_msn=1'));
     expect(res.status).toBe(503);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(performance.now() - started).toBeGreaterThanOrEqual(290);
   });
 
