@@ -21,7 +21,7 @@ export interface SessionOptions {
   connect: TransportConnector;
 }
 
-export type SessionEvents = {
+type SessionEvents = {
   /** The captured picture to show, or null when capture stopped. */
   preview: [MediaStream | HTMLCanvasElement | null];
   /** The clock and track messages went out: the stream is live. */

@@ -1,7 +1,7 @@
 // The broadcaster's rolling stats: send rates between two samples and the recent median of encode latency (pure code).
 
 /** Running totals the rates are taken from. */
-export interface SendTotals {
+interface SendTotals {
   /** Video frames sent on the top rung. */
   frames: number;
   /** Everything sent, framing included. */
@@ -9,7 +9,7 @@ export interface SendTotals {
 }
 
 /** Frames the encode-latency median is taken over: 3 s at 30 fps. */
-export const ENCODE_LATENCY_SAMPLES = 90;
+const ENCODE_LATENCY_SAMPLES = 90;
 
 export class StatsWindow {
   #at = 0;

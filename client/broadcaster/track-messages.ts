@@ -3,7 +3,7 @@ import type { AudioTrackConfig, ChunkMessage, ClockMessage, VideoTrackConfig, Wi
 import type { Rung } from './config.ts';
 
 /** What the clock message is made of: media timestamps are µs since `timeOriginMs` (the page's performance clock). */
-export interface ClockSource {
+interface ClockSource {
   /** The earliest timestamp the stream will send (audio may start a little before the first video frame). */
   clockOriginUs: number;
   /** The first video frame's timestamp: the zero point of the segment grid the keyframe schedule follows. */
@@ -13,7 +13,7 @@ export interface ClockSource {
 }
 
 /** One video rung as the encoder reported it with its first output. */
-export interface VideoTrackSource {
+interface VideoTrackSource {
   rung: Rung;
   /** The encoder's decoder config: its codec string (the level it picked) and avcC. */
   decoderConfig: Pick<VideoDecoderConfig, 'codec' | 'description'>;
@@ -27,7 +27,7 @@ export interface AudioTrackSource {
   decoderConfig: Pick<AudioDecoderConfig, 'sampleRate' | 'numberOfChannels' | 'description'>;
 }
 
-export interface HeaderSource extends ClockSource {
+interface HeaderSource extends ClockSource {
   framerate: number;
   /** Video rungs in track-id order (0, 1, …), highest first. */
   video: readonly VideoTrackSource[];
@@ -49,7 +49,7 @@ export function clockMessage({ clockOriginUs, gridOriginUs, timeOriginMs }: Cloc
   return { type: 'clock', timestampUs: clockOriginUs, wallClockMs: timeOriginMs + clockOriginUs / 1000, gridOriginUs };
 }
 
-export function videoTrackMessage(trackId: number, { rung, decoderConfig }: VideoTrackSource, framerate: number): VideoTrackConfig {
+function videoTrackMessage(trackId: number, { rung, decoderConfig }: VideoTrackSource, framerate: number): VideoTrackConfig {
   return {
     type: 'track',
     kind: 'video',
@@ -65,7 +65,7 @@ export function videoTrackMessage(trackId: number, { rung, decoderConfig }: Vide
   };
 }
 
-export function audioTrackMessage(trackId: number, { codec, bitrate, decoderConfig }: AudioTrackSource): AudioTrackConfig {
+function audioTrackMessage(trackId: number, { codec, bitrate, decoderConfig }: AudioTrackSource): AudioTrackConfig {
   return {
     type: 'track',
     kind: 'audio',
