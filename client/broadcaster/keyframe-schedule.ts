@@ -2,7 +2,7 @@
 import { gridSegmentIndex, type SegmentGrid } from '../../shared/segment-grid.ts';
 
 export class KeyframeSchedule {
-  /** Timestamp of the stream's first frame: the grid's zero, as the packager counts it from the first keyframe. */
+  /** Timestamp of the stream's first frame: the grid's zero, sent to the packager as the clock's `gridOriginUs`. */
   readonly originUs: number;
   readonly grid: SegmentGrid;
   #lastSegment = -1;

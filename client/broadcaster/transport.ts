@@ -1,5 +1,6 @@
 // The seam between the broadcaster and the network: where framed wire messages go.
 import type { TypedEmitter } from '../../shared/events.ts';
+import type { FrameSink } from '../../shared/protocol/index.ts';
 import type { BroadcastError } from './errors.ts';
 
 export type TransportEvents = {
@@ -9,19 +10,16 @@ export type TransportEvents = {
   state: [string];
 };
 
-/** A connected publish session that carries data-channel frames in order and reliably. */
-export interface PublishTransport extends Pick<TypedEmitter<TransportEvents>, 'on' | 'off'> {
+/** A connected publish session that carries data-channel frames in order and reliably; the wire writer's sink. */
+export interface PublishTransport extends FrameSink, Pick<TypedEmitter<TransportEvents>, 'on' | 'off'> {
   /** Segment target the origin packages with; keyframes are forced on its boundaries. */
   readonly segmentTargetMs: number | undefined;
   readonly partTargetMs: number | undefined;
   readonly connectionState: string;
   /** True while more than the configured maximum is queued, until the queue drains to the low mark. */
   readonly congested: boolean;
-  /** Largest frame the peer accepts (SCTP max-message-size); larger messages are fragmented below it. */
-  readonly maxFrameBytes: number;
   /** Bytes queued and not yet handed to the network. */
   readonly bufferedAmount: number;
-  send(frame: Uint8Array): void;
   /** Ends the session and releases the connection; idempotent. */
   close(): Promise<void>;
 }

@@ -7,14 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PeerConnection, type DataChannel } from 'node-datachannel';
 import type { Sample } from 'mp4box';
-import {
-  encodeMessage,
-  FRAGMENT_PAYLOAD_BYTES,
-  fragmentMessage,
-  type ChunkMessage,
-  type TrackConfigMessage,
-  type WireMessage,
-} from '../../shared/protocol/index.ts';
+import { WireWriter, type ChunkMessage, type TrackConfigMessage } from '../../shared/protocol/index.ts';
 import { avcCodecString, demuxMp4, findBoxPayload, opusHeadFromDOps } from './mp4-media.ts';
 
 const run = promisify(execFile);
@@ -44,8 +37,6 @@ export interface NodePublisher {
 const VIDEO_TRACK = 0;
 const AUDIO_TRACK = 1;
 const FRAMERATE = 30;
-/** Bytes a fragment frame adds in front of its slice. */
-const FRAGMENT_HEADER_BYTES = 10;
 /** Back-pressure: stop writing above this many queued bytes, resume once the queue falls to LOW. */
 const HIGH_BUFFERED_BYTES = 1024 * 1024;
 const LOW_BUFFERED_BYTES = 256 * 1024;
@@ -164,12 +155,11 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
 
 class Publisher implements NodePublisher {
   readonly location: string | null;
-  readonly stats = { messagesSent: 0, bytesSent: 0, loops: 0 };
   #pc: PeerConnection;
   #dc: DataChannel;
+  #writer: WireWriter;
   #source: SourceMedia;
-  #fragmentPayloadBytes: number;
-  #messageId = 0;
+  #loops = 0;
   #stopped = false;
   /** Wakes the send loop early (stop, or the queue drained). */
   #wake: (() => void) | undefined;
@@ -180,7 +170,7 @@ class Publisher implements NodePublisher {
     this.#dc = dc;
     this.location = location;
     this.#source = source;
-    this.#fragmentPayloadBytes = Math.min(FRAGMENT_PAYLOAD_BYTES, dc.maxMessageSize() - FRAGMENT_HEADER_BYTES);
+    this.#writer = new WireWriter({ maxFrameBytes: dc.maxMessageSize(), send: (frame) => dc.sendMessageBinary(frame) });
     dc.setBufferedAmountLowThreshold(LOW_BUFFERED_BYTES);
     dc.onBufferedAmountLow(() => this.#wake?.());
     dc.onClosed(() => {
@@ -190,13 +180,17 @@ class Publisher implements NodePublisher {
     this.#loop = this.#run();
   }
 
+  get stats(): NodePublisher['stats'] {
+    return { messagesSent: this.#writer.messagesSent, bytesSent: this.#writer.bytesSent, loops: this.#loops };
+  }
+
   async stop(): Promise<void> {
     if (!this.#stopped) {
       this.#stopped = true;
       this.#wake?.();
       await this.#loop;
       if (this.#dc.isOpen()) {
-        this.#write({ type: 'end' });
+        this.#writer.write({ type: 'end' });
         const deadline = performance.now() + DRAIN_TIMEOUT_MS;
         while (this.#dc.isOpen() && this.#dc.bufferedAmount() > 0 && performance.now() < deadline) await this.#sleep(20);
       }
@@ -208,16 +202,17 @@ class Publisher implements NodePublisher {
 
   /**
    * Sends the clock, the track configs, then every sample when its time comes: loop n's samples are stamped
-   * firstUs + n × period + offset, so timestamps keep increasing across loops as a live source's do.
+   * firstUs + n × period + offset, so timestamps keep increasing across loops as a live source's do. The file starts
+   * on a keyframe, so its first frame is the segment grid's zero point, as the browser broadcaster's is.
    */
   async #run(): Promise<void> {
     const firstUs = Math.round(performance.now() * 1000);
     const startMs = performance.now();
-    this.#write({ type: 'clock', timestampUs: firstUs, wallClockMs: Date.now() });
-    for (const track of this.#source.tracks) this.#write(track);
+    this.#writer.write({ type: 'clock', timestampUs: firstUs, wallClockMs: Date.now(), gridOriginUs: firstUs });
+    for (const track of this.#source.tracks) this.#writer.write(track);
     const { samples, periodUs } = this.#source;
     for (let loop = 0; !this.#stopped; loop++) {
-      this.stats.loops = loop;
+      this.#loops = loop;
       for (const sample of samples) {
         const mediaUs = loop * periodUs + sample.offsetUs;
         const dueMs = startMs + mediaUs / 1000 - performance.now();
@@ -232,19 +227,9 @@ class Publisher implements NodePublisher {
           durationUs: sample.durationUs,
           data: sample.data,
         };
-        this.#write(chunk);
+        this.#writer.write(chunk);
       }
     }
-  }
-
-  #write(message: WireMessage): void {
-    const frames = fragmentMessage(encodeMessage(message), this.#messageId, this.#fragmentPayloadBytes);
-    if (frames.length > 1) this.#messageId = (this.#messageId + 1) >>> 0;
-    for (const frame of frames) {
-      this.#dc.sendMessageBinary(frame);
-      this.stats.bytesSent += frame.byteLength;
-    }
-    this.stats.messagesSent++;
   }
 
   /** Sleeps up to `ms`, cut short by stop() or the queue draining. */

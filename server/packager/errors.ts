@@ -1,6 +1,7 @@
 // Typed errors of the packager: a wire-message sequence it cannot turn into CMAF.
 export type PackagerErrorCode =
   | 'no-clock'
+  | 'invalid-grid-origin'
   | 'no-video'
   | 'track-change'
   | 'unknown-track'

@@ -33,8 +33,13 @@ export interface RenditionCutterOptions {
   /** Timescale of the audio track's decode times; absent when the rendition has no audio. */
   audioTimescale?: number;
   partTargetUs: number;
-  /** Where segments may start, counted from the rendition's first keyframe (the publisher forces keyframes there). */
+  /** Where segments may start (the publisher forces keyframes there), counted from `gridOriginUs`. */
   grid: SegmentGrid;
+  /**
+   * The grid's zero point, µs on the stream's timeline, shared by every rendition of the stream. Without one (a
+   * publisher that does not send it), the grid is counted from this rendition's first keyframe.
+   */
+  gridOriginUs?: number;
   /** Wall-clock time of the time origin, ms since the epoch. */
   originWallClockMs: number;
 }
@@ -81,7 +86,7 @@ export class RenditionCutter {
   #options: RenditionCutterOptions;
   #sink: RenditionSink;
   #partTargetTicks: number;
-  /** Decode time of the rendition's first keyframe: the grid's zero. */
+  /** Decode time of the grid's zero point. */
   #gridStartTicks = 0;
   /** The grid index of the next segment: a keyframe at or after its start (less half a frame) opens it. */
   #nextSegmentIndex = 1;
@@ -266,9 +271,21 @@ export class RenditionCutter {
     return true;
   }
 
+  /**
+   * Starts the rendition on its first keyframe. A rendition whose first keyframes were lost starts later, inside the
+   * grid: its first segment is numbered after the grid cell it starts in and ends on the grid's next boundary, so its
+   * boundaries and media sequence numbers stay those of the renditions that started on time.
+   */
   #start(sample: VideoSample): void {
     this.#started = true;
-    this.#gridStartTicks = sample.decodeTime;
+    const { grid, gridOriginUs } = this.#options;
+    this.#gridStartTicks = gridOriginUs === undefined ? sample.decodeTime : this.#usToTicks(gridOriginUs);
+    const sinceStartUs = this.#ticksToUs(sample.decodeTime - this.#gridStartTicks);
+    // The same half-frame slack as #opensSegment: a keyframe just before a boundary (rounding) is the boundary's.
+    const halfFrameUs = this.#ticksToUs(this.#frameDuration(sample)) / 2;
+    const cell = gridSegmentIndex(grid, sinceStartUs + halfFrameUs);
+    this.#nextMsn = cell;
+    this.#nextSegmentIndex = cell + 1;
     this.#startUs = sample.timeUs;
     this.#audio = this.#audio.filter((a) => a.timeUs >= sample.timeUs);
     this.#sink.init(this.#options.init);

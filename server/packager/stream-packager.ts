@@ -30,9 +30,9 @@ import type { PackagerEvents, PackagerOptions, RenditionInit } from './types.ts'
 const FALLBACK_AUDIO_PACKET_US = 20_000;
 
 /**
- * Rules it enforces are documented on `push`. Clock: the first clock message fixes the time origin for the
- * stream's whole life; later ones are ignored, because parts already emitted carry timestamps relative to it
- * and re-anchoring would make program date times jump backwards or forwards.
+ * Rules it enforces are documented on `push`. Clock: the first clock message fixes the time origin and the segment
+ * grid's zero point for the stream's whole life; later ones are ignored, because parts already emitted carry
+ * timestamps relative to it and re-anchoring would make program date times jump backwards or forwards.
  */
 export class StreamPackager extends TypedEmitter<PackagerEvents> {
   #options: PackagerOptions;
@@ -62,7 +62,8 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
   /**
    * Feeds one wire message. Throws PackagerError when the sequence breaks the rules: a clock before the first
    * chunk, all tracks before the first chunk (identical repeats are ignored later), H.264 video with avcC,
-   * Opus or AAC-LC audio, at most one audio track, timestamps not before the origin and not going back per track.
+   * Opus or AAC-LC audio, at most one audio track, timestamps not before the origin (video not before the segment
+   * grid's origin either, which is not before the clock's) and not going back per track.
    * Ignored after close().
    */
   push(message: WireMessage): void {
@@ -70,7 +71,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     if (this.#ended) throw this.#error('ended', `${message.type} message after the end of the stream`);
     switch (message.type) {
       case 'clock':
-        this.#clock ??= message;
+        if (!this.#clock) this.#pushClock(message);
         return;
       case 'track':
         this.#pushTrack(message);
@@ -113,6 +114,14 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     this.removeAllListeners();
   }
 
+  #pushClock(clock: ClockMessage): void {
+    const { gridOriginUs, timestampUs } = clock;
+    if (gridOriginUs !== undefined && !(Number.isFinite(gridOriginUs) && gridOriginUs >= timestampUs)) {
+      throw this.#error('invalid-grid-origin', `segment grid origin ${gridOriginUs} µs is before the clock origin ${timestampUs} µs`);
+    }
+    this.#clock = clock;
+  }
+
   #pushTrack(track: TrackConfigMessage): void {
     if (this.#frozen) {
       const known = this.#tracks.get(track.trackId);
@@ -140,6 +149,10 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     if (!track) throw this.#error('unknown-track', `chunk for unconfigured track ${chunk.trackId}`);
     if (chunk.timestampUs < clock.timestampUs) {
       throw this.#error('timestamp-before-origin', `track ${chunk.trackId} timestamp ${chunk.timestampUs} µs is before the clock origin ${clock.timestampUs} µs`);
+    }
+    if (track.kind === 'video' && clock.gridOriginUs !== undefined && chunk.timestampUs < clock.gridOriginUs) {
+      // Video before the grid's zero point could not be cut on the grid the publisher keys its frames on.
+      throw this.#error('timestamp-before-origin', `track ${chunk.trackId} timestamp ${chunk.timestampUs} µs is before the segment grid origin ${clock.gridOriginUs} µs`);
     }
     const last = this.#lastTimestampUs.get(chunk.trackId);
     if (last !== undefined && chunk.timestampUs < last) {
@@ -189,6 +202,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
             ...(this.#audioTrack && { audioTimescale: this.#audioTrack.sampleRate }),
             partTargetUs: this.#options.partTargetUs,
             grid: segmentGrid(this.#options.segmentTargetUs, this.#options.partTargetUs),
+            ...(clock.gridOriginUs !== undefined && { gridOriginUs: clock.gridOriginUs - clock.timestampUs }),
             originWallClockMs: clock.wallClockMs,
           },
           {

@@ -76,7 +76,8 @@ export interface PackagerOptions {
   partTargetUs: number;
   /**
    * Segment target duration. Segments are cut on the first video keyframe at or after each boundary of the shared
-   * segment grid (`shared/segment-grid.ts`): a first segment of two parts, then every segment target.
+   * segment grid (`shared/segment-grid.ts`): a first segment of two parts, then every segment target, counted from
+   * the clock message's `gridOriginUs` (else from each rendition's first keyframe).
    */
   segmentTargetUs: number;
 }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   FRAGMENT_PAYLOAD_BYTES,
+  MAX_FRAGMENTS,
   MAX_FRAME_BYTES,
   MAX_MESSAGE_BYTES,
   MessageReassembler,
@@ -48,6 +49,7 @@ const samples: WireMessage[] = [
   { type: 'chunk', trackId: 0, keyframe: true, timestampUs: 1_234_600_000, durationUs: 33_333, data: bytes(5000) },
   { type: 'chunk', trackId: 1, keyframe: false, timestampUs: 42, durationUs: 20_000, data: bytes(3) },
   { type: 'end' },
+  { type: 'clock', timestampUs: 1_234_500_000, wallClockMs: 1_764_000_000_123.25, gridOriginUs: 1_234_567_890.5 },
 ];
 
 describe('wire protocol framing', () => {
@@ -101,6 +103,32 @@ describe('wire protocol framing', () => {
     expectCode(() => decodeMessage(nanTime), 'invalid-field');
     expectCode(() => decodeMessage(encodeMessage(samples[0]!).subarray(0, 12)), 'truncated');
     expectCode(() => decodeMessage(Uint8Array.of(PROTOCOL_VERSION, 4, 0)), 'invalid-field');
+  });
+
+  it('carries the segment grid origin in the clock message only when there is one, and checks it', () => {
+    const plain = encodeMessage(samples[0]!);
+    const withGrid = encodeMessage(samples[6]!);
+    expect(plain.byteLength).toBe(18);
+    expect(withGrid.byteLength).toBe(26);
+    expect(decodeMessage(plain)).not.toHaveProperty('gridOriginUs');
+    expect(decodeMessage(withGrid)).toEqual(samples[6]);
+    const setGrid = (value: number): Uint8Array => {
+      const out = withGrid.slice();
+      new DataView(out.buffer).setFloat64(18, value);
+      return out;
+    };
+    expect(decodeMessage(setGrid(1_234_500_000))).toMatchObject({ gridOriginUs: 1_234_500_000 });
+    expectCode(() => decodeMessage(setGrid(1_234_499_999)), 'invalid-field');
+    expectCode(() => decodeMessage(setGrid(Number.POSITIVE_INFINITY)), 'invalid-field');
+    expectCode(() => decodeMessage(setGrid(Number.NaN)), 'invalid-field');
+    expectCode(() => decodeMessage(withGrid.subarray(0, 22)), 'invalid-field');
+    expectCode(() => decodeMessage(Uint8Array.of(...withGrid, 0)), 'invalid-field');
+  });
+
+  it('refuses to cut a message into more fragments than a reassembler takes, or into empty ones', () => {
+    expectCode(() => fragmentMessage(new Uint8Array(MAX_FRAGMENTS * 100 + 1), 1, 100), 'oversized');
+    expect(fragmentMessage(new Uint8Array(MAX_FRAGMENTS * 100), 1, 100)).toHaveLength(MAX_FRAGMENTS);
+    expectCode(() => fragmentMessage(new Uint8Array(10), 1, 0), 'invalid-field');
   });
 
   it('rejects track configurations that are not JSON or have bad fields', () => {

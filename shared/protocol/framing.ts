@@ -3,7 +3,7 @@
 // Every frame starts with [version u8][type u8]; multi-byte fields are big-endian.
 //   track    (1): [jsonLength u16][json utf-8][description bytes…]
 //   chunk    (2): [trackId u8][flags u8: bit0 keyframe][timestampUs f64][durationUs u32][payload…]
-//   clock    (3): [timestampUs f64][wallClockMs f64]
+//   clock    (3): [timestampUs f64][wallClockMs f64] then, optionally, [gridOriginUs f64]
 //   end      (4): —
 //   fragment (5): [messageId u32][index u16][count u16][slice of the encoded message…]
 import { ProtocolError } from './errors.ts';
@@ -19,6 +19,7 @@ import {
 import {
   PROTOCOL_VERSION,
   type ChunkMessage,
+  type ClockMessage,
   type TrackConfigMessage,
   type WireMessage,
 } from './messages.ts';
@@ -33,8 +34,12 @@ const enum FrameType {
 
 const CHUNK_HEADER_BYTES = 16;
 const CLOCK_BYTES = 18;
-const FRAGMENT_HEADER_BYTES = 10;
-const MAX_FRAGMENTS = Math.ceil(MAX_MESSAGE_BYTES / 1024);
+/** A clock message that also carries the segment grid's zero point. */
+const CLOCK_WITH_GRID_BYTES = 26;
+/** Bytes a fragment frame adds in front of its slice: version, type, message id u32, index u16, count u16. */
+export const FRAGMENT_HEADER_BYTES = 10;
+/** Most fragments one message may be cut into: a largest message in slices of 1 KiB. */
+export const MAX_FRAGMENTS = Math.ceil(MAX_MESSAGE_BYTES / 1024);
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -46,12 +51,13 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
     case 'track':
       return encodeTrack(msg);
     case 'clock': {
-      const out = new Uint8Array(CLOCK_BYTES);
+      const out = new Uint8Array(msg.gridOriginUs === undefined ? CLOCK_BYTES : CLOCK_WITH_GRID_BYTES);
       const view = new DataView(out.buffer);
       out[0] = PROTOCOL_VERSION;
       out[1] = FrameType.Clock;
       view.setFloat64(2, msg.timestampUs);
       view.setFloat64(10, msg.wallClockMs);
+      if (msg.gridOriginUs !== undefined) view.setFloat64(18, msg.gridOriginUs);
       return out;
     }
     case 'end':
@@ -120,15 +126,8 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
     }
     case FrameType.Track:
       return decodeTrack(bytes, view);
-    case FrameType.Clock: {
-      if (bytes.byteLength !== CLOCK_BYTES) throw new ProtocolError('truncated', 'clock message');
-      const timestampUs = view.getFloat64(2);
-      const wallClockMs = view.getFloat64(10);
-      if (!Number.isFinite(timestampUs) || !Number.isFinite(wallClockMs) || wallClockMs <= 0) {
-        throw new ProtocolError('invalid-field', 'clock values');
-      }
-      return { type: 'clock', timestampUs, wallClockMs };
-    }
+    case FrameType.Clock:
+      return decodeClock(bytes, view);
     case FrameType.End:
       if (bytes.byteLength !== 2) throw new ProtocolError('invalid-field', 'end message with a body');
       return { type: 'end' };
@@ -137,6 +136,24 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
     default:
       throw new ProtocolError('unknown-type', `frame type ${type}`);
   }
+}
+
+function decodeClock(bytes: Uint8Array, view: DataView): ClockMessage {
+  if (bytes.byteLength !== CLOCK_BYTES && bytes.byteLength !== CLOCK_WITH_GRID_BYTES) {
+    throw new ProtocolError(bytes.byteLength < CLOCK_BYTES ? 'truncated' : 'invalid-field', `clock message of ${bytes.byteLength} bytes`);
+  }
+  const timestampUs = view.getFloat64(2);
+  const wallClockMs = view.getFloat64(10);
+  if (!Number.isFinite(timestampUs) || !Number.isFinite(wallClockMs) || wallClockMs <= 0) {
+    throw new ProtocolError('invalid-field', 'clock values');
+  }
+  if (bytes.byteLength === CLOCK_BYTES) return { type: 'clock', timestampUs, wallClockMs };
+  const gridOriginUs = view.getFloat64(18);
+  // The grid starts with the stream's first frame, which the clock's timestamp is never after.
+  if (!Number.isFinite(gridOriginUs) || gridOriginUs < timestampUs) {
+    throw new ProtocolError('invalid-field', `clock grid origin ${gridOriginUs} µs before its timestamp ${timestampUs} µs`);
+  }
+  return { type: 'clock', timestampUs, wallClockMs, gridOriginUs };
 }
 
 function decodeTrack(bytes: Uint8Array, view: DataView): TrackConfigMessage {
@@ -234,11 +251,17 @@ export function fragmentMessage(
   messageId: number,
   maxPayloadBytes: number = FRAGMENT_PAYLOAD_BYTES,
 ): Uint8Array[] {
+  if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1) {
+    throw new ProtocolError('invalid-field', `fragment payload of ${maxPayloadBytes} bytes`);
+  }
   if (encoded.byteLength <= maxPayloadBytes) return [encoded];
   if (encoded.byteLength > MAX_MESSAGE_BYTES) {
     throw new ProtocolError('oversized', `message of ${encoded.byteLength} bytes exceeds ${MAX_MESSAGE_BYTES}`);
   }
   const count = Math.ceil(encoded.byteLength / maxPayloadBytes);
+  if (count > MAX_FRAGMENTS) {
+    throw new ProtocolError('oversized', `message of ${encoded.byteLength} bytes needs ${count} fragments of ${maxPayloadBytes} bytes, more than ${MAX_FRAGMENTS}`);
+  }
   const frames: Uint8Array[] = [];
   for (let index = 0; index < count; index++) {
     const slice = encoded.subarray(index * maxPayloadBytes, (index + 1) * maxPayloadBytes);

@@ -47,12 +47,21 @@ export interface ChunkMessage {
   data: Uint8Array;
 }
 
-/** Ties the publisher's media clock to wall-clock time, so the origin can write EXT-X-PROGRAM-DATE-TIME. */
+/**
+ * Ties the publisher's media clock to wall-clock time, so the origin can write EXT-X-PROGRAM-DATE-TIME, and tells
+ * where the segment grid (`shared/segment-grid.ts`) starts, so every rendition is cut on the same boundaries.
+ */
 export interface ClockMessage {
   type: 'clock';
   timestampUs: number;
   /** Milliseconds since the Unix epoch at `timestampUs`. */
   wallClockMs: number;
+  /**
+   * The segment grid's zero point on the publisher's media clock (µs, not before `timestampUs`): the publisher's
+   * keyframes fall on boundaries counted from it. Without it the packager counts each rendition's grid from that
+   * rendition's first keyframe, which only agrees across renditions when every one starts on the same frame.
+   */
+  gridOriginUs?: number;
 }
 
 /** The publisher stops on purpose: the stream ends at once, without a reconnect grace period. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PeerConnection, type DataChannel } from 'node-datachannel';
 import type { Connect } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageReassembler, type ChunkMessage, type ClockMessage, type WireMessage } from '../../../shared/protocol/index.ts';
+import { FRAGMENT_HEADER_BYTES, MessageReassembler, type ChunkMessage, type ClockMessage, type WireMessage } from '../../../shared/protocol/index.ts';
 import { startBrowserFixture, type BrowserFixture } from './browser.ts';
 import type { HarnessResult } from './harness.ts';
 
@@ -147,14 +147,18 @@ describe('encode pipeline with the test source', () => {
     }
   });
 
-  it('forces a keyframe on the first frame at or after every segment boundary', () => {
+  it('forces a keyframe on the first frame at or after every segment boundary, counted from the grid origin it sends', () => {
     const clock = messages[0] as ClockMessage;
     const video = chunksOf(0);
     expect(video[0]!.keyframe).toBe(true);
-    const lastSegment = Math.floor((video.at(-1)!.timestampUs - clock.timestampUs) / (SEGMENT_TARGET_MS * 1000));
+    // The grid's zero point is the first frame, and the clock's timestamp is never after it.
+    expect(clock.gridOriginUs).toBe(video[0]!.timestampUs);
+    const gridOriginUs = clock.gridOriginUs!;
+    expect(clock.timestampUs).toBeLessThanOrEqual(gridOriginUs);
+    const lastSegment = Math.floor((video.at(-1)!.timestampUs - gridOriginUs) / (SEGMENT_TARGET_MS * 1000));
     expect(lastSegment).toBeGreaterThanOrEqual(2);
     for (let k = 1; k <= lastSegment; k++) {
-      const first = video.find((c) => c.timestampUs >= clock.timestampUs + k * SEGMENT_TARGET_MS * 1000);
+      const first = video.find((c) => c.timestampUs >= gridOriginUs + k * SEGMENT_TARGET_MS * 1000);
       expect(first?.keyframe, `frame opening segment ${k}`).toBe(true);
     }
   });
@@ -187,7 +191,7 @@ describe('encode pipeline with the test source', () => {
     const large = messages.filter((m) => m.type === 'chunk' && 16 + m.data.byteLength > 64 * 1024).length;
     const firstFragments = rawFrames.filter((f) => f[1] === 5 && f[6] === 0 && f[7] === 0).length;
     expect(firstFragments).toBe(large);
-    expect(rawFrames.every((f) => f.byteLength <= 64 * 1024 + 10)).toBe(true);
+    expect(rawFrames.every((f) => f.byteLength <= 64 * 1024 + FRAGMENT_HEADER_BYTES)).toBe(true);
   });
 
   it('produces H.264 that ffprobe decodes frame for frame', () => {

@@ -47,11 +47,13 @@ interface SyntheticStream {
   isKeyframe?: (frame: number) => boolean;
   videoTrackIds?: number[];
   audio?: boolean;
+  /** The segment grid's zero point the clock message carries; none unless given. */
+  gridOriginUs?: number;
 }
 
 /** clock + tracks + video (30 fps, keyframe every 2 s unless told) and Opus (20 ms) chunks in timestamp order. */
-function synthetic({ seconds, isKeyframe = (i) => i % 60 === 0, videoTrackIds = [0], audio = true }: SyntheticStream): WireMessage[] {
-  const messages: WireMessage[] = [{ type: 'clock', timestampUs: ORIGIN_US, wallClockMs: WALL_CLOCK_MS }];
+function synthetic({ seconds, isKeyframe = (i) => i % 60 === 0, videoTrackIds = [0], audio = true, gridOriginUs }: SyntheticStream): WireMessage[] {
+  const messages: WireMessage[] = [{ type: 'clock', timestampUs: ORIGIN_US, wallClockMs: WALL_CLOCK_MS, ...(gridOriginUs !== undefined && { gridOriginUs }) }];
   videoTrackIds.forEach((id, n) => messages.push(videoTrack(id, `r${n}`)));
   if (audio) messages.push(opusTrack());
   const chunks: ChunkMessage[] = [];
@@ -296,6 +298,66 @@ describe('StreamPackager cutting', () => {
   });
 });
 
+describe('StreamPackager segment grid from the clock message', () => {
+  /** A publisher that keys frame 0, the end of the two-part first segment (frame 12) and every 2 s. */
+  const onGrid = (i: number): boolean => i % 60 === 0 || i === 12;
+
+  /** Each rendition's segments as [msn, start ms, end ms] on the stream's timeline. */
+  function segmentsByRendition(messages: WireMessage[]): Map<string, [number, number, number][]> {
+    const byRendition = new Map<string, [number, number, number][]>();
+    for (const { segment } of run(messages).filter((e): e is Extract<Event, { type: 'segment' }> => e.type === 'segment')) {
+      const startMs = segment.programDateTimeMs - WALL_CLOCK_MS;
+      const list = byRendition.get(segment.rendition) ?? [];
+      list.push([segment.msn, Math.round(startMs), Math.round(startMs + segment.durationUs / 1000)]);
+      byRendition.set(segment.rendition, list);
+    }
+    return byRendition;
+  }
+
+  const ON_GRID: [number, number, number][] = [[0, 0, 400], [1, 400, 2000], [2, 2000, 4000], [3, 4000, 6000]];
+
+  it('cuts a rung whose first frames never arrived on the grid of the other rung: same boundaries, same numbers', () => {
+    // Rung r1's encoder dropped frames 0-2: its first output is frame 3, a keyframe 100 ms into the grid.
+    const messages = synthetic({ seconds: 6, videoTrackIds: [0, 1], isKeyframe: onGrid, gridOriginUs: ORIGIN_US })
+      .filter((m) => !(m.type === 'chunk' && m.trackId === 1 && m.timestampUs < frameTimeUs(3)))
+      .map((m) => (m.type === 'chunk' && m.trackId === 1 && m.timestampUs === frameTimeUs(3) ? { ...m, keyframe: true } : m));
+    const byRendition = segmentsByRendition(messages);
+    expect(byRendition.get('r0')).toEqual(ON_GRID);
+    expect(byRendition.get('r1')).toEqual([[0, 100, 400], ...ON_GRID.slice(1)]);
+  });
+
+  it('cuts a rung whose first chunk is a delta frame on the grid: it starts at its first keyframe, in that grid cell', () => {
+    // Rung r1's first keyframe was lost: its frames before the keyframe at 0.4 s cannot be decoded and are skipped.
+    const messages = synthetic({ seconds: 6, videoTrackIds: [0, 1], isKeyframe: onGrid, gridOriginUs: ORIGIN_US }).map((m) =>
+      m.type === 'chunk' && m.trackId === 1 && m.timestampUs === frameTimeUs(0) ? { ...m, keyframe: false } : m,
+    );
+    const byRendition = segmentsByRendition(messages);
+    expect(byRendition.get('r0')).toEqual(ON_GRID);
+    expect(byRendition.get('r1')).toEqual(ON_GRID.slice(1));
+  });
+
+  it('counts the grid from each rendition\'s first keyframe when the clock carries no grid origin', () => {
+    const messages = synthetic({ seconds: 6, videoTrackIds: [0, 1], isKeyframe: onGrid }).map((m) =>
+      m.type === 'chunk' && m.trackId === 1 && m.timestampUs === frameTimeUs(0) ? { ...m, keyframe: false } : m,
+    );
+    const byRendition = segmentsByRendition(messages);
+    expect(byRendition.get('r0')).toEqual(ON_GRID);
+    // r1's grid starts at 0.4 s, where no keyframe of its next boundaries falls: it cuts at 4 s only.
+    expect(byRendition.get('r1')).toEqual([[0, 400, 4000], [1, 4000, 6000]]);
+  });
+
+  it('counts from a grid origin after the clock origin, as a publisher whose audio starts first sends it', () => {
+    // The clock is 50 ms before the first frame: boundaries fall at 0.45 s and 2.05 s of the timeline.
+    const gridOriginUs = ORIGIN_US + 50_000;
+    const messages = synthetic({ seconds: 4, isKeyframe: () => false, gridOriginUs }).map((m) => {
+      if (m.type !== 'chunk' || m.trackId !== 0) return m;
+      const frame = Math.round((m.timestampUs - ORIGIN_US) / FRAME_US);
+      return { ...m, timestampUs: m.timestampUs + 50_000, keyframe: onGrid(frame) };
+    });
+    expect(segmentsByRendition(messages).get('r0')).toEqual([[0, 50, 450], [1, 450, 2050], [2, 2050, 4050]]);
+  });
+});
+
 describe('StreamPackager chunks (parts streamed while produced)', () => {
   function chunked(messages: WireMessage[]): { log: string[]; chunks: PartChunk[]; events: Event[]; packager: StreamPackager } {
     const packager = newPackager();
@@ -460,6 +522,16 @@ describe('StreamPackager errors', () => {
   });
   it('timestamp-before-origin: a chunk earlier than the clock reference', () => {
     expectPackagerError([clock, videoTrack(), { ...videoChunk(0, 0, true), timestampUs: ORIGIN_US - 1 }], 'timestamp-before-origin');
+  });
+  it('invalid-grid-origin: a segment grid origin before the clock origin', () => {
+    expectPackagerError([{ ...clock, gridOriginUs: ORIGIN_US - 1 }], 'invalid-grid-origin');
+    expectPackagerError([{ ...clock, gridOriginUs: Number.NaN }], 'invalid-grid-origin');
+  });
+  it('timestamp-before-origin: video earlier than the segment grid origin (audio may be)', () => {
+    const gridClock: WireMessage = { ...clock, gridOriginUs: frameTimeUs(3) };
+    expectPackagerError([gridClock, videoTrack(), videoChunk(0, 2, true)], 'timestamp-before-origin');
+    const packager = newPackager();
+    for (const message of [gridClock, videoTrack(), opusTrack(), audioChunk(9, 0), videoChunk(0, 3, true)]) packager.push(message);
   });
   it('timestamp-regression: a chunk earlier than the previous chunk of its track', () => {
     expectPackagerError([clock, videoTrack(), videoChunk(0, 5, true), videoChunk(0, 4, false)], 'timestamp-regression');

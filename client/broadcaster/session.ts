@@ -1,0 +1,387 @@
+// One go-live: owns the capture source, the encoders, the transport and its wire writer; close() releases them all.
+import { TypedEmitter } from '../../shared/events.ts';
+import { WireWriter } from '../../shared/protocol/index.ts';
+import { segmentGrid } from '../../shared/segment-grid.ts';
+import { isValidStreamName } from '../../shared/stream-name.ts';
+import { AudioTrackEncoder, pickAudioConfig } from './audio-encoder.ts';
+import { openSource } from './capture.ts';
+import type { BroadcasterConfig } from './config.ts';
+import { BroadcastError } from './errors.ts';
+import { KeyframeSchedule } from './keyframe-schedule.ts';
+import { nowUs, type CaptureSource, type SourceKind } from './source.ts';
+import { StatsWindow } from './stats-window.ts';
+import { chunkMessage, headerMessages, type AudioTrackSource } from './track-messages.ts';
+import type { PublishTransport, TransportConnector } from './transport.ts';
+import { RungEncoder } from './video-encoder.ts';
+
+export interface SessionOptions {
+  streamName: string;
+  sourceKind: SourceKind;
+  config: BroadcasterConfig;
+  connect: TransportConnector;
+}
+
+type SessionEvents = {
+  /** The captured picture to show, or null when capture stopped. */
+  preview: [MediaStream | HTMLCanvasElement | null];
+  /** The clock and track messages went out: the stream is live. */
+  live: [];
+  /** The session ended on its own (capture ended, an encoder or the connection failed); it is closed when this fires. */
+  failure: [BroadcastError];
+  /** The transport's connection state changed. */
+  connection: [string];
+};
+
+/** What a session tells about itself; the Broadcaster adds its own state around it. */
+export interface SessionStats {
+  /** Video frames per second sent on the top rung, over the last stats interval. */
+  fps: number;
+  /** Everything sent (all tracks, framing included), kbit/s over the last stats interval. */
+  bitrateKbps: number;
+  /** Captured video frames not encoded because of back-pressure or a full encoder queue. */
+  droppedFrames: number;
+  /** Frames waiting in the busiest video encoder. */
+  encoderQueue: number;
+  /** Median time from a frame's capture to its encoded output on the top rung, over the last 3 s; null before any. */
+  encodeLatencyMs: number | null;
+  /** The transport's connection state (RTCPeerConnectionState for WebRTC); undefined while no transport is open. */
+  connectionState: string | undefined;
+  /** Video frames sent on the top rung. */
+  framesSent: number;
+  keyframesSent: number;
+  audioChunksSent: number;
+  bytesSent: number;
+  /** Bytes queued on the data channel. */
+  bufferedBytes: number;
+  timeLiveMs: number;
+  videoCodec: string | null;
+  audioCodec: string | null;
+  segmentTargetMs: number | null;
+}
+
+/** How long after the first video output the first audio output may lag before the stream goes out without audio. */
+const AUDIO_START_TIMEOUT_MS = 2000;
+
+type EncodedChunk = EncodedVideoChunk | EncodedAudioChunk;
+type Pending = { trackId: number; chunk: EncodedChunk };
+
+export class BroadcastSession extends TypedEmitter<SessionEvents> {
+  #options: SessionOptions;
+  #source: CaptureSource | undefined;
+  #rungs: RungEncoder[] = [];
+  #audioConfig: AudioEncoderConfig | undefined;
+  #audio: AudioTrackEncoder | undefined;
+  #audioGaveUp = false;
+  #transport: PublishTransport | undefined;
+  #writer: WireWriter | undefined;
+  /** Made at the first captured frame, whose timestamp is the segment grid's zero point. */
+  #schedule: KeyframeSchedule | undefined;
+  #segmentTargetUs = 0;
+  /** The origin's part target, when it announced one: the first segment is then two parts long. */
+  #partTargetUs: number | undefined;
+  /** The clock message's timestamp: nothing earlier is sent. */
+  #clockOriginUs = 0;
+  #lastVideoUs = Number.NEGATIVE_INFINITY;
+  #firstVideoOutputAt: number | undefined;
+  /** Encoded output held until every track's decoder config is known and the headers went out. */
+  #pending: Pending[] = [];
+  #liveSince: number | undefined;
+  #counters = { framesSent: 0, keyframesSent: 0, audioChunksSent: 0, dropped: 0 };
+  #window = new StatsWindow();
+  #videoCodec: string | null = null;
+  #audioCodec: string | null = null;
+  /** No more input is taken; encoded output still goes out until `#closed`. */
+  #ending = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #failure: BroadcastError | undefined;
+  #settled!: () => void;
+  /** Resolves once the session is live or has ended. */
+  #liveOrEnded = new Promise<void>((resolve) => {
+    this.#settled = resolve;
+  });
+
+  constructor(options: SessionOptions) {
+    super();
+    this.#options = options;
+  }
+
+  /** True once stop() or close() was called or the session failed. */
+  get ending(): boolean {
+    return this.#ending;
+  }
+
+  /** Why the session ended on its own, if it did. */
+  get failure(): BroadcastError | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Opens the encoders, the source and the transport, and starts capture; resolves once live or ended.
+   * Never rejects: a failure is reported as `failure` (and kept as `failure`) after the session closed.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.#open();
+    } catch (err) {
+      const error = err instanceof BroadcastError
+        ? err
+        : new BroadcastError('capture-failed', `Something went wrong while going live (${String(err)}).`, this.#options.streamName, { cause: err });
+      await this.#fail(error, false);
+    }
+    await this.#liveOrEnded;
+  }
+
+  /** Flushes the encoders and sends `end` (when live), then closes; idempotent, and a no-op after close(). */
+  stop(): Promise<void> {
+    return this.#end(true);
+  }
+
+  /** Releases everything at once without sending `end`; idempotent. */
+  close(): Promise<void> {
+    return this.#end(false);
+  }
+
+  /** Ends the current stats window: the rates become those since the last call. */
+  sampleRates(): void {
+    if (this.#liveSince !== undefined && !this.#closed && this.#writer) {
+      this.#window.sample(performance.now(), { frames: this.#counters.framesSent, bytes: this.#writer.bytesSent });
+    } else {
+      this.#window.idle();
+    }
+  }
+
+  stats(): SessionStats {
+    const open = !this.#closed;
+    return {
+      fps: this.#window.fps,
+      bitrateKbps: this.#window.bitrateKbps,
+      droppedFrames: this.#counters.dropped,
+      encoderQueue: open ? Math.max(0, ...this.#rungs.map((r) => r.queueSize)) : 0,
+      encodeLatencyMs: this.#window.encodeLatencyMs,
+      connectionState: open ? this.#transport?.connectionState : undefined,
+      framesSent: this.#counters.framesSent,
+      keyframesSent: this.#counters.keyframesSent,
+      audioChunksSent: this.#counters.audioChunksSent,
+      bytesSent: this.#writer?.bytesSent ?? 0,
+      bufferedBytes: open ? (this.#transport?.bufferedAmount ?? 0) : 0,
+      timeLiveMs: open && this.#liveSince !== undefined ? Math.round(performance.now() - this.#liveSince) : 0,
+      videoCodec: this.#videoCodec,
+      audioCodec: this.#audioCodec,
+      segmentTargetMs: this.#segmentTargetUs ? this.#segmentTargetUs / 1000 : null,
+    };
+  }
+
+  /** Each step checks for a stop that came while it waited, and releases what it just opened. */
+  async #open(): Promise<void> {
+    const { streamName, sourceKind, config } = this.#options;
+    if (!isValidStreamName(streamName)) {
+      throw new BroadcastError('invalid-stream-name', `“${streamName}” can't be a stream name: use 1 to 64 lowercase letters, digits, “-” or “_”.`, streamName);
+    }
+    const rungs = await createRungs(config);
+    if (this.#ending) return closeAll(rungs);
+    this.#rungs = rungs;
+    this.#audioConfig = (await pickAudioConfig(config.audio)) ?? undefined;
+    if (this.#ending) return;
+    const top = config.ladder[0]!;
+    const source = await openSource(sourceKind, {
+      streamName,
+      width: top.width,
+      height: top.height,
+      framerate: config.framerate,
+      sampleRate: config.audio.sampleRate,
+      channels: config.audio.channels,
+    });
+    if (this.#ending) return source.close();
+    this.#source = source;
+    this.emit('preview', source.preview);
+    if (source.hasAudio && !this.#audioConfig) {
+      throw new BroadcastError('encoder-unsupported', `This browser can't encode audio as AAC or Opus. Use a recent Chrome, Edge or Safari.`, streamName);
+    }
+    const transport = await this.#options.connect(streamName, {
+      maxBufferedBytes: config.maxBufferedBytes,
+      lowBufferedBytes: config.lowBufferedBytes,
+    });
+    if (this.#ending) return transport.close();
+    this.#transport = transport;
+    this.#writer = new WireWriter(transport);
+    this.#segmentTargetUs = (transport.segmentTargetMs ?? config.segmentTargetMs) * 1000;
+    this.#partTargetUs = transport.partTargetMs === undefined ? undefined : transport.partTargetMs * 1000;
+    transport.on('failure', (err) => void this.#fail(err, false));
+    transport.on('state', (state) => this.emit('connection', state));
+    this.#wire(source);
+    source.start();
+  }
+
+  #wire(source: CaptureSource): void {
+    const { streamName } = this.#options;
+    source.on('video', (frame) => this.#onFrame(frame));
+    source.on('audio', (data) => this.#onAudio(data));
+    source.on('ended', () => {
+      void this.#fail(new BroadcastError('capture-ended', 'Sharing stopped, so the broadcast ended. Press Go live to start again.', streamName), true);
+    });
+    source.on('error', (err) => {
+      void this.#fail(new BroadcastError('capture-failed', `Capture stopped unexpectedly (${String(err)}).`, streamName, { cause: err }), true);
+    });
+    this.#rungs.forEach((rung, trackId) => {
+      rung.on('chunk', (chunk) => this.#onChunk(trackId, chunk));
+      rung.on('error', (err) => void this.#fail(err, true));
+    });
+  }
+
+  #onFrame(frame: VideoFrame): void {
+    try {
+      if (this.#ending || frame.timestamp <= this.#lastVideoUs) return;
+      this.#lastVideoUs = frame.timestamp;
+      this.#schedule ??= new KeyframeSchedule(frame.timestamp, segmentGrid(this.#segmentTargetUs, this.#partTargetUs));
+      const schedule = this.#schedule;
+      if (this.#transport?.congested) {
+        // Frames dropped before encoding leave no hole in the bitstream; the keyframe lets the origin cut a fresh part.
+        this.#counters.dropped++;
+        schedule.forceKeyframe();
+        return;
+      }
+      if (this.#rungs.some((r) => r.queueSize > this.#options.config.maxEncodeQueue)) {
+        this.#counters.dropped++;
+        return;
+      }
+      const keyFrame = schedule.next(frame.timestamp);
+      for (const rung of this.#rungs) rung.encode(frame, keyFrame);
+    } finally {
+      frame.close();
+    }
+  }
+
+  #onAudio(data: AudioData): void {
+    const schedule = this.#schedule;
+    if (this.#ending || this.#audioGaveUp || !schedule || data.timestamp < schedule.originUs || !this.#audioConfig) {
+      data.close();
+      return;
+    }
+    if (!this.#audio) {
+      const audio = new AudioTrackEncoder({ ...this.#audioConfig, sampleRate: data.sampleRate, numberOfChannels: data.numberOfChannels });
+      audio.on('chunk', (chunk) => this.#onChunk(this.#rungs.length, chunk));
+      audio.on('error', (err) => void this.#fail(err, true));
+      this.#audio = audio;
+    }
+    this.#audio.encode(data);
+  }
+
+  #onChunk(trackId: number, chunk: EncodedChunk): void {
+    if (this.#closed) return;
+    if (trackId < this.#rungs.length) this.#schedule?.observeOutput(trackId, chunk.timestamp, chunk.type === 'key');
+    if (trackId === 0) {
+      // Timestamps are capture times on the performance clock, so this is capture → encoded, queueing included.
+      this.#window.addEncodeLatency((nowUs() - chunk.timestamp) / 1000);
+    }
+    if (this.#liveSince !== undefined) {
+      this.#sendChunk(trackId, chunk);
+      return;
+    }
+    this.#pending.push({ trackId, chunk });
+    if (trackId === 0) this.#firstVideoOutputAt ??= performance.now();
+    const videoReady = this.#rungs.every((r) => r.decoderConfig !== undefined);
+    const audioExpected = this.#source!.hasAudio && !this.#audioGaveUp;
+    let audioReady = !audioExpected || this.#audio?.decoderConfig !== undefined;
+    if (videoReady && !audioReady && this.#firstVideoOutputAt !== undefined && performance.now() - this.#firstVideoOutputAt > AUDIO_START_TIMEOUT_MS) {
+      console.warn(`swarmcast: no audio within ${AUDIO_START_TIMEOUT_MS} ms of the first video frame; going live without audio`);
+      this.#audioGaveUp = true;
+      this.#audio?.close();
+      this.#audio = undefined;
+      this.#pending = this.#pending.filter((p) => p.trackId < this.#rungs.length);
+      audioReady = true;
+    }
+    if (videoReady && audioReady) this.#goLive();
+  }
+
+  /** Sends the clock and track messages, then everything held back. */
+  #goLive(): void {
+    const { config } = this.#options;
+    const writer = this.#writer!;
+    const gridOriginUs = this.#schedule!.originUs;
+    // An audio packet may start a little before the first video frame: the clock's timestamp is the earliest one.
+    this.#clockOriginUs = Math.min(gridOriginUs, ...this.#pending.map((p) => p.chunk.timestamp));
+    const audioDecoderConfig = this.#audio?.decoderConfig;
+    const audio: AudioTrackSource | undefined = this.#audio && audioDecoderConfig
+      ? { codec: this.#audio.config.codec, bitrate: this.#audio.config.bitrate ?? config.audio.bitrate, decoderConfig: audioDecoderConfig }
+      : undefined;
+    const headers = headerMessages({
+      clockOriginUs: this.#clockOriginUs,
+      gridOriginUs,
+      timeOriginMs: performance.timeOrigin,
+      framerate: config.framerate,
+      video: this.#rungs.map((r) => ({ rung: r.rung, decoderConfig: r.decoderConfig! })),
+      ...(audio && { audio }),
+    });
+    for (const message of headers) writer.write(message);
+    this.#videoCodec = this.#rungs[0]!.decoderConfig!.codec || config.ladder[0]!.codec;
+    this.#audioCodec = audio?.codec ?? null;
+    this.#liveSince = performance.now();
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const p of pending) this.#sendChunk(p.trackId, p.chunk);
+    this.#window.restart(performance.now(), { frames: this.#counters.framesSent, bytes: writer.bytesSent });
+    this.emit('live');
+    this.#settled();
+  }
+
+  #sendChunk(trackId: number, chunk: EncodedChunk): void {
+    if (chunk.timestamp < this.#clockOriginUs) return;
+    const message = chunkMessage(trackId, chunk);
+    this.#writer!.write(message);
+    if (trackId === 0) {
+      this.#counters.framesSent++;
+      if (message.keyframe) this.#counters.keyframesSent++;
+    } else if (trackId === this.#rungs.length) {
+      this.#counters.audioChunksSent++;
+    }
+  }
+
+  async #fail(error: BroadcastError, sendEnd: boolean): Promise<void> {
+    if (this.#ending) return;
+    this.#failure = error;
+    await this.#end(sendEnd);
+    this.emit('failure', error);
+  }
+
+  /** The one way a session ends; the first call decides whether `end` is sent. */
+  #end(sendEnd: boolean): Promise<void> {
+    this.#ending = true;
+    this.#closing ??= this.#release(sendEnd);
+    return this.#closing;
+  }
+
+  async #release(sendEnd: boolean): Promise<void> {
+    this.#source?.close();
+    this.emit('preview', null);
+    if (sendEnd && this.#liveSince !== undefined && this.#writer) {
+      // Deliver what the encoders still hold, so the stream ends on its last captured frame.
+      await Promise.all([...this.#rungs.map((r) => r.flush()), this.#audio?.flush()]).catch((err: unknown) => {
+        console.warn('swarmcast: flushing the encoders at stop failed:', err);
+      });
+      this.#writer.write({ type: 'end' });
+    }
+    this.#closed = true;
+    closeAll(this.#rungs);
+    this.#audio?.close();
+    await this.#transport?.close();
+    this.#window.idle();
+    this.#settled();
+  }
+}
+
+/** One encoder per rung; when one cannot be made, those already made are closed. */
+async function createRungs(config: BroadcasterConfig): Promise<RungEncoder[]> {
+  const results = await Promise.allSettled(config.ladder.map((rung) => RungEncoder.create(rung, config.framerate)));
+  const rungs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    closeAll(rungs);
+    throw failed.reason;
+  }
+  return rungs;
+}
+
+function closeAll(encoders: readonly RungEncoder[]): void {
+  for (const encoder of encoders) encoder.close();
+}
