@@ -38,6 +38,7 @@ export async function launchWebKit(): Promise<WebKitSession> {
       port,
       path: '/',
       logLevel: 'error',
+      // webdriverio's types do not know WebKitGTK's vendor capability.
       capabilities: {
         browserName: 'MiniBrowser',
         'wdio:enforceWebDriverClassic': true,
@@ -45,7 +46,7 @@ export async function launchWebKit(): Promise<WebKitSession> {
           binary: MINIBROWSER_PATH,
           args: ['--automation', '--autoplay-policy=allow', '--enable-mediasource=true'],
         },
-      },
+      } as WebdriverIO.Capabilities,
     });
     let closed = false;
     return {
