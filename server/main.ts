@@ -1,4 +1,5 @@
 // Entry point: reads the configuration, starts this process's role and prints where to go.
+import { multivariantPath } from '../shared/playback-path.ts';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { log } from './log.ts';
@@ -28,7 +29,7 @@ function main(): void {
         ...(config.role === 'edge' ? [`  origins:    ${config.originUrls.join(', ')}`] : []),
         `  broadcast:  ${publishBase}/broadcast?stream=demo`,
         `  watch:      ${base}/watch?stream=demo`,
-        `  playback:   ${base}/live/demo/index.m3u8`,
+        `  playback:   ${base}${multivariantPath('demo')}`,
         `  health:     ${base}/healthz   metrics: ${base}/metrics`,
         '',
       ].join('\n'),
