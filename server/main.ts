@@ -2,7 +2,7 @@
 import { multivariantPath } from '../shared/playback-path.ts';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { log } from './log.ts';
+import { log, setLogLevel } from './log.ts';
 
 function main(): void {
   let config;
@@ -15,6 +15,7 @@ function main(): void {
     }
     throw err;
   }
+  setLogLevel(config.logLevel);
   const app = createApp(config);
   app.server.listen(config.port, config.host, () => {
     const address = app.server.address();
