@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multivariantPath } from '../shared/playback-path.ts';
 import { launchChromium } from './support/browser.ts';
-import { viewerStats as readViewerStats, type ViewerStats } from './support/pages.ts';
+import { viewerStats as readViewerStats, watchFor, type ViewerStats } from './support/pages.ts';
 import { rawPublish, sendAndAwaitDrop } from './support/raw-publisher.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
@@ -54,16 +54,7 @@ describe('broadcast → WebRTC → LL-HLS → viewer', () => {
     await viewerPage.goto(`${server.baseUrl}/watch?stream=e2e`);
     await waitForState(viewerPage, 'playing', 30_000);
 
-    const first = await viewerStats();
-    const samples: ViewerStats[] = [];
-    const startedMs = Date.now();
-    while (Date.now() - startedMs < 10_000) {
-      await viewerPage.waitForTimeout(1000);
-      samples.push(await viewerStats());
-    }
-    const last = samples.at(-1)!;
-    expect(last.state).toBe('playing');
-    expect(last.currentTime - first.currentTime).toBeGreaterThan(8);
+    const { first, last, samples } = await watchFor(viewerPage, 10);
     expect(last.decodedFrames - first.decodedFrames).toBeGreaterThan(200);
     expect(last.audioDecodedBytes ?? 0).toBeGreaterThan(first.audioDecodedBytes ?? 0);
     for (const s of samples) {

@@ -4,7 +4,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multivariantPath } from '../shared/playback-path.ts';
-import { child, inspect } from '../server/packager/test/mp4-probe.ts';
+import { child, inspect } from './support/mp4-probe.ts';
 import { launchChromium } from './support/browser.ts';
 import { mediaPlaylistUrl, playlistWithSegments, rawGet, segmentsOf } from './support/live-hls.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
