@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { launchChromium } from './support/browser.ts';
 import { mediaPlaylistUrl, playlistWithSegments, rawGet } from './support/live-hls.ts';
-import { goLiveWithTestSource, watchFor } from './support/pages.ts';
+import { goLiveWithTestSource, watchFor, type ViewerStats } from './support/pages.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
 const STREAM = 'long-segments';
@@ -57,6 +57,16 @@ describe('10 s segments (SEGMENT_TARGET_MS=10000)', () => {
     onTestFinished(() => viewer.context().close());
     await viewer.goto(`${edge.baseUrl}/watch?stream=${STREAM}`);
     await viewer.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
+    // The player may start at the opening of a segment up to 10 s old, with that segment buffered ahead, before its
+    // catch-up control jumps to the target latency: wait for the jump (a short buffer ahead) before watching.
+    await viewer.waitForFunction(
+      () => {
+        const { latencyMs, bufferMs } = (window as unknown as { swarmcast: { stats(): ViewerStats } }).swarmcast.stats();
+        return latencyMs !== null && latencyMs < 3000 && bufferMs < 3000;
+      },
+      null,
+      { polling: 100, timeout: 15_000 },
+    );
     // 12 s of media cross at least one 10 s segment boundary.
     const { first, last, samples } = await watchFor(viewer, 12);
     expect(last.decodedFrames - first.decodedFrames).toBeGreaterThan(250);
