@@ -52,7 +52,7 @@ export function registerOriginRoutes(router: Router.Instance<Router.HTTPVersion.
       else res.destroy();
     });
   });
-  router.on('OPTIONS', '/live/*', (req, res) => {
+  router.on('OPTIONS', `${PLAYBACK_PREFIX}*`, (req, res) => {
     res.writeHead(204, {
       'Access-Control-Allow-Origin': '*',
       'Access-Control-Allow-Methods': 'GET, HEAD',
