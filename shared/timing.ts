@@ -18,7 +18,7 @@ export interface DerivedTiming {
 }
 
 /** rfc8216bis §6.2.5.2: a server holds a blocking request for at most three target durations. */
-export const BLOCKING_HOLD_TARGET_DURATIONS = 3;
+const BLOCKING_HOLD_TARGET_DURATIONS = 3;
 
 /** EXT-X-TARGETDURATION in whole seconds. */
 export function targetDurationS(timing: Pick<MediaTiming, 'segmentTargetMs'>): number {

@@ -70,7 +70,7 @@ export interface StreamTimeouts {
   playlistLoadMs: number;
 }
 
-export const DEFAULT_TIMEOUT_POLICY: TimeoutPolicy = {
+const DEFAULT_TIMEOUT_POLICY: TimeoutPolicy = {
   lowLatencyEdgeStallMs: 2500,
   edgeStallTargetDurations: 1.25,
   playlistResponseMarginMs: 4000,
@@ -116,7 +116,7 @@ const OTHER_PLAYLIST_ERROR_RETRIES = 2;
  * Playlist loading in `low` mode: an empty live playlist is re-fetched within 250–500 ms rather than hls.js's 1 s, 2 s,
  * then fatal; a request is not cut before the server's blocking hold ends.
  */
-export function lowLatencyPlaylistPolicy(timeouts: StreamTimeouts): LoadPolicy {
+function lowLatencyPlaylistPolicy(timeouts: StreamTimeouts): LoadPolicy {
   return {
     default: {
       maxTimeToFirstByteMs: timeouts.playlistFirstByteMs,
