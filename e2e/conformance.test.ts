@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import HLS from 'hls-parser';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { multivariantPath } from '../shared/playback-path.ts';
 import { checkLivePlaylists, formatViolations, type ConformanceReport } from './conformance/checker.ts';
 import { fetchSnapshot, nextPart, playlistUrl, walkLivePlaylist, type WalkResult } from './conformance/live-walker.ts';
 import { decodeVideo } from './conformance/media-probe.ts';
@@ -55,7 +56,7 @@ beforeAll(async () => {
   const page = await (await browser.newContext()).newPage();
   await page.goto(`${server.baseUrl}/broadcast?stream=${STREAM}&source=test&autostart=1`);
   await page.waitForSelector('body[data-state="live"]', { timeout: 20_000 });
-  const multivariantUrl = `${server.baseUrl}/live/${STREAM}/index.m3u8`;
+  const multivariantUrl = `${server.baseUrl}${multivariantPath(STREAM)}`;
   const multivariant = await waitForMultivariant(multivariantUrl, 20_000);
   const renditionUrls = [
     ...multivariant.variants.map((v) => new URL(v.uri, multivariantUrl)),

@@ -8,8 +8,9 @@ import { promisify } from 'node:util';
 import HLS from 'hls-parser';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { multivariantPath } from '../shared/playback-path.ts';
 import { launchChromium } from './support/browser.ts';
-import { viewerStats as readViewerStats, type ViewerStats } from './support/pages.ts';
+import { viewerStats as readViewerStats, watchFor, type ViewerStats } from './support/pages.ts';
 import { rawPublish, sendAndAwaitDrop } from './support/raw-publisher.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
@@ -53,16 +54,7 @@ describe('broadcast → WebRTC → LL-HLS → viewer', () => {
     await viewerPage.goto(`${server.baseUrl}/watch?stream=e2e`);
     await waitForState(viewerPage, 'playing', 30_000);
 
-    const first = await viewerStats();
-    const samples: ViewerStats[] = [];
-    const startedMs = Date.now();
-    while (Date.now() - startedMs < 10_000) {
-      await viewerPage.waitForTimeout(1000);
-      samples.push(await viewerStats());
-    }
-    const last = samples.at(-1)!;
-    expect(last.state).toBe('playing');
-    expect(last.currentTime - first.currentTime).toBeGreaterThan(8);
+    const { first, last, samples } = await watchFor(viewerPage, 10);
     expect(last.decodedFrames - first.decodedFrames).toBeGreaterThan(200);
     expect(last.audioDecodedBytes ?? 0).toBeGreaterThan(first.audioDecodedBytes ?? 0);
     for (const s of samples) {
@@ -74,11 +66,11 @@ describe('broadcast → WebRTC → LL-HLS → viewer', () => {
   });
 
   it('serves segments of about 2 s that ffprobe decodes as H.264 + Opus', async () => {
-    const multivariant = HLS.parse(await (await fetch(`${server.baseUrl}/live/e2e/index.m3u8`)).text());
+    const multivariant = HLS.parse(await (await fetch(`${server.baseUrl}${multivariantPath('e2e')}`)).text());
     expect(multivariant.isMasterPlaylist).toBe(true);
     const variant = (multivariant as HLS.types.MasterPlaylist).variants[0]!;
     expect(variant.codecs).toMatch(/^avc1\.[0-9a-f]{6},(opus|mp4a\.40\.2)$/);
-    const mediaUrl = new URL(variant.uri, `${server.baseUrl}/live/e2e/index.m3u8`);
+    const mediaUrl = new URL(variant.uri, `${server.baseUrl}${multivariantPath('e2e')}`);
     const media = HLS.parse(await (await fetch(mediaUrl)).text()) as HLS.types.MediaPlaylist;
     // The first segment is two parts long (a quick start for viewers waiting for the broadcast); later ones are 2 s.
     // (The 24 s window still starts at the broadcast's first segment this early in the suite.)
@@ -128,7 +120,7 @@ describe('bad input', () => {
   });
 
   it('answers an unknown stream with 404', async () => {
-    const res = await fetch(`${server.baseUrl}/live/nobody-here/index.m3u8`);
+    const res = await fetch(`${server.baseUrl}${multivariantPath('nobody-here')}`);
     expect(res.status).toBe(404);
     const del = await fetch(`${server.baseUrl}/api/publish/nobody-here/abc`, { method: 'DELETE' });
     expect(del.status).toBe(404);
@@ -178,8 +170,8 @@ describe('bad input', () => {
     const [page] = broadcaster.pages();
     await page!.click('text=Stop');
     await waitForState(page!, 'idle');
-    const multivariant = HLS.parse(await (await fetch(`${server.baseUrl}/live/e2e/index.m3u8`)).text()) as HLS.types.MasterPlaylist;
-    const mediaUrl = new URL(multivariant.variants[0]!.uri, `${server.baseUrl}/live/e2e/index.m3u8`);
+    const multivariant = HLS.parse(await (await fetch(`${server.baseUrl}${multivariantPath('e2e')}`)).text()) as HLS.types.MasterPlaylist;
+    const mediaUrl = new URL(multivariant.variants[0]!.uri, `${server.baseUrl}${multivariantPath('e2e')}`);
     const text = await (await fetch(mediaUrl)).text();
     expect(text).toContain('#EXT-X-ENDLIST');
   });

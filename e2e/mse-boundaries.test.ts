@@ -3,7 +3,8 @@
 // pick the finished segment again instead of the next part, and playback stalled there about once a minute (issue 3).
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { child, inspect } from '../server/packager/test/mp4-probe.ts';
+import { multivariantPath } from '../shared/playback-path.ts';
+import { child, inspect } from './support/mp4-probe.ts';
 import { launchChromium } from './support/browser.ts';
 import { mediaPlaylistUrl, playlistWithSegments, rawGet, segmentsOf } from './support/live-hls.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
@@ -50,7 +51,7 @@ describe('segment boundaries in Chromium MSE', () => {
     const [init, ...segments] = await Promise.all(urls.map(async (url) => new Uint8Array((await rawGet(url)).body)));
     const timescale = videoTimescaleOf(init!);
     const segmentStartsS = segments.map((segment) => firstVideoTimeS(segment, timescale));
-    const codecs = /CODECS="([^"]+)"/.exec(await (await fetch(`${server.baseUrl}/live/${STREAM}/index.m3u8`)).text())?.[1];
+    const codecs = /CODECS="([^"]+)"/.exec(await (await fetch(`${server.baseUrl}${multivariantPath(STREAM)}`)).text())?.[1];
     expect(codecs).toBeDefined();
 
     const page = await (await browser.newContext()).newPage();

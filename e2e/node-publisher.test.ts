@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mediaPlaylistPath, multivariantPath } from '../shared/playback-path.ts';
 import { mediaPlaylistUrl, playlistWithSegments, rawGet, segmentsOf } from './support/live-hls.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
 import { startServer, type RunningServer } from './support/server.ts';
@@ -40,8 +41,8 @@ interface ProbeStream {
 describe('Node publisher (e2e/support/node-publisher.ts)', () => {
   it('goes live: the multivariant playlist lists its rendition', async () => {
     const playlistUrl = await mediaPlaylistUrl(server.baseUrl, STREAM);
-    expect(new URL(playlistUrl).pathname).toBe(`/live/${STREAM}/360p/media.m3u8`);
-    const multivariant = await (await fetch(`${server.baseUrl}/live/${STREAM}/index.m3u8`)).text();
+    expect(new URL(playlistUrl).pathname).toBe(mediaPlaylistPath(STREAM, '360p'));
+    const multivariant = await (await fetch(`${server.baseUrl}${multivariantPath(STREAM)}`)).text();
     expect(multivariant).toMatch(/CODECS="avc1\.42[0-9a-f]{4},opus"/);
   });
 

@@ -1,6 +1,7 @@
 // The server's one typed configuration: defaults, environment overrides, validation at start.
 import { EDGE_DEFAULTS, type EdgeConfig } from './edge/index.ts';
 import { INGEST_DEFAULTS, type IngestConfig } from './ingest/index.ts';
+import { LOG_LEVELS, type LogLevel } from './log.ts';
 
 export type Role = 'all' | 'origin' | 'edge';
 
@@ -23,6 +24,8 @@ export interface ServerConfig {
   ingest: IngestConfig;
   /** Cache and upstream bounds of ROLE=edge (its origins are `originUrls`). */
   edge: Omit<EdgeConfig, 'originUrls'>;
+  /** Log lines below this level are not written. */
+  logLevel: LogLevel;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -43,6 +46,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
     maxWaitersPerRequest: EDGE_DEFAULTS.maxWaitersPerRequest,
     maxWaitingClients: EDGE_DEFAULTS.maxWaitingClients,
   },
+  logLevel: 'info',
 };
 
 /** Environment variable → setter; the README's configuration table lists exactly these. */
@@ -69,6 +73,11 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
   MAX_PUBLISHES_PER_MINUTE: (c, v) => (c.ingest.maxPublishesPerMinute = int('MAX_PUBLISHES_PER_MINUTE', v, 1, 1_000_000)),
   PUBLISH_IDLE_TIMEOUT_MS: (c, v) => (c.ingest.idleTimeoutMs = int('PUBLISH_IDLE_TIMEOUT_MS', v, 1000, 600_000)),
   ICE_BIND_ADDRESS: (c, v) => (c.ingest.iceBindAddress = v),
+  LOG_LEVEL: (c, v) => {
+    const level = LOG_LEVELS.find((l) => l === v);
+    if (!level) throw new ConfigError('LOG_LEVEL', v, `one of ${LOG_LEVELS.join(', ')}`);
+    c.logLevel = level;
+  },
   ICE_PORT_RANGE: (c, v) => {
     const m = /^(\d+)-(\d+)$/.exec(v);
     const begin = Number(m?.[1]);

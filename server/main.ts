@@ -1,7 +1,8 @@
 // Entry point: reads the configuration, starts this process's role and prints where to go.
+import { multivariantPath } from '../shared/playback-path.ts';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { log } from './log.ts';
+import { log, setLogLevel } from './log.ts';
 
 function main(): void {
   let config;
@@ -14,6 +15,7 @@ function main(): void {
     }
     throw err;
   }
+  setLogLevel(config.logLevel);
   const app = createApp(config);
   app.server.listen(config.port, config.host, () => {
     const address = app.server.address();
@@ -28,7 +30,7 @@ function main(): void {
         ...(config.role === 'edge' ? [`  origins:    ${config.originUrls.join(', ')}`] : []),
         `  broadcast:  ${publishBase}/broadcast?stream=demo`,
         `  watch:      ${base}/watch?stream=demo`,
-        `  playback:   ${base}/live/demo/index.m3u8`,
+        `  playback:   ${base}${multivariantPath('demo')}`,
         `  health:     ${base}/healthz   metrics: ${base}/metrics`,
         '',
       ].join('\n'),

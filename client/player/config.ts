@@ -1,5 +1,6 @@
 // The player's one typed configuration: latency modes, retry policies and the hls.js settings each mode implies.
 import type { HlsConfig, LoadPolicy } from 'hls.js';
+import { blockingHoldMs } from '../../shared/timing.ts';
 import { DEFAULT_CATCH_UP_CONFIG } from './catch-up.ts';
 import type { CatchUpConfig } from './catch-up.ts';
 
@@ -18,8 +19,8 @@ export interface PlayerConfig {
    * edge and moves to the next one when that edge fails (errors, 5xx, timeouts) or playback stalls on it.
    */
   edges: readonly string[];
-  /** A stall this long on the active edge moves playback to the next edge. */
-  edgeStallMs: number;
+  /** Timeouts as functions of the stream's timing (see `streamTimeoutsFor`). */
+  timeouts: TimeoutPolicy;
   /** How often the `stats` event fires. */
   statsIntervalMs: number;
   /** `low` mode only: the glass-to-glass latency held by playback-rate control, and how it reacts. */
@@ -38,11 +39,58 @@ export interface PlayerConfig {
   mediaRetry: { maxAttempts: number };
 }
 
+/**
+ * How the player's timeouts follow the stream's timing. The player cannot read the server's configuration: it reads the
+ * target duration from the media playlist (hls.js's `details.targetduration`) and applies `streamTimeoutsFor`.
+ */
+export interface TimeoutPolicy {
+  /** `low` mode: parts arrive every part target whatever the segment length, so a stall this long means the edge stopped. */
+  lowLatencyEdgeStallMs: number;
+  /** `p2p` mode loads whole segments: a stall this many target durations long moves playback to the next edge. */
+  edgeStallTargetDurations: number;
+  /** A playlist request is cut this long after the server's blocking-reload hold (3 target durations) would have ended. */
+  playlistResponseMarginMs: number;
+}
+
+/** The stream's timing as its media playlist states it. */
+export interface StreamTiming {
+  /** EXT-X-TARGETDURATION, s. */
+  targetDurationS: number;
+}
+
+/** Assumed until the first media playlist is read: the server's default 2 s segments. */
+export const DEFAULT_STREAM_TIMING: StreamTiming = { targetDurationS: 2 };
+
+export interface StreamTimeouts {
+  /** A stall this long on the active edge moves playback to the next edge. */
+  edgeStallMs: number;
+  /** Longest wait for a playlist's first byte (hls.js shortens it further for blocking reloads), ms. */
+  playlistFirstByteMs: number;
+  /** Longest whole playlist load, ms. */
+  playlistLoadMs: number;
+}
+
+const DEFAULT_TIMEOUT_POLICY: TimeoutPolicy = {
+  lowLatencyEdgeStallMs: 2500,
+  edgeStallTargetDurations: 1.25,
+  playlistResponseMarginMs: 4000,
+};
+
+/** The player's timeouts for a stream: at the default 2 s segments a 2.5 s edge stall and a 10 s / 20 s playlist bound. */
+export function streamTimeoutsFor(mode: LatencyMode, timing: StreamTiming, policy: TimeoutPolicy = DEFAULT_TIMEOUT_POLICY): StreamTimeouts {
+  const playlistFirstByteMs = blockingHoldMs(timing.targetDurationS) + policy.playlistResponseMarginMs;
+  return {
+    edgeStallMs: mode === 'low' ? policy.lowLatencyEdgeStallMs : policy.edgeStallTargetDurations * timing.targetDurationS * 1000,
+    playlistFirstByteMs,
+    playlistLoadMs: 2 * playlistFirstByteMs,
+  };
+}
+
 export const DEFAULT_PLAYER_CONFIG: PlayerConfig = {
   src: undefined,
   latencyMode: 'low',
   edges: [],
-  edgeStallMs: 2500,
+  timeouts: DEFAULT_TIMEOUT_POLICY,
   statsIntervalMs: 1000,
   catchUp: DEFAULT_CATCH_UP_CONFIG,
   catchUpIntervalMs: 200,
@@ -64,32 +112,37 @@ export const EMPTY_PLAYLIST_RETRIES = 24;
 /** Retries of any other playlist error before it is fatal (then the player's own `networkRetry` reloads). */
 const OTHER_PLAYLIST_ERROR_RETRIES = 2;
 
-/** Playlist loading in `low` mode: an empty live playlist is re-fetched within 250–500 ms rather than hls.js's 1 s, 2 s, then fatal. */
-const LOW_LATENCY_PLAYLIST_POLICY: LoadPolicy = {
-  default: {
-    maxTimeToFirstByteMs: 10_000,
-    maxLoadTimeMs: 20_000,
-    timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 },
-    errorRetry: {
-      // hls.js checks this bound again when it schedules the retry, so it must be the larger one.
-      maxNumRetry: EMPTY_PLAYLIST_RETRIES,
-      retryDelayMs: 250,
-      maxRetryDelayMs: 500,
-      // A 200 that hls.js retries is an empty (or unparsable) playlist: the broadcast's first segment is coming.
-      // Every other error keeps hls.js's usual two retries.
-      shouldRetry: (_config, retryCount, _isTimeout, response, retry) =>
-        retry && (response?.code === 200 || retryCount < OTHER_PLAYLIST_ERROR_RETRIES),
+/**
+ * Playlist loading in `low` mode: an empty live playlist is re-fetched within 250–500 ms rather than hls.js's 1 s, 2 s,
+ * then fatal; a request is not cut before the server's blocking hold ends.
+ */
+function lowLatencyPlaylistPolicy(timeouts: StreamTimeouts): LoadPolicy {
+  return {
+    default: {
+      maxTimeToFirstByteMs: timeouts.playlistFirstByteMs,
+      maxLoadTimeMs: timeouts.playlistLoadMs,
+      timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 },
+      errorRetry: {
+        // hls.js checks this bound again when it schedules the retry, so it must be the larger one.
+        maxNumRetry: EMPTY_PLAYLIST_RETRIES,
+        retryDelayMs: 250,
+        maxRetryDelayMs: 500,
+        // A 200 that hls.js retries is an empty (or unparsable) playlist: the broadcast's first segment is coming.
+        // Every other error keeps hls.js's usual two retries.
+        shouldRetry: (_config, retryCount, _isTimeout, response, retry) =>
+          retry && (response?.code === 200 || retryCount < OTHER_PLAYLIST_ERROR_RETRIES),
+      },
     },
-  },
-};
+  };
+}
 
 /**
  * The hls.js settings for a latency mode. In `low` mode hls.js joins at the playlist's PART-HOLD-BACK (it uses it when
  * `liveSyncDuration*` are left unset) and the player's own catch-up control then holds a glass-to-glass target: hls.js's
  * rate control is off because it only ever speeds up, and only with more than a second buffered, which a 1 s
- * glass-to-glass target never has.
+ * glass-to-glass target never has. `timeouts` come from `streamTimeoutsFor`.
  */
-export function hlsConfigFor(mode: LatencyMode): Partial<HlsConfig> {
+export function hlsConfigFor(mode: LatencyMode, timeouts: StreamTimeouts): Partial<HlsConfig> {
   const common: Partial<HlsConfig> = {
     // Live viewers never seek far back; a small back buffer keeps memory flat over hours.
     backBufferLength: 10,
@@ -106,7 +159,7 @@ export function hlsConfigFor(mode: LatencyMode): Partial<HlsConfig> {
       // Show the independent part it loads first at once, instead of decoding from it up to PART-HOLD-BACK before the
       // first frame; the catch-up control then jumps to the target latency once the buffer reaches it.
       startOnSegmentBoundary: true,
-      playlistLoadPolicy: LOW_LATENCY_PLAYLIST_POLICY,
+      playlistLoadPolicy: lowLatencyPlaylistPolicy(timeouts),
     };
   }
   return {

@@ -4,7 +4,7 @@ export type { PlayerEvents } from './player.ts';
 export { CatchUpController, DEFAULT_CATCH_UP_CONFIG } from './catch-up.ts';
 export type { CatchUpConfig, CatchUpDecision, LatencySample } from './catch-up.ts';
 export { DEFAULT_PLAYER_CONFIG, LATENCY_MODES, hlsConfigFor, isLatencyMode } from './config.ts';
-export type { LatencyMode, PlayerConfig } from './config.ts';
+export type { LatencyMode, PlayerConfig, TimeoutPolicy } from './config.ts';
 export { PlayerError } from './errors.ts';
 export type { PlayerErrorCode } from './errors.ts';
 export { playbackUrl } from './url.ts';

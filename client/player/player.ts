@@ -3,10 +3,10 @@ import Hls from 'hls.js/light';
 import type { ErrorData, FragLoadedData, LevelLoadedData, Part } from 'hls.js';
 import { TypedEmitter } from '../../shared/events.ts';
 import { CatchUpController } from './catch-up.ts';
-import { DEFAULT_PLAYER_CONFIG, hlsConfigFor } from './config.ts';
+import { DEFAULT_PLAYER_CONFIG, DEFAULT_STREAM_TIMING, hlsConfigFor, streamTimeoutsFor } from './config.ts';
 import { edgeFailoverLoader } from './edge-failover-loader.ts';
 import { EdgeSet } from './edge-set.ts';
-import type { PlayerConfig } from './config.ts';
+import type { PlayerConfig, StreamTimeouts, StreamTiming } from './config.ts';
 import { PlayerError } from './errors.ts';
 import { firstVariantUri, hasEndList } from './playlist-probe.ts';
 import { BitrateWindow, MedianWindow, StallCounter, bufferAheadMs, emptyStartupTimeline } from './stats.ts';
@@ -58,12 +58,16 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   /** Set when the player knows two or more edges. */
   readonly #edges: EdgeSet | null;
   #edgeStallTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The stream's timing as its last media playlist stated it, and the timeouts that follow from it. */
+  #timing: StreamTiming = DEFAULT_STREAM_TIMING;
+  #timeouts: StreamTimeouts;
 
   constructor(video: HTMLVideoElement, options: Partial<PlayerConfig> = {}) {
     super();
     this.#video = video;
     this.#config = { ...DEFAULT_PLAYER_CONFIG, ...options };
     this.#src = this.#config.src;
+    this.#timeouts = streamTimeoutsFor(this.#config.latencyMode, this.#timing, this.#config.timeouts);
     this.#catchUp = this.#config.latencyMode === 'low' ? new CatchUpController(this.#config.catchUp) : null;
     this.#edges = this.#config.edges.length > 1 ? new EdgeSet(this.#config.edges) : null;
     this.#edges?.on('switch', (from, to, reason) => console.warn(`[swarmcast] edge ${from} failed (${reason}); now playing from ${to}`));
@@ -169,11 +173,11 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#setState('connecting', reason);
 
     const edges = this.#edges;
-    const hls = new Hls({ ...hlsConfigFor(this.#config.latencyMode), ...(edges && { loader: edgeFailoverLoader(edges) }) });
+    const hls = new Hls({ ...hlsConfigFor(this.#config.latencyMode, this.#timeouts), ...(edges && { loader: edgeFailoverLoader(edges) }) });
     this.#hls = hls;
     hls.on(Hls.Events.MANIFEST_LOADED, () => this.#mark('manifestLoadedMs'));
     hls.on(Hls.Events.MANIFEST_PARSED, () => this.#play());
-    hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => this.#onLevelLoaded(data));
+    hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => this.#onLevelLoaded(hls, data));
     hls.on(Hls.Events.FRAG_LOADED, (_event, data) => this.#onFragLoaded(data));
     hls.on(Hls.Events.BUFFER_APPENDED, () => this.#mark('firstAppendMs'));
     hls.on(Hls.Events.ERROR, (_event, data) => this.#onHlsError(hls, data));
@@ -246,10 +250,21 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     );
   }
 
-  #onLevelLoaded(data: LevelLoadedData): void {
+  #onLevelLoaded(hls: Hls, data: LevelLoadedData): void {
     this.#mark('playlistLoadedMs');
+    this.#followStreamTiming(hls, { targetDurationS: data.details.targetduration });
     // Joining after the end: nothing live to show. While playing, the tail plays out and `ended` follows.
     if (!data.details.live && !this.#firstFrameSeen) this.#ended();
+  }
+
+  /** Re-derives the timeouts when the playlist's target duration differs from the one they were derived from. */
+  #followStreamTiming(hls: Hls, timing: StreamTiming): void {
+    if (!(timing.targetDurationS > 0) || timing.targetDurationS === this.#timing.targetDurationS) return;
+    this.#timing = timing;
+    this.#timeouts = streamTimeoutsFor(this.#config.latencyMode, timing, this.#config.timeouts);
+    // hls.js reads its load policies at every request, so the next playlist request already gets the new bounds.
+    const { playlistLoadPolicy } = hlsConfigFor(this.#config.latencyMode, this.#timeouts);
+    if (playlistLoadPolicy) hls.config.playlistLoadPolicy = playlistLoadPolicy;
   }
 
   #onFragLoaded(data: FragLoadedData): void {
@@ -405,20 +420,21 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#watchEdgeStall();
   }
 
-  /** An edge that stops delivering without failing outright (hung, overloaded) is left after `edgeStallMs` of stall. */
+  /** An edge that stops delivering without failing outright (hung, overloaded) is left after the derived edge-stall time. */
   #watchEdgeStall(): void {
     const edges = this.#edges;
     if (!edges || this.#edgeStallTimer !== undefined) return;
     const stalledAt = this.#video.currentTime;
+    const { edgeStallMs } = this.#timeouts;
     this.#edgeStallTimer = setTimeout(() => {
       this.#edgeStallTimer = undefined;
       const hls = this.#hls;
       if (!hls || this.#video.paused || this.#video.currentTime > stalledAt) return;
-      edges.fail(edges.active, `playback stalled for ${this.#config.edgeStallMs} ms`);
+      edges.fail(edges.active, `playback stalled for ${edgeStallMs} ms`);
       // In-flight requests to the stalled edge are dropped; loading resumes on the new edge from the live edge.
       hls.stopLoad();
       hls.startLoad(-1);
-    }, this.#config.edgeStallMs);
+    }, edgeStallMs);
   }
 
   #teardownHls(): void {

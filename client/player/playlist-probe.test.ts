@@ -1,6 +1,6 @@
 // Reading playlists just enough to know whether a broadcast is live, and the playback URL contract.
 import { describe, expect, test } from 'vitest';
-import { hlsConfigFor } from './config.ts';
+import { DEFAULT_STREAM_TIMING, hlsConfigFor, streamTimeoutsFor } from './config.ts';
 import { PlayerError } from './errors.ts';
 import { firstVariantUri, hasEndList } from './playlist-probe.ts';
 import { playbackUrl } from './url.ts';
@@ -29,17 +29,13 @@ describe('playbackUrl', () => {
 
   test('rejects an invalid stream name with a typed error', () => {
     expect(() => playbackUrl('../etc')).toThrow(PlayerError);
-    try {
-      playbackUrl('Bad Name');
-    } catch (err) {
-      expect((err as PlayerError).code).toBe('invalid-stream');
-    }
+    expect(() => playbackUrl('Bad Name')).toThrow(expect.objectContaining({ name: 'PlayerError', code: 'invalid-stream' }));
   });
 });
 
 describe('hlsConfigFor', () => {
   test('low mode uses LL-HLS, joins at PART-HOLD-BACK and leaves the playback rate to the player\'s catch-up control', () => {
-    const config = hlsConfigFor('low');
+    const config = hlsConfigFor('low', streamTimeoutsFor('low', DEFAULT_STREAM_TIMING));
     expect(config.lowLatencyMode).toBe(true);
     // Two rate controllers would fight: hls.js's own stays at 1×.
     expect(config.maxLiveSyncPlaybackRate).toBe(1);
@@ -48,8 +44,30 @@ describe('hlsConfigFor', () => {
   });
 
   test('p2p mode plays three segments behind without LL-HLS', () => {
-    const config = hlsConfigFor('p2p');
+    const config = hlsConfigFor('p2p', streamTimeoutsFor('p2p', DEFAULT_STREAM_TIMING));
     expect(config.lowLatencyMode).toBe(false);
     expect(config.liveSyncDurationCount).toBe(3);
+  });
+});
+
+describe('streamTimeoutsFor', () => {
+  test('at the default 2 s segments: a 2.5 s edge stall and playlist requests cut after 10 s without a first byte', () => {
+    expect(streamTimeoutsFor('low', { targetDurationS: 2 })).toEqual({ edgeStallMs: 2500, playlistFirstByteMs: 10_000, playlistLoadMs: 20_000 });
+    expect(streamTimeoutsFor('p2p', { targetDurationS: 2 }).edgeStallMs).toBe(2500);
+  });
+
+  test('10 s segments: playlist requests outlast the server\'s 30 s blocking hold; p2p mode waits longer for a segment', () => {
+    const low = streamTimeoutsFor('low', { targetDurationS: 10 });
+    expect(low.playlistFirstByteMs).toBe(34_000);
+    expect(low.playlistLoadMs).toBe(68_000);
+    // Parts keep arriving every part target, so a low-latency stall means the same at any segment length.
+    expect(low.edgeStallMs).toBe(2500);
+    expect(streamTimeoutsFor('p2p', { targetDurationS: 10 }).edgeStallMs).toBe(12_500);
+  });
+
+  test('low mode hands the derived playlist bounds to hls.js', () => {
+    const policy = hlsConfigFor('low', streamTimeoutsFor('low', { targetDurationS: 10 })).playlistLoadPolicy?.default;
+    expect(policy?.maxTimeToFirstByteMs).toBe(34_000);
+    expect(policy?.maxLoadTimeMs).toBe(68_000);
   });
 });

@@ -1,9 +1,10 @@
-// Where a stream's playlist lives: the one place that knows the `/live/NAME/index.m3u8` contract.
+// Where a stream's playlist lives, on the page's own server or another one (the path itself is shared/playback-path.ts).
+import { multivariantPath } from '../../shared/playback-path.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
 import { PlayerError } from './errors.ts';
 
 /** The playback URL of `stream` on the server at `base` (an origin such as `https://host`, or '' for the page's own). */
 export function playbackUrl(stream: string, base = ''): string {
   if (!isValidStreamName(stream)) throw new PlayerError('invalid-stream', `"${stream}" is not a valid stream name: use 1 to 64 of a-z, 0-9, _ and -`);
-  return `${base.replace(/\/+$/, '')}/live/${stream}/index.m3u8`;
+  return `${base.replace(/\/+$/, '')}${multivariantPath(stream)}`;
 }

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, totalmem } from 'node:os';
+import { multivariantPath, parsePlaybackPath } from '../../shared/playback-path.ts';
 import { preloadHintOf, rawGet, type PreloadHint } from '../support/live-hls.ts';
 import { metricIn, readMetric } from '../support/metrics.ts';
 import { startNginx, type RunningNginx } from '../support/nginx.ts';
@@ -135,10 +136,11 @@ async function follow(playlistUrl: string, rendition: string, untilMs: () => boo
 
 async function renditionPlaylists(baseUrl: string): Promise<{ rendition: string; path: string }[]> {
   for (let i = 0; i < 100; i++) {
-    const res = await fetch(`${baseUrl}/live/${STREAM}/index.m3u8`);
+    const multivariant = `${baseUrl}${multivariantPath(STREAM)}`;
+    const res = await fetch(multivariant);
     if (res.status === 200) {
       const uris = (await res.text()).split('\n').filter((l) => l && !l.startsWith('#'));
-      return uris.map((uri) => ({ rendition: uri.split('/')[0]!, path: `/live/${STREAM}/${uri.trim()}` }));
+      return uris.map((uri) => ({ rendition: uri.split('/')[0]!, path: new URL(uri.trim(), multivariant).pathname }));
     }
     await new Promise((done) => setTimeout(done, 200));
   }
@@ -170,9 +172,11 @@ function classifyLogLine(line: string): string | null {
   const m = /^\S+ "GET (\S+) [^"]*" (\d+) \d+ cache=(\S+)/.exec(line);
   if (!m) return null;
   const [, target = '', status, cache] = m;
-  const kind = target.includes('/media.m3u8')
-    ? target.includes('_HLS_msn=') ? 'blocking playlist' : 'plain playlist'
-    : /-\d+\.\d+\.m4s$/.test(target) ? 'part' : target.endsWith('.m3u8') ? 'multivariant' : 'other';
+  const path = parsePlaybackPath(target);
+  const kind =
+    path?.kind === 'media-playlist'
+      ? target.includes('_HLS_msn=') ? 'blocking playlist' : 'plain playlist'
+      : path?.kind === 'object' && path.object.kind === 'part' ? 'part' : path?.kind === 'multivariant' ? 'multivariant' : 'other';
   return `${kind} ${status} cache=${cache}`;
 }
 

@@ -1,5 +1,6 @@
 // Small readers of a live LL-HLS stream over HTTP for suites and benches: the media playlist URL and its preload hint.
 import http from 'node:http';
+import { multivariantPath, parseObjectName } from '../../shared/playback-path.ts';
 
 export interface PreloadHint {
   /** Part URL, absolute. */
@@ -10,7 +11,7 @@ export interface PreloadHint {
 
 /** The first variant's media playlist URL of `/live/NAME/index.m3u8` at `baseUrl`, once the stream has media. */
 export async function mediaPlaylistUrl(baseUrl: string, stream: string, timeoutMs = 20_000): Promise<string> {
-  const multivariant = `${baseUrl}/live/${stream}/index.m3u8`;
+  const multivariant = `${baseUrl}${multivariantPath(stream)}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await fetch(multivariant);
@@ -27,9 +28,9 @@ export function preloadHintOf(playlist: string, playlistUrl: string): PreloadHin
   const m = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/.exec(playlist);
   if (!m) return null;
   const name = m[1]!;
-  const n = /-(\d+)\.(\d+)\.m4s$/.exec(name);
-  if (!n) return null;
-  return { url: new URL(name, playlistUrl).href, msn: Number(n[1]), part: Number(n[2]) };
+  const object = parseObjectName(name);
+  if (object?.kind !== 'part') return null;
+  return { url: new URL(name, playlistUrl).href, msn: object.msn, part: object.partIndex };
 }
 
 export interface RawAnswer {

@@ -28,13 +28,36 @@ export function viewerStats(page: Page): Promise<ViewerStats> {
   return page.evaluate(() => (window as unknown as { swarmcast: { stats(): ViewerStats } }).swarmcast.stats());
 }
 
-/** Watches for `seconds`, checking every second that the viewer is still playing; returns the first and last stats. */
-export async function watchFor(page: Page, seconds: number): Promise<{ first: ViewerStats; last: ViewerStats }> {
+export interface WatchedStretch {
+  first: ViewerStats;
+  last: ViewerStats;
+  /** One sample per second of media played, the last one being `last`. */
+  samples: ViewerStats[];
+  /** Wall-clock time the stretch took, ms. */
+  wallMs: number;
+}
+
+/**
+ * Watches until `seconds` more of media have played, sampling the stats at every second of media and checking each time
+ * that the viewer is still playing. Fails when the media does not advance at least at 0.8× real time.
+ */
+export async function watchFor(page: Page, seconds: number): Promise<WatchedStretch> {
   const first = await viewerStats(page);
   const startedMs = Date.now();
-  while (Date.now() - startedMs < seconds * 1000) {
-    await page.waitForTimeout(1000);
-    expect((await viewerStats(page)).state).toBe('playing');
+  const deadlineMs = startedMs + (seconds / 0.8) * 1000;
+  const samples: ViewerStats[] = [];
+  for (let second = 1; second <= seconds; second++) {
+    await page.waitForFunction(
+      (target) => {
+        const stats = (window as unknown as { swarmcast: { stats(): ViewerStats } }).swarmcast.stats();
+        return stats.state !== 'playing' || stats.currentTime >= target;
+      },
+      first.currentTime + second,
+      { polling: 100, timeout: Math.max(1, deadlineMs - Date.now()) },
+    );
+    const sample = await viewerStats(page);
+    expect(sample.state).toBe('playing');
+    samples.push(sample);
   }
-  return { first, last: await viewerStats(page) };
+  return { first, last: samples.at(-1) ?? first, samples, wallMs: Date.now() - startedMs };
 }

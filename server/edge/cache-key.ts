@@ -1,4 +1,6 @@
 // Pure derivation of the cache key and the object kind of a /live/ request URL.
+import { parsePlaybackPath } from '../../shared/playback-path.ts';
+
 export type ObjectKind = 'playlist' | 'part' | 'segment' | 'init' | 'other';
 
 export const OBJECT_KINDS: readonly ObjectKind[] = ['playlist', 'part', 'segment', 'init', 'other'];
@@ -16,16 +18,11 @@ export function cacheKeyOf(url: string): string {
   return `${path}?${new URLSearchParams(params).toString()}`;
 }
 
-/** What a /live/ URL names, by the origin's object naming (init-E.mp4, E-MSN.m4s, E-MSN.PART.m4s, *.m3u8). */
+/** What a /live/ URL names, by the playback path grammar; anything the origin never names is `other`. */
 export function objectKindOf(url: string): ObjectKind {
-  const at = url.indexOf('?');
-  const path = at < 0 ? url : url.slice(0, at);
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  if (name.endsWith('.m3u8')) return 'playlist';
-  if (/^init-[^/]*\.mp4$/.test(name)) return 'init';
-  if (/^[a-z0-9]+-\d+\.\d+\.m4s$/.test(name)) return 'part';
-  if (/^[a-z0-9]+-\d+\.m4s$/.test(name)) return 'segment';
-  return 'other';
+  const path = parsePlaybackPath(url);
+  if (!path) return 'other';
+  return path.kind === 'object' ? path.object.kind : 'playlist';
 }
 
 function compare(a: string, b: string): number {

@@ -13,7 +13,8 @@ import { createEdgeMetrics, type EdgeMetrics } from './metrics.ts';
 import { ObjectCache, type CachedObject } from './object-cache.ts';
 import { isCompressible, passedHeaders, sendStored, startStreamed, type CacheStatus } from './reply.ts';
 import { UpstreamPool, type UpstreamHead, type UpstreamHealth } from './upstream.ts';
-import { streamOfUrl, TargetDurations, upstreamWaitMs } from './upstream-wait.ts';
+import { TargetDurations, upstreamWaitMs } from './upstream-wait.ts';
+import { parsePlaybackPath } from '../../shared/playback-path.ts';
 
 interface Client {
   req: IncomingMessage;
@@ -95,7 +96,7 @@ export class Edge {
 
   /** The wait for upstream headers or body bytes on a request for `url`, ms: the override, or derived from its stream's target duration. */
   upstreamWaitMs(url: string): number {
-    const stream = streamOfUrl(url);
+    const stream = parsePlaybackPath(url)?.stream;
     return upstreamWaitMs(stream === undefined ? undefined : this.#targetDurations.of(stream), this.config.upstreamTimeoutMs);
   }
 
@@ -131,7 +132,7 @@ export class Edge {
     const flight: Flight = {
       key,
       kind,
-      stream: streamOfUrl(url),
+      stream: parsePlaybackPath(url)?.stream,
       head: null,
       compressible: false,
       chunks: [],

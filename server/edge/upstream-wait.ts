@@ -27,12 +27,6 @@ export function upstreamWaitMs(targetDurationS: number | undefined, overrideMs?:
   return ORIGIN_HOLD_TARGET_DURATIONS * (targetDurationS ?? DEFAULT_TARGET_DURATION_S) * 1000 + UPSTREAM_WAIT_MARGIN_MS;
 }
 
-/** The stream a /live/NAME/… URL belongs to; undefined outside /live/. */
-export function streamOfUrl(url: string): string | undefined {
-  const match = /^\/live\/([^/?]+)\//.exec(url);
-  return match?.[1];
-}
-
 /** The target duration each stream last showed, bounded in the number of streams. */
 export class TargetDurations {
   // A Map iterates in insertion order: re-inserting on every update keeps the least recently seen first.

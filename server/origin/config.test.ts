@@ -1,13 +1,25 @@
 // Origin config: the defaults meet the spec's timing rules, and values that would break a playlist are refused at start.
 import { describe, expect, it } from 'vitest';
-import { ORIGIN_DEFAULTS, resolveOriginConfig, skipBoundaryS, targetDurationS } from './config.ts';
+import { ORIGIN_DEFAULTS, resolveOriginConfig, skipBoundaryS } from './config.ts';
 
 describe('origin config', () => {
-  it('defaults to 200 ms parts, 2 s segments, a 12-segment window and a 3 × target duration blocking bound', () => {
-    expect(resolveOriginConfig()).toEqual(ORIGIN_DEFAULTS);
+  it('defaults to 200 ms parts, 2 s segments, a 12-segment window and a 6 s blocking bound', () => {
+    expect(resolveOriginConfig()).toEqual({ ...ORIGIN_DEFAULTS, blockingTimeoutMs: 6_000 });
     expect(ORIGIN_DEFAULTS).toMatchObject({ partTargetMs: 200, segmentTargetMs: 2000, windowSegments: 12 });
     expect(ORIGIN_DEFAULTS.keepSegments).toBeGreaterThan(0);
-    expect(ORIGIN_DEFAULTS.blockingTimeoutMs).toBe(3 * targetDurationS(ORIGIN_DEFAULTS) * 1000);
+  });
+
+  it.each([
+    { segmentTargetMs: 1_000, blockingTimeoutMs: 3_000 },
+    { segmentTargetMs: 2_500, blockingTimeoutMs: 9_000 },
+    { segmentTargetMs: 4_000, blockingTimeoutMs: 12_000 },
+    { segmentTargetMs: 10_000, blockingTimeoutMs: 30_000 },
+  ])('holds blocking requests for three target durations: $segmentTargetMs ms segments → $blockingTimeoutMs ms', ({ segmentTargetMs, blockingTimeoutMs }) => {
+    expect(resolveOriginConfig({ segmentTargetMs, windowSegments: 12 }).blockingTimeoutMs).toBe(blockingTimeoutMs);
+  });
+
+  it('keeps a blocking bound given explicitly', () => {
+    expect(resolveOriginConfig({ segmentTargetMs: 10_000, blockingTimeoutMs: 300 }).blockingTimeoutMs).toBe(300);
   });
 
   it('offers delta updates by default, with a Skip Boundary of six target durations, only when the window is longer', () => {
@@ -16,11 +28,6 @@ describe('origin config', () => {
     expect(ORIGIN_DEFAULTS.windowSegments * ORIGIN_DEFAULTS.segmentTargetMs).toBeGreaterThan(12_000);
     expect(skipBoundaryS({ segmentTargetMs: 2000, windowSegments: 6 })).toBeUndefined();
     expect(skipBoundaryS({ segmentTargetMs: 2500, windowSegments: 10 })).toBe(18);
-  });
-
-  it('rounds the target duration up to whole seconds', () => {
-    expect(targetDurationS({ segmentTargetMs: 2000 })).toBe(2);
-    expect(targetDurationS({ segmentTargetMs: 2001 })).toBe(3);
   });
 
   it.each([

@@ -1,5 +1,8 @@
 // Origin settings: LL-HLS timing targets, the sliding window, memory kept per rendition and blocking-reload bounds.
+import { deriveTiming, targetDurationS } from '../../shared/timing.ts';
 import { OriginError } from './errors.ts';
+
+export { targetDurationS };
 
 export interface OriginConfig {
   /** Part target duration (EXT-X-PART-INF PART-TARGET), ms; must match the packager's part target. */
@@ -10,24 +13,28 @@ export interface OriginConfig {
   windowSegments: number;
   /** Completed segments kept in memory beyond the window, so clients a little behind still get them. */
   keepSegments: number;
-  /** Longest a blocking playlist reload or a hinted part request is held before 503, ms (the spec says 3 × target duration). */
+  /**
+   * Longest a blocking playlist reload or a hinted part request is held before 503, ms. Derived from the segment target
+   * (the spec's 3 × target duration, shared/timing.ts) unless given.
+   */
   blockingTimeoutMs: number;
   /** How long an ended stream keeps serving its final playlist and objects before the origin drops it, ms. */
   endedRetentionMs: number;
 }
 
-export const ORIGIN_DEFAULTS: OriginConfig = {
+/** The settings with a fixed default; `blockingTimeoutMs` follows from `segmentTargetMs`. */
+export const ORIGIN_DEFAULTS: Omit<OriginConfig, 'blockingTimeoutMs'> = {
   partTargetMs: 200,
   segmentTargetMs: 2_000,
   windowSegments: 12,
   keepSegments: 3,
-  blockingTimeoutMs: 6_000,
   endedRetentionMs: 60_000,
 };
 
-/** Merges overrides into the defaults and refuses values that would make an invalid LL-HLS playlist. */
+/** Merges overrides into the defaults, derives the blocking bound, and refuses values that would make an invalid LL-HLS playlist. */
 export function resolveOriginConfig(overrides: Partial<OriginConfig> = {}): OriginConfig {
-  const config: OriginConfig = { ...ORIGIN_DEFAULTS, ...overrides };
+  const timed = { ...ORIGIN_DEFAULTS, ...overrides };
+  const config: OriginConfig = { ...timed, blockingTimeoutMs: overrides.blockingTimeoutMs ?? deriveTiming(timed).blockingHoldMs };
   const positive = (key: keyof OriginConfig, allowZero = false): void => {
     const value = config[key];
     if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
@@ -63,9 +70,4 @@ export const SKIP_BOUNDARY_TARGET_DURATIONS = 6;
 export function skipBoundaryS(config: Pick<OriginConfig, 'segmentTargetMs' | 'windowSegments'>): number | undefined {
   const boundaryS = SKIP_BOUNDARY_TARGET_DURATIONS * targetDurationS(config);
   return (config.windowSegments * config.segmentTargetMs) / 1000 > boundaryS ? boundaryS : undefined;
-}
-
-/** EXT-X-TARGETDURATION in whole seconds. */
-export function targetDurationS(config: Pick<OriginConfig, 'segmentTargetMs'>): number {
-  return Math.ceil(config.segmentTargetMs / 1000);
 }

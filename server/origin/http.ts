@@ -8,7 +8,7 @@ import { assertWithinReach, blockingRequestOf, isSatisfied, parseDeliveryDirecti
 import type { BlockingRequest, DeliveryDirectives } from './blocking-reload.ts';
 import { OriginError } from './errors.ts';
 import type { LiveStream } from './live-stream.ts';
-import { parseObjectName } from './object-names.ts';
+import { MEDIA_PLAYLIST, MULTIVARIANT_PLAYLIST, PLAYBACK_PREFIX, parseObjectName } from '../../shared/playback-path.ts';
 import type { Origin } from './origin.ts';
 import { servePart } from './part-streaming.ts';
 import { renderMediaPlaylist, type RenderOptions } from './playlist/render-media.ts';
@@ -21,10 +21,10 @@ type Response = ServerResponse;
 
 /** Adds GET and HEAD routes for `/live/NAME/index.m3u8` and `/live/NAME/REND/…` (plus CORS preflight). */
 export function registerOriginRoutes(router: Router.Instance<Router.HTTPVersion.V1>, origin: Origin): void {
-  router.on(['GET', 'HEAD'], '/live/:name/index.m3u8', (req, res, params) => {
+  router.on(['GET', 'HEAD'], `${PLAYBACK_PREFIX}:name/${MULTIVARIANT_PLAYLIST}`, (req, res, params) => {
     serveMultivariant(origin, params.name ?? '', req, res);
   });
-  router.on(['GET', 'HEAD'], '/live/:name/:rendition/:object', (req, res, params) => {
+  router.on(['GET', 'HEAD'], `${PLAYBACK_PREFIX}:name/:rendition/:object`, (req, res, params) => {
     const name = params.name ?? '';
     const rendition = params.rendition ?? '';
     const object = params.object ?? '';
@@ -34,7 +34,7 @@ export function registerOriginRoutes(router: Router.Instance<Router.HTTPVersion.
       else res.destroy();
     });
   });
-  registerPreflight(router, '/live/*');
+  registerPreflight(router, `${PLAYBACK_PREFIX}*`);
 }
 
 function serveMultivariant(origin: Origin, name: string, req: Request, res: Response): void {
@@ -50,7 +50,7 @@ async function serveRenditionObject(origin: Origin, name: string, rendition: str
   if (!stream) return sendText(res, 404, `unknown stream ${name}`);
   const timeline = stream.rendition(rendition);
   if (!timeline) return sendText(res, 404, `unknown rendition ${rendition} of ${name}`);
-  if (object === 'media.m3u8') return serveMediaPlaylist(origin, stream, timeline, req, res);
+  if (object === MEDIA_PLAYLIST) return serveMediaPlaylist(origin, stream, timeline, req, res);
   const parsed = parseObjectName(object);
   if (!parsed) return sendText(res, 404, `unknown object ${object}`);
   if (parsed.epoch !== stream.epoch) return sendText(res, 404, `${object} belongs to an earlier publish of ${name}`);

@@ -18,4 +18,3 @@ export {
   type RenditionReport,
 } from './playlist/render-media.ts';
 export { renderMultivariantPlaylist, type VariantSnapshot } from './playlist/render-multivariant.ts';
-export { initObjectName, segmentObjectName, partObjectName, parseObjectName, type ObjectName } from './object-names.ts';

@@ -7,7 +7,7 @@ import { PeerConnection, type DataChannel } from 'node-datachannel';
 import type { Connect } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRAGMENT_HEADER_BYTES, MessageReassembler, type ChunkMessage, type ClockMessage, type WireMessage } from '../../../shared/protocol/index.ts';
-import { startBrowserFixture, type BrowserFixture } from './browser.ts';
+import { startBrowserFixture, type BrowserFixture } from '../../../e2e/support/vite.ts';
 import type { HarnessResult } from './harness.ts';
 
 const SEGMENT_TARGET_MS = 1000;

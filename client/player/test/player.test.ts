@@ -2,22 +2,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { launchChromium } from '../../../e2e/support/browser.ts';
+import { startHlsSource, type HlsSource } from '../../../e2e/support/ffmpeg-hls.ts';
+import { startStaticServer, type StaticServer } from '../../../e2e/support/static-server.ts';
+import { startVite, type RunningVite } from '../../../e2e/support/vite.ts';
 import type { PlayerStats } from '../index.ts';
-import { startHlsSource, startPages, startStaticServer } from './fixtures.ts';
-import type { HlsSource, StaticServer } from './fixtures.ts';
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required',
-];
 
 let dir: string;
 let media: StaticServer;
-let pages: { url: string; server: ViteDevServer };
+let pages: RunningVite;
 let browser: Browser;
 const sources: HlsSource[] = [];
 const openPages: Page[] = [];
@@ -26,8 +21,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'swarmcast-player-'));
   sources.push(await startHlsSource(join(dir, 'live/camera'), { realtime: true }));
   media = await startStaticServer(dir);
-  pages = await startPages(media.url, dir);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  pages = await startVite({ proxy: { '/live': media.url }, prebundle: ['hls.js'], cacheDir: join(dir, 'vite') });
+  browser = await launchChromium();
 });
 
 afterEach(async () => {
@@ -36,7 +31,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await pages?.server.close();
+  await pages?.close();
   await media?.close();
   await Promise.all(sources.map((source) => source.stop()));
   await rm(dir, { recursive: true, force: true });
@@ -66,17 +61,21 @@ describe('SwarmcastPlayer', () => {
     expect(later.state).toBe('playing');
     expect(later.decodedFrames).toBeGreaterThan(first.decodedFrames);
     expect(later.audioDecodedBytes).toBeGreaterThan(0);
-    expect(later.latencyMs).not.toBeNull();
-    expect(Number.isFinite(later.latencyMs)).toBe(true);
-    expect(later.latencyMs).toBeGreaterThan(0);
-    expect(later.latencyMs).toBeLessThan(15_000);
-    expect(later.bufferMs).toBeGreaterThanOrEqual(0);
-    expect(typeof later.stalls).toBe('number');
+    // The catch-up control holds latency near its target (0.8 s, raised 150 ms per stall while this 1 s-segment,
+    // part-less fixture cannot hold it): measured from the PDT, so a wrong clock or a player far behind fails here.
+    const latencyMs = later.latencyMs ?? Number.NaN;
+    const targetMs = later.targetLatencyMs ?? Number.NaN;
+    expect(targetMs).toBeGreaterThanOrEqual(800);
+    expect(targetMs).toBeLessThan(2000);
+    expect(Math.abs(latencyMs - targetMs)).toBeLessThan(1000);
+    // Media is buffered ahead of the playhead, and never more than the stream has produced since the playing frame.
+    expect(later.bufferMs).toBeGreaterThan(100);
+    expect(later.bufferMs).toBeLessThanOrEqual(latencyMs + 100);
+    expect(later.stalls).toBeLessThanOrEqual(5);
     expect(later.resolution).toBe('640x360');
     expect(later.bitrate).toBeGreaterThan(50_000);
     expect(later.timeToFirstFrameMs).toBeGreaterThan(0);
     expect(later.level).toBe(0);
-    expect(later.targetLatencyMs).toBeGreaterThan(0);
     expect(later.timeToFirstFrameMs).toBe(later.startup.firstFrameMs);
     expect(later.startup.manifestLoadedMs).toBeLessThanOrEqual(later.startup.firstPartLoadedMs ?? Number.NaN);
     expect(later.startup.firstPartLoadedMs).toBeLessThanOrEqual(later.timeToFirstFrameMs ?? Number.NaN);

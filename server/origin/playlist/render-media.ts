@@ -1,5 +1,5 @@
 // Renders an LL-HLS media playlist (full or a delta update) from a plain snapshot of one rendition's timeline.
-import { initObjectName, partObjectName, segmentObjectName } from '../object-names.ts';
+import { MEDIA_PLAYLIST, initObjectName, partObjectName, segmentObjectName } from '../../../shared/playback-path.ts';
 
 /** EXT-X-VERSION: EXT-X-MAP without I-frames-only needs 6. */
 export const MEDIA_PLAYLIST_VERSION = 6;
@@ -122,7 +122,7 @@ export function renderMediaPlaylist(snapshot: MediaPlaylistSnapshot, options: Re
   }
   for (const report of snapshot.renditionReports ?? []) {
     const lastPart = report.lastPart === undefined ? '' : `,LAST-PART=${report.lastPart}`;
-    lines.push(`#EXT-X-RENDITION-REPORT:URI="../${report.rendition}/media.m3u8",LAST-MSN=${report.lastMsn}${lastPart}`);
+    lines.push(`#EXT-X-RENDITION-REPORT:URI="../${report.rendition}/${MEDIA_PLAYLIST}",LAST-MSN=${report.lastMsn}${lastPart}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -1,4 +1,5 @@
 // Renders the multivariant playlist: one EXT-X-STREAM-INF per rendition that is ready to play.
+import { MEDIA_PLAYLIST } from '../../../shared/playback-path.ts';
 import { MEDIA_PLAYLIST_VERSION } from './render-media.ts';
 
 export interface VariantSnapshot {
@@ -20,7 +21,7 @@ export function renderMultivariantPlaylist(variants: readonly VariantSnapshot[])
       `RESOLUTION=${variant.width}x${variant.height}`,
     ];
     if (variant.frameRate !== undefined && variant.frameRate > 0) attributes.push(`FRAME-RATE=${variant.frameRate.toFixed(3)}`);
-    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, `${variant.rendition}/media.m3u8`);
+    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, `${variant.rendition}/${MEDIA_PLAYLIST}`);
   }
   return lines.join('\n') + '\n';
 }

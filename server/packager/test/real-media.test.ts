@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demuxMp4, findBoxPayload, opusHeadFromDOps } from '../../../e2e/support/mp4-media.ts';
 import type { ChunkMessage, TrackConfigMessage, WireMessage } from '../../../shared/protocol/index.ts';
 import { StreamPackager, type Part, type RenditionInit, type SegmentInfo } from '../index.ts';
-import { child, children, inspect, readPart } from './mp4-probe.ts';
+import { child, children, inspect, readPart } from '../../../e2e/support/mp4-probe.ts';
 
 const run = promisify(execFile);
 const ORIGIN_US = 10_000_000;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChunkMessage, TrackConfigMessage, WireMessage } from '../../../shared/protocol/index.ts';
 import { PackagerError, StreamPackager, type Part, type PartChunk, type RenditionInit, type SegmentInfo } from '../index.ts';
-import { readChunk, readPart } from './mp4-probe.ts';
+import { readChunk, readPart } from '../../../e2e/support/mp4-probe.ts';
 
 const ORIGIN_US = 5_000_000;
 /** Video decode times are microseconds on the stream's timeline (the publisher's unit). */

@@ -1,4 +1,4 @@
-// Test helper: reads packager output back with mux.js's independent MP4 inspector.
+// Reads MP4 bytes (packager output, served parts) back with mux.js's independent inspector, for unit and e2e suites.
 import { createRequire } from 'node:module';
 
 export interface InspectedBox {

@@ -1,0 +1,78 @@
+// The playback path grammar and object names: what is built parses back to itself, and anything else is refused.
+import { describe, expect, it } from 'vitest';
+import {
+  initObjectName,
+  mediaPlaylistPath,
+  multivariantPath,
+  objectPath,
+  parseObjectName,
+  parsePlaybackPath,
+  partObjectName,
+  segmentObjectName,
+} from './playback-path.ts';
+
+describe('object names', () => {
+  it('round-trips init, segment and part names', () => {
+    expect(initObjectName('k3x9')).toBe('init-k3x9.mp4');
+    expect(segmentObjectName('k3x9', 41)).toBe('k3x9-41.m4s');
+    expect(partObjectName('k3x9', 41, 2)).toBe('k3x9-41.2.m4s');
+    expect(parseObjectName(initObjectName('k3x9'))).toEqual({ kind: 'init', epoch: 'k3x9' });
+    expect(parseObjectName(segmentObjectName('k3x9', 0))).toEqual({ kind: 'segment', epoch: 'k3x9', msn: 0 });
+    expect(parseObjectName(partObjectName('k3x9', 123456789, 49))).toEqual({ kind: 'part', epoch: 'k3x9', msn: 123456789, partIndex: 49 });
+  });
+
+  it.each([
+    'init-.mp4',
+    'init-K3X9.mp4',
+    'k3x9-01.m4s',
+    'k3x9-1.02.m4s',
+    'k3x9--1.m4s',
+    'k3x9-1.m4s.m4s',
+    'k3x9-1.2.3.m4s',
+    'k3x9-1',
+    'abcdefghijklmnopq-1.m4s',
+    `k3x9-${'9'.repeat(16)}.m4s`,
+    'media.m3u8',
+    '',
+  ])('refuses the object name %j', (name) => {
+    expect(parseObjectName(name)).toBeNull();
+  });
+});
+
+describe('playback paths', () => {
+  it('builds and parses the multivariant playlist, media playlist and object paths', () => {
+    expect(multivariantPath('my-show')).toBe('/live/my-show/index.m3u8');
+    expect(mediaPlaylistPath('my-show', '720p')).toBe('/live/my-show/720p/media.m3u8');
+    expect(objectPath('my-show', '720p', partObjectName('e1', 7, 3))).toBe('/live/my-show/720p/e1-7.3.m4s');
+    expect(parsePlaybackPath(multivariantPath('my-show'))).toEqual({ kind: 'multivariant', stream: 'my-show' });
+    expect(parsePlaybackPath(mediaPlaylistPath('my-show', '720p'))).toEqual({ kind: 'media-playlist', stream: 'my-show', rendition: '720p' });
+    expect(parsePlaybackPath(objectPath('my-show', '720p', initObjectName('e1')))).toEqual({
+      kind: 'object',
+      stream: 'my-show',
+      rendition: '720p',
+      object: { kind: 'init', epoch: 'e1' },
+    });
+  });
+
+  it('ignores the query and fragment of a URL path', () => {
+    expect(parsePlaybackPath('/live/s/v0/media.m3u8?_HLS_msn=12&_HLS_part=3')).toEqual({ kind: 'media-playlist', stream: 's', rendition: 'v0' });
+    expect(parsePlaybackPath('/live/s/v0/e-3.1.m4s#t')).toMatchObject({ object: { kind: 'part', msn: 3, partIndex: 1 } });
+  });
+
+  it.each([
+    '/live/',
+    '/live/s',
+    '/live/s/',
+    '/live/s/media.m3u8',
+    '/live/s/v0/index.m3u8',
+    '/live/s/v0/whatever.txt',
+    '/live/S/index.m3u8',
+    '/live/../index.m3u8',
+    '/live/s/V0/media.m3u8',
+    '/live/s/v0/x/media.m3u8',
+    '/vod/s/index.m3u8',
+    'live/s/index.m3u8',
+  ])('refuses %j', (path) => {
+    expect(parsePlaybackPath(path)).toBeNull();
+  });
+});

@@ -1,0 +1,84 @@
+// The playback URL grammar (/live/NAME/index.m3u8, /live/NAME/REND/media.m3u8, /live/NAME/REND/OBJECT) and the names of
+// the objects a stream serves: built and parsed here only, for the origin, the edge, the player and the tests.
+import { isValidRenditionName, isValidStreamName } from './stream-name.ts';
+
+/** Every playback path starts with this. */
+export const PLAYBACK_PREFIX = '/live/';
+/** The multivariant playlist's name, under /live/NAME/. */
+export const MULTIVARIANT_PLAYLIST = 'index.m3u8';
+/** A rendition's media playlist name, under /live/NAME/REND/. */
+export const MEDIA_PLAYLIST = 'media.m3u8';
+
+/** The publish epoch in every object name keeps a reused stream name from colliding with cached objects. */
+export type ObjectName =
+  | { kind: 'init'; epoch: string }
+  | { kind: 'segment'; epoch: string; msn: number }
+  | { kind: 'part'; epoch: string; msn: number; partIndex: number };
+
+export type PlaybackPath =
+  | { kind: 'multivariant'; stream: string }
+  | { kind: 'media-playlist'; stream: string; rendition: string }
+  | { kind: 'object'; stream: string; rendition: string; object: ObjectName };
+
+const INIT_PATTERN = /^init-([a-z0-9]{1,16})\.mp4$/;
+const MEDIA_PATTERN = /^([a-z0-9]{1,16})-(0|[1-9][0-9]{0,14})(?:\.(0|[1-9][0-9]{0,5}))?\.m4s$/;
+
+export function initObjectName(epoch: string): string {
+  return `init-${epoch}.mp4`;
+}
+
+export function segmentObjectName(epoch: string, msn: number): string {
+  return `${epoch}-${msn}.m4s`;
+}
+
+export function partObjectName(epoch: string, msn: number, partIndex: number): string {
+  return `${epoch}-${msn}.${partIndex}.m4s`;
+}
+
+/** Parses a media object name, or returns null for anything the origin never names. */
+export function parseObjectName(name: string): ObjectName | null {
+  const init = INIT_PATTERN.exec(name);
+  if (init) return { kind: 'init', epoch: init[1]! };
+  const media = MEDIA_PATTERN.exec(name);
+  if (!media) return null;
+  const epoch = media[1]!;
+  const msn = Number(media[2]);
+  if (media[3] === undefined) return { kind: 'segment', epoch, msn };
+  return { kind: 'part', epoch, msn, partIndex: Number(media[3]) };
+}
+
+/** `/live/NAME/index.m3u8`. */
+export function multivariantPath(stream: string): string {
+  return `${PLAYBACK_PREFIX}${stream}/${MULTIVARIANT_PLAYLIST}`;
+}
+
+/** `/live/NAME/REND/media.m3u8`. */
+export function mediaPlaylistPath(stream: string, rendition: string): string {
+  return `${PLAYBACK_PREFIX}${stream}/${rendition}/${MEDIA_PLAYLIST}`;
+}
+
+/** `/live/NAME/REND/OBJECT` for an object name made by the functions above. */
+export function objectPath(stream: string, rendition: string, object: string): string {
+  return `${PLAYBACK_PREFIX}${stream}/${rendition}/${object}`;
+}
+
+/**
+ * What a playback path (or a URL's path with its query) names, or null when it is not one: an invalid stream or
+ * rendition name, an unknown file name or an extra path level are all refused.
+ */
+export function parsePlaybackPath(pathOrUrl: string): PlaybackPath | null {
+  const at = pathOrUrl.search(/[?#]/);
+  const path = at < 0 ? pathOrUrl : pathOrUrl.slice(0, at);
+  if (!path.startsWith(PLAYBACK_PREFIX)) return null;
+  const levels = path.slice(PLAYBACK_PREFIX.length).split('/');
+  const stream = levels[0]!;
+  if (!isValidStreamName(stream)) return null;
+  if (levels.length === 2) return levels[1] === MULTIVARIANT_PLAYLIST ? { kind: 'multivariant', stream } : null;
+  if (levels.length !== 3) return null;
+  const rendition = levels[1]!;
+  const name = levels[2]!;
+  if (!isValidRenditionName(rendition)) return null;
+  if (name === MEDIA_PLAYLIST) return { kind: 'media-playlist', stream, rendition };
+  const object = parseObjectName(name);
+  return object ? { kind: 'object', stream, rendition, object } : null;
+}
