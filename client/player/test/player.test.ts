@@ -192,7 +192,7 @@ describe('landing page', () => {
     await page.goto(`${pages.url}/client/pages/index.html`);
     const suggested = await page.locator('#stream').inputValue();
     expect(suggested).toMatch(/^[a-z0-9_-]{1,64}$/);
-    expect(await page.locator('#embed-snippet').textContent()).toContain(`<swarmcast-player stream="${suggested}">`);
+    expect(await page.locator('#playback-url').textContent()).toBe(`${pages.url}/live/${suggested}/index.m3u8`);
 
     await page.locator('#stream').fill('Bad Name!');
     await page.locator('#watch').click();
