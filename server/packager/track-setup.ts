@@ -2,6 +2,7 @@
 import type { AudioTrackConfig, TrackConfigMessage, VideoTrackConfig } from '../../shared/protocol/index.ts';
 import { PackagerError } from './errors.ts';
 import { aacAudioSpecificConfig } from './mp4/audio.ts';
+import { AvcCError, normaliseAvcC, parseAvcC } from './mp4/avcc.ts';
 import type { AudioTrackEntry, VideoTrackEntry } from './mp4/init.ts';
 
 /**
@@ -22,8 +23,6 @@ export const FALLBACK_AUDIO_BITRATE = 128_000;
 
 const AAC_LC = 'mp4a.40.2';
 const OPUS = 'opus';
-// avcC configurationVersion is 1; a record shorter than its 7 fixed bytes cannot hold SPS/PPS counts.
-const AVCC_MIN_BYTES = 7;
 
 /** Throws unless the packager can carry this track without re-encoding. */
 export function validateTrack(streamName: string, track: TrackConfigMessage): void {
@@ -34,8 +33,11 @@ export function validateTrack(streamName: string, track: TrackConfigMessage): vo
     if (!track.description || track.description.byteLength === 0) {
       throw new PackagerError('missing-description', streamName, `video track ${track.trackId} has no avcC description`);
     }
-    if (track.description.byteLength < AVCC_MIN_BYTES || track.description[0] !== 1) {
-      throw new PackagerError('invalid-description', streamName, `video track ${track.trackId} description is not an avcC record`);
+    try {
+      parseAvcC(track.description);
+    } catch (err) {
+      if (!(err instanceof AvcCError)) throw err;
+      throw new PackagerError('invalid-description', streamName, `video track ${track.trackId} description is not a usable avcC record: ${err.message}`);
     }
     return;
   }
@@ -67,7 +69,8 @@ export function videoEntry(track: VideoTrackConfig): VideoTrackEntry {
     sampleEntry: track.codec.startsWith('avc3') ? 'avc3' : 'avc1',
     width: track.width,
     height: track.height,
-    avcC: track.description ?? new Uint8Array(0),
+    // Validated by validateTrack; rewritten so a browser's malformed record (Firefox's) still decodes everywhere.
+    avcC: normaliseAvcC(track.description!),
   };
 }
 
