@@ -3,6 +3,7 @@ import type { AudioTrackConfig, TrackConfigMessage, VideoTrackConfig } from '../
 import { PackagerError } from './errors.ts';
 import { aacAudioSpecificConfig } from './mp4/audio.ts';
 import { AvcCError, normaliseAvcC, parseAvcC } from './mp4/avcc.ts';
+import { parseVp09CodecString, VpCodecStringError } from './mp4/vpcc.ts';
 import type { AudioTrackEntry, VideoTrackEntry } from './mp4/init.ts';
 
 /**
@@ -27,8 +28,17 @@ const OPUS = 'opus';
 /** Throws unless the packager can carry this track without re-encoding. */
 export function validateTrack(streamName: string, track: TrackConfigMessage): void {
   if (track.kind === 'video') {
+    if (track.codec.startsWith('vp09.')) {
+      try {
+        parseVp09CodecString(track.codec);
+      } catch (err) {
+        if (!(err instanceof VpCodecStringError)) throw err;
+        throw new PackagerError('unsupported-codec', streamName, `video track ${track.trackId}: ${err.message}`);
+      }
+      return;
+    }
     if (!/^avc[13]\./.test(track.codec)) {
-      throw new PackagerError('unsupported-codec', streamName, `video codec ${track.codec} is not H.264 (avc1/avc3)`);
+      throw new PackagerError('unsupported-codec', streamName, `video codec ${track.codec} is neither H.264 (avc1/avc3) nor VP9 (vp09)`);
     }
     if (!track.description || track.description.byteLength === 0) {
       throw new PackagerError('missing-description', streamName, `video track ${track.trackId} has no avcC description`);
@@ -62,13 +72,12 @@ export function sameTrack(a: TrackConfigMessage, b: TrackConfigMessage): boolean
 }
 
 export function videoEntry(track: VideoTrackConfig): VideoTrackEntry {
+  const common = { kind: 'video', trackId: VIDEO_MP4_TRACK_ID, timescale: VIDEO_TIMESCALE, width: track.width, height: track.height } as const;
+  // VP9 needs no description: everything its vpcC holds is in the codec string (WebCodecs gives none for VP9).
+  if (track.codec.startsWith('vp09.')) return { ...common, sampleEntry: 'vp09', vpcC: parseVp09CodecString(track.codec) };
   return {
-    kind: 'video',
-    trackId: VIDEO_MP4_TRACK_ID,
-    timescale: VIDEO_TIMESCALE,
+    ...common,
     sampleEntry: track.codec.startsWith('avc3') ? 'avc3' : 'avc1',
-    width: track.width,
-    height: track.height,
     // Validated by validateTrack; rewritten so a browser's malformed record (Firefox's) still decodes everywhere.
     avcC: normaliseAvcC(track.description!),
   };
