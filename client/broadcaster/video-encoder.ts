@@ -16,6 +16,8 @@ export function videoEncoderConfig(rung: Rung, framerate: number): VideoEncoderC
     bitrate: rung.bitrate,
     framerate,
     bitrateMode: 'variable',
+    // Firefox (ESR 153 on Linux: libx264 through ffmpeg) turns 'realtime' into libvpx options only, so its H.264 output
+    // trails its input by about 42 frames (1.4 s at 30 fps, x264's lookahead); no WebCodecs field changes that (issue 18).
     latencyMode: 'realtime',
     avc: { format: 'avc' },
   };

@@ -2,6 +2,8 @@
 import type { AudioTrackConfig, TrackConfigMessage, VideoTrackConfig } from '../../shared/protocol/index.ts';
 import { PackagerError } from './errors.ts';
 import { aacAudioSpecificConfig } from './mp4/audio.ts';
+import { AvcCError, normaliseAvcC, parseAvcC } from './mp4/avcc.ts';
+import { parseVp09CodecString, VpCodecStringError } from './mp4/vpcc.ts';
 import type { AudioTrackEntry, VideoTrackEntry } from './mp4/init.ts';
 
 /**
@@ -22,20 +24,30 @@ export const FALLBACK_AUDIO_BITRATE = 128_000;
 
 const AAC_LC = 'mp4a.40.2';
 const OPUS = 'opus';
-// avcC configurationVersion is 1; a record shorter than its 7 fixed bytes cannot hold SPS/PPS counts.
-const AVCC_MIN_BYTES = 7;
 
 /** Throws unless the packager can carry this track without re-encoding. */
 export function validateTrack(streamName: string, track: TrackConfigMessage): void {
   if (track.kind === 'video') {
+    if (track.codec.startsWith('vp09.')) {
+      try {
+        parseVp09CodecString(track.codec);
+      } catch (err) {
+        if (!(err instanceof VpCodecStringError)) throw err;
+        throw new PackagerError('unsupported-codec', streamName, `video track ${track.trackId}: ${err.message}`);
+      }
+      return;
+    }
     if (!/^avc[13]\./.test(track.codec)) {
-      throw new PackagerError('unsupported-codec', streamName, `video codec ${track.codec} is not H.264 (avc1/avc3)`);
+      throw new PackagerError('unsupported-codec', streamName, `video codec ${track.codec} is neither H.264 (avc1/avc3) nor VP9 (vp09)`);
     }
     if (!track.description || track.description.byteLength === 0) {
       throw new PackagerError('missing-description', streamName, `video track ${track.trackId} has no avcC description`);
     }
-    if (track.description.byteLength < AVCC_MIN_BYTES || track.description[0] !== 1) {
-      throw new PackagerError('invalid-description', streamName, `video track ${track.trackId} description is not an avcC record`);
+    try {
+      parseAvcC(track.description);
+    } catch (err) {
+      if (!(err instanceof AvcCError)) throw err;
+      throw new PackagerError('invalid-description', streamName, `video track ${track.trackId} description is not a usable avcC record: ${err.message}`);
     }
     return;
   }
@@ -60,14 +72,14 @@ export function sameTrack(a: TrackConfigMessage, b: TrackConfigMessage): boolean
 }
 
 export function videoEntry(track: VideoTrackConfig): VideoTrackEntry {
+  const common = { kind: 'video', trackId: VIDEO_MP4_TRACK_ID, timescale: VIDEO_TIMESCALE, width: track.width, height: track.height } as const;
+  // VP9 needs no description: everything its vpcC holds is in the codec string (WebCodecs gives none for VP9).
+  if (track.codec.startsWith('vp09.')) return { ...common, sampleEntry: 'vp09', vpcC: parseVp09CodecString(track.codec) };
   return {
-    kind: 'video',
-    trackId: VIDEO_MP4_TRACK_ID,
-    timescale: VIDEO_TIMESCALE,
+    ...common,
     sampleEntry: track.codec.startsWith('avc3') ? 'avc3' : 'avc1',
-    width: track.width,
-    height: track.height,
-    avcC: track.description ?? new Uint8Array(0),
+    // Validated by validateTrack; rewritten so a browser's malformed record (Firefox's) still decodes everywhere.
+    avcC: normaliseAvcC(track.description!),
   };
 }
 

@@ -1,18 +1,29 @@
 // CMAF header (init segment) writer: `ftyp` + `moov` with one `trak` per track and `mvex` for fragments.
 import { dOps, esds } from './audio.ts';
+import { vpcCPayload, type VpCodecConfig } from './vpcc.ts';
 import { box, concat, fourcc, fullBox, u16, u32, u8, zeros, type Bytes } from './writer.ts';
 
-export interface VideoTrackEntry {
+interface VideoTrackBase {
   kind: 'video';
   trackId: number;
   timescale: number;
-  /** `avc1` (parameter sets only in avcC) or `avc3` (may repeat them in band). */
-  sampleEntry: 'avc1' | 'avc3';
   width: number;
   height: number;
+}
+
+export interface AvcTrackEntry extends VideoTrackBase {
+  /** `avc1` (parameter sets only in avcC) or `avc3` (may repeat them in band). */
+  sampleEntry: 'avc1' | 'avc3';
   /** The AVCDecoderConfigurationRecord, written as the `avcC` box payload. */
   avcC: Bytes;
 }
+
+export interface Vp9TrackEntry extends VideoTrackBase {
+  sampleEntry: 'vp09';
+  vpcC: VpCodecConfig;
+}
+
+export type VideoTrackEntry = AvcTrackEntry | Vp9TrackEntry;
 
 export interface AudioTrackEntry {
   kind: 'audio';
@@ -101,7 +112,8 @@ function hdlr(kind: TrackEntry['kind']): Bytes {
   );
 }
 
-function avcSampleEntry(track: VideoTrackEntry): Bytes {
+function videoSampleEntry(track: VideoTrackEntry): Bytes {
+  const config = track.sampleEntry === 'vp09' ? fullBox('vpcC', 1, 0, vpcCPayload(track.vpcC)) : box('avcC', track.avcC);
   return box(
     track.sampleEntry,
     zeros(6),
@@ -116,7 +128,7 @@ function avcSampleEntry(track: VideoTrackEntry): Bytes {
     zeros(32),
     u16(0x0018),
     u16(0xffff),
-    box('avcC', track.avcC),
+    config,
   );
 }
 
@@ -142,7 +154,7 @@ function audioSampleEntry(track: AudioTrackEntry): Bytes {
 }
 
 function stbl(track: TrackEntry): Bytes {
-  const entry = track.kind === 'video' ? avcSampleEntry(track) : audioSampleEntry(track);
+  const entry = track.kind === 'video' ? videoSampleEntry(track) : audioSampleEntry(track);
   return box(
     'stbl',
     fullBox('stsd', 0, 0, u32(1), entry),

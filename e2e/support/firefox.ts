@@ -1,0 +1,40 @@
+// Launches Debian's Firefox ESR headless through puppeteer-core over WebDriver BiDi (Playwright needs its own Firefox build).
+import puppeteer, { type Browser } from 'puppeteer-core';
+
+export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+
+/**
+ * Test-only preferences. The two ICE ones let Firefox gather host candidates on 127.0.0.1 and name them as addresses
+ * (stock Firefox skips loopback and hides host addresses behind mDNS names), which the loopback-only test machine needs;
+ * the media ones stand in for a user's click (autoplay, device prompts) in a headless run.
+ */
+export const FIREFOX_TEST_PREFS: Record<string, unknown> = {
+  'media.peerconnection.ice.loopback': true,
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  'media.autoplay.default': 0,
+  'media.autoplay.blocking_policy': 0,
+  'media.navigator.permission.disabled': true,
+  'media.navigator.streams.fake': true,
+  // Background pages of one headless browser keep their timers at full rate, as Chromium's flags do.
+  'dom.min_background_timeout_value': 4,
+  'dom.timeout.enable_budget_timer_throttling': false,
+  'browser.shell.checkDefaultBrowser': false,
+  'datareporting.policy.dataSubmissionEnabled': false,
+  'toolkit.telemetry.reportingpolicy.firstRun': false,
+  'app.update.disabledForTesting': true,
+  'network.captive-portal-service.enabled': false,
+  'network.connectivity-service.enabled': false,
+  'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false,
+  'extensions.update.enabled': false,
+  'extensions.getAddons.cache.enabled': false,
+};
+
+export function launchFirefox(prefs: Record<string, unknown> = {}): Promise<Browser> {
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX_PATH,
+    headless: true,
+    extraPrefsFirefox: { ...FIREFOX_TEST_PREFS, ...prefs },
+  });
+}
