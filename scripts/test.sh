@@ -6,5 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-system-deps.sh
 [ -d node_modules ] || npm install --no-audit --no-fund
 npx tsc -p .
+# Dead code: unused files, exports and dependencies fail the run (knip.json says what the entry points are).
+npx knip --no-progress
 npx vite build --logLevel warn
 npx vitest run "$@"

@@ -3,8 +3,6 @@ import { parsePlaybackPath } from '../../shared/playback-path.ts';
 
 export type ObjectKind = 'playlist' | 'part' | 'segment' | 'init' | 'other';
 
-export const OBJECT_KINDS: readonly ObjectKind[] = ['playlist', 'part', 'segment', 'init', 'other'];
-
 /**
  * Path plus the query with its parameters sorted, so `?_HLS_part=2&_HLS_msn=5` and `?_HLS_msn=5&_HLS_part=2` are one
  * blocking request upstream; every parameter stays in the key because each names a different answer.

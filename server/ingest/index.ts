@@ -1,6 +1,6 @@
 // Public surface of the ingest stage: publish sessions handed out as PublishedStreams.
-export { Ingest, type IngestEvents, type MediaTiming, type PublishAnswer } from './ingest.ts';
+export { Ingest, type MediaTiming } from './ingest.ts';
 export { INGEST_DEFAULTS, type IngestConfig } from './config.ts';
-export { IngestError, type IngestErrorCode } from './errors.ts';
+export { IngestError } from './errors.ts';
 export { registerIngestRoutes } from './http.ts';
-export type { PublishedStream, PublishedStreamEvents, PublishEndReason } from './published-stream.ts';
+export type { PublishedStream, PublishEndReason } from './published-stream.ts';

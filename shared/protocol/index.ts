@@ -1,6 +1,6 @@
 // Public surface of the publish wire protocol.
 export * from './messages.ts';
 export * from './limits.ts';
-export { ProtocolError, type ProtocolErrorCode } from './errors.ts';
+export { ProtocolError } from './errors.ts';
 export { encodeMessage, decodeMessage, fragmentMessage, MessageReassembler, FRAGMENT_HEADER_BYTES, MAX_FRAGMENTS } from './framing.ts';
 export { WireWriter, type FrameSink } from './wire-writer.ts';

@@ -3,8 +3,6 @@
 /** Bumped on any incompatible change of the framing; the origin refuses other versions. */
 export const PROTOCOL_VERSION = 1;
 
-export type TrackKind = 'video' | 'audio';
-
 interface TrackConfigBase {
   type: 'track';
   /** 0..MAX_TRACKS-1, unique within a publish session. */
