@@ -16,6 +16,7 @@ import { createMetrics, type MetricSources } from './metrics.ts';
 import { Origin, registerOriginRoutes } from './origin/index.ts';
 import { StreamPackager } from './packager/index.ts';
 import { logUnhandledError } from './unhandled-error.ts';
+import { PLAYBACK_PREFIX } from '../shared/playback-path.ts';
 
 export const PAGES_DIR = resolve(import.meta.dirname, '../dist/client');
 
@@ -67,7 +68,7 @@ export function createApp(config: ServerConfig): App {
   const server = http.createServer((req, res) => {
     res.on('finish', () => {
       const path = req.url ?? '/';
-      const route = path.startsWith('/live/') ? 'live' : path.startsWith('/api/') ? 'api' : 'page';
+      const route = path.startsWith(PLAYBACK_PREFIX) ? 'live' : path.startsWith('/api/') ? 'api' : 'page';
       metrics.httpResponses.inc({ route, status: String(res.statusCode) });
     });
     router.lookup(req, res);
