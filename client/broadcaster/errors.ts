@@ -77,11 +77,11 @@ export function iceFailure({ streamName, firefox, serverAddresses }: IceFailureC
   if (firefox && serverAddresses.length > 0 && serverAddresses.every(isLoopback)) {
     return new BroadcastError(
       'connection-failed',
-      `Firefox could not connect to the server: the server offers only this computer's loopback address ` +
-        `(${serverAddresses.join(', ')}), and Firefox does not make WebRTC connections to 127.0.0.1/localhost by default. ` +
-        `Publish to the server's network address instead: set the server's ICE_BIND_ADDRESS to an address this computer ` +
-        `can reach and go live again. For local testing only, you can open about:config, set ` +
-        `media.peerconnection.ice.loopback to true and go live again.`,
+      `Firefox could not connect to the server: the server offers its WebRTC connection only on a loopback address ` +
+        `(${serverAddresses.join(', ')}), and Firefox does not make WebRTC connections to a server on this same ` +
+        `machine's loopback address (127.0.0.1/localhost) by default. Publish to the server's network address instead: ` +
+        `set the server's ICE_BIND_ADDRESS to an address this computer can reach, restart it and go live again. For ` +
+        `local testing only, you can instead open about:config, set media.peerconnection.ice.loopback to true and go live again.`,
       streamName,
     );
   }

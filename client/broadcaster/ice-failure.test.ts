@@ -32,7 +32,7 @@ describe('iceFailure', () => {
     const err = iceFailure({ streamName: 'cam', firefox: true, serverAddresses: ['127.0.0.1', '::1'] });
     expect(err.code).toBe('connection-failed');
     expect(err.streamName).toBe('cam');
-    expect(err.message).toMatch(/Firefox does not make WebRTC connections to 127\.0\.0\.1\/localhost by default/);
+    expect(err.message).toMatch(/Firefox does not make WebRTC connections to a server on this same machine's loopback address \(127\.0\.0\.1\/localhost\) by default/);
     expect(err.message).toContain('ICE_BIND_ADDRESS');
     expect(err.message).toContain('media.peerconnection.ice.loopback');
   });
