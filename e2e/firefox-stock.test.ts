@@ -1,6 +1,7 @@
 // A stock Firefox (no test-only ICE prefs) as broadcaster, in a network namespace of the test's own: it goes live to a
 // server whose ICE is on a veth address, and against a loopback-only server the page says why it fails and what to do.
 import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VETH, VETH_ADDRESS, VETH_PEER, type NetnsResult, type NetnsScenario } from './support/firefox-netns.ts';
@@ -13,8 +14,8 @@ const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
 
 /**
  * Runs the driver under `unshare -n`: a fresh network namespace with only lo, gone when the driver (its only member)
- * exits, so there is nothing to clean up and no link of the host's is ever touched. Its process group is killed at the
- * deadline, so a stuck browser fails the test instead of hanging it.
+ * exits, so there is nothing to clean up and no link of the host's is ever touched. At the deadline every process in
+ * that namespace is killed, so a stuck browser fails the test instead of hanging it.
  */
 function runInNamespace(scenario: NetnsScenario): Promise<NetnsResult> {
   return new Promise((resolveRun, rejectRun) => {
@@ -22,14 +23,13 @@ function runInNamespace(scenario: NetnsScenario): Promise<NetnsResult> {
       cwd: ROOT,
       env: { ...process.env, PATH },
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
     });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
     child.stderr.setEncoding('utf8').on('data', (text: string) => (err += text));
     const timer = setTimeout(() => {
-      process.kill(-child.pid!, 'SIGKILL');
+      killNamespace(child.pid!);
       rejectRun(new Error(`the ${scenario} driver did not finish within ${DRIVER_TIMEOUT_MS} ms\n${err}`));
     }, DRIVER_TIMEOUT_MS);
     child.once('error', (e) => {
@@ -43,6 +43,33 @@ function runInNamespace(scenario: NetnsScenario): Promise<NetnsResult> {
       else rejectRun(new Error(`the ${scenario} driver exited with ${code}:\n${err}${out}`));
     });
   });
+}
+
+/**
+ * Kills the driver and every process in its namespace by id. Puppeteer starts Firefox in a process group of its own, so
+ * the driver's group does not hold it; the namespace does, and only this test's processes are in it.
+ */
+function killNamespace(driverPid: number): void {
+  let ns: string;
+  try {
+    ns = readlinkSync(`/proc/${driverPid}/ns/net`);
+  } catch {
+    return;
+  }
+  // Not yet in its own namespace: then it is the only process to end, never the host namespace's others.
+  if (ns === readlinkSync('/proc/self/ns/net')) {
+    process.kill(driverPid, 'SIGKILL');
+    return;
+  }
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readlinkSync(`/proc/${pid}/ns/net`) === ns) process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
 }
 
 /** Every interface and route is the namespace's own: lo and the veth pair whose both ends are inside it. */
