@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests drive for real (Chromium, Firefox ESR, ffmpeg/ffprobe, nginx) when they are missing.
+# Installs the Debian packages the tests drive for real (Chromium, Firefox ESR, ffmpeg/ffprobe, nginx, iproute2) when they are missing.
 set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # The browser-matrix suite drives Debian's Firefox ESR through puppeteer-core (WebDriver BiDi).
 command -v firefox-esr >/dev/null 2>&1 || need+=(firefox-esr)
+# The stock-Firefox suite builds its own network namespace with `unshare -n` (util-linux, always there) and `ip`.
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 # The nginx edge suite starts Debian's nginx itself (nginx-light has the proxy cache and gzip it needs).
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)

@@ -57,3 +57,37 @@ export function captureError(source: string, err: unknown): BroadcastError {
 export function encoderFailure(kind: 'audio' | 'video', err: Error): BroadcastError {
   return new BroadcastError('encoder-failed', `The ${kind} encoder stopped (${err.message}). Reload the page and go live again.`, undefined, { cause: err });
 }
+
+/** What the browser knew when ICE gave up: which browser it is and the addresses the server offered as candidates. */
+export interface IceFailureContext {
+  streamName: string;
+  firefox: boolean;
+  serverAddresses: readonly string[];
+}
+
+const isLoopback = (address: string): boolean =>
+  /^127\./.test(address) || address === '::1' || address.toLowerCase() === 'localhost';
+
+/**
+ * The data channel never opened although the server answered. Firefox (unlike Chromium) neither gathers nor pairs
+ * loopback candidates unless `media.peerconnection.ice.loopback` is set, so a server whose only ICE address is
+ * 127.0.0.1 can never be reached from it: say so, with both ways out, rather than blame the network.
+ */
+export function iceFailure({ streamName, firefox, serverAddresses }: IceFailureContext): BroadcastError {
+  if (firefox && serverAddresses.length > 0 && serverAddresses.every(isLoopback)) {
+    return new BroadcastError(
+      'connection-failed',
+      `Firefox could not connect to the server: the server offers its WebRTC connection only on a loopback address ` +
+        `(${serverAddresses.join(', ')}), and Firefox does not make WebRTC connections to a server on this same ` +
+        `machine's loopback address (127.0.0.1/localhost) by default. Publish to the server's network address instead: ` +
+        `set the server's ICE_BIND_ADDRESS to an address this computer can reach, restart it and go live again. For ` +
+        `local testing only, you can instead open about:config, set media.peerconnection.ice.loopback to true and go live again.`,
+      streamName,
+    );
+  }
+  return new BroadcastError(
+    'connection-failed',
+    'The server answered but no connection could be made to it (a firewall or network problem). Try again from another network.',
+    streamName,
+  );
+}

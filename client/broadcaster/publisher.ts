@@ -1,6 +1,6 @@
 // The WebRTC publisher: one RTCPeerConnection with one data channel, signaled by one HTTP exchange (POST offer → 201 answer).
 import { TypedEmitter } from '../../shared/events.ts';
-import { BroadcastError } from './errors.ts';
+import { BroadcastError, iceFailure } from './errors.ts';
 import type { PublishTransport, TransportEvents, TransportLimits } from './transport.ts';
 
 export interface PublisherOptions extends TransportLimits {
@@ -49,7 +49,9 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
       const url = new URL(`/api/publish/${encodeURIComponent(streamName)}`, options.baseUrl ?? location.origin);
       const answer = await postOffer(url, offer, streamName);
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-      await channelOpen(pc, dc, options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, streamName);
+      const unreachable = (): BroadcastError =>
+        iceFailure({ streamName, firefox: /\bFirefox\//.test(navigator.userAgent), serverAddresses: candidateAddresses(answer.sdp) });
+      await channelOpen(pc, dc, options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, unreachable);
       return new WebRtcPublisher(streamName, pc, dc, answer, options);
     } catch (err) {
       pc.close();
@@ -193,11 +195,17 @@ function iceGatheringComplete(pc: RTCPeerConnection, timeoutMs: number): Promise
   });
 }
 
-function channelOpen(pc: RTCPeerConnection, dc: RTCDataChannel, timeoutMs: number, streamName: string): Promise<void> {
+/** The addresses of the `a=candidate` lines of an SDP (RFC 8839: the fifth field), in order, without repeats. */
+export function candidateAddresses(sdp: string): string[] {
+  const addresses = new Set<string>();
+  for (const match of sdp.matchAll(/^a=candidate:\S+ \S+ \S+ \S+ (\S+) /gm)) addresses.add(match[1]!);
+  return [...addresses];
+}
+
+/** Resolves when the data channel opens; rejects with `failed()` when ICE fails, the channel closes, or `timeoutMs` passes. */
+function channelOpen(pc: RTCPeerConnection, dc: RTCDataChannel, timeoutMs: number, failed: () => BroadcastError): Promise<void> {
   if (dc.readyState === 'open') return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const failed = (): BroadcastError =>
-      new BroadcastError('connection-failed', 'The server answered but no connection could be made to it (a firewall or network problem). Try again from another network.', streamName);
     const timer = setTimeout(() => finish(failed()), timeoutMs);
     const onOpen = (): void => finish();
     const onClose = (): void => finish(failed());

@@ -4,13 +4,16 @@ import puppeteer, { type Browser } from 'puppeteer-core';
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
 /**
- * Test-only preferences. The two ICE ones let Firefox gather host candidates on 127.0.0.1 and name them as addresses
- * (stock Firefox skips loopback and hides host addresses behind mDNS names), which the loopback-only test machine needs;
- * the media ones stand in for a user's click (autoplay, device prompts) in a headless run.
+ * Test-only ICE preferences: they let Firefox gather host candidates on 127.0.0.1 and name them as addresses (stock
+ * Firefox skips loopback and hides host addresses behind mDNS names), which the loopback-only test machine needs.
  */
-export const FIREFOX_TEST_PREFS: Record<string, unknown> = {
+export const FIREFOX_LOOPBACK_ICE_PREFS: Record<string, unknown> = {
   'media.peerconnection.ice.loopback': true,
   'media.peerconnection.ice.obfuscate_host_addresses': false,
+};
+
+/** Test-only preferences that stand in for a user's click (autoplay, device prompts) and keep a headless run quiet. */
+export const FIREFOX_TEST_PREFS: Record<string, unknown> = {
   'media.autoplay.default': 0,
   'media.autoplay.blocking_policy': 0,
   'media.navigator.permission.disabled': true,
@@ -30,11 +33,22 @@ export const FIREFOX_TEST_PREFS: Record<string, unknown> = {
   'extensions.getAddons.cache.enabled': false,
 };
 
-export function launchFirefox(prefs: Record<string, unknown> = {}): Promise<Browser> {
+export interface FirefoxLaunchOptions {
+  /** Apply FIREFOX_LOOPBACK_ICE_PREFS (default true); false gives a stock Firefox's ICE, as a broadcaster's has. */
+  loopbackIce?: boolean;
+  /** More preferences, applied last. */
+  prefs?: Record<string, unknown>;
+}
+
+export function launchFirefox(options: FirefoxLaunchOptions = {}): Promise<Browser> {
   return puppeteer.launch({
     browser: 'firefox',
     executablePath: FIREFOX_PATH,
     headless: true,
-    extraPrefsFirefox: { ...FIREFOX_TEST_PREFS, ...prefs },
+    extraPrefsFirefox: {
+      ...FIREFOX_TEST_PREFS,
+      ...(options.loopbackIce !== false && FIREFOX_LOOPBACK_ICE_PREFS),
+      ...options.prefs,
+    },
   });
 }
