@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests drive for real (Chromium, Firefox ESR, ffmpeg/ffprobe, nginx, iproute2) when they are missing.
+# Installs the Debian packages the tests drive for real (Chromium, Firefox ESR, WebKitGTK, ffmpeg/ffprobe, nginx, iproute2) when they are missing.
 set -euo pipefail
 
 need=()
@@ -9,6 +9,13 @@ command -v firefox-esr >/dev/null 2>&1 || need+=(firefox-esr)
 # The stock-Firefox suite builds its own network namespace with `unshare -n` (util-linux, always there) and `ip`.
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+# The browser-matrix suite watches in WebKitGTK's MiniBrowser, driven by WebKitWebDriver on an Xvfb display of its own;
+# its MSE needs plugins-bad's h264parse/opusparse (libgstvideoparsersbad, libgstopusparse) to accept avc1 and opus.
+command -v WebKitWebDriver >/dev/null 2>&1 || need+=(webkit2gtk-driver)
+command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)
+compgen -G '/usr/lib/*/gstreamer-1.0/libgstvideoparsersbad.so' >/dev/null || need+=(gstreamer1.0-plugins-bad)
+# libav's avdec_h264 outranks openh264dec: the decoder the suite's WebKit frame-rate floor was measured with.
+compgen -G '/usr/lib/*/gstreamer-1.0/libgstlibav.so' >/dev/null || need+=(gstreamer1.0-libav)
 # The nginx edge suite starts Debian's nginx itself (nginx-light has the proxy cache and gzip it needs).
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 

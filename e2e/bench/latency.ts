@@ -2,9 +2,12 @@
 // Broadcaster and viewers run in one Chromium on one clock: latency = viewer's Date.now() − PDT of the frame on screen,
 // and the PDT is the capture time of that frame. `npm run bench` (BENCH_SECONDS, default 60);
 // soak: `npm run bench -- soak` or BENCH_SOAK_MINUTES=30 reports latency per minute at the start and end, and drift.
-import { cpus, totalmem } from 'node:os';
+// Then one column per broadcaster × viewer browser pair (BENCH_PAIR_SECONDS each, default 20; browser-pairs.ts);
+// `npm run bench -- browsers` runs the pairs alone, a soak runs without them.
+import { cpus, loadavg, totalmem } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
+import { benchBrowserPairs, pairColumns } from './browser-pairs.ts';
 import { startServer } from '../support/server.ts';
 import type { RunningServer } from '../support/server.ts';
 
@@ -38,6 +41,8 @@ const SOAK_WINDOW_MS = 60_000;
 const soakArg = process.argv.includes('soak');
 const soakMinutes = process.env.BENCH_SOAK_MINUTES ? Number(process.env.BENCH_SOAK_MINUTES) : soakArg ? 30 : 0;
 const seconds = soakMinutes > 0 ? soakMinutes * 60 : Number(process.env.BENCH_SECONDS ?? 60);
+const pairsOnly = process.argv.includes('browsers');
+const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 20);
 
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -114,6 +119,24 @@ function table(header: string[], rows: string[][]): string {
 
 async function main(): Promise<void> {
   const server = await startServer({ LOG_LEVEL: 'warn' });
+  try {
+    if (!pairsOnly) await benchChromium(server);
+    if (soakMinutes === 0) await benchPairs(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function benchPairs(server: RunningServer): Promise<void> {
+  const results = await benchBrowserPairs(server, pairSeconds);
+  const { header, rows, failures } = pairColumns(results, pairSeconds);
+  console.log(`\nBrowser pairs — the same test source, one pair at a time on one server; load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end`);
+  console.log(table(header, rows));
+  for (const failure of failures) console.log(failure);
+}
+
+/** The Chromium-only measurements: one broadcaster, a cold viewer, the measured viewer, then joins. */
+async function benchChromium(server: RunningServer): Promise<void> {
   const browser = await launchChromium();
   try {
     const stream = 'bench';
@@ -155,7 +178,7 @@ async function main(): Promise<void> {
     const cpu = cpus();
     console.log(
       `\nSwarmcast latency bench — test source 1280x720@30 → loopback; ${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores, ` +
-        `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Chromium ${browser.version()}, Node ${process.version}`,
+        `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Chromium ${browser.version()}, Node ${process.version}; load average ${loadavg()[0]!.toFixed(1)} at the start`,
     );
     const rows: string[][] = [
       ['run', `${seconds} s, ${latencies.length} samples every ${SAMPLE_INTERVAL_MS} ms`],
@@ -187,7 +210,6 @@ async function main(): Promise<void> {
     console.log(table(['measure', 'value'], rows));
   } finally {
     await browser.close();
-    await server.stop();
   }
 }
 

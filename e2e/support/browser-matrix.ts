@@ -1,10 +1,17 @@
-// One page interface over Playwright (Chromium) and puppeteer-core (Firefox), so a suite can pair any broadcaster with any viewer.
+// One page interface over Playwright (Chromium), puppeteer-core (Firefox) and webdriverio (WebKitGTK), so a suite can pair any
+// broadcaster with any viewer.
 import type { Browser as PlaywrightBrowser } from 'playwright-core';
 import type { Browser as PuppeteerBrowser } from 'puppeteer-core';
 import { launchChromium } from './browser.ts';
 import { launchFirefox } from './firefox.ts';
+import { launchWebKit, type WebKitSession } from './webkit.ts';
 
-export type BrowserKind = 'chromium' | 'firefox';
+export type BrowserKind = 'chromium' | 'firefox' | 'webkit';
+
+/** Browsers that can broadcast: WebKitGTK on Debian is built without WebRTC (no RTCPeerConnection), so it only watches. */
+export const BROADCASTER_KINDS = ['chromium', 'firefox'] as const satisfies readonly BrowserKind[];
+
+const WEBKIT_POLL_MS = 100;
 
 /** The part of a page the matrix drives: open a URL, wait for a selector, read a value. */
 export interface MatrixPage {
@@ -60,6 +67,57 @@ function wrapFirefox(browser: PuppeteerBrowser): MatrixBrowser {
   };
 }
 
+function wrapWebKitSession(session: WebKitSession): MatrixPage {
+  const { browser } = session;
+  return {
+    kind: 'webkit',
+    goto: async (url) => void (await browser.url(url)),
+    waitForSelector: async (selector, timeoutMs) =>
+      void (await browser.waitUntil(() => browser.execute((s: string) => document.querySelector(s) !== null, selector), {
+        timeout: timeoutMs,
+        interval: WEBKIT_POLL_MS,
+        timeoutMsg: `${selector} did not appear within ${timeoutMs} ms`,
+      })),
+    // Classic WebDriver runs a function body and awaits a promise it returns.
+    evaluate: (expression) => browser.execute(`return (${expression});`) as Promise<never>,
+    close: () => session.close(),
+  };
+}
+
+/**
+ * A classic WebDriver session is one MiniBrowser with one window, so each page is a session of its own: its own
+ * process and storage, which is what a context is in the other browsers.
+ */
+function webkitBrowser(): MatrixBrowser {
+  const sessions = new Set<WebKitSession>();
+  return {
+    kind: 'webkit',
+    async newPage() {
+      const session = await launchWebKit();
+      sessions.add(session);
+      const page = wrapWebKitSession(session);
+      return {
+        ...page,
+        close: async () => {
+          sessions.delete(session);
+          await page.close();
+        },
+      };
+    },
+    close: async () => {
+      await Promise.all([...sessions].map((s) => s.close()));
+      sessions.clear();
+    },
+  };
+}
+
 export async function launchBrowser(kind: BrowserKind): Promise<MatrixBrowser> {
-  return kind === 'chromium' ? wrapChromium(await launchChromium()) : wrapFirefox(await launchFirefox());
+  switch (kind) {
+    case 'chromium':
+      return wrapChromium(await launchChromium());
+    case 'firefox':
+      return wrapFirefox(await launchFirefox());
+    case 'webkit':
+      return webkitBrowser();
+  }
 }
