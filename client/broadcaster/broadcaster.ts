@@ -35,8 +35,8 @@ export interface BroadcasterOptions {
   connect?: TransportConnector;
 }
 
-/** The stats before the first go-live. */
-const NO_SESSION: SessionStats = {
+/** The stats before the first go-live (also what a page shows before it has a broadcaster). */
+export const NO_SESSION: SessionStats = {
   fps: 0,
   bitrateKbps: 0,
   droppedFrames: 0,

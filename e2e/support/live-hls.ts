@@ -41,17 +41,21 @@ export interface RawAnswer {
   doneAtMs: number;
 }
 
-/** A plain GET on its own connection (no pooling, no decompression), so each call is one independent client. */
-export function rawGet(url: string, agent: http.Agent | false = false): Promise<RawAnswer> {
+/**
+ * A plain request (GET unless told) on its own connection, with no pooling and no decompression, so each call is one
+ * independent client and encodings and validators can be checked byte for byte.
+ */
+export function rawGet(url: string, options: { headers?: Record<string, string>; method?: string } = {}): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     http
-      .get(url, { agent }, (res) => {
+      .request(url, { agent: false, method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), doneAtMs: performance.now() }));
         res.on('error', reject);
       })
-      .on('error', reject);
+      .on('error', reject)
+      .end();
   });
 }
 

@@ -4,13 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rawGet } from '../../../e2e/support/live-hls.ts';
 import { answerPreflight, codingEtag, etagOf, gzip, negotiateCoding, sendEntity, sendText } from '../index.ts';
-
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
 
 const closers: (() => Promise<void>)[] = [];
 
@@ -26,20 +21,6 @@ async function serve(handler: http.RequestListener): Promise<string> {
     await new Promise<void>((done) => server.close(() => done()));
   });
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-function request(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    http
-      .request(url, { method, headers, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      })
-      .on('error', reject)
-      .end();
-  });
 }
 
 const TEXT = '#EXTM3U\n' + '#EXT-X-PART:DURATION=0.2,URI="e-1.0.m4s"\n'.repeat(30);
@@ -89,8 +70,8 @@ describe('ETags per content-coding', () => {
 
   it('answers gzip and identity with different ETags, Vary on both, and the same text once inflated', async () => {
     const url = await entityServer();
-    const zipped = await request(url, { 'Accept-Encoding': 'gzip' });
-    const plain = await request(url, { 'Accept-Encoding': 'gzip;q=0' });
+    const zipped = await rawGet(url, { headers: { 'Accept-Encoding': 'gzip' } });
+    const plain = await rawGet(url, { headers: { 'Accept-Encoding': 'gzip;q=0' } });
     expect(zipped.headers['content-encoding']).toBe('gzip');
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(gunzipSync(zipped.body).toString()).toBe(TEXT);
@@ -103,27 +84,27 @@ describe('ETags per content-coding', () => {
 
   it('answers 304 to a client holding the representation it would get, for either coding, and 200 otherwise', async () => {
     const url = await entityServer();
-    const zipped = await request(url, { 'Accept-Encoding': 'gzip' });
-    const plain = await request(url);
-    const zippedAgain = await request(url, { 'Accept-Encoding': 'gzip', 'If-None-Match': String(zipped.headers.etag) });
+    const zipped = await rawGet(url, { headers: { 'Accept-Encoding': 'gzip' } });
+    const plain = await rawGet(url);
+    const zippedAgain = await rawGet(url, { headers: { 'Accept-Encoding': 'gzip', 'If-None-Match': String(zipped.headers.etag) } });
     expect(zippedAgain.status).toBe(304);
     expect(zippedAgain.body.byteLength).toBe(0);
     expect(zippedAgain.headers.etag).toBe(zipped.headers.etag);
     expect(zippedAgain.headers['access-control-allow-origin']).toBe('*');
-    const plainAgain = await request(url, { 'If-None-Match': String(plain.headers.etag) });
+    const plainAgain = await rawGet(url, { headers: { 'If-None-Match': String(plain.headers.etag) } });
     expect(plainAgain.status).toBe(304);
     expect(plainAgain.headers.etag).toBe(plain.headers.etag);
     // A tag names one representation: the identity tag does not validate the gzip body, nor the other way round.
-    expect((await request(url, { 'Accept-Encoding': 'gzip', 'If-None-Match': String(plain.headers.etag) })).status).toBe(200);
-    expect((await request(url, { 'If-None-Match': String(zipped.headers.etag) })).status).toBe(200);
+    expect((await rawGet(url, { headers: { 'Accept-Encoding': 'gzip', 'If-None-Match': String(plain.headers.etag) } })).status).toBe(200);
+    expect((await rawGet(url, { headers: { 'If-None-Match': String(zipped.headers.etag) } })).status).toBe(200);
     // fetch() adds Cache-Control: no-cache to conditional requests; the server holds the current bytes, so still a 304.
-    expect((await request(url, { 'If-None-Match': String(plain.headers.etag), 'Cache-Control': 'no-cache' })).status).toBe(304);
+    expect((await rawGet(url, { headers: { 'If-None-Match': String(plain.headers.etag), 'Cache-Control': 'no-cache' } })).status).toBe(304);
   });
 
   it('answers HEAD with the headers of the GET and no body', async () => {
     const url = await entityServer();
-    const get = await request(url, { 'Accept-Encoding': 'gzip' });
-    const head = await request(url, { 'Accept-Encoding': 'gzip' }, 'HEAD');
+    const get = await rawGet(url, { headers: { 'Accept-Encoding': 'gzip' } });
+    const head = await rawGet(url, { headers: { 'Accept-Encoding': 'gzip' }, method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.body.byteLength).toBe(0);
     expect(head.headers.etag).toBe(get.headers.etag);
@@ -134,7 +115,7 @@ describe('ETags per content-coding', () => {
 describe('CORS', () => {
   it('puts CORS headers on error replies, so a player on another site can read why', async () => {
     const url = await serve((_req, res) => sendText(res, 404, 'unknown stream nope', { 'Retry-After': '1' }));
-    const answer = await request(url, { Origin: 'https://player.example' });
+    const answer = await rawGet(url, { headers: { Origin: 'https://player.example' } });
     expect(answer.status).toBe(404);
     expect(answer.body.toString()).toBe('unknown stream nope\n');
     expect(answer.headers['access-control-allow-origin']).toBe('*');
@@ -146,7 +127,7 @@ describe('CORS', () => {
 
   it('answers a preflight with the methods a player uses', async () => {
     const url = await serve((_req, res) => answerPreflight(res));
-    const answer = await request(url, { Origin: 'https://player.example', 'Access-Control-Request-Method': 'GET' }, 'OPTIONS');
+    const answer = await rawGet(url, { headers: { Origin: 'https://player.example', 'Access-Control-Request-Method': 'GET' }, method: 'OPTIONS' });
     expect(answer.status).toBe(204);
     expect(answer.headers['access-control-allow-origin']).toBe('*');
     expect(answer.headers['access-control-allow-methods']).toBe('GET, HEAD');

@@ -1,5 +1,5 @@
 // LL-HLS features of the origin over real HTTP: parts streamed while produced, delta updates, rendition reports, GAP, caching and gzip.
-import { request } from 'node:http';
+import { rawGet } from '../../../e2e/support/live-hls.ts';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as HLS from 'hls-parser';
@@ -39,20 +39,6 @@ class BodyReader {
       this.failed = err;
     });
   }
-}
-
-/** A raw GET (no automatic decompression, unlike fetch), for checking encodings and validators byte for byte. */
-function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    request(url, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
 }
 
 describe('parts streamed while produced', () => {
@@ -256,7 +242,7 @@ describe('playlist caching and compression', () => {
     packager.sendInit();
     packager.sendParts(PARTS_PER_SEGMENT * 3 + 2);
     const plain = await rawGet(url('v0/media.m3u8'));
-    const zipped = await rawGet(url('v0/media.m3u8'), { 'Accept-Encoding': 'br;q=1, gzip;q=0.8' });
+    const zipped = await rawGet(url('v0/media.m3u8'), { headers: { 'Accept-Encoding': 'br;q=1, gzip;q=0.8' } });
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(zipped.headers['content-encoding']).toBe('gzip');
     for (const res of [plain, zipped]) {
@@ -270,8 +256,8 @@ describe('playlist caching and compression', () => {
     expect(zipped.body.byteLength).toBeLessThan(plain.body.byteLength);
     expect(gunzipSync(zipped.body).toString('utf8')).toBe(plain.body.toString('utf8'));
     // gzip;q=0 refuses it.
-    expect((await rawGet(url('v0/media.m3u8'), { 'Accept-Encoding': 'gzip;q=0' })).headers['content-encoding']).toBeUndefined();
-    const multivariant = await rawGet(url('index.m3u8'), { 'Accept-Encoding': 'gzip' });
+    expect((await rawGet(url('v0/media.m3u8'), { headers: { 'Accept-Encoding': 'gzip;q=0' } })).headers['content-encoding']).toBeUndefined();
+    const multivariant = await rawGet(url('index.m3u8'), { headers: { 'Accept-Encoding': 'gzip' } });
     expect(gunzipSync(multivariant.body).toString('utf8')).toContain('#EXT-X-STREAM-INF');
   });
 
@@ -281,12 +267,12 @@ describe('playlist caching and compression', () => {
     packager.sendParts(3);
     const first = await rawGet(url('v0/media.m3u8'));
     const etag = String(first.headers.etag);
-    const again = await rawGet(url('v0/media.m3u8'), { 'If-None-Match': etag });
+    const again = await rawGet(url('v0/media.m3u8'), { headers: { 'If-None-Match': etag } });
     expect(again.status).toBe(304);
     expect(again.body.byteLength).toBe(0);
     expect(again.headers.etag).toBe(etag);
     packager.sendPart();
-    expect((await rawGet(url('v0/media.m3u8'), { 'If-None-Match': etag })).status).toBe(200);
+    expect((await rawGet(url('v0/media.m3u8'), { headers: { 'If-None-Match': etag } })).status).toBe(200);
   });
 
   it('caches blocking answers for three target durations, plain reloads not at all, the multivariant briefly', async () => {
