@@ -1,6 +1,6 @@
 // The browser matrix: a test-source broadcast from Chromium or Firefox, watched in the other browser and in its own,
 // each viewer decoding video and audio with its glass-to-glass latency reported; Firefox's encoder numbers recorded.
-// WebKitGTK (the nearest stand-in for Safari) watches Chromium; it cannot broadcast (Debian builds it without WebRTC).
+// WebKitGTK (the nearest stand-in for Safari) watches both; it cannot broadcast (Debian builds it without WebRTC).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type BrowserKind, type MatrixBrowser, type MatrixPage } from './support/browser-matrix.ts';
 import { INSTALL_PLAYBACK_TAP, READ_PLAYBACK_TAP, type PlaybackTap } from './support/playback-tap.ts';
@@ -79,9 +79,8 @@ const pairs: [BrowserKind, BrowserKind][] = [
   ['firefox', 'chromium'],
   ['chromium', 'firefox'],
   ['firefox', 'firefox'],
-  // Firefox → WebKit is left out: with both on this shared 2-core machine (load 13–15) it ran 4–9 frames a second at
-  // p50 6.7 s behind live, so it says nothing about either browser.
   ['chromium', 'webkit'],
+  ['firefox', 'webkit'],
 ];
 
 /**

@@ -3,6 +3,8 @@ import type { HlsConfig, LoadPolicy } from 'hls.js';
 import { blockingHoldMs } from '../../shared/timing.ts';
 import { DEFAULT_CATCH_UP_CONFIG } from './catch-up.ts';
 import type { CatchUpConfig } from './catch-up.ts';
+import { DEFAULT_PLAYHEAD_WATCHDOG_CONFIG } from './playhead-watchdog.ts';
+import type { PlayheadWatchdogConfig } from './playhead-watchdog.ts';
 
 /** `low`: LL-HLS at the live edge (about 1 s). `p2p`: a few segments behind, leaving room for peers to share segments. */
 export type LatencyMode = 'low' | 'p2p';
@@ -27,6 +29,10 @@ export interface PlayerConfig {
   catchUp: CatchUpConfig;
   /** How often `low` mode measures latency and adjusts the playback rate. */
   catchUpIntervalMs: number;
+  /** Every mode: when a playhead standing still with media buffered at it counts as stuck, and how it is moved on. */
+  playheadWatchdog: PlayheadWatchdogConfig;
+  /** How often the playhead watchdog samples the video element. */
+  playheadWatchdogIntervalMs: number;
   /**
    * Polling while the stream is not live yet (manifest 404) or has ended: first delay, growth per attempt, ceiling. The
    * 1 s ceiling lets a viewer waiting for a broadcast start within about a second of it going live; edges collapse the
@@ -94,6 +100,8 @@ export const DEFAULT_PLAYER_CONFIG: PlayerConfig = {
   statsIntervalMs: 1000,
   catchUp: DEFAULT_CATCH_UP_CONFIG,
   catchUpIntervalMs: 200,
+  playheadWatchdog: DEFAULT_PLAYHEAD_WATCHDOG_CONFIG,
+  playheadWatchdogIntervalMs: 250,
   waitRetry: { initialDelayMs: 250, factor: 2, maxDelayMs: 1000 },
   networkRetry: { maxAttempts: 5, delayMs: 1000 },
   mediaRetry: { maxAttempts: 3 },

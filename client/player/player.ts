@@ -8,6 +8,7 @@ import { edgeFailoverLoader } from './edge-failover-loader.ts';
 import { EdgeSet } from './edge-set.ts';
 import type { PlayerConfig, StreamTimeouts, StreamTiming } from './config.ts';
 import { PlayerError } from './errors.ts';
+import { PlayheadWatchdog } from './playhead-watchdog.ts';
 import { firstVariantUri, hasEndList } from './playlist-probe.ts';
 import { BitrateWindow, MedianWindow, StallCounter, bufferAheadMs, emptyStartupTimeline } from './stats.ts';
 import type { PlayerState, PlayerStats, StartupTimeline, StateReason } from './stats.ts';
@@ -49,8 +50,12 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   #timeToFirstFrameMs: number | null = null;
   #startup: StartupTimeline = emptyStartupTimeline();
   #lastCurrentTime = 0;
+  /** Playback was started and not paused since (a `pause` event); a source reload pauses the element without one. */
+  #wantsToPlay = false;
   #catchUpTimer: ReturnType<typeof setInterval> | undefined;
   readonly #catchUp: CatchUpController | null;
+  readonly #watchdog: PlayheadWatchdog;
+  #watchdogTimer: ReturnType<typeof setInterval> | undefined;
   readonly #stalls = new StallCounter();
   readonly #bitrate = new BitrateWindow();
   readonly #delivery = new MedianWindow(DELIVERY_WINDOW_PARTS);
@@ -69,6 +74,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#src = this.#config.src;
     this.#timeouts = streamTimeoutsFor(this.#config.latencyMode, this.#timing, this.#config.timeouts);
     this.#catchUp = this.#config.latencyMode === 'low' ? new CatchUpController(this.#config.catchUp) : null;
+    this.#watchdog = new PlayheadWatchdog(this.#config.playheadWatchdog);
     this.#edges = this.#config.edges.length > 1 ? new EdgeSet(this.#config.edges) : null;
     this.#edges?.on('switch', (from, to, reason) => console.warn(`[swarmcast] edge ${from} failed (${reason}); now playing from ${to}`));
     this.#listenToVideo();
@@ -107,6 +113,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     }
     this.#statsTimer ??= setInterval(() => this.emit('stats', this.stats()), this.#config.statsIntervalMs);
     if (this.#catchUp) this.#catchUpTimer ??= setInterval(() => this.#controlLatency(), this.#config.catchUpIntervalMs);
+    this.#watchdogTimer ??= setInterval(() => this.#watchPlayhead(), this.#config.playheadWatchdogIntervalMs);
     this.#start('loading');
   }
 
@@ -141,6 +148,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
       playbackRate: video.playbackRate,
       edge: this.#edges?.active ?? null,
       edgeSwitches: this.#edges?.switches ?? 0,
+      stuckPlayheadRecoveries: this.#watchdog.recoveries,
     };
   }
 
@@ -153,6 +161,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#statsTimer = undefined;
     clearInterval(this.#catchUpTimer);
     this.#catchUpTimer = undefined;
+    clearInterval(this.#watchdogTimer);
+    this.#watchdogTimer = undefined;
     this.#teardownHls();
     this.#videoEvents.abort();
     this.#setState('idle', 'destroyed');
@@ -167,6 +177,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#bitrate.clear();
     this.#delivery.clear();
     this.#catchUp?.reset();
+    this.#watchdog.reset();
     this.#video.playbackRate = 1;
     this.#firstFrameSeen = false;
     this.#lastCurrentTime = 0;
@@ -177,6 +188,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#hls = hls;
     hls.on(Hls.Events.MANIFEST_LOADED, () => this.#mark('manifestLoadedMs'));
     hls.on(Hls.Events.MANIFEST_PARSED, () => this.#play());
+    hls.on(Hls.Events.MEDIA_ATTACHED, () => this.#resumeAfterReattach(hls));
     hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => this.#onLevelLoaded(hls, data));
     hls.on(Hls.Events.FRAG_LOADED, (_event, data) => this.#onFragLoaded(data));
     hls.on(Hls.Events.BUFFER_APPENDED, () => this.#mark('firstAppendMs'));
@@ -232,6 +244,22 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     }
   }
 
+  /** Moves on a playhead that stands still with media buffered at it (see PlayheadWatchdog), logging each attempt. */
+  #watchPlayhead(): void {
+    const video = this.#video;
+    if (!this.#hls) return;
+    const buffered: [number, number][] = [];
+    for (let i = 0; i < video.buffered.length; i++) buffered.push([video.buffered.start(i), video.buffered.end(i)]);
+    const decision = this.#watchdog.update({ nowMs: performance.now(), currentTimeS: video.currentTime, paused: video.paused, buffered });
+    if (decision.kind !== 'seek') return;
+    const ranges = buffered.map(([start, end]) => `${start.toFixed(3)}–${end.toFixed(3)}`).join(', ');
+    console.warn(
+      `[swarmcast] playhead stuck at ${video.currentTime.toFixed(3)} s for ${Math.round(decision.stuckForMs)} ms ` +
+        `(readyState ${video.readyState}${video.seeking ? ', seeking' : ''}; buffered ${ranges}); seeking to ${decision.toS.toFixed(3)} s (attempt ${decision.attempt})`,
+    );
+    video.currentTime = decision.toS;
+  }
+
   #play(): void {
     const video = this.#video;
     video.play().then(
@@ -248,6 +276,17 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
         this.#play();
       },
     );
+  }
+
+  /**
+   * hls.js re-attaches the media to recover from media errors (its own `mediaSourceRequiresReset` handling as well as
+   * `recoverMediaError()`): the new source pauses the element, and hls.js does not resume it, so a viewer who was
+   * watching, or whose start was pending, would be left on a paused frame. WebKit raises such errors in early joins.
+   */
+  #resumeAfterReattach(hls: Hls): void {
+    if (hls !== this.#hls || !this.#wantsToPlay || !this.#video.paused) return;
+    console.warn('[swarmcast] media re-attached after an error; resuming playback');
+    this.#play();
   }
 
   #onLevelLoaded(hls: Hls, data: LevelLoadedData): void {
@@ -390,6 +429,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
       },
       { signal },
     );
+    video.addEventListener('play', () => (this.#wantsToPlay = true), { signal });
+    video.addEventListener('pause', () => (this.#wantsToPlay = false), { signal });
     video.addEventListener(
       'waiting',
       () => {

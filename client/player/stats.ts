@@ -55,6 +55,8 @@ export interface PlayerStats {
   edge: string | null;
   /** How many times playback moved to another edge. */
   edgeSwitches: number;
+  /** Seeks the playhead watchdog made to move a playhead that stood still with media buffered at it. */
+  stuckPlayheadRecoveries: number;
 }
 
 export interface StartupTimeline {
