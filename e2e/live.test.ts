@@ -63,6 +63,7 @@ describe('broadcast → WebRTC → LL-HLS → viewer', () => {
       expect(s.latencyMs!).toBeLessThan(5000);
     }
     expect(last.bitrate).toBeGreaterThan(0);
+    expect(last.stuckPlayheadRecoveries).toBe(0);
   });
 
   it('serves segments of about 2 s that ffprobe decodes as H.264 + Opus', async () => {

@@ -14,6 +14,8 @@ export interface ViewerStats {
   audioDecodedBytes: number | null;
   edge: string | null;
   edgeSwitches: number;
+  /** Seeks the player made to free a playhead stuck before buffered media; none in a healthy Chromium playback. */
+  stuckPlayheadRecoveries: number;
 }
 
 /** Opens `/broadcast` with the synthetic source on `baseUrl` in a context of its own and waits until it is live. */
