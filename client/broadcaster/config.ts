@@ -46,19 +46,19 @@ export interface BroadcasterConfig {
 }
 
 /**
- * Firefox's default rung: AV1 Main 8-bit (level 3.0 covers 480p30), which Firefox 153 on Linux encodes in real time
- * where its H.264 cannot, at 480p because its AV1 encoder falls behind at 720p on a two-core machine (issue 18).
- * Chromium and Firefox both play AV1 in fMP4.
+ * Firefox's default rung: AV1 Main 8-bit (level 2.1 covers 360p30), which Firefox 153 on Linux encodes in real time
+ * where its H.264 cannot. At 360p because its AV1 encode latency at 480p, ~35 ms on a quiet two-core machine, passes
+ * 100 ms when the machine is busy, where 360p stays at 20-30 ms (issue 18). Chromium and Firefox both play AV1 in fMP4.
  */
-export const AV1_480P_RUNG: Rung = { rendition: '480p', width: 854, height: 480, bitrate: 1_000_000, codec: 'av01.0.04M.08' };
+export const AV1_360P_RUNG: Rung = { rendition: '360p', width: 640, height: 360, bitrate: 600_000, codec: 'av01.0.01M.08' };
 
 /**
  * 720p30 H.264 Baseline 3.1: what every Chromium encodes in software at realtime speed. Firefox (153 ESR on Linux)
  * encodes H.264 with libx264's default 40-frame lookahead, about 1.4 s behind whatever WebCodecs asks, so it falls
- * back to AV1_480P_RUNG.
+ * back to AV1_360P_RUNG.
  */
 export const DEFAULT_LADDER: readonly Rung[] = [
-  { rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000, codec: 'avc1.42001f', fallback: AV1_480P_RUNG },
+  { rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000, codec: 'avc1.42001f', fallback: AV1_360P_RUNG },
 ];
 
 export const DEFAULT_CONFIG: BroadcasterConfig = {
