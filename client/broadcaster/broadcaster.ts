@@ -14,7 +14,6 @@ export interface BroadcasterStats extends Omit<SessionStats, 'connectionState'> 
   source: SourceKind;
   /** The transport's connection state (RTCPeerConnectionState for WebRTC), `new` before it exists. */
   connectionState: string;
-  renditions: string[];
   error: string | null;
   errorCode: string | null;
 }
@@ -52,6 +51,7 @@ export const NO_SESSION: SessionStats = {
   videoCodec: null,
   audioCodec: null,
   segmentTargetMs: null,
+  renditions: [],
 };
 
 export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
@@ -119,7 +119,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
       source: this.sourceKind,
       ...session,
       connectionState: session.connectionState ?? (this.#state === 'error' ? 'closed' : 'new'),
-      renditions: this.config.ladder.map((r) => r.rendition),
+      renditions: session.renditions.length > 0 ? session.renditions : this.config.ladder.map((r) => r.rendition),
       error: this.#error?.message ?? null,
       errorCode: this.#error?.code ?? null,
     };

@@ -69,13 +69,24 @@ describe('KeyframeSchedule', () => {
 });
 
 describe('resolveConfig', () => {
-  it('ships one 720p30 Baseline rung at 2.5 Mbit/s by default', () => {
-    expect(resolveConfig().ladder).toEqual([{ rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000, codec: 'avc1.42001f' }]);
+  it('ships one 720p30 Baseline rung at 2.5 Mbit/s by default, falling back to 360p AV1 at 600 kbit/s', () => {
+    expect(resolveConfig().ladder).toEqual([
+      {
+        rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000, codec: 'avc1.42001f',
+        fallback: { rendition: '360p', width: 640, height: 360, bitrate: 600_000, codec: 'av01.0.01M.08' },
+      },
+    ]);
   });
 
   it('rejects an empty ladder, a bad rendition name and odd dimensions', () => {
     expect(() => resolveConfig({ ladder: [] })).toThrow(/at least one rung/);
     expect(() => resolveConfig({ ladder: [{ rendition: '720P', width: 1280, height: 720, bitrate: 1, codec: 'avc1.42001f' }] })).toThrow(/rendition/);
     expect(() => resolveConfig({ ladder: [{ rendition: 'odd', width: 641, height: 480, bitrate: 1, codec: 'avc1.42001f' }] })).toThrow(/even/);
+  });
+
+  it('checks fallback rungs as it checks rungs', () => {
+    const top = { rendition: '720p', width: 1280, height: 720, bitrate: 1, codec: 'avc1.42001f' };
+    expect(() => resolveConfig({ ladder: [{ ...top, fallback: { ...top, rendition: '480P' } }] })).toThrow(/bad rendition name "480P"/);
+    expect(() => resolveConfig({ ladder: [{ ...top, fallback: { ...top, rendition: '479p', height: 479 } }] })).toThrow(/479p: .*even/);
   });
 });

@@ -57,6 +57,8 @@ export interface SessionStats {
   videoCodec: string | null;
   audioCodec: string | null;
   segmentTargetMs: number | null;
+  /** The renditions being encoded, as chosen (a rung may have fallen back to another); empty before then. */
+  renditions: string[];
 }
 
 /** How long after the first video output the first audio output may lag before the stream goes out without audio. */
@@ -169,6 +171,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       videoCodec: this.#videoCodec,
       audioCodec: this.#audioCodec,
       segmentTargetMs: this.#segmentTargetUs ? this.#segmentTargetUs / 1000 : null,
+      renditions: this.#rungs.map((r) => r.rung.rendition),
     };
   }
 
@@ -183,7 +186,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     this.#rungs = rungs;
     this.#audioConfig = (await pickAudioConfig(config.audio)) ?? undefined;
     if (this.#ending) return;
-    const top = config.ladder[0]!;
+    // The top rung as chosen: a fallback rung (Firefox's) may be smaller than the one configured.
+    const top = rungs[0]!.rung;
     const source = await openSource(sourceKind, {
       streamName,
       width: top.width,
@@ -314,7 +318,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       ...(audio && { audio }),
     });
     for (const message of headers) writer.write(message);
-    this.#videoCodec = this.#rungs[0]!.decoderConfig!.codec || config.ladder[0]!.codec;
+    this.#videoCodec = this.#rungs[0]!.decoderConfig!.codec;
     this.#audioCodec = audio?.codec ?? null;
     this.#liveSince = performance.now();
     const pending = this.#pending;

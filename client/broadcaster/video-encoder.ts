@@ -1,4 +1,4 @@
-// One H.264 VideoEncoder per ABR rung; reports its decoder config (avcC) with the first output.
+// One VideoEncoder per ABR rung (or the rung's fallback the browser encodes in real time); reports its decoder config with the first output.
 import { TypedEmitter } from '../../shared/events.ts';
 import type { Rung } from './config.ts';
 import { BroadcastError, encoderFailure } from './errors.ts';
@@ -8,43 +8,123 @@ export type RungEncoderEvents = {
   error: [BroadcastError];
 };
 
+/** The encode latency a rung must stay under to be used when it has a fallback. */
+export const REALTIME_LATENCY_MS = 100;
+/** How long the real-time probe waits for its first output: far more than a real-time encoder needs, even under load. */
+const PROBE_DEADLINE_MS = 1000;
+
 export function videoEncoderConfig(rung: Rung, framerate: number): VideoEncoderConfig {
+  const codec = rung.codec;
   return {
-    codec: rung.codec,
+    codec,
     width: rung.width,
     height: rung.height,
     bitrate: rung.bitrate,
     framerate,
     bitrateMode: 'variable',
-    // Firefox (ESR 153 on Linux: libx264 through ffmpeg) turns 'realtime' into libvpx options only, so its H.264 output
-    // trails its input by about 42 frames (1.4 s at 30 fps, x264's lookahead); no WebCodecs field changes that (issue 18).
+    // Firefox (ESR 153 on Linux: libx264 through ffmpeg) turns 'realtime' into libvpx/libaom options only, so its H.264
+    // output trails its input by about 42 frames (1.4 s at 30 fps, x264's lookahead); no WebCodecs field changes that
+    // (issue 18), hence the probe below. Without 'realtime' its AV1 encoder is slow too (seconds behind).
     latencyMode: 'realtime',
-    avc: { format: 'avc' },
+    ...(codec.startsWith('avc') && { avc: { format: 'avc' } }),
   };
 }
 
+async function isSupported(config: VideoEncoderConfig): Promise<boolean> {
+  try {
+    return typeof VideoEncoder !== 'undefined' && (await VideoEncoder.isConfigSupported(config)).supported === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when the encoder emits its first chunk while it holds fewer frames than fit in REALTIME_LATENCY_MS. An encoder
+ * with a lookahead holds its first output until its lookahead is full however long it is given, so a handful of
+ * black frames tells it apart, with no user-agent sniffing; the deadline only bounds the wait for one that holds.
+ */
+function encodesInRealTime(config: VideoEncoderConfig, framerate: number): Promise<boolean> {
+  const frames = Math.max(1, Math.floor((REALTIME_LATENCY_MS * framerate) / 1000));
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (realtime: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (encoder.state !== 'closed') encoder.close();
+      resolve(realtime);
+    };
+    const encoder = new VideoEncoder({ output: () => finish(true), error: () => finish(false) });
+    const timer = setTimeout(() => finish(false), PROBE_DEADLINE_MS);
+    try {
+      encoder.configure(config);
+      const pixels = new Uint8Array(config.width * config.height * 4);
+      for (let i = 0; i < frames && !settled; i++) {
+        const timestamp = Math.round((i * 1_000_000) / framerate);
+        const frame = new VideoFrame(pixels, { format: 'RGBX', codedWidth: config.width, codedHeight: config.height, timestamp });
+        encoder.encode(frame, { keyFrame: i === 0 });
+        frame.close();
+      }
+    } catch {
+      finish(false);
+    }
+  });
+}
+
+/**
+ * AV1 from WebCodecs comes without a description (Chromium and Firefox alike); the packager needs the sequence header,
+ * which every keyframe carries, so the first one's becomes the description. Null when `data` holds none.
+ */
+export function av1SequenceHeaderObu(data: Uint8Array): Uint8Array | null {
+  const OBU_SEQUENCE_HEADER = 1;
+  for (let offset = 0; offset < data.byteLength; ) {
+    const header = data[offset]!;
+    // Every OBU of a low-overhead bitstream has a size field; without one the rest cannot be walked.
+    if ((header & 0x02) === 0) return null;
+    let start = offset + ((header & 0x04) !== 0 ? 2 : 1);
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (start >= data.byteLength || shift > 49) return null;
+      const byte = data[start++]!;
+      size += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) break;
+    }
+    const end = start + size;
+    if (end > data.byteLength) return null;
+    if (((header >> 3) & 0x0f) === OBU_SEQUENCE_HEADER) return data.slice(offset, end);
+    offset = end;
+  }
+  return null;
+}
+
 export class RungEncoder extends TypedEmitter<RungEncoderEvents> {
+  /** The rung this encoder runs: the one asked for or one of its fallbacks. */
   readonly rung: Rung;
   #encoder: VideoEncoder;
   #decoderConfig: VideoDecoderConfig | undefined;
   #closed = false;
 
-  /** Checks the browser can encode the rung before anything is captured or published. */
+  /**
+   * Picks the rung before anything is captured or published: the rung or the first of its fallbacks that the browser
+   * supports and encodes in real time; the last one it supports is taken without a probe, as nothing is left to try.
+   */
   static async create(rung: Rung, framerate: number): Promise<RungEncoder> {
-    const config = videoEncoderConfig(rung, framerate);
-    let supported = false;
-    try {
-      supported = typeof VideoEncoder !== 'undefined' && (await VideoEncoder.isConfigSupported(config)).supported === true;
-    } catch {
-      supported = false;
+    const candidates: Rung[] = [];
+    for (let candidate: Rung | undefined = rung; candidate; candidate = candidate.fallback) candidates.push(candidate);
+    const supported: Rung[] = [];
+    for (const candidate of candidates) {
+      if (await isSupported(videoEncoderConfig(candidate, framerate))) supported.push(candidate);
     }
-    if (!supported) {
-      throw new BroadcastError(
-        'encoder-unsupported',
-        `This browser can't encode H.264 video (${rung.codec}, ${rung.width}×${rung.height}). Use a recent Chrome, Edge or Safari.`,
-      );
+    for (const candidate of supported.slice(0, -1)) {
+      const config = videoEncoderConfig(candidate, framerate);
+      if (await encodesInRealTime(config, framerate)) return new RungEncoder(candidate, config);
     }
-    return new RungEncoder(rung, config);
+    const chosen = supported.at(-1);
+    if (!chosen) {
+      const tried = candidates.map((c) => `${c.codec} ${c.width}×${c.height}`).join(' or ');
+      throw new BroadcastError('encoder-unsupported', `This browser can't encode video as ${tried}. Use a recent Chrome, Edge, Firefox or Safari.`);
+    }
+    return new RungEncoder(chosen, videoEncoderConfig(chosen, framerate));
   }
 
   private constructor(rung: Rung, config: VideoEncoderConfig) {
@@ -52,7 +132,7 @@ export class RungEncoder extends TypedEmitter<RungEncoderEvents> {
     this.rung = rung;
     this.#encoder = new VideoEncoder({
       output: (chunk, metadata) => {
-        if (metadata?.decoderConfig && !this.#decoderConfig) this.#decoderConfig = metadata.decoderConfig;
+        if (metadata?.decoderConfig && !this.#decoderConfig) this.#decoderConfig = this.#withDescription(metadata.decoderConfig, chunk);
         this.emit('chunk', chunk);
       },
       error: (err) => {
@@ -63,7 +143,17 @@ export class RungEncoder extends TypedEmitter<RungEncoderEvents> {
     this.#encoder.configure(config);
   }
 
-  /** The decoder configuration (with the avcC description), known after the first output. */
+  /** The AV1 sequence header as the description when the browser gave none (the first output is a keyframe). */
+  #withDescription(config: VideoDecoderConfig, chunk: EncodedVideoChunk): VideoDecoderConfig {
+    const codec = config.codec || this.rung.codec;
+    if (config.description || !codec.startsWith('av01.')) return { ...config, codec };
+    const data = new Uint8Array(chunk.byteLength);
+    chunk.copyTo(data);
+    const sequenceHeader = av1SequenceHeaderObu(data);
+    return sequenceHeader ? { ...config, codec, description: sequenceHeader } : { ...config, codec };
+  }
+
+  /** The decoder configuration (avcC for H.264, the sequence header for AV1), known after the first output. */
   get decoderConfig(): VideoDecoderConfig | undefined {
     return this.#decoderConfig;
   }

@@ -22,6 +22,7 @@ import {
   VIDEO_MP4_TRACK_ID,
   VIDEO_TIMESCALE,
   videoBitrate,
+  videoCodecString,
   videoEntry,
 } from './track-setup.ts';
 import type { PackagerEvents, PackagerOptions, RenditionInit } from './types.ts';
@@ -61,7 +62,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
 
   /**
    * Feeds one wire message. Throws PackagerError when the sequence breaks the rules: a clock before the first
-   * chunk, all tracks before the first chunk (identical repeats are ignored later), H.264 video with avcC,
+   * chunk, all tracks before the first chunk (identical repeats are ignored later), H.264 video with avcC, VP9, AV1 with its sequence header,
    * Opus or AAC-LC audio, at most one audio track, timestamps not before the origin (video not before the segment
    * grid's origin either, which is not before the clock's) and not going back per track.
    * Ignored after close().
@@ -223,7 +224,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     return {
       rendition: video.rendition,
       data: initSegment(entries),
-      codecs: audio ? `${video.codec},${audioCodecString(audio)}` : video.codec,
+      codecs: audio ? `${videoCodecString(video)},${audioCodecString(audio)}` : videoCodecString(video),
       width: video.width,
       height: video.height,
       ...(video.framerate !== undefined && { frameRate: video.framerate }),

@@ -2,6 +2,7 @@
 import type { AudioTrackConfig, TrackConfigMessage, VideoTrackConfig } from '../../shared/protocol/index.ts';
 import { PackagerError } from './errors.ts';
 import { aacAudioSpecificConfig } from './mp4/audio.ts';
+import { Av1ConfigError, av1CodecString, readAv1SequenceHeader, type Av1SequenceInfo } from './mp4/av1c.ts';
 import { AvcCError, normaliseAvcC, parseAvcC } from './mp4/avcc.ts';
 import { parseVp09CodecString, VpCodecStringError } from './mp4/vpcc.ts';
 import type { AudioTrackEntry, VideoTrackEntry } from './mp4/init.ts';
@@ -37,8 +38,20 @@ export function validateTrack(streamName: string, track: TrackConfigMessage): vo
       }
       return;
     }
+    if (track.codec.startsWith('av01.')) {
+      if (!track.description || track.description.byteLength === 0) {
+        throw new PackagerError('missing-description', streamName, `video track ${track.trackId} has no AV1 sequence header`);
+      }
+      try {
+        readAv1Description(track.description);
+      } catch (err) {
+        if (!(err instanceof Av1ConfigError)) throw err;
+        throw new PackagerError('invalid-description', streamName, `video track ${track.trackId} description holds no usable AV1 sequence header: ${err.message}`);
+      }
+      return;
+    }
     if (!/^avc[13]\./.test(track.codec)) {
-      throw new PackagerError('unsupported-codec', streamName, `video codec ${track.codec} is neither H.264 (avc1/avc3) nor VP9 (vp09)`);
+      throw new PackagerError('unsupported-codec', streamName, `video codec ${track.codec} is neither H.264 (avc1/avc3), VP9 (vp09) nor AV1 (av01)`);
     }
     if (!track.description || track.description.byteLength === 0) {
       throw new PackagerError('missing-description', streamName, `video track ${track.trackId} has no avcC description`);
@@ -54,6 +67,19 @@ export function validateTrack(streamName: string, track: TrackConfigMessage): vo
   if (track.codec !== OPUS && track.codec !== AAC_LC) {
     throw new PackagerError('unsupported-codec', streamName, `audio codec ${track.codec} is neither opus nor ${AAC_LC}`);
   }
+}
+
+// av1C starts with its marker bit and version 1; an OBU header never has its top (forbidden) bit set.
+const AV1C_MARKER_VERSION_1 = 0x81;
+const AV1C_HEADER_BYTES = 4;
+
+/**
+ * An AV1 track's description is either an `av1C` record or the stream's sequence header OBU: WebCodecs gives no
+ * description for AV1 (Chromium and Firefox both), so the broadcaster sends the sequence header from its first keyframe.
+ */
+function readAv1Description(description: Uint8Array): Av1SequenceInfo {
+  const obus = description[0] === AV1C_MARKER_VERSION_1 ? description.subarray(AV1C_HEADER_BYTES) : description;
+  return readAv1SequenceHeader(obus);
 }
 
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
@@ -75,12 +101,22 @@ export function videoEntry(track: VideoTrackConfig): VideoTrackEntry {
   const common = { kind: 'video', trackId: VIDEO_MP4_TRACK_ID, timescale: VIDEO_TIMESCALE, width: track.width, height: track.height } as const;
   // VP9 needs no description: everything its vpcC holds is in the codec string (WebCodecs gives none for VP9).
   if (track.codec.startsWith('vp09.')) return { ...common, sampleEntry: 'vp09', vpcC: parseVp09CodecString(track.codec) };
+  // Validated by validateTrack.
+  if (track.codec.startsWith('av01.')) return { ...common, sampleEntry: 'av01', av1: readAv1Description(track.description!) };
   return {
     ...common,
     sampleEntry: track.codec.startsWith('avc3') ? 'avc3' : 'avc1',
     // Validated by validateTrack; rewritten so a browser's malformed record (Firefox's) still decodes everywhere.
     avcC: normaliseAvcC(track.description!),
   };
+}
+
+/**
+ * The video codec as CODECS announces it: for AV1 what the sequence header declares (the browser echoes the codec
+ * string it was configured with, whatever level its encoder wrote); otherwise the publisher's string.
+ */
+export function videoCodecString(track: VideoTrackConfig): string {
+  return track.codec.startsWith('av01.') ? av1CodecString(readAv1Description(track.description!)) : track.codec;
 }
 
 export function audioEntry(track: AudioTrackConfig): AudioTrackEntry {

@@ -1,5 +1,6 @@
 // CMAF header (init segment) writer: `ftyp` + `moov` with one `trak` per track and `mvex` for fragments.
 import { dOps, esds } from './audio.ts';
+import { av1CPayload, type Av1SequenceInfo } from './av1c.ts';
 import { vpcCPayload, type VpCodecConfig } from './vpcc.ts';
 import { box, concat, fourcc, fullBox, u16, u32, u8, zeros, type Bytes } from './writer.ts';
 
@@ -23,7 +24,13 @@ export interface Vp9TrackEntry extends VideoTrackBase {
   vpcC: VpCodecConfig;
 }
 
-export type VideoTrackEntry = AvcTrackEntry | Vp9TrackEntry;
+export interface Av1TrackEntry extends VideoTrackBase {
+  sampleEntry: 'av01';
+  /** Read from the stream's sequence header OBU, which `av1C` also carries. */
+  av1: Av1SequenceInfo;
+}
+
+export type VideoTrackEntry = AvcTrackEntry | Vp9TrackEntry | Av1TrackEntry;
 
 export interface AudioTrackEntry {
   kind: 'audio';
@@ -113,7 +120,12 @@ function hdlr(kind: TrackEntry['kind']): Bytes {
 }
 
 function videoSampleEntry(track: VideoTrackEntry): Bytes {
-  const config = track.sampleEntry === 'vp09' ? fullBox('vpcC', 1, 0, vpcCPayload(track.vpcC)) : box('avcC', track.avcC);
+  const config =
+    track.sampleEntry === 'vp09'
+      ? fullBox('vpcC', 1, 0, vpcCPayload(track.vpcC))
+      : track.sampleEntry === 'av01'
+        ? box('av1C', av1CPayload(track.av1))
+        : box('avcC', track.avcC);
   return box(
     track.sampleEntry,
     zeros(6),

@@ -536,8 +536,8 @@ describe('StreamPackager errors', () => {
   it('timestamp-regression: a chunk earlier than the previous chunk of its track', () => {
     expectPackagerError([clock, videoTrack(), videoChunk(0, 5, true), videoChunk(0, 4, false)], 'timestamp-regression');
   });
-  it('unsupported-codec: video that is neither H.264 nor VP9, a malformed VP9 string, audio that is neither Opus nor AAC-LC', () => {
-    expectPackagerError([videoTrack(0, '360p', { codec: 'av01.0.05M.08' })], 'unsupported-codec');
+  it('unsupported-codec: video that is neither H.264, VP9 nor AV1, a malformed VP9 string, audio that is neither Opus nor AAC-LC', () => {
+    expectPackagerError([videoTrack(0, '360p', { codec: 'hvc1.1.6.L93.B0' })], 'unsupported-codec');
     expectPackagerError([videoTrack(0, '360p', { codec: 'vp09.00.99.08', description: undefined })], 'unsupported-codec');
     expectPackagerError([{ ...opusTrack(), codec: 'mp4a.40.5' } as TrackConfigMessage], 'unsupported-codec');
   });
