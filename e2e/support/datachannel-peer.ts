@@ -68,22 +68,30 @@ export interface SignaledAnswer {
   release(): Promise<void> | void;
 }
 
+/** Offers made in all when libdatachannel keeps refusing good answers; about one offer in ten is refused here. */
+const MAX_OFFERS = 3;
+
 /**
  * Offers, exchanges the offer for an answer (`signal`, e.g. a POST or a direct Ingest call) and waits for the channel
  * to open. libdatachannel now and then refuses a good answer on the offering side ("Got a remote candidate without
- * ICE transport"); the session is then released and the whole offer made once more, as the Node publisher does.
+ * ICE transport"): the fault is in the local peer, not in the answer, so the session is released, the refusal logged,
+ * and the whole offer made again, up to MAX_OFFERS times.
  */
-export async function connectPeer(label: string, signal: (offerSdp: string) => Promise<SignaledAnswer>): Promise<PublisherPeer> {
-  for (let attempt = 0; ; attempt++) {
+export async function connectPeer<A extends SignaledAnswer>(
+  label: string,
+  signal: (offerSdp: string) => Promise<A>,
+): Promise<PublisherPeer & { answer: A }> {
+  for (let attempt = 1; ; attempt++) {
     const offering = await offerPeer(label);
-    let answer: SignaledAnswer | undefined;
+    let answer: A | undefined;
     try {
       answer = await signal(offering.offerSdp);
-      return await offering.accept(answer.answerSdp);
+      return { ...(await offering.accept(answer.answerSdp)), answer };
     } catch (err) {
       offering.close();
       if (answer) await answer.release();
-      if (attempt > 0 || !answer || !/without ICE transport/.test(String(err))) throw err;
+      if (attempt >= MAX_OFFERS || !answer || !/without ICE transport/.test(String(err))) throw err;
+      console.warn(`[datachannel-peer] ${label}: ${String(err)}; offering again (${attempt + 1} of ${MAX_OFFERS})`);
     }
   }
 }

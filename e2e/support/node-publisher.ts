@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PeerConnection, type DataChannel } from 'node-datachannel';
+import type { DataChannel } from 'node-datachannel';
+import { connectPeer, type PublisherPeer } from './datachannel-peer.ts';
 import type { Sample } from 'mp4box';
 import { WireWriter, type ChunkMessage, type TrackConfigMessage } from '../../shared/protocol/index.ts';
 import { avcCodecString, demuxMp4, findBoxPayload, opusHeadFromDOps } from './mp4-media.ts';
@@ -40,7 +41,6 @@ const FRAMERATE = 30;
 /** Back-pressure: stop writing above this many queued bytes, resume once the queue falls to LOW. */
 const HIGH_BUFFERED_BYTES = 1024 * 1024;
 const LOW_BUFFERED_BYTES = 256 * 1024;
-const CONNECT_TIMEOUT_MS = 10_000;
 const DRAIN_TIMEOUT_MS = 2_000;
 
 interface TimedSample {
@@ -104,58 +104,31 @@ async function makeSource(dir: string, options: Required<Omit<NodePublisherOptio
   return { tracks, samples, periodUs };
 }
 
-class AnswerRejected extends Error {
-  override name = 'AnswerRejected';
-}
-
-/** Offers a data channel from node-datachannel, POSTs the complete offer (no trickle) and applies the answer. */
-async function connect(baseUrl: string, stream: string): Promise<{ pc: PeerConnection; dc: DataChannel; location: string | null }> {
-  const pc = new PeerConnection(`node-publisher-${stream}`, { iceServers: [], bindAddress: '127.0.0.1' });
-  try {
-    const gathered = new Promise<void>((done) => pc.onGatheringStateChange((state) => state === 'complete' && done()));
-    const dc = pc.createDataChannel('swarmcast');
-    const opened = new Promise<void>((done, fail) => {
-      dc.onOpen(() => done());
-      dc.onError((err) => fail(new Error(`data channel error: ${err}`)));
-    });
-    if (pc.gatheringState() !== 'complete') await withTimeout(gathered, 'ICE gathering');
-    const offer = pc.localDescription();
-    if (!offer) throw new Error('node-datachannel produced no offer');
+/** Offers a data channel from node-datachannel and POSTs the complete offer (no trickle) to the publish API. */
+function connect(baseUrl: string, stream: string): Promise<PublisherPeer & { answer: { location: string | null } }> {
+  return connectPeer(`node-publisher-${stream}`, async (offerSdp) => {
     const res = await fetch(`${baseUrl}/api/publish/${encodeURIComponent(stream)}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/sdp' },
-      body: offer.sdp,
+      body: offerSdp,
     });
-    const answer = await res.text();
-    if (res.status !== 201) throw new Error(`publish refused: ${res.status} ${answer}`);
-    try {
-      pc.setRemoteDescription(answer, 'answer');
-    } catch (err) {
-      // libdatachannel now and then has no ICE transport when the answer comes back ("Got a remote candidate without
-      // ICE transport"); the session the origin opened for this offer is released so that a new offer can take the name.
-      const location = res.headers.get('Location');
-      if (location) await fetch(new URL(location, baseUrl), { method: 'DELETE' }).catch(() => undefined);
-      throw new AnswerRejected(String(err));
-    }
-    await withTimeout(opened, 'data channel open');
-    return { pc, dc, location: res.headers.get('Location') };
-  } catch (err) {
-    pc.close();
-    throw err;
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new Error(`${what} timed out after ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    const answerSdp = await res.text();
+    if (res.status !== 201) throw new Error(`publish refused: ${res.status} ${answerSdp}`);
+    const location = res.headers.get('Location');
+    return {
+      answerSdp,
+      location,
+      // A refused answer leaves the origin's session for this offer open: release it so that a new offer takes the name.
+      release: async () => {
+        if (location) await fetch(new URL(location, baseUrl), { method: 'DELETE' }).catch(() => undefined);
+      },
+    };
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 class Publisher implements NodePublisher {
   readonly location: string | null;
-  #pc: PeerConnection;
+  #peer: PublisherPeer;
   #dc: DataChannel;
   #writer: WireWriter;
   #source: SourceMedia;
@@ -165,8 +138,9 @@ class Publisher implements NodePublisher {
   #wake: (() => void) | undefined;
   #loop: Promise<void>;
 
-  constructor(pc: PeerConnection, dc: DataChannel, location: string | null, source: SourceMedia) {
-    this.#pc = pc;
+  constructor(peer: PublisherPeer, location: string | null, source: SourceMedia) {
+    const dc = peer.channel;
+    this.#peer = peer;
     this.#dc = dc;
     this.location = location;
     this.#source = source;
@@ -196,8 +170,7 @@ class Publisher implements NodePublisher {
       }
     }
     await this.#loop;
-    this.#dc.close();
-    this.#pc.close();
+    this.#peer.close();
   }
 
   /**
@@ -256,13 +229,8 @@ export async function startNodePublisher(options: NodePublisherOptions): Promise
       videoBitrate: options.videoBitrate ?? 2_500_000,
       sourceSeconds: options.sourceSeconds ?? 4,
     });
-    const { pc, dc, location } = await connect(options.baseUrl, options.stream).catch((err: unknown) => {
-      if (!(err instanceof AnswerRejected)) throw err;
-      // One more offer, once: the failure is in the local peer, not in what the origin answered.
-      console.warn(`[node-publisher] ${options.stream}: ${err.message}; offering again`);
-      return connect(options.baseUrl, options.stream);
-    });
-    return new Publisher(pc, dc, location, source);
+    const peer = await connect(options.baseUrl, options.stream);
+    return new Publisher(peer, peer.answer.location, source);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
