@@ -13,6 +13,7 @@ export const BENCH_PAIRS: readonly BrowserPair[] = [
   ['chromium', 'firefox'],
   ['firefox', 'firefox'],
   ['chromium', 'webkit'],
+  ['firefox', 'webkit'],
 ];
 
 const SAMPLE_INTERVAL_MS = 250;
@@ -163,7 +164,7 @@ export function pairColumns(results: PairResult[], seconds: number): { header: s
     ['stalls', ...cell((r) => String(r.stalls))],
     ['frames shown per s (of 30)', ...cell((r) => r.framesPerSecond.toFixed(1))],
     ['navigation → playing', ...cell((r) => ms(r.timeToPlayingMs))],
-    ['sent kbit/s (2,500 asked + audio)', ...cell((r) => String(Math.round(r.kbps)))],
+    ['sent kbit/s (asked: the chosen rung + 128 audio)', ...cell((r) => String(Math.round(r.kbps)))],
     ['video codec', ...cell((r) => r.videoCodec ?? 'n/a')],
   ];
   const failures = results.flatMap((r) => (r.ok ? [] : [`${r.pair[0]} → ${r.pair[1]} failed: ${r.error}`]));
