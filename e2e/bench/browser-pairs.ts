@@ -6,7 +6,7 @@ import type { RunningServer } from '../support/server.ts';
 
 export type BrowserPair = readonly [broadcaster: (typeof BROADCASTER_KINDS)[number], viewer: BrowserKind];
 
-/** Every broadcaster with every viewer, WebKit watching Chromium (it cannot broadcast; Firefox → WebKit is in the e2e matrix). */
+/** Every broadcaster (Chromium, Firefox) with every viewer (WebKit cannot broadcast: Debian builds it without WebRTC). */
 export const BENCH_PAIRS: readonly BrowserPair[] = [
   ['chromium', 'chromium'],
   ['firefox', 'chromium'],
