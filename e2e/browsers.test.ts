@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG, DEFAULT_LADDER, type Rung } from '../client/broadcaster
 import { launchBrowser, type BrowserKind, type MatrixBrowser, type MatrixPage } from './support/browser-matrix.ts';
 import { INSTALL_PLAYBACK_TAP, READ_PLAYBACK_TAP, type PlaybackTap } from './support/playback-tap.ts';
 import { startServer, type RunningServer } from './support/server.ts';
+import { pollUntil } from './support/poll.ts';
 
 /** The viewer's `window.swarmcast.stats()` fields this suite reads, plus Firefox's own audio flag. */
 interface ViewerSample {
@@ -81,17 +82,6 @@ function viewerSample(page: MatrixPage): Promise<ViewerSample> {
 
 function broadcasterSample(page: MatrixPage): Promise<BroadcasterSample> {
   return page.evaluate('window.swarmcast.stats()');
-}
-
-/** Polls `read` every 250 ms until `done` holds, failing after `timeoutMs` with the last value seen. */
-async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 const pairs: [BrowserKind, BrowserKind][] = [

@@ -3,6 +3,7 @@
 import { BROADCASTER_KINDS, launchBrowser, type BrowserKind, type MatrixBrowser, type MatrixPage } from '../support/browser-matrix.ts';
 import { INSTALL_PLAYBACK_TAP, READ_PLAYBACK_TAP, type PlaybackTap } from '../support/playback-tap.ts';
 import type { RunningServer } from '../support/server.ts';
+import { pollUntil } from '../support/poll.ts';
 
 export type BrowserPair = readonly [broadcaster: (typeof BROADCASTER_KINDS)[number], viewer: BrowserKind];
 
@@ -65,16 +66,6 @@ function quantile(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))]!;
 }
 
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, SAMPLE_INTERVAL_MS));
-  }
-}
-
 async function measurePair(
   browsers: Map<BrowserKind, MatrixBrowser>,
   server: RunningServer,
@@ -89,7 +80,7 @@ async function measurePair(
     pages.push(broadcaster);
     const broadcasterSample = (): Promise<BroadcasterSample> => broadcaster.evaluate('window.swarmcast.stats()');
     await broadcaster.goto(`${server.baseUrl}/broadcast?stream=${stream}&source=test&autostart=1`);
-    const live = await waitFor(broadcasterSample, (s) => s.state === 'live' || s.state === 'error', LIVE_TIMEOUT_MS, 'broadcaster live');
+    const live = await pollUntil(broadcasterSample, (s) => s.state === 'live' || s.state === 'error', LIVE_TIMEOUT_MS, 'broadcaster live');
     if (live.state !== 'live') throw new Error(`broadcaster: ${live.error}`);
 
     const viewer = await browsers.get(to)!.newPage();
