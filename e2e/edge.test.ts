@@ -2,29 +2,25 @@
 // the edge, and identical blocking playlist and hinted part requests reach the origin once.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { launchChromium } from './support/browser.ts';
+import { liveThroughEdge, type LiveThroughEdge } from './support/edge-fixture.ts';
 import { mediaPlaylistUrl, preloadHintOf, rawGet } from './support/live-hls.ts';
 import { readMetric } from './support/metrics.ts';
-import { goLiveWithTestSource, watchFor } from './support/pages.ts';
-import { startServer, type RunningServer } from './support/server.ts';
-
+import { watchFor } from './support/pages.ts';
+import type { RunningServer } from './support/server.ts';
 
 const STREAM = 'edge-e2e';
 let origin: RunningServer;
 let edge: RunningServer;
 let browser: Browser;
+let live: LiveThroughEdge | undefined;
 
 beforeAll(async () => {
-  origin = await startServer({ ROLE: 'origin' });
-  edge = await startServer({ ROLE: 'edge', ORIGIN_URL: origin.baseUrl });
-  browser = await launchChromium();
-  await goLiveWithTestSource(browser, origin.baseUrl, STREAM);
+  live = await liveThroughEdge(STREAM);
+  ({ origin, edge, browser } = live);
 }, 40_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await edge?.stop();
-  await origin?.stop();
+  await live?.close();
 });
 
 const upstreamCount = (kind: string): Promise<number> => readMetric(edge.baseUrl, 'swarmcast_edge_upstream_requests_total', { kind });

@@ -3,28 +3,25 @@
 import HLS from 'hls-parser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { launchChromium } from './support/browser.ts';
+import { liveThroughEdge, type LiveThroughEdge } from './support/edge-fixture.ts';
 import { mediaPlaylistUrl, playlistWithSegments, rawGet } from './support/live-hls.ts';
-import { goLiveWithTestSource, watchFor, type ViewerStats } from './support/pages.ts';
-import { startServer, type RunningServer } from './support/server.ts';
+import { watchFor, type ViewerStats } from './support/pages.ts';
+import type { RunningServer } from './support/server.ts';
 
 const STREAM = 'long-segments';
 const SEGMENT_TARGET_MS = 10_000;
 let origin: RunningServer;
 let edge: RunningServer;
 let browser: Browser;
+let live: LiveThroughEdge | undefined;
 
 beforeAll(async () => {
-  origin = await startServer({ ROLE: 'origin', SEGMENT_TARGET_MS: String(SEGMENT_TARGET_MS) });
-  edge = await startServer({ ROLE: 'edge', ORIGIN_URL: origin.baseUrl });
-  browser = await launchChromium();
-  await goLiveWithTestSource(browser, origin.baseUrl, STREAM);
+  live = await liveThroughEdge(STREAM, { SEGMENT_TARGET_MS: String(SEGMENT_TARGET_MS) });
+  ({ origin, edge, browser } = live);
 }, 40_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await edge?.stop();
-  await origin?.stop();
+  await live?.close();
 });
 
 function mediaPlaylist(text: string): HLS.types.MediaPlaylist {
