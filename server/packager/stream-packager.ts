@@ -33,6 +33,9 @@ const FALLBACK_AUDIO_PACKET_US = 20_000;
  * A rendition counts as paused once another one has parts this many part targets past its latest frame: PART-HOLD-BACK,
  * so a player on it at the hold-back has just played everything there is when its playlist goes on with GAP parts.
  * Longer than a rung's usual lag behind another (frames queued behind audio, a larger rung's slower transport).
+ * GAP parts rather than withdrawing the rung from the multivariant playlist: hls.js (1.7) loads that playlist once
+ * (`loadSource`), so a withdrawn rung would only stop advancing for the players already on it, while a GAP part is a
+ * FRAG_GAP to hls.js, which then loads that time from another rung whose fragment there is not a gap.
  */
 const PAUSE_AFTER_PARTS = 3;
 
