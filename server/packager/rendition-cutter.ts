@@ -202,7 +202,7 @@ export class RenditionCutter {
     // Open from the first keyframe until end(), which also clears #pending.
     if (!segment || !this.#part) return;
     if (interval > this.#partTargetTicks) {
-      this.#pushAfterPause(previous, sample);
+      this.#pushAfterPause(previous, sample, segment);
       return;
     }
     const part = this.#part;
@@ -230,14 +230,16 @@ export class RenditionCutter {
    * The last frame keeps its usual duration, and the time with no video becomes GAP parts, so that no part outgrows
    * the part target and players skip the hole instead of fetching it. Audio of the hole goes with the next frame.
    */
-  #pushAfterPause(previous: VideoSample, next: VideoSample): void {
+  #pushAfterPause(previous: VideoSample, next: VideoSample, segment: OpenSegment): void {
     const gapEnd = next.decodeTime;
     const partEnd = this.#part ? this.#part.startTicks + this.#partTargetTicks : gapEnd;
     const duration = Math.min(this.#frameDuration(previous), gapEnd - previous.decodeTime, partEnd - previous.decodeTime);
     const previousEnd = previous.decodeTime + duration;
     this.#writeChunk(previous, duration, previous.timeUs + this.#ticksToUs(duration));
     this.#closePart(previousEnd);
-    this.#emitGaps(previousEnd, gapEnd);
+    // In the open segment, which the next keyframe on the grid ends: a segment starting with a GAP would not start
+    // with an independent part.
+    this.#emitGapParts(segment, previousEnd, gapEnd);
     const newSegment = this.#opensSegment(next, duration);
     if (newSegment) this.#closeSegment(gapEnd);
     this.#openPart(next);
@@ -283,24 +285,28 @@ export class RenditionCutter {
       }
       const end = Math.min(toTicks, boundary);
       if (!this.#segment) this.#segment = { msn: this.#nextMsn++, startUs: this.#ticksToUs(start), startTicks: start, partCount: 0 };
-      const segment = this.#segment;
-      const count = Math.ceil((end - start) / this.#partTargetTicks);
-      for (let i = 0; i < count; i++) {
-        const startTicks = start + Math.round(((end - start) * i) / count);
-        const endTicks = start + Math.round(((end - start) * (i + 1)) / count);
-        this.#partsEndUs = this.#ticksToUs(endTicks);
-        this.#sink.part({
-          rendition: this.#options.init.rendition,
-          msn: segment.msn,
-          partIndex: segment.partCount++,
-          durationUs: this.#ticksToUs(endTicks - startTicks),
-          independent: false,
-          programDateTimeMs: this.#options.originWallClockMs + this.#ticksToUs(startTicks) / 1000,
-          gap: true,
-          data: new Uint8Array(0),
-        });
-      }
+      this.#emitGapParts(this.#segment, start, end);
       start = end;
+    }
+  }
+
+  /** Emits GAP parts of at most the part target covering `fromTicks` to `toTicks` in `segment`. */
+  #emitGapParts(segment: OpenSegment, fromTicks: number, toTicks: number): void {
+    const count = Math.ceil((toTicks - fromTicks) / this.#partTargetTicks);
+    for (let i = 0; i < count; i++) {
+      const startTicks = fromTicks + Math.round(((toTicks - fromTicks) * i) / count);
+      const endTicks = fromTicks + Math.round(((toTicks - fromTicks) * (i + 1)) / count);
+      this.#partsEndUs = this.#ticksToUs(endTicks);
+      this.#sink.part({
+        rendition: this.#options.init.rendition,
+        msn: segment.msn,
+        partIndex: segment.partCount++,
+        durationUs: this.#ticksToUs(endTicks - startTicks),
+        independent: false,
+        programDateTimeMs: this.#options.originWallClockMs + this.#ticksToUs(startTicks) / 1000,
+        gap: true,
+        data: new Uint8Array(0),
+      });
     }
   }
 
