@@ -76,7 +76,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     return [...this.#renditions.values()];
   }
 
-  /** The renditions ready to play, in the order the packager announced them. */
+  /** The renditions ready to play (the multivariant playlist puts them in start order). */
   variants(): VariantSnapshot[] {
     return this.renditions()
       .filter((timeline) => timeline.ready)

@@ -8,6 +8,7 @@ import { OriginError } from './errors.ts';
 import { PartFanOut, type PartReader } from './part-fan-out.ts';
 import type { MediaPlaylistSnapshot, SegmentSnapshot } from './playlist/render-media.ts';
 import type { VariantSnapshot } from './playlist/render-multivariant.ts';
+import { variantRates } from './variant-bitrate.ts';
 import { Waiters, type WaitOutcome } from './waiters.ts';
 
 interface StoredPart {
@@ -215,7 +216,23 @@ export class RenditionTimeline {
   variant(): VariantSnapshot | undefined {
     const init = this.#init;
     if (!init) return undefined;
-    const variant: VariantSnapshot = { rendition: this.rendition, bandwidth: init.bandwidth, codecs: init.codecs, width: init.width, height: init.height };
+    // Measured over the segments the playlist lists: what a player joining now would fetch.
+    const window = this.#segments
+      .filter((segment) => segment.complete)
+      .slice(-this.#config.windowSegments)
+      .map((segment) => ({
+        bytes: segment.data?.byteLength ?? 0,
+        mediaDurationUs: segment.parts.reduce((sum, part) => sum + (part.gap ? 0 : part.durationUs), 0),
+      }));
+    const rates = variantRates(window, init.bandwidth);
+    const variant: VariantSnapshot = {
+      rendition: this.rendition,
+      bandwidth: rates.peak,
+      averageBandwidth: rates.average,
+      codecs: init.codecs,
+      width: init.width,
+      height: init.height,
+    };
     if (init.frameRate !== undefined) variant.frameRate = init.frameRate;
     return variant;
   }

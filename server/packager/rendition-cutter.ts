@@ -106,6 +106,15 @@ export class RenditionCutter {
   #audioEndUs = Number.NEGATIVE_INFINITY;
   /** Video frames waiting for their audio (see MAX_AUDIO_WAIT_US). */
   #videoQueue: VideoSample[] = [];
+  /** Time of the latest video frame received, µs since the origin. */
+  #lastVideoUs = Number.NEGATIVE_INFINITY;
+  /** End of the last part emitted, µs since the origin: how far the rendition's playlist reaches. */
+  #partsEndUs = 0;
+  /**
+   * Set while the rendition is paused (see coverUntil): the end of the GAP parts emitted so far, in ticks. Cleared by
+   * the keyframe that resumes it.
+   */
+  #gapEndTicks: number | undefined;
 
   constructor(options: RenditionCutterOptions, sink: RenditionSink) {
     this.#options = options;
@@ -114,7 +123,43 @@ export class RenditionCutter {
     this.#roundingTicks = Math.ceil((TIMESTAMP_ROUNDING_US * options.videoTimescale) / 1_000_000);
   }
 
+  /** End of the last part emitted, µs since the stream's time origin. */
+  get partsEndUs(): number {
+    return this.#partsEndUs;
+  }
+
+  /**
+   * Another rendition of the stream has parts up to `endUs`. When this one has had no video for `pauseAfterUs` before
+   * that (the publisher stopped sending it: it dropped the rung, or its encoder stalled), it is paused: its open part
+   * is closed after its last frame, and from there its timeline follows the others' with GAP parts, cut on the same
+   * segment grid, so that its playlist stays live and in step with theirs (same media sequence numbers, same segment
+   * boundaries) and a player on it switches to a rung with media instead of waiting on a playlist that stopped. It
+   * resumes on the first keyframe at or after the GAP parts' end; frames before that, late or not independent, are
+   * dropped.
+   */
+  coverUntil(endUs: number, pauseAfterUs: number): void {
+    if (this.#gapEndTicks === undefined) {
+      if (!this.#pending || !this.#segment || endUs - this.#lastVideoUs <= pauseAfterUs) return;
+      this.#drainVideo(true);
+      const last = this.#pending;
+      if (!last) return;
+      const partEnd = (this.#part?.startTicks ?? last.decodeTime) + this.#partTargetTicks;
+      const duration = Math.max(1, Math.min(this.#frameDuration(last), partEnd - last.decodeTime));
+      this.#pending = undefined;
+      this.#writeChunk(last, duration, last.timeUs + this.#ticksToUs(duration));
+      this.#closePart(last.decodeTime + duration);
+      this.#gapEndTicks = last.decodeTime + duration;
+    }
+    const endTicks = this.#usToTicks(endUs);
+    if (endTicks <= this.#gapEndTicks) return;
+    this.#emitGaps(this.#gapEndTicks, endTicks);
+    this.#gapEndTicks = endTicks;
+    // The paused rendition's audio has no part to go in; the other renditions carry it.
+    this.#audio = this.#audio.filter((a) => a.timeUs >= endUs);
+  }
+
   pushVideo(sample: VideoSample): void {
+    this.#lastVideoUs = Math.max(this.#lastVideoUs, sample.timeUs);
     if (this.#options.audioTimescale === undefined) {
       this.#advance(sample);
       return;
@@ -140,6 +185,10 @@ export class RenditionCutter {
   }
 
   #advance(sample: VideoSample): void {
+    if (this.#gapEndTicks !== undefined) {
+      this.#resume(sample);
+      return;
+    }
     const previous = this.#pending;
     if (!previous) {
       // A rendition starts on a keyframe: earlier frames cannot be decoded.
@@ -188,10 +237,66 @@ export class RenditionCutter {
     const previousEnd = previous.decodeTime + duration;
     this.#writeChunk(previous, duration, previous.timeUs + this.#ticksToUs(duration));
     this.#closePart(previousEnd);
-    const gapParts = Math.ceil((gapEnd - previousEnd) / this.#partTargetTicks);
-    for (let i = 0; i < gapParts; i++) {
-      const startTicks = previousEnd + Math.round(((gapEnd - previousEnd) * i) / gapParts);
-      const endTicks = previousEnd + Math.round(((gapEnd - previousEnd) * (i + 1)) / gapParts);
+    // In the open segment, which the next keyframe on the grid ends: a segment starting with a GAP would not start
+    // with an independent part.
+    this.#emitGapParts(segment, previousEnd, gapEnd);
+    const newSegment = this.#opensSegment(next, duration);
+    if (newSegment) this.#closeSegment(gapEnd);
+    this.#openPart(next);
+  }
+
+  /** A paused rendition's next frame: a keyframe at or after the GAP parts' end resumes it; other frames are dropped. */
+  #resume(sample: VideoSample): void {
+    const gapEnd = this.#gapEndTicks;
+    if (gapEnd === undefined || !sample.keyframe || sample.decodeTime < gapEnd) return;
+    this.#gapEndTicks = undefined;
+    const frame = this.#frameDuration(sample);
+    // A hole of up to a frame opens the part (as after a late frame); a longer one is a GAP of its own.
+    let start = gapEnd;
+    if (sample.decodeTime - gapEnd > frame) {
+      this.#emitGaps(gapEnd, sample.decodeTime);
+      start = sample.decodeTime;
+    }
+    if (this.#opensSegment(sample, frame)) this.#closeSegment(start);
+    this.#audio = this.#audio.filter((a) => a.timeUs >= this.#ticksToUs(start));
+    this.#openPart(sample, start);
+    this.#pending = sample;
+  }
+
+  /**
+   * Emits GAP parts (no bytes) covering `fromTicks` to `toTicks`, with no part open: parts of at most the part target,
+   * in the open segment until the next grid boundary, where a segment ends and the next one starts, so that a long
+   * pause becomes segments of the grid's lengths rather than one overlong segment.
+   */
+  #emitGaps(fromTicks: number, toTicks: number): void {
+    let start = fromTicks;
+    while (start < toTicks) {
+      const grid = this.#options.grid;
+      const boundary = this.#gridStartTicks + this.#usToTicks(gridSegmentStartUs(grid, this.#nextSegmentIndex));
+      if (start > boundary) {
+        // The open segment passed its boundary without a keyframe, so it runs on to the next boundary, as with media.
+        this.#nextSegmentIndex = gridSegmentIndex(grid, this.#ticksToUs(start - this.#gridStartTicks)) + 1;
+        continue;
+      }
+      if (start === boundary) {
+        this.#closeSegment(start);
+        this.#nextSegmentIndex++;
+        continue;
+      }
+      const end = Math.min(toTicks, boundary);
+      if (!this.#segment) this.#segment = { msn: this.#nextMsn++, startUs: this.#ticksToUs(start), startTicks: start, partCount: 0 };
+      this.#emitGapParts(this.#segment, start, end);
+      start = end;
+    }
+  }
+
+  /** Emits GAP parts of at most the part target covering `fromTicks` to `toTicks` in `segment`. */
+  #emitGapParts(segment: OpenSegment, fromTicks: number, toTicks: number): void {
+    const count = Math.ceil((toTicks - fromTicks) / this.#partTargetTicks);
+    for (let i = 0; i < count; i++) {
+      const startTicks = fromTicks + Math.round(((toTicks - fromTicks) * i) / count);
+      const endTicks = fromTicks + Math.round(((toTicks - fromTicks) * (i + 1)) / count);
+      this.#partsEndUs = this.#ticksToUs(endTicks);
       this.#sink.part({
         rendition: this.#options.init.rendition,
         msn: segment.msn,
@@ -203,9 +308,6 @@ export class RenditionCutter {
         data: new Uint8Array(0),
       });
     }
-    const newSegment = this.#opensSegment(next, duration);
-    if (newSegment) this.#closeSegment(gapEnd);
-    this.#openPart(next);
   }
 
   pushAudio(sample: AudioSample): void {
@@ -232,6 +334,7 @@ export class RenditionCutter {
   end(): void {
     this.#drainVideo(true);
     const pending = this.#pending;
+    if (this.#gapEndTicks !== undefined) this.#closeSegment(this.#gapEndTicks);
     if (!pending) return;
     // An estimated duration must not stretch the last part past the part target either.
     const partEnd = (this.#part?.startTicks ?? pending.decodeTime) + this.#partTargetTicks;
@@ -337,6 +440,7 @@ export class RenditionCutter {
     const part = this.#part;
     const segment = this.#segment;
     if (!part || !segment || part.chunks.length === 0) return;
+    this.#partsEndUs = this.#ticksToUs(endTicks);
     this.#sink.part({
       rendition: this.#options.init.rendition,
       msn: segment.msn,

@@ -29,6 +29,15 @@ import type { PackagerEvents, PackagerOptions, RenditionInit } from './types.ts'
 
 /** Audio packet duration assumed for a last packet when neither the publisher nor a previous packet tells (20 ms). */
 const FALLBACK_AUDIO_PACKET_US = 20_000;
+/**
+ * A rendition counts as paused once another one has parts this many part targets past its latest frame: PART-HOLD-BACK,
+ * so a player on it at the hold-back has just played everything there is when its playlist goes on with GAP parts.
+ * Longer than a rung's usual lag behind another (frames queued behind audio, a larger rung's slower transport).
+ * GAP parts rather than withdrawing the rung from the multivariant playlist: hls.js (1.7) loads that playlist once
+ * (`loadSource`), so a withdrawn rung would only stop advancing for the players already on it, while a GAP part is a
+ * FRAG_GAP to hls.js, which then loads that time from another rung whose fragment there is not a gap.
+ */
+const PAUSE_AFTER_PARTS = 3;
 
 /**
  * Rules it enforces are documented on `push`. Clock: the first clock message fixes the time origin and the segment
@@ -209,7 +218,10 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
           {
             init: (init) => this.emit('init', init),
             chunk: (chunk) => this.emit('chunk', chunk),
-            part: (part) => this.emit('part', part),
+            part: (part) => {
+              this.emit('part', part);
+              if (!part.gap) this.#coverPaused(video.trackId);
+            },
             segment: (segment) => this.emit('segment', segment),
           },
         ),
@@ -230,6 +242,15 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
       ...(video.framerate !== undefined && { frameRate: video.framerate }),
       bandwidth: videoBitrate(video) + (audio ? (audio.bitrate ?? FALLBACK_AUDIO_BITRATE) : 0),
     };
+  }
+
+  /** Rendition `trackId` has a new part: the renditions that stopped getting video follow it with GAP parts. */
+  #coverPaused(trackId: number): void {
+    const leader = this.#cutters.get(trackId);
+    if (!leader) return;
+    for (const [id, cutter] of this.#cutters) {
+      if (id !== trackId) cutter.coverUntil(leader.partsEndUs, PAUSE_AFTER_PARTS * this.#options.partTargetUs);
+    }
   }
 
   #dispatchAudio(sample: AudioSample): void {

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as HLS from 'hls-parser';
 import type { MediaPlaylistSnapshot, SegmentSnapshot } from './render-media.ts';
 import { renderMediaPlaylist } from './render-media.ts';
-import { renderMultivariantPlaylist } from './render-multivariant.ts';
+import { renderMultivariantPlaylist, startOrder, type VariantSnapshot } from './render-multivariant.ts';
 
 beforeAll(() => HLS.setOptions({ strictMode: true }));
 
@@ -68,17 +68,57 @@ describe('renderMediaPlaylist', () => {
 });
 
 describe('renderMultivariantPlaylist', () => {
-  it('lists each rendition with BANDWIDTH, CODECS, RESOLUTION and FRAME-RATE', () => {
-    const text = renderMultivariantPlaylist([
-      { rendition: 'hi', bandwidth: 2_628_000, codecs: 'avc1.64001f,opus', width: 1280, height: 720, frameRate: 30 },
-      { rendition: 'lo', bandwidth: 500_000, codecs: 'avc1.42001e,opus', width: 426, height: 240 },
-    ]);
+  const ladder: VariantSnapshot[] = [
+    { rendition: '240p', bandwidth: 560_000, averageBandwidth: 470_000, codecs: 'avc1.42001e,opus', width: 426, height: 240, frameRate: 30 },
+    { rendition: '720p', bandwidth: 2_900_000, averageBandwidth: 2_620_000, codecs: 'avc1.42001f,opus', width: 1280, height: 720, frameRate: 30 },
+    { rendition: '480p', bandwidth: 1_300_000, averageBandwidth: 1_120_000, codecs: 'avc1.42001e,opus', width: 854, height: 480, frameRate: 29.97 },
+  ];
+
+  function multivariant(text: string): HLS.types.MasterPlaylist {
     const playlist = HLS.parse(text);
     if (!playlist.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    return playlist;
+  }
+
+  it('lists three renditions with every attribute the spec asks for, read back by a strict parser', () => {
+    const text = renderMultivariantPlaylist(ladder);
+    const playlist = multivariant(text);
     expect(playlist.independentSegments).toBe(true);
-    expect(playlist.variants.map((v) => [v.uri, v.bandwidth, v.codecs, v.resolution, v.frameRate])).toEqual([
-      ['hi/media.m3u8', 2_628_000, 'avc1.64001f,opus', { width: 1280, height: 720 }, 30],
-      ['lo/media.m3u8', 500_000, 'avc1.42001e,opus', { width: 426, height: 240 }, undefined],
+    expect(playlist.variants.map((v) => [v.uri, v.bandwidth, v.averageBandwidth, v.codecs, v.resolution, v.frameRate, v.closedCaptions])).toEqual([
+      ['480p/media.m3u8', 1_300_000, 1_120_000, 'avc1.42001e,opus', { width: 854, height: 480 }, 29.97, []],
+      ['720p/media.m3u8', 2_900_000, 2_620_000, 'avc1.42001f,opus', { width: 1280, height: 720 }, 30, []],
+      ['240p/media.m3u8', 560_000, 470_000, 'avc1.42001e,opus', { width: 426, height: 240 }, 30, []],
     ]);
+    // Audio travels muxed in each rendition: no EXT-X-MEDIA group to fetch separately.
+    expect(text).not.toContain('#EXT-X-MEDIA:');
+  });
+
+  it('never writes an AVERAGE-BANDWIDTH above BANDWIDTH', () => {
+    const text = renderMultivariantPlaylist([{ ...ladder[0]!, bandwidth: 400_000, averageBandwidth: 450_000 }]);
+    expect(multivariant(text).variants[0]).toMatchObject({ bandwidth: 400_000, averageBandwidth: 400_000 });
+  });
+});
+
+describe('startOrder', () => {
+  const rung = (rendition: string, height: number): VariantSnapshot => ({
+    rendition,
+    bandwidth: height * 4000,
+    averageBandwidth: height * 3000,
+    codecs: 'avc1.42001f',
+    width: Math.round((height * 16) / 9),
+    height,
+  });
+
+  it('lists the middle rung first, then the rest from the largest picture down', () => {
+    const order = (heights: number[]): string[] => startOrder(heights.map((h) => rung(`${h}p`, h))).map((v) => v.rendition);
+    expect(order([240, 720, 480])).toEqual(['480p', '720p', '240p']);
+    expect(order([240, 1080, 480, 720])).toEqual(['720p', '1080p', '480p', '240p']);
+    expect(order([360, 720])).toEqual(['720p', '360p']);
+    expect(order([720])).toEqual(['720p']);
+  });
+
+  it('keeps the order when measured rates cross', () => {
+    const variants = [rung('720p', 720), { ...rung('480p', 480), bandwidth: 9_000_000 }, rung('240p', 240)];
+    expect(startOrder(variants).map((v) => v.rendition)).toEqual(['480p', '720p', '240p']);
   });
 });

@@ -50,6 +50,37 @@ describe('playlists', () => {
     expect(playlist.variants[0]).toMatchObject({ uri: 'v0/media.m3u8', bandwidth: 2_628_000, codecs: 'avc1.42001f,opus', resolution: { width: 1280, height: 720 }, frameRate: 30 });
   });
 
+  it('measures BANDWIDTH and AVERAGE-BANDWIDTH from the segments in the window once one completes, and holds them between segments', async () => {
+    const { packager, url } = await live({ windowSegments: 4, keepSegments: 1 });
+    packager.sendInit({ bandwidth: 3_000_000 });
+    packager.sendParts(PARTS_PER_SEGMENT - 1);
+    const variant = async (): Promise<HLS.types.Variant> => {
+      const playlist = HLS.parse(await (await fetch(url('index.m3u8'))).text());
+      if (!playlist.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+      return playlist.variants[0]!;
+    };
+    // Before a segment completes: the publisher's declared rate.
+    expect(await variant()).toMatchObject({ bandwidth: 3_000_000, averageBandwidth: 3_000_000 });
+    packager.sendParts(PARTS_PER_SEGMENT * 6 + 1);
+    const { segments, parts } = packager.emitted;
+    const rate = (msn: number): number => {
+      const bytes = parts.filter((p) => p.msn === msn).reduce((sum, p) => sum + p.data.byteLength, 0);
+      return (bytes * 8e6) / segments.find((s) => s.msn === msn)!.durationUs;
+    };
+    // The window is the last four complete segments, 2..5 (0 and 1 have slid out).
+    const window = [2, 3, 4, 5];
+    const kbit = (bps: number): number => Math.ceil(bps / 1000) * 1000;
+    const totalBits = window.reduce((sum, msn) => sum + parts.filter((p) => p.msn === msn).reduce((s, p) => s + p.data.byteLength * 8, 0), 0);
+    const totalS = window.reduce((sum, msn) => sum + segments.find((s) => s.msn === msn)!.durationUs / 1e6, 0);
+    const measured = await variant();
+    expect(measured.bandwidth).toBe(kbit(Math.max(...window.map(rate))));
+    expect(measured.averageBandwidth).toBe(kbit(totalBits / totalS));
+    expect(measured.averageBandwidth).toBeLessThan(3_000_000);
+    // A part more does not change the multivariant playlist (it is cached for 2 s).
+    packager.sendPart();
+    expect(await variant()).toEqual(measured);
+  });
+
   it('serves a media playlist that follows the LL-HLS rules and slides its window', async () => {
     const { stream, packager, url } = await live({ windowSegments: 4, keepSegments: 1 });
     packager.sendInit();

@@ -502,6 +502,74 @@ describe('StreamPackager chunks (parts streamed while produced)', () => {
   });
 });
 
+describe('StreamPackager: a rung that pauses while the others go on', () => {
+  // Three rungs with a short first segment (a keyframe at 0.4 s) and keyframes every 2 s; rung r0 (the top one, as the
+  // publisher would drop it) gets no video from 3 s to 7 s, resumes with frames that are not keyframes (dropped), then
+  // with a keyframe at 7.5 s.
+  const PAUSE_START_US = ORIGIN_US + 3_000_000;
+  const PAUSE_END_US = ORIGIN_US + 7_000_000;
+  const RESUME_FRAME = 225;
+  function pausedLadder(): Event[] {
+    const messages = synthetic({ seconds: 10, videoTrackIds: [0, 1, 2], gridOriginUs: ORIGIN_US, isKeyframe: (i) => i % 60 === 0 || i === 12 || i === RESUME_FRAME }).filter(
+      (m) => !(m.type === 'chunk' && m.trackId === 0 && m.timestampUs >= PAUSE_START_US && m.timestampUs < PAUSE_END_US),
+    );
+    return run(messages);
+  }
+  const of = (events: Event[], rendition: string): Event[] =>
+    events.filter((e) => (e.type === 'part' && e.part.rendition === rendition) || (e.type === 'segment' && e.segment.rendition === rendition));
+  const startUs = (part: Part): number => (part.programDateTimeMs - WALL_CLOCK_MS) * 1000;
+
+  it('keeps the paused rung\'s segments in step with the others: same numbers, same boundaries, parts within the target', () => {
+    const events = pausedLadder();
+    const [r0, r1, r2] = ['r0', 'r1', 'r2'].map((r) => segments(of(events, r)));
+    expect(r0!.map((s) => s.msn)).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const other of [r1!, r2!]) {
+      expect(other.map((s) => s.msn)).toEqual(r0!.map((s) => s.msn));
+      other.forEach((seg, i) => {
+        expect(Math.abs(seg.durationUs - r0![i]!.durationUs)).toBeLessThanOrEqual(1);
+        expect(seg.programDateTimeMs).toBeCloseTo(r0![i]!.programDateTimeMs, 0);
+      });
+    }
+    const all = parts(of(events, 'r0'));
+    for (const part of all) expect(part.durationUs).toBeLessThanOrEqual(PART_TARGET_US);
+    for (const seg of r0!) {
+      const own = all.filter((p) => p.msn === seg.msn);
+      expect(own.map((p) => p.partIndex)).toEqual(own.map((_, i) => i));
+      expect(Math.abs(own.reduce((sum, p) => sum + p.durationUs, 0) - seg.durationUs)).toBeLessThanOrEqual(own.length);
+    }
+    // GAP parts exactly where no video was (from the end of the last frame before the pause to the resuming keyframe).
+    const gaps = all.filter((p) => p.gap);
+    expect(Math.round(startUs(gaps[0]!))).toBe(frameTimeUs(90) - ORIGIN_US);
+    expect(all.filter((p) => p.msn === 3).every((p) => p.gap)).toBe(true);
+    const resumed = all[all.indexOf(gaps.at(-1)!) + 1]!;
+    expect(resumed).toMatchObject({ msn: 4, independent: true });
+    expect(resumed.gap).toBeUndefined();
+    expect(Math.round(startUs(resumed))).toBe(frameTimeUs(RESUME_FRAME) - ORIGIN_US);
+    expect(readPart(resumed.data).runs.find((r) => r.trackId === 1)?.baseMediaDecodeTime).toBe(frameTimeUs(RESUME_FRAME) - ORIGIN_US);
+    for (const gap of gaps) expect(gap.data.byteLength).toBe(0);
+  });
+
+  it('keeps the paused rung\'s playlist live: it reaches as far as the others within the pause threshold, part by part', () => {
+    const events = pausedLadder();
+    let r0EndUs = 0;
+    let r1EndUs = 0;
+    let worstLagUs = 0;
+    for (const event of events) {
+      if (event.type !== 'part') continue;
+      const endUs = startUs(event.part) + event.part.durationUs;
+      if (event.part.rendition === 'r0') r0EndUs = Math.max(r0EndUs, endUs);
+      if (event.part.rendition === 'r1') {
+        r1EndUs = endUs;
+        continue;
+      }
+      // Measured when the next r1 part is due: before r1 moves on, r0 has caught up with it.
+      if (event.part.rendition === 'r2') worstLagUs = Math.max(worstLagUs, r1EndUs - r0EndUs);
+    }
+    expect(worstLagUs).toBeLessThanOrEqual(3 * PART_TARGET_US + PART_TARGET_US);
+    expect(r0EndUs).toBeGreaterThanOrEqual(9_900_000);
+  });
+});
+
 describe('StreamPackager errors', () => {
   const clock: WireMessage = { type: 'clock', timestampUs: ORIGIN_US, wallClockMs: WALL_CLOCK_MS };
 
