@@ -16,6 +16,13 @@ export const CONTROL_CHANNEL_LABEL = 'swarmcast';
 /** Channels one publish session may open: the control channel and one per track. */
 export const MAX_CHANNELS = MAX_TRACKS + 1;
 
+/**
+ * Largest frame on a track's channel. Without SCTP message interleaving (I-DATA, which libdatachannel does not
+ * negotiate) a message goes out whole once started, so the other channels wait behind it: 16 KiB bounds that wait
+ * to ~85 ms at 1.5 Mbit/s (64 KiB frames would be ~350 ms), for 10 bytes of fragment header per 16 KiB.
+ */
+export const TRACK_FRAME_BYTES = 16 * 1024;
+
 export type ChannelRole = { kind: 'control' } | { kind: 'track'; trackId: number };
 
 export function trackChannelLabel(trackId: number): string {
@@ -49,7 +56,8 @@ export class ChannelWriter {
     this.#control = new WireWriter(control);
     for (const [trackId, sink] of tracks) {
       trackChannelLabel(trackId);
-      this.#tracks.set(trackId, new WireWriter(sink));
+      const maxFrameBytes = Math.min(TRACK_FRAME_BYTES, sink.maxFrameBytes);
+      this.#tracks.set(trackId, new WireWriter({ maxFrameBytes, send: (frame) => sink.send(frame) }));
     }
   }
 
