@@ -39,7 +39,7 @@ export interface SessionStats {
   fps: number;
   /** Everything sent (all tracks, framing included), kbit/s over the last stats interval. */
   bitrateKbps: number;
-  /** Captured video frames not encoded because of back-pressure or a full encoder queue. */
+  /** Captured video frames not encoded in every rung because of back-pressure (see SendPriority) or a full encoder queue. */
   droppedFrames: number;
   /** Frames waiting in the busiest video encoder. */
   encoderQueue: number;

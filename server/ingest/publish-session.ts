@@ -111,9 +111,13 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> implement
     this.close('protocol-error', detail);
   }
 
-  /** Ends the session, once; later calls do nothing. */
+  /**
+   * Ends the session, once; later calls do nothing. After the publisher's `end` on the control channel, its channels
+   * closing (whichever goes first) is the stop it announced, not a lost connection.
+   */
   close(reason: PublishEndReason, detail?: string): void {
     if (this.#closed) return;
+    if (reason === 'disconnected' && this.#demux.controlEnded) return this.close('publisher-ended', detail);
     this.#closed = true;
     clearInterval(this.#timer);
     clearTimeout(this.#endGrace);
