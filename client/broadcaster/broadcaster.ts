@@ -47,6 +47,8 @@ export const NO_SESSION: SessionStats = {
   audioChunksSent: 0,
   bytesSent: 0,
   bufferedBytes: 0,
+  channelBufferedBytes: {},
+  pausedRenditions: [],
   timeLiveMs: 0,
   videoCodec: null,
   audioCodec: null,
@@ -70,7 +72,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     this.streamName = options.streamName;
     this.sourceKind = options.source;
     this.config = resolveConfig(options.config);
-    this.#connect = options.connect ?? ((name, limits) => WebRtcPublisher.connect(name, limits));
+    this.#connect = options.connect ?? ((name, options) => WebRtcPublisher.connect(name, options));
   }
 
   get state(): BroadcasterState {

@@ -1,9 +1,10 @@
-// The WebRTC publisher: one RTCPeerConnection with one data channel, signaled by one HTTP exchange (POST offer → 201 answer).
+// The WebRTC publisher: one RTCPeerConnection with a control channel and a channel per track, signaled by one HTTP exchange (POST offer → 201 answer).
 import { TypedEmitter } from '../../shared/events.ts';
+import { CONTROL_CHANNEL_LABEL, trackChannelLabel } from '../../shared/protocol/index.ts';
 import { BroadcastError, iceFailure } from './errors.ts';
-import type { PublishTransport, TransportEvents, TransportLimits } from './transport.ts';
+import type { PublishChannel, PublishTransport, TransportEvents, TransportOptions } from './transport.ts';
 
-export interface PublisherOptions extends TransportLimits {
+export interface PublisherOptions extends TransportOptions {
   /** Where `/api/publish/NAME` lives; defaults to the page's origin. */
   baseUrl?: string;
   /** Non-trickle signaling sends the offer once every candidate is gathered, or after this long. */
@@ -14,7 +15,6 @@ export interface PublisherOptions extends TransportLimits {
   drainTimeoutMs?: number;
 }
 
-export const DATA_CHANNEL_LABEL = 'swarmcast';
 const DEFAULT_ICE_GATHERING_TIMEOUT_MS = 5000;
 const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 const DEFAULT_DRAIN_TIMEOUT_MS = 1000;
@@ -28,19 +28,21 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
   readonly streamName: string;
   readonly segmentTargetMs: number | undefined;
   readonly partTargetMs: number | undefined;
+  readonly control: PublishChannel;
+  readonly tracks: ReadonlyMap<number, PublishChannel>;
   #pc: RTCPeerConnection;
-  #dc: RTCDataChannel;
+  #channels: RTCDataChannel[];
   #location: string | undefined;
-  #limits: TransportLimits;
   #drainTimeoutMs: number;
-  #congested = false;
   #closed = false;
 
   /** Connects and resolves once the data channel is open; rejects with a BroadcastError in the user's words. */
   static async connect(streamName: string, options: PublisherOptions): Promise<WebRtcPublisher> {
     const pc = new RTCPeerConnection({ iceServers: [] });
-    const dc = pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true });
-    dc.binaryType = 'arraybuffer';
+    const control = pc.createDataChannel(CONTROL_CHANNEL_LABEL, { ordered: true });
+    const tracks = new Map(options.trackIds.map((id) => [id, pc.createDataChannel(trackChannelLabel(id), { ordered: true })]));
+    const all = [control, ...tracks.values()];
+    for (const dc of all) dc.binaryType = 'arraybuffer';
     try {
       await pc.setLocalDescription(await pc.createOffer());
       await iceGatheringComplete(pc, options.iceGatheringTimeoutMs ?? DEFAULT_ICE_GATHERING_TIMEOUT_MS);
@@ -51,8 +53,9 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
       const unreachable = (): BroadcastError =>
         iceFailure({ streamName, firefox: /\bFirefox\//.test(navigator.userAgent), serverAddresses: candidateAddresses(answer.sdp) });
-      await channelOpen(pc, dc, options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, unreachable);
-      return new WebRtcPublisher(streamName, pc, dc, answer, options);
+      const openTimeoutMs = options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
+      await Promise.all(all.map((dc) => channelOpen(pc, dc, openTimeoutMs, unreachable)));
+      return new WebRtcPublisher(streamName, pc, control, tracks, answer, options);
     } catch (err) {
       pc.close();
       if (err instanceof BroadcastError) throw err;
@@ -60,22 +63,28 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     }
   }
 
-  private constructor(streamName: string, pc: RTCPeerConnection, dc: RTCDataChannel, answer: Answer, options: PublisherOptions) {
+  private constructor(
+    streamName: string,
+    pc: RTCPeerConnection,
+    control: RTCDataChannel,
+    tracks: ReadonlyMap<number, RTCDataChannel>,
+    answer: Answer,
+    options: PublisherOptions,
+  ) {
     super();
     this.streamName = streamName;
     this.#pc = pc;
-    this.#dc = dc;
+    this.#channels = [control, ...tracks.values()];
     this.#location = answer.location;
     this.segmentTargetMs = answer.segmentTargetMs;
     this.partTargetMs = answer.partTargetMs;
-    this.#limits = { maxBufferedBytes: options.maxBufferedBytes, lowBufferedBytes: options.lowBufferedBytes };
     this.#drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
-    dc.bufferedAmountLowThreshold = options.lowBufferedBytes;
-    dc.addEventListener('bufferedamountlow', () => {
-      this.#congested = false;
-    });
-    dc.addEventListener('close', () => this.#fail());
-    dc.addEventListener('error', () => this.#fail());
+    this.control = this.#channel(control);
+    this.tracks = new Map([...tracks].map(([id, dc]) => [id, this.#channel(dc)]));
+    for (const dc of this.#channels) {
+      dc.addEventListener('close', () => this.#fail());
+      dc.addEventListener('error', () => this.#fail());
+    }
     pc.addEventListener('connectionstatechange', () => {
       this.emit('state', pc.connectionState);
       if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.#fail();
@@ -86,30 +95,29 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     return this.#pc.connectionState;
   }
 
-  get maxFrameBytes(): number {
-    return this.#pc.sctp?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_BYTES;
-  }
-
-  get congested(): boolean {
-    return this.#congested;
-  }
-
-  get bufferedAmount(): number {
-    return this.#closed ? 0 : this.#dc.bufferedAmount;
-  }
-
-  send(frame: Uint8Array): void {
-    if (this.#closed || this.#dc.readyState !== 'open') return;
-    this.#dc.send(frame as Uint8Array<ArrayBuffer>);
-    if (this.#dc.bufferedAmount > this.#limits.maxBufferedBytes) this.#congested = true;
+  #channel(dc: RTCDataChannel): PublishChannel {
+    const isClosed = (): boolean => this.#closed;
+    const pc = this.#pc;
+    return {
+      get maxFrameBytes() {
+        return pc.sctp?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_BYTES;
+      },
+      get bufferedAmount() {
+        return isClosed() ? 0 : dc.bufferedAmount;
+      },
+      send(frame) {
+        if (isClosed() || dc.readyState !== 'open') return;
+        dc.send(frame as Uint8Array<ArrayBuffer>);
+      },
+    };
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.removeAllListeners();
-    await drained(this.#dc, this.#drainTimeoutMs);
-    this.#dc.close();
+    await Promise.all(this.#channels.map((dc) => drained(dc, this.#drainTimeoutMs)));
+    for (const dc of this.#channels) dc.close();
     this.#pc.close();
     if (this.#location) {
       try {

@@ -1,6 +1,6 @@
 // One go-live: owns the capture source, the encoders, the transport and its wire writer; close() releases them all.
 import { TypedEmitter } from '../../shared/events.ts';
-import { WireWriter } from '../../shared/protocol/index.ts';
+import { ChannelWriter } from '../../shared/protocol/index.ts';
 import { segmentGrid } from '../../shared/segment-grid.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
 import { AudioTrackEncoder, pickAudioConfig } from './audio-encoder.ts';
@@ -8,6 +8,7 @@ import { openSource } from './capture.ts';
 import type { BroadcasterConfig } from './config.ts';
 import { BroadcastError } from './errors.ts';
 import { KeyframeSchedule } from './keyframe-schedule.ts';
+import { SendPriority } from './send-priority.ts';
 import { nowUs, type CaptureSource, type SourceKind } from './source.ts';
 import { StatsWindow } from './stats-window.ts';
 import { chunkMessage, headerMessages, type AudioTrackSource } from './track-messages.ts';
@@ -38,7 +39,7 @@ export interface SessionStats {
   fps: number;
   /** Everything sent (all tracks, framing included), kbit/s over the last stats interval. */
   bitrateKbps: number;
-  /** Captured video frames not encoded because of back-pressure or a full encoder queue. */
+  /** Captured video frames not encoded in every rung because of back-pressure (see SendPriority) or a full encoder queue. */
   droppedFrames: number;
   /** Frames waiting in the busiest video encoder. */
   encoderQueue: number;
@@ -51,8 +52,12 @@ export interface SessionStats {
   keyframesSent: number;
   audioChunksSent: number;
   bytesSent: number;
-  /** Bytes queued on the data channel. */
+  /** Bytes queued on all data channels. */
   bufferedBytes: number;
+  /** Bytes queued per data channel: `control`, each rendition, `audio`. */
+  channelBufferedBytes: Record<string, number>;
+  /** The renditions whose frames are being dropped because the uplink backed up (the top one first). */
+  pausedRenditions: string[];
   timeLiveMs: number;
   videoCodec: string | null;
   audioCodec: string | null;
@@ -75,7 +80,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #audio: AudioTrackEncoder | undefined;
   #audioGaveUp = false;
   #transport: PublishTransport | undefined;
-  #writer: WireWriter | undefined;
+  #writer: ChannelWriter | undefined;
+  #priority: SendPriority | undefined;
   /** Made at the first captured frame, whose timestamp is the segment grid's zero point. */
   #schedule: KeyframeSchedule | undefined;
   #segmentTargetUs = 0;
@@ -166,13 +172,23 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       keyframesSent: this.#counters.keyframesSent,
       audioChunksSent: this.#counters.audioChunksSent,
       bytesSent: this.#writer?.bytesSent ?? 0,
-      bufferedBytes: open ? (this.#transport?.bufferedAmount ?? 0) : 0,
+      bufferedBytes: open ? this.#queuedBytes() : 0,
+      channelBufferedBytes: open ? this.#channelQueues() : {},
+      pausedRenditions: open ? this.#rungs.filter((_, k) => this.#priority?.paused[k]).map((r) => r.rung.rendition) : [],
       timeLiveMs: open && this.#liveSince !== undefined ? Math.round(performance.now() - this.#liveSince) : 0,
       videoCodec: this.#videoCodec,
       audioCodec: this.#audioCodec,
       segmentTargetMs: this.#segmentTargetUs ? this.#segmentTargetUs / 1000 : null,
       renditions: this.#rungs.map((r) => r.rung.rendition),
     };
+  }
+
+  #channelQueues(): Record<string, number> {
+    return this.#transport ? channelQueues(this.#transport, this.#rungs) : {};
+  }
+
+  #queuedBytes(): number {
+    return Object.values(this.#channelQueues()).reduce((a, b) => a + b, 0);
   }
 
   /** Each step checks for a stop that came while it waited, and releases what it just opened. */
@@ -202,13 +218,14 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     if (source.hasAudio && !this.#audioConfig) {
       throw new BroadcastError('encoder-unsupported', `This browser can't encode audio as AAC or Opus. Use a recent Chrome, Edge or Safari.`, streamName);
     }
-    const transport = await this.#options.connect(streamName, {
-      maxBufferedBytes: config.maxBufferedBytes,
-      lowBufferedBytes: config.lowBufferedBytes,
-    });
+    // Video rung k is track k and audio the track after them (as track-messages.ts numbers them), each on its channel.
+    const trackIds = rungs.map((_, k) => k);
+    if (source.hasAudio) trackIds.push(rungs.length);
+    const transport = await this.#options.connect(streamName, { trackIds });
     if (this.#ending) return transport.close();
     this.#transport = transport;
-    this.#writer = new WireWriter(transport);
+    this.#writer = new ChannelWriter(transport.control, transport.tracks);
+    this.#priority = new SendPriority(rungs.length, { maxBufferedBytes: config.maxBufferedBytes, lowBufferedBytes: config.lowBufferedBytes });
     this.#segmentTargetUs = (transport.segmentTargetMs ?? config.segmentTargetMs) * 1000;
     this.#partTargetUs = transport.partTargetMs === undefined ? undefined : transport.partTargetMs * 1000;
     transport.on('failure', (err) => void this.#fail(err, false));
@@ -239,18 +256,24 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       this.#lastVideoUs = frame.timestamp;
       this.#schedule ??= new KeyframeSchedule(frame.timestamp, segmentGrid(this.#segmentTargetUs, this.#partTargetUs));
       const schedule = this.#schedule;
-      if (this.#transport?.congested) {
-        // Frames dropped before encoding leave no hole in the bitstream; the keyframe lets the origin cut a fresh part.
-        this.#counters.dropped++;
-        schedule.forceKeyframe();
-        return;
-      }
       if (this.#rungs.some((r) => r.queueSize > this.#options.config.maxEncodeQueue)) {
         this.#counters.dropped++;
         return;
       }
+      // Frames dropped before encoding leave no hole in the bitstream; a rung that resumes does so on a keyframe,
+      // forced in every rung so keyframes stay on the same timestamps across the ladder.
+      const priority = this.#priority!;
+      if (priority.update(this.#queuedBytes())) schedule.forceKeyframe();
+      const paused = priority.paused;
+      if (paused.every(Boolean)) {
+        this.#counters.dropped++;
+        return;
+      }
+      if (paused.some(Boolean)) this.#counters.dropped++;
       const keyFrame = schedule.next(frame.timestamp);
-      for (const rung of this.#rungs) rung.encode(frame, keyFrame);
+      this.#rungs.forEach((rung, k) => {
+        if (!paused[k]) rung.encode(frame, keyFrame);
+      });
     } finally {
       frame.close();
     }
@@ -317,7 +340,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       video: this.#rungs.map((r) => ({ rung: r.rung, decoderConfig: r.decoderConfig! })),
       ...(audio && { audio }),
     });
-    for (const message of headers) writer.write(message);
+    writer.writeHeader(headers);
     this.#videoCodec = this.#rungs[0]!.decoderConfig!.codec;
     this.#audioCodec = audio?.codec ?? null;
     this.#liveSince = performance.now();
@@ -332,7 +355,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #sendChunk(trackId: number, chunk: EncodedChunk): void {
     if (chunk.timestamp < this.#clockOriginUs) return;
     const message = chunkMessage(trackId, chunk);
-    this.#writer!.write(message);
+    this.#writer!.writeChunk(message);
     if (trackId === 0) {
       this.#counters.framesSent++;
       if (message.keyframe) this.#counters.keyframesSent++;
@@ -363,7 +386,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       await Promise.all([...this.#rungs.map((r) => r.flush()), this.#audio?.flush()]).catch((err: unknown) => {
         console.warn('swarmcast: flushing the encoders at stop failed:', err);
       });
-      this.#writer.write({ type: 'end' });
+      this.#writer.writeEnd();
     }
     this.#closed = true;
     closeAll(this.#rungs);
@@ -372,6 +395,13 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     this.#window.idle();
     this.#settled();
   }
+}
+
+/** Bytes queued on every channel of a transport, by what each carries. */
+function channelQueues(transport: PublishTransport, rungs: readonly RungEncoder[]): Record<string, number> {
+  const queues: Record<string, number> = { control: transport.control.bufferedAmount };
+  for (const [trackId, channel] of transport.tracks) queues[rungs[trackId]?.rung.rendition ?? 'audio'] = channel.bufferedAmount;
+  return queues;
 }
 
 /** One encoder per rung; when one cannot be made, those already made are closed. */

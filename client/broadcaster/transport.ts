@@ -1,4 +1,4 @@
-// The seam between the broadcaster and the network: where framed wire messages go.
+// The seam between the broadcaster and the network: the data channels framed wire messages go on.
 import type { TypedEmitter } from '../../shared/events.ts';
 import type { FrameSink } from '../../shared/protocol/index.ts';
 import type { BroadcastError } from './errors.ts';
@@ -10,24 +10,38 @@ export type TransportEvents = {
   state: [string];
 };
 
-/** A connected publish session that carries data-channel frames in order and reliably; the wire writer's sink. */
-export interface PublishTransport extends FrameSink, Pick<TypedEmitter<TransportEvents>, 'on' | 'off'> {
+/** One ordered, reliable channel of a publish session; a wire writer's sink. */
+export interface PublishChannel extends FrameSink {
+  /** Bytes queued on this channel and not yet handed to the network. */
+  readonly bufferedAmount: number;
+}
+
+/**
+ * A connected publish session: a control channel (clock, track configs, end) and one channel per track (its chunks),
+ * as `shared/protocol/channels.ts` lays down.
+ */
+export interface PublishTransport extends Pick<TypedEmitter<TransportEvents>, 'on' | 'off'> {
   /** Segment target the origin packages with; keyframes are forced on its boundaries. */
   readonly segmentTargetMs: number | undefined;
   readonly partTargetMs: number | undefined;
   readonly connectionState: string;
-  /** True while more than the configured maximum is queued, until the queue drains to the low mark. */
-  readonly congested: boolean;
-  /** Bytes queued and not yet handed to the network. */
-  readonly bufferedAmount: number;
+  readonly control: PublishChannel;
+  /** The channel of each track the transport was connected for, by track id. */
+  readonly tracks: ReadonlyMap<number, PublishChannel>;
   /** Ends the session and releases the connection; idempotent. */
   close(): Promise<void>;
 }
 
+/** When the broadcaster sheds video rungs (see SendPriority): bytes queued on all channels together. */
 export interface TransportLimits {
   maxBufferedBytes: number;
   lowBufferedBytes: number;
 }
 
+export interface TransportOptions {
+  /** The tracks to open a channel for: every video rung and the audio track. */
+  trackIds: readonly number[];
+}
+
 /** Connects a publish session for a stream name. */
-export type TransportConnector = (streamName: string, limits: TransportLimits) => Promise<PublishTransport>;
+export type TransportConnector = (streamName: string, options: TransportOptions) => Promise<PublishTransport>;

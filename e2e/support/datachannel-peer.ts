@@ -4,36 +4,46 @@ import { encodeMessage, type WireMessage } from '../../shared/protocol/index.ts'
 
 const GATHERING_TIMEOUT_MS = 10_000;
 
-/** A peer that has made its complete offer (no trickle) with one data channel, and has not seen an answer yet. */
+/** A peer that has made its complete offer (no trickle) with its data channels, and has not seen an answer yet. */
 export interface OfferingPeer {
   readonly offerSdp: string;
-  /** Applies the answer and resolves when the data channel is open. */
+  /** Applies the answer and resolves when every data channel is open. */
   accept(answerSdp: string, timeoutMs?: number): Promise<PublisherPeer>;
   close(): void;
 }
 
 export interface PublisherPeer {
+  /** The first channel offered (the control channel, `swarmcast`, unless told otherwise). */
   readonly channel: DataChannel;
+  /** Every channel, by label. */
+  readonly channels: ReadonlyMap<string, DataChannel>;
   /** Sends one data-channel frame exactly as given. */
   sendFrame(frame: Uint8Array): void;
   /** Sends one wire message that fits in a frame. */
   send(message: WireMessage): void;
-  /** Resolves when the channel closes, whichever side closed it. */
+  /** Resolves when the first channel closes, whichever side closed it. */
   readonly closed: Promise<void>;
   close(): void;
 }
 
-export async function offerPeer(label: string): Promise<OfferingPeer> {
+/** Offers the given data channels, in order (by default the control channel alone). */
+export async function offerPeer(label: string, channelLabels: readonly string[] = ['swarmcast']): Promise<OfferingPeer> {
   const pc = new PeerConnection(label, { iceServers: [], bindAddress: '127.0.0.1' });
   const gathered = new Promise<void>((done) => pc.onGatheringStateChange((state) => state === 'complete' && done()));
-  const channel = pc.createDataChannel('swarmcast');
-  const opened = new Promise<void>((done, fail) => {
-    channel.onOpen(() => done());
-    channel.onError((err) => fail(new Error(`data channel error: ${err}`)));
-  });
+  const channels = new Map(channelLabels.map((l) => [l, pc.createDataChannel(l)]));
+  const channel = channels.get(channelLabels[0]!)!;
+  const opened = Promise.all(
+    [...channels.values()].map(
+      (dc) =>
+        new Promise<void>((done, fail) => {
+          dc.onOpen(() => done());
+          dc.onError((err) => fail(new Error(`data channel error: ${err}`)));
+        }),
+    ),
+  );
   const closed = new Promise<void>((done) => channel.onClosed(() => done()));
   const close = (): void => {
-    channel.close();
+    for (const dc of channels.values()) dc.close();
     pc.close();
   };
   try {
@@ -42,6 +52,7 @@ export async function offerPeer(label: string): Promise<OfferingPeer> {
     if (!offer) throw new Error('node-datachannel produced no offer');
     const peer: PublisherPeer = {
       channel,
+      channels,
       sendFrame: (frame) => void channel.sendMessageBinary(frame),
       send: (message) => void channel.sendMessageBinary(encodeMessage(message)),
       closed,
@@ -51,7 +62,7 @@ export async function offerPeer(label: string): Promise<OfferingPeer> {
       offerSdp: offer.sdp,
       async accept(answerSdp, timeoutMs = GATHERING_TIMEOUT_MS) {
         pc.setRemoteDescription(answerSdp, 'answer');
-        await withTimeout(opened, timeoutMs, 'data channel open');
+        await withTimeout(opened, timeoutMs, 'data channels open');
         return peer;
       },
       close,
@@ -80,9 +91,10 @@ const MAX_OFFERS = 3;
 export async function connectPeer<A extends SignaledAnswer>(
   label: string,
   signal: (offerSdp: string) => Promise<A>,
+  channelLabels?: readonly string[],
 ): Promise<PublisherPeer & { answer: A }> {
   for (let attempt = 1; ; attempt++) {
-    const offering = await offerPeer(label);
+    const offering = await offerPeer(label, channelLabels);
     let answer: A | undefined;
     try {
       answer = await signal(offering.offerSdp);

@@ -1,7 +1,8 @@
-// One publisher's WebRTC session (node-datachannel): SDP answer, the data channel, frames → wire messages.
+// One publisher's WebRTC session (node-datachannel): SDP answer, its data channels, frames → wire messages.
 import { PeerConnection, type DataChannel } from 'node-datachannel';
-import { MessageReassembler, type WireMessage } from '../../shared/protocol/index.ts';
+import { ProtocolError } from '../../shared/protocol/index.ts';
 import { TypedEmitter, type ErrorContext } from '../../shared/events.ts';
+import { ChannelDemux } from './channel-demux.ts';
 import type { IngestConfig } from './config.ts';
 import { IngestError } from './errors.ts';
 import type { PublishEndReason, PublishedStream, PublishedStreamEvents } from './published-stream.ts';
@@ -14,15 +15,23 @@ export interface SessionStats {
   messagesReceived: number;
 }
 
+/**
+ * After `end` on the control channel, how long the track channels have to deliver what they still carry (each ends
+ * with its own `end`); the stream then ends without them.
+ */
+const END_GRACE_MS = 2000;
+
 export class PublishSession extends TypedEmitter<PublishSessionEvents> implements PublishedStream {
   readonly id: string;
   readonly streamName: string;
   readonly stats: SessionStats = { bytesReceived: 0, framesReceived: 0, messagesReceived: 0 };
   #config: IngestConfig;
   #pc: PeerConnection;
-  #channel: DataChannel | undefined;
-  #reassembler = new MessageReassembler();
+  /** Kept referenced: node-datachannel closes a channel whose JS object is garbage-collected. */
+  #channels: DataChannel[] = [];
+  #demux = new ChannelDemux();
   #timer: NodeJS.Timeout | undefined;
+  #endGrace: NodeJS.Timeout | undefined;
   #lastActivityMs = Date.now();
   /** Rejects the pending answer() when the session closes before negotiation is done. */
   #abortAnswer: ((err: Error) => void) | undefined;
@@ -51,7 +60,7 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> implement
   }
 
   get isOpen(): boolean {
-    return this.#channel !== undefined && !this.#closed;
+    return this.#channels.length > 0 && !this.#closed;
   }
 
   get closed(): boolean {
@@ -102,14 +111,19 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> implement
     this.close('protocol-error', detail);
   }
 
-  /** Ends the session, once; later calls do nothing. */
+  /**
+   * Ends the session, once; later calls do nothing. After the publisher's `end` on the control channel, its channels
+   * closing (whichever goes first) is the stop it announced, not a lost connection.
+   */
   close(reason: PublishEndReason, detail?: string): void {
     if (this.#closed) return;
+    if (reason === 'disconnected' && this.#demux.controlEnded) return this.close('publisher-ended', detail);
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#endGrace);
     this.#abortAnswer?.(this.#closedDuringNegotiation(reason));
     try {
-      this.#channel?.close();
+      for (const channel of this.#channels) channel.close();
       this.#pc.close();
     } catch {
       // The engine may already have torn the connection down; closing is best effort.
@@ -127,45 +141,59 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> implement
   }
 
   #attachChannel(channel: DataChannel): void {
-    if (this.#channel) {
+    if (this.#closed) {
       channel.close();
       return;
     }
-    this.#channel = channel;
+    const label = channel.getLabel();
+    try {
+      this.#demux.attach(label);
+    } catch (err) {
+      channel.close();
+      this.close('protocol-error', (err as Error).message);
+      return;
+    }
+    this.#channels.push(channel);
     this.#lastActivityMs = Date.now();
-    channel.onMessage((msg) => this.#onFrame(msg));
-    channel.onClosed(() => this.close('disconnected', 'data channel closed'));
-    channel.onError((err) => this.close('disconnected', `data channel error: ${err}`));
+    channel.onMessage((msg) => this.#onFrame(label, msg));
+    channel.onClosed(() => this.close('disconnected', `data channel ${label} closed`));
+    channel.onError((err) => this.close('disconnected', `data channel ${label} error: ${err}`));
   }
 
-  #onFrame(msg: string | Buffer | ArrayBuffer): void {
+  #onFrame(label: string, msg: string | Buffer | ArrayBuffer): void {
     if (this.#closed) return;
     this.#lastActivityMs = Date.now();
     if (typeof msg === 'string') {
-      this.close('protocol-error', 'text message on the media channel');
+      this.close('protocol-error', `text message on data channel ${label}`);
       return;
     }
     const frame = msg instanceof ArrayBuffer ? new Uint8Array(msg) : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
     this.stats.framesReceived++;
     this.stats.bytesReceived += frame.byteLength;
-    let message: WireMessage | null;
+    let messages;
     try {
-      message = this.#reassembler.push(frame);
+      messages = this.#demux.push(label, frame);
+      this.stats.messagesReceived = this.#demux.messagesReceived;
     } catch (err) {
-      this.close('protocol-error', (err as Error).message);
+      this.close('protocol-error', err instanceof ProtocolError ? `${err.message} (data channel ${label})` : String(err));
       return;
     }
-    if (!message) return;
-    this.stats.messagesReceived++;
-    if (message.type === 'end') this.close('publisher-ended');
-    else this.emit('message', message);
+    for (const message of messages) {
+      if (this.#closed) return;
+      this.emit('message', message);
+    }
+    if (this.#demux.finished) this.close('publisher-ended');
+    else if (this.#demux.controlEnded && !this.#endGrace) {
+      this.#endGrace = setTimeout(() => this.close('publisher-ended', 'track channels did not end in time'), END_GRACE_MS);
+      this.#endGrace.unref();
+    }
   }
 
   #armTimer(): void {
     const startedMs = Date.now();
     this.#timer = setInterval(() => {
       const now = Date.now();
-      if (!this.#channel) {
+      if (this.#channels.length === 0) {
         if (now - startedMs > this.#config.connectTimeoutMs) {
           this.close('connect-timeout', `no data channel within ${this.#config.connectTimeoutMs} ms`);
         }

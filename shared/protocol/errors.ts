@@ -5,7 +5,9 @@ export type ProtocolErrorCode =
   | 'truncated'
   | 'oversized'
   | 'out-of-order'
-  | 'invalid-field';
+  | 'invalid-field'
+  /** A message on a channel that does not carry it, or a channel the session may not open. */
+  | 'wrong-channel';
 
 export class ProtocolError extends Error {
   override name = 'ProtocolError';

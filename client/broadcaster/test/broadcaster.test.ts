@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { PeerConnection, type DataChannel } from 'node-datachannel';
 import type { Connect } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FRAGMENT_HEADER_BYTES, MessageReassembler, type ChunkMessage, type ClockMessage, type WireMessage } from '../../../shared/protocol/index.ts';
+import { FRAGMENT_HEADER_BYTES, type ChunkMessage, type ClockMessage, type WireMessage } from '../../../shared/protocol/index.ts';
+import { ChannelDemux } from '../../../server/ingest/channel-demux.ts';
 import { startBrowserFixture, type BrowserFixture } from '../../../e2e/support/vite.ts';
 import type { HarnessResult } from './harness.ts';
 
@@ -15,16 +16,32 @@ const FRAME_US = 1_000_000 / 30;
 
 let fixture: BrowserFixture;
 
-/** A minimal stand-in for the ingest on `/api/publish/rtc`: a real node-datachannel peer that records what arrives. */
+/**
+ * A minimal stand-in for the ingest on `/api/publish/rtc`: a real node-datachannel peer that records what arrives,
+ * through the ingest's own channel rules (ChannelDemux).
+ */
 const rtcIngest = {
   messages: [] as WireMessage[],
+  labels: [] as string[],
+  /** Every channel sent its `end`. */
+  ended: false,
   errors: [] as string[],
   offer: '',
   deleted: false,
   peer: undefined as PeerConnection | undefined,
-  // node-datachannel closes a channel whose JS object is garbage-collected: keep it referenced.
-  channel: undefined as DataChannel | undefined,
+  // node-datachannel closes a channel whose JS object is garbage-collected: keep them referenced.
+  channels: [] as DataChannel[],
 };
+
+/** Replays the frames the harness recorded per channel through the ingest's channel rules, control channel first. */
+function replay(result: HarnessResult): { messages: WireMessage[]; frames: Map<string, Uint8Array[]>; ended: boolean } {
+  const demux = new ChannelDemux();
+  const messages: WireMessage[] = [];
+  const frames = new Map(result.channels.map(([label, b64s]) => [label, b64s.map((b64) => new Uint8Array(Buffer.from(b64, 'base64')))]));
+  for (const label of frames.keys()) demux.attach(label);
+  for (const [label, list] of frames) for (const frame of list) messages.push(...demux.push(label, frame));
+  return { messages, frames, ended: demux.finished };
+}
 
 const answerOffer: Connect.NextHandleFunction = (req, res) => {
   if (req.method === 'DELETE' && req.url === '/session') {
@@ -39,14 +56,21 @@ const answerOffer: Connect.NextHandleFunction = (req, res) => {
     rtcIngest.offer = Buffer.concat(body).toString();
     const peer = new PeerConnection('test-ingest', { iceServers: [], bindAddress: '127.0.0.1', maxMessageSize: 256 * 1024 });
     rtcIngest.peer = peer;
-    const reassembler = new MessageReassembler();
+    const demux = new ChannelDemux();
     peer.onDataChannel((dc) => {
-      rtcIngest.channel = dc;
+      rtcIngest.channels.push(dc);
+      const label = dc.getLabel();
+      rtcIngest.labels.push(label);
+      try {
+        demux.attach(label);
+      } catch (err) {
+        rtcIngest.errors.push(String(err));
+      }
       dc.onMessage((msg) => {
         if (typeof msg === 'string') return void rtcIngest.errors.push('text message');
         try {
-          const m = reassembler.push(new Uint8Array(msg as ArrayBuffer));
-          if (m) rtcIngest.messages.push(m);
+          rtcIngest.messages.push(...demux.push(label, new Uint8Array(msg as ArrayBuffer)));
+          rtcIngest.ended = demux.finished;
         } catch (err) {
           rtcIngest.errors.push(String(err));
         }
@@ -90,7 +114,8 @@ afterAll(async () => {
 describe('encode pipeline with the test source', () => {
   let result: HarnessResult;
   let messages: WireMessage[];
-  let rawFrames: Uint8Array[];
+  let rawFrames: Map<string, Uint8Array[]>;
+  let ended: boolean;
   let startedAtMs: number;
   let endedAtMs: number;
 
@@ -105,40 +130,37 @@ describe('encode pipeline with the test source', () => {
     endedAtMs = Date.now();
     await page.close();
     expect(errors).toEqual([]);
-    rawFrames = result.frames.map((b64) => new Uint8Array(Buffer.from(b64, 'base64')));
-    const reassembler = new MessageReassembler();
-    messages = [];
-    for (const frame of rawFrames) {
-      const msg = reassembler.push(frame);
-      if (msg) messages.push(msg);
-    }
+    ({ messages, frames: rawFrames, ended } = replay(result));
   }, 60_000);
+
+  const clockOf = (): ClockMessage => messages.find((m): m is ClockMessage => m.type === 'clock')!;
 
   const chunksOf = (trackId: number): ChunkMessage[] =>
     messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === trackId);
 
-  it('sends clock, then the video track with its avcC, then the audio track, then chunks, then end', () => {
-    expect(messages[0]?.type).toBe('clock');
-    const video = messages[1];
+  it('sends the video track with its avcC, the audio track, the clock that seals the header, chunks on their channels, then end on each', () => {
+    expect([...rawFrames.keys()]).toEqual(['swarmcast', 'swarmcast/0', 'swarmcast/1']);
+    const video = messages[0];
     expect(video).toMatchObject({ type: 'track', kind: 'video', trackId: 0, width: 1280, height: 720, rendition: '720p' });
     if (video?.type !== 'track') throw new Error('no video track');
     expect(video.codec).toMatch(/^avc1\.42/);
     expect(video.description?.[0]).toBe(1); // avcC configurationVersion
-    expect(messages[2]).toMatchObject({ type: 'track', kind: 'audio', trackId: 1, codec: 'opus', sampleRate: 48_000, channels: 2 });
-    const body = messages.slice(3, -1);
+    expect(messages[1]).toMatchObject({ type: 'track', kind: 'audio', trackId: 1, codec: 'opus', sampleRate: 48_000, channels: 2 });
+    expect(messages[2]?.type).toBe('clock');
+    const body = messages.slice(3);
     expect(body.length).toBeGreaterThan(100);
     expect(body.every((m) => m.type === 'chunk')).toBe(true);
-    expect(messages.at(-1)?.type).toBe('end');
+    expect(ended).toBe(true);
   });
 
   it('stamps the clock with the wall-clock time of its media timestamp', () => {
-    const clock = messages[0] as ClockMessage;
+    const clock = clockOf();
     expect(clock.wallClockMs).toBeGreaterThanOrEqual(startedAtMs - 50);
     expect(clock.wallClockMs).toBeLessThanOrEqual(endedAtMs);
   });
 
   it('never sends a chunk before the clock origin, and keeps each track in timestamp order', () => {
-    const clock = messages[0] as ClockMessage;
+    const clock = clockOf();
     for (const trackId of [0, 1]) {
       const chunks = chunksOf(trackId);
       expect(chunks.length).toBeGreaterThan(0);
@@ -148,7 +170,7 @@ describe('encode pipeline with the test source', () => {
   });
 
   it('forces a keyframe on the first frame at or after every segment boundary, counted from the grid origin it sends', () => {
-    const clock = messages[0] as ClockMessage;
+    const clock = clockOf();
     const video = chunksOf(0);
     expect(video[0]!.keyframe).toBe(true);
     // The grid's zero point is the first frame, and the clock's timestamp is never after it.
@@ -184,18 +206,22 @@ describe('encode pipeline with the test source', () => {
     expect(Math.abs(spanUs - (video.at(-1)!.timestampUs - video[0]!.timestampUs))).toBeLessThan(200_000);
   });
 
-  it('fragments every message above 64 KB, and the fragments reassemble into whole chunks', () => {
+  it('fragments every chunk above 16 KB on its track channel, and the fragments reassemble into whole chunks', () => {
     const keyframes = chunksOf(0).filter((c) => c.keyframe);
-    // The test picture's detail band makes its keyframes as large as a camera's, above one fragment.
+    // The test picture's detail band makes its keyframes as large as a camera's, above 64 KB.
     expect(keyframes.every((c) => c.data.byteLength > 64 * 1024)).toBe(true);
-    const large = messages.filter((m) => m.type === 'chunk' && 16 + m.data.byteLength > 64 * 1024).length;
-    const firstFragments = rawFrames.filter((f) => f[1] === 5 && f[6] === 0 && f[7] === 0).length;
-    expect(firstFragments).toBe(large);
-    expect(rawFrames.every((f) => f.byteLength <= 64 * 1024 + FRAGMENT_HEADER_BYTES)).toBe(true);
+    for (const trackId of [0, 1]) {
+      const frames = rawFrames.get(`swarmcast/${trackId}`)!;
+      const large = chunksOf(trackId).filter((m) => 16 + m.data.byteLength > 16 * 1024).length;
+      const firstFragments = frames.filter((f) => f[1] === 5 && f[6] === 0 && f[7] === 0).length;
+      expect(firstFragments).toBe(large);
+      expect(frames.every((f) => f.byteLength <= 16 * 1024)).toBe(true);
+    }
+    expect(FRAGMENT_HEADER_BYTES).toBe(10);
   });
 
   it('produces H.264 that ffprobe decodes frame for frame', () => {
-    const video = messages[1];
+    const video = messages[0];
     if (video?.type !== 'track' || !video.description) throw new Error('no avcC');
     const dir = mkdtempSync(join(tmpdir(), 'swarmcast-bc-'));
     try {
@@ -229,24 +255,53 @@ describe('encode pipeline with the test source', () => {
 });
 
 describe('back-pressure', () => {
-  it('drops video frames while the channel is congested, counts them, and resumes on a keyframe', async () => {
+  it('drops the top rung while its channel is congested, keeps audio and the lowest rung flowing, and resumes on a keyframe', async () => {
     const page = await fixture.browser.newPage();
     await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
     await page.waitForFunction(() => typeof window.runHarness === 'function');
-    const result = await page.evaluate((opts) => window.runHarness(opts), { durationMs: 3000, segmentTargetMs: 10_000, source: 'test' as const, congestAtMs: 1000 });
+    const ladder = [
+      { rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000, codec: 'avc1.42001f' },
+      { rendition: '240p', width: 426, height: 240, bitrate: 300_000, codec: 'avc1.42001f' },
+    ];
+    // 720p (~300 KB/s) on a channel that carries 30 KB/s from 1 s to 3 s live: its queue passes the top tier
+    // (150 KB of 300 KB with two rungs) within a second.
+    const result = await page.evaluate((opts) => window.runHarness(opts), {
+      durationMs: 5000,
+      segmentTargetMs: 10_000,
+      source: 'test' as const,
+      ladder,
+      congest: { atMs: 1000, untilMs: 3000, trackId: 0, bytesPerSecond: 30_000 },
+      maxBufferedBytes: 300_000,
+      lowBufferedBytes: 100_000,
+    });
     await page.close();
-    const reassembler = new MessageReassembler();
-    const messages = result.frames.map((b64) => reassembler.push(new Uint8Array(Buffer.from(b64, 'base64')))).filter((m) => m !== null);
-    const video = messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === 0);
-    const gaps = video.slice(1).map((c, i) => ({ after: c, gapUs: c.timestampUs - video[i]!.timestampUs })).filter((g) => g.gapUs > 100_000);
-    expect(gaps.length).toBe(1);
-    expect(gaps[0]!.after.keyframe).toBe(true);
-    const droppedByGap = Math.round(gaps[0]!.gapUs / FRAME_US) - 1;
-    expect(result.statsWhileLive.droppedFrames).toBeGreaterThanOrEqual(droppedByGap);
+    const { messages, ended } = replay(result);
+    expect(ended).toBe(true);
+    const chunks = (trackId: number): ChunkMessage[] => messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === trackId);
+    const gapsOf = (list: ChunkMessage[]): { after: ChunkMessage; gapUs: number }[] =>
+      list.slice(1).map((c, i) => ({ after: c, gapUs: c.timestampUs - list[i]!.timestampUs }));
+
+    // The top rung: one long gap, after which it comes back on a keyframe.
+    const top = gapsOf(chunks(0)).filter((g) => g.gapUs > 100_000);
+    expect(top.length).toBe(1);
+    expect(top[0]!.after.keyframe).toBe(true);
+    const droppedByGap = Math.round(top[0]!.gapUs / FRAME_US) - 1;
     expect(droppedByGap).toBeGreaterThan(10);
-    // Audio is small and keeps flowing through the congestion.
-    const audio = messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === 1);
-    expect(audio.slice(1).every((c, i) => c.timestampUs - audio[i]!.timestampUs <= 20_001)).toBe(true);
+    expect(result.statsWhileLive.droppedFrames).toBeGreaterThanOrEqual(droppedByGap);
+    // The lowest rung never pauses, and gets the same keyframe as the top rung when it resumes (aligned renditions).
+    const lowest = chunks(1);
+    expect(Math.max(...gapsOf(lowest).map((g) => g.gapUs))).toBeLessThan(100_000);
+    expect(lowest.find((c) => c.timestampUs === top[0]!.after.timestampUs)?.keyframe).toBe(true);
+    // Audio is never held back.
+    const audio = chunks(2);
+    expect(audio.length).toBeGreaterThan(200);
+    expect(gapsOf(audio).every((g) => g.gapUs <= 20_001)).toBe(true);
+    // The stats showed the paused rung and the queue on its channel.
+    const congested = result.statsHistory.filter((s) => s.pausedRenditions.length > 0);
+    expect(congested.length).toBeGreaterThan(0);
+    expect(congested.every((s) => s.pausedRenditions.join() === '720p')).toBe(true);
+    expect(Math.max(...congested.map((s) => s.channelBufferedBytes['720p'] ?? 0))).toBeGreaterThan(50_000);
+    expect(result.statsHistory[0]!.channelBufferedBytes).toMatchObject({ control: 0, '720p': 0, '240p': 0, audio: 0 });
   }, 30_000);
 });
 
@@ -272,14 +327,13 @@ describe('camera capture', () => {
     const result = await page.evaluate((opts) => window.runHarness(opts), { durationMs: 1500, segmentTargetMs: 1000, source: 'camera' as const });
     const after = Date.now();
     await page.close();
-    const reassembler = new MessageReassembler();
-    const messages = result.frames.map((b64) => reassembler.push(new Uint8Array(Buffer.from(b64, 'base64')))).filter((m) => m !== null);
-    const clock = messages[0] as ClockMessage;
+    const { messages } = replay(result);
+    const clock = messages[2] as ClockMessage;
     expect(clock.type).toBe('clock');
     expect(clock.wallClockMs).toBeGreaterThanOrEqual(before);
     expect(clock.wallClockMs).toBeLessThanOrEqual(after);
-    expect(messages[1]).toMatchObject({ kind: 'video', width: 1280, height: 720 });
-    expect(messages[2]).toMatchObject({ kind: 'audio', codec: 'opus', sampleRate: 48_000 });
+    expect(messages[0]).toMatchObject({ kind: 'video', width: 1280, height: 720 });
+    expect(messages[1]).toMatchObject({ kind: 'audio', codec: 'opus', sampleRate: 48_000 });
     const chunks = messages.filter((m): m is ChunkMessage => m.type === 'chunk');
     const lastWallMs = (c: ChunkMessage): number => clock.wallClockMs + (c.timestampUs - clock.timestampUs) / 1000;
     for (const trackId of [0, 1]) {
@@ -325,7 +379,7 @@ describe('broadcast page', () => {
 });
 
 describe('WebRTC publisher', () => {
-  it('goes live over a real data channel: one HTTP offer/answer, clock and tracks first, end and DELETE on stop', async () => {
+  it('goes live over real data channels: one HTTP offer/answer, a channel per track, header first, end on each and DELETE on stop', async () => {
     const page = await fixture.browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(String(err)));
@@ -340,9 +394,10 @@ describe('WebRTC publisher', () => {
     await page.click('#golive');
     await page.waitForSelector('body[data-state="idle"]');
     await expect.poll(() => rtcIngest.deleted).toBe(true);
-    await expect.poll(() => rtcIngest.messages.at(-1)?.type).toBe('end');
+    await expect.poll(() => rtcIngest.ended).toBe(true);
     expect(rtcIngest.errors).toEqual([]);
-    expect(rtcIngest.messages.slice(0, 3).map((m) => (m.type === 'track' ? m.kind : m.type))).toEqual(['clock', 'video', 'audio']);
+    expect(rtcIngest.labels).toEqual(['swarmcast', 'swarmcast/0', 'swarmcast/1']);
+    expect(rtcIngest.messages.slice(0, 3).map((m) => (m.type === 'track' ? m.kind : m.type))).toEqual(['video', 'audio', 'clock']);
     expect(errors).toEqual([]);
     await page.close();
   }, 40_000);

@@ -1,13 +1,16 @@
 // Test harness page: runs the Broadcaster with a source into a MemoryTransport and exposes what it would send.
+import type { Rung } from '../config.ts';
 import { Broadcaster, type BroadcasterState, type BroadcasterStats, type SourceKind } from '../index.ts';
 import { StillFrameFiller } from '../still-frame-filler.ts';
 import { MemoryTransport } from './memory-transport.ts';
 
 export interface HarnessResult {
-  /** Every data-channel frame, base64. */
-  frames: string[];
+  /** Every data-channel frame, base64, by channel label (the control channel first). */
+  channels: [label: string, frames: string[]][];
   states: BroadcasterState[];
   statsWhileLive: BroadcasterStats;
+  /** The stats at every stats interval while live. */
+  statsHistory: BroadcasterStats[];
   statsAfterStop: BroadcasterStats;
 }
 
@@ -15,8 +18,12 @@ export interface HarnessOptions {
   durationMs: number;
   segmentTargetMs: number;
   source: SourceKind;
-  /** Plays a congested channel for one stats interval once this long live. */
-  congestAtMs?: number;
+  /** The ladder to encode; the default config's otherwise. */
+  ladder?: Rung[];
+  /** From `atMs` live to `untilMs` live, the channel of track `trackId` carries only `bytesPerSecond`. */
+  congest?: { atMs: number; untilMs: number; trackId: number; bytesPerSecond: number };
+  maxBufferedBytes?: number;
+  lowBufferedBytes?: number;
 }
 
 declare global {
@@ -44,18 +51,38 @@ window.runStillFrameFiller = () => {
   return emitted;
 };
 
-window.runHarness = async ({ durationMs, segmentTargetMs, source, congestAtMs }) => {
-  const transport = new MemoryTransport(segmentTargetMs);
-  const broadcaster = new Broadcaster({ streamName: 'harness', source, connect: async () => transport });
+window.runHarness = async ({ durationMs, segmentTargetMs, source, ladder, congest, maxBufferedBytes, lowBufferedBytes }) => {
+  let transport: MemoryTransport | undefined;
+  const config = {
+    ...(ladder && { ladder }),
+    ...(maxBufferedBytes !== undefined && { maxBufferedBytes }),
+    ...(lowBufferedBytes !== undefined && { lowBufferedBytes }),
+  };
+  const broadcaster = new Broadcaster({
+    streamName: 'harness',
+    source,
+    config,
+    connect: async (_name, { trackIds }) => (transport = new MemoryTransport(segmentTargetMs, trackIds)),
+  });
   const states: BroadcasterState[] = [broadcaster.state];
   broadcaster.on('state', (state) => {
     states.push(state);
     document.body.dataset.state = state;
   });
   await broadcaster.start();
+  const statsHistory: BroadcasterStats[] = [];
+  let congestion: 'before' | 'on' | 'after' = 'before';
   await new Promise<void>((resolve) => {
     const onStats = (stats: BroadcasterStats): void => {
-      transport.congested = congestAtMs !== undefined && !transport.congested && stats.timeLiveMs >= congestAtMs && stats.droppedFrames === 0;
+      statsHistory.push(stats);
+      const channel = congest && transport!.tracks.get(congest.trackId)!;
+      if (congest && channel && congestion === 'before' && stats.timeLiveMs >= congest.atMs) {
+        congestion = 'on';
+        channel.limit(congest.bytesPerSecond);
+      } else if (congest && channel && congestion === 'on' && stats.timeLiveMs >= congest.untilMs) {
+        congestion = 'after';
+        channel.limit(Number.POSITIVE_INFINITY);
+      }
       if (stats.timeLiveMs < durationMs) return;
       broadcaster.off('stats', onStats);
       resolve();
@@ -65,9 +92,10 @@ window.runHarness = async ({ durationMs, segmentTargetMs, source, congestAtMs })
   const statsWhileLive = broadcaster.stats();
   await broadcaster.stop();
   return {
-    frames: transport.frames.map((f) => btoa(Array.from(f, (b) => String.fromCharCode(b)).join(''))),
+    channels: transport!.channels.map((c) => [c.label, c.frames.map((f) => btoa(Array.from(f, (b) => String.fromCharCode(b)).join('')))]),
     states,
     statsWhileLive,
+    statsHistory,
     statsAfterStop: broadcaster.stats(),
   };
 };

@@ -98,7 +98,7 @@ describe('PublishSession', () => {
     const texting = await connectSession('texting');
     texting.peer.channel.sendMessage('hello');
     await texting.peer.closed;
-    expect(texting.ends).toEqual([['protocol-error', 'text message on the media channel']]);
+    expect(texting.ends).toEqual([['protocol-error', 'text message on data channel swarmcast']]);
 
     const ending = await connectSession('ending');
     ending.peer.send({ type: 'end' });
