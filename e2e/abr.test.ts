@@ -86,6 +86,7 @@ async function runTrace(abr: 'streamed' | 'hls.js'): Promise<TraceResult> {
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     const upMs = await until(page, (s) => s.rendition === '720p', 30_000, seen);
     const after = await stats(page);
+    if (process.env.ABR_TRACE) console.log(seen.filter((_, i) => i % 5 === 0).map((s) => `${s.rendition} ${((s.bandwidthEstimateBps ?? 0) / 1e6).toFixed(2)} st${s.stalls} lat${s.latencyMs}`).join('\n'));
     const latencies = seen.map((s) => s.latencyMs ?? 0);
     return { downMs, upMs, stallsDuringTrace: after.stalls - before.stalls, maxLatencyMs: Math.max(...latencies) };
   } finally {
