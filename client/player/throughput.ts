@@ -74,8 +74,9 @@ function burstThroughput(arrivals: readonly Arrival[], rules: TransferRules): nu
 }
 
 /**
- * The link's throughput from the samples: the lower of a fast and a slow moving average of the measured samples
- * (quick to fall, slower to rise); an `at-least` sample above the estimate raises it to that floor.
+ * The link's throughput from the samples: the lower of a fast and a slow moving average of the measured samples, the
+ * fast one taking a sample below the estimate whole (falls at once, rises over a few samples); an `at-least` sample
+ * above the estimate raises it towards that floor.
  */
 export class ThroughputEstimator {
   static readonly FAST_WEIGHT = 0.5;
@@ -87,7 +88,9 @@ export class ThroughputEstimator {
     if (!(sample.bps > 0) || !Number.isFinite(sample.bps)) return;
     const estimate = this.estimateBps;
     if (sample.kind === 'at-least' && estimate !== null && sample.bps <= estimate) return;
-    this.#fast = this.#fast === null ? sample.bps : this.#fast + ThroughputEstimator.FAST_WEIGHT * (sample.bps - this.#fast);
+    // A measured drop is taken whole: a link that fell below the rung stalls playback within a second or two.
+    const falls = estimate !== null && sample.bps < estimate;
+    this.#fast = this.#fast === null || falls ? sample.bps : this.#fast + ThroughputEstimator.FAST_WEIGHT * (sample.bps - this.#fast);
     this.#slow = this.#slow === null ? sample.bps : this.#slow + ThroughputEstimator.SLOW_WEIGHT * (sample.bps - this.#slow);
   }
 
