@@ -1,5 +1,5 @@
-// Viewer page: reads ?stream= and ?latency=, plays /live/NAME/index.m3u8, and shows state, latency and stats.
-import { LATENCY_MODES, SwarmcastPlayer, isLatencyMode, playbackUrl } from '../player/index.ts';
+// Viewer page: reads ?stream=, ?latency= and ?abr=, plays /live/NAME/index.m3u8, and shows state, latency and stats.
+import { LATENCY_MODES, SwarmcastPlayer, isAbrMode, isLatencyMode, playbackUrl } from '../player/index.ts';
 import type { LatencyMode, PlayerState, PlayerStats, StateReason } from '../player/index.ts';
 import { setUnhandledErrorReporter } from '../../shared/events.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
@@ -34,6 +34,8 @@ const ui = {
     stalls: element('stat-stalls'),
     bitrate: element('stat-bitrate'),
     resolution: element('stat-resolution'),
+    rung: element('stat-rung'),
+    estimate: element('stat-estimate'),
     dropped: element('stat-dropped'),
     edge: element('stat-edge'),
   },
@@ -42,6 +44,8 @@ const ui = {
 const params = new URLSearchParams(location.search);
 const stream = params.get('stream') ?? '';
 const latencyParam = params.get('latency') ?? 'low';
+/** `&abr=hls.js`: hls.js's own bandwidth estimator instead of the player's (for comparison); anything else is the player's. */
+const abrParam = params.get('abr') ?? 'streamed';
 /** `&edges=http://a:8081,http://b:8082`: edges serving this stream, the first preferred; the player fails over between them. */
 const edgesParam = params.get('edges');
 const edges = parseEdges(edgesParam);
@@ -128,6 +132,8 @@ function showStats(stats: PlayerStats): void {
   ui.stat.stalls.textContent = String(stats.stalls);
   ui.stat.bitrate.textContent = formatBitrate(stats.bitrate);
   ui.stat.resolution.textContent = stats.resolution ?? '—';
+  ui.stat.rung.textContent = stats.rendition === null ? '—' : `${stats.rendition}${stats.switches > 0 ? ` (${stats.switches} switch${stats.switches === 1 ? '' : 'es'})` : ''}`;
+  ui.stat.estimate.textContent = formatBitrate(stats.bandwidthEstimateBps);
   ui.stat.dropped.textContent = String(stats.droppedFrames);
   ui.stat.edge.textContent = stats.edge === null ? location.host : `${new URL(stats.edge).host}${stats.edgeSwitches > 0 ? ` (${stats.edgeSwitches} switch${stats.edgeSwitches === 1 ? '' : 'es'})` : ''}`;
   ui.latencyOverlay.textContent = stats.latencyMs === null ? '' : `${(stats.latencyMs / 1000).toFixed(1)} s behind live`;
@@ -137,7 +143,11 @@ function otherMode(mode: LatencyMode): LatencyMode {
   return LATENCY_MODES.find((m) => m !== mode) ?? mode;
 }
 
-const player = new SwarmcastPlayer(video, { latencyMode: isLatencyMode(latencyParam) ? latencyParam : 'low', edges: edges ?? [] });
+const player = new SwarmcastPlayer(video, {
+  latencyMode: isLatencyMode(latencyParam) ? latencyParam : 'low',
+  edges: edges ?? [],
+  abr: isAbrMode(abrParam) ? abrParam : 'streamed',
+});
 // Assigned rather than declared on Window: the broadcaster page exposes a different `swarmcast` in the same program.
 const automation: { stats(): PlayerStats } = {
   stats: () => {

@@ -11,6 +11,16 @@ export type LatencyMode = 'low' | 'p2p';
 
 export const LATENCY_MODES: readonly LatencyMode[] = ['low', 'p2p'];
 
+/**
+ * `streamed`: the player's ABR, which measures the network on parts streamed while produced (abr.ts). `hls.js`: hls.js's
+ * own estimator, which times downloads and so sees every link as just fast enough; kept to compare against.
+ */
+export type AbrMode = 'streamed' | 'hls.js';
+
+export function isAbrMode(value: string): value is AbrMode {
+  return value === 'streamed' || value === 'hls.js';
+}
+
 export interface PlayerConfig {
   /** Playlist URL to play when `load()` is called without one; absolute URLs let the player run on any site. */
   src: string | undefined;
@@ -23,6 +33,8 @@ export interface PlayerConfig {
   edges: readonly string[];
   /** Timeouts as functions of the stream's timing (see `streamTimeoutsFor`). */
   timeouts: TimeoutPolicy;
+  /** How the rung is chosen on a multi-rung stream. */
+  abr: AbrMode;
   /** How often the `stats` event fires. */
   statsIntervalMs: number;
   /** `low` mode only: the glass-to-glass latency held by playback-rate control, and how it reacts. */
@@ -97,6 +109,7 @@ export const DEFAULT_PLAYER_CONFIG: PlayerConfig = {
   latencyMode: 'low',
   edges: [],
   timeouts: DEFAULT_TIMEOUT_POLICY,
+  abr: 'streamed',
   statsIntervalMs: 1000,
   catchUp: DEFAULT_CATCH_UP_CONFIG,
   catchUpIntervalMs: 200,

@@ -3,4 +3,5 @@
 declare module 'hls.js/light' {
   import Hls from 'hls.js';
   export default Hls;
+  export { FetchLoader } from 'hls.js';
 }

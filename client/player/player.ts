@@ -1,7 +1,8 @@
 // SwarmcastPlayer: hls.js in the chosen latency mode on a <video>, with latency control, waiting/ended handling, bounded recovery and stats.
-import Hls from 'hls.js/light';
+import Hls, { FetchLoader } from 'hls.js/light';
 import type { ErrorData, FragLoadedData, LevelLoadedData, Part } from 'hls.js';
 import { TypedEmitter } from '../../shared/events.ts';
+import { StreamedPartAbr } from './abr.ts';
 import { CatchUpController } from './catch-up.ts';
 import { DEFAULT_PLAYER_CONFIG, DEFAULT_STREAM_TIMING, hlsConfigFor, streamTimeoutsFor } from './config.ts';
 import { edgeFailoverLoader } from './edge-failover-loader.ts';
@@ -66,6 +67,10 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   /** The stream's timing as its last media playlist stated it, and the timeouts that follow from it. */
   #timing: StreamTiming = DEFAULT_STREAM_TIMING;
   #timeouts: StreamTimeouts;
+  /** The current hls.js instance's ABR state (`abr: 'streamed'`). */
+  #abr: StreamedPartAbr | null = null;
+  /** Changes of the rung playing (hls.js's LEVEL_SWITCHED after the first), -1 before the first. */
+  #switches = -1;
 
   constructor(video: HTMLVideoElement, options: Partial<PlayerConfig> = {}) {
     super();
@@ -144,6 +149,9 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
       timeToFirstFrameMs: this.#timeToFirstFrameMs,
       startup: { ...this.#startup },
       level: hls?.currentLevel ?? -1,
+      rendition: level ? renditionOf(level.url[0] ?? '') : null,
+      bandwidthEstimateBps: this.#bandwidthEstimateBps(),
+      switches: Math.max(0, this.#switches),
       muted: video.muted,
       playbackRate: video.playbackRate,
       edge: this.#edges?.active ?? null,
@@ -184,8 +192,16 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#setState('connecting', reason);
 
     const edges = this.#edges;
-    const hls = new Hls({ ...hlsConfigFor(this.#config.latencyMode, this.#timeouts), ...(edges && { loader: edgeFailoverLoader(edges) }) });
+    const abr = this.#config.abr === 'streamed' ? new StreamedPartAbr() : null;
+    this.#abr = abr;
+    this.#switches = -1;
+    const hls = new Hls({
+      ...hlsConfigFor(this.#config.latencyMode, this.#timeouts),
+      ...(edges && { loader: edgeFailoverLoader(edges) }),
+      ...(abr && { abrController: abr.controller(), fLoader: abr.timedLoader(edges ? edgeFailoverLoader(edges, FetchLoader) : FetchLoader) }),
+    });
     this.#hls = hls;
+    hls.on(Hls.Events.LEVEL_SWITCHED, () => this.#switches++);
     hls.on(Hls.Events.MANIFEST_LOADED, () => this.#mark('manifestLoadedMs'));
     hls.on(Hls.Events.MANIFEST_PARSED, () => this.#play());
     hls.on(Hls.Events.MEDIA_ATTACHED, () => this.#resumeAfterReattach(hls));
@@ -222,6 +238,12 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   #mark(milestone: keyof StartupTimeline): void {
     if (this.#startup[milestone] !== null || this.#timeToFirstFrameMs !== null) return;
     this.#startup[milestone] = Math.round(performance.now() - this.#startupStartedAt);
+  }
+
+  #bandwidthEstimateBps(): number | null {
+    if (this.#abr) return this.#abr.estimateBps === null ? null : Math.round(this.#abr.estimateBps);
+    const estimate = this.#hls?.bandwidthEstimate;
+    return estimate !== undefined && Number.isFinite(estimate) ? Math.round(estimate) : null;
   }
 
   /** Glass-to-glass: now − program date time of the frame at the playhead (the PDT is the frame's capture time). */
@@ -506,6 +528,12 @@ function partDeliveryMs(part: Part): number {
   if (pdt === null) return Number.NaN;
   const arrivedAt = Date.now() - (performance.now() - part.stats.loading.end);
   return arrivedAt - (pdt + (part.fragOffset + part.duration) * 1000);
+}
+
+/** The rung's name: the directory of its media playlist (`…/NAME/480p/index.m3u8` → `480p`). */
+function renditionOf(url: string): string | null {
+  const parts = new URL(url, globalThis.location?.href).pathname.split('/');
+  return parts.at(-2) || null;
 }
 
 function describeNetworkError(data: ErrorData): string {

@@ -49,6 +49,12 @@ export interface PlayerStats {
   startup: StartupTimeline;
   /** hls.js level index in use, -1 before one is chosen. */
   level: number;
+  /** Name of the rung playing (its media playlist's directory, e.g. `480p`), null before one is chosen. */
+  rendition: string | null;
+  /** Bits per second the ABR estimates the network carries; null before any measurement. */
+  bandwidthEstimateBps: number | null;
+  /** Rung changes since the stream started. */
+  switches: number;
   muted: boolean;
   playbackRate: number;
   /** The edge requests go to, when the player knows several edges; null otherwise. */

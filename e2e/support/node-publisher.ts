@@ -22,8 +22,20 @@ export interface NodePublisherOptions {
   height?: number;
   rendition?: string;
   videoBitrate?: number;
+  /**
+   * Several rungs instead of the one above: each encoded from the same test source with keyframes at the same times,
+   * sent as one video track per rung (with its `rendition`) beside one audio track.
+   */
+  ladder?: readonly Rung[];
   /** Length of the file that is looped, seconds; a multiple of the 2 s GOP. */
   sourceSeconds?: number;
+}
+
+export interface Rung {
+  rendition: string;
+  width: number;
+  height: number;
+  videoBitrate: number;
 }
 
 export interface NodePublisher {
@@ -35,8 +47,9 @@ export interface NodePublisher {
   stop(): Promise<void>;
 }
 
-const VIDEO_TRACK = 0;
 const AUDIO_TRACK = 1;
+/** Wire track id of rung `index`: the first rung keeps track 0, the others follow the audio track. */
+const videoTrackId = (index: number): number => (index === 0 ? 0 : index + 1);
 const FRAMERATE = 30;
 /** Back-pressure: stop writing above this many queued bytes, resume once the queue falls to LOW. */
 const HIGH_BUFFERED_BYTES = 1024 * 1024;
@@ -60,33 +73,32 @@ interface SourceMedia {
   periodUs: number;
 }
 
-/** Encodes and demuxes the looped source: libx264 Baseline with a keyframe every 2 s, no B-frames, and Opus 48 kHz. */
-async function makeSource(dir: string, options: Required<Omit<NodePublisherOptions, 'baseUrl' | 'stream'>>): Promise<SourceMedia> {
-  const path = join(dir, 'source.mp4');
+/** Encodes one rung of the looped source: libx264 Baseline with a keyframe every 2 s (forced at the same times in every rung), no B-frames, and Opus 48 kHz. */
+async function encodeRung(path: string, rung: Rung, sourceSeconds: number): Promise<void> {
   await run('ffmpeg', [
     '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${options.width}x${options.height}:rate=${FRAMERATE}`,
+    '-f', 'lavfi', '-i', `testsrc2=size=${rung.width}x${rung.height}:rate=${FRAMERATE}`,
     '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(options.sourceSeconds),
+    '-t', String(sourceSeconds),
     '-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-preset', 'veryfast',
-    '-b:v', String(options.videoBitrate), '-maxrate', String(options.videoBitrate), '-bufsize', String(options.videoBitrate),
-    '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-bf', '0',
+    '-b:v', String(rung.videoBitrate), '-maxrate', String(rung.videoBitrate), '-bufsize', String(rung.videoBitrate),
+    '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-bf', '0', '-force_key_frames', 'expr:gte(t,n_forced*2)',
     '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2',
     '-movflags', '+faststart',
     path,
   ]);
-  const source = await demuxMp4(path);
-  const avcC = findBoxPayload(source.bytes, 'avcC');
-  const tracks: TrackConfigMessage[] = [
-    {
-      type: 'track', kind: 'video', trackId: VIDEO_TRACK, codec: avcCodecString(avcC), description: avcC,
-      width: options.width, height: options.height, framerate: FRAMERATE, bitrate: options.videoBitrate, rendition: options.rendition,
-    },
-    {
-      type: 'track', kind: 'audio', trackId: AUDIO_TRACK, codec: 'opus', description: opusHeadFromDOps(findBoxPayload(source.bytes, 'dOps')),
-      sampleRate: 48_000, channels: 2, bitrate: 64_000,
-    },
-  ];
+}
+
+/** Encodes and demuxes every rung of the looped source; the audio comes from the first rung's file. */
+async function makeSource(dir: string, ladder: readonly Rung[], sourceSeconds: number): Promise<SourceMedia> {
+  const files = await Promise.all(
+    ladder.map(async (rung, index) => {
+      const path = join(dir, `source-${index}.mp4`);
+      await encodeRung(path, rung, sourceSeconds);
+      return demuxMp4(path);
+    }),
+  );
+  const tracks: TrackConfigMessage[] = [];
   const timed = (trackId: number, timescale: number) => (s: Sample): TimedSample => ({
     trackId,
     offsetUs: Math.round((s.dts * 1_000_000) / timescale),
@@ -94,12 +106,29 @@ async function makeSource(dir: string, options: Required<Omit<NodePublisherOptio
     keyframe: s.is_sync,
     data: s.data ?? new Uint8Array(0),
   });
-  const video = source.video.samples.map(timed(VIDEO_TRACK, source.video.timescale));
-  const last = video.at(-1);
-  if (!last || !video[0]?.keyframe) throw new Error('the source has no video starting on a keyframe');
-  const periodUs = last.offsetUs + last.durationUs;
+  const video: TimedSample[] = [];
+  let periodUs = 0;
+  files.forEach((source, index) => {
+    const rung = ladder[index]!;
+    const avcC = findBoxPayload(source.bytes, 'avcC');
+    const trackId = videoTrackId(index);
+    tracks.push({
+      type: 'track', kind: 'video', trackId, codec: avcCodecString(avcC), description: avcC,
+      width: rung.width, height: rung.height, framerate: FRAMERATE, bitrate: rung.videoBitrate, rendition: rung.rendition,
+    });
+    const samples = source.video.samples.map(timed(trackId, source.video.timescale));
+    const last = samples.at(-1);
+    if (!last || !samples[0]?.keyframe) throw new Error(`rung ${rung.rendition} has no video starting on a keyframe`);
+    periodUs = Math.max(periodUs, last.offsetUs + last.durationUs);
+    video.push(...samples);
+  });
+  const first = files[0]!;
+  tracks.push({
+    type: 'track', kind: 'audio', trackId: AUDIO_TRACK, codec: 'opus', description: opusHeadFromDOps(findBoxPayload(first.bytes, 'dOps')),
+    sampleRate: 48_000, channels: 2, bitrate: 64_000,
+  });
   // Audio running past the video's end would overlap the next loop's first packets; the loop is the video's length.
-  const audio = source.audio.samples.map(timed(AUDIO_TRACK, source.audio.timescale)).filter((s) => s.offsetUs + s.durationUs <= periodUs);
+  const audio = first.audio.samples.map(timed(AUDIO_TRACK, first.audio.timescale)).filter((s) => s.offsetUs + s.durationUs <= periodUs);
   const samples = [...video, ...audio].sort((a, b) => a.offsetUs - b.offsetUs || a.trackId - b.trackId);
   return { tracks, samples, periodUs };
 }
@@ -222,13 +251,10 @@ class Publisher implements NodePublisher {
 export async function startNodePublisher(options: NodePublisherOptions): Promise<NodePublisher> {
   const dir = await mkdtemp(join(tmpdir(), 'swarmcast-node-publisher-'));
   try {
-    const source = await makeSource(dir, {
-      width: options.width ?? 1280,
-      height: options.height ?? 720,
-      rendition: options.rendition ?? '720p',
-      videoBitrate: options.videoBitrate ?? 2_500_000,
-      sourceSeconds: options.sourceSeconds ?? 4,
-    });
+    const ladder = options.ladder ?? [
+      { width: options.width ?? 1280, height: options.height ?? 720, rendition: options.rendition ?? '720p', videoBitrate: options.videoBitrate ?? 2_500_000 },
+    ];
+    const source = await makeSource(dir, ladder, options.sourceSeconds ?? 4);
     const peer = await connect(options.baseUrl, options.stream);
     return new Publisher(peer, peer.answer.location, source);
   } finally {

@@ -1,0 +1,115 @@
+// The throughput estimator on synthetic arrival timelines: streamed parts on fast and slow links, complete objects, rung choice.
+import { describe, expect, test } from 'vitest';
+import { ThroughputEstimator, chooseRung, sampleTransfer, type Arrival } from './throughput.ts';
+
+const PART_MS = 200;
+const FRAME_MS = 1000 / 30;
+/** A 2.5 Mbit/s rung: a 200 ms part of six frames, the first one large. */
+const FRAMES = [30_000, 10_000, 10_000, 10_000, 10_000, 10_000];
+const PART_BYTES = FRAMES.reduce((a, b) => a + b, 0);
+const RATE_BPS = (PART_BYTES * 8000) / PART_MS;
+
+/**
+ * A part streamed while produced over a link of `linkBps`: frame i is produced at i × FRAME_MS and leaves as soon as
+ * the link has carried what came before it, delivered in reads of at most `readBytes`.
+ */
+function streamedPart(linkBps: number, readBytes = 4096, backlogMs = 0): Arrival[] {
+  const arrivals: Arrival[] = [];
+  let linkFreeAtMs = -backlogMs;
+  FRAMES.forEach((frameBytes, i) => {
+    let t = Math.max(i * FRAME_MS, linkFreeAtMs);
+    for (let left = frameBytes; left > 0; left -= readBytes) {
+      const bytes = Math.min(readBytes, left);
+      t += (bytes * 8000) / linkBps;
+      arrivals.push({ atMs: t, bytes });
+    }
+    linkFreeAtMs = t;
+  });
+  return arrivals;
+}
+
+describe('sampleTransfer', () => {
+  test('a streamed part on a link at 3× real time measures about 3× the rung, at 0.8× about 0.8×', () => {
+    const fast = sampleTransfer({ requestedAtMs: 0, arrivals: streamedPart(3 * RATE_BPS), streamedMediaMs: PART_MS });
+    const slow = sampleTransfer({ requestedAtMs: 0, arrivals: streamedPart(0.8 * RATE_BPS), streamedMediaMs: PART_MS });
+    expect(fast?.kind).toBe('measured');
+    expect(fast!.bps / RATE_BPS).toBeGreaterThan(2.5);
+    expect(fast!.bps / RATE_BPS).toBeLessThan(3.3);
+    expect(slow?.kind).toBe('measured');
+    expect(slow!.bps / RATE_BPS).toBeGreaterThan(0.7);
+    expect(slow!.bps / RATE_BPS).toBeLessThan(0.9);
+  });
+
+  test('download time ÷ bytes would call both links just fast enough', () => {
+    for (const link of [3, 0.8]) {
+      const arrivals = streamedPart(link * RATE_BPS);
+      const naive = (PART_BYTES * 8000) / arrivals.at(-1)!.atMs;
+      expect(naive / RATE_BPS).toBeGreaterThan(0.75);
+      expect(naive / RATE_BPS).toBeLessThan(1.2);
+    }
+  });
+
+  test('a streamed part whose frames each arrive in one read is only a floor at the rung rate', () => {
+    const sample = sampleTransfer({ requestedAtMs: 0, arrivals: streamedPart(10 * RATE_BPS, 1 << 20), streamedMediaMs: PART_MS });
+    expect(sample?.kind).toBe('at-least');
+    expect(sample!.bps / RATE_BPS).toBeCloseTo(1, 1);
+  });
+
+  test('a part requested behind real time measures the link that held it back', () => {
+    const arrivals = streamedPart(0.6 * RATE_BPS, 1 << 20, 150);
+    const sample = sampleTransfer({ requestedAtMs: 0, arrivals, streamedMediaMs: PART_MS });
+    expect(sample?.kind).toBe('measured');
+    expect(sample!.bps / RATE_BPS).toBeCloseTo(0.6, 1);
+  });
+
+  test('a complete object measures bytes over request to last byte; small ones and empty ones say nothing', () => {
+    expect(sampleTransfer({ requestedAtMs: 100, arrivals: [{ atMs: 150, bytes: 50_000 }, { atMs: 200, bytes: 50_000 }], streamedMediaMs: null })).toEqual({
+      kind: 'measured',
+      bps: 8_000_000,
+    });
+    expect(sampleTransfer({ requestedAtMs: 0, arrivals: [{ atMs: 5, bytes: 900 }], streamedMediaMs: null })).toBeNull();
+    expect(sampleTransfer({ requestedAtMs: 0, arrivals: [], streamedMediaMs: PART_MS })).toBeNull();
+  });
+});
+
+describe('ThroughputEstimator', () => {
+  test('falls at once, rises over a few samples, and takes floors only above itself', () => {
+    const estimator = new ThroughputEstimator();
+    expect(estimator.estimateBps).toBeNull();
+    estimator.add({ kind: 'measured', bps: 6e6 });
+    expect(estimator.estimateBps).toBe(6e6);
+    estimator.add({ kind: 'measured', bps: 1.5e6 });
+    expect(estimator.estimateBps).toBe(1.5e6);
+    estimator.add({ kind: 'at-least', bps: 1e6 });
+    const afterFloor = estimator.estimateBps!;
+    estimator.add({ kind: 'at-least', bps: 0.5e6 });
+    expect(estimator.estimateBps).toBe(afterFloor);
+    for (let i = 0; i < 10; i++) estimator.add({ kind: 'measured', bps: 6e6 });
+    expect(estimator.estimateBps!).toBeGreaterThan(5.5e6);
+  });
+});
+
+describe('chooseRung', () => {
+  const bitrates = [364_000, 1_064_000, 2_564_000];
+  const base = { bitrates, current: 2, bufferMs: 600, sinceSwitchMs: 10_000, sinceIndependentMs: 0 };
+
+  test('stays without an estimate and on a link that carries the rung', () => {
+    expect(chooseRung({ ...base, estimateBps: null })).toBe(2);
+    expect(chooseRung({ ...base, estimateBps: 6e6 })).toBe(2);
+  });
+
+  test('goes down to the rung the estimate carries when its reload from the independent part fits in the buffer', () => {
+    expect(chooseRung({ ...base, estimateBps: 1.5e6 })).toBe(1);
+    // 1 s into the segment, reloading 1 s of the middle rung takes 0.7 s: more than half the buffer, so the lowest rung.
+    expect(chooseRung({ ...base, estimateBps: 1.5e6, sinceIndependentMs: 1000 })).toBe(0);
+  });
+
+  test('goes up one rung, at an independent part, with room in the estimate, buffer and time since the last switch', () => {
+    const up = { ...base, current: 0, estimateBps: 6e6 };
+    expect(chooseRung(up)).toBe(1);
+    expect(chooseRung({ ...up, sinceIndependentMs: 400 })).toBe(0);
+    expect(chooseRung({ ...up, bufferMs: 100 })).toBe(0);
+    expect(chooseRung({ ...up, sinceSwitchMs: 1000 })).toBe(0);
+    expect(chooseRung({ ...up, estimateBps: 1.4e6 })).toBe(0);
+  });
+});

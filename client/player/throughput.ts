@@ -1,0 +1,158 @@
+// Network throughput from how media bytes arrived, for ABR on streamed LL-HLS parts, and the rung choice built on it.
+//
+// A part requested from its PRELOAD-HINT is streamed while it is produced: its download takes about its media duration
+// on any link fast enough to carry it, so bytes ÷ download time measures the encoder, not the network. Only some
+// arrivals measure the network: a complete object (Content-Length known: the origin had all of it), bytes that came in
+// a burst faster than real time, and a streamed part that fell behind real time (then bytes were queued the whole
+// time and the link set the pace). Every other streamed part only says "the link carried at least this much".
+
+/** One read of a response body: when it arrived and how many bytes it brought. */
+export interface Arrival {
+  atMs: number;
+  bytes: number;
+}
+
+/** One response as the loader saw it. */
+export interface Transfer {
+  requestedAtMs: number;
+  arrivals: readonly Arrival[];
+  /** Media duration of a part or segment that may have been streamed while produced; null for a complete object. */
+  streamedMediaMs: number | null;
+}
+
+/** `measured`: the link's throughput. `at-least`: a floor only (the link kept up with the producer). */
+export type ThroughputSample = { kind: 'measured' | 'at-least'; bps: number };
+
+export interface TransferRules {
+  /** Reads closer together than this belong to one burst (bytes queued back to back). */
+  burstGapMs: number;
+  /** A burst must carry this many bytes after its first read to be measured (less is timer noise). */
+  minBurstBytes: number;
+  /** Objects smaller than this (init segments, tiny parts) are dominated by the round trip and not measured. */
+  minObjectBytes: number;
+  /** A streamed transfer longer than its media duration × this fell behind real time: the link was the bottleneck. */
+  behindFactor: number;
+}
+
+export const DEFAULT_TRANSFER_RULES: TransferRules = { burstGapMs: 8, minBurstBytes: 8 * 1024, minObjectBytes: 8 * 1024, behindFactor: 1.1 };
+
+/** What one response says about the link (null: nothing). */
+export function sampleTransfer(transfer: Transfer, rules: TransferRules = DEFAULT_TRANSFER_RULES): ThroughputSample | null {
+  const { arrivals, requestedAtMs, streamedMediaMs } = transfer;
+  const first = arrivals[0];
+  const last = arrivals.at(-1);
+  if (!first || !last) return null;
+  const total = arrivals.reduce((sum, a) => sum + a.bytes, 0);
+  if (total < rules.minObjectBytes) return null;
+  if (streamedMediaMs === null) {
+    // Fetched at once: request to last byte (conservative by one round trip).
+    const ms = last.atMs - requestedAtMs;
+    return ms > 0 ? { kind: 'measured', bps: (total * 8000) / ms } : null;
+  }
+  const afterFirst = total - first.bytes;
+  const flowMs = last.atMs - first.atMs;
+  if (last.atMs - requestedAtMs > streamedMediaMs * rules.behindFactor && flowMs > 0 && afterFirst > 0) {
+    return { kind: 'measured', bps: (afterFirst * 8000) / flowMs };
+  }
+  const burst = burstThroughput(arrivals, rules);
+  const floor = (total * 8000) / Math.max(streamedMediaMs, flowMs, 1);
+  if (burst !== null && burst > floor) return { kind: 'measured', bps: burst };
+  return { kind: 'at-least', bps: floor };
+}
+
+/** Bytes ÷ time over the bursts only (reads arriving back to back), leaving out the idle waits for the encoder. */
+function burstThroughput(arrivals: readonly Arrival[], rules: TransferRules): number | null {
+  let bytes = 0;
+  let ms = 0;
+  for (let i = 1; i < arrivals.length; i++) {
+    const gap = arrivals[i]!.atMs - arrivals[i - 1]!.atMs;
+    if (gap > rules.burstGapMs) continue;
+    bytes += arrivals[i]!.bytes;
+    ms += gap;
+  }
+  return bytes >= rules.minBurstBytes && ms > 0 ? (bytes * 8000) / ms : null;
+}
+
+/**
+ * The link's throughput from the samples: the lower of a fast and a slow moving average of the measured samples, the
+ * fast one taking a sample below the estimate whole (falls at once, rises over a few samples); an `at-least` sample
+ * above the estimate raises it towards that floor.
+ */
+export class ThroughputEstimator {
+  static readonly FAST_WEIGHT = 0.5;
+  static readonly SLOW_WEIGHT = 0.2;
+  #fast: number | null = null;
+  #slow: number | null = null;
+
+  add(sample: ThroughputSample): void {
+    if (!(sample.bps > 0) || !Number.isFinite(sample.bps)) return;
+    const estimate = this.estimateBps;
+    if (sample.kind === 'at-least' && estimate !== null && sample.bps <= estimate) return;
+    // A measured drop is taken whole: a link that fell below the rung stalls playback within a second or two.
+    const falls = estimate !== null && sample.bps < estimate;
+    this.#fast = this.#fast === null || falls ? sample.bps : this.#fast + ThroughputEstimator.FAST_WEIGHT * (sample.bps - this.#fast);
+    this.#slow = this.#slow === null ? sample.bps : this.#slow + ThroughputEstimator.SLOW_WEIGHT * (sample.bps - this.#slow);
+  }
+
+  /** Bits per second, null before any sample. */
+  get estimateBps(): number | null {
+    return this.#fast === null || this.#slow === null ? null : Math.min(this.#fast, this.#slow);
+  }
+}
+
+export interface RungRules {
+  /** Stay on (or go down to) the highest rung whose bitrate is at most this share of the estimate. */
+  safety: number;
+  /** Go up only to a rung whose bitrate is at most this share of the estimate. */
+  upSafety: number;
+  /** Go up only with at least this much buffered, and this long after the last switch. */
+  minUpBufferMs: number;
+  upHoldMs: number;
+  /**
+   * A switch reloads the new rung from the segment's independent part: going down, that reload (media since it × the
+   * rung's bitrate ÷ estimate) must take at most this share of the buffer; going up, it must be free (next part independent).
+   */
+  reloadBufferShare: number;
+}
+
+export const DEFAULT_RUNG_RULES: RungRules = { safety: 0.85, upSafety: 0.7, minUpBufferMs: 250, upHoldMs: 3000, reloadBufferShare: 0.5 };
+
+export interface RungInput {
+  /** Each rung's peak bits per second, lowest rung first. */
+  bitrates: readonly number[];
+  current: number;
+  estimateBps: number | null;
+  bufferMs: number;
+  /** Time since the last switch, ms. */
+  sinceSwitchMs: number;
+  /** Media loaded since the last independent part, ms: what a switch loads again; 0 when the next part is independent. */
+  sinceIndependentMs: number;
+}
+
+/**
+ * The rung to load next. Down at once to the highest rung the estimate carries whose reload from the independent part
+ * fits in the buffer (else the lowest rung); up one rung, at an independent part, when the estimate carries it with room.
+ */
+export function chooseRung(input: RungInput, rules: RungRules = DEFAULT_RUNG_RULES): number {
+  const { bitrates, current, estimateBps, bufferMs, sinceIndependentMs } = input;
+  if (estimateBps === null || current < 0 || current >= bitrates.length) return current;
+  if (bitrates[current]! > estimateBps * rules.safety) {
+    for (let i = current - 1; i > 0; i--) {
+      const rate = bitrates[i]!;
+      const reloadMs = (sinceIndependentMs * rate) / estimateBps;
+      if (rate <= estimateBps * rules.safety && reloadMs <= bufferMs * rules.reloadBufferShare) return i;
+    }
+    return 0;
+  }
+  const up = current + 1;
+  if (
+    up < bitrates.length &&
+    sinceIndependentMs === 0 &&
+    bitrates[up]! <= estimateBps * rules.upSafety &&
+    bufferMs >= rules.minUpBufferMs &&
+    input.sinceSwitchMs >= rules.upHoldMs
+  ) {
+    return up;
+  }
+  return current;
+}
