@@ -154,9 +154,11 @@ export function encodeCostTable(results: EncodeCostResult[]): { header: string[]
     r.run.rungs.length === 0 ? '–' : sustained(r) ? 'yes' : 'no',
   ]);
   const h264 = results.filter((r) => r.run.rungs.length > 0 && r.run.rungs.every((g) => g.codec.startsWith('avc')));
+  // The largest ladder such that it and every smaller one dropped nothing: one lucky row does not make a verdict.
   const verdicts = PATHS.map((path) => {
-    const ok = h264.filter((r) => (r.run.path === path || r.run.rungs.length === 1) && sustained(r));
-    const best = ok.sort((a, b) => b.run.rungs.length - a.run.rungs.length)[0];
+    const rows = h264.filter((r) => r.run.path === path || r.run.rungs.length === 1).sort((a, b) => a.run.rungs.length - b.run.rungs.length);
+    const firstFailure = rows.findIndex((r) => !sustained(r));
+    const best = rows[(firstFailure === -1 ? rows.length : firstFailure) - 1];
     return `${PATH_NAMES[path]}: ${best ? `${best.run.rungs.map((g) => g.label).join(' + ')} sustained in real time (0 dropped frames)` : 'no ladder sustained in real time'}`;
   });
   const failures = results.flatMap((r) =>
