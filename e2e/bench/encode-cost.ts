@@ -138,7 +138,7 @@ const sustained = (r: EncodeCostResult): boolean => r.window.rungs.length > 0 &&
 
 /** One row per run; per-rung cells list the rungs top first, separated by slashes. */
 export function encodeCostTable(results: EncodeCostResult[]): { header: string[]; rows: string[][]; verdicts: string[]; failures: string[] } {
-  const header = ['ladder', 'scaling', 'Chromium CPU (% of 1 core)', 'others CPU', 'source fps', 'dropped per rung', 'fps per rung', 'encode p50 per rung', 'encode p95 per rung', 'kbit/s per rung', 'real time'];
+  const header = ['ladder', 'scaling', 'Chromium CPU (% of 1 core)', 'others CPU', 'source fps', 'dropped per rung', 'fps per rung', 'encode p50 per rung (ms)', 'encode p95 per rung (ms)', 'kbit/s per rung', 'real time'];
   const perRung = (r: EncodeCostResult, f: (g: EncodeWindow['rungs'][number]) => string): string => r.window.rungs.map(f).join(' / ') || '–';
   const rows = results.map((r) => [
     r.run.rungs.map((g) => g.label).join(' + ') || 'source only (no encoder)',
