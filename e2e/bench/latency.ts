@@ -4,10 +4,12 @@
 // soak: `npm run bench -- soak` or BENCH_SOAK_MINUTES=30 reports latency per minute at the start and end, and drift.
 // Then one column per broadcaster × viewer browser pair (BENCH_PAIR_SECONDS each, default 20; browser-pairs.ts);
 // `npm run bench -- browsers` runs the pairs alone, a soak runs without them.
+// `npm run bench -- encode`: the cost of encoding a ladder of 1–4 rungs in Chromium (encode-cost.ts; BENCH_ENCODE_SECONDS, default 20).
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
 import { benchBrowserPairs, pairColumns } from './browser-pairs.ts';
+import { benchEncodeCost, encodeCostTable } from './encode-cost.ts';
 import { startServer } from '../support/server.ts';
 import type { RunningServer } from '../support/server.ts';
 
@@ -43,6 +45,8 @@ const soakMinutes = process.env.BENCH_SOAK_MINUTES ? Number(process.env.BENCH_SO
 const seconds = soakMinutes > 0 ? soakMinutes * 60 : Number(process.env.BENCH_SECONDS ?? 60);
 const pairsOnly = process.argv.includes('browsers');
 const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 20);
+const encodeOnly = process.argv.includes('encode');
+const encodeSeconds = Number(process.env.BENCH_ENCODE_SECONDS ?? 20);
 
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -118,6 +122,7 @@ function table(header: string[], rows: string[][]): string {
 }
 
 async function main(): Promise<void> {
+  if (encodeOnly) return benchEncode();
   const server = await startServer({ LOG_LEVEL: 'warn' });
   try {
     if (!pairsOnly) await benchChromium(server);
@@ -125,6 +130,21 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
+}
+
+async function benchEncode(): Promise<void> {
+  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  const { results, chromium } = await benchEncodeCost(encodeSeconds);
+  const { header, rows, verdicts, failures } = encodeCostTable(results);
+  const cpu = cpus();
+  console.log(
+    `\nEncoding cost — test source 1280x720@30 in headless Chromium ${chromium}, one VideoEncoder per rung (realtime, keyframe every 2 s, ` +
+      `a frame dropped when a rung's encoder holds > 2); ${encodeSeconds} s per row after warm-up; ${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores; ` +
+      `load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
+  );
+  console.log(table(header, rows));
+  for (const verdict of verdicts) console.log(`Ladder this machine sustains, ${verdict}`);
+  for (const failure of failures) console.log(failure);
 }
 
 async function benchPairs(server: RunningServer): Promise<void> {
