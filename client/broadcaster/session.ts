@@ -5,9 +5,10 @@ import { segmentGrid } from '../../shared/segment-grid.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
 import { AudioTrackEncoder, pickAudioConfig } from './audio-encoder.ts';
 import { openSource } from './capture.ts';
-import type { BroadcasterConfig } from './config.ts';
+import type { BroadcasterConfig, Rung } from './config.ts';
 import { BroadcastError } from './errors.ts';
 import { KeyframeSchedule } from './keyframe-schedule.ts';
+import { fitRungSize, rungsForSource } from './ladder.ts';
 import { nowUs, type CaptureSource, type SourceKind } from './source.ts';
 import { StatsWindow } from './stats-window.ts';
 import { chunkMessage, headerMessages, type AudioTrackSource } from './track-messages.ts';
@@ -31,6 +32,50 @@ type SessionEvents = {
   /** The transport's connection state changed. */
   connection: [string];
 };
+
+/**
+ * What became of a configured rung: `idle` before going live, `encoding` as configured, `fallback` when the browser
+ * encodes the rung's fallback (Firefox: AV1 instead of H.264), `dropped` when it is not encoded (taller than the
+ * source, or its fallback is already another rung's).
+ */
+export type RungState = 'idle' | 'encoding' | 'fallback' | 'dropped';
+
+export interface RungStats {
+  /** The rendition encoded (a fallback's name when `fallback`). */
+  rendition: string;
+  /** The rendition configured. */
+  configured: string;
+  state: RungState;
+  codec: string;
+  width: number;
+  height: number;
+  /** The encoder's target bitrate, kbit/s. */
+  bitrateKbps: number;
+  /** This rung's video sent, kbit/s over the last stats interval. */
+  sendKbps: number;
+  framesEncoded: number;
+  /** Frames this rung did not encode: those dropped before encoding (all rungs alike) and those its encoder skipped. */
+  droppedFrames: number;
+  /** Median capture → encoded output time of this rung over the last 3 s; null before any. */
+  encodeLatencyMs: number | null;
+}
+
+/** A configured rung as it stands before anything was encoded. */
+export function idleRungStats(rung: Rung, state: RungState = 'idle'): RungStats {
+  return {
+    rendition: rung.rendition,
+    configured: rung.rendition,
+    state,
+    codec: rung.codec,
+    width: rung.width,
+    height: rung.height,
+    bitrateKbps: Math.round(rung.bitrate / 1000),
+    sendKbps: 0,
+    framesEncoded: 0,
+    droppedFrames: 0,
+    encodeLatencyMs: null,
+  };
+}
 
 /** What a session tells about itself; the Broadcaster adds its own state around it. */
 export interface SessionStats {
@@ -59,6 +104,8 @@ export interface SessionStats {
   segmentTargetMs: number | null;
   /** The renditions being encoded, as chosen (a rung may have fallen back to another); empty before then. */
   renditions: string[];
+  /** Every configured rung, highest first, with what became of it; empty before the encoders are chosen. */
+  rungs: RungStats[];
 }
 
 /** How long after the first video output the first audio output may lag before the stream goes out without audio. */
@@ -66,11 +113,14 @@ const AUDIO_START_TIMEOUT_MS = 2000;
 
 type EncodedChunk = EncodedVideoChunk | EncodedAudioChunk;
 type Pending = { trackId: number; chunk: EncodedChunk };
+/** Per encoded rung: what was sent of it and its rolling rates. */
+type RungTally = { framesSent: number; bytesSent: number; window: StatsWindow };
 
 export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #options: SessionOptions;
   #source: CaptureSource | undefined;
   #rungs: RungEncoder[] = [];
+  #tallies = new Map<RungEncoder, RungTally>();
   #audioConfig: AudioEncoderConfig | undefined;
   #audio: AudioTrackEncoder | undefined;
   #audioGaveUp = false;
@@ -146,10 +196,15 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
 
   /** Ends the current stats window: the rates become those since the last call. */
   sampleRates(): void {
-    if (this.#liveSince !== undefined && !this.#closed && this.#writer) {
-      this.#window.sample(performance.now(), { frames: this.#counters.framesSent, bytes: this.#writer.bytesSent });
+    const live = this.#liveSince !== undefined && !this.#closed && this.#writer;
+    if (live) {
+      this.#window.sample(performance.now(), { frames: this.#counters.framesSent, bytes: this.#writer!.bytesSent });
     } else {
       this.#window.idle();
+    }
+    for (const tally of this.#tallies.values()) {
+      if (live) tally.window.sample(performance.now(), { frames: tally.framesSent, bytes: tally.bytesSent });
+      else tally.window.idle();
     }
   }
 
@@ -172,7 +227,26 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       audioCodec: this.#audioCodec,
       segmentTargetMs: this.#segmentTargetUs ? this.#segmentTargetUs / 1000 : null,
       renditions: this.#rungs.map((r) => r.rung.rendition),
+      rungs: this.#rungStats(),
     };
+  }
+
+  #rungStats(): RungStats[] {
+    if (this.#rungs.length === 0) return [];
+    return this.#options.config.ladder.map((configured) => {
+      const encoder = this.#rungs.find((r) => r.configured === configured);
+      if (!encoder) return idleRungStats(configured, 'dropped');
+      const { rung } = encoder;
+      const tally = this.#tallies.get(encoder);
+      return {
+        ...idleRungStats(rung, encoder.isFallback ? 'fallback' : 'encoding'),
+        configured: configured.rendition,
+        sendKbps: tally?.window.bitrateKbps ?? 0,
+        framesEncoded: encoder.framesEncoded,
+        droppedFrames: this.#counters.dropped + encoder.framesSkipped,
+        encodeLatencyMs: tally?.window.encodeLatencyMs ?? null,
+      };
+    });
   }
 
   /** Each step checks for a stop that came while it waited, and releases what it just opened. */
@@ -227,16 +301,39 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     source.on('error', (err) => {
       void this.#fail(new BroadcastError('capture-failed', `Capture stopped unexpectedly (${String(err)}).`, streamName, { cause: err }), true);
     });
-    this.#rungs.forEach((rung, trackId) => {
-      rung.on('chunk', (chunk) => this.#onChunk(trackId, chunk));
+    for (const rung of this.#rungs) {
+      this.#tallies.set(rung, { framesSent: 0, bytesSent: 0, window: new StatsWindow() });
+      // A rung's track id is its place in the ladder as fitted to the source at the first frame.
+      rung.on('chunk', (chunk) => this.#onChunk(this.#rungs.indexOf(rung), chunk));
       rung.on('error', (err) => void this.#fail(err, true));
-    });
+    }
+  }
+
+  /**
+   * At the first frame, the source's size is known: rungs taller than it are closed (always keeping the lowest), and
+   * each one left takes the source's aspect ratio inside its box, so the encoders scale without stretching.
+   */
+  #fitRungs(frame: VideoFrame): void {
+    const fitting = rungsForSource(this.#rungs.map((r) => r.rung), frame.displayHeight);
+    const keep = this.#rungs.filter((r) => fitting.includes(r.rung));
+    for (const rung of this.#rungs) {
+      if (!keep.includes(rung)) {
+        rung.close();
+        this.#tallies.delete(rung);
+      }
+    }
+    this.#rungs = keep;
+    for (const rung of keep) {
+      const { width, height } = fitRungSize(rung.rung, frame.displayWidth, frame.displayHeight);
+      rung.resize(width, height);
+    }
   }
 
   #onFrame(frame: VideoFrame): void {
     try {
       if (this.#ending || frame.timestamp <= this.#lastVideoUs) return;
       this.#lastVideoUs = frame.timestamp;
+      if (!this.#schedule) this.#fitRungs(frame);
       this.#schedule ??= new KeyframeSchedule(frame.timestamp, segmentGrid(this.#segmentTargetUs, this.#partTargetUs));
       const schedule = this.#schedule;
       if (this.#transport?.congested) {
@@ -249,6 +346,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
         this.#counters.dropped++;
         return;
       }
+      // Every rung gets every frame that is not dropped, with the same keyframe decision: the renditions' segments and
+      // parts start at the same timestamps. Each encoder scales the frame to its own size (video-encoder.ts).
       const keyFrame = schedule.next(frame.timestamp);
       for (const rung of this.#rungs) rung.encode(frame, keyFrame);
     } finally {
@@ -274,9 +373,11 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #onChunk(trackId: number, chunk: EncodedChunk): void {
     if (this.#closed) return;
     if (trackId < this.#rungs.length) this.#schedule?.observeOutput(trackId, chunk.timestamp, chunk.type === 'key');
-    if (trackId === 0) {
+    if (trackId < this.#rungs.length) {
       // Timestamps are capture times on the performance clock, so this is capture → encoded, queueing included.
-      this.#window.addEncodeLatency((nowUs() - chunk.timestamp) / 1000);
+      const latencyMs = (nowUs() - chunk.timestamp) / 1000;
+      this.#tallies.get(this.#rungs[trackId]!)?.window.addEncodeLatency(latencyMs);
+      if (trackId === 0) this.#window.addEncodeLatency(latencyMs);
     }
     if (this.#liveSince !== undefined) {
       this.#sendChunk(trackId, chunk);
@@ -325,6 +426,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     this.#pending = [];
     for (const p of pending) this.#sendChunk(p.trackId, p.chunk);
     this.#window.restart(performance.now(), { frames: this.#counters.framesSent, bytes: writer.bytesSent });
+    for (const tally of this.#tallies.values()) tally.window.restart(performance.now(), { frames: tally.framesSent, bytes: tally.bytesSent });
     this.emit('live');
     this.#settled();
   }
@@ -333,6 +435,11 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     if (chunk.timestamp < this.#clockOriginUs) return;
     const message = chunkMessage(trackId, chunk);
     this.#writer!.write(message);
+    const tally = trackId < this.#rungs.length ? this.#tallies.get(this.#rungs[trackId]!) : undefined;
+    if (tally) {
+      tally.framesSent++;
+      tally.bytesSent += chunk.byteLength;
+    }
     if (trackId === 0) {
       this.#counters.framesSent++;
       if (message.keyframe) this.#counters.keyframesSent++;
@@ -367,6 +474,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     }
     this.#closed = true;
     closeAll(this.#rungs);
+    for (const tally of this.#tallies.values()) tally.window.idle();
     this.#audio?.close();
     await this.#transport?.close();
     this.#window.idle();
@@ -374,7 +482,10 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   }
 }
 
-/** One encoder per rung; when one cannot be made, those already made are closed. */
+/**
+ * One encoder per rung; when one cannot be made, those already made are closed. Rungs that fell back to a rendition
+ * another rung already encodes (Firefox: 720p and 480p both to 360p AV1) are closed too: the first one stays.
+ */
 async function createRungs(config: BroadcasterConfig): Promise<RungEncoder[]> {
   const results = await Promise.allSettled(config.ladder.map((rung) => RungEncoder.create(rung, config.framerate)));
   const rungs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -383,7 +494,9 @@ async function createRungs(config: BroadcasterConfig): Promise<RungEncoder[]> {
     closeAll(rungs);
     throw failed.reason;
   }
-  return rungs;
+  const unique = rungs.filter((rung, i) => rungs.findIndex((other) => other.rung.rendition === rung.rung.rendition) === i);
+  closeAll(rungs.filter((rung) => !unique.includes(rung)));
+  return unique;
 }
 
 function closeAll(encoders: readonly RungEncoder[]): void {
