@@ -1,5 +1,5 @@
 // Test harness page: runs the Broadcaster with a source into a MemoryTransport and exposes what it would send.
-import { Broadcaster, type BroadcasterState, type BroadcasterStats, type SourceKind } from '../index.ts';
+import { Broadcaster, parseLadder, type BroadcasterState, type BroadcasterStats, type SourceKind } from '../index.ts';
 import { StillFrameFiller } from '../still-frame-filler.ts';
 import { MemoryTransport } from './memory-transport.ts';
 
@@ -17,6 +17,8 @@ export interface HarnessOptions {
   source: SourceKind;
   /** Plays a congested channel for one stats interval once this long live. */
   congestAtMs?: number;
+  /** A `&ladder=` value; the default ladder without one. */
+  ladder?: string;
 }
 
 declare global {
@@ -44,9 +46,10 @@ window.runStillFrameFiller = () => {
   return emitted;
 };
 
-window.runHarness = async ({ durationMs, segmentTargetMs, source, congestAtMs }) => {
+window.runHarness = async ({ durationMs, segmentTargetMs, source, congestAtMs, ladder }) => {
   const transport = new MemoryTransport(segmentTargetMs);
-  const broadcaster = new Broadcaster({ streamName: 'harness', source, connect: async () => transport });
+  const config = ladder === undefined ? {} : { ladder: parseLadder(ladder) };
+  const broadcaster = new Broadcaster({ streamName: 'harness', source, config, connect: async () => transport });
   const states: BroadcasterState[] = [broadcaster.state];
   broadcaster.on('state', (state) => {
     states.push(state);
