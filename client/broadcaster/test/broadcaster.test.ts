@@ -416,7 +416,7 @@ describe('WebRTC publisher', () => {
     await expect.poll(() => rtcIngest.deleted).toBe(true);
     await expect.poll(() => rtcIngest.messages.at(-1)?.type).toBe('end');
     expect(rtcIngest.errors).toEqual([]);
-    expect(rtcIngest.messages.slice(0, 5).map((m) => (m.type === 'track' ? `${m.kind} ${m.rendition ?? ''}`.trim() : m.type))).toEqual(['clock', 'video 720p', 'video 480p', 'video 240p', 'audio']);
+    expect(rtcIngest.messages.slice(0, 5).map((m) => (m.type !== 'track' ? m.type : m.kind === 'video' ? `video ${m.rendition}` : m.kind))).toEqual(['clock', 'video 720p', 'video 480p', 'video 240p', 'audio']);
     expect(errors).toEqual([]);
     await page.close();
   }, 40_000);
