@@ -3,7 +3,7 @@ import { TypedEmitter } from '../../shared/events.ts';
 import { resolveConfig, type BroadcasterConfig } from './config.ts';
 import type { BroadcastError } from './errors.ts';
 import { WebRtcPublisher } from './publisher.ts';
-import { BroadcastSession, type SessionStats } from './session.ts';
+import { BroadcastSession, idleRungStats, type SessionStats } from './session.ts';
 import type { SourceKind } from './source.ts';
 import type { TransportConnector } from './transport.ts';
 
@@ -54,6 +54,7 @@ export const NO_SESSION: SessionStats = {
   audioCodec: null,
   segmentTargetMs: null,
   renditions: [],
+  rungs: [],
 };
 
 export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
@@ -122,6 +123,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
       ...session,
       connectionState: session.connectionState ?? (this.#state === 'error' ? 'closed' : 'new'),
       renditions: session.renditions.length > 0 ? session.renditions : this.config.ladder.map((r) => r.rendition),
+      rungs: session.rungs.length > 0 ? session.rungs : this.config.ladder.map((r) => idleRungStats(r)),
       error: this.#error?.message ?? null,
       errorCode: this.#error?.code ?? null,
     };

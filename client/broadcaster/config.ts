@@ -1,5 +1,6 @@
 // The broadcaster's one configuration object: every key with its default and what it is for.
 import { isValidRenditionName } from '../../shared/stream-name.ts';
+import { DEFAULT_LADDER_SPEC, parseLadder } from './ladder.ts';
 
 /** One ABR rung: one VideoEncoder, one video track, one HLS rendition. */
 export interface Rung {
@@ -46,20 +47,10 @@ export interface BroadcasterConfig {
 }
 
 /**
- * Firefox's default rung: AV1 Main 8-bit (level 2.1 covers 360p30), which Firefox 153 on Linux encodes in real time
- * where its H.264 cannot. At 360p because its AV1 encode latency at 480p, ~35 ms on a quiet two-core machine, passes
- * 100 ms when the machine is busy, where 360p stays at 20-30 ms (issue 18). Chromium and Firefox both play AV1 in fMP4.
+ * 720p, 480p and 240p H.264 in Chromium; 360p and 240p AV1 in Firefox, whose H.264 is not real-time (ladder.ts). A
+ * source smaller than a rung leaves it out (session.ts).
  */
-export const AV1_360P_RUNG: Rung = { rendition: '360p', width: 640, height: 360, bitrate: 600_000, codec: 'av01.0.01M.08' };
-
-/**
- * 720p30 H.264 Baseline 3.1: what every Chromium encodes in software at realtime speed. Firefox (153 ESR on Linux)
- * encodes H.264 with libx264's default 40-frame lookahead, about 1.4 s behind whatever WebCodecs asks, so it falls
- * back to AV1_360P_RUNG.
- */
-export const DEFAULT_LADDER: readonly Rung[] = [
-  { rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000, codec: 'avc1.42001f', fallback: AV1_360P_RUNG },
-];
+export const DEFAULT_LADDER: readonly Rung[] = parseLadder(DEFAULT_LADDER_SPEC);
 
 export const DEFAULT_CONFIG: BroadcasterConfig = {
   ladder: DEFAULT_LADDER,

@@ -69,11 +69,14 @@ describe('KeyframeSchedule', () => {
 });
 
 describe('resolveConfig', () => {
-  it('ships one 720p30 Baseline rung at 2.5 Mbit/s by default, falling back to 360p AV1 at 600 kbit/s', () => {
+  it('ships 720p, 480p and 240p H.264 by default, each falling back to AV1 (360p, 360p, 240p)', () => {
+    const av1360 = { rendition: '360p', width: 640, height: 360, bitrate: 600_000, codec: 'av01.0.01M.08' };
     expect(resolveConfig().ladder).toEqual([
+      { rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000, codec: 'avc1.42001f', fallback: av1360 },
+      { rendition: '480p', width: 854, height: 480, bitrate: 1_200_000, codec: 'avc1.42001f', fallback: av1360 },
       {
-        rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000, codec: 'avc1.42001f',
-        fallback: { rendition: '360p', width: 640, height: 360, bitrate: 600_000, codec: 'av01.0.01M.08' },
+        rendition: '240p', width: 426, height: 240, bitrate: 400_000, codec: 'avc1.420015',
+        fallback: { rendition: '240p', width: 426, height: 240, bitrate: 400_000, codec: 'av01.0.00M.08' },
       },
     ]);
   });

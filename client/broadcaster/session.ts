@@ -5,9 +5,10 @@ import { segmentGrid } from '../../shared/segment-grid.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
 import { AudioTrackEncoder, pickAudioConfig } from './audio-encoder.ts';
 import { openSource } from './capture.ts';
-import type { BroadcasterConfig } from './config.ts';
+import type { BroadcasterConfig, Rung } from './config.ts';
 import { BroadcastError } from './errors.ts';
 import { KeyframeSchedule } from './keyframe-schedule.ts';
+import { fitRungSize, rungsForSource } from './ladder.ts';
 import { SendPriority } from './send-priority.ts';
 import { nowUs, type CaptureSource, type SourceKind } from './source.ts';
 import { StatsWindow } from './stats-window.ts';
@@ -32,6 +33,53 @@ type SessionEvents = {
   /** The transport's connection state changed. */
   connection: [string];
 };
+
+/**
+ * What became of a configured rung: `idle` before going live, `encoding` as configured, `fallback` when the browser
+ * encodes the rung's fallback (Firefox: AV1 instead of H.264), `dropped` when it is not encoded (taller than the
+ * source, or its fallback is already another rung's).
+ */
+export type RungState = 'idle' | 'encoding' | 'fallback' | 'dropped';
+
+export interface RungStats {
+  /** The rendition encoded (a fallback's name when `fallback`). */
+  rendition: string;
+  /** The rendition configured. */
+  configured: string;
+  state: RungState;
+  codec: string;
+  width: number;
+  height: number;
+  /** The encoder's target bitrate, kbit/s. */
+  bitrateKbps: number;
+  /** This rung's video sent, kbit/s over the last stats interval. */
+  sendKbps: number;
+  framesEncoded: number;
+  /**
+   * Frames this rung did not encode: those dropped before encoding (for every rung, or for this one while it was paused
+   * by back-pressure) and those its encoder skipped.
+   */
+  droppedFrames: number;
+  /** Median capture → encoded output time of this rung over the last 3 s; null before any. */
+  encodeLatencyMs: number | null;
+}
+
+/** A configured rung as it stands before anything was encoded. */
+export function idleRungStats(rung: Rung, state: RungState = 'idle'): RungStats {
+  return {
+    rendition: rung.rendition,
+    configured: rung.rendition,
+    state,
+    codec: rung.codec,
+    width: rung.width,
+    height: rung.height,
+    bitrateKbps: Math.round(rung.bitrate / 1000),
+    sendKbps: 0,
+    framesEncoded: 0,
+    droppedFrames: 0,
+    encodeLatencyMs: null,
+  };
+}
 
 /** What a session tells about itself; the Broadcaster adds its own state around it. */
 export interface SessionStats {
@@ -64,6 +112,8 @@ export interface SessionStats {
   segmentTargetMs: number | null;
   /** The renditions being encoded, as chosen (a rung may have fallen back to another); empty before then. */
   renditions: string[];
+  /** Every configured rung, highest first, with what became of it; empty before the encoders are chosen. */
+  rungs: RungStats[];
 }
 
 /** How long after the first video output the first audio output may lag before the stream goes out without audio. */
@@ -71,11 +121,14 @@ const AUDIO_START_TIMEOUT_MS = 2000;
 
 type EncodedChunk = EncodedVideoChunk | EncodedAudioChunk;
 type Pending = { trackId: number; chunk: EncodedChunk };
+/** Per encoded rung: what was sent of it, the frames it was not given, and its rolling rates. */
+type RungTally = { framesSent: number; bytesSent: number; framesDropped: number; window: StatsWindow };
 
 export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #options: SessionOptions;
   #source: CaptureSource | undefined;
   #rungs: RungEncoder[] = [];
+  #tallies = new Map<RungEncoder, RungTally>();
   #audioConfig: AudioEncoderConfig | undefined;
   #audio: AudioTrackEncoder | undefined;
   #audioGaveUp = false;
@@ -102,6 +155,11 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #ending = false;
   #closed = false;
   #closing: Promise<void> | undefined;
+  #sized!: (size: { width: number; height: number } | undefined) => void;
+  /** The captured picture's size, from the first frame; undefined when the session ends before one came. */
+  #sourceSize = new Promise<{ width: number; height: number } | undefined>((resolve) => {
+    this.#sized = resolve;
+  });
   #failure: BroadcastError | undefined;
   #settled!: () => void;
   /** Resolves once the session is live or has ended. */
@@ -152,10 +210,15 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
 
   /** Ends the current stats window: the rates become those since the last call. */
   sampleRates(): void {
-    if (this.#liveSince !== undefined && !this.#closed && this.#writer) {
-      this.#window.sample(performance.now(), { frames: this.#counters.framesSent, bytes: this.#writer.bytesSent });
+    const live = this.#liveSince !== undefined && !this.#closed && this.#writer;
+    if (live) {
+      this.#window.sample(performance.now(), { frames: this.#counters.framesSent, bytes: this.#writer!.bytesSent });
     } else {
       this.#window.idle();
+    }
+    for (const tally of this.#tallies.values()) {
+      if (live) tally.window.sample(performance.now(), { frames: tally.framesSent, bytes: tally.bytesSent });
+      else tally.window.idle();
     }
   }
 
@@ -180,6 +243,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       audioCodec: this.#audioCodec,
       segmentTargetMs: this.#segmentTargetUs ? this.#segmentTargetUs / 1000 : null,
       renditions: this.#rungs.map((r) => r.rung.rendition),
+      rungs: this.#rungStats(),
     };
   }
 
@@ -189,6 +253,24 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
 
   #queuedBytes(): number {
     return Object.values(this.#channelQueues()).reduce((a, b) => a + b, 0);
+  }
+
+  #rungStats(): RungStats[] {
+    if (this.#rungs.length === 0) return [];
+    return this.#options.config.ladder.map((configured) => {
+      const encoder = this.#rungs.find((r) => r.configured === configured);
+      if (!encoder) return idleRungStats(configured, 'dropped');
+      const { rung } = encoder;
+      const tally = this.#tallies.get(encoder);
+      return {
+        ...idleRungStats(rung, encoder.isFallback ? 'fallback' : 'encoding'),
+        configured: configured.rendition,
+        sendKbps: tally?.window.bitrateKbps ?? 0,
+        framesEncoded: encoder.framesEncoded,
+        droppedFrames: (tally?.framesDropped ?? 0) + encoder.framesSkipped,
+        encodeLatencyMs: tally?.window.encodeLatencyMs ?? null,
+      };
+    });
   }
 
   /** Each step checks for a stop that came while it waited, and releases what it just opened. */
@@ -218,20 +300,26 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     if (source.hasAudio && !this.#audioConfig) {
       throw new BroadcastError('encoder-unsupported', `This browser can't encode audio as AAC or Opus. Use a recent Chrome, Edge or Safari.`, streamName);
     }
+    this.#wire(source);
+    source.start();
+    // The rungs are fitted to the source before the transport opens, so it gets one channel per track that will be
+    // configured (the ingest refuses a channel for a track the header leaves out, channel-demux.ts).
+    const size = await this.#sourceSize;
+    if (this.#ending || !size) return;
+    this.#fitRungs(size.width, size.height);
     // Video rung k is track k and audio the track after them (as track-messages.ts numbers them), each on its channel.
-    const trackIds = rungs.map((_, k) => k);
-    if (source.hasAudio) trackIds.push(rungs.length);
+    const trackIds = this.#rungs.map((_, k) => k);
+    if (source.hasAudio) trackIds.push(this.#rungs.length);
     const transport = await this.#options.connect(streamName, { trackIds });
     if (this.#ending) return transport.close();
     this.#transport = transport;
-    this.#writer = new ChannelWriter(transport.control, transport.tracks);
-    this.#priority = new SendPriority(rungs.length, { maxBufferedBytes: config.maxBufferedBytes, lowBufferedBytes: config.lowBufferedBytes });
+    this.#priority = new SendPriority(this.#rungs.length, { maxBufferedBytes: config.maxBufferedBytes, lowBufferedBytes: config.lowBufferedBytes });
     this.#segmentTargetUs = (transport.segmentTargetMs ?? config.segmentTargetMs) * 1000;
     this.#partTargetUs = transport.partTargetMs === undefined ? undefined : transport.partTargetMs * 1000;
     transport.on('failure', (err) => void this.#fail(err, false));
     transport.on('state', (state) => this.emit('connection', state));
-    this.#wire(source);
-    source.start();
+    // Set last: frames are encoded once there is a writer.
+    this.#writer = new ChannelWriter(transport.control, transport.tracks);
   }
 
   #wire(source: CaptureSource): void {
@@ -244,7 +332,22 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     source.on('error', (err) => {
       void this.#fail(new BroadcastError('capture-failed', `Capture stopped unexpectedly (${String(err)}).`, streamName, { cause: err }), true);
     });
-    this.#rungs.forEach((rung, trackId) => {
+  }
+
+  /**
+   * Once the source's size is known (its first frame), rungs taller than it are closed (always keeping the lowest),
+   * and each one left takes the source's aspect ratio inside its box, so the encoders scale without stretching. A
+   * rung's track id is its place in the ladder as fitted.
+   */
+  #fitRungs(sourceWidth: number, sourceHeight: number): void {
+    const fitting = rungsForSource(this.#rungs.map((r) => r.rung), sourceHeight);
+    const keep = this.#rungs.filter((r) => fitting.includes(r.rung));
+    closeAll(this.#rungs.filter((r) => !keep.includes(r)));
+    this.#rungs = keep;
+    keep.forEach((rung, trackId) => {
+      const { width, height } = fitRungSize(rung.rung, sourceWidth, sourceHeight);
+      rung.resize(width, height);
+      this.#tallies.set(rung, { framesSent: 0, bytesSent: 0, framesDropped: 0, window: new StatsWindow() });
       rung.on('chunk', (chunk) => this.#onChunk(trackId, chunk));
       rung.on('error', (err) => void this.#fail(err, true));
     });
@@ -252,12 +355,18 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
 
   #onFrame(frame: VideoFrame): void {
     try {
-      if (this.#ending || frame.timestamp <= this.#lastVideoUs) return;
+      if (this.#ending) return;
+      if (!this.#writer) {
+        // Before the transport is open: the first frame gives the source's size (#open), the others are not sent.
+        this.#sized({ width: frame.displayWidth, height: frame.displayHeight });
+        return;
+      }
+      if (frame.timestamp <= this.#lastVideoUs) return;
       this.#lastVideoUs = frame.timestamp;
       this.#schedule ??= new KeyframeSchedule(frame.timestamp, segmentGrid(this.#segmentTargetUs, this.#partTargetUs));
       const schedule = this.#schedule;
       if (this.#rungs.some((r) => r.queueSize > this.#options.config.maxEncodeQueue)) {
-        this.#counters.dropped++;
+        this.#dropFor(this.#rungs);
         return;
       }
       // Frames dropped before encoding leave no hole in the bitstream; a rung that resumes does so on a keyframe,
@@ -265,17 +374,26 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       const priority = this.#priority!;
       if (priority.update(this.#queuedBytes())) schedule.forceKeyframe();
       const paused = priority.paused;
-      if (paused.every(Boolean)) {
-        this.#counters.dropped++;
-        return;
-      }
-      if (paused.some(Boolean)) this.#counters.dropped++;
+      const skipped = this.#rungs.filter((_, k) => paused[k]);
+      if (skipped.length > 0) this.#dropFor(skipped);
+      if (skipped.length === this.#rungs.length) return;
+      // Every rung not paused gets every frame that is not dropped, with the same keyframe decision: the renditions'
+      // segments and parts start at the same timestamps. Each encoder scales the frame to its own size (video-encoder.ts).
       const keyFrame = schedule.next(frame.timestamp);
       this.#rungs.forEach((rung, k) => {
         if (!paused[k]) rung.encode(frame, keyFrame);
       });
     } finally {
       frame.close();
+    }
+  }
+
+  /** Counts a captured frame not encoded in every rung, and against each rung that did not get it. */
+  #dropFor(rungs: readonly RungEncoder[]): void {
+    this.#counters.dropped++;
+    for (const rung of rungs) {
+      const tally = this.#tallies.get(rung);
+      if (tally) tally.framesDropped++;
     }
   }
 
@@ -297,9 +415,11 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #onChunk(trackId: number, chunk: EncodedChunk): void {
     if (this.#closed) return;
     if (trackId < this.#rungs.length) this.#schedule?.observeOutput(trackId, chunk.timestamp, chunk.type === 'key');
-    if (trackId === 0) {
+    if (trackId < this.#rungs.length) {
       // Timestamps are capture times on the performance clock, so this is capture → encoded, queueing included.
-      this.#window.addEncodeLatency((nowUs() - chunk.timestamp) / 1000);
+      const latencyMs = (nowUs() - chunk.timestamp) / 1000;
+      this.#tallies.get(this.#rungs[trackId]!)?.window.addEncodeLatency(latencyMs);
+      if (trackId === 0) this.#window.addEncodeLatency(latencyMs);
     }
     if (this.#liveSince !== undefined) {
       this.#sendChunk(trackId, chunk);
@@ -348,6 +468,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     this.#pending = [];
     for (const p of pending) this.#sendChunk(p.trackId, p.chunk);
     this.#window.restart(performance.now(), { frames: this.#counters.framesSent, bytes: writer.bytesSent });
+    for (const tally of this.#tallies.values()) tally.window.restart(performance.now(), { frames: tally.framesSent, bytes: tally.bytesSent });
     this.emit('live');
     this.#settled();
   }
@@ -356,6 +477,11 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     if (chunk.timestamp < this.#clockOriginUs) return;
     const message = chunkMessage(trackId, chunk);
     this.#writer!.writeChunk(message);
+    const tally = trackId < this.#rungs.length ? this.#tallies.get(this.#rungs[trackId]!) : undefined;
+    if (tally) {
+      tally.framesSent++;
+      tally.bytesSent += chunk.byteLength;
+    }
     if (trackId === 0) {
       this.#counters.framesSent++;
       if (message.keyframe) this.#counters.keyframesSent++;
@@ -374,6 +500,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   /** The one way a session ends; the first call decides whether `end` is sent. */
   #end(sendEnd: boolean): Promise<void> {
     this.#ending = true;
+    this.#sized(undefined);
     this.#closing ??= this.#release(sendEnd);
     return this.#closing;
   }
@@ -390,6 +517,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     }
     this.#closed = true;
     closeAll(this.#rungs);
+    for (const tally of this.#tallies.values()) tally.window.idle();
     this.#audio?.close();
     await this.#transport?.close();
     this.#window.idle();
@@ -404,7 +532,10 @@ function channelQueues(transport: PublishTransport, rungs: readonly RungEncoder[
   return queues;
 }
 
-/** One encoder per rung; when one cannot be made, those already made are closed. */
+/**
+ * One encoder per rung; when one cannot be made, those already made are closed. Rungs that fell back to a rendition
+ * another rung already encodes (Firefox: 720p and 480p both to 360p AV1) are closed too: the first one stays.
+ */
 async function createRungs(config: BroadcasterConfig): Promise<RungEncoder[]> {
   const results = await Promise.allSettled(config.ladder.map((rung) => RungEncoder.create(rung, config.framerate)));
   const rungs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -413,7 +544,9 @@ async function createRungs(config: BroadcasterConfig): Promise<RungEncoder[]> {
     closeAll(rungs);
     throw failed.reason;
   }
-  return rungs;
+  const unique = rungs.filter((rung, i) => rungs.findIndex((other) => other.rung.rendition === rung.rung.rendition) === i);
+  closeAll(rungs.filter((rung) => !unique.includes(rung)));
+  return unique;
 }
 
 function closeAll(encoders: readonly RungEncoder[]): void {

@@ -1,12 +1,16 @@
-// The broadcaster page: reads ?stream/&source/&autostart, drives a Broadcaster, shows preview, status, stats and errors.
+// The broadcaster page: reads ?stream/&source/&ladder/&autostart, drives a Broadcaster, shows preview, status, stats and errors.
 import {
   Broadcaster,
   BroadcastError,
-  DEFAULT_LADDER,
+  DEFAULT_LADDER_SPEC,
+  LadderError,
   NO_SESSION,
+  idleRungStats,
   isSourceKind,
+  parseLadder,
   type BroadcasterState,
   type BroadcasterStats,
+  type RungStats,
   type SourceKind,
 } from '../broadcaster/index.ts';
 import { setUnhandledErrorReporter } from '../../shared/events.ts';
@@ -33,6 +37,8 @@ const ui = {
   form: $<HTMLFormElement>('controls'),
   source: $<HTMLSelectElement>('source'),
   stream: $<HTMLInputElement>('stream'),
+  ladder: $<HTMLInputElement>('ladder'),
+  rungs: $('rungs'),
   button: $<HTMLButtonElement>('golive'),
   notice: $('notice'),
   watchLink: $<HTMLAnchorElement>('watch-link'),
@@ -45,10 +51,12 @@ const params = new URLSearchParams(location.search);
 const fromUrl = params.get('stream');
 const requestedSource = params.get('source') ?? 'camera';
 let broadcaster: Broadcaster | undefined;
-let pageError: string | null = null;
+/** An error found on the page before going live: a bad stream name or ladder. */
+let pageError: { message: string; code: string } | null = null;
 let canvasPreview: HTMLCanvasElement | undefined;
 
 ui.source.value = isSourceKind(requestedSource) ? requestedSource : 'camera';
+ui.ladder.value = params.get('ladder') ?? DEFAULT_LADDER_SPEC;
 if (fromUrl !== null) {
   ui.stream.value = fromUrl;
   // A valid name from the link is fixed for this page; a bad one stays editable so it can be corrected.
@@ -63,11 +71,34 @@ function idleStats(): BroadcasterStats {
     source: ui.source.value as SourceKind,
     ...NO_SESSION,
     connectionState: 'new',
-    renditions: DEFAULT_LADDER.map((r) => r.rendition),
+    ...ladderPreview(),
     segmentTargetMs: null,
-    error: pageError,
-    errorCode: pageError ? 'invalid-stream-name' : null,
+    error: pageError?.message ?? null,
+    errorCode: pageError?.code ?? null,
   };
+}
+
+/** The rungs the ladder field asks for, as they would start (none while it is invalid). */
+function ladderPreview(): Pick<BroadcasterStats, 'renditions' | 'rungs'> {
+  try {
+    const ladder = parseLadder(ui.ladder.value);
+    return { renditions: ladder.map((r) => r.rendition), rungs: ladder.map((r) => idleRungStats(r)) };
+  } catch {
+    return { renditions: [], rungs: [] };
+  }
+}
+
+/** The first problem with what the form holds, or null when it can go live. */
+function formProblem(): { message: string; code: string } | null {
+  const name = streamNameProblem(ui.stream.value.trim());
+  if (name) return { message: name, code: 'invalid-stream-name' };
+  try {
+    parseLadder(ui.ladder.value);
+    return null;
+  } catch (err) {
+    if (err instanceof LadderError) return { message: err.message, code: err.code };
+    throw err;
+  }
 }
 
 function streamNameProblem(name: string): string | null {
@@ -90,6 +121,7 @@ function setState(state: BroadcasterState): void {
   ui.button.textContent = state === 'live' ? 'Stop' : state === 'connecting' ? 'Cancel' : 'Go live';
   ui.source.disabled = busy;
   ui.stream.disabled = busy;
+  ui.ladder.disabled = busy;
   render(window.swarmcast.stats());
 }
 
@@ -146,21 +178,47 @@ function render(stats: BroadcasterStats): void {
   for (const el of document.querySelectorAll<HTMLElement>('[data-stat]')) {
     el.textContent = values[el.dataset.stat ?? ''] ?? '';
   }
+  ui.rungs.replaceChildren(...stats.rungs.map((rung) => rungRow(rung, live)));
+}
+
+const RUNG_STATE_TEXT: Record<RungStats['state'], string> = { idle: 'ready', encoding: 'encoding', fallback: 'fallback', dropped: 'dropped' };
+
+function rungRow(rung: RungStats, live: boolean): HTMLTableRowElement {
+  const row = document.createElement('tr');
+  row.dataset.rendition = rung.configured;
+  row.dataset.state = rung.state;
+  const name = rung.rendition === rung.configured ? rung.rendition : `${rung.configured} → ${rung.rendition}`;
+  const sent = live && rung.state !== 'dropped' ? `${rung.sendKbps} of ${rung.bitrateKbps} kbit/s` : `${rung.bitrateKbps} kbit/s`;
+  const cells = [
+    name,
+    RUNG_STATE_TEXT[rung.state],
+    rung.codec,
+    `${rung.width}×${rung.height}`,
+    sent,
+    String(rung.droppedFrames),
+    live && rung.encodeLatencyMs !== null ? `${rung.encodeLatencyMs.toFixed(0)} ms` : '–',
+  ];
+  for (const text of cells) {
+    const cell = document.createElement('td');
+    cell.textContent = text;
+    row.append(cell);
+  }
+  return row;
 }
 
 async function goLive(): Promise<void> {
   const name = ui.stream.value.trim();
-  const problem = streamNameProblem(name);
+  const problem = formProblem();
   if (problem) {
     pageError = problem;
-    showError(problem);
+    showError(problem.message);
     setState('error');
     return;
   }
   pageError = null;
   showError(null);
   await broadcaster?.close();
-  const current = new Broadcaster({ streamName: name, source: ui.source.value as SourceKind });
+  const current = new Broadcaster({ streamName: name, source: ui.source.value as SourceKind, config: { ladder: parseLadder(ui.ladder.value) } });
   broadcaster = current;
   current.on('state', setState);
   current.on('stats', render);
@@ -187,14 +245,21 @@ ui.form.addEventListener('submit', (event) => {
   if (state === 'live' || state === 'connecting') void broadcaster?.stop();
   else void goLive();
 });
-ui.stream.addEventListener('input', () => {
-  updateWatchLink();
-  if (pageError && streamNameProblem(ui.stream.value.trim()) === null) {
+/** Clears a page error once the form is fixed, and shows the ladder it would start. */
+function onFormInput(): void {
+  if (pageError && formProblem() === null) {
     pageError = null;
     showError(null);
     setState('idle');
+  } else if (!broadcaster) {
+    render(window.swarmcast.stats());
   }
+}
+ui.stream.addEventListener('input', () => {
+  updateWatchLink();
+  onFormInput();
 });
+ui.ladder.addEventListener('input', onFormInput);
 ui.copy.addEventListener('click', () => {
   void navigator.clipboard?.writeText(ui.watchLink.href).then(() => {
     ui.copy.textContent = 'Copied';
@@ -204,10 +269,11 @@ ui.copy.addEventListener('click', () => {
 window.addEventListener('pagehide', () => void broadcaster?.stop());
 
 updateWatchLink();
-const initialProblem = fromUrl === null ? null : streamNameProblem(fromUrl);
+// A page opened without a stream name waits for one; any other problem in the link is shown at once.
+const initialProblem = fromUrl === null && formProblem()?.code === 'invalid-stream-name' ? null : formProblem();
 if (initialProblem) {
   pageError = initialProblem;
-  showError(initialProblem);
+  showError(initialProblem.message);
   setState('error');
 } else {
   setState('idle');

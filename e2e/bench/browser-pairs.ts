@@ -155,7 +155,7 @@ export function pairColumns(results: PairResult[], seconds: number): { header: s
     ['stalls', ...cell((r) => String(r.stalls))],
     ['frames shown per s (of 30)', ...cell((r) => r.framesPerSecond.toFixed(1))],
     ['navigation → playing', ...cell((r) => ms(r.timeToPlayingMs))],
-    ['sent kbit/s (asked: the chosen rung + 128 audio)', ...cell((r) => String(Math.round(r.kbps)))],
+    ['sent kbit/s (every rung encoded + 128 audio)', ...cell((r) => String(Math.round(r.kbps)))],
     ['video codec', ...cell((r) => r.videoCodec ?? 'n/a')],
   ];
   const failures = results.flatMap((r) => (r.ok ? [] : [`${r.pair[0]} → ${r.pair[1]} failed: ${r.error}`]));

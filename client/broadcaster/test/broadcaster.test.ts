@@ -13,6 +13,13 @@ import type { HarnessResult } from './harness.ts';
 
 const SEGMENT_TARGET_MS = 1000;
 const FRAME_US = 1_000_000 / 30;
+/** The default ladder in Chromium: H.264 720p, 480p, 240p on tracks 0-2, then the audio track. */
+const RUNGS = [
+  { rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000 },
+  { rendition: '480p', width: 854, height: 480, bitrate: 1_200_000 },
+  { rendition: '240p', width: 426, height: 240, bitrate: 400_000 },
+];
+const AUDIO = RUNGS.length;
 
 let fixture: BrowserFixture;
 
@@ -111,7 +118,7 @@ afterAll(async () => {
   await fixture?.close();
 });
 
-describe('encode pipeline with the test source', () => {
+describe('encode pipeline with the test source and the default ladder', () => {
   let result: HarnessResult;
   let messages: WireMessage[];
   let rawFrames: Map<string, Uint8Array[]>;
@@ -138,16 +145,18 @@ describe('encode pipeline with the test source', () => {
   const chunksOf = (trackId: number): ChunkMessage[] =>
     messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === trackId);
 
-  it('sends the video track with its avcC, the audio track, the clock that seals the header, chunks on their channels, then end on each', () => {
-    expect([...rawFrames.keys()]).toEqual(['swarmcast', 'swarmcast/0', 'swarmcast/1']);
-    const video = messages[0];
-    expect(video).toMatchObject({ type: 'track', kind: 'video', trackId: 0, width: 1280, height: 720, rendition: '720p' });
-    if (video?.type !== 'track') throw new Error('no video track');
-    expect(video.codec).toMatch(/^avc1\.42/);
-    expect(video.description?.[0]).toBe(1); // avcC configurationVersion
-    expect(messages[1]).toMatchObject({ type: 'track', kind: 'audio', trackId: 1, codec: 'opus', sampleRate: 48_000, channels: 2 });
-    expect(messages[2]?.type).toBe('clock');
-    const body = messages.slice(3);
+  it('sends a video track with its avcC per rung, the audio track, the clock that seals the header, chunks on their channels, then end on each', () => {
+    expect([...rawFrames.keys()]).toEqual(['swarmcast', 'swarmcast/0', 'swarmcast/1', 'swarmcast/2', `swarmcast/${AUDIO}`]);
+    RUNGS.forEach(({ rendition, width, height }, trackId) => {
+      const video = messages[trackId];
+      expect(video).toMatchObject({ type: 'track', kind: 'video', trackId, width, height, rendition });
+      if (video?.type !== 'track') throw new Error('no video track');
+      expect(video.codec).toMatch(/^avc1\.42/);
+      expect(video.description?.[0]).toBe(1); // avcC configurationVersion
+    });
+    expect(messages[AUDIO]).toMatchObject({ type: 'track', kind: 'audio', trackId: AUDIO, codec: 'opus', sampleRate: 48_000, channels: 2 });
+    expect(messages[AUDIO + 1]?.type).toBe('clock');
+    const body = messages.slice(AUDIO + 2);
     expect(body.length).toBeGreaterThan(100);
     expect(body.every((m) => m.type === 'chunk')).toBe(true);
     expect(ended).toBe(true);
@@ -161,7 +170,7 @@ describe('encode pipeline with the test source', () => {
 
   it('never sends a chunk before the clock origin, and keeps each track in timestamp order', () => {
     const clock = clockOf();
-    for (const trackId of [0, 1]) {
+    for (const trackId of [0, 1, 2, AUDIO]) {
       const chunks = chunksOf(trackId);
       expect(chunks.length).toBeGreaterThan(0);
       expect(chunks[0]!.timestampUs).toBeGreaterThanOrEqual(clock.timestampUs);
@@ -185,6 +194,17 @@ describe('encode pipeline with the test source', () => {
     }
   });
 
+  it('gives every rung every frame, with its keyframes at the same timestamps as every other rung', () => {
+    // A frame dropped under load (back-pressure, a full encoder queue) is dropped for every rung alike.
+    const timestamps = (trackId: number): number[] => chunksOf(trackId).map((c) => c.timestampUs);
+    const keyTimestamps = (trackId: number): number[] => chunksOf(trackId).filter((c) => c.keyframe).map((c) => c.timestampUs);
+    expect(keyTimestamps(0).length).toBeGreaterThanOrEqual(3);
+    for (const trackId of [1, 2]) {
+      expect(timestamps(trackId), `rung ${trackId}'s frames`).toEqual(timestamps(0));
+      expect(keyTimestamps(trackId), `rung ${trackId}'s keyframes`).toEqual(keyTimestamps(0));
+    }
+  });
+
   it('sends about 30 frames per second on an exact 30 fps timestamp grid', () => {
     const video = chunksOf(0);
     const spanS = (video.at(-1)!.timestampUs - video[0]!.timestampUs) / 1e6;
@@ -199,7 +219,7 @@ describe('encode pipeline with the test source', () => {
   });
 
   it('sends audio as 20 ms Opus packets covering the stream', () => {
-    const audio = chunksOf(1);
+    const audio = chunksOf(AUDIO);
     const video = chunksOf(0);
     const spanUs = audio.at(-1)!.timestampUs - audio[0]!.timestampUs;
     expect(audio.length).toBeGreaterThan(100);
@@ -210,7 +230,7 @@ describe('encode pipeline with the test source', () => {
     const keyframes = chunksOf(0).filter((c) => c.keyframe);
     // The test picture's detail band makes its keyframes as large as a camera's, above 64 KB.
     expect(keyframes.every((c) => c.data.byteLength > 64 * 1024)).toBe(true);
-    for (const trackId of [0, 1]) {
+    for (const trackId of [0, 1, 2]) {
       const frames = rawFrames.get(`swarmcast/${trackId}`)!;
       const large = chunksOf(trackId).filter((m) => 16 + m.data.byteLength > 16 * 1024).length;
       const firstFragments = frames.filter((f) => f[1] === 5 && f[6] === 0 && f[7] === 0).length;
@@ -220,26 +240,46 @@ describe('encode pipeline with the test source', () => {
     expect(FRAGMENT_HEADER_BYTES).toBe(10);
   });
 
-  it('produces H.264 that ffprobe decodes frame for frame', () => {
-    const video = messages[0];
-    if (video?.type !== 'track' || !video.description) throw new Error('no avcC');
+  it('produces H.264 that ffprobe decodes frame for frame at each rung\'s size', () => {
     const dir = mkdtempSync(join(tmpdir(), 'swarmcast-bc-'));
     try {
-      const file = join(dir, 'video.h264');
-      writeFileSync(file, toAnnexB(video.description, chunksOf(0)));
-      const out = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', file]);
-      const stream = JSON.parse(out.toString()).streams[0];
-      expect(stream).toMatchObject({ codec_name: 'h264', width: 1280, height: 720 });
-      expect(Number(stream.nb_read_frames)).toBe(chunksOf(0).length);
+      RUNGS.forEach(({ width, height }, trackId) => {
+        const video = messages[trackId];
+        if (video?.type !== 'track' || !video.description) throw new Error('no avcC');
+        const file = join(dir, `video${trackId}.h264`);
+        writeFileSync(file, toAnnexB(video.description, chunksOf(trackId)));
+        const out = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', file]);
+        const stream = JSON.parse(out.toString()).streams[0];
+        expect(stream).toMatchObject({ codec_name: 'h264', width, height });
+        expect(Number(stream.nb_read_frames)).toBe(chunksOf(trackId).length);
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
+  it('reports each rung: its codec, size, target and send rate, frames, drops and encode latency', () => {
+    const rungs = result.statsWhileLive.rungs;
+    expect(rungs.map((r) => ({ rendition: r.rendition, configured: r.configured, state: r.state, width: r.width, height: r.height, bitrateKbps: r.bitrateKbps }))).toEqual(
+      RUNGS.map(({ rendition, width, height, bitrate }) => ({ rendition, configured: rendition, state: 'encoding', width, height, bitrateKbps: bitrate / 1000 })),
+    );
+    for (const rung of rungs) {
+      expect(rung.codec).toMatch(/^avc1\.42/);
+      expect(rung.framesEncoded).toBeGreaterThan(60);
+      expect(rung.droppedFrames).toBe(result.statsWhileLive.droppedFrames);
+      expect(rung.encodeLatencyMs).toBeGreaterThan(0);
+      expect(rung.encodeLatencyMs!).toBeLessThan(1000);
+      expect(rung.sendKbps).toBeGreaterThan(0);
+    }
+    // A rung at a sixth of the top's bitrate sends less than it.
+    expect(rungs[2]!.sendKbps).toBeLessThan(rungs[0]!.sendKbps);
+    expect(result.statsAfterStop.rungs.map((r) => r.framesEncoded)).toEqual(RUNGS.map((_, trackId) => chunksOf(trackId).length));
+  });
+
   it('moves through connecting and live back to idle, with live stats', () => {
     expect(result.states).toEqual(['idle', 'connecting', 'live', 'idle']);
     const s = result.statsWhileLive;
-    expect(s).toMatchObject({ state: 'live', source: 'test', connectionState: 'connected', audioCodec: 'opus', error: null, renditions: ['720p'], segmentTargetMs: 1000 });
+    expect(s).toMatchObject({ state: 'live', source: 'test', connectionState: 'connected', audioCodec: 'opus', error: null, renditions: ['720p', '480p', '240p'], segmentTargetMs: 1000 });
     expect(s.videoCodec).toMatch(/^avc1\./);
     expect(s.fps).toBeGreaterThan(20);
     expect(s.bitrateKbps).toBeGreaterThan(100);
@@ -302,6 +342,10 @@ describe('back-pressure', () => {
     expect(congested.every((s) => s.pausedRenditions.join() === '720p')).toBe(true);
     expect(Math.max(...congested.map((s) => s.channelBufferedBytes['720p'] ?? 0))).toBeGreaterThan(50_000);
     expect(result.statsHistory[0]!.channelBufferedBytes).toMatchObject({ control: 0, '720p': 0, '240p': 0, audio: 0 });
+    // Each rung counts the frames it did not get: the paused top rung those of its gap, the lowest rung fewer.
+    const [topStats, lowestStats] = result.statsWhileLive.rungs;
+    expect(topStats!.droppedFrames).toBeGreaterThanOrEqual(droppedByGap);
+    expect(lowestStats!.droppedFrames).toBeLessThan(droppedByGap);
   }, 30_000);
 });
 
@@ -319,12 +363,12 @@ describe('still pictures', () => {
 });
 
 describe('camera capture', () => {
-  it('maps camera and microphone timestamps onto the wall clock, so the clock message is honest', async () => {
+  it('maps camera and microphone timestamps onto the wall clock, so the clock message is honest (one rung, as `&ladder=720p`)', async () => {
     const page = await fixture.browser.newPage();
     await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
     await page.waitForFunction(() => typeof window.runHarness === 'function');
     const before = Date.now();
-    const result = await page.evaluate((opts) => window.runHarness(opts), { durationMs: 1500, segmentTargetMs: 1000, source: 'camera' as const });
+    const result = await page.evaluate((opts) => window.runHarness(opts), { durationMs: 1500, segmentTargetMs: 1000, source: 'camera' as const, ladder: '720p' });
     const after = Date.now();
     await page.close();
     const { messages } = replay(result);
@@ -363,6 +407,34 @@ describe('broadcast page', () => {
     await page.close();
   });
 
+  it('takes the ladder from the link, shows its rungs before going live, and refuses a bad one in words', async () => {
+    const page = await fixture.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    await page.goto(`${fixture.origin}/client/pages/broadcast.html?stream=ladder&ladder=720p:2000k,240p`);
+    await page.waitForSelector('body[data-state="idle"]');
+    expect(await page.inputValue('#ladder')).toBe('720p:2000k,240p');
+    expect(await page.$$eval('#rungs tr', (rows) => rows.map((r) => r.querySelector('td')?.textContent))).toEqual(['720p', '240p']);
+    const idle = await page.evaluate(() => window.swarmcast.stats());
+    expect(idle.rungs.map((r) => [r.rendition, r.state, r.bitrateKbps])).toEqual([['720p', 'idle', 2000], ['240p', 'idle', 400]]);
+
+    await page.goto(`${fixture.origin}/client/pages/broadcast.html?stream=ladder&source=test&autostart=1&ladder=720p,480p,720p`);
+    await page.waitForSelector('body[data-state="error"]');
+    expect(await page.textContent('#notice')).toBe('Can\'t use the ladder “720p,480p,720p”: 720p appears twice.');
+    expect(await page.evaluate(() => window.swarmcast.stats())).toMatchObject({ state: 'error', errorCode: 'invalid-ladder', framesSent: 0 });
+    // Fixing it in the field clears the error.
+    await page.fill('#ladder', '480p,240p');
+    await page.waitForSelector('body[data-state="idle"]');
+    expect(await page.isVisible('#notice')).toBe(false);
+    expect(await page.$$eval('#rungs tr', (rows) => rows.map((r) => r.querySelector('td')?.textContent))).toEqual(['480p', '240p']);
+
+    await page.goto(`${fixture.origin}/client/pages/broadcast.html?stream=ladder&ladder=900p`);
+    await page.waitForSelector('body[data-state="error"]');
+    expect(await page.textContent('#notice')).toContain('“900p” is not a rung; use 1080p, 720p, 480p, 360p, 240p');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('tells the broadcaster in words when someone else is live on the name', async () => {
     const page = await fixture.browser.newPage();
     const errors: string[] = [];
@@ -391,13 +463,19 @@ describe('WebRTC publisher', () => {
     const stats = await page.evaluate(() => window.swarmcast.stats());
     expect(stats).toMatchObject({ state: 'live', connectionState: 'connected', segmentTargetMs: 1000, error: null });
     expect(await page.textContent('#badge')).toBe('Live');
+    // The ladder table: one row per rung with its state, codec, size and send rate.
+    await expect.poll(() => page.$$eval('#rungs tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent))), { timeout: 5000 }).toEqual([
+      ['720p', 'encoding', expect.stringMatching(/^avc1\.42/), '1280×720', expect.stringMatching(/^[1-9]\d* of 2500 kbit\/s$/), expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+ ms$/)],
+      ['480p', 'encoding', expect.stringMatching(/^avc1\.42/), '854×480', expect.stringMatching(/^[1-9]\d* of 1200 kbit\/s$/), expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+ ms$/)],
+      ['240p', 'encoding', expect.stringMatching(/^avc1\.42/), '426×240', expect.stringMatching(/^[1-9]\d* of 400 kbit\/s$/), expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+ ms$/)],
+    ]);
     await page.click('#golive');
     await page.waitForSelector('body[data-state="idle"]');
     await expect.poll(() => rtcIngest.deleted).toBe(true);
     await expect.poll(() => rtcIngest.ended).toBe(true);
     expect(rtcIngest.errors).toEqual([]);
-    expect(rtcIngest.labels).toEqual(['swarmcast', 'swarmcast/0', 'swarmcast/1']);
-    expect(rtcIngest.messages.slice(0, 3).map((m) => (m.type === 'track' ? m.kind : m.type))).toEqual(['video', 'audio', 'clock']);
+    expect(rtcIngest.labels).toEqual(['swarmcast', 'swarmcast/0', 'swarmcast/1', 'swarmcast/2', `swarmcast/${AUDIO}`]);
+    expect(rtcIngest.messages.slice(0, 5).map((m) => (m.type !== 'track' ? m.type : m.kind === 'video' ? `video ${m.rendition}` : m.kind))).toEqual(['video 720p', 'video 480p', 'video 240p', 'audio', 'clock']);
     expect(errors).toEqual([]);
     await page.close();
   }, 40_000);

@@ -1,6 +1,6 @@
 // Test harness page: runs the Broadcaster with a source into a MemoryTransport and exposes what it would send.
 import type { Rung } from '../config.ts';
-import { Broadcaster, type BroadcasterState, type BroadcasterStats, type SourceKind } from '../index.ts';
+import { Broadcaster, parseLadder, type BroadcasterState, type BroadcasterStats, type SourceKind } from '../index.ts';
 import { StillFrameFiller } from '../still-frame-filler.ts';
 import { MemoryTransport } from './memory-transport.ts';
 
@@ -18,8 +18,8 @@ export interface HarnessOptions {
   durationMs: number;
   segmentTargetMs: number;
   source: SourceKind;
-  /** The ladder to encode; the default config's otherwise. */
-  ladder?: Rung[];
+  /** The ladder to encode: rungs, or a `&ladder=` value (parseLadder); the default config's otherwise. */
+  ladder?: Rung[] | string;
   /** From `atMs` live to `untilMs` live, the channel of track `trackId` carries only `bytesPerSecond`. */
   congest?: { atMs: number; untilMs: number; trackId: number; bytesPerSecond: number };
   maxBufferedBytes?: number;
@@ -54,7 +54,7 @@ window.runStillFrameFiller = () => {
 window.runHarness = async ({ durationMs, segmentTargetMs, source, ladder, congest, maxBufferedBytes, lowBufferedBytes }) => {
   let transport: MemoryTransport | undefined;
   const config = {
-    ...(ladder && { ladder }),
+    ...(ladder !== undefined && { ladder: typeof ladder === 'string' ? parseLadder(ladder) : ladder }),
     ...(maxBufferedBytes !== undefined && { maxBufferedBytes }),
     ...(lowBufferedBytes !== undefined && { lowBufferedBytes }),
   };
