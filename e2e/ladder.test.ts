@@ -129,4 +129,27 @@ describe('the default ladder from Chromium', () => {
       expect(rung.sendKbps).toBeGreaterThan(0);
     }
   });
+
+  it("states each variant's AVERAGE-BANDWIDTH within 25 % of the bit rate ffprobe measures over the listed segments", async () => {
+    const listed = await pollUntil(multivariant, (m) => (m?.variants.length ?? 0) >= RUNGS.length, 20_000, 'three variants');
+    for (const { rendition } of RUNGS) {
+      const uri = listed!.variants.find((v) => v.uri.startsWith(`${rendition}/`))!.uri;
+      const { url, media } = await mediaPlaylist(uri, 3);
+      // Read right after the media playlist, so both describe (nearly) the same window of complete segments.
+      const stated = (await multivariant())!.variants.find((v) => v.uri === uri)!;
+      const segments = media.segments.filter((s) => s.duration > 0);
+      const bodies = await Promise.all(
+        [segments[0]!.map!.uri, ...segments.map((s) => s.uri)].map(async (u) => Buffer.from(await (await fetch(new URL(u, url))).arrayBuffer())),
+      );
+      const file = join(tmp, `${rendition}-window.mp4`);
+      const bytes = Buffer.concat(bodies);
+      await writeFile(file, bytes);
+      const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'json', file]);
+      const durationS = Number((JSON.parse(stdout) as { format: { duration: string } }).format.duration);
+      const measuredBps = (bytes.byteLength * 8) / durationS;
+      expect(stated.averageBandwidth, `${rendition} AVERAGE-BANDWIDTH`).toBeGreaterThan(0);
+      expect(stated.bandwidth).toBeGreaterThanOrEqual(stated.averageBandwidth!);
+      expect(Math.abs(measuredBps - stated.averageBandwidth!) / stated.averageBandwidth!, `${rendition}: measured ${Math.round(measuredBps)} b/s over ${durationS} s, stated ${stated.averageBandwidth}`).toBeLessThanOrEqual(0.25);
+    }
+  });
 });
