@@ -6,13 +6,12 @@ import type {
   FragLoadedData,
   FragmentLoaderContext,
   HlsConfig,
-  Loader,
   LoaderCallbacks,
   LoaderConfiguration,
   LoaderContext,
-  LoaderStats,
 } from 'hls.js';
 import { ThroughputEstimator, chooseRung, sampleTransfer, type Arrival } from './throughput.ts';
+import { WrappingLoader } from './wrapping-loader.ts';
 
 type LoaderClass = HlsConfig['loader'];
 type FragmentLoaderClass = NonNullable<HlsConfig['fLoader']>;
@@ -42,16 +41,9 @@ export class StreamedPartAbr {
    */
   timedLoader(Inner: LoaderClass = FetchLoader): FragmentLoaderClass {
     const abr = this;
-    const TimedFragmentLoader = class implements Loader<LoaderContext> {
-      context: LoaderContext | null = null;
-      #inner: Loader<LoaderContext>;
-
+    const TimedFragmentLoader = class extends WrappingLoader {
       constructor(config: HlsConfig) {
-        this.#inner = new Inner(config);
-      }
-
-      get stats(): LoaderStats {
-        return this.#inner.stats;
+        super(new Inner(config));
       }
 
       load(context: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void {
@@ -63,7 +55,7 @@ export class StreamedPartAbr {
         let contentLength: string | null = null;
         // A high-water mark of one byte makes FetchLoader hand over every read as it arrives; the whole body still
         // goes to hls.js at once, as without it.
-        this.#inner.load(context, { ...config, highWaterMark: 1 }, {
+        this.inner.load(context, { ...config, highWaterMark: 1 }, {
           ...callbacks,
           onProgress: (stats, _ctx, data) => {
             if (stats.retry > 0 && stats.loaded < loaded) {
@@ -76,7 +68,7 @@ export class StreamedPartAbr {
             if (typeof data === 'string' || bytes <= 0) return;
             arrivals.push({ atMs: performance.now(), bytes });
             chunks.push(new Uint8Array(data, 0, Math.min(bytes, data.byteLength)));
-            contentLength ??= this.#inner.getResponseHeader?.('content-length') ?? null;
+            contentLength ??= this.inner.getResponseHeader?.('content-length') ?? null;
           },
           onSuccess: (response, stats, ctx, details) => {
             const media = ctx as FragmentLoaderContext;
@@ -88,23 +80,6 @@ export class StreamedPartAbr {
             callbacks.onSuccess({ ...response, data: body.buffer }, stats, ctx, details);
           },
         });
-      }
-
-      abort(): void {
-        this.#inner.abort();
-      }
-
-      destroy(): void {
-        this.#inner.destroy();
-        this.context = null;
-      }
-
-      getCacheAge(): number | null {
-        return this.#inner.getCacheAge?.() ?? null;
-      }
-
-      getResponseHeader(name: string): string | null {
-        return this.#inner.getResponseHeader?.(name) ?? null;
       }
     };
     // hls.js hands a fragment loader fragment contexts only.

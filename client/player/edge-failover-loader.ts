@@ -1,8 +1,9 @@
 // The one hls.js Loader adapter for edge failover: each request goes to the active edge and is retried on the next edge
 // when the active one fails, so hls.js sees neither the failure nor a reload.
 import Hls from 'hls.js/light';
-import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from 'hls.js';
+import type { HlsConfig, LoaderCallbacks, LoaderConfiguration, LoaderContext } from 'hls.js';
 import type { EdgeSet } from './edge-set.ts';
+import { WrappingLoader } from './wrapping-loader.ts';
 
 type LoaderClass = HlsConfig['loader'];
 
@@ -13,16 +14,12 @@ export function isEdgeFailure(code: number): boolean {
 
 /** An hls.js loader class that routes every request through `edges`, falling back to the default loader's transport. */
 export function edgeFailoverLoader(edges: EdgeSet, Inner: LoaderClass = Hls.DefaultConfig.loader): LoaderClass {
-  return class EdgeFailoverLoader implements Loader<LoaderContext> {
-    context: LoaderContext | null = null;
-    stats: LoaderStats;
+  return class EdgeFailoverLoader extends WrappingLoader {
     #config: HlsConfig;
-    #inner: Loader<LoaderContext>;
 
     constructor(config: HlsConfig) {
+      super(new Inner(config));
       this.#config = config;
-      this.#inner = new Inner(config);
-      this.stats = this.#inner.stats;
     }
 
     load(context: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void {
@@ -37,13 +34,12 @@ export function edgeFailoverLoader(edges: EdgeSet, Inner: LoaderClass = Hls.Defa
           edges.fail(origin, reason);
           if (failovers >= edges.origins.length - 1 || edges.active === origin) return false;
           failovers++;
-          this.#inner.destroy();
-          this.#inner = new Inner(this.#config);
-          this.stats = this.#inner.stats;
+          this.inner.destroy();
+          this.inner = new Inner(this.#config);
           attempt();
           return true;
         };
-        this.#inner.load(context, config, {
+        this.inner.load(context, config, {
           ...callbacks,
           onError: (error, ctx, details, stats) => {
             if (isEdgeFailure(error.code) && failover(`HTTP ${error.code || 'connection error'} from ${origin}`)) return;
@@ -56,23 +52,6 @@ export function edgeFailoverLoader(edges: EdgeSet, Inner: LoaderClass = Hls.Defa
         });
       };
       attempt();
-    }
-
-    abort(): void {
-      this.#inner.abort();
-    }
-
-    destroy(): void {
-      this.#inner.destroy();
-      this.context = null;
-    }
-
-    getCacheAge(): number | null {
-      return this.#inner.getCacheAge?.() ?? null;
-    }
-
-    getResponseHeader(name: string): string | null {
-      return this.#inner.getResponseHeader?.(name) ?? null;
     }
   };
 }
