@@ -1,6 +1,7 @@
 // nginx as the production edge: the shipped config in front of a real origin, a real viewer playing through it,
 // and nginx's cache answering hits and collapsing identical blocking reloads.
 import http from 'node:http';
+import os from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { launchChromium } from './support/browser.ts';
@@ -96,10 +97,17 @@ describe('nginx edge (server/edge/nginx)', () => {
     const ticks = new Set(log.map((line) => / tick=(\S+)/.exec(line)?.[1]));
     expect(ticks.has(undefined)).toBe(false);
     expect(ticks.size).toBeLessThanOrEqual(2);
-    expect(log.filter((line) => line.includes('cache=MISS')), log.join('\n')).toHaveLength(ticks.size);
-    expect(originAfter - originBefore).toBe(ticks.size);
+    // proxy_cache_lock holds back requests that arrive while the first one is upstream; a request that another worker
+    // process takes in the instant between the first one's answer landing and its lock being freed goes upstream too
+    // (nginx checks the cache file and takes the lock in two steps). So: one upstream request per tick, plus at most one
+    // such race per other worker process, and every upstream request is one the origin counted.
+    const misses = log.filter((line) => line.includes('cache=MISS')).length;
+    expect(misses, log.join('\n')).toBeGreaterThanOrEqual(ticks.size);
+    expect(misses, log.join('\n')).toBeLessThanOrEqual(ticks.size * os.availableParallelism());
+    expect(log.filter((line) => line.includes('cache=HIT')).length).toBe(20 - misses);
+    expect(originAfter - originBefore).toBe(misses);
     const bodies = new Set(answers.map((answer) => answer.body.toString()));
-    expect(bodies.size).toBeLessThanOrEqual(ticks.size);
+    expect(bodies.size).toBeLessThanOrEqual(misses);
     // Fresh: fetched from the origin during the burst, so it lists at least what the origin had just before it.
     expect(latestAtOrigin).toBeDefined();
     for (const answer of answers) expect(partsOf(answer.body)).toContain(latestAtOrigin);
