@@ -1,6 +1,6 @@
 // The broadcaster's one configuration object: every key with its default and what it is for.
 import { isValidRenditionName } from '../../shared/stream-name.ts';
-import { DEFAULT_LADDER_SPEC, parseLadder } from './ladder.ts';
+import { defaultLadderSpec, parseLadder } from './ladder.ts';
 
 /** One ABR rung: one VideoEncoder, one video track, one HLS rendition. */
 export interface Rung {
@@ -47,10 +47,10 @@ export interface BroadcasterConfig {
 }
 
 /**
- * 720p, 480p and 240p H.264 in Chromium; 360p and 240p AV1 in Firefox, whose H.264 is not real-time (ladder.ts). A
- * source smaller than a rung leaves it out (session.ts).
+ * 720p, 480p and 240p H.264 in Chromium, plus 1080p on a machine of 4 cores or more; 360p and 240p AV1 in Firefox,
+ * whose H.264 is not real-time (ladder.ts). A source smaller than a rung leaves it out (session.ts).
  */
-export const DEFAULT_LADDER: readonly Rung[] = parseLadder(DEFAULT_LADDER_SPEC);
+export const DEFAULT_LADDER: readonly Rung[] = parseLadder(defaultLadderSpec(globalThis.navigator?.hardwareConcurrency ?? 1));
 
 export const DEFAULT_CONFIG: BroadcasterConfig = {
   ladder: DEFAULT_LADDER,

@@ -1,7 +1,7 @@
 // The `&ladder=` grammar, the rung presets' codec levels, and the fit of a ladder to the source's size.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LADDER } from './config.ts';
-import { fitRungSize, LadderError, parseLadder, RUNG_PRESETS, rungsForSource } from './ladder.ts';
+import { defaultLadderSpec, fitRungSize, LadderError, parseLadder, RUNG_PRESETS, rungsForSource } from './ladder.ts';
 
 /** H.264 level limits (ITU-T H.264 Table A-1): max macroblocks per frame and per second. */
 const AVC_LEVELS: Record<number, { frameMbs: number; mbPerS: number }> = {
@@ -10,6 +10,17 @@ const AVC_LEVELS: Record<number, { frameMbs: number; mbPerS: number }> = {
   0x1f: { frameMbs: 3600, mbPerS: 108_000 },
   0x28: { frameMbs: 8192, mbPerS: 245_760 },
 };
+
+describe('defaultLadderSpec', () => {
+  it('adds 1080p from four cores up, keeps 720p/480p/240p below, and both parse', () => {
+    expect(defaultLadderSpec(2)).toBe('720p,480p,240p');
+    expect(defaultLadderSpec(3)).toBe('720p,480p,240p');
+    expect(defaultLadderSpec(4)).toBe('1080p,720p,480p,240p');
+    expect(parseLadder(defaultLadderSpec(16)).map((r) => r.rendition)).toEqual(['1080p', '720p', '480p', '240p']);
+    // A 720p camera on a big machine still gets no 1080p: the source caps the ladder.
+    expect(rungsForSource(parseLadder(defaultLadderSpec(16)), 720).map((r) => r.rendition)).toEqual(['720p', '480p', '240p']);
+  });
+});
 
 describe('parseLadder', () => {
   it('reads the default ladder, highest first, and one rung exactly as the single-rung ladder had it', () => {

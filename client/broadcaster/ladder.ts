@@ -26,8 +26,21 @@ export const RUNG_PRESETS: Readonly<Record<string, Rung>> = {
   '240p': { rendition: '240p', width: 426, height: 240, bitrate: 400_000, codec: 'avc1.420015', fallback: AV1_240P },
 };
 
-/** What `/broadcast` encodes without `&ladder=`: three rungs at 30 fps (Firefox: 360p and 240p AV1). */
-export const DEFAULT_LADDER_SPEC = '720p,480p,240p';
+/**
+ * Cores from which the default ladder adds 1080p. Measured in headless Chromium on a 2-core machine (software H.264,
+ * realtime): 85 fps at 1080p and 137 fps at 720p with both cores, so 1080p + 720p + 480p + 240p at 30 fps would take
+ * about 70 % of the whole machine, against about 30 % for 720p + 480p + 240p (`npm run bench -- encode`).
+ */
+const FULL_HD_MIN_CORES = 4;
+
+/**
+ * What `/broadcast` encodes without `&ladder=`, for a machine with this many logical cores
+ * (`navigator.hardwareConcurrency`): 720p, 480p and 240p at 30 fps, plus 1080p from FULL_HD_MIN_CORES cores; rungs
+ * taller than the source are left out later (rungsForSource). Firefox: 360p and 240p AV1.
+ */
+export function defaultLadderSpec(cores: number): string {
+  return cores >= FULL_HD_MIN_CORES ? '1080p,720p,480p,240p' : '720p,480p,240p';
+}
 
 const MIN_BITRATE = 50_000;
 const MAX_BITRATE = 50_000_000;

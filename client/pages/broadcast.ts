@@ -2,8 +2,8 @@
 import {
   Broadcaster,
   BroadcastError,
-  DEFAULT_LADDER_SPEC,
   LadderError,
+  defaultLadderSpec,
   NO_SESSION,
   idleRungStats,
   isSourceKind,
@@ -56,7 +56,7 @@ let pageError: { message: string; code: string } | null = null;
 let canvasPreview: HTMLCanvasElement | undefined;
 
 ui.source.value = isSourceKind(requestedSource) ? requestedSource : 'camera';
-ui.ladder.value = params.get('ladder') ?? DEFAULT_LADDER_SPEC;
+ui.ladder.value = params.get('ladder') ?? defaultLadderSpec(navigator.hardwareConcurrency);
 if (fromUrl !== null) {
   ui.stream.value = fromUrl;
   // A valid name from the link is fixed for this page; a bad one stays editable so it can be corrected.
