@@ -1,6 +1,7 @@
 // The broadcaster's one configuration object: every key with its default and what it is for.
 import { isValidRenditionName } from '../../shared/stream-name.ts';
-import { defaultLadderSpec, parseLadder } from './ladder.ts';
+import { codecForFramerate } from './codec-level.ts';
+import { defaultLadderSpec, MAX_FRAMERATE, parseLadder } from './ladder.ts';
 
 /** One ABR rung: one VideoEncoder, one video track, one HLS rendition. */
 export interface Rung {
@@ -10,7 +11,10 @@ export interface Rung {
   height: number;
   /** Target video bitrate, bits per second. */
   bitrate: number;
-  /** RFC 6381 codec string; its level must cover width × height × framerate. The packager carries avc1/avc3, vp09, av01. */
+  /**
+   * RFC 6381 codec string. resolveConfig sets an H.264 or AV1 level to the lowest that covers width × height at the
+   * config's framerate. The packager carries avc1/avc3, vp09, av01.
+   */
   codec: string;
   /**
    * What this rung becomes in a browser that cannot encode it in real time (its encoder holds frames back, as Firefox's
@@ -32,6 +36,7 @@ export interface AudioSettings {
 export interface BroadcasterConfig {
   /** The ABR ladder, highest rung first; every rung gets the same keyframes. */
   ladder: readonly Rung[];
+  /** Frames per second of the capture and of every rung, 1 to MAX_FRAMERATE (`&fps=` on the page). */
   framerate: number;
   audio: AudioSettings;
   /** Above this many bytes queued on the channel, video frames are dropped before encoding. */
@@ -81,8 +86,15 @@ export function resolveConfig(overrides: Partial<BroadcasterConfig> = {}): Broad
       if (rung.width % 2 !== 0 || rung.height % 2 !== 0) throw new ConfigError(`${rung.rendition}: 4:2:0 video needs even dimensions`);
     }
   }
-  if (!(config.framerate > 0 && config.framerate <= 120)) throw new ConfigError(`framerate ${config.framerate}`);
+  if (!(config.framerate > 0 && config.framerate <= MAX_FRAMERATE)) throw new ConfigError(`framerate ${config.framerate}: use 1 to ${MAX_FRAMERATE}`);
+  config.ladder = config.ladder.map((rung) => atFramerate(rung, config.framerate));
   if (!(config.segmentTargetMs > 0)) throw new ConfigError(`segment target ${config.segmentTargetMs} ms`);
   if (config.lowBufferedBytes >= config.maxBufferedBytes) throw new ConfigError('lowBufferedBytes must be below maxBufferedBytes');
   return config;
+}
+
+/** A rung (and its fallbacks) with each codec's level fitted to its size at `framerate`. */
+function atFramerate(rung: Rung, framerate: number): Rung {
+  const codec = codecForFramerate(rung.codec, rung.width, rung.height, framerate);
+  return { ...rung, codec, ...(rung.fallback && { fallback: atFramerate(rung.fallback, framerate) }) };
 }

@@ -1,4 +1,4 @@
-// The ABR ladder's rungs by name, the `&ladder=` grammar that picks them, and the fit of a ladder to the source's size (pure code).
+// The ABR ladder's rungs by name, the `&ladder=` and `&fps=` grammar that picks them, and the fit of a ladder to the source's size (pure code).
 import type { Rung } from './config.ts';
 
 /**
@@ -76,6 +76,23 @@ export function parseLadder(spec: string): Rung[] {
     return bitrateText === undefined ? preset : withBitrate(preset, parseBitrate(spec, item, bitrateText));
   });
   return rungs.sort((a, b) => b.height - a.height);
+}
+
+/** The highest frame rate a broadcast may ask for (capture and every rung). */
+export const MAX_FRAMERATE = 60;
+
+export class FramerateError extends Error {
+  override name = 'FramerateError';
+  readonly code = 'invalid-framerate';
+}
+
+/** Parses `&fps=`: a whole number of frames per second, 1 to MAX_FRAMERATE, for the capture and every rung. */
+export function parseFramerate(text: string): number {
+  const fps = /^\d{1,3}$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!(fps >= 1 && fps <= MAX_FRAMERATE)) {
+    throw new FramerateError(`Can't use the frame rate “${text}”: use a whole number of frames per second from 1 to ${MAX_FRAMERATE}, e.g. 30.`);
+  }
+  return fps;
 }
 
 function parseBitrate(spec: string, item: string, text: string): number {

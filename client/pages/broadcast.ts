@@ -1,12 +1,15 @@
-// The broadcaster page: reads ?stream/&source/&ladder/&autostart, drives a Broadcaster, shows preview, status, stats and errors.
+// The broadcaster page: reads ?stream/&source/&ladder/&fps/&autostart, drives a Broadcaster, shows preview, status, stats and errors.
 import {
   Broadcaster,
   BroadcastError,
+  DEFAULT_CONFIG,
+  FramerateError,
   LadderError,
   defaultLadderSpec,
   NO_SESSION,
   idleRungStats,
   isSourceKind,
+  parseFramerate,
   parseLadder,
   type BroadcasterState,
   type BroadcasterStats,
@@ -38,6 +41,7 @@ const ui = {
   source: $<HTMLSelectElement>('source'),
   stream: $<HTMLInputElement>('stream'),
   ladder: $<HTMLInputElement>('ladder'),
+  fps: $<HTMLInputElement>('fps'),
   rungs: $('rungs'),
   button: $<HTMLButtonElement>('golive'),
   notice: $('notice'),
@@ -51,12 +55,13 @@ const params = new URLSearchParams(location.search);
 const fromUrl = params.get('stream');
 const requestedSource = params.get('source') ?? 'camera';
 let broadcaster: Broadcaster | undefined;
-/** An error found on the page before going live: a bad stream name or ladder. */
+/** An error found on the page before going live: a bad stream name, ladder or frame rate. */
 let pageError: { message: string; code: string } | null = null;
 let canvasPreview: HTMLCanvasElement | undefined;
 
 ui.source.value = isSourceKind(requestedSource) ? requestedSource : 'camera';
 ui.ladder.value = params.get('ladder') ?? defaultLadderSpec(navigator.hardwareConcurrency);
+ui.fps.value = params.get('fps') ?? String(DEFAULT_CONFIG.framerate);
 if (fromUrl !== null) {
   ui.stream.value = fromUrl;
   // A valid name from the link is fixed for this page; a bad one stays editable so it can be corrected.
@@ -94,9 +99,10 @@ function formProblem(): { message: string; code: string } | null {
   if (name) return { message: name, code: 'invalid-stream-name' };
   try {
     parseLadder(ui.ladder.value);
+    parseFramerate(ui.fps.value);
     return null;
   } catch (err) {
-    if (err instanceof LadderError) return { message: err.message, code: err.code };
+    if (err instanceof LadderError || err instanceof FramerateError) return { message: err.message, code: err.code };
     throw err;
   }
 }
@@ -122,6 +128,7 @@ function setState(state: BroadcasterState): void {
   ui.source.disabled = busy;
   ui.stream.disabled = busy;
   ui.ladder.disabled = busy;
+  ui.fps.disabled = busy;
   render(window.swarmcast.stats());
 }
 
@@ -218,7 +225,7 @@ async function goLive(): Promise<void> {
   pageError = null;
   showError(null);
   await broadcaster?.close();
-  const current = new Broadcaster({ streamName: name, source: ui.source.value as SourceKind, config: { ladder: parseLadder(ui.ladder.value) } });
+  const current = new Broadcaster({ streamName: name, source: ui.source.value as SourceKind, config: { ladder: parseLadder(ui.ladder.value), framerate: parseFramerate(ui.fps.value) } });
   broadcaster = current;
   current.on('state', setState);
   current.on('stats', render);
@@ -260,6 +267,7 @@ ui.stream.addEventListener('input', () => {
   onFormInput();
 });
 ui.ladder.addEventListener('input', onFormInput);
+ui.fps.addEventListener('input', onFormInput);
 ui.copy.addEventListener('click', () => {
   void navigator.clipboard?.writeText(ui.watchLink.href).then(() => {
     ui.copy.textContent = 'Copied';

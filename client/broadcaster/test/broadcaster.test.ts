@@ -349,6 +349,41 @@ describe('back-pressure', () => {
   }, 30_000);
 });
 
+describe('frame rate', () => {
+  it('encodes 720p at 60 fps on a 60 fps timestamp grid with the H.264 level that covers it (3.2), which ffprobe decodes', async () => {
+    const page = await fixture.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
+    await page.waitForFunction(() => typeof window.runHarness === 'function');
+    const result = await page.evaluate((opts) => window.runHarness(opts), {
+      durationMs: 2000, segmentTargetMs: SEGMENT_TARGET_MS, source: 'test' as const, ladder: '720p', framerate: 60,
+    });
+    await page.close();
+    expect(errors).toEqual([]);
+    const { messages } = replay(result);
+    const track = messages.find((m) => m.type === 'track' && m.kind === 'video');
+    if (track?.type !== 'track' || !track.description) throw new Error('no video track with an avcC');
+    expect(track).toMatchObject({ codec: 'avc1.420020', framerate: 60, width: 1280, height: 720 });
+    // avcC: configurationVersion, profile, constraints, level.
+    expect([...track.description.subarray(1, 4)]).toEqual([0x42, 0xc0, 0x20]);
+    const video = messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === 0);
+    const origin = video[0]!.timestampUs;
+    for (const c of video) expect(Math.abs(((c.timestampUs - origin) * 60) / 1e6 - Math.round(((c.timestampUs - origin) * 60) / 1e6))).toBeLessThan(0.001);
+    const spanS = (video.at(-1)!.timestampUs - origin) / 1e6;
+    expect((video.length - 1) / spanS).toBeGreaterThan(50);
+    const dir = mkdtempSync(join(tmpdir(), 'swarmcast-fps-'));
+    try {
+      const file = join(dir, 'video.h264');
+      writeFileSync(file, toAnnexB(track.description, video));
+      const out = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=level,width,height,nb_read_frames', '-of', 'json', file]);
+      expect(JSON.parse(out.toString()).streams[0]).toMatchObject({ level: 32, width: 1280, height: 720, nb_read_frames: String(video.length) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe('still pictures', () => {
   it('repeats the last frame whenever the source sends none for 100 ms, so no part goes without video', async () => {
     const page = await fixture.browser.newPage();
@@ -407,7 +442,7 @@ describe('broadcast page', () => {
     await page.close();
   });
 
-  it('takes the ladder from the link, shows its rungs before going live, and refuses a bad one in words', async () => {
+  it('takes the ladder and frame rate from the link, shows its rungs before going live, and refuses a bad one in words', async () => {
     const page = await fixture.browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(String(err)));
@@ -427,6 +462,14 @@ describe('broadcast page', () => {
     await page.waitForSelector('body[data-state="idle"]');
     expect(await page.isVisible('#notice')).toBe(false);
     expect(await page.$$eval('#rungs tr', (rows) => rows.map((r) => r.querySelector('td')?.textContent))).toEqual(['480p', '240p']);
+
+    await page.goto(`${fixture.origin}/client/pages/broadcast.html?stream=ladder&fps=25`);
+    await page.waitForSelector('body[data-state="idle"]');
+    expect(await page.inputValue('#fps')).toBe('25');
+    await page.goto(`${fixture.origin}/client/pages/broadcast.html?stream=ladder&source=test&autostart=1&fps=75`);
+    await page.waitForSelector('body[data-state="error"]');
+    expect(await page.textContent('#notice')).toBe('Can\'t use the frame rate “75”: use a whole number of frames per second from 1 to 60, e.g. 30.');
+    expect(await page.evaluate(() => window.swarmcast.stats())).toMatchObject({ state: 'error', errorCode: 'invalid-framerate', framesSent: 0 });
 
     await page.goto(`${fixture.origin}/client/pages/broadcast.html?stream=ladder&ladder=900p`);
     await page.waitForSelector('body[data-state="error"]');

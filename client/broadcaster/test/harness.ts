@@ -20,6 +20,8 @@ export interface HarnessOptions {
   source: SourceKind;
   /** The ladder to encode: rungs, or a `&ladder=` value (parseLadder); the default config's otherwise. */
   ladder?: Rung[] | string;
+  /** Frames per second of the source and every rung; the default config's otherwise. */
+  framerate?: number;
   /** From `atMs` live to `untilMs` live, the channel of track `trackId` carries only `bytesPerSecond`. */
   congest?: { atMs: number; untilMs: number; trackId: number; bytesPerSecond: number };
   maxBufferedBytes?: number;
@@ -51,10 +53,11 @@ window.runStillFrameFiller = () => {
   return emitted;
 };
 
-window.runHarness = async ({ durationMs, segmentTargetMs, source, ladder, congest, maxBufferedBytes, lowBufferedBytes }) => {
+window.runHarness = async ({ durationMs, segmentTargetMs, source, ladder, framerate, congest, maxBufferedBytes, lowBufferedBytes }) => {
   let transport: MemoryTransport | undefined;
   const config = {
     ...(ladder !== undefined && { ladder: typeof ladder === 'string' ? parseLadder(ladder) : ladder }),
+    ...(framerate !== undefined && { framerate }),
     ...(maxBufferedBytes !== undefined && { maxBufferedBytes }),
     ...(lowBufferedBytes !== undefined && { lowBufferedBytes }),
   };
