@@ -1,0 +1,116 @@
+// ABR on a three-rung live stream in real Firefox: the viewer loads page, playlists and media through a rate-limited
+// proxy (Firefox has no CDP network emulation), goes down when the link drops below the top rung and back up once
+// the limit is lifted; stalls and latency are recorded.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, type MatrixBrowser, type MatrixPage } from './support/browser-matrix.ts';
+import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
+import { startServer, type RunningServer } from './support/server.ts';
+import { startThrottleProxy, type ThrottleProxy } from './support/throttle-proxy.ts';
+
+const STREAM = 'abrff';
+const LADDER = [
+  { rendition: '720p', width: 1280, height: 720, videoBitrate: 2_500_000 },
+  { rendition: '480p', width: 854, height: 480, videoBitrate: 1_000_000 },
+  { rendition: '240p', width: 426, height: 240, videoBitrate: 300_000 },
+];
+/** Below the top rung (2.5 Mbit/s video + audio), above the middle one: the same limit e2e/abr.test.ts sets over CDP. */
+const THROTTLED_BPS = 1_600_000;
+const POLL_MS = 100;
+/** Long enough under the limit to see the lower rung play on (and any stall it brings), short enough to keep the suite quick. */
+const HOLD_MS = 4000;
+
+interface AbrStats {
+  state: string;
+  rendition: string | null;
+  stalls: number;
+  switches: number;
+  bandwidthEstimateBps: number | null;
+  latencyMs: number | null;
+  currentTime: number;
+}
+
+let server: RunningServer;
+let publisher: NodePublisher;
+let proxy: ThrottleProxy;
+let browser: MatrixBrowser;
+
+beforeAll(async () => {
+  server = await startServer();
+  [publisher, proxy, browser] = await Promise.all([
+    startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: LADDER, sourceSeconds: 4 }),
+    startThrottleProxy(server.baseUrl),
+    launchBrowser('firefox'),
+  ]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await proxy?.close();
+  await publisher?.stop();
+  await server?.stop();
+});
+
+const stats = (page: MatrixPage): Promise<AbrStats> => page.evaluate<AbrStats>('window.swarmcast.stats()');
+
+/** Samples the viewer's stats into `seen` until `done` holds; returns the ms it took, or null at the deadline. */
+async function watchUntil(page: MatrixPage, done: (s: AbrStats) => boolean, timeoutMs: number, seen: AbrStats[]): Promise<number | null> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    const s = await stats(page);
+    seen.push(s);
+    if (done(s)) return Date.now() - start;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  return null;
+}
+
+describe('ABR in Firefox behind a throttled link', () => {
+  it('switches down when the link drops below the top rung and back up after the limit is lifted', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${proxy.baseUrl}/watch?stream=${STREAM}`);
+      await page.waitForSelector('body[data-state="playing"]', 30_000);
+      const secure = await page.evaluate<boolean>('window.isSecureContext');
+      const seen: AbrStats[] = [];
+      const topMs = await watchUntil(page, (s) => s.rendition === '720p', 20_000, seen);
+      expect(topMs, 'reaches the top rung on an open link').not.toBeNull();
+      const before = await stats(page);
+      const bytesBefore = proxy.bytesDown;
+      seen.length = 0;
+
+      proxy.setDownstreamRate(THROTTLED_BPS);
+      const downMs = await watchUntil(page, (s) => s.rendition !== null && s.rendition !== '720p', 15_000, seen);
+      expect(downMs, 'switches down below the limit').not.toBeNull();
+      const held = await stats(page);
+      await watchUntil(page, () => false, HOLD_MS, seen);
+      const heldEnd = await stats(page);
+      const sampledUnderLimit = seen.length;
+      // The lower rung plays on under the limit: the playhead moves (most of the hold, whatever stalls there were).
+      expect(heldEnd.currentTime - held.currentTime).toBeGreaterThan((HOLD_MS / 1000) * 0.5);
+
+      proxy.setDownstreamRate(null);
+      const upMs = await watchUntil(page, (s) => s.rendition === '720p', 30_000, seen);
+      expect(upMs, 'back to the top rung after the limit is lifted').not.toBeNull();
+      const after = await stats(page);
+      // Everything the viewer played came through the proxy (the page's URLs are relative to its origin).
+      expect(proxy.bytesDown - bytesBefore).toBeGreaterThan(1_000_000);
+
+      const latencies = seen.map((s) => s.latencyMs).filter((ms): ms is number => ms !== null).sort((a, b) => a - b);
+      const result = {
+        downMs,
+        upMs,
+        stallsDuringTrace: after.stalls - before.stalls,
+        switches: after.switches - before.switches,
+        renditionsUnderLimit: [...new Set(seen.slice(0, sampledUnderLimit).map((s) => s.rendition))],
+        p95LatencyMs: latencies[Math.floor(0.95 * (latencies.length - 1))] ?? null,
+        maxLatencyMs: latencies.at(-1) ?? null,
+        secureContext: secure,
+      };
+      // The issue's target is no stall; the count is reported, not yet held to 0 (see e2e/abr.test.ts for why).
+      console.log(`[abr-firefox] ${JSON.stringify(result)}`);
+      expect(result.switches).toBeGreaterThanOrEqual(2);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+});
