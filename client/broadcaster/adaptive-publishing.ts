@@ -1,0 +1,232 @@
+// Adaptive publishing: from recent uplink and encoder measurements, which rungs encode at a lowered bitrate or pause (pure code).
+
+/** What made a rung step down: the network could not carry the ladder, or the encoders could not keep up. */
+export type AdaptReason = 'uplink' | 'cpu';
+
+/** A rung as the policy wants it: at its configured bitrate, at a lowered one, or not encoded at all. */
+export type RungLevel = 'full' | 'lowered' | 'paused';
+
+export interface RungPlan {
+  level: RungLevel;
+  /** The bitrate to encode at, bits per second (the configured one unless `lowered`). */
+  bitrate: number;
+  /** Why the rung is not `full`; null when it is. */
+  reason: AdaptReason | null;
+}
+
+/** One look at the uplink and the encoders; the totals are running counts since going live. */
+export interface PublishMeasurement {
+  atMs: number;
+  /** Bytes queued per track channel, by track id: each video rung (highest first), then audio. */
+  queuedBytes: readonly number[];
+  /** Bytes handed to the data channels so far, framing included. */
+  bytesOffered: number;
+  /** The selected ICE candidate pair's current round-trip time; null when not known yet. */
+  rttMs: number | null;
+  /** Video frames captured while live. */
+  framesCaptured: number;
+  /** Of those, the ones the encoders could not take (a full encode queue) or skipped. */
+  framesOverloaded: number;
+  /** The median capture → encoded time of the highest rung being encoded; null before any. */
+  encodeLatencyMs: number | null;
+}
+
+/** How adaptive publishing reacts; every duration in milliseconds. */
+export interface AdaptationConfig {
+  /** Off: every rung stays at its configured bitrate (back-pressure pausing still applies). */
+  enabled: boolean;
+  /** A lowered rung encodes at this share of its configured bitrate. */
+  loweredBitrateShare: number;
+  /** Measurements older than this leave the window that growth, achieved rate and frame shares are taken over. */
+  windowMs: number;
+  /** Least time between two steps down, so each step shows in the queues before the next. */
+  stepDownIntervalMs: number;
+  /** A step up needs the uplink and the encoders healthy for this long; doubled each time a step up has to be undone. */
+  restoreHoldMs: number;
+  /** The hold never grows past this. */
+  maxRestoreHoldMs: number;
+  /** A channel whose queue holds more than this much of its own media, and grows, is more than the uplink carries. */
+  queueHighMs: number;
+  /** A queue holding more than this much media is too far behind even while it drains. */
+  queueMaxMs: number;
+  /** Every queue below this much media: the uplink keeps up. */
+  queueLowMs: number;
+  /** The round-trip time this far above the lowest seen (with data queued): the network's own queue is filling. */
+  rttRiseMs: number;
+  /** Share of captured frames the encoders could not take, over the window, that means the CPU cannot keep up. */
+  overloadedFrameShare: number;
+  /** The highest encoding rung's median encode latency above which the CPU is behind. */
+  encodeLatencyHighMs: number;
+}
+
+export const DEFAULT_ADAPTATION: AdaptationConfig = {
+  enabled: true,
+  loweredBitrateShare: 0.6,
+  windowMs: 2000,
+  stepDownIntervalMs: 1000,
+  restoreHoldMs: 4000,
+  maxRestoreHoldMs: 16_000,
+  queueHighMs: 300,
+  queueMaxMs: 1000,
+  queueLowMs: 100,
+  rttRiseMs: 200,
+  overloadedFrameShare: 0.2,
+  encodeLatencyHighMs: 250,
+};
+
+/** Healthy means well below the overload marks: the gap between the two is the hysteresis. */
+const HEALTHY_FRAME_SHARE = 0.05;
+const HEALTHY_ENCODE_LATENCY_MS = 100;
+const HEALTHY_RTT_RISE_MS = 100;
+/** The shortest window a decision is taken over: less says nothing about growth. */
+const MIN_WINDOW_MS = 400;
+
+/**
+ * Steps a ladder down and up one step at a time: step 2k+1 lowers rung k's bitrate, step 2k+2 pauses it, from the top
+ * rung down to the one above the lowest. The lowest rung (and audio, which the policy never sees) is never touched.
+ *
+ * Down: when a channel's queue holds more than `queueHighMs` of its media and grows (or passes `queueMaxMs`), when the
+ * round-trip time rose with data queued, or when the encoders drop frames or fall behind; at most once per
+ * `stepDownIntervalMs`. Up: once every queue, the round-trip time and the encoders were healthy for the restore hold;
+ * a step down within `restoreHoldMs` of a step up undoes it and doubles the hold (up to `maxRestoreHoldMs`), so a
+ * link just below a rung's rate is probed ever more rarely instead of flapping; a step up that stands resets the hold.
+ */
+export class AdaptivePublishing {
+  #config: AdaptationConfig;
+  #bitrates: readonly number[];
+  #audioBitrate: number;
+  #window: PublishMeasurement[] = [];
+  #step = 0;
+  /** The reason of each step taken, by step (index 0 is step 1). */
+  #reasons: AdaptReason[] = [];
+  #lastChangeAtMs = Number.NEGATIVE_INFINITY;
+  #lastStepUpAtMs: number | undefined;
+  #healthySinceMs: number | undefined;
+  #holdMs: number;
+  #minRttMs = Number.POSITIVE_INFINITY;
+
+  /** `bitrates`: each video rung's configured bitrate, highest rung first. */
+  constructor(bitrates: readonly number[], audioBitrate: number, config: AdaptationConfig = DEFAULT_ADAPTATION) {
+    this.#config = config;
+    this.#bitrates = bitrates;
+    this.#audioBitrate = audioBitrate;
+    this.#holdMs = config.restoreHoldMs;
+  }
+
+  /** How many steps down the ladder is now (0: every rung full). */
+  get step(): number {
+    return this.#step;
+  }
+
+  /** The current restore hold (grows after failed steps up). */
+  get restoreHoldMs(): number {
+    return this.#holdMs;
+  }
+
+  /** Each rung as it should be encoded now, highest first. */
+  get plan(): RungPlan[] {
+    return this.#bitrates.map((bitrate, k) => {
+      const lowerStep = 2 * k + 1;
+      if (this.#step >= lowerStep + 1) return { level: 'paused', bitrate, reason: this.#reasons[lowerStep] ?? null };
+      if (this.#step >= lowerStep) {
+        return { level: 'lowered', bitrate: Math.round(bitrate * this.#config.loweredBitrateShare), reason: this.#reasons[lowerStep - 1] ?? null };
+      }
+      return { level: 'full', bitrate, reason: null };
+    });
+  }
+
+  /** What the uplink carried over the window, kbit/s (sent minus what piled up in the queues); null until known. */
+  get achievedKbps(): number | null {
+    const first = this.#window[0];
+    const last = this.#window.at(-1);
+    if (!first || !last || last.atMs - first.atMs < MIN_WINDOW_MS) return null;
+    const left = last.bytesOffered - first.bytesOffered - (sum(last.queuedBytes) - sum(first.queuedBytes));
+    return Math.max(0, Math.round((left * 8) / (last.atMs - first.atMs)));
+  }
+
+  /** Takes a measurement and steps the ladder when due; true when the plan changed. */
+  update(m: PublishMeasurement): boolean {
+    this.#window.push(m);
+    while (this.#window.length > 2 && m.atMs - this.#window[1]!.atMs >= this.#config.windowMs) this.#window.shift();
+    if (m.rttMs !== null) this.#minRttMs = Math.min(this.#minRttMs, m.rttMs);
+    if (!this.#config.enabled || m.atMs - this.#window[0]!.atMs < MIN_WINDOW_MS) return false;
+
+    const overload = this.#overload();
+    const healthy = overload === null && this.#healthy();
+    if (!healthy) this.#healthySinceMs = undefined;
+    else this.#healthySinceMs ??= m.atMs;
+
+    // A step up is judged over the base hold: a step down within it undoes it, past it the step up stood.
+    const judged = this.#lastStepUpAtMs !== undefined && m.atMs - this.#lastStepUpAtMs >= this.#config.restoreHoldMs;
+    if (judged) {
+      this.#holdMs = this.#config.restoreHoldMs;
+      this.#lastStepUpAtMs = undefined;
+    }
+    if (overload && this.#step < this.#maxStep && m.atMs - this.#lastChangeAtMs >= this.#config.stepDownIntervalMs) {
+      if (this.#lastStepUpAtMs !== undefined) this.#holdMs = Math.min(this.#config.maxRestoreHoldMs, this.#holdMs * 2);
+      this.#lastStepUpAtMs = undefined;
+      this.#reasons[this.#step] = overload;
+      this.#step++;
+      return this.#changed(m.atMs);
+    }
+    const heldSince = Math.max(this.#healthySinceMs ?? Number.POSITIVE_INFINITY, this.#lastChangeAtMs);
+    if (healthy && this.#step > 0 && m.atMs - heldSince >= this.#holdMs) {
+      this.#step--;
+      this.#reasons.length = this.#step;
+      this.#lastStepUpAtMs = m.atMs;
+      return this.#changed(m.atMs);
+    }
+    return false;
+  }
+
+  get #maxStep(): number {
+    return 2 * Math.max(0, this.#bitrates.length - 1);
+  }
+
+  #changed(atMs: number): true {
+    this.#lastChangeAtMs = atMs;
+    this.#healthySinceMs = undefined;
+    return true;
+  }
+
+  /** Each channel's queue as media time, ms: bytes over the rate its track is encoded at (audio last). */
+  #queueMs(m: PublishMeasurement): number[] {
+    const rates = [...this.plan.map((p) => p.bitrate), this.#audioBitrate];
+    return rates.map((bps, track) => ((m.queuedBytes[track] ?? 0) * 8000) / bps);
+  }
+
+  /** Why the ladder must step down now, or null. */
+  #overload(): AdaptReason | null {
+    const first = this.#window[0]!;
+    const last = this.#window.at(-1)!;
+    const { queueHighMs, queueMaxMs, queueLowMs, rttRiseMs, overloadedFrameShare, encodeLatencyHighMs } = this.#config;
+    const plan = this.plan;
+    // A paused rung's channel only drains what it held: it says nothing about what the sending tracks need.
+    const sending = this.#queueMs(last)
+      .map((ms, track) => ({ ms, grew: (last.queuedBytes[track] ?? 0) > (first.queuedBytes[track] ?? 0), paused: plan[track]?.level === 'paused' }))
+      .filter((q) => !q.paused);
+    const backedUp = sending.some((q) => q.ms > queueMaxMs || (q.ms > queueHighMs && q.grew));
+    const rttRose = last.rttMs !== null && last.rttMs - this.#minRttMs > rttRiseMs && sending.some((q) => q.ms > queueLowMs);
+    if (backedUp || rttRose) return 'uplink';
+    const captured = last.framesCaptured - first.framesCaptured;
+    const overloaded = last.framesOverloaded - first.framesOverloaded;
+    if (captured > 0 && overloaded / captured > overloadedFrameShare) return 'cpu';
+    if (last.encodeLatencyMs !== null && last.encodeLatencyMs > encodeLatencyHighMs) return 'cpu';
+    return null;
+  }
+
+  /** Every queue nearly empty, the round-trip time near its floor, the encoders keeping up. */
+  #healthy(): boolean {
+    const first = this.#window[0]!;
+    const last = this.#window.at(-1)!;
+    if (this.#queueMs(last).some((ms) => ms > this.#config.queueLowMs)) return false;
+    if (last.rttMs !== null && last.rttMs - this.#minRttMs > HEALTHY_RTT_RISE_MS) return false;
+    const captured = last.framesCaptured - first.framesCaptured;
+    if (captured > 0 && (last.framesOverloaded - first.framesOverloaded) / captured > HEALTHY_FRAME_SHARE) return false;
+    return last.encodeLatencyMs === null || last.encodeLatencyMs <= HEALTHY_ENCODE_LATENCY_MS;
+  }
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
