@@ -166,9 +166,21 @@ describe('AdaptivePublishing', () => {
     queued.run(1000, () => ({ rttMs: 400, queuedBytes: [50_000, 0, 0, 0] }));
     expect(queued.policy.plan[0]).toMatchObject({ level: 'lowered', reason: 'uplink' });
 
+    // The data channels empty but the browser's socket full (as behind tbf): two high readings in a row are enough.
+    const socket = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(2000, healthy);
+    socket.run(3000, (atMs) => ({ rttMs: atMs < 3500 ? 1400 : 2000 }));
+    expect(socket.policy.plan[0]).toMatchObject({ level: 'lowered', reason: 'uplink' });
+
     const spike = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(2000, healthy);
     spike.run(3000, () => ({ rttMs: 400 }));
     expect(spike.changes).toEqual([]);
+  });
+
+  it('takes no step for a one-sample burst on a channel', () => {
+    const feed = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(2000, healthy);
+    // 20 kB on the audio channel is 1.25 s of 128 kbit/s audio, for one measurement.
+    feed.run(3000, (atMs) => (atMs === 3000 ? { queuedBytes: [0, 0, 0, 20_000] } : healthy()));
+    expect(feed.changes).toEqual([]);
   });
 
   it('never steps a one-rung ladder, nor any ladder when disabled', () => {

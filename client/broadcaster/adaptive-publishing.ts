@@ -86,7 +86,8 @@ const MIN_WINDOW_MS = 400;
  * rung down to the one above the lowest. The lowest rung (and audio, which the policy never sees) is never touched.
  *
  * Down: when a channel's queue holds more than `queueHighMs` of its media and grows (or passes `queueMaxMs`), when the
- * round-trip time rose with data queued, or when the encoders drop frames or fall behind; at most once per
+ * round-trip time rose (in two readings, or in one with data queued: the browser's socket may hold what its data
+ * channels no longer count), or when the encoders drop frames or fall behind; at most once per
  * `stepDownIntervalMs`. Up: once every queue, the round-trip time and the encoders were healthy for the restore hold;
  * a step down within `restoreHoldMs` of a step up undoes it and doubles the hold (up to `maxRestoreHoldMs`), so a
  * link just below a rung's rate is probed ever more rarely instead of flapping; a step up that stands resets the hold.
@@ -104,6 +105,9 @@ export class AdaptivePublishing {
   #healthySinceMs: number | undefined;
   #holdMs: number;
   #minRttMs = Number.POSITIVE_INFINITY;
+  /** The last two distinct round-trip times read (a browser refreshes it every few seconds, between pings). */
+  #rttReadings: number[] = [];
+  #rttReadAtMs = Number.NEGATIVE_INFINITY;
 
   /** `bitrates`: each video rung's configured bitrate, highest rung first. */
   constructor(bitrates: readonly number[], audioBitrate: number, config: AdaptationConfig = DEFAULT_ADAPTATION) {
@@ -148,7 +152,13 @@ export class AdaptivePublishing {
   update(m: PublishMeasurement): boolean {
     this.#window.push(m);
     while (this.#window.length > 2 && m.atMs - this.#window[1]!.atMs >= this.#config.windowMs) this.#window.shift();
-    if (m.rttMs !== null) this.#minRttMs = Math.min(this.#minRttMs, m.rttMs);
+    if (m.rttMs !== null) {
+      this.#minRttMs = Math.min(this.#minRttMs, m.rttMs);
+      if (m.rttMs !== this.#rttReadings.at(-1)) {
+        this.#rttReadings = [...this.#rttReadings.slice(-1), m.rttMs];
+        this.#rttReadAtMs = m.atMs;
+      }
+    }
     if (!this.#config.enabled || m.atMs - this.#window[0]!.atMs < MIN_WINDOW_MS) return false;
 
     const overload = this.#overload();
@@ -198,16 +208,27 @@ export class AdaptivePublishing {
   /** Why the ladder must step down now, or null. */
   #overload(): AdaptReason | null {
     const first = this.#window[0]!;
+    const previous = this.#window.at(-2)!;
     const last = this.#window.at(-1)!;
     const { queueHighMs, queueMaxMs, queueLowMs, rttRiseMs, overloadedFrameShare, encodeLatencyHighMs } = this.#config;
     const plan = this.plan;
-    // A paused rung's channel only drains what it held: it says nothing about what the sending tracks need.
+    const previousMs = this.#queueMs(previous);
+    // A paused rung's channel only drains what it held: it says nothing about what the sending tracks need. A queue
+    // counts as backed up when it was over the mark at two measurements in a row, not on one burst.
     const sending = this.#queueMs(last)
-      .map((ms, track) => ({ ms, grew: (last.queuedBytes[track] ?? 0) > (first.queuedBytes[track] ?? 0), paused: plan[track]?.level === 'paused' }))
+      .map((ms, track) => ({
+        ms: Math.min(ms, previousMs[track]!),
+        grew: (last.queuedBytes[track] ?? 0) > (first.queuedBytes[track] ?? 0),
+        paused: plan[track]?.level === 'paused',
+      }))
       .filter((q) => !q.paused);
     const backedUp = sending.some((q) => q.ms > queueMaxMs || (q.ms > queueHighMs && q.grew));
-    const rttRose = last.rttMs !== null && last.rttMs - this.#minRttMs > rttRiseMs && sending.some((q) => q.ms > queueLowMs);
-    if (backedUp || rttRose) return 'uplink';
+    // The network's queue filling: one high reading with data waiting here too, or two readings in a row without.
+    const risen = (ms: number): boolean => ms - this.#minRttMs > rttRiseMs;
+    // Only a reading taken since the last step says anything about the ladder as it is now.
+    const rttRose = this.#rttReadAtMs > this.#lastChangeAtMs && this.#rttReadings.length === 2 && this.#rttReadings.every(risen);
+    const rttRoseQueued = last.rttMs !== null && risen(last.rttMs) && sending.some((q) => q.ms > queueLowMs);
+    if (backedUp || rttRose || rttRoseQueued) return 'uplink';
     const captured = last.framesCaptured - first.framesCaptured;
     const overloaded = last.framesOverloaded - first.framesOverloaded;
     if (captured > 0 && overloaded / captured > overloadedFrameShare) return 'cpu';
@@ -215,11 +236,13 @@ export class AdaptivePublishing {
     return null;
   }
 
-  /** Every queue nearly empty, the round-trip time near its floor, the encoders keeping up. */
+  /** The queues nearly empty, the round-trip time near its floor, the encoders keeping up. */
   #healthy(): boolean {
     const first = this.#window[0]!;
     const last = this.#window.at(-1)!;
-    if (this.#queueMs(last).some((ms) => ms > this.#config.queueLowMs)) return false;
+    // All queues together, as time at the rate being sent: a few kB on the audio channel is a burst, not a backlog.
+    const sendingBps = this.plan.reduce((sum, p) => sum + (p.level === 'paused' ? 0 : p.bitrate), this.#audioBitrate);
+    if ((sum(last.queuedBytes) * 8000) / sendingBps > this.#config.queueLowMs) return false;
     if (last.rttMs !== null && last.rttMs - this.#minRttMs > HEALTHY_RTT_RISE_MS) return false;
     const captured = last.framesCaptured - first.framesCaptured;
     if (captured > 0 && (last.framesOverloaded - first.framesOverloaded) / captured > HEALTHY_FRAME_SHARE) return false;
