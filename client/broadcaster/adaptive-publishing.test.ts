@@ -57,6 +57,14 @@ class Feed {
 const healthy = (): Tick => ({});
 /** The top rung's channel backs up by 100 KB a tick (the uplink carries much less than the ladder). */
 const topBacksUp = (startMs: number) => (atMs: number): Tick => ({ queuedBytes: [((atMs - startMs) / TICK_MS + 1) * 100_000, 0, 0, 0] });
+/**
+ * The uplink carries a little less than the ladder: the two upper rungs' queues grow by 5 kB a tick each, whatever is
+ * paused (what the uplink carried, 3.8 Mbit/s, stays above every ladder but the full one).
+ */
+const slightlyShort = (startMs: number) => (atMs: number): Tick => {
+  const ticks = (atMs - startMs) / TICK_MS + 1;
+  return { queuedBytes: [ticks * 5000, ticks * 5000, 0, 0] };
+};
 /** The two upper rungs' channels both back up (their shares of the link are below their rates), whatever is paused. */
 const upperBackUp = (startMs: number) => (atMs: number): Tick => {
   const ticks = (atMs - startMs) / TICK_MS + 1;
@@ -66,7 +74,7 @@ const upperBackUp = (startMs: number) => (atMs: number): Tick => {
 describe('AdaptivePublishing', () => {
   it('lowers the top rung, then pauses it, then lowers and pauses the next, and never touches the lowest rung', () => {
     const feed = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(2000, healthy);
-    feed.run(20_000, upperBackUp(feed.atMs));
+    feed.run(30_000, slightlyShort(feed.atMs));
     expect(feed.changes.map((c) => c.levels)).toEqual([
       ['lowered', 'full', 'full'],
       ['paused', 'full', 'full'],
@@ -85,8 +93,20 @@ describe('AdaptivePublishing', () => {
 
   it('gives a lowered rung the configured share of its bitrate, with its reason', () => {
     const feed = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(1000, healthy);
-    feed.run(1000, topBacksUp(feed.atMs));
+    const tick = slightlyShort(feed.atMs);
+    while (feed.changes.length === 0) feed.run(TICK_MS, tick);
     expect(feed.policy.plan[0]).toEqual({ level: 'lowered', bitrate: 1_500_000, reason: 'uplink' });
+  });
+
+  it('takes the steps down to a ladder that fits at once when the uplink carries far less than the ladder', () => {
+    const feed = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(2000, healthy);
+    // 4 Mbit/s offered and 150 kB a tick piling up: over the window the uplink carried less than the ladder with 720p
+    // lowered (3.2 Mbit/s with audio), more than the one with 720p paused (1.7 Mbit/s): 720p pauses at once.
+    feed.run(1000, upperBackUp(feed.atMs));
+    expect(feed.changes.map((c) => c.levels)).toEqual([['paused', 'full', 'full']]);
+    expect(feed.policy.plan.map((p) => p.reason)).toEqual(['uplink', null, null]);
+    expect(feed.policy.achievedKbps).toBeGreaterThan(1728);
+    expect(feed.policy.achievedKbps).toBeLessThan(3228);
   });
 
   it('restores one step per restore hold once every queue drained, top rung last', () => {
@@ -149,7 +169,7 @@ describe('AdaptivePublishing', () => {
   it('steps down for the CPU when the encoders drop frames or fall behind, and says so', () => {
     const dropping = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(1000, healthy);
     // 6 of every 15 captured frames not taken by the encoders: 40 %.
-    dropping.run(1000, () => ({ framesOverloaded: 6 }));
+    dropping.run(1500, () => ({ framesOverloaded: 6 }));
     expect(dropping.policy.plan[0]).toMatchObject({ level: 'lowered', reason: 'cpu' });
 
     const slow = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(1000, healthy);

@@ -82,8 +82,9 @@ const HEALTHY_RTT_RISE_MS = 100;
 const MIN_WINDOW_MS = 400;
 
 /**
- * Steps a ladder down and up one step at a time: step 2k+1 lowers rung k's bitrate, step 2k+2 pauses it, from the top
- * rung down to the one above the lowest. The lowest rung (and audio, which the policy never sees) is never touched.
+ * Steps a ladder down and up: step 2k+1 lowers rung k's bitrate, step 2k+2 pauses it, from the top rung down to the
+ * one above the lowest; down one step at a time unless the uplink measurably carries far less (see #stepThatFits),
+ * up always one step at a time. The lowest rung (and audio, which the policy never sees) is never touched.
  *
  * Down: when a channel's queue holds more than `queueHighMs` of its media and grows (or passes `queueMaxMs`), when the
  * round-trip time rose (in two readings, or in one with data queued: the browser's socket may hold what its data
@@ -108,6 +109,9 @@ export class AdaptivePublishing {
   /** The last two distinct round-trip times read (a browser refreshes it every few seconds, between pings). */
   #rttReadings: number[] = [];
   #rttReadAtMs = Number.NEGATIVE_INFINITY;
+  #cpuStrikes = 0;
+  /** Set by #overload: a sending channel's queue grew past its mark, so the achieved rate is what the uplink carries. */
+  #queuesGrew = false;
 
   /** `bitrates`: each video rung's configured bitrate, highest rung first. */
   constructor(bitrates: readonly number[], audioBitrate: number, config: AdaptationConfig = DEFAULT_ADAPTATION) {
@@ -129,10 +133,14 @@ export class AdaptivePublishing {
 
   /** Each rung as it should be encoded now, highest first. */
   get plan(): RungPlan[] {
+    return this.#planAt(this.#step);
+  }
+
+  #planAt(step: number): RungPlan[] {
     return this.#bitrates.map((bitrate, k) => {
       const lowerStep = 2 * k + 1;
-      if (this.#step >= lowerStep + 1) return { level: 'paused', bitrate, reason: this.#reasons[lowerStep] ?? null };
-      if (this.#step >= lowerStep) {
+      if (step >= lowerStep + 1) return { level: 'paused', bitrate, reason: this.#reasons[lowerStep] ?? null };
+      if (step >= lowerStep) {
         return { level: 'lowered', bitrate: Math.round(bitrate * this.#config.loweredBitrateShare), reason: this.#reasons[lowerStep - 1] ?? null };
       }
       return { level: 'full', bitrate, reason: null };
@@ -175,8 +183,8 @@ export class AdaptivePublishing {
     if (overload && this.#step < this.#maxStep && m.atMs - this.#lastChangeAtMs >= this.#config.stepDownIntervalMs) {
       if (this.#lastStepUpAtMs !== undefined) this.#holdMs = Math.min(this.#config.maxRestoreHoldMs, this.#holdMs * 2);
       this.#lastStepUpAtMs = undefined;
-      this.#reasons[this.#step] = overload;
-      this.#step++;
+      const to = Math.max(this.#step + 1, overload === 'uplink' && this.#queuesGrew ? this.#stepThatFits() : 0);
+      for (; this.#step < to; this.#step++) this.#reasons[this.#step] = overload;
       return this.#changed(m.atMs);
     }
     const heldSince = Math.max(this.#healthySinceMs ?? Number.POSITIVE_INFINITY, this.#lastChangeAtMs);
@@ -187,6 +195,20 @@ export class AdaptivePublishing {
       return this.#changed(m.atMs);
     }
     return false;
+  }
+
+  /**
+   * The first step whose ladder (audio included) fits in what the uplink carried while its queues grew: when the
+   * uplink carries far less than the ladder, lowering the top rung alone would only pile up more, so the steps
+   * between are taken at once, in the same order. Without a measured rate, no more than the next step.
+   */
+  #stepThatFits(): number {
+    const achievedBps = (this.achievedKbps ?? Number.POSITIVE_INFINITY) * 1000;
+    for (let step = this.#step + 1; step < this.#maxStep; step++) {
+      const sendingBps = this.#planAt(step).reduce((sum, p) => sum + (p.level === 'paused' ? 0 : p.bitrate), this.#audioBitrate);
+      if (sendingBps <= achievedBps) return step;
+    }
+    return this.#maxStep;
   }
 
   get #maxStep(): number {
@@ -222,6 +244,7 @@ export class AdaptivePublishing {
         paused: plan[track]?.level === 'paused',
       }))
       .filter((q) => !q.paused);
+    this.#queuesGrew = sending.some((q) => q.grew && q.ms > queueHighMs);
     const backedUp = sending.some((q) => q.ms > queueMaxMs || (q.ms > queueHighMs && q.grew));
     // The network's queue filling: one high reading with data waiting here too, or two readings in a row without.
     const risen = (ms: number): boolean => ms - this.#minRttMs > rttRiseMs;
@@ -231,9 +254,10 @@ export class AdaptivePublishing {
     if (backedUp || rttRose || rttRoseQueued) return 'uplink';
     const captured = last.framesCaptured - first.framesCaptured;
     const overloaded = last.framesOverloaded - first.framesOverloaded;
-    if (captured > 0 && overloaded / captured > overloadedFrameShare) return 'cpu';
-    if (last.encodeLatencyMs !== null && last.encodeLatencyMs > encodeLatencyHighMs) return 'cpu';
-    return null;
+    const behind = (captured > 0 && overloaded / captured > overloadedFrameShare) || (last.encodeLatencyMs !== null && last.encodeLatencyMs > encodeLatencyHighMs);
+    // As for the queues, at two measurements in a row: a moment's load (another program starting) is not a step.
+    this.#cpuStrikes = behind ? this.#cpuStrikes + 1 : 0;
+    return this.#cpuStrikes >= 2 ? 'cpu' : null;
   }
 
   /** The queues nearly empty, the round-trip time near its floor, the encoders keeping up. */
