@@ -78,6 +78,8 @@ export const DEFAULT_ADAPTATION: AdaptationConfig = {
 const HEALTHY_FRAME_SHARE = 0.05;
 const HEALTHY_ENCODE_LATENCY_MS = 100;
 const HEALTHY_RTT_RISE_MS = 100;
+/** What the uplink carried is taken over this much of the window. */
+const ACHIEVED_RATE_MS = 1000;
 /** The shortest window a decision is taken over: less says nothing about growth. */
 const MIN_WINDOW_MS = 400;
 
@@ -147,10 +149,13 @@ export class AdaptivePublishing {
     });
   }
 
-  /** What the uplink carried over the window, kbit/s (sent minus what piled up in the queues); null until known. */
+  /**
+   * What the uplink carried over the last second, kbit/s (sent minus what piled up in the queues); null until known.
+   * A second, not the whole window: right after the uplink narrows, the window still holds the time before.
+   */
   get achievedKbps(): number | null {
-    const first = this.#window[0];
     const last = this.#window.at(-1);
+    const first = this.#window.find((m) => last && last.atMs - m.atMs <= ACHIEVED_RATE_MS);
     if (!first || !last || last.atMs - first.atMs < MIN_WINDOW_MS) return null;
     const left = last.bytesOffered - first.bytesOffered - (sum(last.queuedBytes) - sum(first.queuedBytes));
     return Math.max(0, Math.round((left * 8) / (last.atMs - first.atMs)));
