@@ -57,7 +57,7 @@ export interface RungStats {
   codec: string;
   width: number;
   height: number;
-  /** The encoder's target bitrate now, kbit/s: below `configuredBitrateKbps` while `lowered`. */
+  /** The encoder's target bitrate, kbit/s: below `configuredBitrateKbps` while `lowered` (from the next keyframe on). */
   bitrateKbps: number;
   /** The rung's bitrate as configured, kbit/s. */
   configuredBitrateKbps: number;
@@ -299,7 +299,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       const level: RungLevel = paused ? 'paused' : (plan?.level ?? 'full');
       return {
         ...idleRungStats(rung, encoder.isFallback ? 'fallback' : 'encoding'),
-        bitrateKbps: Math.round(encoder.bitrate / 1000),
+        // The plan's bitrate: the encoder takes it at the next keyframe, within a segment.
+        bitrateKbps: Math.round((plan?.bitrate ?? encoder.bitrate) / 1000),
         level,
         levelReason: level === 'full' ? null : plan?.level === level ? plan.reason : 'backpressure',
         configured: configured.rendition,
