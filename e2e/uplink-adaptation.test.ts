@@ -115,13 +115,14 @@ describe('adaptive publishing behind a throttled uplink', () => {
     // The broadcast never broke.
     expect(samples.every((s) => s.broadcasterState === 'live'), log).toBe(true);
 
-    // Down: the top rung's first step is a lower bitrate, for the uplink, then it pauses, within seconds.
+    // Down, within seconds: the top rung is lowered and then paused, or, when what the uplink carries is far below even
+    // the ladder with it lowered (2 Mbit/s against 3.2), paused at once; for the uplink either way.
     const firstDown = throttled.find((s) => s.rungs[0]!.level !== 'full');
-    expect(firstDown?.rungs[0]).toMatchObject({ level: 'lowered', levelReason: 'uplink', bitrateKbps: 1500 });
-    expect(result.loweredAfterMs).not.toBeNull();
+    expect(['lowered', 'paused']).toContain(firstDown?.rungs[0]?.level);
+    expect(firstDown?.rungs[0]?.levelReason).toBe('uplink');
+    if (firstDown?.rungs[0]?.level === 'lowered') expect(firstDown.rungs[0].bitrateKbps).toBe(1500);
     expect(result.pausedAfterMs).not.toBeNull();
-    expect(result.loweredAfterMs!).toBeLessThan(result.pausedAfterMs!);
-    expect(result.pausedAfterMs!).toBeLessThan(15_000);
+    expect(result.pausedAfterMs!).toBeLessThan(10_000);
     expect(throttled.find((s) => s.rungs[0]!.level === 'paused')?.rungs[0]?.levelReason).toBe('uplink');
 
     // The lowest rung and audio were never held back.

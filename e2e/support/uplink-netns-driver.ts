@@ -210,7 +210,7 @@ async function run(): Promise<UplinkResult> {
       routesB,
       qdisc,
       samples,
-      loweredAfterMs: first((s) => s.rungs[0]?.level === 'lowered'),
+      loweredAfterMs: first((s) => s.throttled && s.rungs[0]?.level === 'lowered'),
       pausedAfterMs: first((s) => s.rungs[0]?.level === 'paused'),
       liftedAtMs,
       resumedAfterLiftMs: resumed === null ? null : resumed - liftedAtMs,

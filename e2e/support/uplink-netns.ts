@@ -41,7 +41,10 @@ export interface UplinkResult {
   /** `tc qdisc show` on the router's link towards the server while throttled. */
   qdisc: string;
   samples: UplinkSample[];
-  /** Since the uplink was throttled: the top rung first lowered, first paused; since it was lifted: back to full. */
+  /**
+   * Since the uplink was throttled: the top rung first lowered while throttled (null: it paused at once), first
+   * paused; since it was lifted: the top rung back, and every rung full.
+   */
   loweredAfterMs: number | null;
   pausedAfterMs: number | null;
   liftedAtMs: number;
