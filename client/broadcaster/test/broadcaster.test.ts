@@ -313,6 +313,8 @@ describe('back-pressure', () => {
       congest: { atMs: 1000, untilMs: 3000, trackId: 0, bytesPerSecond: 30_000 },
       maxBufferedBytes: 300_000,
       lowBufferedBytes: 100_000,
+      // Back-pressure alone: adaptive publishing would keep 720p paused for its restore hold after the congestion.
+      adaptive: false,
     });
     await page.close();
     const { messages, ended } = replay(result);

@@ -1,4 +1,5 @@
 // Test harness page: runs the Broadcaster with a source into a MemoryTransport and exposes what it would send.
+import { DEFAULT_ADAPTATION } from '../adaptive-publishing.ts';
 import type { Rung } from '../config.ts';
 import { Broadcaster, parseLadder, type BroadcasterState, type BroadcasterStats, type SourceKind } from '../index.ts';
 import { StillFrameFiller } from '../still-frame-filler.ts';
@@ -24,6 +25,8 @@ export interface HarnessOptions {
   congest?: { atMs: number; untilMs: number; trackId: number; bytesPerSecond: number };
   maxBufferedBytes?: number;
   lowBufferedBytes?: number;
+  /** False: adaptive publishing off, so back-pressure alone decides what pauses. */
+  adaptive?: boolean;
 }
 
 declare global {
@@ -51,12 +54,13 @@ window.runStillFrameFiller = () => {
   return emitted;
 };
 
-window.runHarness = async ({ durationMs, segmentTargetMs, source, ladder, congest, maxBufferedBytes, lowBufferedBytes }) => {
+window.runHarness = async ({ durationMs, segmentTargetMs, source, ladder, congest, maxBufferedBytes, lowBufferedBytes, adaptive }) => {
   let transport: MemoryTransport | undefined;
   const config = {
     ...(ladder !== undefined && { ladder: typeof ladder === 'string' ? parseLadder(ladder) : ladder }),
     ...(maxBufferedBytes !== undefined && { maxBufferedBytes }),
     ...(lowBufferedBytes !== undefined && { lowBufferedBytes }),
+    ...(adaptive === false && { adaptation: { ...DEFAULT_ADAPTATION, enabled: false } }),
   };
   const broadcaster = new Broadcaster({
     streamName: 'harness',
