@@ -13,6 +13,7 @@ interface Tick {
   rttMs?: number | null;
   framesOverloaded?: number;
   encodeLatencyMs?: number | null;
+  bitratePending?: boolean;
 }
 
 /** Feeds the policy one measurement per 500 ms and records the plan's levels after each. */
@@ -43,6 +44,7 @@ class Feed {
         framesCaptured: this.#captured,
         framesOverloaded: this.#overloaded,
         encodeLatencyMs: t.encodeLatencyMs === undefined ? 8 : t.encodeLatencyMs,
+        bitratePending: t.bitratePending ?? false,
       };
       if (this.policy.update(m)) this.changes.push({ atMs: this.atMs, levels: this.levels });
     }
@@ -96,6 +98,29 @@ describe('AdaptivePublishing', () => {
     const tick = slightlyShort(feed.atMs);
     while (feed.changes.length === 0) feed.run(TICK_MS, tick);
     expect(feed.policy.plan[0]).toEqual({ level: 'lowered', bitrate: 1_500_000, reason: 'uplink' });
+  });
+
+  it('takes no further step while the queues drain after one, even above their marks', () => {
+    const feed = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(1000, healthy);
+    // 480p's queue grows by 30 kB a tick until the top rung is lowered, then shrinks by 5 kB a tick, staying above its
+    // 300 ms mark (45 kB) for seconds.
+    let queued = 0;
+    feed.run(10_000, () => {
+      queued += feed.changes.length === 0 ? 30_000 : -5000;
+      return { queuedBytes: [0, Math.max(0, queued), 0, 0] };
+    });
+    expect(feed.changes.map((c) => c.levels)).toEqual([['lowered', 'full', 'full']]);
+  });
+
+  it('waits for a lowered bitrate to take effect (the next keyframe) before the next step', () => {
+    const feed = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(2000, healthy);
+    const tick = slightlyShort(feed.atMs);
+    while (feed.changes.length === 0) feed.run(TICK_MS, tick);
+    const loweredAt = feed.atMs - TICK_MS;
+    // The encoder takes the lowered bitrate 2 s later (a segment boundary); the queues go on growing meanwhile.
+    feed.run(4000, (atMs) => ({ ...tick(atMs), bitratePending: atMs < loweredAt + 2000 }));
+    expect(feed.changes.slice(0, 2).map((c) => c.levels)).toEqual([['lowered', 'full', 'full'], ['paused', 'full', 'full']]);
+    expect(feed.changes[1]!.atMs - (loweredAt + 2000)).toBeGreaterThanOrEqual(DEFAULT_ADAPTATION.stepDownIntervalMs);
   });
 
   it('takes the steps down to a ladder that fits at once when the uplink carries far less than the ladder', () => {

@@ -29,6 +29,8 @@ export interface PublishMeasurement {
   framesOverloaded: number;
   /** The median capture → encoded time of the highest rung being encoded; null before any. */
   encodeLatencyMs: number | null;
+  /** An encoder still waits for its next keyframe to take the bitrate the plan gave it. */
+  bitratePending: boolean;
 }
 
 /** How adaptive publishing reacts; every duration in milliseconds. */
@@ -91,8 +93,8 @@ const MIN_WINDOW_MS = 400;
  * Down: when a channel's queue holds more than `queueHighMs` of its media and grows (or passes `queueMaxMs`), when the
  * round-trip time rose (in two readings, or in one with data queued: the browser's socket may hold what its data
  * channels no longer count), or when the encoders drop frames or fall behind; at most once per
- * `stepDownIntervalMs`. Up: once every queue, the round-trip time and the encoders were healthy for the restore hold;
- * a step down within `restoreHoldMs` of a step up undoes it and doubles the hold (up to `maxRestoreHoldMs`), so a
+ * `stepDownIntervalMs` after the last step took effect (a lowered bitrate waits for the next keyframe). Up: once
+ * every queue, the round-trip time and the encoders were healthy for the restore hold; a step down within `restoreHoldMs` of a step up undoes it and doubles the hold (up to `maxRestoreHoldMs`), so a
  * link just below a rung's rate is probed ever more rarely instead of flapping; a step up that stands resets the hold.
  */
 export class AdaptivePublishing {
@@ -104,6 +106,9 @@ export class AdaptivePublishing {
   /** The reason of each step taken, by step (index 0 is step 1). */
   #reasons: AdaptReason[] = [];
   #lastChangeAtMs = Number.NEGATIVE_INFINITY;
+  /** When the last change took effect (a lowered bitrate waits for a keyframe); undefined until it has. */
+  #settledAtMs: number | undefined = Number.NEGATIVE_INFINITY;
+  #waitedForKeyframe = false;
   #lastStepUpAtMs: number | undefined;
   #healthySinceMs: number | undefined;
   #holdMs: number;
@@ -173,6 +178,11 @@ export class AdaptivePublishing {
       }
     }
     if (!this.#config.enabled || m.atMs - this.#window[0]!.atMs < MIN_WINDOW_MS) return false;
+    if (this.#settledAtMs === undefined) {
+      // Not waiting at the first look after the change: it took effect at once (a pause, a resume).
+      if (m.bitratePending) this.#waitedForKeyframe = true;
+      else this.#settledAtMs = this.#waitedForKeyframe ? m.atMs : this.#lastChangeAtMs;
+    }
 
     const overload = this.#overload();
     const healthy = overload === null && this.#healthy();
@@ -185,7 +195,8 @@ export class AdaptivePublishing {
       this.#holdMs = this.#config.restoreHoldMs;
       this.#lastStepUpAtMs = undefined;
     }
-    if (overload && this.#step < this.#maxStep && m.atMs - this.#lastChangeAtMs >= this.#config.stepDownIntervalMs) {
+    const settledForMs = this.#settledAtMs === undefined ? -1 : m.atMs - this.#settledAtMs;
+    if (overload && this.#step < this.#maxStep && settledForMs >= this.#config.stepDownIntervalMs) {
       if (this.#lastStepUpAtMs !== undefined) this.#holdMs = Math.min(this.#config.maxRestoreHoldMs, this.#holdMs * 2);
       this.#lastStepUpAtMs = undefined;
       const to = Math.max(this.#step + 1, overload === 'uplink' && this.#queuesGrew ? this.#stepThatFits() : 0);
@@ -222,6 +233,8 @@ export class AdaptivePublishing {
 
   #changed(atMs: number): true {
     this.#lastChangeAtMs = atMs;
+    this.#settledAtMs = undefined;
+    this.#waitedForKeyframe = false;
     this.#healthySinceMs = undefined;
     return true;
   }
@@ -240,12 +253,14 @@ export class AdaptivePublishing {
     const { queueHighMs, queueMaxMs, queueLowMs, rttRiseMs, overloadedFrameShare, encodeLatencyHighMs } = this.#config;
     const plan = this.plan;
     const previousMs = this.#queueMs(previous);
+    // Growth counts from when the last step took effect: what piled up before says nothing about the ladder as it is.
+    const since = this.#window.find((w) => w.atMs >= (this.#settledAtMs ?? Number.POSITIVE_INFINITY)) ?? last;
     // A paused rung's channel only drains what it held: it says nothing about what the sending tracks need. A queue
     // counts as backed up when it was over the mark at two measurements in a row, not on one burst.
     const sending = this.#queueMs(last)
       .map((ms, track) => ({
         ms: Math.min(ms, previousMs[track]!),
-        grew: (last.queuedBytes[track] ?? 0) > (first.queuedBytes[track] ?? 0),
+        grew: (last.queuedBytes[track] ?? 0) > (since.queuedBytes[track] ?? 0),
         paused: plan[track]?.level === 'paused',
       }))
       .filter((q) => !q.paused);

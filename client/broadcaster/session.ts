@@ -338,6 +338,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       framesCaptured: this.#counters.captured,
       framesOverloaded: this.#counters.encoderFull + this.#rungs.reduce((sum, r) => sum + r.framesSkipped, 0),
       encodeLatencyMs: this.#sendingEncodeLatencyMs(),
+      // A paused rung gets no keyframe to take its bitrate on, and sends nothing meanwhile.
+      bitratePending: this.#rungs.some((r, k) => r.bitratePending && !this.#isPaused(k)),
     });
     if (!changed) return;
     const before = this.#plan;

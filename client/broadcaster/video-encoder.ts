@@ -190,6 +190,11 @@ export class RungEncoder extends TypedEmitter<RungEncoderEvents> {
     return this.#bitrate;
   }
 
+  /** A bitrate was set that waits for the next keyframe. */
+  get bitratePending(): boolean {
+    return this.#nextBitrate !== this.#bitrate;
+  }
+
   /**
    * Encodes at `bitrate` from the next keyframe on. Chromium's H.264 encoder takes a new bitrate in place (measured
    * here: no keyframe, the same avcC, the rate follows within a frame), but WebCodecs lets an encoder reset on

@@ -1,5 +1,5 @@
 // Test harness page: runs the Broadcaster with a source into a MemoryTransport and exposes what it would send.
-import { DEFAULT_ADAPTATION } from '../adaptive-publishing.ts';
+import { DEFAULT_ADAPTATION, type AdaptationConfig } from '../adaptive-publishing.ts';
 import type { Rung } from '../config.ts';
 import { Broadcaster, parseLadder, type BroadcasterState, type BroadcasterStats, type SourceKind } from '../index.ts';
 import { StillFrameFiller } from '../still-frame-filler.ts';
@@ -25,8 +25,8 @@ export interface HarnessOptions {
   congest?: { atMs: number; untilMs: number; trackId: number; bytesPerSecond: number };
   maxBufferedBytes?: number;
   lowBufferedBytes?: number;
-  /** False: adaptive publishing off, so back-pressure alone decides what pauses. */
-  adaptive?: boolean;
+  /** Overrides of adaptive publishing's settings (`enabled: false`: back-pressure alone decides what pauses). */
+  adaptation?: Partial<AdaptationConfig>;
 }
 
 declare global {
@@ -54,13 +54,13 @@ window.runStillFrameFiller = () => {
   return emitted;
 };
 
-window.runHarness = async ({ durationMs, segmentTargetMs, source, ladder, congest, maxBufferedBytes, lowBufferedBytes, adaptive }) => {
+window.runHarness = async ({ durationMs, segmentTargetMs, source, ladder, congest, maxBufferedBytes, lowBufferedBytes, adaptation }) => {
   let transport: MemoryTransport | undefined;
   const config = {
     ...(ladder !== undefined && { ladder: typeof ladder === 'string' ? parseLadder(ladder) : ladder }),
     ...(maxBufferedBytes !== undefined && { maxBufferedBytes }),
     ...(lowBufferedBytes !== undefined && { lowBufferedBytes }),
-    ...(adaptive === false && { adaptation: { ...DEFAULT_ADAPTATION, enabled: false } }),
+    ...(adaptation !== undefined && { adaptation: { ...DEFAULT_ADAPTATION, ...adaptation } }),
   };
   const broadcaster = new Broadcaster({
     streamName: 'harness',
