@@ -84,7 +84,7 @@ function trace(result: UplinkResult): string {
   const rows = result.samples.map((s) => {
     const rungs = s.rungs.map((r) => `${r.rendition} ${r.level}${r.levelReason ? `/${r.levelReason}` : ''} ${r.bitrateKbps}/${r.sendKbps}`).join(' | ');
     const v = s.viewer;
-    return `${String(s.atMs).padStart(6)} ${s.throttled ? 'tbf' : '   '} ${rungs} | up ${s.uplinkKbps} rtt ${s.uplinkRttMs} q ${s.bufferedBytes} | viewer ${v.state} ${v.decodedFrames} t=${v.currentTime.toFixed(1)} stalls ${v.stalls}`;
+    return `${String(s.atMs).padStart(6)} ${s.throttled ? 'tbf' : '   '} ${rungs} (page: ${s.topRowState}) | up ${s.uplinkKbps} rtt ${s.uplinkRttMs} q ${s.bufferedBytes} | viewer ${v.state} ${v.decodedFrames} t=${v.currentTime.toFixed(1)} stalls ${v.stalls}`;
   });
   const times = `lowered ${result.loweredAfterMs} ms, paused ${result.pausedAfterMs} ms after throttling; lifted at ${result.liftedAtMs} ms, top rung back ${result.resumedAfterLiftMs} ms and full ${result.fullAfterLiftMs} ms after`;
   return [times, ...rows].join('\n');
@@ -124,6 +124,9 @@ describe('adaptive publishing behind a throttled uplink', () => {
     expect(result.pausedAfterMs).not.toBeNull();
     expect(result.pausedAfterMs!).toBeLessThan(10_000);
     expect(throttled.find((s) => s.rungs[0]!.level === 'paused')?.rungs[0]?.levelReason).toBe('uplink');
+    // The page says so in the broadcaster's words.
+    expect(throttled.map((s) => s.topRowState)).toContain('paused: upload too slow');
+    expect(samples[0]!.topRowState).toBe('encoding');
 
     // The lowest rung and audio were never held back.
     expect(samples.every((s) => s.rungs.at(-1)!.level === 'full')).toBe(true);

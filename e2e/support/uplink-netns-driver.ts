@@ -110,15 +110,17 @@ type BroadcasterStats = {
 };
 
 async function sample(broadcaster: Page, viewer: Page, atMs: number, throttled: boolean): Promise<UplinkSample> {
-  const [b, v] = await Promise.all([
+  const [b, v, topRowState] = await Promise.all([
     broadcaster.evaluate(() => (window as unknown as { swarmcast: { stats(): BroadcasterStats } }).swarmcast.stats()),
     viewer.evaluate(() => (window as unknown as { swarmcast: { stats(): UplinkSample['viewer'] } }).swarmcast.stats()),
+    broadcaster.evaluate(() => document.querySelector('#rungs tr:first-child td:nth-child(2)')?.textContent ?? ''),
   ]);
   return {
     atMs,
     throttled,
     broadcasterState: b.state,
     rungs: b.rungs.map(({ rendition, level, levelReason, bitrateKbps, sendKbps }) => ({ rendition, level, levelReason, bitrateKbps, sendKbps })),
+    topRowState,
     uplinkKbps: b.uplinkKbps,
     uplinkRttMs: b.uplinkRttMs,
     bufferedBytes: b.bufferedBytes,

@@ -25,6 +25,8 @@ export interface UplinkSample {
   broadcasterState: string;
   /** Per rung, highest first. */
   rungs: { rendition: string; level: string; levelReason: string | null; bitrateKbps: number; sendKbps: number }[];
+  /** The state cell of the top rung's row in the broadcaster page's rung table. */
+  topRowState: string;
   uplinkKbps: number | null;
   uplinkRttMs: number | null;
   bufferedBytes: number;
