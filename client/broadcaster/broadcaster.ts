@@ -49,6 +49,8 @@ export const NO_SESSION: SessionStats = {
   bufferedBytes: 0,
   channelBufferedBytes: {},
   pausedRenditions: [],
+  uplinkKbps: null,
+  uplinkRttMs: null,
   timeLiveMs: 0,
   videoCodec: null,
   audioCodec: null,

@@ -1,5 +1,6 @@
 // The broadcaster's one configuration object: every key with its default and what it is for.
 import { isValidRenditionName } from '../../shared/stream-name.ts';
+import { DEFAULT_ADAPTATION, type AdaptationConfig } from './adaptive-publishing.ts';
 import { codecForFramerate } from './codec-level.ts';
 import { defaultLadderSpec, MAX_FRAMERATE, parseLadder } from './ladder.ts';
 
@@ -45,6 +46,8 @@ export interface BroadcasterConfig {
   lowBufferedBytes: number;
   /** A frame is dropped when an encoder already holds more than this many frames (realtime). */
   maxEncodeQueue: number;
+  /** When the uplink or the CPU cannot carry the ladder: lower, then pause, the upper rungs (adaptive-publishing.ts). */
+  adaptation: AdaptationConfig;
   /** How often `stats` is emitted. */
   statsIntervalMs: number;
   /** Used when the transport does not announce a segment target. */
@@ -64,6 +67,7 @@ export const DEFAULT_CONFIG: BroadcasterConfig = {
   maxBufferedBytes: 4 * 1024 * 1024,
   lowBufferedBytes: 1024 * 1024,
   maxEncodeQueue: 2,
+  adaptation: DEFAULT_ADAPTATION,
   statsIntervalMs: 1000,
   segmentTargetMs: 2000,
 };
@@ -75,7 +79,12 @@ export class ConfigError extends Error {
 
 /** Merges overrides onto the defaults and rejects a config the pipeline cannot run. */
 export function resolveConfig(overrides: Partial<BroadcasterConfig> = {}): BroadcasterConfig {
-  const config: BroadcasterConfig = { ...DEFAULT_CONFIG, ...overrides, audio: { ...DEFAULT_CONFIG.audio, ...overrides.audio } };
+  const config: BroadcasterConfig = {
+    ...DEFAULT_CONFIG,
+    ...overrides,
+    audio: { ...DEFAULT_CONFIG.audio, ...overrides.audio },
+    adaptation: { ...DEFAULT_CONFIG.adaptation, ...overrides.adaptation },
+  };
   if (config.ladder.length === 0) throw new ConfigError('the ladder needs at least one rung');
   const names = new Set<string>();
   for (const top of config.ladder) {
@@ -90,6 +99,10 @@ export function resolveConfig(overrides: Partial<BroadcasterConfig> = {}): Broad
   config.ladder = config.ladder.map((rung) => atFramerate(rung, config.framerate));
   if (!(config.segmentTargetMs > 0)) throw new ConfigError(`segment target ${config.segmentTargetMs} ms`);
   if (config.lowBufferedBytes >= config.maxBufferedBytes) throw new ConfigError('lowBufferedBytes must be below maxBufferedBytes');
+  const { loweredBitrateShare, queueLowMs, queueHighMs, restoreHoldMs, maxRestoreHoldMs } = config.adaptation;
+  if (!(loweredBitrateShare > 0 && loweredBitrateShare < 1)) throw new ConfigError(`adaptation.loweredBitrateShare ${loweredBitrateShare}: between 0 and 1`);
+  if (!(queueLowMs < queueHighMs)) throw new ConfigError('adaptation.queueLowMs must be below queueHighMs');
+  if (!(restoreHoldMs > 0 && restoreHoldMs <= maxRestoreHoldMs)) throw new ConfigError('adaptation.restoreHoldMs must be positive and at most maxRestoreHoldMs');
   return config;
 }
 

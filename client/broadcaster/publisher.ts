@@ -112,6 +112,15 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     };
   }
 
+  async roundTripTimeMs(): Promise<number | null> {
+    if (this.#closed) return null;
+    const stats = [...(await this.#pc.getStats()).values()] as Record<string, unknown>[];
+    const selectedId = stats.find((s) => s.type === 'transport' && typeof s.selectedCandidatePairId === 'string')?.selectedCandidatePairId;
+    // Firefox names no selected pair on its transport stats; its candidate pairs carry a `selected` flag instead.
+    const pair = stats.find((s) => s.type === 'candidate-pair' && (selectedId !== undefined ? s.id === selectedId : s.selected === true));
+    return typeof pair?.currentRoundTripTime === 'number' ? pair.currentRoundTripTime * 1000 : null;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

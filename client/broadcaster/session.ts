@@ -3,6 +3,7 @@ import { TypedEmitter } from '../../shared/events.ts';
 import { ChannelWriter } from '../../shared/protocol/index.ts';
 import { segmentGrid } from '../../shared/segment-grid.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
+import { AdaptivePublishing, type AdaptReason, type RungLevel, type RungPlan } from './adaptive-publishing.ts';
 import { AudioTrackEncoder, pickAudioConfig } from './audio-encoder.ts';
 import { openSource } from './capture.ts';
 import type { BroadcasterConfig, Rung } from './config.ts';
@@ -41,6 +42,12 @@ type SessionEvents = {
  */
 export type RungState = 'idle' | 'encoding' | 'fallback' | 'dropped';
 
+/**
+ * Why a live rung is not sent in full: `uplink` or `cpu` when adaptive publishing stepped it down
+ * (adaptive-publishing.ts), `backpressure` when the data channels' queues passed their limit (send-priority.ts).
+ */
+export type RungLevelReason = AdaptReason | 'backpressure';
+
 export interface RungStats {
   /** The rendition encoded (a fallback's name when `fallback`). */
   rendition: string;
@@ -50,8 +57,14 @@ export interface RungStats {
   codec: string;
   width: number;
   height: number;
-  /** The encoder's target bitrate, kbit/s. */
+  /** The encoder's target bitrate, kbit/s: below `configuredBitrateKbps` while `lowered` (from the next keyframe on). */
   bitrateKbps: number;
+  /** The rung's bitrate as configured, kbit/s. */
+  configuredBitrateKbps: number;
+  /** `full`, `lowered` (encoding at `bitrateKbps`) or `paused` (not encoded nor sent; the origin writes GAP parts). */
+  level: RungLevel;
+  /** Why it is not `full`; null when it is. */
+  levelReason: RungLevelReason | null;
   /** This rung's video sent, kbit/s over the last stats interval. */
   sendKbps: number;
   framesEncoded: number;
@@ -74,6 +87,9 @@ export function idleRungStats(rung: Rung, state: RungState = 'idle'): RungStats 
     width: rung.width,
     height: rung.height,
     bitrateKbps: Math.round(rung.bitrate / 1000),
+    configuredBitrateKbps: Math.round(rung.bitrate / 1000),
+    level: 'full',
+    levelReason: null,
     sendKbps: 0,
     framesEncoded: 0,
     droppedFrames: 0,
@@ -104,8 +120,12 @@ export interface SessionStats {
   bufferedBytes: number;
   /** Bytes queued per data channel: `control`, each rendition, `audio`. */
   channelBufferedBytes: Record<string, number>;
-  /** The renditions whose frames are being dropped because the uplink backed up (the top one first). */
+  /** The renditions whose frames are being dropped, by adaptive publishing or back-pressure (the top one first). */
   pausedRenditions: string[];
+  /** What the uplink carried over the last 2 s, kbit/s (sent minus what piled up in the queues); null until known. */
+  uplinkKbps: number | null;
+  /** The connection's current round-trip time (the selected ICE candidate pair's), ms; null until known. */
+  uplinkRttMs: number | null;
   timeLiveMs: number;
   videoCodec: string | null;
   audioCodec: string | null;
@@ -118,6 +138,8 @@ export interface SessionStats {
 
 /** How long after the first video output the first audio output may lag before the stream goes out without audio. */
 const AUDIO_START_TIMEOUT_MS = 2000;
+/** How often adaptive publishing measures the uplink and the encoders and may step the ladder. */
+const ADAPT_INTERVAL_MS = 500;
 
 type EncodedChunk = EncodedVideoChunk | EncodedAudioChunk;
 type Pending = { trackId: number; chunk: EncodedChunk };
@@ -135,6 +157,12 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #transport: PublishTransport | undefined;
   #writer: ChannelWriter | undefined;
   #priority: SendPriority | undefined;
+  #adaptation: AdaptivePublishing | undefined;
+  /** Each rung as adaptive publishing wants it now, by track id. */
+  #plan: RungPlan[] = [];
+  #adaptTimer: ReturnType<typeof setInterval> | undefined;
+  #rttMs: number | null = null;
+  #rttFailed = false;
   /** Made at the first captured frame, whose timestamp is the segment grid's zero point. */
   #schedule: KeyframeSchedule | undefined;
   #segmentTargetUs = 0;
@@ -147,7 +175,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   /** Encoded output held until every track's decoder config is known and the headers went out. */
   #pending: Pending[] = [];
   #liveSince: number | undefined;
-  #counters = { framesSent: 0, keyframesSent: 0, audioChunksSent: 0, dropped: 0 };
+  /** `captured`: video frames taken while live; `encoderFull`: of them, those dropped because an encoder queue was full. */
+  #counters = { framesSent: 0, keyframesSent: 0, audioChunksSent: 0, dropped: 0, captured: 0, encoderFull: 0 };
   #window = new StatsWindow();
   #videoCodec: string | null = null;
   #audioCodec: string | null = null;
@@ -237,7 +266,9 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       bytesSent: this.#writer?.bytesSent ?? 0,
       bufferedBytes: open ? this.#queuedBytes() : 0,
       channelBufferedBytes: open ? this.#channelQueues() : {},
-      pausedRenditions: open ? this.#rungs.filter((_, k) => this.#priority?.paused[k]).map((r) => r.rung.rendition) : [],
+      pausedRenditions: open ? this.#rungs.filter((_, k) => this.#isPaused(k)).map((r) => r.rung.rendition) : [],
+      uplinkKbps: open ? (this.#adaptation?.achievedKbps ?? null) : null,
+      uplinkRttMs: open && this.#rttMs !== null ? Math.round(this.#rttMs) : null,
       timeLiveMs: open && this.#liveSince !== undefined ? Math.round(performance.now() - this.#liveSince) : 0,
       videoCodec: this.#videoCodec,
       audioCodec: this.#audioCodec,
@@ -262,8 +293,16 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       if (!encoder) return idleRungStats(configured, 'dropped');
       const { rung } = encoder;
       const tally = this.#tallies.get(encoder);
+      const k = this.#rungs.indexOf(encoder);
+      const plan = this.#plan[k];
+      const paused = !this.#closed && this.#isPaused(k);
+      const level: RungLevel = paused ? 'paused' : (plan?.level ?? 'full');
       return {
         ...idleRungStats(rung, encoder.isFallback ? 'fallback' : 'encoding'),
+        // The plan's bitrate: the encoder takes it at the next keyframe, within a segment.
+        bitrateKbps: Math.round((plan?.bitrate ?? encoder.bitrate) / 1000),
+        level,
+        levelReason: level === 'full' ? null : plan?.level === level ? plan.reason : 'backpressure',
         configured: configured.rendition,
         sendKbps: tally?.window.bitrateKbps ?? 0,
         framesEncoded: encoder.framesEncoded,
@@ -271,6 +310,60 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
         encodeLatencyMs: tally?.window.encodeLatencyMs ?? null,
       };
     });
+  }
+
+  /** Rung k skips frames: adaptive publishing paused it, or back-pressure did. */
+  #isPaused(k: number): boolean {
+    return this.#plan[k]?.level === 'paused' || this.#priority?.paused[k] === true;
+  }
+
+  /** Measures the uplink and the encoders, and applies adaptive publishing's plan when it changed. */
+  #adapt(): void {
+    const transport = this.#transport;
+    const adaptation = this.#adaptation;
+    if (this.#closed || !transport || !adaptation || !this.#writer) return;
+    transport.roundTripTimeMs().then(
+      (ms) => (this.#rttMs = ms),
+      (err: unknown) => {
+        if (!this.#rttFailed) console.warn('swarmcast: reading the connection round-trip time failed:', err);
+        this.#rttFailed = true;
+      },
+    );
+    const trackIds = [...this.#rungs.keys(), this.#rungs.length];
+    const changed = adaptation.update({
+      atMs: performance.now(),
+      queuedBytes: trackIds.map((id) => transport.tracks.get(id)?.bufferedAmount ?? 0),
+      bytesOffered: this.#writer.bytesSent,
+      rttMs: this.#rttMs,
+      framesCaptured: this.#counters.captured,
+      framesOverloaded: this.#counters.encoderFull + this.#rungs.reduce((sum, r) => sum + r.framesSkipped, 0),
+      encodeLatencyMs: this.#sendingEncodeLatencyMs(),
+      // A paused rung gets no keyframe to take its bitrate on, and sends nothing meanwhile.
+      bitratePending: this.#rungs.some((r, k) => r.bitratePending && !this.#isPaused(k)),
+    });
+    if (!changed) return;
+    const before = this.#plan;
+    this.#plan = adaptation.plan;
+    this.#rungs.forEach((rung, k) => {
+      const plan = this.#plan[k]!;
+      rung.setBitrate(plan.bitrate);
+      if (plan.level !== before[k]?.level) {
+        const what = plan.level === 'lowered' ? `lowered to ${plan.bitrate / 1000} kbit/s` : plan.level;
+        console.info(`swarmcast: ${rung.rung.rendition} ${what}${plan.reason ? ` (${plan.reason})` : ''}`);
+      }
+      // A rung that resumes does so on a keyframe, forced in every rung so keyframes stay aligned across the ladder.
+      if (before[k]?.level === 'paused' && plan.level !== 'paused') {
+        this.#schedule?.forceKeyframe();
+        // Its latencies from before the pause say nothing about the machine now.
+        this.#tallies.get(rung)?.window.forgetEncodeLatency();
+      }
+    });
+  }
+
+  /** The median encode latency of the highest rung being encoded (a paused rung's would be stale). */
+  #sendingEncodeLatencyMs(): number | null {
+    const sending = this.#rungs.find((_, k) => !this.#isPaused(k));
+    return sending ? (this.#tallies.get(sending)?.window.encodeLatencyMs ?? null) : null;
   }
 
   /** Each step checks for a stop that came while it waited, and releases what it just opened. */
@@ -314,6 +407,9 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     if (this.#ending) return transport.close();
     this.#transport = transport;
     this.#priority = new SendPriority(this.#rungs.length, { maxBufferedBytes: config.maxBufferedBytes, lowBufferedBytes: config.lowBufferedBytes });
+    const audioBitrate = this.#audioConfig?.bitrate ?? config.audio.bitrate;
+    this.#adaptation = new AdaptivePublishing(this.#rungs.map((r) => r.rung.bitrate), audioBitrate, config.adaptation);
+    this.#plan = this.#adaptation.plan;
     this.#segmentTargetUs = (transport.segmentTargetMs ?? config.segmentTargetMs) * 1000;
     this.#partTargetUs = transport.partTargetMs === undefined ? undefined : transport.partTargetMs * 1000;
     transport.on('failure', (err) => void this.#fail(err, false));
@@ -365,7 +461,9 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       this.#lastVideoUs = frame.timestamp;
       this.#schedule ??= new KeyframeSchedule(frame.timestamp, segmentGrid(this.#segmentTargetUs, this.#partTargetUs));
       const schedule = this.#schedule;
+      if (this.#liveSince !== undefined) this.#counters.captured++;
       if (this.#rungs.some((r) => r.queueSize > this.#options.config.maxEncodeQueue)) {
+        if (this.#liveSince !== undefined) this.#counters.encoderFull++;
         this.#dropFor(this.#rungs);
         return;
       }
@@ -373,7 +471,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       // forced in every rung so keyframes stay on the same timestamps across the ladder.
       const priority = this.#priority!;
       if (priority.update(this.#queuedBytes())) schedule.forceKeyframe();
-      const paused = priority.paused;
+      const paused = this.#rungs.map((_, k) => this.#isPaused(k));
       const skipped = this.#rungs.filter((_, k) => paused[k]);
       if (skipped.length > 0) this.#dropFor(skipped);
       if (skipped.length === this.#rungs.length) return;
@@ -464,6 +562,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     this.#videoCodec = this.#rungs[0]!.decoderConfig!.codec;
     this.#audioCodec = audio?.codec ?? null;
     this.#liveSince = performance.now();
+    this.#adaptTimer = setInterval(() => this.#adapt(), ADAPT_INTERVAL_MS);
     const pending = this.#pending;
     this.#pending = [];
     for (const p of pending) this.#sendChunk(p.trackId, p.chunk);
@@ -516,6 +615,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       this.#writer.writeEnd();
     }
     this.#closed = true;
+    clearInterval(this.#adaptTimer);
     closeAll(this.#rungs);
     for (const tally of this.#tallies.values()) tally.window.idle();
     this.#audio?.close();

@@ -35,5 +35,10 @@ describe('StatsWindow', () => {
     expect(stats.encodeLatencyMs).toBe(6);
     stats.idle();
     expect(stats.encodeLatencyMs).toBe(6);
+    // Forgotten (a rung that resumes after a pause): only what comes next counts.
+    stats.forgetEncodeLatency();
+    expect(stats.encodeLatencyMs).toBeNull();
+    stats.addEncodeLatency(9);
+    expect(stats.encodeLatencyMs).toBe(9);
   });
 });

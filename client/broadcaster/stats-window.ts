@@ -51,6 +51,11 @@ export class StatsWindow {
     if (this.#latenciesMs.length > this.#latencySamples) this.#latenciesMs.shift();
   }
 
+  /** Drops the latencies taken so far: the next median is of frames from now on. */
+  forgetEncodeLatency(): void {
+    this.#latenciesMs = [];
+  }
+
   /** Video frames per second over the last window, to one decimal. */
   get fps(): number {
     return this.#fps;

@@ -28,6 +28,8 @@ export interface PublishTransport extends Pick<TypedEmitter<TransportEvents>, 'o
   readonly control: PublishChannel;
   /** The channel of each track the transport was connected for, by track id. */
   readonly tracks: ReadonlyMap<number, PublishChannel>;
+  /** The current round-trip time of the connection's selected candidate pair, ms; null when not known. */
+  roundTripTimeMs(): Promise<number | null>;
   /** Ends the session and releases the connection; idempotent. */
   close(): Promise<void>;
 }

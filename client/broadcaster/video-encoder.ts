@@ -112,6 +112,9 @@ export class RungEncoder extends TypedEmitter<RungEncoderEvents> {
   #framerate: number;
   #encoder: VideoEncoder;
   #decoderConfig: VideoDecoderConfig | undefined;
+  /** The bitrate encoded at now, and the one to switch to at the next keyframe (when different). */
+  #bitrate: number;
+  #nextBitrate: number;
   /** Timestamps handed to the encoder and not yet output, oldest first. */
   #inFlight: number[] = [];
   #framesEncoded = 0;
@@ -146,6 +149,8 @@ export class RungEncoder extends TypedEmitter<RungEncoderEvents> {
     this.configured = configured;
     this.#rung = rung;
     this.#framerate = framerate;
+    this.#bitrate = rung.bitrate;
+    this.#nextBitrate = rung.bitrate;
     this.#encoder = new VideoEncoder({
       output: (chunk, metadata) => {
         if (metadata?.decoderConfig && !this.#decoderConfig) this.#decoderConfig = this.#withDescription(metadata.decoderConfig, chunk);
@@ -180,11 +185,34 @@ export class RungEncoder extends TypedEmitter<RungEncoderEvents> {
     return this.#framesSkipped;
   }
 
+  /** The target bitrate encoded at now, bits per second. */
+  get bitrate(): number {
+    return this.#bitrate;
+  }
+
+  /** A bitrate was set that waits for the next keyframe. */
+  get bitratePending(): boolean {
+    return this.#nextBitrate !== this.#bitrate;
+  }
+
+  /**
+   * Encodes at `bitrate` from the next keyframe on. Chromium's H.264 encoder takes a new bitrate in place (measured
+   * here: no keyframe, the same avcC, the rate follows within a frame), but WebCodecs lets an encoder reset on
+   * configure(), so the change waits for a keyframe the segment grid asks for anyway: a reset's keyframe lands there.
+   */
+  setBitrate(bitrate: number): void {
+    this.#nextBitrate = bitrate;
+  }
+
   /** Re-sizes the encoder before its first frame (the source's aspect ratio inside the rung's box). */
   resize(width: number, height: number): void {
     if (this.#closed || (width === this.#rung.width && height === this.#rung.height)) return;
     this.#rung = { ...this.#rung, width, height };
-    this.#encoder.configure(videoEncoderConfig(this.#rung, this.#framerate));
+    this.#encoder.configure(this.#config());
+  }
+
+  #config(): VideoEncoderConfig {
+    return { ...videoEncoderConfig(this.#rung, this.#framerate), bitrate: this.#bitrate };
   }
 
   #countOutput(timestamp: number): void {
@@ -218,6 +246,10 @@ export class RungEncoder extends TypedEmitter<RungEncoderEvents> {
   /** Encodes without taking ownership: the caller still closes the frame. */
   encode(frame: VideoFrame, keyFrame: boolean): void {
     if (this.#closed) return;
+    if (keyFrame && this.#nextBitrate !== this.#bitrate) {
+      this.#bitrate = this.#nextBitrate;
+      this.#encoder.configure(this.#config());
+    }
     this.#inFlight.push(frame.timestamp);
     this.#encoder.encode(frame, { keyFrame });
   }

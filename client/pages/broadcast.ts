@@ -190,15 +190,32 @@ function render(stats: BroadcasterStats): void {
 
 const RUNG_STATE_TEXT: Record<RungStats['state'], string> = { idle: 'ready', encoding: 'encoding', fallback: 'fallback', dropped: 'dropped' };
 
+/** Why a live rung is not sent in full, in a broadcaster's words. */
+const LEVEL_REASON_TEXT: Record<NonNullable<RungStats['levelReason']>, string> = {
+  uplink: 'upload too slow',
+  cpu: 'computer too busy',
+  backpressure: 'upload backed up',
+};
+
+/** "encoding", or e.g. "lowered to 1.5 Mbit/s: upload too slow", "paused: computer too busy". */
+function rungStateText(rung: RungStats, live: boolean): string {
+  const state = RUNG_STATE_TEXT[rung.state];
+  if (!live || rung.level === 'full') return state;
+  const why = rung.levelReason ? `: ${LEVEL_REASON_TEXT[rung.levelReason]}` : '';
+  if (rung.level === 'paused') return `paused${why}`;
+  return `lowered to ${(rung.bitrateKbps / 1000).toFixed(1)} Mbit/s${why}`;
+}
+
 function rungRow(rung: RungStats, live: boolean): HTMLTableRowElement {
   const row = document.createElement('tr');
   row.dataset.rendition = rung.configured;
   row.dataset.state = rung.state;
+  row.dataset.level = live ? rung.level : 'full';
   const name = rung.rendition === rung.configured ? rung.rendition : `${rung.configured} → ${rung.rendition}`;
   const sent = live && rung.state !== 'dropped' ? `${rung.sendKbps} of ${rung.bitrateKbps} kbit/s` : `${rung.bitrateKbps} kbit/s`;
   const cells = [
     name,
-    RUNG_STATE_TEXT[rung.state],
+    rungStateText(rung, live),
     rung.codec,
     `${rung.width}×${rung.height}`,
     sent,

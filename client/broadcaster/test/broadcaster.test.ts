@@ -313,6 +313,8 @@ describe('back-pressure', () => {
       congest: { atMs: 1000, untilMs: 3000, trackId: 0, bytesPerSecond: 30_000 },
       maxBufferedBytes: 300_000,
       lowBufferedBytes: 100_000,
+      // Back-pressure alone: adaptive publishing would keep 720p paused for its restore hold after the congestion.
+      adaptation: { enabled: false },
     });
     await page.close();
     const { messages, ended } = replay(result);
@@ -382,6 +384,59 @@ describe('frame rate', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('adaptive publishing', () => {
+  it('lowers the top rung on a keyframe while its channel carries less than it sends, and restores it when it carries more', async () => {
+    const page = await fixture.browser.newPage();
+    await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
+    await page.waitForFunction(() => typeof window.runHarness === 'function');
+    const ladder = [
+      { rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000, codec: 'avc1.42001f' },
+      { rendition: '240p', width: 426, height: 240, bitrate: 300_000, codec: 'avc1.42001f' },
+    ];
+    // 720p (~2.3 Mbit/s of its 2.5 target) on a channel that carries 1.76 Mbit/s from 1 s to 7 s live: a little less
+    // than it sends, more than it sends lowered to 1.5 Mbit/s. A short restore hold keeps the run short.
+    const result = await page.evaluate((opts) => window.runHarness(opts), {
+      durationMs: 12_000,
+      segmentTargetMs: 2000,
+      source: 'test' as const,
+      ladder,
+      congest: { atMs: 1000, untilMs: 7000, trackId: 0, bytesPerSecond: 220_000 },
+      adaptation: { restoreHoldMs: 1500 },
+    });
+    await page.close();
+    const { messages, ended } = replay(result);
+    expect(ended).toBe(true);
+    const top = messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === 0);
+    const lowest = messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === 1);
+
+    const levels = result.statsHistory.map((s) => s.rungs[0]!);
+    const lowered = levels.filter((r) => r.level === 'lowered');
+    expect(lowered.length).toBeGreaterThan(0);
+    expect(lowered[0]).toMatchObject({ levelReason: 'uplink', bitrateKbps: 1500, configuredBitrateKbps: 2500 });
+    // Never paused: lowering was enough; and back to full by the end.
+    expect(levels.some((r) => r.level === 'paused')).toBe(false);
+    expect(levels.at(-1)).toMatchObject({ level: 'full', levelReason: null, bitrateKbps: 2500 });
+    expect(result.statsHistory.every((s) => s.rungs[1]!.level === 'full')).toBe(true);
+
+    // The top rung never missed a frame (no pause), and its rate fell after a keyframe: bytes per second over each
+    // segment (keyframe to keyframe) before the congestion and in the lowest segment after it.
+    const gaps = top.slice(1).map((c, i) => c.timestampUs - top[i]!.timestampUs);
+    expect(Math.max(...gaps)).toBeLessThan(100_000);
+    const segments: { startUs: number; bytes: number; durationUs: number }[] = [];
+    for (const chunk of top) {
+      if (chunk.keyframe || segments.length === 0) segments.push({ startUs: chunk.timestampUs, bytes: 0, durationUs: 0 });
+      const segment = segments.at(-1)!;
+      segment.bytes += chunk.data.byteLength;
+      segment.durationUs = chunk.timestampUs - segment.startUs + FRAME_US;
+    }
+    const rates = segments.filter((s) => s.durationUs > 500_000).map((s) => (s.bytes * 8) / (s.durationUs / 1e6));
+    expect(Math.min(...rates)).toBeLessThan(0.8 * rates[1]!);
+    // Every keyframe of the top rung is one the lowest rung has too: the grid stayed aligned through the changes.
+    const lowestKeys = new Set(lowest.filter((c) => c.keyframe).map((c) => c.timestampUs));
+    for (const key of top.filter((c) => c.keyframe)) expect(lowestKeys.has(key.timestampUs)).toBe(true);
+  }, 40_000);
 });
 
 describe('still pictures', () => {

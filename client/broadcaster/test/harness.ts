@@ -1,4 +1,5 @@
 // Test harness page: runs the Broadcaster with a source into a MemoryTransport and exposes what it would send.
+import { DEFAULT_ADAPTATION, type AdaptationConfig } from '../adaptive-publishing.ts';
 import type { Rung } from '../config.ts';
 import { Broadcaster, parseLadder, type BroadcasterState, type BroadcasterStats, type SourceKind } from '../index.ts';
 import { StillFrameFiller } from '../still-frame-filler.ts';
@@ -26,6 +27,8 @@ export interface HarnessOptions {
   congest?: { atMs: number; untilMs: number; trackId: number; bytesPerSecond: number };
   maxBufferedBytes?: number;
   lowBufferedBytes?: number;
+  /** Overrides of adaptive publishing's settings (`enabled: false`: back-pressure alone decides what pauses). */
+  adaptation?: Partial<AdaptationConfig>;
 }
 
 declare global {
@@ -53,13 +56,14 @@ window.runStillFrameFiller = () => {
   return emitted;
 };
 
-window.runHarness = async ({ durationMs, segmentTargetMs, source, ladder, framerate, congest, maxBufferedBytes, lowBufferedBytes }) => {
+window.runHarness = async ({ durationMs, segmentTargetMs, source, ladder, framerate, congest, maxBufferedBytes, lowBufferedBytes, adaptation }) => {
   let transport: MemoryTransport | undefined;
   const config = {
     ...(ladder !== undefined && { ladder: typeof ladder === 'string' ? parseLadder(ladder) : ladder }),
     ...(framerate !== undefined && { framerate }),
     ...(maxBufferedBytes !== undefined && { maxBufferedBytes }),
     ...(lowBufferedBytes !== undefined && { lowBufferedBytes }),
+    ...(adaptation !== undefined && { adaptation: { ...DEFAULT_ADAPTATION, ...adaptation } }),
   };
   const broadcaster = new Broadcaster({
     streamName: 'harness',

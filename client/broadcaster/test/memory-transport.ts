@@ -60,6 +60,11 @@ export class MemoryTransport extends TypedEmitter<TransportEvents> implements Pu
     return [this.control, ...this.tracks.values()];
   }
 
+  /** Memory has no round trip to measure. */
+  async roundTripTimeMs(): Promise<number | null> {
+    return null;
+  }
+
   async close(): Promise<void> {
     this.connectionState = 'closed';
   }

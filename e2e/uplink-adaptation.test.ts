@@ -1,0 +1,154 @@
+// A Chromium broadcaster whose uplink is rate-limited (tbf on a veth pair, in network namespaces the test makes) steps
+// its upper rungs down (the top one lowered then paused, or paused at once) while a viewer plays on, and brings them
+// back one step at a time once the limit is lifted.
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  BROADCASTER_VETH,
+  NAMESPACE_LINE,
+  ROUTER_BROADCASTER_VETH,
+  ROUTER_SERVER_VETH,
+  SERVER_VETH,
+  type UplinkResult,
+  type UplinkSample,
+} from './support/uplink-netns.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DRIVER = 'e2e/support/uplink-netns-driver.ts';
+const DRIVER_TIMEOUT_MS = 150_000;
+// `ip`, `tc` and `nsenter` live in /usr/sbin and /usr/bin, which a non-login PATH may lack.
+const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
+
+/**
+ * Runs the driver under `unshare -n` (namespace A, gone with its last process). At the deadline every process in A, in
+ * the router's R and in the broadcaster's B (whose holders the driver names first) is killed by id, so a stuck
+ * browser fails the test instead of hanging it, and no process of the host's namespace is touched.
+ */
+function runDriver(): Promise<UplinkResult> {
+  return new Promise((resolveRun, rejectRun) => {
+    const child = spawn('unshare', ['-n', '--', process.execPath, '--import', 'tsx', DRIVER], {
+      cwd: ROOT,
+      env: { ...process.env, PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (err += text));
+    const timer = setTimeout(() => {
+      for (const line of out.split('\n').filter((l) => l.startsWith(NAMESPACE_LINE))) killNamespaceOf(Number(line.slice(NAMESPACE_LINE.length)));
+      killNamespaceOf(child.pid!);
+      rejectRun(new Error(`the uplink driver did not finish within ${DRIVER_TIMEOUT_MS} ms\n${err}`));
+    }, DRIVER_TIMEOUT_MS);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      rejectRun(new Error(`could not run unshare: ${e.message}`));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code === 0 && line) resolveRun(JSON.parse(line.slice('RESULT '.length)) as UplinkResult);
+      else rejectRun(new Error(`the uplink driver exited with ${code}:\n${err}${out}`));
+    });
+  });
+}
+
+/** Kills every process in `pid`'s network namespace, unless that is the host's (then only `pid`). */
+function killNamespaceOf(pid: number): void {
+  let ns: string;
+  try {
+    ns = readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return;
+  }
+  if (ns === readlinkSync('/proc/self/ns/net')) {
+    process.kill(pid, 'SIGKILL');
+    return;
+  }
+  for (const entry of readdirSync('/proc')) {
+    const other = Number(entry);
+    if (!Number.isInteger(other) || other === process.pid) continue;
+    try {
+      if (readlinkSync(`/proc/${other}/ns/net`) === ns) process.kill(other, 'SIGKILL');
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
+}
+
+const levels = (s: UplinkSample): string[] => s.rungs.map((r) => r.level);
+
+/** One line per sample: what the report and a failure need to be read. */
+function trace(result: UplinkResult): string {
+  const rows = result.samples.map((s) => {
+    const rungs = s.rungs.map((r) => `${r.rendition} ${r.level}${r.levelReason ? `/${r.levelReason}` : ''} ${r.bitrateKbps}/${r.sendKbps}`).join(' | ');
+    const v = s.viewer;
+    return `${String(s.atMs).padStart(6)} ${s.throttled ? 'tbf' : '   '} ${rungs} (page: ${s.topRowState}) | up ${s.uplinkKbps} rtt ${s.uplinkRttMs} q ${s.bufferedBytes} | viewer ${v.state} ${v.decodedFrames} t=${v.currentTime.toFixed(1)} stalls ${v.stalls}`;
+  });
+  const times = `lowered ${result.loweredAfterMs} ms, paused ${result.pausedAfterMs} ms after throttling; lifted at ${result.liftedAtMs} ms, top rung back ${result.resumedAfterLiftMs} ms and full ${result.fullAfterLiftMs} ms after`;
+  return [times, ...rows].join('\n');
+}
+
+beforeAll(() => {
+  for (const tool of ['unshare', 'nsenter', 'ip', 'tc']) {
+    const found = spawnSync('sh', ['-c', `command -v ${tool}`], { env: { ...process.env, PATH } }).status === 0;
+    if (!found) throw new Error(`${tool} is missing (util-linux gives unshare and nsenter, iproute2 gives ip and tc)`);
+  }
+});
+
+describe('adaptive publishing behind a throttled uplink', () => {
+  it('pauses the top rung within seconds under a 2 Mbit/s tbf, the viewer plays on, and the rung comes back when lifted', async () => {
+    const result = await runDriver();
+    console.log(trace(result));
+    const log = result.serverLog.join('\n');
+    // Sealed: A had only lo; every route of A, R and B is on lo or the two veth pairs between them.
+    expect(result.linksBefore).toEqual(['lo']);
+    for (const route of result.routesA) expect(route).toMatch(new RegExp(` dev (lo|${SERVER_VETH})\\b`));
+    for (const route of result.routesR) expect(route).toMatch(new RegExp(` dev (lo|${ROUTER_SERVER_VETH}|${ROUTER_BROADCASTER_VETH})\\b`));
+    for (const route of result.routesB) expect(route).toMatch(new RegExp(` dev (lo|${BROADCASTER_VETH})\\b`));
+    expect(result.qdisc).toMatch(/^qdisc tbf .* rate 2Mbit /);
+
+    const { samples } = result;
+    const throttled = samples.filter((s) => s.throttled);
+    const after = samples.filter((s) => s.atMs >= result.liftedAtMs);
+    // The broadcast never broke.
+    expect(samples.every((s) => s.broadcasterState === 'live'), log).toBe(true);
+
+    // Down, within seconds: the top rung is lowered and then paused, or, when what the uplink carries is far below even
+    // the ladder with it lowered (2 Mbit/s against 3.2), paused at once; for the uplink either way.
+    const firstDown = throttled.find((s) => s.rungs[0]!.level !== 'full');
+    expect(['lowered', 'paused']).toContain(firstDown?.rungs[0]?.level);
+    expect(firstDown?.rungs[0]?.levelReason).toBe('uplink');
+    if (firstDown?.rungs[0]?.level === 'lowered') expect(firstDown.rungs[0].bitrateKbps).toBe(1500);
+    expect(result.pausedAfterMs).not.toBeNull();
+    expect(result.pausedAfterMs!).toBeLessThan(10_000);
+    expect(throttled.find((s) => s.rungs[0]!.level === 'paused')?.rungs[0]?.levelReason).toBe('uplink');
+    // The page says so in the broadcaster's words.
+    expect(throttled.map((s) => s.topRowState)).toContain('paused: upload too slow');
+    expect(samples[0]!.topRowState).toBe('encoding');
+
+    // The lowest rung and audio were never held back.
+    expect(samples.every((s) => s.rungs.at(-1)!.level === 'full')).toBe(true);
+    const audio = samples.map((s) => s.audioChunksSent);
+    expect(audio.every((n, i) => i === 0 || n >= audio[i - 1]!)).toBe(true);
+    expect(audio.at(-1)!).toBeGreaterThan(audio[0]! + 500);
+
+    // The viewer played throughout: never an error, its decoded frames growing over every 3 s.
+    expect(samples.filter((s) => s.viewer.state === 'error')).toEqual([]);
+    const playing = samples.filter((s) => s.atMs >= 0);
+    for (const s of playing) {
+      const later = playing.find((t) => t.atMs >= s.atMs + 3000);
+      if (later) expect(later.viewer.decodedFrames, `frozen from ${s.atMs} ms`).toBeGreaterThan(s.viewer.decodedFrames);
+    }
+
+    // Up: once lifted, the top rung comes back, one step at a time, to its full bitrate, and sends again.
+    expect(result.resumedAfterLiftMs).not.toBeNull();
+    expect(result.fullAfterLiftMs).not.toBeNull();
+    expect(result.fullAfterLiftMs!).toBeGreaterThanOrEqual(result.resumedAfterLiftMs!);
+    const upSteps = after.map((s) => levels(s).join()).filter((l, i, all) => i === 0 || l !== all[i - 1]);
+    expect(upSteps.at(-1)).toBe('full,full,full');
+    expect(after.at(-1)!.rungs[0]!.sendKbps).toBeGreaterThan(0);
+  }, DRIVER_TIMEOUT_MS + 10_000);
+});
