@@ -109,6 +109,12 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
         if (isClosed() || dc.readyState !== 'open') return;
         dc.send(frame as Uint8Array<ArrayBuffer>);
       },
+      onBufferedAmountLow(thresholdBytes, listener) {
+        dc.bufferedAmountLowThreshold = thresholdBytes;
+        dc.addEventListener('bufferedamountlow', () => {
+          if (!isClosed()) listener();
+        });
+      },
     };
   }
 

@@ -11,6 +11,7 @@ import { BroadcastError } from './errors.ts';
 import { KeyframeSchedule } from './keyframe-schedule.ts';
 import { fitRungSize, rungsForSource } from './ladder.ts';
 import { SendPriority } from './send-priority.ts';
+import { SendQueue } from './send-queue.ts';
 import { nowUs, type CaptureSource, type SourceKind } from './source.ts';
 import { StatsWindow } from './stats-window.ts';
 import { chunkMessage, headerMessages, type AudioTrackSource } from './track-messages.ts';
@@ -140,6 +141,14 @@ export interface SessionStats {
 const AUDIO_START_TIMEOUT_MS = 2000;
 /** How often adaptive publishing measures the uplink and the encoders and may step the ladder. */
 const ADAPT_INTERVAL_MS = 500;
+/**
+ * A track's data channel is handed frames only while it holds at most this much (send-queue.ts): ~200 ms of the top
+ * rung at 2.5 Mbit/s, so the association carries little that a pause would make useless, while an open link, which
+ * drains it within a round trip, never waits on it.
+ */
+const SEND_QUEUE_MARK_BYTES = 64 * 1024;
+/** At stop, how long the send queues may take to hand over what they hold, before and after the `end`s join them. */
+const QUEUE_DRAIN_TIMEOUT_MS = 1000;
 
 type EncodedChunk = EncodedVideoChunk | EncodedAudioChunk;
 type Pending = { trackId: number; chunk: EncodedChunk };
@@ -156,6 +165,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #audioGaveUp = false;
   #transport: PublishTransport | undefined;
   #writer: ChannelWriter | undefined;
+  /** Each track's send queue, by track id: the writer's sink for that track's channel. */
+  #queues = new Map<number, SendQueue>();
   #priority: SendPriority | undefined;
   #adaptation: AdaptivePublishing | undefined;
   /** Each rung as adaptive publishing wants it now, by track id. */
@@ -241,7 +252,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   sampleRates(): void {
     const live = this.#liveSince !== undefined && !this.#closed && this.#writer;
     if (live) {
-      this.#window.sample(performance.now(), { frames: this.#counters.framesSent, bytes: this.#writer!.bytesSent });
+      this.#window.sample(performance.now(), { frames: this.#counters.framesSent, bytes: this.#bytesSent() });
     } else {
       this.#window.idle();
     }
@@ -263,7 +274,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       framesSent: this.#counters.framesSent,
       keyframesSent: this.#counters.keyframesSent,
       audioChunksSent: this.#counters.audioChunksSent,
-      bytesSent: this.#writer?.bytesSent ?? 0,
+      bytesSent: this.#bytesSent(),
       bufferedBytes: open ? this.#queuedBytes() : 0,
       channelBufferedBytes: open ? this.#channelQueues() : {},
       pausedRenditions: open ? this.#rungs.filter((_, k) => this.#isPaused(k)).map((r) => r.rung.rendition) : [],
@@ -279,7 +290,14 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   }
 
   #channelQueues(): Record<string, number> {
-    return this.#transport ? channelQueues(this.#transport, this.#rungs) : {};
+    return this.#transport ? channelQueues(this.#transport, this.#queues, this.#rungs) : {};
+  }
+
+  /** Bytes written to the channels and their send queues, less what the queues dropped. */
+  #bytesSent(): number {
+    let dropped = 0;
+    for (const queue of this.#queues.values()) dropped += queue.droppedBytes;
+    return (this.#writer?.bytesSent ?? 0) - dropped;
   }
 
   #queuedBytes(): number {
@@ -332,8 +350,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     const trackIds = [...this.#rungs.keys(), this.#rungs.length];
     const changed = adaptation.update({
       atMs: performance.now(),
-      queuedBytes: trackIds.map((id) => transport.tracks.get(id)?.bufferedAmount ?? 0),
-      bytesOffered: this.#writer.bytesSent,
+      queuedBytes: trackIds.map((id) => (this.#queues.get(id)?.queuedBytes ?? 0) + (transport.tracks.get(id)?.bufferedAmount ?? 0)),
+      bytesOffered: this.#bytesSent(),
       rttMs: this.#rttMs,
       framesCaptured: this.#counters.captured,
       framesOverloaded: this.#counters.encoderFull + this.#rungs.reduce((sum, r) => sum + r.framesSkipped, 0),
@@ -351,6 +369,9 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
         const what = plan.level === 'lowered' ? `lowered to ${plan.bitrate / 1000} kbit/s` : plan.level;
         console.info(`swarmcast: ${rung.rung.rendition} ${what}${plan.reason ? ` (${plan.reason})` : ''}`);
       }
+      // What a paused rung still has queued would arrive too late to be played, taking the uplink from audio and the
+      // lower rungs meanwhile; it resumes on a keyframe, which does not need it.
+      if (plan.level === 'paused' && before[k]?.level !== 'paused') this.#queues.get(k)?.dropUnsent();
       // A rung that resumes does so on a keyframe, forced in every rung so keyframes stay aligned across the ladder.
       if (before[k]?.level === 'paused' && plan.level !== 'paused') {
         this.#schedule?.forceKeyframe();
@@ -414,8 +435,13 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     this.#partTargetUs = transport.partTargetMs === undefined ? undefined : transport.partTargetMs * 1000;
     transport.on('failure', (err) => void this.#fail(err, false));
     transport.on('state', (state) => this.emit('connection', state));
+    for (const [trackId, channel] of transport.tracks) {
+      const queue = new SendQueue(channel, SEND_QUEUE_MARK_BYTES);
+      channel.onBufferedAmountLow(SEND_QUEUE_MARK_BYTES, () => queue.pump());
+      this.#queues.set(trackId, queue);
+    }
     // Set last: frames are encoded once there is a writer.
-    this.#writer = new ChannelWriter(transport.control, transport.tracks);
+    this.#writer = new ChannelWriter(transport.control, this.#queues);
   }
 
   #wire(source: CaptureSource): void {
@@ -566,7 +592,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     const pending = this.#pending;
     this.#pending = [];
     for (const p of pending) this.#sendChunk(p.trackId, p.chunk);
-    this.#window.restart(performance.now(), { frames: this.#counters.framesSent, bytes: writer.bytesSent });
+    this.#window.restart(performance.now(), { frames: this.#counters.framesSent, bytes: this.#bytesSent() });
     for (const tally of this.#tallies.values()) tally.window.restart(performance.now(), { frames: tally.framesSent, bytes: tally.bytesSent });
     this.emit('live');
     this.#settled();
@@ -575,7 +601,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #sendChunk(trackId: number, chunk: EncodedChunk): void {
     if (chunk.timestamp < this.#clockOriginUs) return;
     const message = chunkMessage(trackId, chunk);
-    this.#writer!.writeChunk(message);
+    const writer = this.#writer!;
+    this.#queues.get(trackId)!.writeChunk(message.keyframe, () => writer.writeChunk(message));
     const tally = trackId < this.#rungs.length ? this.#tallies.get(this.#rungs[trackId]!) : undefined;
     if (tally) {
       tally.framesSent++;
@@ -612,7 +639,12 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       await Promise.all([...this.#rungs.map((r) => r.flush()), this.#audio?.flush()]).catch((err: unknown) => {
         console.warn('swarmcast: flushing the encoders at stop failed:', err);
       });
+      // The `end`s follow what the queues hold, or, when the uplink cannot take it in time, what of it already began.
+      if (!(await queuesDrained(this.#queues, QUEUE_DRAIN_TIMEOUT_MS))) {
+        this.#rungs.forEach((_, k) => this.#queues.get(k)?.dropUnsent());
+      }
       this.#writer.writeEnd();
+      await queuesDrained(this.#queues, QUEUE_DRAIN_TIMEOUT_MS);
     }
     this.#closed = true;
     clearInterval(this.#adaptTimer);
@@ -625,11 +657,27 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   }
 }
 
-/** Bytes queued on every channel of a transport, by what each carries. */
-function channelQueues(transport: PublishTransport, rungs: readonly RungEncoder[]): Record<string, number> {
+/** Bytes queued for every channel of a transport (its send queue's and its own), by what each carries. */
+function channelQueues(transport: PublishTransport, sendQueues: ReadonlyMap<number, SendQueue>, rungs: readonly RungEncoder[]): Record<string, number> {
   const queues: Record<string, number> = { control: transport.control.bufferedAmount };
-  for (const [trackId, channel] of transport.tracks) queues[rungs[trackId]?.rung.rendition ?? 'audio'] = channel.bufferedAmount;
+  for (const [trackId, channel] of transport.tracks) {
+    queues[rungs[trackId]?.rung.rendition ?? 'audio'] = (sendQueues.get(trackId)?.queuedBytes ?? 0) + channel.bufferedAmount;
+  }
   return queues;
+}
+
+/** Resolves true once every send queue handed all it held to its channel, false when `timeoutMs` passed first. */
+function queuesDrained(queues: ReadonlyMap<number, SendQueue>, timeoutMs: number): Promise<boolean> {
+  const empty = (): boolean => [...queues.values()].every((q) => q.queuedBytes === 0);
+  if (empty()) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const deadline = performance.now() + timeoutMs;
+    const poll = setInterval(() => {
+      if (!empty() && performance.now() < deadline) return;
+      clearInterval(poll);
+      resolve(empty());
+    }, 20);
+  });
 }
 
 /**

@@ -14,6 +14,8 @@ export type TransportEvents = {
 export interface PublishChannel extends FrameSink {
   /** Bytes queued on this channel and not yet handed to the network. */
   readonly bufferedAmount: number;
+  /** Calls `listener` each time bufferedAmount falls to `thresholdBytes` or below (RTCDataChannel's bufferedamountlow). */
+  onBufferedAmountLow(thresholdBytes: number, listener: () => void): void;
 }
 
 /**

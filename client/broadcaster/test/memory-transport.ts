@@ -14,6 +14,8 @@ export class MemoryChannel implements PublishChannel {
   #bytesPerSecond = Number.POSITIVE_INFINITY;
   #queued = 0;
   #at = performance.now();
+  #low: { thresholdBytes: number; listener: () => void } | undefined;
+  #lowTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(label: string) {
     this.label = label;
@@ -23,6 +25,11 @@ export class MemoryChannel implements PublishChannel {
   limit(bytesPerSecond: number): void {
     this.#drain();
     this.#bytesPerSecond = bytesPerSecond;
+    // A drain under way is timed again at the new rate.
+    if (this.#lowTimer === undefined) return;
+    clearTimeout(this.#lowTimer);
+    this.#lowTimer = undefined;
+    this.#scheduleLow();
   }
 
   get bufferedAmount(): number {
@@ -34,6 +41,24 @@ export class MemoryChannel implements PublishChannel {
     this.#drain();
     this.frames.push(frame.slice());
     if (Number.isFinite(this.#bytesPerSecond)) this.#queued += frame.byteLength;
+    if (this.#low && this.#queued > this.#low.thresholdBytes) this.#scheduleLow();
+  }
+
+  onBufferedAmountLow(thresholdBytes: number, listener: () => void): void {
+    this.#low = { thresholdBytes, listener };
+  }
+
+  /** Times the bufferedamountlow a data channel fires: when the queue, draining at the set rate, is back at the threshold. */
+  #scheduleLow(): void {
+    const low = this.#low;
+    if (!low || this.#lowTimer !== undefined) return;
+    const excess = this.#queued - low.thresholdBytes;
+    const waitMs = excess <= 0 || !Number.isFinite(this.#bytesPerSecond) ? 0 : (excess * 1000) / this.#bytesPerSecond;
+    this.#lowTimer = setTimeout(() => {
+      this.#lowTimer = undefined;
+      if (this.bufferedAmount > low.thresholdBytes) this.#scheduleLow();
+      else low.listener();
+    }, waitMs);
   }
 
   #drain(): void {
