@@ -85,7 +85,7 @@ function trace(result: UplinkResult): string {
   const rows = result.samples.map((s) => {
     const rungs = s.rungs.map((r) => `${r.rendition} ${r.level}${r.levelReason ? `/${r.levelReason}` : ''} ${r.bitrateKbps}/${r.sendKbps}`).join(' | ');
     const v = s.viewer;
-    return `${String(s.atMs).padStart(6)} ${s.throttled ? 'tbf' : '   '} ${rungs} (page: ${s.topRowState}) | up ${s.uplinkKbps} rtt ${s.uplinkRttMs} q ${s.bufferedBytes} | viewer ${v.state} ${v.decodedFrames} t=${v.currentTime.toFixed(1)} stalls ${v.stalls}`;
+    return `${String(s.atMs).padStart(6)} ${s.throttled ? 'tbf' : '   '} ${rungs} (page: ${s.topRowState}) | up ${s.uplinkKbps} rtt ${s.uplinkRttMs} q ${s.bufferedBytes} (${Object.values(s.channelBufferedBytes).join('/')}) | viewer ${v.state} ${v.rendition ?? '-'} ${v.decodedFrames} t=${v.currentTime.toFixed(1)} buffer ${v.bufferMs} stalls ${v.stalls}`;
   });
   const times = `lowered ${result.loweredAfterMs} ms, paused ${result.pausedAfterMs} ms after throttling; lifted at ${result.liftedAtMs} ms, top rung back ${result.resumedAfterLiftMs} ms and full ${result.fullAfterLiftMs} ms after`;
   return [times, ...rows].join('\n');
@@ -128,6 +128,17 @@ describe('adaptive publishing behind a throttled uplink', () => {
     // The page says so in the broadcaster's words.
     expect(throttled.map((s) => s.topRowState)).toContain('paused: upload too slow');
     expect(samples[0]!.topRowState).toBe('encoding');
+
+    // A rung paused for the uplink drops what it had queued (client/broadcaster/send-queue.ts): from 1 s after its pause
+    // its channel holds at most the send queue's 64 KiB mark, a 16 KiB frame and the rest of one chunk already begun,
+    // where it used to keep its whole backlog (0.3-0.7 MB), sent on although too late to be played.
+    for (const [k, rung] of samples[0]!.rungs.entries()) {
+      const pausedAt = throttled.find((s) => s.rungs[k]!.level === 'paused')?.atMs;
+      if (pausedAt === undefined) continue;
+      for (const s of throttled.filter((t) => t.atMs >= pausedAt + 1000 && t.rungs[k]!.level === 'paused')) {
+        expect(s.channelBufferedBytes[rung.rendition], `${rung.rendition} queue at ${s.atMs} ms`).toBeLessThan(192 * 1024);
+      }
+    }
 
     // The lowest rung and audio were never held back.
     expect(samples.every((s) => s.rungs.at(-1)!.level === 'full')).toBe(true);

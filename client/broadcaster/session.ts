@@ -370,7 +370,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
         console.info(`swarmcast: ${rung.rung.rendition} ${what}${plan.reason ? ` (${plan.reason})` : ''}`);
       }
       // What a paused rung still has queued would arrive too late to be played, taking the uplink from audio and the
-      // lower rungs meanwhile; it resumes on a keyframe, which does not need it.
+      // lower rungs meanwhile; it resumes on a keyframe, which does not need it. (A rung paused by back-pressure keeps
+      // its queue: SendPriority resumes it once the queues drained, which a drop would fake at once, and it would flap.)
       if (plan.level === 'paused' && before[k]?.level !== 'paused') this.#queues.get(k)?.dropUnsent();
       // A rung that resumes does so on a keyframe, forced in every rung so keyframes stay aligned across the ladder.
       if (before[k]?.level === 'paused' && plan.level !== 'paused') {

@@ -106,6 +106,7 @@ type BroadcasterStats = {
   uplinkKbps: number | null;
   uplinkRttMs: number | null;
   bufferedBytes: number;
+  channelBufferedBytes: Record<string, number>;
   audioChunksSent: number;
 };
 
@@ -124,6 +125,7 @@ async function sample(broadcaster: Page, viewer: Page, atMs: number, throttled: 
     uplinkKbps: b.uplinkKbps,
     uplinkRttMs: b.uplinkRttMs,
     bufferedBytes: b.bufferedBytes,
+    channelBufferedBytes: b.channelBufferedBytes,
     audioChunksSent: b.audioChunksSent,
     viewer: { state: v.state, decodedFrames: v.decodedFrames, currentTime: v.currentTime, stalls: v.stalls, rendition: v.rendition, bufferMs: v.bufferMs, latencyMs: v.latencyMs },
   };

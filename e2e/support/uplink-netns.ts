@@ -30,6 +30,8 @@ export interface UplinkSample {
   uplinkKbps: number | null;
   uplinkRttMs: number | null;
   bufferedBytes: number;
+  /** Bytes queued per channel (its send queue's and its own): `control`, each rendition, `audio`. */
+  channelBufferedBytes: Record<string, number>;
   audioChunksSent: number;
   viewer: { state: string; decodedFrames: number; currentTime: number; stalls: number; rendition: string | null; bufferMs: number; latencyMs: number | null };
 }
