@@ -5,21 +5,50 @@ import type {
   AbrComponentAPI,
   FragLoadedData,
   FragmentLoaderContext,
+  Fragment,
+  LoaderStats,
+  Part,
   HlsConfig,
   LoaderCallbacks,
   LoaderConfiguration,
   LoaderContext,
 } from 'hls.js';
-import { ThroughputEstimator, chooseRung, sampleTransfer, type Arrival } from './throughput.ts';
+import { ThroughputEstimator, chooseRung, emergencyRung, sampleTransfer, type Arrival } from './throughput.ts';
 import { WrappingLoader } from './wrapping-loader.ts';
 
 type LoaderClass = HlsConfig['loader'];
 type FragmentLoaderClass = NonNullable<HlsConfig['fLoader']>;
 type AbrControllerClass = HlsConfig['abrController'];
 
+/** A main-playlist part or segment whose bytes are arriving. */
+interface Loading {
+  frag: Fragment;
+  part: Part | null;
+  requestedAtMs: number;
+  stats: LoaderStats;
+}
+
+/** How often the load in flight is checked against the estimate and the buffer (see `emergencyRung`). */
+const EMERGENCY_CHECK_MS = 25;
+
 /** One player's ABR state, shared by its fragment loader (which measures) and its ABR controller (which decides). */
 export class StreamedPartAbr {
   readonly estimator = new ThroughputEstimator();
+  /** The main-playlist load in flight, set by the timed loader. */
+  loading: Loading | null = null;
+  /** Loads abandoned to switch down at once. */
+  emergencySwitches = 0;
+  /**
+   * Set by an emergency switch: the rung and segment about to be reloaded from its independent part, and the media time
+   * (the old rung's buffer end) the reload must reach before any of it is appended (see `#prefetchReload`).
+   */
+  reload: { level: number; sn: number; untilS: number; parts: () => readonly Part[] } | null = null;
+  /** Bodies of parts fetched ahead for a reload, by URL (null: the fetch failed; the loader then fetches it itself). */
+  readonly #prefetched = new Map<string, Promise<ArrayBuffer | null>>();
+  /** From an emergency switch until its reload is handed to hls.js. */
+  switchingDown = false;
+  /** Called when an emergency switch starts (the player slows playback at once rather than at its next latency check). */
+  onEmergency: () => void = () => {};
   #lastSwitchAtMs = -Infinity;
 
   /** Bits per second the network is estimated to carry; null before any sample. */
@@ -36,6 +65,36 @@ export class StreamedPartAbr {
   }
 
   /**
+   * Appending a rung's independent part removes every frame of the old rung after it up to the next keyframe (MSE's
+   * coded frame removal), so a reload appended part by part leaves nothing to play at the playhead until it catches up
+   * with it: a stall. Instead the parts after the independent one, up to the old rung's buffer end, are fetched at once
+   * beside it, and the independent part is handed over only when they are all in: hls.js then appends the whole reload
+   * in one go. Returns when that is.
+   */
+  #prefetchReload(part: Part): Promise<unknown> {
+    const reload = this.reload;
+    this.reload = null;
+    if (!reload) return Promise.resolve();
+    // One part past the old buffer end too: what plays while the next part after the reload loads.
+    const following = reload.parts().filter((p) => p.index > part.index && p.start < reload.untilS + part.duration);
+    const fetches = following.map((p) => {
+      const body = fetch(p.url, { cache: 'no-store' }).then(
+        (response) => (response.ok ? response.arrayBuffer() : null),
+        () => null,
+      );
+      this.#prefetched.set(p.url, body);
+      return body;
+    });
+    return Promise.all(fetches);
+  }
+
+  #takePrefetched(url: string): Promise<ArrayBuffer | null> | undefined {
+    const body = this.#prefetched.get(url);
+    this.#prefetched.delete(url);
+    return body;
+  }
+
+  /**
    * A fragment loader class over `Inner` (hls.js's FetchLoader unless given: a fetch body can be read chunk by chunk)
    * that records when each read of a media response arrived and feeds the estimator when the response completes.
    */
@@ -49,6 +108,49 @@ export class StreamedPartAbr {
       load(context: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void {
         this.context = context;
         const requestedAtMs = performance.now();
+        const media = context as FragmentLoaderContext;
+        const inFlight: Loading | null =
+          media.frag.sn === 'initSegment' || media.frag.type !== 'main' ? null : { frag: media.frag, part: media.part, requestedAtMs, stats: this.stats };
+        abr.loading = inFlight;
+        const done = (): void => {
+          if (abr.loading === inFlight) abr.loading = null;
+        };
+        const prefetched = abr.#takePrefetched(context.url);
+        if (prefetched) {
+          void prefetched.then((data) => {
+            if (this.#aborted) return;
+            done();
+            if (data === null) return this.#loadFromNetwork(context, config, callbacks);
+            // Served from the reload's prefetch: the stats say it arrived now, in one piece.
+            const stats = this.inner.stats;
+            stats.loading.start = requestedAtMs;
+            stats.loading.first = stats.loading.end = performance.now();
+            stats.loaded = stats.total = data.byteLength;
+            callbacks.onSuccess({ url: context.url, data }, stats, context, null);
+          });
+          return;
+        }
+        const reload = abr.reload;
+        const gate = media.part?.independent && reload && reload.level === media.frag.level && reload.sn === media.frag.sn ? abr.#prefetchReload(media.part) : null;
+        this.#loadFromNetwork(context, config, callbacks, gate, done);
+      }
+
+      override abort(): void {
+        this.#aborted = true;
+        super.abort();
+      }
+
+      #aborted = false;
+
+      #loadFromNetwork(
+        context: LoaderContext,
+        config: LoaderConfiguration,
+        callbacks: LoaderCallbacks<LoaderContext>,
+        gate: Promise<unknown> | null = null,
+        done: () => void = () => {},
+      ): void {
+        const requestedAtMs = performance.now();
+        const media = context as FragmentLoaderContext;
         let arrivals: Arrival[] = [];
         let chunks: Uint8Array[] = [];
         let loaded = 0;
@@ -57,6 +159,18 @@ export class StreamedPartAbr {
         // goes to hls.js at once, as without it.
         this.inner.load(context, { ...config, highWaterMark: 1 }, {
           ...callbacks,
+          onError: (...args) => {
+            done();
+            callbacks.onError(...args);
+          },
+          onTimeout: (...args) => {
+            done();
+            callbacks.onTimeout(...args);
+          },
+          onAbort: (...args) => {
+            done();
+            callbacks.onAbort?.(...args);
+          },
           onProgress: (stats, _ctx, data) => {
             if (stats.retry > 0 && stats.loaded < loaded) {
               arrivals = [];
@@ -71,13 +185,24 @@ export class StreamedPartAbr {
             contentLength ??= this.inner.getResponseHeader?.('content-length') ?? null;
           },
           onSuccess: (response, stats, ctx, details) => {
-            const media = ctx as FragmentLoaderContext;
+            done();
             const body = concat(chunks);
             // The origin streams a part in production without a length; a complete object has one.
             const streamedMediaMs = contentLength === null && media.frag.sn !== 'initSegment' ? (media.part ?? media.frag).duration * 1000 : null;
             const sample = sampleTransfer({ requestedAtMs, arrivals, streamedMediaMs });
-            if (sample) abr.estimator.add(sample);
-            callbacks.onSuccess({ ...response, data: body.buffer }, stats, ctx, details);
+            // A reload's independent part shared the link with its prefetches: its time says nothing of the link.
+            if (sample && !gate) abr.estimator.add(sample);
+            const deliver = (): void => {
+              if (!this.#aborted) callbacks.onSuccess({ ...response, data: body.buffer }, stats, ctx, details);
+            };
+            if (gate) {
+              void gate.then(() => {
+                abr.switchingDown = false;
+                deliver();
+              });
+            } else {
+              deliver();
+            }
           },
         });
       }
@@ -95,11 +220,15 @@ export class StreamedPartAbr {
       /** Media loaded since the last independent part of the loaded level, ms. */
       #sinceIndependentMs = 0;
       #forced = -1;
+      /** The rung an emergency switch went to, until a part of it has loaded. */
+      #emergencyLevel = -1;
+      readonly #timer: ReturnType<typeof setInterval>;
 
       constructor(hls: Hls) {
         this.#hls = hls;
         hls.on(Hls.Events.FRAG_LOADED, this.#onFragLoaded);
         hls.on(Hls.Events.LEVEL_SWITCHING, this.#onLevelSwitching);
+        this.#timer = setInterval(this.#checkInFlight, EMERGENCY_CHECK_MS);
       }
 
       #onFragLoaded = (_event: string, data: FragLoadedData): void => {
@@ -107,6 +236,11 @@ export class StreamedPartAbr {
         if (frag.sn === 'initSegment' || frag.type !== 'main') return;
         this.#loadedLevel = frag.level;
         if (this.#forced === frag.level) this.#forced = -1;
+        // The emergency's rung is loading (a reload not gated by a prefetch ends here too).
+        if (frag.level === this.#emergencyLevel) {
+          abr.switchingDown = false;
+          this.#emergencyLevel = -1;
+        }
         if (!part) {
           this.#sinceIndependentMs = 0;
           return;
@@ -115,6 +249,39 @@ export class StreamedPartAbr {
         const targetMs = (this.#hls.levels[frag.level]?.details?.targetduration ?? 0) * 1000;
         // The segment's last part: the next one starts a segment, on a keyframe.
         this.#sinceIndependentMs = targetMs > 0 && into >= targetMs - (part.duration * 1000) / 2 ? 0 : into;
+      };
+
+      /** Abandons the load in flight for a lower rung when `emergencyRung` says its rung no longer fits (see there). */
+      #checkInFlight = (): void => {
+        const hls = this.#hls;
+        const loading = abr.loading;
+        if (!loading || loading.stats.aborted || loading.stats.loading.end > 0 || !hls.autoLevelEnabled) return;
+        const { frag, part } = loading;
+        const bufferInfo = hls.mainForwardBufferInfo;
+        const next = emergencyRung({
+          bitrates: hls.levels.map((level) => level.maxBitrate),
+          current: frag.level,
+          estimateBps: abr.estimateBps,
+          bufferMs: (hls.mainForwardBufferInfo?.len ?? 0) * 1000,
+          sinceSwitchMs: abr.sinceSwitchMs,
+          sinceIndependentMs: part && part.fragment === frag ? this.#sinceIndependentMs : 0,
+          inFlight: { level: frag.level, elapsedMs: performance.now() - loading.requestedAtMs, durationMs: (part ?? frag).duration * 1000 },
+        });
+        if (next === null) return;
+        const level = Math.max(next, hls.minAutoLevel);
+        if (level >= frag.level) return;
+        abr.loading = null;
+        abr.emergencySwitches++;
+        abr.switchingDown = true;
+        this.#emergencyLevel = level;
+        abr.onEmergency();
+        this.#forced = level;
+        // The new rung's parts are read when its reload starts, from the playlist loaded for the switch.
+        const parts = (): readonly Part[] => hls.levels[level]?.details?.partList?.filter((p) => p.fragment.sn === frag.sn) ?? [];
+        abr.reload = bufferInfo ? { level, sn: frag.sn as number, untilS: bufferInfo.end, parts } : null;
+        // As hls.js's own abandon rules: abort, then tell the stream controller, which goes idle and loads the new rung.
+        frag.abortRequests();
+        hls.trigger(Hls.Events.FRAG_LOAD_EMERGENCY_ABORTED, { frag, part, stats: loading.stats });
       };
 
       #onLevelSwitching = (): void => {
@@ -153,6 +320,7 @@ export class StreamedPartAbr {
       }
 
       destroy(): void {
+        clearInterval(this.#timer);
         this.#hls.off(Hls.Events.FRAG_LOADED, this.#onFragLoaded);
         this.#hls.off(Hls.Events.LEVEL_SWITCHING, this.#onLevelSwitching);
       }

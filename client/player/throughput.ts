@@ -136,14 +136,7 @@ export interface RungInput {
 export function chooseRung(input: RungInput, rules: RungRules = DEFAULT_RUNG_RULES): number {
   const { bitrates, current, estimateBps, bufferMs, sinceIndependentMs } = input;
   if (estimateBps === null || current < 0 || current >= bitrates.length) return current;
-  if (bitrates[current]! > estimateBps * rules.safety) {
-    for (let i = current - 1; i > 0; i--) {
-      const rate = bitrates[i]!;
-      const reloadMs = (sinceIndependentMs * rate) / estimateBps;
-      if (rate <= estimateBps * rules.safety && reloadMs <= bufferMs * rules.reloadBufferShare) return i;
-    }
-    return 0;
-  }
+  if (bitrates[current]! > estimateBps * rules.safety) return downRung(bitrates, current, estimateBps, bufferMs, sinceIndependentMs, rules);
   const up = current + 1;
   if (
     up < bitrates.length &&
@@ -155,4 +148,55 @@ export function chooseRung(input: RungInput, rules: RungRules = DEFAULT_RUNG_RUL
     return up;
   }
   return current;
+}
+
+/** The highest rung below `current` that `linkBps` carries and whose reload from the independent part fits the buffer; else the lowest. */
+function downRung(bitrates: readonly number[], current: number, linkBps: number, bufferMs: number, sinceIndependentMs: number, rules: RungRules): number {
+  for (let i = current - 1; i > 0; i--) {
+    const rate = bitrates[i]!;
+    const reloadMs = (sinceIndependentMs * rate) / linkBps;
+    if (rate <= linkBps * rules.safety && reloadMs <= bufferMs * rules.reloadBufferShare) return i;
+  }
+  return 0;
+}
+
+/** The part (or segment) being loaded, as the fragment loader sees it while its bytes arrive. */
+export interface InFlight {
+  /** Its rung. */
+  level: number;
+  /** Since its request, ms. */
+  elapsedMs: number;
+  /** Its media duration, ms. */
+  durationMs: number;
+}
+
+export interface EmergencyRules {
+  /** A load still running this long past its media duration has fallen behind real time (× the duration). */
+  lateFactor: number;
+}
+
+export const DEFAULT_EMERGENCY_RULES: EmergencyRules = { lateFactor: 1.15 };
+
+/**
+ * Whether to abandon the load in flight and switch down now, and to which rung (null: carry on). hls.js loads the
+ * parts of a segment one after another without asking the ABR again, so a rung the link no longer carries would play
+ * on to the segment's end, draining a sub-second buffer: once the estimate falls below the rung (or the part in flight
+ * runs late), the part is dropped and the rung whose reload from the independent part fits the buffer is loaded
+ * instead (the lowest if none does), as hls.js's own abandon rules do for whole fragments.
+ */
+export function emergencyRung(
+  input: RungInput & { inFlight: InFlight },
+  rules: RungRules = DEFAULT_RUNG_RULES,
+  emergency: EmergencyRules = DEFAULT_EMERGENCY_RULES,
+): number | null {
+  const { bitrates, estimateBps, bufferMs, sinceIndependentMs, inFlight } = input;
+  const level = inFlight.level;
+  if (level <= 0 || level >= bitrates.length) return null;
+  const rate = bitrates[level]!;
+  const late = inFlight.elapsedMs > inFlight.durationMs * emergency.lateFactor;
+  // Running late, the part has taken at least its elapsed time for its duration's media: the link carries at most this.
+  const lateBps = late ? (rate * inFlight.durationMs) / inFlight.elapsedMs : Infinity;
+  const linkBps = Math.min(estimateBps ?? Infinity, lateBps);
+  if (!Number.isFinite(linkBps) || rate <= linkBps * rules.safety) return null;
+  return downRung(bitrates, level, linkBps, bufferMs, sinceIndependentMs + inFlight.durationMs, rules);
 }
