@@ -3,18 +3,12 @@
 // hls.js's default estimator on the same kind of trace is compared in the bench (`npm run bench -- abr`), not here.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AbrViewer, summarizeTrace, type LinkChange } from './support/abr-trace.ts';
+import { ABR_LADDER, ABR_LADDER_BITRATES, AbrViewer, summarizeTrace, type LinkChange } from './support/abr-trace.ts';
 import { launchChromium } from './support/browser.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
 const STREAM = 'abr';
-const LADDER = [
-  { rendition: '720p', width: 1280, height: 720, videoBitrate: 2_500_000 },
-  { rendition: '480p', width: 854, height: 480, videoBitrate: 1_000_000 },
-  { rendition: '240p', width: 426, height: 240, videoBitrate: 300_000 },
-];
-const BITRATES = Object.fromEntries(LADDER.map((r) => [r.rendition, r.videoBitrate]));
 /** Below the top rung (2.5 Mbit/s video + audio), above the middle one. */
 const THROTTLED_BPS = 1_600_000;
 /** How long the limit is held after the switch down: the lower rung must play on without stalling. */
@@ -26,7 +20,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   server = await startServer();
-  publisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: LADDER, sourceSeconds: 4 });
+  publisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: ABR_LADDER, sourceSeconds: 4 });
   browser = await launchChromium();
 });
 
@@ -52,7 +46,7 @@ describe('ABR on streamed LL-HLS parts', () => {
       const rise: LinkChange = { atMs: Date.now(), bps: null };
       await viewer.waitFor(`s.rendition === '720p'`, 30_000);
       const samples = await viewer.samples();
-      const trace = summarizeTrace(samples, drop, rise, BITRATES);
+      const trace = summarizeTrace(samples, drop, rise, ABR_LADDER_BITRATES);
       console.log(`[abr] ${JSON.stringify(trace)}`);
       if (process.env.ABR_TRACE) {
         for (const s of samples) console.log(`${s.atMs - drop.atMs} ${s.rendition} est ${((s.bandwidthEstimateBps ?? 0) / 1e6).toFixed(2)} buf ${s.bufferMs} lat ${s.latencyMs} st ${s.stalls}`);

@@ -6,6 +6,7 @@ import type {
   FragLoadedData,
   FragmentLoaderContext,
   Fragment,
+  LevelSwitchingData,
   LoaderStats,
   Part,
   HlsConfig,
@@ -30,19 +31,19 @@ interface Loading {
 
 /** How often the load in flight is checked against the estimate and the buffer (see `emergencyRung`). */
 const EMERGENCY_CHECK_MS = 25;
+/** A reload is handed to hls.js once it reaches this far past the playhead (see `#prefetchReload`), seconds. */
+const RELOAD_AHEAD_S = 0.3;
 
 /** One player's ABR state, shared by its fragment loader (which measures) and its ABR controller (which decides). */
 export class StreamedPartAbr {
   readonly estimator = new ThroughputEstimator();
   /** The main-playlist load in flight, set by the timed loader. */
   loading: Loading | null = null;
-  /** Loads abandoned to switch down at once. */
-  emergencySwitches = 0;
   /**
    * Set by an emergency switch: the rung and segment about to be reloaded from its independent part, and the media time
    * (the old rung's buffer end) the reload must reach before any of it is appended (see `#prefetchReload`).
    */
-  reload: { level: number; sn: number; untilS: number; parts: () => readonly Part[] } | null = null;
+  reload: { level: number; untilS: number; parts: (sn: number) => readonly Part[]; playheadS: () => number } | null = null;
   /** Bodies of parts fetched ahead for a reload, by URL (null: the fetch failed; the loader then fetches it itself). */
   readonly #prefetched = new Map<string, Promise<ArrayBuffer | null>>();
   /** From an emergency switch until its reload is handed to hls.js. */
@@ -67,25 +68,33 @@ export class StreamedPartAbr {
   /**
    * Appending a rung's independent part removes every frame of the old rung after it up to the next keyframe (MSE's
    * coded frame removal), so a reload appended part by part leaves nothing to play at the playhead until it catches up
-   * with it: a stall. Instead the parts after the independent one, up to the old rung's buffer end, are fetched at once
-   * beside it, and the independent part is handed over only when they are all in: hls.js then appends the whole reload
-   * in one go. Returns when that is.
+   * with it: a stall. Instead the parts after the independent one, up to one past the old rung's buffer end, are
+   * fetched beside it, in order, and the independent part is handed over only once they reach past the playhead by
+   * `RELOAD_AHEAD_S` (or are all in): hls.js then appends that much of the reload in one go and takes the rest from
+   * the prefetch as it arrives. Returns when that is.
    */
-  #prefetchReload(part: Part): Promise<unknown> {
+  #prefetchReload(part: Part): Promise<void> {
     const reload = this.reload;
     this.reload = null;
     if (!reload) return Promise.resolve();
-    // One part past the old buffer end too: what plays while the next part after the reload loads.
-    const following = reload.parts().filter((p) => p.index > part.index && p.start < reload.untilS + part.duration);
-    const fetches = following.map((p) => {
-      const body = fetch(p.url, { cache: 'no-store' }).then(
-        (response) => (response.ok ? response.arrayBuffer() : null),
-        () => null,
+    const following = reload.parts(part.fragment.sn as number).filter((p) => p.index > part.index && p.start < reload.untilS + part.duration);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let previous: Promise<unknown> = Promise.resolve();
+    for (const p of following) {
+      const body = previous.then(() =>
+        fetch(p.url, { cache: 'no-store' }).then(
+          (response) => (response.ok ? response.arrayBuffer() : null),
+          () => null,
+        ),
       );
       this.#prefetched.set(p.url, body);
-      return body;
-    });
-    return Promise.all(fetches);
+      previous = body.then(() => {
+        if (p.start + p.duration >= reload.playheadS() + RELOAD_AHEAD_S) release();
+      });
+    }
+    void previous.then(release);
+    return gate;
   }
 
   #takePrefetched(url: string): Promise<ArrayBuffer | null> | undefined {
@@ -131,7 +140,8 @@ export class StreamedPartAbr {
           return;
         }
         const reload = abr.reload;
-        const gate = media.part?.independent && reload && reload.level === media.frag.level && reload.sn === media.frag.sn ? abr.#prefetchReload(media.part) : null;
+        const part = media.part;
+        const gate = part?.independent && reload?.level === media.frag.level && part.start < reload.untilS ? abr.#prefetchReload(part) : null;
         this.#loadFromNetwork(context, config, callbacks, gate, done);
       }
 
@@ -219,6 +229,7 @@ export class StreamedPartAbr {
       #loadedLevel = -1;
       /** Media loaded since the last independent part of the loaded level, ms. */
       #sinceIndependentMs = 0;
+      #atSegmentEnd = false;
       #forced = -1;
       /** The rung an emergency switch went to, until a part of it has loaded. */
       #emergencyLevel = -1;
@@ -241,6 +252,7 @@ export class StreamedPartAbr {
           abr.switchingDown = false;
           this.#emergencyLevel = -1;
         }
+        this.#atSegmentEnd = false;
         if (!part) {
           this.#sinceIndependentMs = 0;
           return;
@@ -248,7 +260,8 @@ export class StreamedPartAbr {
         const into = (part.start + part.duration - frag.start) * 1000;
         const targetMs = (this.#hls.levels[frag.level]?.details?.targetduration ?? 0) * 1000;
         // The segment's last part: the next one starts a segment, on a keyframe.
-        this.#sinceIndependentMs = targetMs > 0 && into >= targetMs - (part.duration * 1000) / 2 ? 0 : into;
+        this.#atSegmentEnd = targetMs > 0 && into >= targetMs - (part.duration * 1000) / 2;
+        this.#sinceIndependentMs = this.#atSegmentEnd ? 0 : into;
       };
 
       /** Abandons the load in flight for a lower rung when `emergencyRung` says its rung no longer fits (see there). */
@@ -257,7 +270,6 @@ export class StreamedPartAbr {
         const loading = abr.loading;
         if (!loading || loading.stats.aborted || loading.stats.loading.end > 0 || !hls.autoLevelEnabled) return;
         const { frag, part } = loading;
-        const bufferInfo = hls.mainForwardBufferInfo;
         const next = emergencyRung({
           bitrates: hls.levels.map((level) => level.maxBitrate),
           current: frag.level,
@@ -271,22 +283,30 @@ export class StreamedPartAbr {
         const level = Math.max(next, hls.minAutoLevel);
         if (level >= frag.level) return;
         abr.loading = null;
-        abr.emergencySwitches++;
         abr.switchingDown = true;
         this.#emergencyLevel = level;
         abr.onEmergency();
         this.#forced = level;
-        // The new rung's parts are read when its reload starts, from the playlist loaded for the switch.
-        const parts = (): readonly Part[] => hls.levels[level]?.details?.partList?.filter((p) => p.fragment.sn === frag.sn) ?? [];
-        abr.reload = bufferInfo ? { level, sn: frag.sn as number, untilS: bufferInfo.end, parts } : null;
+        this.#expectReload(level);
         // As hls.js's own abandon rules: abort, then tell the stream controller, which goes idle and loads the new rung.
         frag.abortRequests();
         hls.trigger(Hls.Events.FRAG_LOAD_EMERGENCY_ABORTED, { frag, part, stats: loading.stats });
       };
 
-      #onLevelSwitching = (): void => {
-        if (this.#loadedLevel !== -1) abr.switched();
+      #onLevelSwitching = (_event: string, data: LevelSwitchingData): void => {
+        if (this.#loadedLevel === -1) return;
+        abr.switched();
+        if (abr.reload?.level !== data.level) this.#expectReload(data.level);
       };
+
+      /** A switch to `level` reloads it from an independent part behind the buffer end: see `#prefetchReload`. */
+      #expectReload(level: number): void {
+        const hls = this.#hls;
+        const end = hls.mainForwardBufferInfo?.end;
+        // The new rung's parts are read when its reload starts, from the playlist loaded for the switch.
+        const parts = (sn: number): readonly Part[] => hls.levels[level]?.details?.partList?.filter((p) => p.fragment.sn === sn) ?? [];
+        abr.reload = end === undefined ? null : { level, untilS: end, parts, playheadS: () => hls.media?.currentTime ?? 0 };
+      }
 
       get firstAutoLevel(): number {
         return this.#hls.firstLevel;
@@ -307,6 +327,7 @@ export class StreamedPartAbr {
           bufferMs: (hls.mainForwardBufferInfo?.len ?? 0) * 1000,
           sinceSwitchMs: abr.sinceSwitchMs,
           sinceIndependentMs: this.#sinceIndependentMs,
+          atSegmentEnd: this.#atSegmentEnd,
         });
         return Math.min(Math.max(next, hls.minAutoLevel), hls.maxAutoLevel);
       }

@@ -104,10 +104,14 @@ describe('chooseRung', () => {
     expect(chooseRung({ ...base, estimateBps: 1.5e6, sinceIndependentMs: 1000 })).toBe(0);
   });
 
-  test('goes up one rung, at an independent part, with room in the estimate, buffer and time since the last switch', () => {
-    const up = { ...base, current: 0, estimateBps: 6e6 };
+  test('goes up one rung, reloading little, with room in the estimate, buffer and time since the last switch', () => {
+    const up = { ...base, current: 0, estimateBps: 6e6, sinceIndependentMs: 200 };
     expect(chooseRung(up)).toBe(1);
-    expect(chooseRung({ ...up, sinceIndependentMs: 400 })).toBe(0);
+    expect(chooseRung({ ...up, sinceIndependentMs: 0 })).toBe(1);
+    // Reloading 1.8 s of the middle rung is too much for the buffer.
+    expect(chooseRung({ ...up, sinceIndependentMs: 1800, bufferMs: 500 })).toBe(0);
+    // Not right after a segment's last part: the new rung would reload the whole segment (see `atSegmentEnd`).
+    expect(chooseRung({ ...up, sinceIndependentMs: 0, atSegmentEnd: true })).toBe(0);
     expect(chooseRung({ ...up, bufferMs: 100 })).toBe(0);
     expect(chooseRung({ ...up, sinceSwitchMs: 1000 })).toBe(0);
     expect(chooseRung({ ...up, estimateBps: 1.4e6 })).toBe(0);

@@ -110,7 +110,7 @@ export interface RungRules {
   upHoldMs: number;
   /**
    * A switch reloads the new rung from the segment's independent part: going down, that reload (media since it × the
-   * rung's bitrate ÷ estimate) must take at most this share of the buffer; going up, it must be free (next part independent).
+   * rung's bitrate ÷ estimate) must take at most this share of the buffer, going up as going down.
    */
   reloadBufferShare: number;
 }
@@ -127,11 +127,17 @@ export interface RungInput {
   sinceSwitchMs: number;
   /** Media loaded since the last independent part, ms: what a switch loads again; 0 when the next part is independent. */
   sinceIndependentMs: number;
+  /**
+   * The last part loaded ended a segment. The next segment's first part is then only a preload hint, which hls.js loads
+   * for the rung it is on but not for a rung it switches to: that one reloads the whole segment just buffered. So the
+   * way up is one part later, reloading just that independent part.
+   */
+  atSegmentEnd?: boolean;
 }
 
 /**
  * The rung to load next. Down at once to the highest rung the estimate carries whose reload from the independent part
- * fits in the buffer (else the lowest rung); up one rung, at an independent part, when the estimate carries it with room.
+ * fits in the buffer (else the lowest rung); up one rung when the estimate carries it with room and its reload is cheap.
  */
 export function chooseRung(input: RungInput, rules: RungRules = DEFAULT_RUNG_RULES): number {
   const { bitrates, current, estimateBps, bufferMs, sinceIndependentMs } = input;
@@ -140,7 +146,8 @@ export function chooseRung(input: RungInput, rules: RungRules = DEFAULT_RUNG_RUL
   const up = current + 1;
   if (
     up < bitrates.length &&
-    sinceIndependentMs === 0 &&
+    !input.atSegmentEnd &&
+    (sinceIndependentMs * bitrates[up]!) / estimateBps <= bufferMs * rules.reloadBufferShare &&
     bitrates[up]! <= estimateBps * rules.upSafety &&
     bufferMs >= rules.minUpBufferMs &&
     input.sinceSwitchMs >= rules.upHoldMs
@@ -175,7 +182,7 @@ export interface EmergencyRules {
   lateFactor: number;
 }
 
-export const DEFAULT_EMERGENCY_RULES: EmergencyRules = { lateFactor: 1.15 };
+export const DEFAULT_EMERGENCY_RULES: EmergencyRules = { lateFactor: 1.25 };
 
 /**
  * Whether to abandon the load in flight and switch down now, and to which rung (null: carry on). hls.js loads the

@@ -2,6 +2,14 @@
 // figures the ABR e2e test and the ABR bench read from it: switch times, stalls, rendered bitrate, latency.
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 
+/** The three-rung ladder the ABR test and bench publish (node-publisher.ts), and each rung's video bitrate by name. */
+export const ABR_LADDER = [
+  { rendition: '720p', width: 1280, height: 720, videoBitrate: 2_500_000 },
+  { rendition: '480p', width: 854, height: 480, videoBitrate: 1_000_000 },
+  { rendition: '240p', width: 426, height: 240, videoBitrate: 300_000 },
+] as const;
+export const ABR_LADDER_BITRATES: Readonly<Record<string, number>> = Object.fromEntries(ABR_LADDER.map((r) => [r.rendition, r.videoBitrate]));
+
 /** The part of the viewer page's `window.swarmcast.stats()` a trace reads. */
 export interface AbrStats {
   state: string;
