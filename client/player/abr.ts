@@ -14,7 +14,7 @@ import type {
   LoaderConfiguration,
   LoaderContext,
 } from 'hls.js';
-import { ThroughputEstimator, chooseRung, emergencyRung, sampleTransfer, type Arrival } from './throughput.ts';
+import { ThroughputEstimator, burstThroughput, chooseRung, emergencyRung, sampleTransfer, type Arrival } from './throughput.ts';
 import { WrappingLoader } from './wrapping-loader.ts';
 
 type LoaderClass = HlsConfig['loader'];
@@ -27,6 +27,8 @@ interface Loading {
   part: Part | null;
   requestedAtMs: number;
   stats: LoaderStats;
+  /** Its body's reads so far. */
+  arrivals: Arrival[];
 }
 
 /** How often the load in flight is checked against the estimate and the buffer (see `emergencyRung`). */
@@ -40,8 +42,8 @@ export class StreamedPartAbr {
   /** The main-playlist load in flight, set by the timed loader. */
   loading: Loading | null = null;
   /**
-   * Set by an emergency switch: the rung and segment about to be reloaded from its independent part, and the media time
-   * (the old rung's buffer end) the reload must reach before any of it is appended (see `#prefetchReload`).
+   * Set by every switch: the rung about to be reloaded from an independent part behind the buffer end, that buffer end,
+   * the rung's parts of a segment and the playhead, for `#prefetchReload`.
    */
   reload: { level: number; untilS: number; parts: (sn: number) => readonly Part[]; playheadS: () => number } | null = null;
   /** Bodies of parts fetched ahead for a reload, by URL (null: the fetch failed; the loader then fetches it itself). */
@@ -76,6 +78,8 @@ export class StreamedPartAbr {
   #prefetchReload(part: Part): Promise<void> {
     const reload = this.reload;
     this.reload = null;
+    // Whatever an earlier reload fetched and hls.js did not ask for is of no use now.
+    this.#prefetched.clear();
     if (!reload) return Promise.resolve();
     const following = reload.parts(part.fragment.sn as number).filter((p) => p.index > part.index && p.start < reload.untilS + part.duration);
     let release!: () => void;
@@ -119,16 +123,17 @@ export class StreamedPartAbr {
         const requestedAtMs = performance.now();
         const media = context as FragmentLoaderContext;
         const inFlight: Loading | null =
-          media.frag.sn === 'initSegment' || media.frag.type !== 'main' ? null : { frag: media.frag, part: media.part, requestedAtMs, stats: this.stats };
+          media.frag.sn === 'initSegment' || media.frag.type !== 'main' ? null : { frag: media.frag, part: media.part, requestedAtMs, stats: this.stats, arrivals: [] };
         abr.loading = inFlight;
         const done = (): void => {
           if (abr.loading === inFlight) abr.loading = null;
         };
         const prefetched = abr.#takePrefetched(context.url);
         if (prefetched) {
+          // Waiting on the prefetch is not the link running late: not watched by the emergency check.
+          done();
           void prefetched.then((data) => {
             if (this.#aborted) return;
-            done();
             if (data === null) return this.#loadFromNetwork(context, config, callbacks);
             // Served from the reload's prefetch: the stats say it arrived now, in one piece.
             const stats = this.inner.stats;
@@ -142,7 +147,7 @@ export class StreamedPartAbr {
         const reload = abr.reload;
         const part = media.part;
         const gate = part?.independent && reload?.level === media.frag.level && part.start < reload.untilS ? abr.#prefetchReload(part) : null;
-        this.#loadFromNetwork(context, config, callbacks, gate, done);
+        this.#loadFromNetwork(context, config, callbacks, gate, done, inFlight);
       }
 
       override abort(): void {
@@ -158,6 +163,7 @@ export class StreamedPartAbr {
         callbacks: LoaderCallbacks<LoaderContext>,
         gate: Promise<unknown> | null = null,
         done: () => void = () => {},
+        watched: Loading | null = null,
       ): void {
         const requestedAtMs = performance.now();
         const media = context as FragmentLoaderContext;
@@ -191,6 +197,7 @@ export class StreamedPartAbr {
             loaded = stats.loaded;
             if (typeof data === 'string' || bytes <= 0) return;
             arrivals.push({ atMs: performance.now(), bytes });
+            if (watched) watched.arrivals = arrivals;
             chunks.push(new Uint8Array(data, 0, Math.min(bytes, data.byteLength)));
             contentLength ??= this.inner.getResponseHeader?.('content-length') ?? null;
           },
@@ -277,7 +284,12 @@ export class StreamedPartAbr {
           bufferMs: (hls.mainForwardBufferInfo?.len ?? 0) * 1000,
           sinceSwitchMs: abr.sinceSwitchMs,
           sinceIndependentMs: part && part.fragment === frag ? this.#sinceIndependentMs : 0,
-          inFlight: { level: frag.level, elapsedMs: performance.now() - loading.requestedAtMs, durationMs: (part ?? frag).duration * 1000 },
+          inFlight: {
+            level: frag.level,
+            elapsedMs: performance.now() - loading.requestedAtMs,
+            durationMs: (part ?? frag).duration * 1000,
+            burstBps: burstThroughput(loading.arrivals),
+          },
         });
         if (next === null) return;
         const level = Math.max(next, hls.minAutoLevel);

@@ -120,7 +120,7 @@ describe('chooseRung', () => {
 
 describe('emergencyRung', () => {
   const bitrates = [364_000, 1_064_000, 2_564_000];
-  const onTime = { level: 2, elapsedMs: 150, durationMs: 200 };
+  const onTime = { level: 2, elapsedMs: 150, durationMs: 200, burstBps: null };
   const base = { bitrates, current: 2, bufferMs: 450, sinceSwitchMs: 10_000, sinceIndependentMs: 800, inFlight: onTime };
 
   test('carries on while the estimate carries the rung and the part in flight keeps real time', () => {
@@ -138,6 +138,8 @@ describe('emergencyRung', () => {
 
   test('abandons a part running late behind real time even before the estimate knows', () => {
     expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...onTime, elapsedMs: 260 } })).toBe(0);
+    // Late, but its bytes came in fast bursts: the producer is late, not the link; a lower rung would not help.
+    expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...onTime, elapsedMs: 260, burstBps: 50e6 } })).toBeNull();
   });
 
   test('never from the lowest rung', () => {

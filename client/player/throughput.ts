@@ -61,7 +61,7 @@ export function sampleTransfer(transfer: Transfer, rules: TransferRules = DEFAUL
 }
 
 /** Bytes ÷ time over the bursts only (reads arriving back to back), leaving out the idle waits for the encoder. */
-function burstThroughput(arrivals: readonly Arrival[], rules: TransferRules): number | null {
+export function burstThroughput(arrivals: readonly Arrival[], rules: TransferRules = DEFAULT_TRANSFER_RULES): number | null {
   let bytes = 0;
   let ms = 0;
   for (let i = 1; i < arrivals.length; i++) {
@@ -175,6 +175,8 @@ export interface InFlight {
   elapsedMs: number;
   /** Its media duration, ms. */
   durationMs: number;
+  /** What its bursts so far measured (`burstThroughput`), null if none: a part late with fast bursts waits for its producer. */
+  burstBps: number | null;
 }
 
 export interface EmergencyRules {
@@ -200,7 +202,8 @@ export function emergencyRung(
   const level = inFlight.level;
   if (level <= 0 || level >= bitrates.length) return null;
   const rate = bitrates[level]!;
-  const late = inFlight.elapsedMs > inFlight.durationMs * emergency.lateFactor;
+  const fastBursts = inFlight.burstBps !== null && inFlight.burstBps > rate;
+  const late = inFlight.elapsedMs > inFlight.durationMs * emergency.lateFactor && !fastBursts;
   // Running late, the part has taken at least its elapsed time for its duration's media: the link carries at most this.
   const lateBps = late ? (rate * inFlight.durationMs) / inFlight.elapsedMs : Infinity;
   const linkBps = Math.min(estimateBps ?? Infinity, lateBps);
