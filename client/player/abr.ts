@@ -5,21 +5,53 @@ import type {
   AbrComponentAPI,
   FragLoadedData,
   FragmentLoaderContext,
+  Fragment,
+  LevelSwitchingData,
+  LoaderStats,
+  Part,
   HlsConfig,
   LoaderCallbacks,
   LoaderConfiguration,
   LoaderContext,
 } from 'hls.js';
-import { ThroughputEstimator, chooseRung, sampleTransfer, type Arrival } from './throughput.ts';
+import { ThroughputEstimator, burstThroughput, chooseRung, emergencyRung, sampleTransfer, type Arrival } from './throughput.ts';
 import { WrappingLoader } from './wrapping-loader.ts';
 
 type LoaderClass = HlsConfig['loader'];
 type FragmentLoaderClass = NonNullable<HlsConfig['fLoader']>;
 type AbrControllerClass = HlsConfig['abrController'];
 
+/** A main-playlist part or segment whose bytes are arriving. */
+interface Loading {
+  frag: Fragment;
+  part: Part | null;
+  requestedAtMs: number;
+  stats: LoaderStats;
+  /** Its body's reads so far. */
+  arrivals: Arrival[];
+}
+
+/** How often the load in flight is checked against the estimate and the buffer (see `emergencyRung`). */
+const EMERGENCY_CHECK_MS = 25;
+/** A reload is handed to hls.js once it reaches this far past the playhead (see `#prefetchReload`), seconds. */
+const RELOAD_AHEAD_S = 0.3;
+
 /** One player's ABR state, shared by its fragment loader (which measures) and its ABR controller (which decides). */
 export class StreamedPartAbr {
   readonly estimator = new ThroughputEstimator();
+  /** The main-playlist load in flight, set by the timed loader. */
+  loading: Loading | null = null;
+  /**
+   * Set by every switch: the rung about to be reloaded from an independent part behind the buffer end, that buffer end,
+   * the rung's parts of a segment and the playhead, for `#prefetchReload`.
+   */
+  reload: { level: number; untilS: number; parts: (sn: number) => readonly Part[]; playheadS: () => number } | null = null;
+  /** Bodies of parts fetched ahead for a reload, by URL (null: the fetch failed; the loader then fetches it itself). */
+  readonly #prefetched = new Map<string, Promise<ArrayBuffer | null>>();
+  /** From an emergency switch until its reload is handed to hls.js. */
+  switchingDown = false;
+  /** Called when an emergency switch starts (the player slows playback at once rather than at its next latency check). */
+  onEmergency: () => void = () => {};
   #lastSwitchAtMs = -Infinity;
 
   /** Bits per second the network is estimated to carry; null before any sample. */
@@ -36,6 +68,46 @@ export class StreamedPartAbr {
   }
 
   /**
+   * Appending a rung's independent part removes every frame of the old rung after it up to the next keyframe (MSE's
+   * coded frame removal), so a reload appended part by part leaves nothing to play at the playhead until it catches up
+   * with it: a stall. Instead the parts after the independent one, up to one past the old rung's buffer end, are
+   * fetched beside it, in order, and the independent part is handed over only once they reach past the playhead by
+   * `RELOAD_AHEAD_S` (or are all in): hls.js then appends that much of the reload in one go and takes the rest from
+   * the prefetch as it arrives. Returns when that is.
+   */
+  #prefetchReload(part: Part): Promise<void> {
+    const reload = this.reload;
+    this.reload = null;
+    // Whatever an earlier reload fetched and hls.js did not ask for is of no use now.
+    this.#prefetched.clear();
+    if (!reload) return Promise.resolve();
+    const following = reload.parts(part.fragment.sn as number).filter((p) => p.index > part.index && p.start < reload.untilS + part.duration);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let previous: Promise<unknown> = Promise.resolve();
+    for (const p of following) {
+      const body = previous.then(() =>
+        fetch(p.url, { cache: 'no-store' }).then(
+          (response) => (response.ok ? response.arrayBuffer() : null),
+          () => null,
+        ),
+      );
+      this.#prefetched.set(p.url, body);
+      previous = body.then(() => {
+        if (p.start + p.duration >= reload.playheadS() + RELOAD_AHEAD_S) release();
+      });
+    }
+    void previous.then(release);
+    return gate;
+  }
+
+  #takePrefetched(url: string): Promise<ArrayBuffer | null> | undefined {
+    const body = this.#prefetched.get(url);
+    this.#prefetched.delete(url);
+    return body;
+  }
+
+  /**
    * A fragment loader class over `Inner` (hls.js's FetchLoader unless given: a fetch body can be read chunk by chunk)
    * that records when each read of a media response arrived and feeds the estimator when the response completes.
    */
@@ -49,6 +121,52 @@ export class StreamedPartAbr {
       load(context: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void {
         this.context = context;
         const requestedAtMs = performance.now();
+        const media = context as FragmentLoaderContext;
+        const inFlight: Loading | null =
+          media.frag.sn === 'initSegment' || media.frag.type !== 'main' ? null : { frag: media.frag, part: media.part, requestedAtMs, stats: this.stats, arrivals: [] };
+        abr.loading = inFlight;
+        const done = (): void => {
+          if (abr.loading === inFlight) abr.loading = null;
+        };
+        const prefetched = abr.#takePrefetched(context.url);
+        if (prefetched) {
+          // Waiting on the prefetch is not the link running late: not watched by the emergency check.
+          done();
+          void prefetched.then((data) => {
+            if (this.#aborted) return;
+            if (data === null) return this.#loadFromNetwork(context, config, callbacks);
+            // Served from the reload's prefetch: the stats say it arrived now, in one piece.
+            const stats = this.inner.stats;
+            stats.loading.start = requestedAtMs;
+            stats.loading.first = stats.loading.end = performance.now();
+            stats.loaded = stats.total = data.byteLength;
+            callbacks.onSuccess({ url: context.url, data }, stats, context, null);
+          });
+          return;
+        }
+        const reload = abr.reload;
+        const part = media.part;
+        const gate = part?.independent && reload?.level === media.frag.level && part.start < reload.untilS ? abr.#prefetchReload(part) : null;
+        this.#loadFromNetwork(context, config, callbacks, gate, done, inFlight);
+      }
+
+      override abort(): void {
+        this.#aborted = true;
+        super.abort();
+      }
+
+      #aborted = false;
+
+      #loadFromNetwork(
+        context: LoaderContext,
+        config: LoaderConfiguration,
+        callbacks: LoaderCallbacks<LoaderContext>,
+        gate: Promise<unknown> | null = null,
+        done: () => void = () => {},
+        watched: Loading | null = null,
+      ): void {
+        const requestedAtMs = performance.now();
+        const media = context as FragmentLoaderContext;
         let arrivals: Arrival[] = [];
         let chunks: Uint8Array[] = [];
         let loaded = 0;
@@ -57,6 +175,18 @@ export class StreamedPartAbr {
         // goes to hls.js at once, as without it.
         this.inner.load(context, { ...config, highWaterMark: 1 }, {
           ...callbacks,
+          onError: (...args) => {
+            done();
+            callbacks.onError(...args);
+          },
+          onTimeout: (...args) => {
+            done();
+            callbacks.onTimeout(...args);
+          },
+          onAbort: (...args) => {
+            done();
+            callbacks.onAbort?.(...args);
+          },
           onProgress: (stats, _ctx, data) => {
             if (stats.retry > 0 && stats.loaded < loaded) {
               arrivals = [];
@@ -67,17 +197,29 @@ export class StreamedPartAbr {
             loaded = stats.loaded;
             if (typeof data === 'string' || bytes <= 0) return;
             arrivals.push({ atMs: performance.now(), bytes });
+            if (watched) watched.arrivals = arrivals;
             chunks.push(new Uint8Array(data, 0, Math.min(bytes, data.byteLength)));
             contentLength ??= this.inner.getResponseHeader?.('content-length') ?? null;
           },
           onSuccess: (response, stats, ctx, details) => {
-            const media = ctx as FragmentLoaderContext;
+            done();
             const body = concat(chunks);
             // The origin streams a part in production without a length; a complete object has one.
             const streamedMediaMs = contentLength === null && media.frag.sn !== 'initSegment' ? (media.part ?? media.frag).duration * 1000 : null;
             const sample = sampleTransfer({ requestedAtMs, arrivals, streamedMediaMs });
-            if (sample) abr.estimator.add(sample);
-            callbacks.onSuccess({ ...response, data: body.buffer }, stats, ctx, details);
+            // A reload's independent part shared the link with its prefetches: its time says nothing of the link.
+            if (sample && !gate) abr.estimator.add(sample);
+            const deliver = (): void => {
+              if (!this.#aborted) callbacks.onSuccess({ ...response, data: body.buffer }, stats, ctx, details);
+            };
+            if (gate) {
+              void gate.then(() => {
+                abr.switchingDown = false;
+                deliver();
+              });
+            } else {
+              deliver();
+            }
           },
         });
       }
@@ -94,12 +236,17 @@ export class StreamedPartAbr {
       #loadedLevel = -1;
       /** Media loaded since the last independent part of the loaded level, ms. */
       #sinceIndependentMs = 0;
+      #atSegmentEnd = false;
       #forced = -1;
+      /** The rung an emergency switch went to, until a part of it has loaded. */
+      #emergencyLevel = -1;
+      readonly #timer: ReturnType<typeof setInterval>;
 
       constructor(hls: Hls) {
         this.#hls = hls;
         hls.on(Hls.Events.FRAG_LOADED, this.#onFragLoaded);
         hls.on(Hls.Events.LEVEL_SWITCHING, this.#onLevelSwitching);
+        this.#timer = setInterval(this.#checkInFlight, EMERGENCY_CHECK_MS);
       }
 
       #onFragLoaded = (_event: string, data: FragLoadedData): void => {
@@ -107,6 +254,12 @@ export class StreamedPartAbr {
         if (frag.sn === 'initSegment' || frag.type !== 'main') return;
         this.#loadedLevel = frag.level;
         if (this.#forced === frag.level) this.#forced = -1;
+        // The emergency's rung is loading (a reload not gated by a prefetch ends here too).
+        if (frag.level === this.#emergencyLevel) {
+          abr.switchingDown = false;
+          this.#emergencyLevel = -1;
+        }
+        this.#atSegmentEnd = false;
         if (!part) {
           this.#sinceIndependentMs = 0;
           return;
@@ -114,12 +267,58 @@ export class StreamedPartAbr {
         const into = (part.start + part.duration - frag.start) * 1000;
         const targetMs = (this.#hls.levels[frag.level]?.details?.targetduration ?? 0) * 1000;
         // The segment's last part: the next one starts a segment, on a keyframe.
-        this.#sinceIndependentMs = targetMs > 0 && into >= targetMs - (part.duration * 1000) / 2 ? 0 : into;
+        this.#atSegmentEnd = targetMs > 0 && into >= targetMs - (part.duration * 1000) / 2;
+        this.#sinceIndependentMs = this.#atSegmentEnd ? 0 : into;
       };
 
-      #onLevelSwitching = (): void => {
-        if (this.#loadedLevel !== -1) abr.switched();
+      /** Abandons the load in flight for a lower rung when `emergencyRung` says its rung no longer fits (see there). */
+      #checkInFlight = (): void => {
+        const hls = this.#hls;
+        const loading = abr.loading;
+        if (!loading || loading.stats.aborted || loading.stats.loading.end > 0 || !hls.autoLevelEnabled) return;
+        const { frag, part } = loading;
+        const next = emergencyRung({
+          bitrates: hls.levels.map((level) => level.maxBitrate),
+          current: frag.level,
+          estimateBps: abr.estimateBps,
+          bufferMs: (hls.mainForwardBufferInfo?.len ?? 0) * 1000,
+          sinceSwitchMs: abr.sinceSwitchMs,
+          sinceIndependentMs: part && part.fragment === frag ? this.#sinceIndependentMs : 0,
+          inFlight: {
+            level: frag.level,
+            elapsedMs: performance.now() - loading.requestedAtMs,
+            durationMs: (part ?? frag).duration * 1000,
+            burstBps: burstThroughput(loading.arrivals),
+          },
+        });
+        if (next === null) return;
+        const level = Math.max(next, hls.minAutoLevel);
+        if (level >= frag.level) return;
+        abr.loading = null;
+        abr.switchingDown = true;
+        this.#emergencyLevel = level;
+        abr.onEmergency();
+        this.#forced = level;
+        this.#expectReload(level);
+        // As hls.js's own abandon rules: abort, then tell the stream controller, which goes idle and loads the new rung.
+        frag.abortRequests();
+        hls.trigger(Hls.Events.FRAG_LOAD_EMERGENCY_ABORTED, { frag, part, stats: loading.stats });
       };
+
+      #onLevelSwitching = (_event: string, data: LevelSwitchingData): void => {
+        if (this.#loadedLevel === -1) return;
+        abr.switched();
+        if (abr.reload?.level !== data.level) this.#expectReload(data.level);
+      };
+
+      /** A switch to `level` reloads it from an independent part behind the buffer end: see `#prefetchReload`. */
+      #expectReload(level: number): void {
+        const hls = this.#hls;
+        const end = hls.mainForwardBufferInfo?.end;
+        // The new rung's parts are read when its reload starts, from the playlist loaded for the switch.
+        const parts = (sn: number): readonly Part[] => hls.levels[level]?.details?.partList?.filter((p) => p.fragment.sn === sn) ?? [];
+        abr.reload = end === undefined ? null : { level, untilS: end, parts, playheadS: () => hls.media?.currentTime ?? 0 };
+      }
 
       get firstAutoLevel(): number {
         return this.#hls.firstLevel;
@@ -140,6 +339,7 @@ export class StreamedPartAbr {
           bufferMs: (hls.mainForwardBufferInfo?.len ?? 0) * 1000,
           sinceSwitchMs: abr.sinceSwitchMs,
           sinceIndependentMs: this.#sinceIndependentMs,
+          atSegmentEnd: this.#atSegmentEnd,
         });
         return Math.min(Math.max(next, hls.minAutoLevel), hls.maxAutoLevel);
       }
@@ -153,6 +353,7 @@ export class StreamedPartAbr {
       }
 
       destroy(): void {
+        clearInterval(this.#timer);
         this.#hls.off(Hls.Events.FRAG_LOADED, this.#onFragLoaded);
         this.#hls.off(Hls.Events.LEVEL_SWITCHING, this.#onLevelSwitching);
       }

@@ -163,6 +163,24 @@ describe('CatchUpController', () => {
     expect(controller.targetLatencyMs).toBe(800);
   });
 
+  it('plays slowly during an emergency switch down, letting latency drift by at most switchDriftMs, and never speeds up then', () => {
+    const controller = new CatchUpController();
+    const target = DEFAULT_CATCH_UP_CONFIG.targetLatencyMs;
+    // Joined at the target first.
+    controller.update({ nowMs: 0, latencyMs: target, bufferMs: 500 });
+    expect(controller.update({ nowMs: 100, latencyMs: target + 100, bufferMs: 100, switchingDown: true })).toEqual({
+      kind: 'rate',
+      playbackRate: DEFAULT_CATCH_UP_CONFIG.switchRate,
+    });
+    expect(controller.update({ nowMs: 200, latencyMs: target + DEFAULT_CATCH_UP_CONFIG.switchDriftMs, bufferMs: 900, switchingDown: true })).toEqual({
+      kind: 'rate',
+      playbackRate: 1,
+    });
+    // Once the switch has landed, the ordinary catch-up takes the drift back.
+    const after = controller.update({ nowMs: 300, latencyMs: target + 300, bufferMs: 900 });
+    expect(after.kind === 'rate' && after.playbackRate > 1).toBe(true);
+  });
+
   it('rejects rates that could not hold a target', () => {
     expect(() => new CatchUpController({ minRate: 1.1 })).toThrow(RangeError);
     expect(() => new CatchUpController({ maxRate: 0.9 })).toThrow(RangeError);

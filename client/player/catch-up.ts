@@ -25,6 +25,12 @@ export interface CatchUpConfig {
   maxStallIncreaseMs: number;
   /** After this long without a stall, one step of that increase is given back, so a passing hiccup does not cost latency for good. */
   stallRecoveryMs: number;
+  /**
+   * While the ABR reloads a lower rung in an emergency (the buffer is about to run out), play this slowly, letting
+   * latency drift up to `switchDriftMs` over the target rather than stall; the catch-up takes it back afterwards.
+   */
+  switchRate: number;
+  switchDriftMs: number;
 }
 
 export const DEFAULT_CATCH_UP_CONFIG: CatchUpConfig = {
@@ -40,6 +46,8 @@ export const DEFAULT_CATCH_UP_CONFIG: CatchUpConfig = {
   stallIncreaseMs: 150,
   maxStallIncreaseMs: 1500,
   stallRecoveryMs: 60_000,
+  switchRate: 0.5,
+  switchDriftMs: 350,
 };
 
 export interface LatencySample {
@@ -49,6 +57,8 @@ export interface LatencySample {
   latencyMs: number;
   /** Media buffered ahead of the playhead. */
   bufferMs: number;
+  /** The ABR is switching down in an emergency (see `switchRate`). */
+  switchingDown?: boolean;
 }
 
 export type CatchUpDecision =
@@ -100,11 +110,15 @@ export class CatchUpController {
     this.#joined = false;
   }
 
-  update({ nowMs, latencyMs, bufferMs }: LatencySample): CatchUpDecision {
+  update({ nowMs, latencyMs, bufferMs, switchingDown = false }: LatencySample): CatchUpDecision {
     this.#recoverFromStalls(nowMs);
     const { minRate, maxRate, toleranceMs, settleMs, fullRateErrorMs, seekAheadMs, minBufferMs } = this.#config;
     const errorMs = latencyMs - this.targetLatencyMs;
     const spareBufferMs = bufferMs - minBufferMs;
+    if (switchingDown && this.#joined) {
+      this.#correcting = true;
+      return { kind: 'rate', playbackRate: errorMs < this.#config.switchDriftMs ? this.#config.switchRate : 1 };
+    }
 
     if (!this.#joined) {
       this.#joinStartedAtMs ??= nowMs;

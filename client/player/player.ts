@@ -194,6 +194,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     const edges = this.#edges;
     const abr = this.#config.abr === 'streamed' ? new StreamedPartAbr() : null;
     this.#abr = abr;
+    if (abr) abr.onEmergency = () => this.#controlLatency();
     this.#switches = -1;
     const hls = new Hls({
       ...hlsConfigFor(this.#config.latencyMode, this.#timeouts),
@@ -258,7 +259,12 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     if (!controller || this.#state !== 'playing' || video.paused || video.seeking) return;
     const latencyMs = this.#latencyMs();
     if (latencyMs === null) return;
-    const decision = controller.update({ nowMs: performance.now(), latencyMs, bufferMs: bufferAheadMs(video.buffered, video.currentTime) });
+    const decision = controller.update({
+      nowMs: performance.now(),
+      latencyMs,
+      bufferMs: bufferAheadMs(video.buffered, video.currentTime),
+      switchingDown: this.#abr?.switchingDown ?? false,
+    });
     if (decision.kind === 'seek') {
       video.currentTime += decision.forwardMs / 1000;
     } else if (video.playbackRate !== decision.playbackRate) {

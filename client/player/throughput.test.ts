@@ -1,6 +1,6 @@
 // The throughput estimator on synthetic arrival timelines: streamed parts on fast and slow links, complete objects, rung choice.
 import { describe, expect, test } from 'vitest';
-import { ThroughputEstimator, chooseRung, sampleTransfer, type Arrival } from './throughput.ts';
+import { ThroughputEstimator, chooseRung, emergencyRung, sampleTransfer, type Arrival } from './throughput.ts';
 
 const PART_MS = 200;
 const FRAME_MS = 1000 / 30;
@@ -104,12 +104,45 @@ describe('chooseRung', () => {
     expect(chooseRung({ ...base, estimateBps: 1.5e6, sinceIndependentMs: 1000 })).toBe(0);
   });
 
-  test('goes up one rung, at an independent part, with room in the estimate, buffer and time since the last switch', () => {
-    const up = { ...base, current: 0, estimateBps: 6e6 };
+  test('goes up one rung, reloading little, with room in the estimate, buffer and time since the last switch', () => {
+    const up = { ...base, current: 0, estimateBps: 6e6, sinceIndependentMs: 200 };
     expect(chooseRung(up)).toBe(1);
-    expect(chooseRung({ ...up, sinceIndependentMs: 400 })).toBe(0);
+    expect(chooseRung({ ...up, sinceIndependentMs: 0 })).toBe(1);
+    // Reloading 1.8 s of the middle rung is too much for the buffer.
+    expect(chooseRung({ ...up, sinceIndependentMs: 1800, bufferMs: 500 })).toBe(0);
+    // Not right after a segment's last part: the new rung would reload the whole segment (see `atSegmentEnd`).
+    expect(chooseRung({ ...up, sinceIndependentMs: 0, atSegmentEnd: true })).toBe(0);
     expect(chooseRung({ ...up, bufferMs: 100 })).toBe(0);
     expect(chooseRung({ ...up, sinceSwitchMs: 1000 })).toBe(0);
     expect(chooseRung({ ...up, estimateBps: 1.4e6 })).toBe(0);
+  });
+});
+
+describe('emergencyRung', () => {
+  const bitrates = [364_000, 1_064_000, 2_564_000];
+  const onTime = { level: 2, elapsedMs: 150, durationMs: 200, burstBps: null };
+  const base = { bitrates, current: 2, bufferMs: 450, sinceSwitchMs: 10_000, sinceIndependentMs: 800, inFlight: onTime };
+
+  test('carries on while the estimate carries the rung and the part in flight keeps real time', () => {
+    expect(emergencyRung({ ...base, estimateBps: 6e6 })).toBeNull();
+    expect(emergencyRung({ ...base, estimateBps: null })).toBeNull();
+    expect(emergencyRung({ ...base, estimateBps: 6e6, inFlight: { ...onTime, elapsedMs: 220 } })).toBeNull();
+  });
+
+  test('abandons the part for a lower rung once the estimate falls below the rung', () => {
+    // 1 s of the middle rung to reload at 1.5 Mbit/s (0.7 s) does not fit the buffer: the lowest rung.
+    expect(emergencyRung({ ...base, estimateBps: 1.5e6 })).toBe(0);
+    // At the segment's start, with a deep buffer, the middle rung's reload fits.
+    expect(emergencyRung({ ...base, estimateBps: 1.5e6, sinceIndependentMs: 0, bufferMs: 1000 })).toBe(1);
+  });
+
+  test('abandons a part running late behind real time even before the estimate knows', () => {
+    expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...onTime, elapsedMs: 260 } })).toBe(0);
+    // Late, but its bytes came in fast bursts: the producer is late, not the link; a lower rung would not help.
+    expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...onTime, elapsedMs: 260, burstBps: 50e6 } })).toBeNull();
+  });
+
+  test('never from the lowest rung', () => {
+    expect(emergencyRung({ ...base, current: 0, estimateBps: 1e5, inFlight: { ...onTime, level: 0, elapsedMs: 900 } })).toBeNull();
   });
 });

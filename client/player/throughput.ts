@@ -61,7 +61,7 @@ export function sampleTransfer(transfer: Transfer, rules: TransferRules = DEFAUL
 }
 
 /** Bytes ÷ time over the bursts only (reads arriving back to back), leaving out the idle waits for the encoder. */
-function burstThroughput(arrivals: readonly Arrival[], rules: TransferRules): number | null {
+export function burstThroughput(arrivals: readonly Arrival[], rules: TransferRules = DEFAULT_TRANSFER_RULES): number | null {
   let bytes = 0;
   let ms = 0;
   for (let i = 1; i < arrivals.length; i++) {
@@ -110,7 +110,7 @@ export interface RungRules {
   upHoldMs: number;
   /**
    * A switch reloads the new rung from the segment's independent part: going down, that reload (media since it × the
-   * rung's bitrate ÷ estimate) must take at most this share of the buffer; going up, it must be free (next part independent).
+   * rung's bitrate ÷ estimate) must take at most this share of the buffer, going up as going down.
    */
   reloadBufferShare: number;
 }
@@ -127,27 +127,27 @@ export interface RungInput {
   sinceSwitchMs: number;
   /** Media loaded since the last independent part, ms: what a switch loads again; 0 when the next part is independent. */
   sinceIndependentMs: number;
+  /**
+   * The last part loaded ended a segment. The next segment's first part is then only a preload hint, which hls.js loads
+   * for the rung it is on but not for a rung it switches to: that one reloads the whole segment just buffered. So the
+   * way up is one part later, reloading just that independent part.
+   */
+  atSegmentEnd?: boolean;
 }
 
 /**
  * The rung to load next. Down at once to the highest rung the estimate carries whose reload from the independent part
- * fits in the buffer (else the lowest rung); up one rung, at an independent part, when the estimate carries it with room.
+ * fits in the buffer (else the lowest rung); up one rung when the estimate carries it with room and its reload is cheap.
  */
 export function chooseRung(input: RungInput, rules: RungRules = DEFAULT_RUNG_RULES): number {
   const { bitrates, current, estimateBps, bufferMs, sinceIndependentMs } = input;
   if (estimateBps === null || current < 0 || current >= bitrates.length) return current;
-  if (bitrates[current]! > estimateBps * rules.safety) {
-    for (let i = current - 1; i > 0; i--) {
-      const rate = bitrates[i]!;
-      const reloadMs = (sinceIndependentMs * rate) / estimateBps;
-      if (rate <= estimateBps * rules.safety && reloadMs <= bufferMs * rules.reloadBufferShare) return i;
-    }
-    return 0;
-  }
+  if (bitrates[current]! > estimateBps * rules.safety) return downRung(bitrates, current, estimateBps, bufferMs, sinceIndependentMs, rules);
   const up = current + 1;
   if (
     up < bitrates.length &&
-    sinceIndependentMs === 0 &&
+    !input.atSegmentEnd &&
+    (sinceIndependentMs * bitrates[up]!) / estimateBps <= bufferMs * rules.reloadBufferShare &&
     bitrates[up]! <= estimateBps * rules.upSafety &&
     bufferMs >= rules.minUpBufferMs &&
     input.sinceSwitchMs >= rules.upHoldMs
@@ -155,4 +155,58 @@ export function chooseRung(input: RungInput, rules: RungRules = DEFAULT_RUNG_RUL
     return up;
   }
   return current;
+}
+
+/** The highest rung below `current` that `linkBps` carries and whose reload from the independent part fits the buffer; else the lowest. */
+function downRung(bitrates: readonly number[], current: number, linkBps: number, bufferMs: number, sinceIndependentMs: number, rules: RungRules): number {
+  for (let i = current - 1; i > 0; i--) {
+    const rate = bitrates[i]!;
+    const reloadMs = (sinceIndependentMs * rate) / linkBps;
+    if (rate <= linkBps * rules.safety && reloadMs <= bufferMs * rules.reloadBufferShare) return i;
+  }
+  return 0;
+}
+
+/** The part (or segment) being loaded, as the fragment loader sees it while its bytes arrive. */
+export interface InFlight {
+  /** Its rung. */
+  level: number;
+  /** Since its request, ms. */
+  elapsedMs: number;
+  /** Its media duration, ms. */
+  durationMs: number;
+  /** What its bursts so far measured (`burstThroughput`), null if none: a part late with fast bursts waits for its producer. */
+  burstBps: number | null;
+}
+
+export interface EmergencyRules {
+  /** A load still running this long past its media duration has fallen behind real time (× the duration). */
+  lateFactor: number;
+}
+
+export const DEFAULT_EMERGENCY_RULES: EmergencyRules = { lateFactor: 1.25 };
+
+/**
+ * Whether to abandon the load in flight and switch down now, and to which rung (null: carry on). hls.js loads the
+ * parts of a segment one after another without asking the ABR again, so a rung the link no longer carries would play
+ * on to the segment's end, draining a sub-second buffer: once the estimate falls below the rung (or the part in flight
+ * runs late), the part is dropped and the rung whose reload from the independent part fits the buffer is loaded
+ * instead (the lowest if none does), as hls.js's own abandon rules do for whole fragments.
+ */
+export function emergencyRung(
+  input: RungInput & { inFlight: InFlight },
+  rules: RungRules = DEFAULT_RUNG_RULES,
+  emergency: EmergencyRules = DEFAULT_EMERGENCY_RULES,
+): number | null {
+  const { bitrates, estimateBps, bufferMs, sinceIndependentMs, inFlight } = input;
+  const level = inFlight.level;
+  if (level <= 0 || level >= bitrates.length) return null;
+  const rate = bitrates[level]!;
+  const fastBursts = inFlight.burstBps !== null && inFlight.burstBps > rate;
+  const late = inFlight.elapsedMs > inFlight.durationMs * emergency.lateFactor && !fastBursts;
+  // Running late, the part has taken at least its elapsed time for its duration's media: the link carries at most this.
+  const lateBps = late ? (rate * inFlight.durationMs) / inFlight.elapsedMs : Infinity;
+  const linkBps = Math.min(estimateBps ?? Infinity, lateBps);
+  if (!Number.isFinite(linkBps) || rate <= linkBps * rules.safety) return null;
+  return downRung(bitrates, level, linkBps, bufferMs, sinceIndependentMs + inFlight.durationMs, rules);
 }

@@ -5,9 +5,11 @@
 // Then one column per broadcaster × viewer browser pair (BENCH_PAIR_SECONDS each, default 20; browser-pairs.ts);
 // `npm run bench -- browsers` runs the pairs alone, a soak runs without them.
 // `npm run bench -- encode`: the cost of encoding a ladder of 1–4 rungs in Chromium (encode-cost.ts; BENCH_ENCODE_SECONDS, default 20).
+// `npm run bench -- abr`: ABR on a 6 → 1.5 → 6 Mbit/s trace, the player's and hls.js's side by side (abr.ts; BENCH_ABR_STEP_SECONDS, default 20).
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
+import { abrTable, benchAbrTrace } from './abr.ts';
 import { benchBrowserPairs, pairColumns } from './browser-pairs.ts';
 import { benchEncodeCost, encodeCostTable } from './encode-cost.ts';
 import { startServer } from '../support/server.ts';
@@ -47,6 +49,8 @@ const pairsOnly = process.argv.includes('browsers');
 const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 20);
 const encodeOnly = process.argv.includes('encode');
 const encodeSeconds = Number(process.env.BENCH_ENCODE_SECONDS ?? 20);
+const abrOnly = process.argv.includes('abr');
+const abrStepSeconds = Number(process.env.BENCH_ABR_STEP_SECONDS ?? 20);
 
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -123,6 +127,7 @@ function table(header: string[], rows: string[][]): string {
 
 async function main(): Promise<void> {
   if (encodeOnly) return benchEncode();
+  if (abrOnly) return benchAbr();
   const server = await startServer({ LOG_LEVEL: 'warn' });
   try {
     if (!pairsOnly) await benchChromium(server);
@@ -145,6 +150,17 @@ async function benchEncode(): Promise<void> {
   console.log(table(header, rows));
   for (const verdict of verdicts) console.log(`Ladder this machine sustains, ${verdict}`);
   for (const failure of failures) console.log(failure);
+}
+
+async function benchAbr(): Promise<void> {
+  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  const { header, rows } = abrTable(await benchAbrTrace(abrStepSeconds));
+  console.log(
+    `\nABR at low latency — 3 rungs (720p 2.5 / 480p 1 / 240p 0.3 Mbit/s video + 64 kbit/s audio, node publisher), viewer in ` +
+      `headless Chromium, download limited through CDP: 6 → 1.5 → 6 Mbit/s, ${abrStepSeconds} s per step; ` +
+      `load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
+  );
+  console.log(table(header, rows));
 }
 
 async function benchPairs(server: RunningServer): Promise<void> {
