@@ -142,6 +142,11 @@ describe('emergencyRung', () => {
     expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...onTime, elapsedMs: 260, burstBps: 50e6 } })).toBeNull();
   });
 
+  test('carries on when even the lowest rung\'s reload would outlast the buffer (10 s segments, 5 s in)', () => {
+    expect(emergencyRung({ ...base, estimateBps: 1.5e6, sinceIndependentMs: 5000 })).toBeNull();
+    expect(emergencyRung({ ...base, estimateBps: 60e6, sinceIndependentMs: 5000, inFlight: { ...onTime, elapsedMs: 260 } })).toBeNull();
+  });
+
   test('never from the lowest rung', () => {
     expect(emergencyRung({ ...base, current: 0, estimateBps: 1e5, inFlight: { ...onTime, level: 0, elapsedMs: 900 } })).toBeNull();
   });

@@ -191,7 +191,8 @@ export const DEFAULT_EMERGENCY_RULES: EmergencyRules = { lateFactor: 1.25 };
  * parts of a segment one after another without asking the ABR again, so a rung the link no longer carries would play
  * on to the segment's end, draining a sub-second buffer: once the estimate falls below the rung (or the part in flight
  * runs late), the part is dropped and the rung whose reload from the independent part fits the buffer is loaded
- * instead (the lowest if none does), as hls.js's own abandon rules do for whole fragments.
+ * instead (the lowest if none does, unless even its reload outlasts the buffer), as hls.js's own abandon rules do for
+ * whole fragments.
  */
 export function emergencyRung(
   input: RungInput & { inFlight: InFlight },
@@ -208,5 +209,9 @@ export function emergencyRung(
   const lateBps = late ? (rate * inFlight.durationMs) / inFlight.elapsedMs : Infinity;
   const linkBps = Math.min(estimateBps ?? Infinity, lateBps);
   if (!Number.isFinite(linkBps) || rate <= linkBps * rules.safety) return null;
-  return downRung(bitrates, level, linkBps, bufferMs, sinceIndependentMs + inFlight.durationMs, rules);
+  const reloadMediaMs = sinceIndependentMs + inFlight.durationMs;
+  // Even the lowest rung's reload from the independent part would outlast the buffer (a long GOP, deep into its
+  // segment): abandoning would cost more than it saves, so the part goes on and the switch waits for the segment's end.
+  if ((reloadMediaMs * bitrates[0]!) / linkBps > bufferMs) return null;
+  return downRung(bitrates, level, linkBps, bufferMs, reloadMediaMs, rules);
 }
