@@ -54,5 +54,10 @@ export interface UplinkResult {
   liftedAtMs: number;
   resumedAfterLiftMs: number | null;
   fullAfterLiftMs: number | null;
+  /**
+   * Since the uplink was throttled (negative before): when each new part of the lowest rung (its video and the muxed
+   * audio) appeared in the origin's playlist, polled every 100 ms: what the ingest received, seen from the server.
+   */
+  lowestPartAtMs: number[];
   serverLog: string[];
 }
