@@ -85,13 +85,14 @@ function trace(result: UplinkResult): string {
   const rows = result.samples.map((s) => {
     const rungs = s.rungs.map((r) => `${r.rendition} ${r.level}${r.levelReason ? `/${r.levelReason}` : ''} ${r.bitrateKbps}/${r.sendKbps}`).join(' | ');
     const v = s.viewer;
-    return `${String(s.atMs).padStart(6)} ${s.throttled ? 'tbf' : '   '} ${rungs} (page: ${s.topRowState}) | up ${s.uplinkKbps} rtt ${s.uplinkRttMs} q ${s.bufferedBytes} (${Object.values(s.channelBufferedBytes).join('/')}) | viewer ${v.state} ${v.rendition ?? '-'} ${v.decodedFrames} t=${v.currentTime.toFixed(1)} buffer ${v.bufferMs} stalls ${v.stalls}`;
+    return `${String(s.atMs).padStart(6)} ${s.throttled ? 'tbf' : '   '} ${rungs} (page: ${s.topRowState}) | up ${s.uplinkKbps} rtt ${s.uplinkRttMs} q ${s.bufferedBytes} fl ${s.inFlightBytes} (${Object.values(s.channelBufferedBytes).join('/')}) | viewer ${v.state} ${v.rendition ?? '-'} ${v.decodedFrames} t=${v.currentTime.toFixed(1)} buffer ${v.bufferMs} stalls ${v.stalls}`;
   });
   const gaps = result.lowestPartAtMs.slice(1).map((t, i) => ({ from: result.lowestPartAtMs[i]!, gap: t - result.lowestPartAtMs[i]! }));
   const throttledGap = Math.max(0, ...gaps.filter((g) => g.from >= 0 && g.from < result.liftedAtMs).map((g) => g.gap));
   const maxQueue = Math.max(...result.samples.filter((s) => s.throttled).map((s) => s.bufferedBytes));
   const stalls = result.samples.filter((s) => s.throttled).map((s) => s.viewer.stalls);
-  const summary = `throttled: longest gap between new lowest-rung parts at the origin ${throttledGap} ms, viewer stalls ${stalls.at(-1)! - stalls[0]!}, largest queue ${maxQueue} B`;
+  const inFlight = result.samples.filter((s) => s.throttled).map((s) => s.inFlightBytes ?? 0);
+  const summary = `throttled: longest gap between new lowest-rung parts at the origin ${throttledGap} ms, viewer stalls ${stalls.at(-1)! - stalls[0]!}, largest queue ${maxQueue} B, largest in flight ${Math.max(...inFlight)} B`;
   const times = `${summary}\nlowered ${result.loweredAfterMs} ms, paused ${result.pausedAfterMs} ms after throttling; lifted at ${result.liftedAtMs} ms, top rung back ${result.resumedAfterLiftMs} ms and full ${result.fullAfterLiftMs} ms after`;
   return [times, ...rows].join('\n');
 }

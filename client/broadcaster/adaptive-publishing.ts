@@ -21,6 +21,8 @@ export interface PublishMeasurement {
   queuedBytes: readonly number[];
   /** Bytes handed to the data channels so far, framing included. */
   bytesOffered: number;
+  /** Bytes the ingest received so far, by its receipts (what the uplink carried); null from an ingest without them. */
+  bytesDelivered: number | null;
   /** The selected ICE candidate pair's current round-trip time; null when not known yet. */
   rttMs: number | null;
   /** Video frames captured while live. */
@@ -155,14 +157,17 @@ export class AdaptivePublishing {
   }
 
   /**
-   * What the uplink carried over the last second, kbit/s (sent minus what piled up in the queues); null until known.
-   * A second, not the whole window: right after the uplink narrows, the window still holds the time before.
+   * What the uplink carried over the last second, kbit/s: what the ingest received, or, without its receipts, sent
+   * minus what piled up in the queues; null until known. A second, not the whole window: right after the uplink
+   * narrows, the window still holds the time before.
    */
   get achievedKbps(): number | null {
     const last = this.#window.at(-1);
     const first = this.#window.find((m) => last && last.atMs - m.atMs <= ACHIEVED_RATE_MS);
     if (!first || !last || last.atMs - first.atMs < MIN_WINDOW_MS) return null;
-    const left = last.bytesOffered - first.bytesOffered - (sum(last.queuedBytes) - sum(first.queuedBytes));
+    const left = first.bytesDelivered !== null && last.bytesDelivered !== null
+      ? last.bytesDelivered - first.bytesDelivered
+      : last.bytesOffered - first.bytesOffered - (sum(last.queuedBytes) - sum(first.queuedBytes));
     return Math.max(0, Math.round((left * 8) / (last.atMs - first.atMs)));
   }
 

@@ -109,6 +109,7 @@ type BroadcasterStats = {
   bufferedBytes: number;
   channelBufferedBytes: Record<string, number>;
   audioChunksSent: number;
+  inFlightBytes: number | null;
 };
 
 async function sample(broadcaster: Page, viewer: Page, atMs: number, throttled: boolean): Promise<UplinkSample> {
@@ -128,6 +129,7 @@ async function sample(broadcaster: Page, viewer: Page, atMs: number, throttled: 
     bufferedBytes: b.bufferedBytes,
     channelBufferedBytes: b.channelBufferedBytes,
     audioChunksSent: b.audioChunksSent,
+    inFlightBytes: b.inFlightBytes ?? null,
     viewer: { state: v.state, decodedFrames: v.decodedFrames, currentTime: v.currentTime, stalls: v.stalls, rendition: v.rendition, bufferMs: v.bufferMs, latencyMs: v.latencyMs },
   };
 }

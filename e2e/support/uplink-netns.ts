@@ -33,6 +33,8 @@ export interface UplinkSample {
   /** Bytes queued per channel (its send queue's and its own): `control`, each rendition, `audio`. */
   channelBufferedBytes: Record<string, number>;
   audioChunksSent: number;
+  /** Bytes handed to the track channels that the ingest's receipts do not count yet; null without receipts. */
+  inFlightBytes: number | null;
   viewer: { state: string; decodedFrames: number; currentTime: number; stalls: number; rendition: string | null; bufferMs: number; latencyMs: number | null };
 }
 
