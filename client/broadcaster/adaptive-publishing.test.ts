@@ -107,14 +107,17 @@ describe('AdaptivePublishing', () => {
 
   it('takes no further step while the queues drain after one, even above their marks', () => {
     const feed = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(1000, healthy);
-    // 480p's queue grows by 30 kB a tick until the top rung is lowered, then shrinks by 5 kB a tick, staying above its
-    // 300 ms mark (45 kB) for seconds.
+    // 480p's queue grows by 10 kB a tick until the top rung is lowered (the uplink carries 3.84 Mbit/s, which the ladder
+    // with 720p lowered fits in), then shrinks by 5 kB a tick, staying above its 300 ms mark (45 kB) for seconds.
     let queued = 0;
     feed.run(10_000, () => {
-      queued += feed.changes.length === 0 ? 30_000 : -5000;
+      queued += feed.changes.length === 0 ? 10_000 : -5000;
       return { queuedBytes: [0, Math.max(0, queued), 0, 0] };
     });
-    expect(feed.changes.map((c) => c.levels)).toEqual([['lowered', 'full', 'full']]);
+    // Once drained and held healthy it may come back up; it never went further down.
+    expect(feed.changes[0]!.levels).toEqual(['lowered', 'full', 'full']);
+    expect(feed.changes.slice(1).map((c) => c.levels)).not.toContainEqual(['paused', 'full', 'full']);
+    expect(feed.changes.length).toBeLessThanOrEqual(2);
   });
 
   it('waits for a lowered bitrate to take effect (the next keyframe) before the next step', () => {

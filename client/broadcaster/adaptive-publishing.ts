@@ -84,6 +84,12 @@ const HEALTHY_ENCODE_LATENCY_MS = 100;
 const HEALTHY_RTT_RISE_MS = 100;
 /** What the uplink carried is taken over this much of the window. */
 const ACHIEVED_RATE_MS = 1000;
+/**
+ * A ladder fits the uplink when its bitrates need at most this share of what the uplink carried: packet headers
+ * (SCTP, DTLS, UDP, IP: ~6 %), the wire framing and encoders overshooting their target take the rest, and a ladder
+ * that needs all of it leaves no room for a keyframe, so its lowest rungs arrive late.
+ */
+const FIT_SHARE = 0.85;
 /** The shortest window a decision is taken over: less says nothing about growth. */
 const MIN_WINDOW_MS = 400;
 
@@ -227,7 +233,7 @@ export class AdaptivePublishing {
     const achievedBps = (this.achievedKbps ?? Number.POSITIVE_INFINITY) * 1000;
     for (let step = this.#step + 1; step < this.#maxStep; step++) {
       const sendingBps = this.#planAt(step).reduce((sum, p) => sum + (p.level === 'paused' ? 0 : p.bitrate), this.#audioBitrate);
-      if (sendingBps <= achievedBps) return step;
+      if (sendingBps <= achievedBps * FIT_SHARE) return step;
     }
     return this.#maxStep;
   }

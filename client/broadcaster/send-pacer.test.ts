@@ -63,12 +63,18 @@ describe('DeliveryPacer', () => {
     expect(pacer.minRttMs).toBe(10);
     pacer.received(0, 0);
     pacer.received(500, 125_000);
-    // 2 Mbit/s = 250 kB/s, over 10 + 100 + 150 ms.
+    // 2 Mbit/s = 250 kB/s, over 10 + 100 + 150 ms (receipts 500 ms apart count as the configured interval).
     expect(pacer.budgetBytes).toBe(65_000);
     pacer.handed(189_000);
     expect(pacer.hasRoom).toBe(true);
     pacer.handed(1000);
     expect(pacer.hasRoom).toBe(false);
+    // Receipts closer together than the interval shorten the wait for them: 25 ms apart, 10 + 25 + 150 ms.
+    const fast = new DeliveryPacer(CONFIG);
+    fast.roundTrip(10);
+    for (let t = 0; t <= 500; t += 25) fast.received(t, (t / 25) * 6250);
+    expect(fast.receiptSpacingMs).toBe(25);
+    expect(fast.budgetBytes).toBe(46_250);
     // A slow link's budget is the floor.
     const slow = new DeliveryPacer(CONFIG);
     slow.received(0, 0);

@@ -8,11 +8,15 @@ export interface PacerConfig {
   marginMs: number;
   /** The delivery rate is taken over the receipts of this long. */
   rateWindowMs: number;
-  /** How late a receipt may report bytes after they arrived (the ingest's receipt interval). */
+  /**
+   * The longest spacing of the ingest's receipts (server/ingest/publish-session.ts: every 100 ms, sooner on a fast
+   * link): bytes that arrived wait up to that long to be counted. The spacing measured over the rate window is used
+   * when shorter.
+   */
   receiptIntervalMs: number;
 }
 
-export const DEFAULT_PACER: PacerConfig = { floorBytes: 64 * 1024, marginMs: 150, rateWindowMs: 600, receiptIntervalMs: 100 };
+export const DEFAULT_PACER: PacerConfig = { floorBytes: 64 * 1024, marginMs: 100, rateWindowMs: 500, receiptIntervalMs: 100 };
 
 /** Until a round-trip time is read, the pacer assumes this one. */
 const DEFAULT_RTT_MS = 50;
@@ -68,11 +72,18 @@ export class DeliveryPacer {
     return Number.isFinite(this.#minRttMs) ? this.#minRttMs : DEFAULT_RTT_MS;
   }
 
+  /** The receipts' mean spacing over the rate window, ms, at most the configured interval. */
+  get receiptSpacingMs(): number {
+    const n = this.#receipts.length;
+    if (n < 2) return this.#config.receiptIntervalMs;
+    return Math.min(this.#config.receiptIntervalMs, (this.#receipts[n - 1]!.atMs - this.#receipts[0]!.atMs) / (n - 1));
+  }
+
   /** How much may be in flight now. */
   get budgetBytes(): number {
-    const { floorBytes, marginMs, receiptIntervalMs } = this.#config;
+    const { floorBytes, marginMs } = this.#config;
     const bps = this.deliveryBps ?? 0;
-    return Math.max(floorBytes, Math.round((bps / 8000) * (this.minRttMs + receiptIntervalMs + marginMs)));
+    return Math.max(floorBytes, Math.round((bps / 8000) * (this.minRttMs + this.receiptSpacingMs + marginMs)));
   }
 
   /** True while more may be handed to the channels. */
