@@ -86,10 +86,10 @@ const HEALTHY_RTT_RISE_MS = 100;
 const ACHIEVED_RATE_MS = 1000;
 /**
  * A ladder fits the uplink when its bitrates need at most this share of what the uplink carried: packet headers
- * (SCTP, DTLS, UDP, IP: ~6 %), the wire framing and encoders overshooting their target take the rest, and a ladder
+ * (SCTP, DTLS, UDP, IP: ~6 %) and encoders overshooting their target take the rest, and a ladder
  * that needs all of it leaves no room for a keyframe, so its lowest rungs arrive late.
  */
-const FIT_SHARE = 0.85;
+const FIT_SHARE = 0.9;
 /** The shortest window a decision is taken over: less says nothing about growth. */
 const MIN_WINDOW_MS = 400;
 
