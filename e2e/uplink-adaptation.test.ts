@@ -92,7 +92,8 @@ function trace(result: UplinkResult): string {
   const maxQueue = Math.max(...result.samples.filter((s) => s.throttled).map((s) => s.bufferedBytes));
   const stalls = result.samples.filter((s) => s.throttled).map((s) => s.viewer.stalls);
   const inFlight = result.samples.filter((s) => s.throttled).map((s) => s.inFlightBytes ?? 0);
-  const summary = `throttled: longest gap between new lowest-rung parts at the origin ${throttledGap} ms, viewer stalls ${stalls.at(-1)! - stalls[0]!}, largest queue ${maxQueue} B, largest in flight ${Math.max(...inFlight)} B`;
+  const longGaps = gaps.filter((g) => g.from >= 0 && g.gap > 400).map((g) => `${g.from}+${g.gap}`);
+  const summary = `parts at the origin more than 400 ms apart after throttling (at+gap ms): ${longGaps.join(' ') || 'none'}\nthrottled: longest gap between new lowest-rung parts at the origin ${throttledGap} ms, viewer stalls ${stalls.at(-1)! - stalls[0]!}, largest queue ${maxQueue} B, largest in flight ${Math.max(...inFlight)} B`;
   const times = `${summary}\nlowered ${result.loweredAfterMs} ms, paused ${result.pausedAfterMs} ms after throttling; lifted at ${result.liftedAtMs} ms, top rung back ${result.resumedAfterLiftMs} ms and full ${result.fullAfterLiftMs} ms after`;
   return [times, ...rows].join('\n');
 }

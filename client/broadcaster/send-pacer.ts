@@ -16,7 +16,12 @@ export interface PacerConfig {
   receiptIntervalMs: number;
 }
 
-export const DEFAULT_PACER: PacerConfig = { floorBytes: 64 * 1024, marginMs: 100, rateWindowMs: 500, receiptIntervalMs: 100 };
+/**
+ * The floor is what a full ladder (~4.2 Mbit/s) needs in flight when receipts come ~150 ms late (a busy server's
+ * event loop counts what arrived late), and below what a 2 Mbit/s uplink queues in 400 ms, so a link that narrows
+ * suddenly does not drop what is already in flight.
+ */
+export const DEFAULT_PACER: PacerConfig = { floorBytes: 80 * 1024, marginMs: 100, rateWindowMs: 500, receiptIntervalMs: 100 };
 
 /** Until a round-trip time is read, the pacer assumes this one. */
 const DEFAULT_RTT_MS = 50;
