@@ -66,9 +66,11 @@ describe('DeliveryPacer', () => {
     // 2 Mbit/s = 250 kB/s, over 10 + 100 + 150 ms (receipts 500 ms apart count as the configured interval).
     expect(pacer.budgetBytes).toBe(65_000);
     pacer.handed(189_000);
-    expect(pacer.hasRoom).toBe(true);
-    pacer.handed(1000);
-    expect(pacer.hasRoom).toBe(false);
+    expect(pacer.hasRoomFor(1000)).toBe(true);
+    expect(pacer.hasRoomFor(1001)).toBe(false);
+    // Nothing in flight: any frame may go, however large.
+    pacer.received(600, 190_000);
+    expect(pacer.hasRoomFor(1_000_000)).toBe(true);
     // Receipts closer together than the interval shorten the wait for them: 25 ms apart, 10 + 25 + 150 ms.
     const fast = new DeliveryPacer(CONFIG);
     fast.roundTrip(10);
@@ -97,23 +99,25 @@ describe('PacedScheduler', () => {
     expect(pacer.inFlightBytes).toBe(1300);
   });
 
-  it('with receipts, hands frames while in flight is below the budget, audio first, then the lowest rung, then the top', () => {
+  it('with receipts, hands a frame when it fits in the budget, audio first, then the lowest rung, then the top', () => {
     const pacer = new DeliveryPacer(CONFIG);
     const { log, queues, wake } = setup(pacer);
     pacer.received(0, 0);
-    // A large top-rung chunk fills the budget (10 kB floor) and leaves the rest of its fragments queued.
+    // A large top-rung chunk: its fragments go while they fit in the budget (the 10 kB floor), the rest waits.
     queues.high.writeChunk(true, () => [1, 2, 3, 4].forEach((n) => queues.high.send(frame(n, 4000))));
-    expect(log).toEqual(['high1', 'high2', 'high3']);
-    expect(pacer.inFlightBytes).toBe(12_000);
+    expect(log).toEqual(['high1', 'high2']);
+    expect(pacer.inFlightBytes).toBe(8000);
+    // A small audio frame still fits; the lowest rung's larger one waits, and the top rung's next chunk behind it.
     queues.high.writeChunk(false, () => queues.high.send(frame(5, 4000)));
-    queues.low.writeChunk(true, () => queues.low.send(frame(1, 2000)));
     queues.audio.writeChunk(true, () => queues.audio.send(frame(1, 200)));
-    expect(log).toHaveLength(3);
-    // A receipt frees room: audio goes first, then the lowest rung, and only then the top rung's next fragment.
+    queues.low.writeChunk(true, () => queues.low.send(frame(1, 2000)));
+    expect(log).toEqual(['high1', 'high2', 'audio1']);
+    // A receipt frees room: the lowest rung goes first, then the top rung's fragments as far as they fit.
     pacer.received(1000, 8000);
     wake();
-    expect(log.slice(3)).toEqual(['audio1', 'low1', 'high4']);
-    expect(queues.high.queuedBytes).toBe(4000);
+    expect(log.slice(3)).toEqual(['low1', 'high3']);
+    expect(queues.high.queuedBytes).toBe(8000);
+    expect(pacer.inFlightBytes).toBe(6200);
   });
 
   it('a queued frame goes out at once on an idle link, and nothing is handed without room', () => {
@@ -125,6 +129,6 @@ describe('PacedScheduler', () => {
     pacer.handed(20_000);
     queues.audio.writeChunk(true, () => queues.audio.send(frame(2, 200)));
     expect(log).toEqual(['audio1']);
-    expect(queues.audio.hasFrames).toBe(true);
+    expect(queues.audio.nextFrameBytes).toBe(200);
   });
 });

@@ -17,11 +17,11 @@ export interface PacerConfig {
 }
 
 /**
- * The floor is what a full ladder (~4.2 Mbit/s) needs in flight when receipts come ~150 ms late (a busy server's
- * event loop counts what arrived late), and below what a 2 Mbit/s uplink queues in 400 ms, so a link that narrows
- * suddenly does not drop what is already in flight.
+ * The floor is what a full ladder (~4.2 Mbit/s) needs in flight when receipts come ~130 ms late (a busy server's
+ * event loop counts what arrived late), and, with packet headers, well below what a 2 Mbit/s uplink queues in 400 ms
+ * (~100 kB), so a link that narrows suddenly does not drop what is already in flight.
  */
-export const DEFAULT_PACER: PacerConfig = { floorBytes: 80 * 1024, marginMs: 100, rateWindowMs: 500, receiptIntervalMs: 100 };
+export const DEFAULT_PACER: PacerConfig = { floorBytes: 72 * 1024, marginMs: 100, rateWindowMs: 500, receiptIntervalMs: 100 };
 
 /** Until a round-trip time is read, the pacer assumes this one. */
 const DEFAULT_RTT_MS = 50;
@@ -91,9 +91,10 @@ export class DeliveryPacer {
     return Math.max(floorBytes, Math.round((bps / 8000) * (this.minRttMs + this.receiptSpacingMs + marginMs)));
   }
 
-  /** True while more may be handed to the channels. */
-  get hasRoom(): boolean {
-    return this.inFlightBytes < this.budgetBytes;
+  /** True when a frame of `bytes` may be handed over now: it fits in the budget, or nothing is in flight. */
+  hasRoomFor(bytes: number): boolean {
+    const inFlight = this.inFlightBytes;
+    return inFlight === 0 || inFlight + bytes <= this.budgetBytes;
   }
 
   /** Counts bytes handed to a track's channel (every frame, paced or not, so the receipts' totals line up). */
@@ -118,8 +119,8 @@ export class DeliveryPacer {
 
 /** A track's send queue as the scheduler sees it (send-queue.ts). */
 export interface ScheduledQueue {
-  /** True while the queue holds frames not yet handed to its channel. */
-  readonly hasFrames: boolean;
+  /** The size of the next frame it would hand over; 0 when it holds none. */
+  readonly nextFrameBytes: number;
   /** Hands its next frame to its channel. */
   sendNext(): void;
   /** Hands frames to its channel while the channel's own buffer is below the queue's mark (the fallback without receipts). */
@@ -127,8 +128,8 @@ export interface ScheduledQueue {
 }
 
 /**
- * Hands frames from the track queues to their channels. With receipts, while the pacer has room, always from the
- * first queue in priority order that holds any (audio, then the lowest rung, up to the top one): each channel's
+ * Hands frames from the track queues to their channels. With receipts, while the next frame fits in the pacer's
+ * budget, always from the first queue in priority order that holds any (audio, then the lowest rung, up to the top one): each channel's
  * frames stay in order, while the fragments of a large chunk interleave with the other channels' frames. Without
  * receipts, each queue fills its channel up to its own mark, as before.
  */
@@ -148,9 +149,10 @@ export class PacedScheduler {
       for (const queue of this.#queues) queue.pump();
       return;
     }
-    while (this.#pacer.hasRoom) {
-      const queue = this.#queues.find((q) => q.hasFrames);
-      if (!queue) return;
+    for (;;) {
+      const queue = this.#queues.find((q) => q.nextFrameBytes > 0);
+      // The first queue waits for room rather than let a lower one pass: the budget goes by priority.
+      if (!queue || !this.#pacer.hasRoomFor(queue.nextFrameBytes)) return;
       queue.sendNext();
     }
   }

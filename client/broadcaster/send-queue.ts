@@ -53,9 +53,10 @@ export class SendQueue implements FrameSink {
     this.#hooks = hooks;
   }
 
-  /** True while frames wait here. */
-  get hasFrames(): boolean {
-    return this.#messages.length > 0;
+  /** The size of the frame `sendNext` would hand over; 0 when none waits. */
+  get nextFrameBytes(): number {
+    const message = this.#messages[0];
+    return message ? message.frames[message.sent]!.byteLength : 0;
   }
 
   get maxFrameBytes(): number {
