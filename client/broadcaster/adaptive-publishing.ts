@@ -85,9 +85,10 @@ const HEALTHY_RTT_RISE_MS = 100;
 /** What the uplink carried is taken over this much of the window. */
 const ACHIEVED_RATE_MS = 1000;
 /**
- * A ladder fits the uplink when its bitrates need at most this share of what the uplink carried: packet headers
- * (SCTP, DTLS, UDP, IP: ~6 %) and encoders overshooting their target take the rest, and a ladder
- * that needs all of it leaves no room for a keyframe, so its lowest rungs arrive late.
+ * Measured by the ingest's receipts, a ladder fits the uplink when its bitrates need at most this share of what
+ * arrived: packet headers (SCTP, DTLS, UDP, IP: ~6 %) and encoders overshooting their target take the rest, and a
+ * ladder that needs all of it leaves no room for a keyframe, so its lowest rungs arrive late. (Without receipts the
+ * estimate is taken as it is, as before.)
  */
 const FIT_SHARE = 0.9;
 /** The shortest window a decision is taken over: less says nothing about growth. */
@@ -230,10 +231,11 @@ export class AdaptivePublishing {
    * between are taken at once, in the same order. Without a measured rate, no more than the next step.
    */
   #stepThatFits(): number {
-    const achievedBps = (this.achievedKbps ?? Number.POSITIVE_INFINITY) * 1000;
+    const share = this.#window.at(-1)?.bytesDelivered === null ? 1 : FIT_SHARE;
+    const achievedBps = (this.achievedKbps ?? Number.POSITIVE_INFINITY) * 1000 * share;
     for (let step = this.#step + 1; step < this.#maxStep; step++) {
       const sendingBps = this.#planAt(step).reduce((sum, p) => sum + (p.level === 'paused' ? 0 : p.bitrate), this.#audioBitrate);
-      if (sendingBps <= achievedBps * FIT_SHARE) return step;
+      if (sendingBps <= achievedBps) return step;
     }
     return this.#maxStep;
   }
