@@ -61,9 +61,9 @@ describe('DeliveryPacer', () => {
     pacer.roundTrip(10);
     pacer.roundTrip(80);
     expect(pacer.minRttMs).toBe(10);
-    pacer.received(0, 0);
-    pacer.received(500, 125_000);
-    // 2 Mbit/s = 250 kB/s, over 10 + 100 + 150 ms (receipts 500 ms apart count as the configured interval).
+    for (let t = 0; t <= 500; t += 100) pacer.received(t, t * 250);
+    // 2 Mbit/s = 250 kB/s, over 10 + 100 + 150 ms.
+    expect(pacer.receiptWaitMs).toBe(100);
     expect(pacer.budgetBytes).toBe(65_000);
     pacer.handed(189_000);
     expect(pacer.hasRoomFor(1000)).toBe(true);
@@ -75,8 +75,17 @@ describe('DeliveryPacer', () => {
     const fast = new DeliveryPacer(CONFIG);
     fast.roundTrip(10);
     for (let t = 0; t <= 500; t += 25) fast.received(t, (t / 25) * 6250);
-    expect(fast.receiptSpacingMs).toBe(25);
+    expect(fast.receiptWaitMs).toBe(25);
     expect(fast.budgetBytes).toBe(46_250);
+    // A busy server's receipts come late: the budget covers the longest wait, so its lag does not throttle the link.
+    const busy = new DeliveryPacer(CONFIG);
+    busy.roundTrip(10);
+    for (const t of [0, 100, 400, 500]) busy.received(t, t * 250);
+    expect(busy.receiptWaitMs).toBe(300);
+    expect(busy.budgetBytes).toBe(115_000);
+    // No receipt for longer than 400 ms is a stalled link: the wait counts 400 ms at most.
+    busy.received(1500, 500 * 250 + 1000);
+    expect(busy.receiptWaitMs).toBe(400);
     // A slow link's budget is the floor.
     const slow = new DeliveryPacer(CONFIG);
     slow.received(0, 0);

@@ -9,20 +9,21 @@ export interface PacerConfig {
   /** The delivery rate is taken over the receipts of this long. */
   rateWindowMs: number;
   /**
-   * The longest spacing of the ingest's receipts (server/ingest/publish-session.ts: every 100 ms, sooner on a fast
-   * link): bytes that arrived wait up to that long to be counted. The spacing measured over the rate window is used
-   * when shorter.
+   * The ingest's receipt interval (server/ingest/publish-session.ts: every 100 ms, sooner on a fast link): bytes that
+   * arrived wait up to that long to be counted. Assumed until receipts were measured.
    */
   receiptIntervalMs: number;
 }
 
 /**
- * The floor is what a full ladder (~4.2 Mbit/s) needs in flight when receipts come ~130 ms late (a busy server's
- * event loop counts what arrived late), and, with packet headers, well below what a 2 Mbit/s uplink queues in 400 ms
- * (~100 kB), so a link that narrows suddenly does not drop what is already in flight.
+ * The floor lets a full ladder (~4.2 Mbit/s) start with receipts ~130 ms apart, and stays, with packet headers, well
+ * below what a 2 Mbit/s uplink queues in 400 ms (~100 kB), so a link that narrows suddenly does not drop what is
+ * already in flight.
  */
 export const DEFAULT_PACER: PacerConfig = { floorBytes: 72 * 1024, marginMs: 100, rateWindowMs: 500, receiptIntervalMs: 100 };
 
+/** A longer wait between receipts is a stalled link (nothing arrives), not a busy server: it earns no more budget. */
+const MAX_RECEIPT_WAIT_MS = 400;
 /** Until a round-trip time is read, the pacer assumes this one. */
 const DEFAULT_RTT_MS = 50;
 
@@ -77,18 +78,25 @@ export class DeliveryPacer {
     return Number.isFinite(this.#minRttMs) ? this.#minRttMs : DEFAULT_RTT_MS;
   }
 
-  /** The receipts' mean spacing over the rate window, ms, at most the configured interval. */
-  get receiptSpacingMs(): number {
-    const n = this.#receipts.length;
-    if (n < 2) return this.#config.receiptIntervalMs;
-    return Math.min(this.#config.receiptIntervalMs, (this.#receipts[n - 1]!.atMs - this.#receipts[0]!.atMs) / (n - 1));
+  /**
+   * The longest wait between two receipts over the rate window, ms (at most MAX_RECEIPT_WAIT_MS). It is the ingest's
+   * interval while its event loop keeps up, and longer while it is busy: what arrived then is counted late, and the
+   * budget covers that wait, or the pacer would throttle a link that has room to the rate of a busy server. A
+   * congested link still delivers, so its receipts keep their interval: the wait does not grow with the network's
+   * queue, and the budget does not chase it.
+   */
+  get receiptWaitMs(): number {
+    if (this.#receipts.length < 2) return this.#config.receiptIntervalMs;
+    let wait = 0;
+    for (let i = 1; i < this.#receipts.length; i++) wait = Math.max(wait, this.#receipts[i]!.atMs - this.#receipts[i - 1]!.atMs);
+    return Math.min(MAX_RECEIPT_WAIT_MS, wait);
   }
 
   /** How much may be in flight now. */
   get budgetBytes(): number {
     const { floorBytes, marginMs } = this.#config;
     const bps = this.deliveryBps ?? 0;
-    return Math.max(floorBytes, Math.round((bps / 8000) * (this.minRttMs + this.receiptSpacingMs + marginMs)));
+    return Math.max(floorBytes, Math.round((bps / 8000) * (this.minRttMs + this.receiptWaitMs + marginMs)));
   }
 
   /** True when a frame of `bytes` may be handed over now: it fits in the budget, or nothing is in flight. */
