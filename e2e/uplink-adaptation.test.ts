@@ -164,12 +164,13 @@ describe('adaptive publishing behind a throttled uplink', () => {
       expect(t - previous, `no new part of the lowest rung from ${previous} ms`).toBeLessThanOrEqual(1000);
     }
 
-    // The viewer played throughout: never an error, its playhead moving on in every 2 s.
+    // The viewer played throughout: never an error, its decoded frames growing over every 3 s. (Not tighter: a viewer
+    // on the top rung when it pauses waits on the player to switch away from the rung's GAP parts, up to ~2.5 s.)
     expect(samples.filter((s) => s.viewer.state === 'error')).toEqual([]);
     const playing = samples.filter((s) => s.atMs >= 0);
     for (const s of playing) {
-      const later = playing.find((t) => t.atMs >= s.atMs + 2000);
-      if (later) expect(later.viewer.currentTime, `frozen from ${s.atMs} ms`).toBeGreaterThan(s.viewer.currentTime);
+      const later = playing.find((t) => t.atMs >= s.atMs + 3000);
+      if (later) expect(later.viewer.decodedFrames, `frozen from ${s.atMs} ms`).toBeGreaterThan(s.viewer.decodedFrames);
     }
 
     // Up: once lifted, the top rung comes back, one step at a time, to its full bitrate, and sends again.
