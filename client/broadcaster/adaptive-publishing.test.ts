@@ -14,6 +14,8 @@ interface Tick {
   framesOverloaded?: number;
   encodeLatencyMs?: number | null;
   bitratePending?: boolean;
+  /** Bytes the ingest's receipts count this tick; none: an ingest without receipts. */
+  delivered?: number;
 }
 
 /** Feeds the policy one measurement per 500 ms and records the plan's levels after each. */
@@ -22,6 +24,7 @@ class Feed {
   #captured = 0;
   #overloaded = 0;
   #offered = 0;
+  #delivered: number | null = null;
   readonly policy: AdaptivePublishing;
   readonly changes: { atMs: number; levels: RungLevel[] }[] = [];
 
@@ -36,10 +39,12 @@ class Feed {
       this.#captured += 15;
       this.#overloaded += t.framesOverloaded ?? 0;
       this.#offered += 250_000;
+      if (t.delivered !== undefined) this.#delivered = (this.#delivered ?? 0) + t.delivered;
       const m: PublishMeasurement = {
         atMs: this.atMs,
         queuedBytes: t.queuedBytes ?? [0, 0, 0, 0],
         bytesOffered: this.#offered,
+        bytesDelivered: this.#delivered,
         rttMs: t.rttMs === undefined ? 2 : t.rttMs,
         framesCaptured: this.#captured,
         framesOverloaded: this.#overloaded,
@@ -131,6 +136,24 @@ describe('AdaptivePublishing', () => {
     expect(feed.changes.map((c) => c.levels)).toEqual([['paused', 'lowered', 'full']]);
     expect(feed.policy.plan.map((p) => p.reason)).toEqual(['uplink', 'uplink', null]);
     expect(feed.policy.achievedKbps).toBe(1600);
+  });
+
+  it('takes what the uplink carried from the ingest’s receipts when it sends them', () => {
+    const feed = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(2000, () => ({ delivered: 250_000 }));
+    expect(feed.policy.achievedKbps).toBe(4000);
+    // The queues pile up as before, but the receipts say 1 Mbit/s arrived: only the ladder with both upper rungs
+    // paused (528 kbit/s) fits in 90 % of it, where the send-side estimate (1.6 Mbit/s) would have kept 480p lowered.
+    feed.run(1000, (atMs) => ({ ...upperBackUp(2000)(atMs), delivered: 62_500 }));
+    expect(feed.policy.achievedKbps).toBe(1000);
+    expect(feed.changes.map((c) => c.levels)).toEqual([['paused', 'paused', 'full']]);
+  });
+
+  it('with receipts, keeps a tenth of what arrived for packet headers and overshoot', () => {
+    // 1.9 Mbit/s arrive while 720p's queue grows: 480p + 240p + audio (1.73 Mbit/s) would fit in all of it, not in 90 %.
+    const feed = new Feed(new AdaptivePublishing(BITRATES, AUDIO)).run(1000, () => ({ delivered: 118_750 }));
+    feed.run(1500, (atMs) => ({ ...topBacksUp(1000)(atMs), delivered: 118_750 }));
+    expect(feed.policy.achievedKbps).toBe(1900);
+    expect(feed.changes.map((c) => c.levels)).toEqual([['paused', 'lowered', 'full']]);
   });
 
   it('restores one step per restore hold once every queue drained, top rung last', () => {

@@ -21,6 +21,8 @@ export interface PublishMeasurement {
   queuedBytes: readonly number[];
   /** Bytes handed to the data channels so far, framing included. */
   bytesOffered: number;
+  /** Bytes the ingest received so far, by its receipts (what the uplink carried); null from an ingest without them. */
+  bytesDelivered: number | null;
   /** The selected ICE candidate pair's current round-trip time; null when not known yet. */
   rttMs: number | null;
   /** Video frames captured while live. */
@@ -82,6 +84,13 @@ const HEALTHY_ENCODE_LATENCY_MS = 100;
 const HEALTHY_RTT_RISE_MS = 100;
 /** What the uplink carried is taken over this much of the window. */
 const ACHIEVED_RATE_MS = 1000;
+/**
+ * Measured by the ingest's receipts, a ladder fits the uplink when its bitrates need at most this share of what
+ * arrived: packet headers (SCTP, DTLS, UDP, IP: ~6 %) and encoders overshooting their target take the rest, and a
+ * ladder that needs all of it leaves no room for a keyframe, so its lowest rungs arrive late. (Without receipts the
+ * estimate is taken as it is, as before.)
+ */
+const FIT_SHARE = 0.9;
 /** The shortest window a decision is taken over: less says nothing about growth. */
 const MIN_WINDOW_MS = 400;
 
@@ -155,14 +164,17 @@ export class AdaptivePublishing {
   }
 
   /**
-   * What the uplink carried over the last second, kbit/s (sent minus what piled up in the queues); null until known.
-   * A second, not the whole window: right after the uplink narrows, the window still holds the time before.
+   * What the uplink carried over the last second, kbit/s: what the ingest received, or, without its receipts, sent
+   * minus what piled up in the queues; null until known. A second, not the whole window: right after the uplink
+   * narrows, the window still holds the time before.
    */
   get achievedKbps(): number | null {
     const last = this.#window.at(-1);
     const first = this.#window.find((m) => last && last.atMs - m.atMs <= ACHIEVED_RATE_MS);
     if (!first || !last || last.atMs - first.atMs < MIN_WINDOW_MS) return null;
-    const left = last.bytesOffered - first.bytesOffered - (sum(last.queuedBytes) - sum(first.queuedBytes));
+    const left = first.bytesDelivered !== null && last.bytesDelivered !== null
+      ? last.bytesDelivered - first.bytesDelivered
+      : last.bytesOffered - first.bytesOffered - (sum(last.queuedBytes) - sum(first.queuedBytes));
     return Math.max(0, Math.round((left * 8) / (last.atMs - first.atMs)));
   }
 
@@ -219,7 +231,8 @@ export class AdaptivePublishing {
    * between are taken at once, in the same order. Without a measured rate, no more than the next step.
    */
   #stepThatFits(): number {
-    const achievedBps = (this.achievedKbps ?? Number.POSITIVE_INFINITY) * 1000;
+    const share = this.#window.at(-1)?.bytesDelivered === null ? 1 : FIT_SHARE;
+    const achievedBps = (this.achievedKbps ?? Number.POSITIVE_INFINITY) * 1000 * share;
     for (let step = this.#step + 1; step < this.#maxStep; step++) {
       const sendingBps = this.#planAt(step).reduce((sum, p) => sum + (p.level === 'paused' ? 0 : p.bitrate), this.#audioBitrate);
       if (sendingBps <= achievedBps) return step;

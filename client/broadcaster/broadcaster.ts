@@ -48,6 +48,8 @@ export const NO_SESSION: SessionStats = {
   bytesSent: 0,
   bufferedBytes: 0,
   channelBufferedBytes: {},
+  inFlightBytes: null,
+  inFlightBudgetBytes: null,
   pausedRenditions: [],
   uplinkKbps: null,
   uplinkRttMs: null,

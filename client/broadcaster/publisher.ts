@@ -1,6 +1,6 @@
 // The WebRTC publisher: one RTCPeerConnection with a control channel and a channel per track, signaled by one HTTP exchange (POST offer → 201 answer).
 import { TypedEmitter } from '../../shared/events.ts';
-import { CONTROL_CHANNEL_LABEL, trackChannelLabel } from '../../shared/protocol/index.ts';
+import { CONTROL_CHANNEL_LABEL, ProtocolError, decodeServerMessage, trackChannelLabel } from '../../shared/protocol/index.ts';
 import { BroadcastError, iceFailure } from './errors.ts';
 import type { PublishChannel, PublishTransport, TransportEvents, TransportOptions } from './transport.ts';
 
@@ -35,6 +35,7 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
   #location: string | undefined;
   #drainTimeoutMs: number;
   #closed = false;
+  #badMessageSeen = false;
 
   /** Connects and resolves once the data channel is open; rejects with a BroadcastError in the user's words. */
   static async connect(streamName: string, options: PublisherOptions): Promise<WebRtcPublisher> {
@@ -81,6 +82,7 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     this.#drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     this.control = this.#channel(control);
     this.tracks = new Map([...tracks].map(([id, dc]) => [id, this.#channel(dc)]));
+    control.addEventListener('message', (event: MessageEvent) => this.#onServerMessage(event.data));
     for (const dc of this.#channels) {
       dc.addEventListener('close', () => this.#fail());
       dc.addEventListener('error', () => this.#fail());
@@ -140,6 +142,18 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
       } catch (err) {
         console.warn(`swarmcast: could not DELETE ${this.#location}:`, err);
       }
+    }
+  }
+
+  /** A receipt goes to the session; anything else the server may send later is not for this publisher, and is ignored. */
+  #onServerMessage(data: unknown): void {
+    if (this.#closed || !(data instanceof ArrayBuffer)) return;
+    try {
+      this.emit('receipt', decodeServerMessage(new Uint8Array(data)));
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      if (!this.#badMessageSeen) console.warn(`swarmcast: ignoring a message from the server: ${err.message}`);
+      this.#badMessageSeen = true;
     }
   }
 

@@ -7,6 +7,14 @@ export interface QueueChannel extends FrameSink {
   readonly bufferedAmount: number;
 }
 
+/** Who hears of a queue's frames: the pacer counts what is handed over, the scheduler decides when frames go. */
+export interface SendQueueHooks {
+  /** A frame of this many bytes was handed to the channel. */
+  handed(bytes: number): void;
+  /** Frames were queued: send what may go now (by default the queue pumps itself). */
+  wake(): void;
+}
+
 /** One wire message: its frames, how many of them went out, and whether it may be dropped before its first one did. */
 interface Message {
   frames: Uint8Array[];
@@ -16,7 +24,8 @@ interface Message {
 }
 
 /**
- * Hands a track's frames to its channel only while the channel holds at most `markBytes`, and keeps the rest.
+ * Keeps a track's frames until they may go: with the ingest's receipts, when the pacer's scheduler takes them
+ * (send-pacer.ts, through the `wake` hook); without, while the channel holds at most `markBytes`.
  *
  * Every track channel shares one SCTP association: whatever a channel holds goes out, however late, and takes its
  * share of the uplink from audio and the lower rungs meanwhile. Holding the backlog here instead keeps what the
@@ -36,10 +45,18 @@ export class SendQueue implements FrameSink {
   #queuedBytes = 0;
   #droppedBytes = 0;
   #awaitingKeyframe = false;
+  #hooks: SendQueueHooks | undefined;
 
-  constructor(channel: QueueChannel, markBytes: number) {
+  constructor(channel: QueueChannel, markBytes: number, hooks?: SendQueueHooks) {
     this.#channel = channel;
     this.#markBytes = markBytes;
+    this.#hooks = hooks;
+  }
+
+  /** The size of the frame `sendNext` would hand over; 0 when none waits. */
+  get nextFrameBytes(): number {
+    const message = this.#messages[0];
+    return message ? message.frames[message.sent]!.byteLength : 0;
   }
 
   get maxFrameBytes(): number {
@@ -85,15 +102,20 @@ export class SendQueue implements FrameSink {
 
   /** Hands frames to the channel, in order, while it holds at most the mark; call it when the channel drained. */
   pump(): void {
-    while (this.#messages.length > 0 && this.#channel.bufferedAmount <= this.#markBytes) {
-      const message = this.#messages[0]!;
-      const frame = message.frames[message.sent]!;
-      message.sent++;
-      message.unsentBytes -= frame.byteLength;
-      this.#queuedBytes -= frame.byteLength;
-      this.#channel.send(frame);
-      if (message.sent === message.frames.length) this.#messages.shift();
-    }
+    while (this.#messages.length > 0 && this.#channel.bufferedAmount <= this.#markBytes) this.sendNext();
+  }
+
+  /** Hands the next frame to the channel, whatever it holds (the pacer decided it may go); nothing when empty. */
+  sendNext(): void {
+    const message = this.#messages[0];
+    if (!message) return;
+    const frame = message.frames[message.sent]!;
+    message.sent++;
+    message.unsentBytes -= frame.byteLength;
+    this.#queuedBytes -= frame.byteLength;
+    this.#channel.send(frame);
+    this.#hooks?.handed(frame.byteLength);
+    if (message.sent === message.frames.length) this.#messages.shift();
   }
 
   /** Drops every chunk none of whose frames went out yet; returns the bytes dropped. */
@@ -114,6 +136,7 @@ export class SendQueue implements FrameSink {
     if (message.frames.length === 0) return;
     this.#messages.push(message);
     this.#queuedBytes += message.unsentBytes;
-    this.pump();
+    if (this.#hooks) this.#hooks.wake();
+    else this.pump();
   }
 }

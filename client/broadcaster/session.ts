@@ -11,6 +11,7 @@ import { BroadcastError } from './errors.ts';
 import { KeyframeSchedule } from './keyframe-schedule.ts';
 import { fitRungSize, rungsForSource } from './ladder.ts';
 import { SendPriority } from './send-priority.ts';
+import { DeliveryPacer, PacedScheduler } from './send-pacer.ts';
 import { SendQueue } from './send-queue.ts';
 import { nowUs, type CaptureSource, type SourceKind } from './source.ts';
 import { StatsWindow } from './stats-window.ts';
@@ -121,9 +122,16 @@ export interface SessionStats {
   bufferedBytes: number;
   /** Bytes queued per data channel: `control`, each rendition, `audio`. */
   channelBufferedBytes: Record<string, number>;
+  /** Bytes handed to the track channels that the ingest's receipts do not count yet; null without receipts. */
+  inFlightBytes: number | null;
+  /** What the pacer lets be in flight now (send-pacer.ts); null without receipts. */
+  inFlightBudgetBytes: number | null;
   /** The renditions whose frames are being dropped, by adaptive publishing or back-pressure (the top one first). */
   pausedRenditions: string[];
-  /** What the uplink carried over the last 2 s, kbit/s (sent minus what piled up in the queues); null until known. */
+  /**
+   * What the uplink carried over the last second, kbit/s: by the ingest's receipts, or, from an ingest without them,
+   * sent minus what piled up in the queues; null until known.
+   */
   uplinkKbps: number | null;
   /** The connection's current round-trip time (the selected ICE candidate pair's), ms; null until known. */
   uplinkRttMs: number | null;
@@ -142,7 +150,8 @@ const AUDIO_START_TIMEOUT_MS = 2000;
 /** How often adaptive publishing measures the uplink and the encoders and may step the ladder. */
 const ADAPT_INTERVAL_MS = 500;
 /**
- * A track's data channel is handed frames only while it holds at most this much (send-queue.ts): ~200 ms of the top
+ * Without receipts from the ingest (an older server), a track's data channel is handed frames only while it holds at
+ * most this much (send-queue.ts): ~200 ms of the top
  * rung at 2.5 Mbit/s, so the association carries little that a pause would make useless, while an open link, which
  * drains it within a round trip, never waits on it.
  */
@@ -167,6 +176,9 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #writer: ChannelWriter | undefined;
   /** Each track's send queue, by track id: the writer's sink for that track's channel. */
   #queues = new Map<number, SendQueue>();
+  /** What may be in flight, from the ingest's receipts, and which queue sends next (send-pacer.ts). */
+  #pacer = new DeliveryPacer();
+  #scheduler: PacedScheduler | undefined;
   #priority: SendPriority | undefined;
   #adaptation: AdaptivePublishing | undefined;
   /** Each rung as adaptive publishing wants it now, by track id. */
@@ -277,6 +289,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       bytesSent: this.#bytesSent(),
       bufferedBytes: open ? this.#queuedBytes() : 0,
       channelBufferedBytes: open ? this.#channelQueues() : {},
+      inFlightBytes: open && this.#pacer.paced ? this.#pacer.inFlightBytes : null,
+      inFlightBudgetBytes: open && this.#pacer.paced ? this.#pacer.budgetBytes : null,
       pausedRenditions: open ? this.#rungs.filter((_, k) => this.#isPaused(k)).map((r) => r.rung.rendition) : [],
       uplinkKbps: open ? (this.#adaptation?.achievedKbps ?? null) : null,
       uplinkRttMs: open && this.#rttMs !== null ? Math.round(this.#rttMs) : null,
@@ -300,8 +314,19 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     return (this.#writer?.bytesSent ?? 0) - dropped;
   }
 
+  /**
+   * The backlog back-pressure watches: with receipts, what waits in the send queues (in flight is bounded by the
+   * pacer); without, the queues and the channels together.
+   */
   #queuedBytes(): number {
+    if (this.#pacer.paced) return [...this.#queues.values()].reduce((sum, q) => sum + q.queuedBytes, 0);
     return Object.values(this.#channelQueues()).reduce((a, b) => a + b, 0);
+  }
+
+  /** Per track, as #queuedBytes counts it. */
+  #trackQueuedBytes(transport: PublishTransport, trackId: number): number {
+    const queued = this.#queues.get(trackId)?.queuedBytes ?? 0;
+    return this.#pacer.paced ? queued : queued + (transport.tracks.get(trackId)?.bufferedAmount ?? 0);
   }
 
   #rungStats(): RungStats[] {
@@ -341,7 +366,10 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     const adaptation = this.#adaptation;
     if (this.#closed || !transport || !adaptation || !this.#writer) return;
     transport.roundTripTimeMs().then(
-      (ms) => (this.#rttMs = ms),
+      (ms) => {
+        this.#rttMs = ms;
+        if (ms !== null) this.#pacer.roundTrip(ms);
+      },
       (err: unknown) => {
         if (!this.#rttFailed) console.warn('swarmcast: reading the connection round-trip time failed:', err);
         this.#rttFailed = true;
@@ -350,8 +378,9 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     const trackIds = [...this.#rungs.keys(), this.#rungs.length];
     const changed = adaptation.update({
       atMs: performance.now(),
-      queuedBytes: trackIds.map((id) => (this.#queues.get(id)?.queuedBytes ?? 0) + (transport.tracks.get(id)?.bufferedAmount ?? 0)),
+      queuedBytes: trackIds.map((id) => this.#trackQueuedBytes(transport, id)),
       bytesOffered: this.#bytesSent(),
+      bytesDelivered: this.#pacer.paced ? this.#pacer.deliveredBytes : null,
       rttMs: this.#rttMs,
       framesCaptured: this.#counters.captured,
       framesOverloaded: this.#counters.encoderFull + this.#rungs.reduce((sum, r) => sum + r.framesSkipped, 0),
@@ -436,11 +465,21 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     this.#partTargetUs = transport.partTargetMs === undefined ? undefined : transport.partTargetMs * 1000;
     transport.on('failure', (err) => void this.#fail(err, false));
     transport.on('state', (state) => this.emit('connection', state));
+    const pacer = this.#pacer;
+    const hooks = { handed: (bytes: number) => pacer.handed(bytes), wake: () => this.#scheduler?.wake() };
     for (const [trackId, channel] of transport.tracks) {
-      const queue = new SendQueue(channel, SEND_QUEUE_MARK_BYTES);
-      channel.onBufferedAmountLow(SEND_QUEUE_MARK_BYTES, () => queue.pump());
-      this.#queues.set(trackId, queue);
+      this.#queues.set(trackId, new SendQueue(channel, SEND_QUEUE_MARK_BYTES, hooks));
+      channel.onBufferedAmountLow(SEND_QUEUE_MARK_BYTES, hooks.wake);
     }
+    // Audio (the track after the rungs) first, then the rungs from the lowest up: what a viewer needs most goes first.
+    const byPriority = [...this.#queues.keys()].sort((a, b) => b - a).map((id) => this.#queues.get(id)!);
+    this.#scheduler = new PacedScheduler(byPriority, pacer);
+    transport.on('receipt', (receipt) => {
+      let total = 0;
+      for (const { trackId, bytes } of receipt.channels) if (this.#queues.has(trackId)) total += bytes;
+      pacer.received(performance.now(), total);
+      this.#scheduler?.wake();
+    });
     // Set last: frames are encoded once there is a writer.
     this.#writer = new ChannelWriter(transport.control, this.#queues);
   }

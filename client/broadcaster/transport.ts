@@ -1,6 +1,6 @@
 // The seam between the broadcaster and the network: the data channels framed wire messages go on.
 import type { TypedEmitter } from '../../shared/events.ts';
-import type { FrameSink } from '../../shared/protocol/index.ts';
+import type { FrameSink, ReceiptMessage } from '../../shared/protocol/index.ts';
 import type { BroadcastError } from './errors.ts';
 
 export type TransportEvents = {
@@ -8,6 +8,8 @@ export type TransportEvents = {
   failure: [BroadcastError];
   /** The connection state changed (RTCPeerConnectionState for WebRTC). */
   state: [string];
+  /** The ingest told what it received so far per track channel (an ingest that predates receipts sends none). */
+  receipt: [ReceiptMessage];
 };
 
 /** One ordered, reliable channel of a publish session; a wire writer's sink. */

@@ -32,6 +32,7 @@ const PAUSE_TIMEOUT_MS = 30_000;
 const RESTORE_TIMEOUT_MS = 45_000;
 /** Media the viewer plays after the top rung paused, with the uplink still throttled. */
 const THROTTLED_PLAY_S = 6;
+const PART_POLL_MS = 100;
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
 /** Runs a command in the network namespace `pid` is in. */
@@ -108,6 +109,7 @@ type BroadcasterStats = {
   bufferedBytes: number;
   channelBufferedBytes: Record<string, number>;
   audioChunksSent: number;
+  inFlightBytes: number | null;
 };
 
 async function sample(broadcaster: Page, viewer: Page, atMs: number, throttled: boolean): Promise<UplinkSample> {
@@ -127,7 +129,42 @@ async function sample(broadcaster: Page, viewer: Page, atMs: number, throttled: 
     bufferedBytes: b.bufferedBytes,
     channelBufferedBytes: b.channelBufferedBytes,
     audioChunksSent: b.audioChunksSent,
+    inFlightBytes: b.inFlightBytes ?? null,
     viewer: { state: v.state, decodedFrames: v.decodedFrames, currentTime: v.currentTime, stalls: v.stalls, rendition: v.rendition, bufferMs: v.bufferMs, latencyMs: v.latencyMs },
+  };
+}
+
+/**
+ * Polls the lowest rung's media playlist and records when its newest part changes (`at()` gives the time), until
+ * `stop()`: a part is there once the ingest has received its video and audio.
+ */
+function watchLowestParts(baseUrl: string, at: () => number): { stop(): Promise<number[]> } {
+  const seen: number[] = [];
+  let stopped = false;
+  const loop = (async (): Promise<void> => {
+    const multivariant = await (await fetch(`${baseUrl}/live/${STREAM}/index.m3u8`)).text();
+    const lines = multivariant.split('\n');
+    const variants = lines.flatMap((l, i) => (l.startsWith('#EXT-X-STREAM-INF:') ? [{ bandwidth: Number(/BANDWIDTH=(\d+)/.exec(l)?.[1]), uri: lines[i + 1]! }] : []));
+    const lowest = new URL(variants.sort((a, b) => a.bandwidth - b.bandwidth)[0]!.uri, `${baseUrl}/live/${STREAM}/index.m3u8`);
+    let last = '';
+    while (!stopped) {
+      const playlist = await (await fetch(lowest)).text();
+      const newest = playlist.split('\n').filter((l) => l.startsWith('#EXT-X-PART:')).at(-1) ?? '';
+      if (newest !== last) {
+        last = newest;
+        seen.push(at());
+      }
+      await new Promise((resolve) => setTimeout(resolve, PART_POLL_MS));
+    }
+  })();
+  // Rethrown by stop(); not an unhandled rejection meanwhile.
+  loop.catch(() => undefined);
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return seen;
+    },
   };
 }
 
@@ -169,6 +206,7 @@ async function run(): Promise<UplinkResult> {
 
     const samples: UplinkSample[] = [];
     let throttledAt = Number.NaN;
+    const parts = watchLowestParts(`http://localhost:${port}`, () => (Number.isNaN(throttledAt) ? -1 : Date.now() - throttledAt));
     let throttled = false;
     const look = async (): Promise<UplinkSample> => {
       const s = await sample(broadcaster, viewer, Number.isNaN(throttledAt) ? -1 : Date.now() - throttledAt, throttled);
@@ -204,6 +242,7 @@ async function run(): Promise<UplinkResult> {
     const restored = samples.at(-1)!;
     await until((s) => s.viewer.currentTime >= restored.viewer.currentTime + 2, 5000, 'playing on after the restore');
 
+    const lowestPartAtMs = await parts.stop();
     const first = (pred: (s: UplinkSample) => boolean, from = 0): number | null => samples.find((s) => s.atMs >= from && pred(s))?.atMs ?? null;
     const resumed = first((s) => s.rungs[0]?.level !== 'paused', liftedAtMs);
     const full = first((s) => s.rungs.every((r) => r.level === 'full'), liftedAtMs);
@@ -219,6 +258,7 @@ async function run(): Promise<UplinkResult> {
       liftedAtMs,
       resumedAfterLiftMs: resumed === null ? null : resumed - liftedAtMs,
       fullAfterLiftMs: full === null ? null : full - liftedAtMs,
+      lowestPartAtMs,
       serverLog: server.logLines.slice(-40),
     };
   } finally {

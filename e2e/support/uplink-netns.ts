@@ -33,6 +33,8 @@ export interface UplinkSample {
   /** Bytes queued per channel (its send queue's and its own): `control`, each rendition, `audio`. */
   channelBufferedBytes: Record<string, number>;
   audioChunksSent: number;
+  /** Bytes handed to the track channels that the ingest's receipts do not count yet; null without receipts. */
+  inFlightBytes: number | null;
   viewer: { state: string; decodedFrames: number; currentTime: number; stalls: number; rendition: string | null; bufferMs: number; latencyMs: number | null };
 }
 
@@ -54,5 +56,10 @@ export interface UplinkResult {
   liftedAtMs: number;
   resumedAfterLiftMs: number | null;
   fullAfterLiftMs: number | null;
+  /**
+   * Since the uplink was throttled (negative before): when each new part of the lowest rung (its video and the muxed
+   * audio) appeared in the origin's playlist, polled every 100 ms: what the ingest received, seen from the server.
+   */
+  lowestPartAtMs: number[];
   serverLog: string[];
 }

@@ -1,6 +1,6 @@
 // One publisher's WebRTC session (node-datachannel): SDP answer, its data channels, frames → wire messages.
 import { PeerConnection, type DataChannel } from 'node-datachannel';
-import { ProtocolError } from '../../shared/protocol/index.ts';
+import { CONTROL_CHANNEL_LABEL, ProtocolError, channelRole, encodeServerMessage } from '../../shared/protocol/index.ts';
 import { TypedEmitter, type ErrorContext } from '../../shared/events.ts';
 import { ChannelDemux } from './channel-demux.ts';
 import type { IngestConfig } from './config.ts';
@@ -20,6 +20,15 @@ export interface SessionStats {
  * with its own `end`); the stream then ends without them.
  */
 const END_GRACE_MS = 2000;
+/**
+ * Receipts (what arrived per track channel, shared/protocol/messages.ts) go back on the control channel at most this
+ * long after bytes arrived; the publisher paces its sending on them.
+ */
+const RECEIPT_INTERVAL_MS = 100;
+/** Sooner, once this much arrived since the last receipt, so a fast link's pacing is not held by the interval... */
+const RECEIPT_EARLY_BYTES = 32 * 1024;
+/** ...but never more often than this: at most 40 receipts of at most 147 bytes a second. */
+const RECEIPT_MIN_INTERVAL_MS = 25;
 
 export class PublishSession extends TypedEmitter<PublishSessionEvents> implements PublishedStream {
   readonly id: string;
@@ -30,6 +39,13 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> implement
   /** Kept referenced: node-datachannel closes a channel whose JS object is garbage-collected. */
   #channels: DataChannel[] = [];
   #demux = new ChannelDemux();
+  #control: DataChannel | undefined;
+  /** Bytes received on each track's channel, by track id; by label, which track a channel carries. */
+  #received = new Map<number, number>();
+  #trackOfLabel = new Map<string, number>();
+  #unreportedBytes = 0;
+  #lastReceiptMs = Number.NEGATIVE_INFINITY;
+  #receiptTimer: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #endGrace: NodeJS.Timeout | undefined;
   #lastActivityMs = Date.now();
@@ -121,6 +137,7 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> implement
     this.#closed = true;
     clearInterval(this.#timer);
     clearTimeout(this.#endGrace);
+    clearTimeout(this.#receiptTimer);
     this.#abortAnswer?.(this.#closedDuringNegotiation(reason));
     try {
       for (const channel of this.#channels) channel.close();
@@ -154,6 +171,11 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> implement
       return;
     }
     this.#channels.push(channel);
+    if (label === CONTROL_CHANNEL_LABEL) this.#control = channel;
+    else {
+      const role = channelRole(label);
+      if (role.kind === 'track') this.#trackOfLabel.set(label, role.trackId);
+    }
     this.#lastActivityMs = Date.now();
     channel.onMessage((msg) => this.#onFrame(label, msg));
     channel.onClosed(() => this.close('disconnected', `data channel ${label} closed`));
@@ -170,6 +192,7 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> implement
     const frame = msg instanceof ArrayBuffer ? new Uint8Array(msg) : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
     this.stats.framesReceived++;
     this.stats.bytesReceived += frame.byteLength;
+    this.#noteReceived(label, frame.byteLength);
     let messages;
     try {
       messages = this.#demux.push(label, frame);
@@ -186,6 +209,34 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> implement
     else if (this.#demux.controlEnded && !this.#endGrace) {
       this.#endGrace = setTimeout(() => this.close('publisher-ended', 'track channels did not end in time'), END_GRACE_MS);
       this.#endGrace.unref();
+    }
+  }
+
+  /** Counts a track channel's bytes and sends a receipt when one is due (see RECEIPT_INTERVAL_MS). */
+  #noteReceived(label: string, bytes: number): void {
+    const trackId = this.#trackOfLabel.get(label);
+    if (trackId === undefined) return;
+    this.#received.set(trackId, (this.#received.get(trackId) ?? 0) + bytes);
+    this.#unreportedBytes += bytes;
+    const sinceMs = Date.now() - this.#lastReceiptMs;
+    if (this.#unreportedBytes >= RECEIPT_EARLY_BYTES && sinceMs >= RECEIPT_MIN_INTERVAL_MS) this.#sendReceipt();
+    else if (!this.#receiptTimer) {
+      this.#receiptTimer = setTimeout(() => this.#sendReceipt(), Math.max(RECEIPT_MIN_INTERVAL_MS, RECEIPT_INTERVAL_MS - sinceMs));
+      this.#receiptTimer.unref();
+    }
+  }
+
+  #sendReceipt(): void {
+    clearTimeout(this.#receiptTimer);
+    this.#receiptTimer = undefined;
+    if (this.#closed || !this.#control || this.#unreportedBytes === 0) return;
+    this.#unreportedBytes = 0;
+    this.#lastReceiptMs = Date.now();
+    const channels = [...this.#received].map(([trackId, bytes]) => ({ trackId, bytes }));
+    try {
+      this.#control.sendMessageBinary(encodeServerMessage({ type: 'receipt', channels }));
+    } catch {
+      // The channel is closing; its own close ends the session.
     }
   }
 

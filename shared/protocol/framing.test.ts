@@ -9,7 +9,9 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
   decodeMessage,
+  decodeServerMessage,
   encodeMessage,
+  encodeServerMessage,
   fragmentMessage,
   type WireMessage,
 } from './index.ts';
@@ -179,5 +181,39 @@ describe('wire protocol framing', () => {
     mixed.push(frames[0]!);
     expectCode(() => mixed.push(other[1]!), 'out-of-order');
     expectCode(() => decodeMessage(frames[0]!), 'out-of-order');
+  });
+});
+
+describe('receipts (server → publisher)', () => {
+  it('round-trip', () => {
+    const receipt = { type: 'receipt' as const, channels: [{ trackId: 0, bytes: 123_456_789_012 }, { trackId: 3, bytes: 0 }, { trackId: 15, bytes: 42 }] };
+    const encoded = encodeServerMessage(receipt);
+    expect(encoded.byteLength).toBe(3 + 3 * 9);
+    expect(decodeServerMessage(encoded)).toEqual(receipt);
+    expect(decodeServerMessage(encodeServerMessage({ type: 'receipt', channels: [] }))).toEqual({ type: 'receipt', channels: [] });
+  });
+
+  it('the ingest refuses one from a publisher, whole or reassembled', () => {
+    const encoded = encodeServerMessage({ type: 'receipt', channels: [{ trackId: 1, bytes: 10 }] });
+    expectCode(() => decodeMessage(encoded), 'wrong-channel');
+    expectCode(() => new MessageReassembler().push(encoded), 'wrong-channel');
+  });
+
+  it('refuses malformed receipts with typed errors', () => {
+    const good = encodeServerMessage({ type: 'receipt', channels: [{ trackId: 1, bytes: 10 }] });
+    expectCode(() => decodeServerMessage(good.subarray(0, 2)), 'truncated');
+    expectCode(() => decodeServerMessage(good.subarray(0, good.byteLength - 1)), 'truncated');
+    expectCode(() => decodeServerMessage(encodeMessage({ type: 'end' })), 'truncated');
+    expectCode(() => decodeServerMessage(encodeMessage({ type: 'clock', timestampUs: 1, wallClockMs: 2 })), 'unknown-type');
+    const badTrack = good.slice();
+    badTrack[3] = 200;
+    expectCode(() => decodeServerMessage(badTrack), 'invalid-field');
+    const negative = good.slice();
+    new DataView(negative.buffer).setFloat64(4, -1);
+    expectCode(() => decodeServerMessage(negative), 'invalid-field');
+    const tooMany = new Uint8Array(3).fill(0);
+    tooMany.set([PROTOCOL_VERSION, 6, 17]);
+    expectCode(() => decodeServerMessage(tooMany), 'oversized');
+    expectCode(() => encodeServerMessage({ type: 'receipt', channels: [{ trackId: 1, bytes: 1.5 }] }), 'invalid-field');
   });
 });

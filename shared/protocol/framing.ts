@@ -6,6 +6,7 @@
 //   clock    (3): [timestampUs f64][wallClockMs f64] then, optionally, [gridOriginUs f64]
 //   end      (4): —
 //   fragment (5): [messageId u32][index u16][count u16][slice of the encoded message…]
+//   receipt  (6): [count u8] then count × [trackId u8][bytes f64]   (server → publisher only)
 import { ProtocolError } from './errors.ts';
 import {
   FRAGMENT_PAYLOAD_BYTES,
@@ -20,6 +21,8 @@ import {
   PROTOCOL_VERSION,
   type ChunkMessage,
   type ClockMessage,
+  type ReceiptMessage,
+  type ServerMessage,
   type TrackConfigMessage,
   type WireMessage,
 } from './messages.ts';
@@ -30,6 +33,7 @@ const enum FrameType {
   Clock = 3,
   End = 4,
   Fragment = 5,
+  Receipt = 6,
 }
 
 const CHUNK_HEADER_BYTES = 16;
@@ -133,9 +137,49 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
       return { type: 'end' };
     case FrameType.Fragment:
       throw new ProtocolError('out-of-order', 'fragment outside a reassembler');
+    case FrameType.Receipt:
+      throw new ProtocolError('wrong-channel', 'a receipt travels from the server to the publisher, not back');
     default:
       throw new ProtocolError('unknown-type', `frame type ${type}`);
   }
+}
+
+const RECEIPT_ENTRY_BYTES = 9;
+
+/** Encodes a receipt: one small frame, never fragmented (at most MAX_TRACKS entries of 9 bytes). */
+export function encodeServerMessage(msg: ServerMessage): Uint8Array {
+  if (msg.channels.length > MAX_TRACKS) throw new ProtocolError('oversized', `receipt for ${msg.channels.length} channels`);
+  const out = new Uint8Array(3 + msg.channels.length * RECEIPT_ENTRY_BYTES);
+  const view = new DataView(out.buffer);
+  out[0] = PROTOCOL_VERSION;
+  out[1] = FrameType.Receipt;
+  out[2] = msg.channels.length;
+  msg.channels.forEach(({ trackId, bytes }, i) => {
+    checkTrackId(trackId);
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new ProtocolError('invalid-field', `receipt of ${bytes} bytes`);
+    out[3 + i * RECEIPT_ENTRY_BYTES] = trackId;
+    view.setFloat64(4 + i * RECEIPT_ENTRY_BYTES, bytes);
+  });
+  return out;
+}
+
+/** Decodes what the server sent a publisher. Throws ProtocolError on anything malformed or of another kind. */
+export function decodeServerMessage(bytes: Uint8Array): ReceiptMessage {
+  if (bytes.byteLength < 3) throw new ProtocolError('truncated', `server frame of ${bytes.byteLength} bytes`);
+  checkVersion(bytes);
+  if (bytes[1] !== FrameType.Receipt) throw new ProtocolError('unknown-type', `server frame type ${bytes[1]}`);
+  const count = bytes[2]!;
+  if (count > MAX_TRACKS) throw new ProtocolError('oversized', `receipt for ${count} channels`);
+  if (bytes.byteLength !== 3 + count * RECEIPT_ENTRY_BYTES) throw new ProtocolError('truncated', `receipt of ${bytes.byteLength} bytes for ${count} channels`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const channels = Array.from({ length: count }, (_, i) => {
+    const trackId = bytes[3 + i * RECEIPT_ENTRY_BYTES]!;
+    checkTrackId(trackId);
+    const received = view.getFloat64(4 + i * RECEIPT_ENTRY_BYTES);
+    if (!Number.isSafeInteger(received) || received < 0) throw new ProtocolError('invalid-field', `receipt of ${received} bytes`);
+    return { trackId, bytes: received };
+  });
+  return { type: 'receipt', channels };
 }
 
 function decodeClock(bytes: Uint8Array, view: DataView): ClockMessage {

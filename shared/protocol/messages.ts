@@ -1,4 +1,4 @@
-// The publish wire protocol's messages: what a broadcaster sends the origin over its data channel.
+// The publish wire protocol's messages: what a broadcaster sends the origin over its data channels, and the receipts the origin sends back.
 
 /** Bumped on any incompatible change of the framing; the origin refuses other versions. */
 export const PROTOCOL_VERSION = 1;
@@ -68,3 +68,22 @@ export interface EndMessage {
 }
 
 export type WireMessage = TrackConfigMessage | ChunkMessage | ClockMessage | EndMessage;
+
+/** What the ingest received on one track's channel so far: every frame's bytes, headers included. */
+export interface ChannelReceipt {
+  trackId: number;
+  bytes: number;
+}
+
+/**
+ * Server → publisher, on the control channel, every ~100 ms while frames arrive: what has arrived so far, per track
+ * channel. The publisher paces on it (bytes handed to its channels minus bytes received are in flight); a publisher
+ * that ignores it works as before. The ingest refuses one coming from a publisher.
+ */
+export interface ReceiptMessage {
+  type: 'receipt';
+  channels: ChannelReceipt[];
+}
+
+/** Everything the server sends a publisher. */
+export type ServerMessage = ReceiptMessage;

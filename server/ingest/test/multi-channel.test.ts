@@ -1,7 +1,8 @@
 // A PublishSession with a control channel and one channel per track, against a real node-datachannel peer over 127.0.0.1.
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectPeer, type PublisherPeer } from '../../../e2e/support/datachannel-peer.ts';
-import { encodeMessage, fragmentMessage, type ChunkMessage, type WireMessage } from '../../../shared/protocol/index.ts';
+import { decodeServerMessage, encodeMessage, encodeServerMessage, fragmentMessage, type ChunkMessage, type ReceiptMessage, type WireMessage } from '../../../shared/protocol/index.ts';
+import { pollUntil } from '../../../e2e/support/poll.ts';
 import { INGEST_DEFAULTS } from '../config.ts';
 import type { PublishEndReason } from '../published-stream.ts';
 import { PublishSession } from '../publish-session.ts';
@@ -129,5 +130,48 @@ describe('PublishSession with a channel per track', () => {
     send(c.peer, 'swarmcast', { type: 'end' });
     expect(await c.ended).toEqual(['publisher-ended', undefined]);
     expect(c.messages.map((m) => m.type)).toEqual(['clock', 'track', 'track', 'chunk', 'chunk']);
+  });
+
+  it('sends receipts of what arrived per track channel back on the control channel, no more often than every 25 ms', async () => {
+    const c = await connect('receipts', LABELS);
+    const receipts: { atMs: number; receipt: ReceiptMessage }[] = [];
+    c.peer.channels.get('swarmcast')!.onMessage((msg) => {
+      receipts.push({ atMs: performance.now(), receipt: decodeServerMessage(new Uint8Array(msg as Buffer)) });
+    });
+    for (const m of [video0, video1, audio, clock]) send(c.peer, 'swarmcast', m);
+    let sent0 = 0;
+    let sent2 = 0;
+    for (let i = 0; i < 20; i++) {
+      for (const frame of fragmentMessage(encodeMessage(chunk(0, 1_000_000 + i * 33_333, 40_000)), i, 16 * 1024)) {
+        c.peer.channels.get('swarmcast/0')!.sendMessageBinary(frame);
+        sent0 += frame.byteLength;
+      }
+      const small = encodeMessage(chunk(2, 1_000_000 + i * 20_000, 300));
+      c.peer.channels.get('swarmcast/2')!.sendMessageBinary(small);
+      sent2 += small.byteLength;
+    }
+    const bytesOf = (r: ReceiptMessage, trackId: number): number => r.channels.find((ch) => ch.trackId === trackId)?.bytes ?? 0;
+    await pollUntil(
+      async () => receipts.at(-1)?.receipt,
+      (last) => last !== undefined && bytesOf(last, 0) === sent0 && bytesOf(last, 2) === sent2,
+      3000,
+      'a receipt of everything sent',
+    );
+    // Cumulative, never going back; the control channel's own bytes are not counted; bounded in rate.
+    for (const [i, r] of receipts.entries()) {
+      expect(r.receipt.channels.some((ch) => ch.trackId > 2)).toBe(false);
+      if (i === 0) continue;
+      expect(bytesOf(r.receipt, 0)).toBeGreaterThanOrEqual(bytesOf(receipts[i - 1]!.receipt, 0));
+      expect(r.atMs - receipts[i - 1]!.atMs).toBeGreaterThan(15);
+    }
+    expect(receipts.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('ends the session as protocol-error when a publisher sends it a receipt', async () => {
+    const c = await connect('sends-receipt', LABELS);
+    c.peer.channels.get('swarmcast')!.sendMessageBinary(encodeServerMessage({ type: 'receipt', channels: [{ trackId: 0, bytes: 1 }] }));
+    const [reason, detail] = await c.ended;
+    expect(reason).toBe('protocol-error');
+    expect(detail).toMatch(/receipt/);
   });
 });
