@@ -3,6 +3,7 @@
 import Hls, { FetchLoader } from 'hls.js/light';
 import type {
   AbrComponentAPI,
+  ErrorData,
   FragLoadedData,
   FragmentLoaderContext,
   Fragment,
@@ -30,6 +31,12 @@ interface Loading {
   /** Its body's reads so far. */
   arrivals: Arrival[];
 }
+
+/**
+ * How long after a rung answered a GAP part the ABR does not go back up to it: longer than the broadcaster's first
+ * restore hold (4 s, client/broadcaster/adaptive-publishing.ts), so one retry usually finds it back.
+ */
+const PAUSED_RUNG_RETRY_MS = 8000;
 
 /** How often the load in flight is checked against the estimate and the buffer (see `emergencyRung`). */
 const EMERGENCY_CHECK_MS = 25;
@@ -240,14 +247,22 @@ export class StreamedPartAbr {
       #forced = -1;
       /** The rung an emergency switch went to, until a part of it has loaded. */
       #emergencyLevel = -1;
+      /** When each rung last answered with a GAP part (its broadcaster paused it), performance.now() ms. */
+      readonly #gapAtMs = new Map<number, number>();
       readonly #timer: ReturnType<typeof setInterval>;
 
       constructor(hls: Hls) {
         this.#hls = hls;
         hls.on(Hls.Events.FRAG_LOADED, this.#onFragLoaded);
         hls.on(Hls.Events.LEVEL_SWITCHING, this.#onLevelSwitching);
+        hls.on(Hls.Events.ERROR, this.#onError);
         this.#timer = setInterval(this.#checkInFlight, EMERGENCY_CHECK_MS);
       }
+
+      /** hls.js moves off a rung that answers GAP itself; remembering it keeps the estimate from going straight back. */
+      #onError = (_event: string, data: ErrorData): void => {
+        if (data.details === Hls.ErrorDetails.FRAG_GAP && data.frag) this.#gapAtMs.set(data.frag.level, performance.now());
+      };
 
       #onFragLoaded = (_event: string, data: FragLoadedData): void => {
         const { frag, part } = data;
@@ -341,7 +356,10 @@ export class StreamedPartAbr {
           sinceIndependentMs: this.#sinceIndependentMs,
           atSegmentEnd: this.#atSegmentEnd,
         });
-        return Math.min(Math.max(next, hls.minAutoLevel), hls.maxAutoLevel);
+        // Up only to a rung that has not answered GAP lately: its broadcaster paused it and restores it after a hold.
+        const gapAtMs = this.#gapAtMs.get(next);
+        const up = next > this.#loadedLevel && gapAtMs !== undefined && performance.now() - gapAtMs < PAUSED_RUNG_RETRY_MS ? this.#loadedLevel : next;
+        return Math.min(Math.max(up, hls.minAutoLevel), hls.maxAutoLevel);
       }
 
       set nextAutoLevel(level: number) {
@@ -354,6 +372,7 @@ export class StreamedPartAbr {
 
       destroy(): void {
         clearInterval(this.#timer);
+        this.#hls.off(Hls.Events.ERROR, this.#onError);
         this.#hls.off(Hls.Events.FRAG_LOADED, this.#onFragLoaded);
         this.#hls.off(Hls.Events.LEVEL_SWITCHING, this.#onLevelSwitching);
       }
