@@ -115,6 +115,9 @@ describe('chooseRung', () => {
     expect(chooseRung({ ...up, bufferMs: 100 })).toBe(0);
     expect(chooseRung({ ...up, sinceSwitchMs: 1000 })).toBe(0);
     expect(chooseRung({ ...up, estimateBps: 1.4e6 })).toBe(0);
+    // Deep into a long segment (10 s segments, 5 s in), even a fast link does not reload 5 s of the bigger rung.
+    expect(chooseRung({ ...up, estimateBps: 100e6, sinceIndependentMs: 5000, bufferMs: 800 })).toBe(0);
+    expect(chooseRung({ ...up, estimateBps: 100e6, sinceIndependentMs: 1000, bufferMs: 800 })).toBe(1);
   });
 });
 

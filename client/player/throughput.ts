@@ -113,9 +113,21 @@ export interface RungRules {
    * rung's bitrate ÷ estimate) must take at most this share of the buffer, going up as going down.
    */
   reloadBufferShare: number;
+  /**
+   * Going up reloads at most this much media from the independent part (ms): deep into a long segment the reload is
+   * seconds of the bigger rung to fetch, append and decode again, for no gain the next segment would not give.
+   */
+  maxUpReloadMs: number;
 }
 
-export const DEFAULT_RUNG_RULES: RungRules = { safety: 0.85, upSafety: 0.7, minUpBufferMs: 250, upHoldMs: 3000, reloadBufferShare: 0.5 };
+export const DEFAULT_RUNG_RULES: RungRules = {
+  safety: 0.85,
+  upSafety: 0.7,
+  minUpBufferMs: 250,
+  upHoldMs: 3000,
+  reloadBufferShare: 0.5,
+  maxUpReloadMs: 1000,
+};
 
 export interface RungInput {
   /** Each rung's peak bits per second, lowest rung first. */
@@ -147,6 +159,7 @@ export function chooseRung(input: RungInput, rules: RungRules = DEFAULT_RUNG_RUL
   if (
     up < bitrates.length &&
     !input.atSegmentEnd &&
+    sinceIndependentMs <= rules.maxUpReloadMs &&
     (sinceIndependentMs * bitrates[up]!) / estimateBps <= bufferMs * rules.reloadBufferShare &&
     bitrates[up]! <= estimateBps * rules.upSafety &&
     bufferMs >= rules.minUpBufferMs &&
