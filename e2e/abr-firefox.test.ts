@@ -2,30 +2,21 @@
 // proxy (Firefox has no CDP network emulation), goes down when the link drops below the top rung and back up once
 // the limit is lifted, without a stall and within the latency target.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ABR_LADDER, type AbrStats as TraceStats } from './support/abr-trace.ts';
 import { launchBrowser, type MatrixBrowser, type MatrixPage } from './support/browser-matrix.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 import { startThrottleProxy, type ThrottleProxy } from './support/throttle-proxy.ts';
 
 const STREAM = 'abrff';
-const LADDER = [
-  { rendition: '720p', width: 1280, height: 720, videoBitrate: 2_500_000 },
-  { rendition: '480p', width: 854, height: 480, videoBitrate: 1_000_000 },
-  { rendition: '240p', width: 426, height: 240, videoBitrate: 300_000 },
-];
 /** Below the top rung (2.5 Mbit/s video + audio), above the middle one: the same limit e2e/abr.test.ts sets over CDP. */
 const THROTTLED_BPS = 1_600_000;
 const POLL_MS = 100;
 /** Long enough under the limit to see the lower rung play on (and any stall it brings), short enough to keep the suite quick. */
 const HOLD_MS = 4000;
 
-interface AbrStats {
-  state: string;
-  rendition: string | null;
-  stalls: number;
-  switches: number;
-  bandwidthEstimateBps: number | null;
-  latencyMs: number | null;
+/** The trace's stats plus the playhead, which the hold under the limit checks. */
+interface AbrStats extends TraceStats {
   currentTime: number;
 }
 
@@ -37,7 +28,7 @@ let browser: MatrixBrowser;
 beforeAll(async () => {
   server = await startServer();
   [publisher, proxy, browser] = await Promise.all([
-    startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: LADDER, sourceSeconds: 4 }),
+    startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: ABR_LADDER, sourceSeconds: 4 }),
     startThrottleProxy(server.baseUrl),
     launchBrowser('firefox'),
   ]);

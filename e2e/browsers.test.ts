@@ -31,7 +31,7 @@ interface BroadcasterSample {
   bytesSent: number;
   timeLiveMs: number;
   renditions: string[];
-  rungs: { state: string; bitrateKbps: number }[];
+  rungs: { rendition: string; state: string; bitrateKbps: number; level: string; levelReason: string | null }[];
   framesSent: number;
 }
 
@@ -175,7 +175,15 @@ describe('browser matrix: broadcaster × viewer', () => {
         if (from === 'firefox') {
           expect(encodeLatencies.length).toBeGreaterThan(PLAYBACK_S);
           expect(encodeMs).toBeLessThanOrEqual(MAX_ENCODE_LATENCY_MS);
-          expect(Math.abs(kbps - askedKbps) / askedKbps).toBeLessThanOrEqual(BITRATE_TOLERANCE);
+          // Sent at the rate asked, unless adaptive publishing stepped a rung down during the window (a machine too busy
+          // for the ladder, e.g. beside WebKit's software rendering): then it says so, and sends no more than asked.
+          const stepped = [...sentBefore.rungs, ...sent.rungs].filter((r) => r.level !== 'full');
+          if (stepped.length === 0) expect(Math.abs(kbps - askedKbps) / askedKbps).toBeLessThanOrEqual(BITRATE_TOLERANCE);
+          else {
+            console.log(`${from} → ${to}: adaptive publishing stepped ${stepped.map((r) => `${r.rendition} ${r.level} (${r.levelReason})`).join(', ')}`);
+            for (const r of stepped) expect(r.levelReason).not.toBeNull();
+            expect(kbps).toBeLessThanOrEqual(askedKbps * (1 + BITRATE_TOLERANCE));
+          }
         }
       } finally {
         await viewer.close();

@@ -1,9 +1,6 @@
 // A Chromium broadcaster whose uplink is rate-limited (tbf on a veth pair, in network namespaces the test makes) steps
 // its upper rungs down (the top one lowered then paused, or paused at once) while a viewer plays on, and brings them
 // back one step at a time once the limit is lifted.
-import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BROADCASTER_VETH,
@@ -14,68 +11,13 @@ import {
   type UplinkResult,
   type UplinkSample,
 } from './support/uplink-netns.ts';
+import { requireNetworkTools, runInNetworkNamespace } from './support/netns-runner.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const DRIVER = 'e2e/support/uplink-netns-driver.ts';
 const DRIVER_TIMEOUT_MS = 150_000;
-// `ip`, `tc` and `nsenter` live in /usr/sbin and /usr/bin, which a non-login PATH may lack.
-const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
 
-/**
- * Runs the driver under `unshare -n` (namespace A, gone with its last process). At the deadline every process in A, in
- * the router's R and in the broadcaster's B (whose holders the driver names first) is killed by id, so a stuck
- * browser fails the test instead of hanging it, and no process of the host's namespace is touched.
- */
+/** The driver runs in namespace A and names the holders of the router's R and the broadcaster's B (see netns-runner). */
 function runDriver(): Promise<UplinkResult> {
-  return new Promise((resolveRun, rejectRun) => {
-    const child = spawn('unshare', ['-n', '--', process.execPath, '--import', 'tsx', DRIVER], {
-      cwd: ROOT,
-      env: { ...process.env, PATH },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (err += text));
-    const timer = setTimeout(() => {
-      for (const line of out.split('\n').filter((l) => l.startsWith(NAMESPACE_LINE))) killNamespaceOf(Number(line.slice(NAMESPACE_LINE.length)));
-      killNamespaceOf(child.pid!);
-      rejectRun(new Error(`the uplink driver did not finish within ${DRIVER_TIMEOUT_MS} ms\n${err}`));
-    }, DRIVER_TIMEOUT_MS);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      rejectRun(new Error(`could not run unshare: ${e.message}`));
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code === 0 && line) resolveRun(JSON.parse(line.slice('RESULT '.length)) as UplinkResult);
-      else rejectRun(new Error(`the uplink driver exited with ${code}:\n${err}${out}`));
-    });
-  });
-}
-
-/** Kills every process in `pid`'s network namespace, unless that is the host's (then only `pid`). */
-function killNamespaceOf(pid: number): void {
-  let ns: string;
-  try {
-    ns = readlinkSync(`/proc/${pid}/ns/net`);
-  } catch {
-    return;
-  }
-  if (ns === readlinkSync('/proc/self/ns/net')) {
-    process.kill(pid, 'SIGKILL');
-    return;
-  }
-  for (const entry of readdirSync('/proc')) {
-    const other = Number(entry);
-    if (!Number.isInteger(other) || other === process.pid) continue;
-    try {
-      if (readlinkSync(`/proc/${other}/ns/net`) === ns) process.kill(other, 'SIGKILL');
-    } catch {
-      // Gone already, or not ours to read.
-    }
-  }
+  return runInNetworkNamespace<UplinkResult>({ driver: 'e2e/support/uplink-netns-driver.ts', name: 'uplink', timeoutMs: DRIVER_TIMEOUT_MS, namespaceLine: NAMESPACE_LINE });
 }
 
 const levels = (s: UplinkSample): string[] => s.rungs.map((r) => r.level);
@@ -98,12 +40,7 @@ function trace(result: UplinkResult): string {
   return [times, ...rows].join('\n');
 }
 
-beforeAll(() => {
-  for (const tool of ['unshare', 'nsenter', 'ip', 'tc']) {
-    const found = spawnSync('sh', ['-c', `command -v ${tool}`], { env: { ...process.env, PATH } }).status === 0;
-    if (!found) throw new Error(`${tool} is missing (util-linux gives unshare and nsenter, iproute2 gives ip and tc)`);
-  }
-});
+beforeAll(() => requireNetworkTools(['unshare', 'nsenter', 'ip', 'tc']));
 
 describe('adaptive publishing behind a throttled uplink', () => {
   it('pauses the top rung within seconds under a 2 Mbit/s tbf, the viewer plays on, and the rung comes back when lifted', async () => {
