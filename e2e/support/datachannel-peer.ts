@@ -33,11 +33,13 @@ export async function offerPeer(label: string, channelLabels: readonly string[] 
   const channels = new Map(channelLabels.map((l) => [l, pc.createDataChannel(l)]));
   const channel = channels.get(channelLabels[0]!)!;
   const opened = Promise.all(
-    [...channels.values()].map(
-      (dc) =>
+    [...channels].map(
+      ([channelLabel, dc]) =>
         new Promise<void>((done, fail) => {
           dc.onOpen(() => done());
           dc.onError((err) => fail(new Error(`data channel error: ${err}`)));
+          // The far end may refuse the session while channels are still opening: say so now, not at the timeout.
+          dc.onClosed(() => fail(new Error(`data channel "${channelLabel}" closed before it opened`)));
         }),
     ),
   );
