@@ -38,11 +38,6 @@ interface Loading {
  */
 const PAUSED_RUNG_RETRY_MS = 8000;
 
-/** The emergency check's timer this late (ms past its interval) means the page is starved for CPU... */
-const STARVED_TIMER_LAG_MS = 50;
-/** ...and late parts are put down to that for this long after (ms). */
-const STARVED_HOLD_MS = 2000;
-
 /** How often the load in flight is checked against the estimate and the buffer (see `emergencyRung`). */
 const EMERGENCY_CHECK_MS = 25;
 /** A reload is handed to hls.js once it reaches this far past the playhead (see `#prefetchReload`), seconds. */
@@ -252,9 +247,6 @@ export class StreamedPartAbr {
       #forced = -1;
       /** The rung an emergency switch went to, until a part of it has loaded. */
       #emergencyLevel = -1;
-      #lastCheckMs = 0;
-      /** Until when late parts are put down to the page's CPU rather than the link, performance.now() ms. */
-      #starvedUntilMs = 0;
       /** When each rung last answered with a GAP part (its broadcaster paused it), performance.now() ms. */
       readonly #gapAtMs = new Map<number, number>();
       readonly #timer: ReturnType<typeof setInterval>;
@@ -297,10 +289,6 @@ export class StreamedPartAbr {
       /** Abandons the load in flight for a lower rung when `emergencyRung` says its rung no longer fits (see there). */
       #checkInFlight = (): void => {
         const hls = this.#hls;
-        // This check's own timer firing late means the page is starved for CPU (see InFlight.cpuStarved).
-        const now = performance.now();
-        if (this.#lastCheckMs > 0 && now - this.#lastCheckMs > EMERGENCY_CHECK_MS + STARVED_TIMER_LAG_MS) this.#starvedUntilMs = now + STARVED_HOLD_MS;
-        this.#lastCheckMs = now;
         const loading = abr.loading;
         if (!loading || loading.stats.aborted || loading.stats.loading.end > 0 || !hls.autoLevelEnabled) return;
         const { frag, part } = loading;
@@ -316,7 +304,6 @@ export class StreamedPartAbr {
             elapsedMs: performance.now() - loading.requestedAtMs,
             durationMs: (part ?? frag).duration * 1000,
             burstBps: burstThroughput(loading.arrivals),
-            cpuStarved: now < this.#starvedUntilMs,
           },
         });
         if (next === null) return;

@@ -190,11 +190,6 @@ export interface InFlight {
   durationMs: number;
   /** What its bursts so far measured (`burstThroughput`), null if none: a part late with fast bursts waits for its producer. */
   burstBps: number | null;
-  /**
-   * The page's own timers ran late lately (its CPU is starved, as a WebKit rendering in software beside a broadcaster):
-   * then a late part says nothing of the link, and only the estimate may abandon it.
-   */
-  cpuStarved?: boolean;
 }
 
 export interface EmergencyRules {
@@ -222,7 +217,7 @@ export function emergencyRung(
   if (level <= 0 || level >= bitrates.length) return null;
   const rate = bitrates[level]!;
   const fastBursts = inFlight.burstBps !== null && inFlight.burstBps > rate;
-  const late = inFlight.elapsedMs > inFlight.durationMs * emergency.lateFactor && !fastBursts && inFlight.cpuStarved !== true;
+  const late = inFlight.elapsedMs > inFlight.durationMs * emergency.lateFactor && !fastBursts;
   // Running late, the part has taken at least its elapsed time for its duration's media: the link carries at most this.
   const lateBps = late ? (rate * inFlight.durationMs) / inFlight.elapsedMs : Infinity;
   const linkBps = Math.min(estimateBps ?? Infinity, lateBps);
