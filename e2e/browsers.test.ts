@@ -149,7 +149,9 @@ describe('browser matrix: broadcaster × viewer', () => {
           const heard = last.tap!.audibleReads - first.tap!.audibleReads;
           expect(last.tap!.audioContext).toBe('running');
           expect(last.tap!.audioPeak).toBeGreaterThan(0.15);
-          expect(heard).toBeGreaterThan((last.tap!.audioReads - first.tap!.audioReads) / 2);
+          // A quarter of the reads, not half: WebKit renders in software under Xvfb, and beside a broadcaster on the same
+          // two cores it stalls (and falls silent) several times in a run; a quarter still rules out a silent track.
+          expect(heard).toBeGreaterThan((last.tap!.audioReads - first.tap!.audioReads) / 4);
         }
         expect(sent.audioCodec).toBe('opus');
         // Chromium encodes the default 720p H.264 rung in real time; Firefox's H.264 holds ~42 frames, so it takes the
