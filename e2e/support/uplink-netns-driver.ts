@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BroadcasterStats } from '../../client/broadcaster/index.ts';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from './browser.ts';
 import { startServer, type RunningServer } from './server.ts';
@@ -101,20 +102,15 @@ function launchInB(bPid: number, dir: string, origin: string): Promise<Browser> 
   });
 }
 
-type BroadcasterStats = {
-  state: string;
-  rungs: UplinkSample['rungs'];
-  uplinkKbps: number | null;
-  uplinkRttMs: number | null;
-  bufferedBytes: number;
-  channelBufferedBytes: Record<string, number>;
-  audioChunksSent: number;
-  inFlightBytes: number | null;
-};
+/** What a sample reads of the broadcaster page's `window.swarmcast.stats()`. */
+type SampledStats = Pick<
+  BroadcasterStats,
+  'state' | 'rungs' | 'uplinkKbps' | 'uplinkRttMs' | 'bufferedBytes' | 'channelBufferedBytes' | 'audioChunksSent' | 'inFlightBytes'
+>;
 
 async function sample(broadcaster: Page, viewer: Page, atMs: number, throttled: boolean): Promise<UplinkSample> {
   const [b, v, topRowState] = await Promise.all([
-    broadcaster.evaluate(() => (window as unknown as { swarmcast: { stats(): BroadcasterStats } }).swarmcast.stats()),
+    broadcaster.evaluate(() => (window as unknown as { swarmcast: { stats(): SampledStats } }).swarmcast.stats()),
     viewer.evaluate(() => (window as unknown as { swarmcast: { stats(): UplinkSample['viewer'] } }).swarmcast.stats()),
     broadcaster.evaluate(() => document.querySelector('#rungs tr:first-child td:nth-child(2)')?.textContent ?? ''),
   ]);

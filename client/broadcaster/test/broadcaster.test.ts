@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRAGMENT_HEADER_BYTES, type ChunkMessage, type ClockMessage, type WireMessage } from '../../../shared/protocol/index.ts';
 import { ChannelDemux } from '../../../server/ingest/channel-demux.ts';
 import { startBrowserFixture, type BrowserFixture } from '../../../e2e/support/vite.ts';
-import type { HarnessResult } from './harness.ts';
+import type { HarnessOptions, HarnessResult } from './harness.ts';
 
 const SEGMENT_TARGET_MS = 1000;
 const FRAME_US = 1_000_000 / 30;
@@ -117,6 +117,20 @@ afterAll(async () => {
   rtcIngest.peer?.close();
   await fixture?.close();
 });
+
+/** Runs the harness once in a page of its own: what it recorded, and the page errors seen meanwhile. */
+async function runHarnessPage(opts: HarnessOptions): Promise<{ result: HarnessResult; errors: string[] }> {
+  const page = await fixture.browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(String(err)));
+  try {
+    await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
+    await page.waitForFunction(() => typeof window.runHarness === 'function');
+    return { result: await page.evaluate((o) => window.runHarness(o), opts), errors };
+  } finally {
+    await page.close();
+  }
+}
 
 describe('encode pipeline with the test source and the default ladder', () => {
   let result: HarnessResult;
@@ -296,19 +310,16 @@ describe('encode pipeline with the test source and the default ladder', () => {
 
 describe('back-pressure', () => {
   it('drops the top rung while its channel is congested, keeps audio and the lowest rung flowing, and resumes on a keyframe', async () => {
-    const page = await fixture.browser.newPage();
-    await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
-    await page.waitForFunction(() => typeof window.runHarness === 'function');
     const ladder = [
       { rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000, codec: 'avc1.42001f' },
       { rendition: '240p', width: 426, height: 240, bitrate: 300_000, codec: 'avc1.42001f' },
     ];
     // 720p (~300 KB/s) on a channel that carries 30 KB/s from 1 s to 3 s live: its queue passes the top tier
     // (150 KB of 300 KB with two rungs) within a second.
-    const result = await page.evaluate((opts) => window.runHarness(opts), {
+    const { result } = await runHarnessPage({
       durationMs: 5000,
       segmentTargetMs: 10_000,
-      source: 'test' as const,
+      source: 'test',
       ladder,
       congest: { atMs: 1000, untilMs: 3000, trackId: 0, bytesPerSecond: 30_000 },
       maxBufferedBytes: 300_000,
@@ -316,7 +327,6 @@ describe('back-pressure', () => {
       // Back-pressure alone: adaptive publishing would keep 720p paused for its restore hold after the congestion.
       adaptation: { enabled: false },
     });
-    await page.close();
     const { messages, ended } = replay(result);
     expect(ended).toBe(true);
     const chunks = (trackId: number): ChunkMessage[] => messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === trackId);
@@ -353,15 +363,9 @@ describe('back-pressure', () => {
 
 describe('frame rate', () => {
   it('encodes 720p at 60 fps on a 60 fps timestamp grid with the H.264 level that covers it (3.2), which ffprobe decodes', async () => {
-    const page = await fixture.browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(String(err)));
-    await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
-    await page.waitForFunction(() => typeof window.runHarness === 'function');
-    const result = await page.evaluate((opts) => window.runHarness(opts), {
-      durationMs: 2000, segmentTargetMs: SEGMENT_TARGET_MS, source: 'test' as const, ladder: '720p', framerate: 60,
+    const { result, errors } = await runHarnessPage({
+      durationMs: 2000, segmentTargetMs: SEGMENT_TARGET_MS, source: 'test', ladder: '720p', framerate: 60,
     });
-    await page.close();
     expect(errors).toEqual([]);
     const { messages } = replay(result);
     const track = messages.find((m) => m.type === 'track' && m.kind === 'video');
@@ -388,24 +392,20 @@ describe('frame rate', () => {
 
 describe('adaptive publishing', () => {
   it('lowers the top rung on a keyframe while its channel carries less than it sends, and restores it when it carries more', async () => {
-    const page = await fixture.browser.newPage();
-    await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
-    await page.waitForFunction(() => typeof window.runHarness === 'function');
     const ladder = [
       { rendition: '720p', width: 1280, height: 720, bitrate: 2_500_000, codec: 'avc1.42001f' },
       { rendition: '240p', width: 426, height: 240, bitrate: 300_000, codec: 'avc1.42001f' },
     ];
     // 720p (~2.3 Mbit/s of its 2.5 target) on a channel that carries 1.76 Mbit/s from 1 s to 7 s live: a little less
     // than it sends, more than it sends lowered to 1.5 Mbit/s. A short restore hold keeps the run short.
-    const result = await page.evaluate((opts) => window.runHarness(opts), {
+    const { result } = await runHarnessPage({
       durationMs: 12_000,
       segmentTargetMs: 2000,
-      source: 'test' as const,
+      source: 'test',
       ladder,
       congest: { atMs: 1000, untilMs: 7000, trackId: 0, bytesPerSecond: 220_000 },
       adaptation: { restoreHoldMs: 1500 },
     });
-    await page.close();
     const { messages, ended } = replay(result);
     expect(ended).toBe(true);
     const top = messages.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === 0);
