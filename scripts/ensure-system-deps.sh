@@ -6,7 +6,8 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # The browser-matrix suite drives Debian's Firefox ESR through puppeteer-core (WebDriver BiDi).
 command -v firefox-esr >/dev/null 2>&1 || need+=(firefox-esr)
-# The stock-Firefox suite builds its own network namespace with `unshare -n` (util-linux, always there) and `ip`.
+# The stock-Firefox and uplink suites build their own network namespaces with `unshare -n` and `nsenter` (util-linux,
+# always there), `ip` and `tc` (both from iproute2).
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 # The browser-matrix suite watches in WebKitGTK's MiniBrowser, driven by WebKitWebDriver on an Xvfb display of its own;
