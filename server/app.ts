@@ -5,20 +5,20 @@ import { resolve } from 'node:path';
 import findMyWay from 'find-my-way';
 import type Router from 'find-my-way';
 import { Registry } from 'prom-client';
-import sirv from 'sirv';
 import { setUnhandledErrorReporter } from '../shared/events.ts';
 import type { ServerConfig } from './config.ts';
 import { Edge, registerEdgeRoutes } from './edge/index.ts';
-import { sendBody, sendJson, sendText } from './http/index.ts';
+import { createPages, sendBody, sendJson, sendText } from './http/index.ts';
 import { Ingest, registerIngestRoutes, type MediaTiming, type PublishedStream } from './ingest/index.ts';
 import { log } from './log.ts';
 import { createMetrics, type MetricSources } from './metrics.ts';
 import { Origin, registerOriginRoutes } from './origin/index.ts';
 import { StreamPackager } from './packager/index.ts';
 import { logUnhandledError } from './unhandled-error.ts';
+import { EMBED_PAGE_PREFIX } from '../shared/embed-paths.ts';
 import { PLAYBACK_PREFIX } from '../shared/playback-path.ts';
 
-export const PAGES_DIR = resolve(import.meta.dirname, '../dist/client');
+const PAGES_DIR = resolve(import.meta.dirname, '../dist/client');
 
 /** What a role adds to the shared HTTP server: its routes (registered at creation), its health, its close. */
 interface RoleParts {
@@ -34,11 +34,12 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function createApp(config: ServerConfig): App {
+/** `pagesDir`: the built pages and player (tests serve a build of their own). */
+export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
   setUnhandledErrorReporter(logUnhandledError);
   const router = findMyWay({
     ignoreTrailingSlash: true,
-    defaultRoute: (req, res) => pages(req, res),
+    defaultRoute: (req, res) => pages.serve(req, res),
   });
 
   const role = config.role === 'edge' ? createEdgeRole(config, router) : createOriginRole(config, router);
@@ -52,18 +53,10 @@ export function createApp(config: ServerConfig): App {
     sendBody(res, 200, registry.contentType, await registry.metrics());
   });
 
-  const hasPages = existsSync(resolve(PAGES_DIR, 'index.html'));
-  if (!hasPages) log('warn', 'pages.missing', { dir: PAGES_DIR, hint: 'run `npm run build`' });
-  // sirv reads the folder at creation and throws when it is missing; the API and /live/ work without pages.
-  const serveStatic = hasPages ? sirv(PAGES_DIR, { extensions: ['html'], etag: true, dev: false }) : undefined;
-  const pages = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendText(res, 405, 'method not allowed');
-      return;
-    }
-    if (serveStatic) serveStatic(req, res, () => sendText(res, 404, 'not found'));
-    else sendText(res, 404, 'not found (the pages are not built: run `npm run build`)');
-  };
+  if (!existsSync(resolve(pagesDir, 'index.html'))) log('warn', 'pages.missing', { dir: pagesDir, hint: 'run `npm run build`' });
+  const pages = createPages(pagesDir);
+  // Both roles serve the pages and the embeddable player: an embedder's HOST may be the origin or any edge.
+  router.on(['GET', 'HEAD'], `${EMBED_PAGE_PREFIX}:name`, (req, res, params) => pages.serveEmbedPage(req, res, params.name ?? ''));
 
   const server = http.createServer((req, res) => {
     res.on('finish', () => {

@@ -1,6 +1,5 @@
 // Where the embeddable player lives on every server that serves pages: the loader script, the iframe page and the
 // content-hashed build output; the build (vite.config.ts) writes these, the server serves them.
-import { isValidStreamName } from './stream-name.ts';
 
 /** The classic-script loader `<script src="https://HOST/embed.js" async>`; short-cached, it names the hashed module. */
 export const EMBED_LOADER_PATH = '/embed.js';
@@ -9,8 +8,3 @@ export const EMBED_PAGE_PREFIX = '/embed/';
 /** Build output with content-hashed names: cached for a year. */
 export const ASSETS_PREFIX = '/assets/';
 
-/** The iframe page of `stream`. */
-export function embedPagePath(stream: string): string {
-  if (!isValidStreamName(stream)) throw new Error(`"${stream}" is not a valid stream name`);
-  return `${EMBED_PAGE_PREFIX}${stream}`;
-}
