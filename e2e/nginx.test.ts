@@ -1,7 +1,9 @@
 // nginx as the production edge: the shipped config in front of a real origin, a real viewer playing through it,
-// and nginx's cache answering hits and collapsing identical blocking reloads.
+// nginx's cache answering hits and collapsing identical blocking reloads, CORS on every answer (nginx's own errors
+// included) and the embeddable player's loader and modules cached as the origin says.
 import http from 'node:http';
 import os from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { launchChromium } from './support/browser.ts';
@@ -44,7 +46,7 @@ describe('nginx edge (server/edge/nginx)', () => {
     expect(live.filter((line) => / 200 /.test(line) && /\.m4s /.test(line)).length).toBeGreaterThan(20);
   }, 60_000);
 
-  it('answers a part again from its cache with the origin\'s bytes and CORS header', async () => {
+  it('answers a part again from its cache with the origin\'s bytes and one CORS header', async () => {
     const parts = (await nginx.accessLog())
       .map((line) => /"GET (\/live\/\S+\.\d+\.m4s) HTTP\/1\.1" 200 \d+ cache=MISS/.exec(line)?.[1])
       .filter((path): path is string => path !== undefined);
@@ -122,5 +124,56 @@ describe('nginx edge (server/edge/nginx)', () => {
     expect(answer.headers['content-encoding']).toBe('gzip');
     // A plain playlist is cached for one 200 ms tick, so this may be the earlier test's copy.
     expect(answer.headers['x-cache-status']).toMatch(/^(MISS|HIT)$/);
+  });
+
+  it('puts one CORS header on playlists, errors and preflights, whether nginx answers from its cache or not', async () => {
+    const playlistUrl = await mediaPlaylistUrl(nginx.baseUrl, STREAM);
+    const answers = {
+      multivariant: await rawGet(`${nginx.baseUrl}/live/${STREAM}/index.m3u8`),
+      playlist: await rawGet(playlistUrl),
+      unknownStream: await rawGet(`${nginx.baseUrl}/live/no-such-stream/index.m3u8`),
+      badName: await rawGet(`${nginx.baseUrl}/live/BAD%20NAME/index.m3u8`),
+      beyondReach: await rawGet(`${playlistUrl}?_HLS_msn=999999`),
+      preflight: await rawGet(playlistUrl, { method: 'OPTIONS', headers: { Origin: 'https://embedder.example', 'Access-Control-Request-Method': 'GET' } }),
+    };
+    expect(Object.fromEntries(Object.entries(answers).map(([name, a]) => [name, a.status]))).toEqual({
+      multivariant: 200,
+      playlist: 200,
+      unknownStream: 404,
+      badName: 404,
+      beyondReach: 400,
+      preflight: 204,
+    });
+    for (const [name, answer] of Object.entries(answers)) expect(answer.headers['access-control-allow-origin'], name).toBe('*');
+    expect(answers.preflight.headers['access-control-allow-methods']).toBe('GET, HEAD');
+  });
+
+  it('caches embed.js for five minutes and the element module for a year, gzipped, with CORS and CORP', async () => {
+    const first = await rawGet(`${nginx.baseUrl}/embed.js`);
+    const again = await rawGet(`${nginx.baseUrl}/embed.js`, { headers: { 'Accept-Encoding': 'gzip' } });
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(again.headers['x-cache-status']).toBe('HIT');
+    expect(again.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(again.body).equals(first.body)).toBe(true);
+    const modulePath = /import\(new URL\("\.(\/assets\/[\w.-]+\.js)"/.exec(first.body.toString())?.[1];
+    expect(modulePath, first.body.toString()).toBeDefined();
+    await rawGet(`${nginx.baseUrl}${modulePath}`);
+    const module = await rawGet(`${nginx.baseUrl}${modulePath}`);
+    expect(module.status).toBe(200);
+    expect(module.headers['x-cache-status']).toBe('HIT');
+    expect(module.body.toString()).toContain('swarmcast-player');
+    for (const [answer, cacheControl] of [[again, 'public, max-age=300'], [module, 'public, max-age=31536000, immutable']] as const) {
+      expect(answer.headers['cache-control']).toBe(cacheControl);
+      expect(answer.headers['access-control-allow-origin']).toBe('*');
+      expect(answer.headers['cross-origin-resource-policy']).toBe('cross-origin');
+    }
+  });
+
+  // Last: it stops the origin.
+  it('puts CORS on its own errors when the origin is gone', async () => {
+    await origin.stop();
+    const failed = await rawGet(`${nginx.baseUrl}/live/gone/index.m3u8`);
+    expect(failed.status).toBe(502);
+    expect(failed.headers['access-control-allow-origin']).toBe('*');
   });
 });
