@@ -6,11 +6,13 @@
 // `npm run bench -- browsers` runs the pairs alone, a soak runs without them.
 // `npm run bench -- encode`: the cost of encoding a ladder of 1–4 rungs in Chromium (encode-cost.ts; BENCH_ENCODE_SECONDS, default 20).
 // `npm run bench -- abr`: ABR on a 6 → 1.5 → 6 Mbit/s trace, the player's and hls.js's side by side (abr.ts; BENCH_ABR_STEP_SECONDS, default 20).
+// `npm run bench -- embed-size`: the embeddable player's download size, hls.js and the project's own code apart (embed-size.ts).
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
 import { abrTable, benchAbrTrace } from './abr.ts';
 import { benchBrowserPairs, pairColumns } from './browser-pairs.ts';
+import { embedSizeTable, measureEmbedSize } from './embed-size.ts';
 import { benchEncodeCost, encodeCostTable } from './encode-cost.ts';
 import { startServer } from '../support/server.ts';
 import type { RunningServer } from '../support/server.ts';
@@ -51,6 +53,7 @@ const encodeOnly = process.argv.includes('encode');
 const encodeSeconds = Number(process.env.BENCH_ENCODE_SECONDS ?? 20);
 const abrOnly = process.argv.includes('abr');
 const abrStepSeconds = Number(process.env.BENCH_ABR_STEP_SECONDS ?? 20);
+const embedSizeOnly = process.argv.includes('embed-size');
 
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -128,6 +131,7 @@ function table(header: string[], rows: string[][]): string {
 async function main(): Promise<void> {
   if (encodeOnly) return benchEncode();
   if (abrOnly) return benchAbr();
+  if (embedSizeOnly) return benchEmbedSize();
   const server = await startServer({ LOG_LEVEL: 'warn' });
   try {
     if (!pairsOnly) await benchChromium(server);
@@ -161,6 +165,13 @@ async function benchAbr(): Promise<void> {
       `load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
   );
   console.log(table(header, rows));
+}
+
+async function benchEmbedSize(): Promise<void> {
+  const { header, rows, verdict } = embedSizeTable(await measureEmbedSize());
+  console.log('\nEmbed size — <script src=HOST/embed.js> and what it imports (the production build; gzip -9, brotli q11; KB = 1000 bytes)');
+  console.log(table(header, rows));
+  console.log(verdict);
 }
 
 async function benchPairs(server: RunningServer): Promise<void> {
