@@ -17,6 +17,7 @@ export default defineConfig({
         index: resolve(pages, 'index.html'),
         broadcast: resolve(pages, 'broadcast.html'),
         watch: resolve(pages, 'watch.html'),
+        embed: resolve(pages, 'embed.html'),
       },
     },
   },
