@@ -1,0 +1,198 @@
+// <swarmcast-player> in real Chromium on the iframe page (/embed.html): plays a three-rung live stream, starts by itself
+// after "starting soon", shows "ended", obeys the keyboard, pins a rung from the quality menu and back to Auto, reloads on
+// a new `stream`, survives removal and re-insertion, and passes axe-core with its controls showing.
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ABR_LADDER } from './support/abr-trace.ts';
+import { launchChromium } from './support/browser.ts';
+import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
+import { pollUntil } from './support/poll.ts';
+import { startServer, type RunningServer } from './support/server.ts';
+
+const STREAM = 'embed';
+const LATE_STREAM = 'embed-late';
+const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const PLAYER = 'swarmcast-player';
+
+let server: RunningServer;
+let publisher: NodePublisher;
+let browser: Browser;
+/** One page on the live stream, shared by the tests that only look at it or control it. */
+let page: Page;
+const pageErrors: string[] = [];
+
+/** What the tests read of the element, in the page. */
+interface Seen {
+  state: string | undefined;
+  reason: string | undefined;
+  screen: string | undefined;
+  screenTitle: string | undefined;
+  paused: boolean;
+  muted: boolean;
+  fullscreen: boolean;
+  decodedFrames: number;
+  rendition: string | null;
+}
+
+function seen(on: Page): Promise<Seen> {
+  return on.evaluate((selector) => {
+    const element = document.querySelector(selector) as HTMLElement & { stats(): { decodedFrames: number; rendition: string | null } | null };
+    const root = element.shadowRoot!;
+    const video = root.querySelector('video')!;
+    const screen = root.querySelector<HTMLElement>('.screen')!;
+    const stats = element.stats();
+    return {
+      state: element.dataset['state'],
+      reason: element.dataset['reason'],
+      screen: screen.hidden ? undefined : screen.dataset['screen'],
+      screenTitle: screen.hidden ? undefined : (root.querySelector('.title')?.textContent ?? undefined),
+      paused: video.paused,
+      muted: video.muted,
+      fullscreen: document.fullscreenElement === element,
+      decodedFrames: stats?.decodedFrames ?? 0,
+      rendition: stats?.rendition ?? null,
+    };
+  }, PLAYER);
+}
+
+function waitFor(on: Page, done: (s: Seen) => boolean, what: string, timeoutMs = 20_000): Promise<Seen> {
+  return pollUntil(() => seen(on), done, timeoutMs, what);
+}
+
+async function openEmbed(query: string): Promise<Page> {
+  const opened = await browser.newPage();
+  opened.on('pageerror', (err) => pageErrors.push(String(err)));
+  opened.on('console', (message) => {
+    // Chromium logs each 404 of a poll for a stream not live yet; those are the waiting, not errors.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(message.text());
+  });
+  await opened.goto(`${server.baseUrl}/embed.html?${query}`);
+  return opened;
+}
+
+beforeAll(async () => {
+  server = await startServer();
+  [publisher, browser] = await Promise.all([
+    startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: ABR_LADDER, sourceSeconds: 4 }),
+    launchChromium(),
+  ]);
+  page = await openEmbed(`stream=${STREAM}&autoplay&muted`);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await publisher?.stop();
+  await server?.stop();
+});
+
+describe('<swarmcast-player> on the iframe page', () => {
+  it('plays the live stream muted: data-state playing, frames decoded, no screen over the video', async () => {
+    await page.waitForSelector(`${PLAYER}[data-state="playing"]`, { timeout: 30_000 });
+    const playing = await waitFor(page, (s) => s.decodedFrames > 30, '30 decoded frames');
+    expect(playing).toMatchObject({ state: 'playing', reason: 'playing', screen: undefined, muted: true, paused: false });
+    // Every rung of the ladder is in the quality menu's source.
+    await expect.poll(() => page.locator(`${PLAYER} .quality-button`).isVisible()).toBe(true);
+  });
+
+  it('answers the keyboard: space pauses and plays, m unmutes and mutes, f goes full screen and back', async () => {
+    await page.waitForSelector(`${PLAYER}[data-state="playing"]`, { timeout: 30_000 });
+    await page.focus(PLAYER);
+    await page.keyboard.press('Space');
+    await waitFor(page, (s) => s.paused, 'paused by space');
+    await page.keyboard.press('Space');
+    await waitFor(page, (s) => !s.paused, 'playing again after space');
+    await page.keyboard.press('m');
+    await waitFor(page, (s) => !s.muted, 'unmuted by m');
+    await page.keyboard.press('m');
+    await waitFor(page, (s) => s.muted, 'muted again by m');
+    await page.keyboard.press('f');
+    await waitFor(page, (s) => s.fullscreen, 'full screen by f');
+    expect(await page.locator(`${PLAYER} .fullscreen`).getAttribute('aria-label')).toBe('Exit full screen');
+    await page.keyboard.press('f');
+    await waitFor(page, (s) => !s.fullscreen, 'out of full screen by f');
+  });
+
+  it('pins a rung from the quality menu (stats follow, qualitychange fires) and Auto hands the choice back to the ABR', async () => {
+    await page.evaluate((selector) => {
+      const events: unknown[] = [];
+      Object.assign(window, { qualityEvents: events });
+      document.querySelector(selector)!.addEventListener('qualitychange', (event) => events.push((event as CustomEvent).detail));
+    }, PLAYER);
+    const button = page.locator(`${PLAYER} .quality-button`);
+    await button.click();
+    expect(await button.getAttribute('aria-expanded')).toBe('true');
+    const items = page.locator(`${PLAYER} #quality-menu [role=menuitemradio]`);
+    expect(await items.allTextContents()).toEqual(['Auto', ...ABR_LADDER.map((rung) => rung.rendition)]);
+    await items.filter({ hasText: '240p' }).click();
+    expect(await button.getAttribute('aria-expanded')).toBe('false');
+    const pinned = await waitFor(page, (s) => s.rendition === '240p' && s.state === 'playing', 'playing 240p');
+    expect(pinned.paused).toBe(false);
+    const events = (await page.evaluate(() => (window as unknown as { qualityEvents: unknown[] }).qualityEvents)) as { auto: boolean; rendition: string | null }[];
+    expect(events[0]?.auto).toBe(false);
+    expect(events.at(-1)).toMatchObject({ auto: false, rendition: '240p' });
+    // Pinned, the rung stays: the ABR would climb on this unthrottled link.
+    await button.click();
+    expect(await items.filter({ hasText: '240p' }).getAttribute('aria-checked')).toBe('true');
+    await items.filter({ hasText: 'Auto' }).click();
+    await waitFor(page, (s) => s.rendition === '720p', 'ABR back at the top rung after Auto', 30_000);
+    expect(await button.textContent()).toBe('Auto (720p)');
+  });
+
+  it('has no axe-core violations while playing with its controls showing', async () => {
+    await page.waitForSelector(`${PLAYER}[data-state="playing"]`, { timeout: 30_000 });
+    await page.addScriptTag({ path: AXE_PATH });
+    await page.hover(PLAYER);
+    await page.locator(`${PLAYER} .play`).focus();
+    const violations = await page.evaluate(async (selector) => {
+      const axe = (window as unknown as { axe: { run(context: Element): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } }).axe;
+      const result = await axe.run(document.querySelector(selector)!);
+      return result.violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target) }));
+    }, PLAYER);
+    expect(violations).toEqual([]);
+  });
+
+  it('reloads on a new stream attribute, and stops on removal and plays again when put back', async () => {
+    await page.evaluate((selector) => document.querySelector(selector)!.setAttribute('stream', 'nobody-here'), PLAYER);
+    const waiting = await waitFor(page, (s) => s.screen === 'starting-soon', '"starting soon" for a stream not live');
+    expect(waiting).toMatchObject({ state: 'connecting', reason: 'waiting-for-broadcast', screenTitle: 'Starting soon' });
+    await page.evaluate(([selector, stream]) => document.querySelector(selector!)!.setAttribute('stream', stream!), [PLAYER, STREAM]);
+    await waitFor(page, (s) => s.state === 'playing', 'playing again after switching back');
+
+    await page.evaluate((selector) => {
+      const element = document.querySelector(selector)!;
+      Object.assign(window, { detached: element });
+      element.remove();
+    }, PLAYER);
+    const detached = await page.evaluate(() => {
+      const element = (window as unknown as { detached: HTMLElement & { stats(): { state: string } | null } }).detached;
+      return { state: element.dataset['state'], reason: element.dataset['reason'], stats: element.stats() };
+    });
+    expect(detached).toEqual({ state: 'idle', reason: 'destroyed', stats: null });
+    await page.evaluate(() => document.querySelector('main')!.append((window as unknown as { detached: HTMLElement }).detached));
+    await waitFor(page, (s) => s.state === 'playing' && s.decodedFrames > 0, 'playing after re-insertion');
+  });
+
+  it('shows "starting soon" before the broadcast, plays by itself once it begins, and "ended" after it', async () => {
+    const late = await openEmbed(`stream=${LATE_STREAM}&autoplay&muted`);
+    let latePublisher: NodePublisher | undefined;
+    try {
+      const soon = await waitFor(late, (s) => s.screen === 'starting-soon', '"starting soon"');
+      expect(soon).toMatchObject({ state: 'connecting', reason: 'waiting-for-broadcast', screenTitle: 'Starting soon' });
+      latePublisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: LATE_STREAM, width: 426, height: 240, rendition: '240p', videoBitrate: 300_000 });
+      const playing = await waitFor(late, (s) => s.state === 'playing' && s.decodedFrames > 0, 'playing once live', 30_000);
+      expect(playing.screen).toBeUndefined();
+      await latePublisher.stop();
+      latePublisher = undefined;
+      const ended = await waitFor(late, (s) => s.screen === 'ended', '"ended"');
+      expect(ended).toMatchObject({ state: 'idle', reason: 'ended', screenTitle: 'The broadcast has ended' });
+    } finally {
+      await latePublisher?.stop();
+      await late.close();
+    }
+  });
+
+  it('logged no page errors', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
