@@ -108,9 +108,10 @@ describe('<swarmcast-player> on the iframe page', () => {
     await waitFor(page, (s) => s.muted, 'muted again by m');
     await page.keyboard.press('f');
     await waitFor(page, (s) => s.fullscreen, 'full screen by f');
-    expect(await page.locator(`${PLAYER} .fullscreen`).getAttribute('aria-label')).toBe('Exit full screen');
+    await expect.poll(() => page.locator(`${PLAYER} .fullscreen`).getAttribute('aria-label')).toBe('Exit full screen');
     await page.keyboard.press('f');
     await waitFor(page, (s) => !s.fullscreen, 'out of full screen by f');
+    await expect.poll(() => page.locator(`${PLAYER} .fullscreen`).getAttribute('aria-label')).toBe('Full screen');
   });
 
   it('pins a rung from the quality menu (stats follow, qualitychange fires) and Auto hands the choice back to the ABR', async () => {
@@ -141,6 +142,8 @@ describe('<swarmcast-player> on the iframe page', () => {
 
   it('has no axe-core violations while playing with its controls showing', async () => {
     await page.waitForSelector(`${PLAYER}[data-state="playing"]`, { timeout: 30_000 });
+    // With the latency shown in the LIVE badge (its text and name change then).
+    await expect.poll(() => page.locator(`${PLAYER} .live`).textContent(), { timeout: 10_000 }).toMatch(/^LIVE \d/);
     await page.addScriptTag({ path: AXE_PATH });
     await page.hover(PLAYER);
     await page.locator(`${PLAYER} .play`).focus();
@@ -180,7 +183,8 @@ describe('<swarmcast-player> on the iframe page', () => {
       const soon = await waitFor(late, (s) => s.screen === 'starting-soon', '"starting soon"');
       expect(soon).toMatchObject({ state: 'connecting', reason: 'waiting-for-broadcast', screenTitle: 'Starting soon' });
       latePublisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: LATE_STREAM, width: 426, height: 240, rendition: '240p', videoBitrate: 300_000 });
-      const playing = await waitFor(late, (s) => s.state === 'playing' && s.decodedFrames > 0, 'playing once live', 30_000);
+      // A few seconds of broadcast, so that it ends on whole segments as a real one does.
+      const playing = await waitFor(late, (s) => s.state === 'playing' && s.decodedFrames > 90, 'playing 3 s once live', 30_000);
       expect(playing.screen).toBeUndefined();
       await latePublisher.stop();
       latePublisher = undefined;

@@ -40,13 +40,13 @@ describe('formatBehind', () => {
 
 describe('liveBadge', () => {
   it('is at live near the target latency, showing the delay', () => {
-    expect(liveBadge(900, 800, false)).toEqual({ behind: false, text: 'LIVE 0.9 s', label: 'Live, 0.9 s behind the broadcaster' });
+    expect(liveBadge(900, 800, false)).toEqual({ behind: false, text: 'LIVE 0.9 s', label: 'LIVE 0.9 s behind the broadcaster' });
   });
 
   it('is behind when well past the target or paused, and says so', () => {
-    expect(liveBadge(8_000, 800, false)).toMatchObject({ behind: true, text: 'LIVE −8.0 s' });
+    expect(liveBadge(8_000, 800, false)).toEqual({ behind: true, text: 'LIVE −8.0 s', label: 'LIVE −8.0 s, behind live: go to live' });
     expect(liveBadge(900, 800, true).behind).toBe(true);
-    expect(liveBadge(null, null, true)).toEqual({ behind: true, text: 'LIVE', label: 'Live: paused, go to live' });
+    expect(liveBadge(null, null, true)).toEqual({ behind: true, text: 'LIVE', label: 'LIVE, paused: go to live' });
     expect(liveBadge(null, null, false).behind).toBe(false);
   });
 });

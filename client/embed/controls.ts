@@ -43,11 +43,12 @@ export interface LiveBadge {
 /** The LIVE badge from the player's latency and target (glass-to-glass, ms), and whether playback is paused. */
 export function liveBadge(latencyMs: number | null, targetLatencyMs: number | null, paused: boolean): LiveBadge {
   const behind = paused || (latencyMs !== null && latencyMs > (targetLatencyMs ?? 0) + BEHIND_MARGIN_MS);
-  if (latencyMs === null) return { behind, text: 'LIVE', label: behind ? 'Live: paused, go to live' : 'Live' };
+  // The accessible name starts with the visible text, as speech-input users say what they see.
+  if (latencyMs === null) return { behind, text: 'LIVE', label: behind ? 'LIVE, paused: go to live' : 'LIVE' };
   const delay = formatBehind(latencyMs);
   return behind
-    ? { behind, text: `LIVE −${delay}`, label: `${delay} behind live, go to live` }
-    : { behind, text: `LIVE ${delay}`, label: `Live, ${delay} behind the broadcaster` };
+    ? { behind, text: `LIVE −${delay}`, label: `LIVE −${delay}, behind live: go to live` }
+    : { behind, text: `LIVE ${delay}`, label: `LIVE ${delay} behind the broadcaster` };
 }
 
 /** Arrow keys move this far. */

@@ -446,7 +446,7 @@ export class SwarmcastPlayerElement extends HTMLElement {
   #showLatencyMode(): void {
     const mode = this.#latencyMode();
     this.#ui.latencyButton.textContent = mode === 'low' ? 'Low' : 'P2P';
-    this.#ui.latencyButton.setAttribute('aria-label', `Latency mode: ${LATENCY_LABELS[mode]}`);
+    this.#ui.latencyButton.setAttribute('aria-label', `Latency mode: ${this.#ui.latencyButton.textContent} (${LATENCY_LABELS[mode]})`);
   }
 
   #showLive(stats: PlayerStats | null): void {
@@ -461,8 +461,9 @@ export class SwarmcastPlayerElement extends HTMLElement {
     const button = this.#ui.qualityButton;
     const { auto, rendition } = this.#quality;
     button.hidden = this.#rungs.length < 2;
-    button.textContent = auto ? `Auto${rendition ? ` (${rendition})` : ''}` : (rendition ?? 'Auto');
-    button.setAttribute('aria-label', `Quality: ${auto ? 'Auto' : 'pinned'}${rendition ? `, playing ${rendition}` : ''}`);
+    const text = auto ? `Auto${rendition ? ` (${rendition})` : ''}` : (rendition ?? 'Auto');
+    button.textContent = text;
+    button.setAttribute('aria-label', `Quality: ${text}${auto ? '' : ', pinned'}`);
   }
 }
 
