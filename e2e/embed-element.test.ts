@@ -1,7 +1,7 @@
 // <swarmcast-player> in real Chromium on the iframe page (/embed.html): plays a three-rung live stream, starts by itself
 // after "starting soon", shows "ended", obeys the keyboard, pins a rung from the quality menu and back to Auto, reloads on
 // a new `stream`, survives removal and re-insertion, and passes axe-core with its controls showing.
-import { createRequire } from 'node:module';
+import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ABR_LADDER } from './support/abr-trace.ts';
@@ -12,7 +12,6 @@ import { startServer, type RunningServer } from './support/server.ts';
 
 const STREAM = 'embed';
 const LATE_STREAM = 'embed-late';
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const PLAYER = 'swarmcast-player';
 
 let server: RunningServer;
@@ -144,7 +143,7 @@ describe('<swarmcast-player> on the iframe page', () => {
     await page.waitForSelector(`${PLAYER}[data-state="playing"]`, { timeout: 30_000 });
     // With the latency shown in the LIVE badge (its text and name change then).
     await expect.poll(() => page.locator(`${PLAYER} .live`).textContent(), { timeout: 10_000 }).toMatch(/^LIVE \d/);
-    await page.addScriptTag({ path: AXE_PATH });
+    await page.addScriptTag({ content: axe.source });
     await page.hover(PLAYER);
     await page.locator(`${PLAYER} .play`).focus();
     const violations = await page.evaluate(async (selector) => {

@@ -1,6 +1,6 @@
 // The player stage's public surface: what pages and the embed element use.
 export { SwarmcastPlayer } from './player.ts';
-export type { PlayerEvents, Quality, Rung } from './player.ts';
+export type { Quality, Rung } from './player.ts';
 export { LATENCY_MODES, isAbrMode, isLatencyMode } from './config.ts';
 export type { LatencyMode } from './config.ts';
 export { playbackUrl } from './url.ts';
