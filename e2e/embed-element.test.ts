@@ -32,11 +32,16 @@ interface Seen {
   fullscreen: boolean;
   decodedFrames: number;
   rendition: string | null;
+  latencyMode: string | null;
+  /** The controls auto-hid (no pointer activity while playing). */
+  controlsHidden: boolean;
 }
 
-function seen(on: Page): Promise<Seen> {
-  return on.evaluate((selector) => {
-    const element = document.querySelector(selector) as HTMLElement & { stats(): { decodedFrames: number; rendition: string | null } | null };
+function seen(on: Page, index = 0): Promise<Seen> {
+  return on.evaluate(([selector, at]) => {
+    const element = document.querySelectorAll(selector as string)[at as number] as HTMLElement & {
+      stats(): { decodedFrames: number; rendition: string | null; latencyMode: string } | null;
+    };
     const root = element.shadowRoot!;
     const video = root.querySelector('video')!;
     const screen = root.querySelector<HTMLElement>('.screen')!;
@@ -51,12 +56,14 @@ function seen(on: Page): Promise<Seen> {
       fullscreen: document.fullscreenElement === element,
       decodedFrames: stats?.decodedFrames ?? 0,
       rendition: stats?.rendition ?? null,
+      latencyMode: stats?.latencyMode ?? null,
+      controlsHidden: root.querySelector('.root')!.classList.contains('idle'),
     };
-  }, PLAYER);
+  }, [PLAYER, index] as const);
 }
 
-function waitFor(on: Page, done: (s: Seen) => boolean, what: string, timeoutMs = 20_000): Promise<Seen> {
-  return pollUntil(() => seen(on), done, timeoutMs, what);
+function waitFor(on: Page, done: (s: Seen) => boolean, what: string, timeoutMs = 20_000, index = 0): Promise<Seen> {
+  return pollUntil(() => seen(on, index), done, timeoutMs, what);
 }
 
 async function openEmbed(query: string): Promise<Page> {
@@ -152,6 +159,47 @@ describe('<swarmcast-player> on the iframe page', () => {
       return result.violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target) }));
     }, PLAYER);
     expect(violations).toEqual([]);
+  });
+
+  it('hides the controls after a while without pointer activity while playing, and shows them on movement', async () => {
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    const box = (await page.locator(PLAYER).boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await waitFor(page, (s) => !s.controlsHidden, 'controls shown on pointer movement');
+    await waitFor(page, (s) => s.controlsHidden && !s.paused, 'controls hidden while playing', 10_000);
+    await page.mouse.move(box.x + box.width / 3, box.y + box.height / 3);
+    await waitFor(page, (s) => !s.controlsHidden, 'controls shown again on pointer movement');
+  });
+
+  it('runs two players on one page independently; the latency menu moves one of them to p2p', async () => {
+    await page.evaluate(([selector, stream]) => {
+      const second = document.createElement(selector!);
+      second.setAttribute('stream', stream!);
+      second.setAttribute('autoplay', '');
+      second.setAttribute('muted', '');
+      second.style.height = '50vh';
+      document.querySelector('main')!.append(second);
+    }, [PLAYER, STREAM]);
+    try {
+      await waitFor(page, (s) => s.state === 'playing' && s.decodedFrames > 0, 'second player playing', 30_000, 1);
+      const second = page.locator(PLAYER).nth(1);
+      await second.locator('.latency-button').click();
+      await second.locator('#latency-menu [role=menuitemradio]', { hasText: 'Peer-to-peer' }).click();
+      const p2p = await waitFor(page, (s) => s.latencyMode === 'p2p' && s.state === 'playing', 'second player playing in p2p', 30_000, 1);
+      expect(p2p.paused).toBe(false);
+      expect(await second.getAttribute('latency')).toBe('p2p');
+      await page.evaluate((selector) => (document.querySelector(selector) as HTMLElement & { pause(): void }).pause(), PLAYER);
+      await waitFor(page, (s) => s.paused, 'first player paused');
+      expect(await seen(page, 0)).toMatchObject({ latencyMode: 'low', state: 'playing' });
+      expect(await seen(page, 1)).toMatchObject({ latencyMode: 'p2p', paused: false });
+      await page.keyboard.press('Escape');
+    } finally {
+      await page.evaluate((selector) => {
+        document.querySelectorAll(selector)[1]?.remove();
+        void (document.querySelector(selector) as HTMLElement & { play(): Promise<void> }).play();
+      }, PLAYER);
+    }
+    await waitFor(page, (s) => !s.paused, 'first player playing again');
   });
 
   it('reloads on a new stream attribute, and stops on removal and plays again when put back', async () => {

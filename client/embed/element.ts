@@ -97,8 +97,13 @@ export class SwarmcastPlayerElement extends HTMLElement {
     this.#label();
     this.#ui.pip.hidden = !(document.pictureInPictureEnabled && typeof this.#video.requestPictureInPicture === 'function');
     this.#ui.fullscreen.hidden = !(document.fullscreenEnabled || typeof this.#video.webkitEnterFullscreen === 'function');
-    if (this.#started || flag(this.getAttribute('autoplay'), false)) this.#load();
-    else this.#render();
+    if (this.#started || flag(this.getAttribute('autoplay'), false)) {
+      this.#load();
+      return;
+    }
+    this.dataset['state'] ??= 'idle';
+    this.dataset['reason'] ??= 'created';
+    this.#render();
   }
 
   disconnectedCallback(): void {
@@ -127,7 +132,7 @@ export class SwarmcastPlayerElement extends HTMLElement {
   /** Starts playback: loads the stream if it was not yet, else resumes the video. */
   async play(): Promise<void> {
     const player = this.#player;
-    if (!player) {
+    if (!player || player.state === 'error') {
       this.#load();
       return;
     }

@@ -30,7 +30,8 @@ svg{width:22px;height:22px;fill:currentColor}
 [hidden]{display:none!important}
 .bar{position:absolute;left:0;right:0;bottom:0;display:flex;align-items:center;gap:2px;padding:6px 8px;
  background:rgba(0,0,0,.78);transition:opacity .25s}
-.root.idle .bar,.root.bare .bar{opacity:0;pointer-events:none}
+.root.idle .bar{opacity:0;pointer-events:none}
+.root.bare .bar{display:none}
 .root.idle .bar:focus-within{opacity:1;pointer-events:auto}
 .spacer{flex:1}
 input[type=range]{width:80px;accent-color:#fff;margin:0 6px}
@@ -40,7 +41,6 @@ input[type=range]{width:80px;accent-color:#fff;margin:0 6px}
 .menu{position:relative}
 [role=menu]{position:absolute;right:0;bottom:calc(100% + 8px);min-width:150px;background:#1c1c1c;border-radius:8px;
  padding:4px;box-shadow:0 4px 18px rgba(0,0,0,.5);display:flex;flex-direction:column}
-[role=menu]>p{margin:4px 8px;color:#ccc;font-size:12px}
 [role^=menuitem]{justify-content:flex-start;width:100%;padding:6px 10px}
 [role^=menuitem][aria-checked=true]::after{content:"✓";margin-left:auto}
 .screen{position:absolute;inset:0;display:flex;flex-direction:column;align-items:center;justify-content:center;
