@@ -2,10 +2,10 @@
 // after "starting soon", shows "ended", obeys the keyboard, pins a rung from the quality menu and back to Auto, reloads on
 // a new `stream`, survives removal and re-insertion, and passes axe-core with its controls showing.
 import axe from 'axe-core';
-import type { Browser, Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ABR_LADDER } from './support/abr-trace.ts';
-import { launchChromium } from './support/browser.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from './support/browser.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
 import { pollUntil } from './support/poll.ts';
 import { startServer, type RunningServer } from './support/server.ts';
@@ -240,6 +240,29 @@ describe('<swarmcast-player> on the iframe page', () => {
     } finally {
       await latePublisher?.stop();
       await late.close();
+    }
+  });
+
+  it('falls back to muted autoplay where the browser requires it, with an Unmute prompt that unmutes', async () => {
+    // This machine's Chromium without the flag that lets every page autoplay with sound: the browser's usual policy.
+    const strict = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: CHROMIUM_ARGS.filter((arg) => !arg.startsWith('--autoplay-policy')),
+      headless: true,
+    });
+    try {
+      const strictPage = await strict.newPage();
+      await strictPage.goto(`${server.baseUrl}/embed.html?stream=${STREAM}&autoplay`);
+      const muted = await waitFor(strictPage, (s) => s.state === 'playing' && s.decodedFrames > 0, 'muted autoplay', 30_000);
+      expect(muted).toMatchObject({ muted: true, paused: false });
+      const unmute = strictPage.locator(`${PLAYER} .unmute`);
+      await expect.poll(() => unmute.isVisible()).toBe(true);
+      await unmute.click();
+      const unmuted = await waitFor(strictPage, (s) => !s.muted, 'unmuted by the prompt');
+      expect(unmuted.paused).toBe(false);
+      expect(await unmute.isVisible()).toBe(false);
+    } finally {
+      await strict.close();
     }
   });
 
