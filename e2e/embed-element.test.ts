@@ -230,8 +230,9 @@ describe('<swarmcast-player> on the iframe page', () => {
       const soon = await waitFor(late, (s) => s.screen === 'starting-soon', '"starting soon"');
       expect(soon).toMatchObject({ state: 'connecting', reason: 'waiting-for-broadcast', screenTitle: 'Starting soon' });
       latePublisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: LATE_STREAM, width: 426, height: 240, rendition: '240p', videoBitrate: 300_000 });
-      // A few seconds of broadcast, so that it ends on whole segments as a real one does.
-      const playing = await waitFor(late, (s) => s.state === 'playing' && s.decodedFrames > 90, 'playing 3 s once live', 30_000);
+      // Stopped within its first seconds: hls.js often leaves such a broadcast's last short part unappended, so the
+      // video never fires `ended` and the player must see the end from the playlist's ENDLIST and the starved playhead.
+      const playing = await waitFor(late, (s) => s.state === 'playing' && s.decodedFrames > 0, 'playing once live', 30_000);
       expect(playing.screen).toBeUndefined();
       await latePublisher.stop();
       latePublisher = undefined;

@@ -47,6 +47,13 @@ export interface Quality {
 
 /** A media error this soon after the previous recovery counts towards the same failure streak. */
 const MEDIA_RECOVERY_STREAK_MS = 10_000;
+/**
+ * After the playlist's ENDLIST, a playhead starved at the end of its buffer this long means the broadcast is over even
+ * without the video's `ended` (hls.js sometimes leaves the last short part of a final segment unappended).
+ */
+const ENDED_STALL_MS = 1000;
+/** "At the end of its buffer": less than this buffered ahead. */
+const ENDED_BUFFER_MS = 300;
 /** Parts whose delivery time is reported as a median: about two seconds of 200 ms parts. */
 const DELIVERY_WINDOW_PARTS = 10;
 
@@ -92,6 +99,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   #timeouts: StreamTimeouts;
   /** The current hls.js instance's ABR state (`abr: 'streamed'`). */
   #abr: StreamedPartAbr | null = null;
+  /** performance.now() since when the playhead has been starved at its buffer's end after ENDLIST, or null. */
+  #starvedAtEndSince: number | null = null;
   /** Changes of the rung playing (hls.js's LEVEL_SWITCHED after the first), -1 before the first. */
   #switches = -1;
   /** The rung the viewer pinned, by name so that it survives a reload of the stream; null: Auto. */
@@ -346,10 +355,30 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     }
   }
 
+  /** Whether playback has stood starved at the end of its buffer for ENDED_STALL_MS after the playlist ended. */
+  #starvedAtEnd(hls: Hls): boolean {
+    const video = this.#video;
+    const ended = hls.levels[hls.currentLevel]?.details?.live === false;
+    const starved = ended && !video.paused && video.readyState < HTMLMediaElement.HAVE_FUTURE_DATA && bufferAheadMs(video.buffered, video.currentTime) < ENDED_BUFFER_MS;
+    if (!starved) {
+      this.#starvedAtEndSince = null;
+      return false;
+    }
+    const now = performance.now();
+    this.#starvedAtEndSince ??= now;
+    return now - this.#starvedAtEndSince >= ENDED_STALL_MS;
+  }
+
   /** Moves on a playhead that stands still with media buffered at it (see PlayheadWatchdog), logging each attempt. */
   #watchPlayhead(): void {
     const video = this.#video;
-    if (!this.#hls) return;
+    const hls = this.#hls;
+    if (!hls) return;
+    if (this.#starvedAtEnd(hls)) {
+      console.warn('[swarmcast] the broadcast ended and playback is at the end of what was buffered; ending playback');
+      this.#ended();
+      return;
+    }
     const buffered: [number, number][] = [];
     for (let i = 0; i < video.buffered.length; i++) buffered.push([video.buffered.start(i), video.buffered.end(i)]);
     const decision = this.#watchdog.update({ nowMs: performance.now(), currentTimeS: video.currentTime, paused: video.paused, buffered });
@@ -466,6 +495,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
 
   /** The broadcast ended: show it, and keep polling so a new broadcast on the same name starts playing. */
   #ended(): void {
+    this.#starvedAtEndSince = null;
     this.#teardownHls();
     this.#setState('idle', 'ended');
     this.#schedulePoll();
