@@ -202,6 +202,44 @@ describe('<swarmcast-player> on the iframe page', () => {
     await waitFor(page, (s) => !s.paused, 'first player playing again');
   });
 
+  it('is 16:9 by default at its container\'s width, and sized by the page when it says so', async () => {
+    const sizes = await page.evaluate((selector) => {
+      const box = document.createElement('div');
+      box.style.width = '640px';
+      const element = document.createElement(selector);
+      box.append(element);
+      document.body.append(box);
+      const natural = element.getBoundingClientRect();
+      element.style.cssText = 'width: 300px; height: 300px';
+      const sized = element.getBoundingClientRect();
+      box.remove();
+      return [natural.width, natural.height, sized.width, sized.height];
+    }, PLAYER);
+    expect(sizes).toEqual([640, 360, 300, 300]);
+  });
+
+  it('takes poster and controls at run time', async () => {
+    const poster = `${server.baseUrl}/poster.png`;
+    const read = () =>
+      page.evaluate((selector) => {
+        const root = document.querySelector(selector)!.shadowRoot!;
+        return { poster: root.querySelector('video')!.poster, bar: getComputedStyle(root.querySelector('.bar')!).display };
+      }, PLAYER);
+    expect((await read()).bar).toBe('flex');
+    await page.evaluate(([selector, url]) => {
+      const element = document.querySelector(selector!)!;
+      element.setAttribute('poster', url!);
+      element.setAttribute('controls', 'false');
+    }, [PLAYER, poster]);
+    expect(await read()).toEqual({ poster, bar: 'none' });
+    await page.evaluate((selector) => {
+      const element = document.querySelector(selector)!;
+      element.removeAttribute('poster');
+      element.removeAttribute('controls');
+    }, PLAYER);
+    expect(await read()).toEqual({ poster: '', bar: 'flex' });
+  });
+
   it('reloads on a new stream attribute, and stops on removal and plays again when put back', async () => {
     await page.evaluate((selector) => document.querySelector(selector)!.setAttribute('stream', 'nobody-here'), PLAYER);
     const waiting = await waitFor(page, (s) => s.screen === 'starting-soon', '"starting soon" for a stream not live');

@@ -14,7 +14,7 @@ export const ICONS = {
 } as const;
 
 const CSS = `
-:host{all:initial;display:block;position:relative;width:100%;aspect-ratio:16/9;background:#000;color:#fff;
+:host{all:initial;display:block;position:relative;container-type:inline-size;width:100%;aspect-ratio:16/9;background:#000;color:#fff;
  font:14px/1.3 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;overflow:hidden;contain:content}
 :host([hidden]){display:none}
 :host(:focus-visible){outline:3px solid #7cb7ff;outline-offset:-3px}
@@ -56,7 +56,8 @@ input[type=range]{width:80px;accent-color:#fff;margin:0 6px}
 .big-play{position:absolute;inset:0;margin:auto;width:72px;height:72px;border-radius:50%;background:rgba(0,0,0,.7)}
 .big-play svg{width:44px;height:44px}
 .unmute{position:absolute;top:12px;left:12px;margin:0}
-@media (max-width:420px){input[type=range],.lm{display:none}}
+/* Narrow players (phones, small embeds) drop the volume slider and the latency menu. */
+@container (max-width:420px){input[type=range],.lm{display:none}}
 `;
 
 /** The shadow root's content; element.ts finds its parts by class. */
