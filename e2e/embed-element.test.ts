@@ -282,6 +282,38 @@ describe('<swarmcast-player> on the iframe page', () => {
     }
   });
 
+  it('upgrades an element already in the page once the module loads, starting once with no error', async () => {
+    // The built element module (the iframe page's script), loaded after the markup as the script-tag snippet does.
+    const embedHtml = await (await fetch(`${server.baseUrl}/embed.html`)).text();
+    const moduleSrc = /<script type="module"[^>]*src="([^"]+)"/.exec(embedHtml)?.[1];
+    expect(moduleSrc).toBeDefined();
+    const upgradePage = await browser.newPage();
+    try {
+      const pageUrl = `${server.baseUrl}/upgrade-test`;
+      await upgradePage.route(pageUrl, (route) =>
+        route.fulfill({
+          contentType: 'text/html',
+          body: `<!doctype html><html lang="en"><title>upgrade</title><main></main>
+            <swarmcast-player autoplay muted stream="${STREAM}"></swarmcast-player>
+            <script>
+              window.seenStates = [];
+              document.addEventListener('statechange', (e) => window.seenStates.push(e.detail.state + '/' + e.detail.reason));
+            </script>
+            <script type="module" src="${moduleSrc}"></script></html>`,
+        }),
+      );
+      await upgradePage.goto(pageUrl);
+      // The iframe page's own code appends a second, stream-less element into <main>, before this one in document order.
+      await waitFor(upgradePage, (s) => s.state === 'playing' && s.decodedFrames > 0, 'upgraded element playing', 20_000, 1);
+      const states = await upgradePage.evaluate(() => (window as unknown as { seenStates: string[] }).seenStates);
+      expect(states.filter((state) => state.startsWith('error'))).toEqual([]);
+      // One player: it connected once, not once per attribute.
+      expect(states.filter((state) => state === 'connecting/loading')).toHaveLength(1);
+    } finally {
+      await upgradePage.close();
+    }
+  });
+
   it('falls back to muted autoplay where the browser requires it, with an Unmute prompt that unmutes', async () => {
     // This machine's Chromium without the flag that lets every page autoplay with sound: the browser's usual policy.
     const strict = await chromium.launch({

@@ -56,6 +56,11 @@ export class SwarmcastPlayerElement extends HTMLElement {
   #quality: Quality = { rendition: null, level: -1, auto: true };
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #inPictureInPicture = false;
+  /**
+   * Between connectedCallback and disconnectedCallback. Not `isConnected`: an element upgraded in the page gets its
+   * attributes' callbacks while already connected, before connectedCallback, and must not start once per attribute.
+   */
+  #connected = false;
   /** The host's aria-label is the element's own (not the page's), so it follows the stream. */
   #ownLabel = false;
 
@@ -92,6 +97,7 @@ export class SwarmcastPlayerElement extends HTMLElement {
   }
 
   connectedCallback(): void {
+    this.#connected = true;
     if (!this.hasAttribute('tabindex')) this.tabIndex = 0;
     if (!this.hasAttribute('role')) this.setAttribute('role', 'region');
     this.#label();
@@ -107,6 +113,7 @@ export class SwarmcastPlayerElement extends HTMLElement {
   }
 
   disconnectedCallback(): void {
+    this.#connected = false;
     this.#teardown();
     this.#setState('idle', 'destroyed');
   }
@@ -116,9 +123,9 @@ export class SwarmcastPlayerElement extends HTMLElement {
     if (SOURCE_ATTRIBUTES.includes(name)) {
       this.#label();
       this.#showLatencyMode();
-      if (this.isConnected && this.#started) this.#load();
+      if (this.#connected && this.#started) this.#load();
     } else if (name === 'autoplay') {
-      if (this.isConnected && !this.#started && flag(value, false)) this.#load();
+      if (this.#connected && !this.#started && flag(value, false)) this.#load();
     } else if (name === 'muted') {
       this.#video.muted = flag(value, false);
     } else if (name === 'poster') {
@@ -234,7 +241,7 @@ export class SwarmcastPlayerElement extends HTMLElement {
     ui.spinner.hidden = !screen?.spinner;
     ui.retry.hidden = !screen?.retry;
     if (!this.#started || state !== 'playing') ui.bigPlay.hidden = this.#started;
-    if (state !== 'playing') this.#showLive(null);
+    ui.live.hidden = state !== 'playing';
   }
 
   #emit<K extends keyof SwarmcastPlayerEvents>(type: K, detail: SwarmcastPlayerEvents[K]): void {
