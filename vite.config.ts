@@ -84,6 +84,7 @@ export default defineConfig({
         index: resolve(pages, 'index.html'),
         broadcast: resolve(pages, 'broadcast.html'),
         watch: resolve(pages, 'watch.html'),
+        embed: resolve(pages, 'embed.html'),
         'swarmcast-player': ELEMENT_ENTRY,
       },
       // The element's module keeps its exports (SwarmcastPlayerElement) for pages that import it.

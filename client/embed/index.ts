@@ -1,28 +1,8 @@
-// Placeholder for the embed stage's entry (the real element comes from the ELEMENT helper): defines
-// `swarmcast-player`, a video in an open shadow root playing `stream` from the server this module was loaded from.
-import { SwarmcastPlayer, playbackUrl } from '../player/index.ts';
+// The embed stage's public surface: importing it defines <swarmcast-player> (once) and exports the element and its types.
+import { SwarmcastPlayerElement } from './element.ts';
 
-export class SwarmcastPlayerElement extends HTMLElement {
-  #player: SwarmcastPlayer | undefined;
-
-  connectedCallback(): void {
-    const video = document.createElement('video');
-    video.muted = true;
-    video.playsInline = true;
-    video.style.width = '100%';
-    this.attachShadow({ mode: 'open' }).append(video);
-    const server = this.getAttribute('server') ?? new URL(import.meta.url).origin;
-    this.#player = new SwarmcastPlayer(video);
-    this.#player.on('state', (state, reason) => {
-      this.dataset.state = state;
-      this.dataset.reason = reason;
-    });
-    this.#player.load(playbackUrl(this.getAttribute('stream') ?? '', server));
-  }
-
-  disconnectedCallback(): void {
-    this.#player?.destroy();
-  }
-}
+export { SwarmcastPlayerElement };
+export type { SwarmcastPlayerElementEventMap, SwarmcastPlayerEvents } from './element.ts';
+export type { LatencyMode, PlayerState, PlayerStats, Quality, StateReason } from '../player/index.ts';
 
 if (!customElements.get('swarmcast-player')) customElements.define('swarmcast-player', SwarmcastPlayerElement);

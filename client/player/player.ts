@@ -20,10 +20,40 @@ export type PlayerEvents = {
   error: [error: PlayerError];
   /** Playback started; `muted` is true when the browser refused unmuted autoplay and the player fell back to muted. */
   autoplay: [info: { muted: boolean }];
+  /** The stream's rungs are known (its multivariant playlist was read), highest first. */
+  rungs: [rungs: Rung[]];
+  /** The rung playing changed, or the choice between a pinned rung and Auto did. */
+  quality: [quality: Quality];
 };
+
+/** One rung of the stream's ladder. */
+export interface Rung {
+  /** The rendition's name, e.g. `720p`. */
+  name: string;
+  height: number;
+  /** Declared bandwidth, bits per second. */
+  bandwidth: number;
+  /** hls.js's level index. */
+  level: number;
+}
+
+/** Which rung plays and whether the player chooses it (Auto) or the viewer pinned it. */
+export interface Quality {
+  rendition: string | null;
+  /** hls.js's level index of the rung playing, -1 before one plays. */
+  level: number;
+  auto: boolean;
+}
 
 /** A media error this soon after the previous recovery counts towards the same failure streak. */
 const MEDIA_RECOVERY_STREAK_MS = 10_000;
+/**
+ * After the playlist's ENDLIST, a playhead starved at the end of its buffer this long means the broadcast is over even
+ * without the video's `ended` (hls.js sometimes leaves the last short part of a final segment unappended).
+ */
+const ENDED_STALL_MS = 1000;
+/** "At the end of its buffer": less than this buffered ahead. */
+const ENDED_BUFFER_MS = 300;
 /** Parts whose delivery time is reported as a median: about two seconds of 200 ms parts. */
 const DELIVERY_WINDOW_PARTS = 10;
 
@@ -69,8 +99,12 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   #timeouts: StreamTimeouts;
   /** The current hls.js instance's ABR state (`abr: 'streamed'`). */
   #abr: StreamedPartAbr | null = null;
+  /** performance.now() since when the playhead has been starved at its buffer's end after ENDLIST, or null. */
+  #starvedAtEndSince: number | null = null;
   /** Changes of the rung playing (hls.js's LEVEL_SWITCHED after the first), -1 before the first. */
   #switches = -1;
+  /** The rung the viewer pinned, by name so that it survives a reload of the stream; null: Auto. */
+  #pinned: string | null = null;
 
   constructor(video: HTMLVideoElement, options: Partial<PlayerConfig> = {}) {
     super();
@@ -120,6 +154,48 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     if (this.#catchUp) this.#catchUpTimer ??= setInterval(() => this.#controlLatency(), this.#config.catchUpIntervalMs);
     this.#watchdogTimer ??= setInterval(() => this.#watchPlayhead(), this.#config.playheadWatchdogIntervalMs);
     this.#start('loading');
+  }
+
+  /** The stream's rungs, highest first; empty until its multivariant playlist was read. */
+  rungs(): Rung[] {
+    const levels = this.#hls?.levels ?? [];
+    return levels
+      .map((level, index) => ({ name: renditionOf(level.url[0] ?? '') ?? `${level.height}p`, height: level.height, bandwidth: level.bitrate, level: index }))
+      .sort((a, b) => b.bandwidth - a.bandwidth);
+  }
+
+  get quality(): Quality {
+    const hls = this.#hls;
+    const level = hls?.currentLevel ?? -1;
+    const playing = hls && level >= 0 ? hls.levels[level] : undefined;
+    return { rendition: playing ? renditionOf(playing.url[0] ?? '') : null, level, auto: this.#pinned === null };
+  }
+
+  /**
+   * Pins the rung named `name` (see `rungs()`), or goes back to Auto with null. The switch takes hls.js's own
+   * non-flushing path (`loadLevel`), the one the ABR's switches take, so it reloads from an independent part without a
+   * stall; Auto hands the choice back to the ABR.
+   */
+  setQuality(name: string | null): void {
+    this.#pinned = name;
+    this.#applyQuality();
+    this.emit('quality', this.quality);
+  }
+
+  #applyQuality(): void {
+    const hls = this.#hls;
+    if (!hls || hls.levels.length === 0) return;
+    const rung = this.#pinned === null ? undefined : this.rungs().find((r) => r.name === this.#pinned);
+    const level = rung?.level ?? -1;
+    if (hls.manualLevel !== level) hls.loadLevel = level;
+  }
+
+  /** Jumps to the live edge (after a pause or a seek back) and plays. */
+  seekToLive(): void {
+    const video = this.#video;
+    const edge = this.#hls?.liveSyncPosition;
+    if (edge !== null && edge !== undefined && edge > video.currentTime) video.currentTime = edge;
+    if (video.paused && this.#hls) this.#play();
   }
 
   stats(): PlayerStats {
@@ -202,9 +278,16 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
       ...(abr && { abrController: abr.controller(), fLoader: abr.timedLoader(edges ? edgeFailoverLoader(edges, FetchLoader) : FetchLoader) }),
     });
     this.#hls = hls;
-    hls.on(Hls.Events.LEVEL_SWITCHED, () => this.#switches++);
+    hls.on(Hls.Events.LEVEL_SWITCHED, () => {
+      this.#switches++;
+      this.emit('quality', this.quality);
+    });
     hls.on(Hls.Events.MANIFEST_LOADED, () => this.#mark('manifestLoadedMs'));
-    hls.on(Hls.Events.MANIFEST_PARSED, () => this.#play());
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      this.emit('rungs', this.rungs());
+      this.#applyQuality();
+      this.#play();
+    });
     hls.on(Hls.Events.MEDIA_ATTACHED, () => this.#resumeAfterReattach(hls));
     hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => this.#onLevelLoaded(hls, data));
     hls.on(Hls.Events.FRAG_LOADED, (_event, data) => this.#onFragLoaded(data));
@@ -272,10 +355,30 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     }
   }
 
+  /** Whether playback has stood starved at the end of its buffer for ENDED_STALL_MS after the playlist ended. */
+  #starvedAtEnd(hls: Hls): boolean {
+    const video = this.#video;
+    const ended = hls.levels[hls.currentLevel]?.details?.live === false;
+    const starved = ended && !video.paused && video.readyState < HTMLMediaElement.HAVE_FUTURE_DATA && bufferAheadMs(video.buffered, video.currentTime) < ENDED_BUFFER_MS;
+    if (!starved) {
+      this.#starvedAtEndSince = null;
+      return false;
+    }
+    const now = performance.now();
+    this.#starvedAtEndSince ??= now;
+    return now - this.#starvedAtEndSince >= ENDED_STALL_MS;
+  }
+
   /** Moves on a playhead that stands still with media buffered at it (see PlayheadWatchdog), logging each attempt. */
   #watchPlayhead(): void {
     const video = this.#video;
-    if (!this.#hls) return;
+    const hls = this.#hls;
+    if (!hls) return;
+    if (this.#starvedAtEnd(hls)) {
+      console.warn('[swarmcast] the broadcast ended and playback is at the end of what was buffered; ending playback');
+      this.#ended();
+      return;
+    }
     const buffered: [number, number][] = [];
     for (let i = 0; i < video.buffered.length; i++) buffered.push([video.buffered.start(i), video.buffered.end(i)]);
     const decision = this.#watchdog.update({ nowMs: performance.now(), currentTimeS: video.currentTime, paused: video.paused, buffered });
@@ -392,6 +495,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
 
   /** The broadcast ended: show it, and keep polling so a new broadcast on the same name starts playing. */
   #ended(): void {
+    this.#starvedAtEndSince = null;
     this.#teardownHls();
     this.#setState('idle', 'ended');
     this.#schedulePoll();
