@@ -1,7 +1,7 @@
 // One page interface over Playwright (Chromium), puppeteer-core (Firefox) and webdriverio (WebKitGTK), so a suite can pair any
 // broadcaster with any viewer.
 import type { Browser as PlaywrightBrowser } from 'playwright-core';
-import type { Browser as PuppeteerBrowser } from 'puppeteer-core';
+import type { KeyInput, Browser as PuppeteerBrowser } from 'puppeteer-core';
 import { launchChromium } from './browser.ts';
 import { launchFirefox } from './firefox.ts';
 import { launchWebKit, type WebKitSession } from './webkit.ts';
@@ -20,7 +20,23 @@ export interface MatrixPage {
   waitForSelector(selector: string, timeoutMs: number): Promise<void>;
   /** Evaluates a JavaScript expression in the page (a string, so neither driver has to serialise a compiled function). */
   evaluate<T>(expression: string): Promise<T>;
+  /** Evaluates an expression in the first frame whose URL contains `urlPart` (a cross-origin iframe too). */
+  evaluateInFrame<T>(urlPart: string, expression: string): Promise<T>;
+  /** Presses a key (a W3C key name such as `Space`, `m`, `ArrowLeft`) into whatever has focus. */
+  press(key: string): Promise<void>;
+  setViewportSize(width: number, height: number): Promise<void>;
+  /** Saves a PNG of the viewport. */
+  screenshot(path: string): Promise<void>;
+  /** Console errors and uncaught exceptions of the page so far; null where the driver cannot see the console (WebKit). */
+  readonly consoleErrors: readonly string[] | null;
   close(): Promise<void>;
+}
+
+/** The frame of `frames` whose URL contains `urlPart`, or an error naming the URLs there are. */
+function frameWith<F extends { url(): string }>(frames: readonly F[], urlPart: string): F {
+  const frame = frames.find((f) => f.url().includes(urlPart));
+  if (!frame) throw new Error(`no frame with ${urlPart} in its URL (frames: ${frames.map((f) => f.url()).join(', ')})`);
+  return frame;
 }
 
 export interface MatrixBrowser {
@@ -36,11 +52,21 @@ function wrapChromium(browser: PlaywrightBrowser): MatrixBrowser {
     async newPage() {
       const context = await browser.newContext();
       const page = await context.newPage();
+      const consoleErrors: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') consoleErrors.push(message.text());
+      });
+      page.on('pageerror', (error) => consoleErrors.push(String(error)));
       return {
         kind: 'chromium',
         goto: async (url) => void (await page.goto(url)),
         waitForSelector: async (selector, timeoutMs) => void (await page.waitForSelector(selector, { timeout: timeoutMs })),
         evaluate: (expression) => page.evaluate(expression),
+        evaluateInFrame: (urlPart, expression) => frameWith(page.frames(), urlPart).evaluate(expression),
+        press: (key) => page.keyboard.press(key === 'Space' ? ' ' : key),
+        setViewportSize: (width, height) => page.setViewportSize({ width, height }),
+        screenshot: async (path) => void (await page.screenshot({ path })),
+        consoleErrors,
         close: () => context.close(),
       };
     },
@@ -55,11 +81,21 @@ function wrapFirefox(browser: PuppeteerBrowser): MatrixBrowser {
       const context = await browser.createBrowserContext();
       // A window of its own: a Firefox page in a background tab is throttled (its broadcast stalls, it may not connect).
       const page = await context.newPage({ type: 'window' });
+      const consoleErrors: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') consoleErrors.push(message.text());
+      });
+      page.on('pageerror', (error) => consoleErrors.push(String(error)));
       return {
         kind: 'firefox',
         goto: async (url) => void (await page.goto(url)),
         waitForSelector: async (selector, timeoutMs) => void (await page.waitForSelector(selector, { timeout: timeoutMs })),
         evaluate: (expression) => page.evaluate(expression) as Promise<never>,
+        evaluateInFrame: (urlPart, expression) => frameWith(page.frames(), urlPart).evaluate(expression) as Promise<never>,
+        press: (key) => page.keyboard.press(key === 'Space' ? ' ' : (key as KeyInput)),
+        setViewportSize: (width, height) => page.setViewport({ width, height }),
+        screenshot: async (path) => void (await page.screenshot({ path: path as `${string}.png` })),
+        consoleErrors,
         close: () => context.close(),
       };
     },
@@ -80,6 +116,23 @@ function wrapWebKitSession(session: WebKitSession): MatrixPage {
       })),
     // Classic WebDriver runs a function body and awaits a promise it returns.
     evaluate: (expression) => browser.execute(`return (${expression});`) as Promise<never>,
+    evaluateInFrame: async (urlPart, expression) => {
+      const frames = await browser.$$('iframe').getElements();
+      for (const frame of frames) {
+        if (!(await frame.getAttribute('src'))?.includes(urlPart)) continue;
+        await browser.switchFrame(frame);
+        try {
+          return (await browser.execute(`return (${expression});`)) as never;
+        } finally {
+          await browser.switchFrame(null);
+        }
+      }
+      throw new Error(`no iframe with ${urlPart} in its src`);
+    },
+    press: (key) => browser.keys(key === 'Space' ? ' ' : key),
+    setViewportSize: (width, height) => browser.setViewport({ width, height }),
+    screenshot: async (path) => void (await browser.saveScreenshot(path)),
+    consoleErrors: null,
     close: () => session.close(),
   };
 }
