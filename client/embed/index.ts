@@ -1,4 +1,6 @@
 // The embed stage's public surface: importing it defines <swarmcast-player> (once) and exports the element and its types.
+// The player's typing of hls.js's light build, for a program that imports this module from outside the repo.
+/// <reference path="../player/hls-light.d.ts" />
 import { SwarmcastPlayerElement } from './element.ts';
 
 export { SwarmcastPlayerElement };
