@@ -54,9 +54,8 @@ declare module 'bittorrent-tracker' {
 
   export class Client extends EventEmitter {
     constructor(options: ClientOptions);
-    start(): void;
-    update(): void;
-    stop(): void;
+    /** `numwant: 0` announces without WebRTC offers. */
+    start(opts?: { numwant?: number }): void;
     destroy(cb?: () => void): void;
   }
 }

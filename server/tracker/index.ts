@@ -1,4 +1,2 @@
-// Public surface of the tracker stage: the WebTorrent tracker, its path and its bounds.
+// Public surface of the tracker stage: the WebTorrent tracker and the path it answers on.
 export { Tracker, TRACKER_PATH } from './tracker.ts';
-export type { SwarmDirectory } from './admission.ts';
-export { TRACKER_DEFAULTS } from './config.ts';
