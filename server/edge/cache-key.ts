@@ -1,7 +1,7 @@
 // Pure derivation of the cache key and the object kind of a /live/ request URL.
 import { parsePlaybackPath } from '../../shared/playback-path.ts';
 
-export type ObjectKind = 'playlist' | 'part' | 'segment' | 'init' | 'other';
+export type ObjectKind = 'playlist' | 'digests' | 'part' | 'segment' | 'init' | 'other';
 
 /**
  * Path plus the query with its parameters sorted, so `?_HLS_part=2&_HLS_msn=5` and `?_HLS_msn=5&_HLS_part=2` are one
@@ -20,7 +20,8 @@ export function cacheKeyOf(url: string): string {
 export function objectKindOf(url: string): ObjectKind {
   const path = parsePlaybackPath(url);
   if (!path) return 'other';
-  return path.kind === 'object' ? path.object.kind : 'playlist';
+  if (path.kind === 'object') return path.object.kind;
+  return path.kind === 'digests' ? 'digests' : 'playlist';
 }
 
 function compare(a: string, b: string): number {

@@ -137,7 +137,7 @@ export class Edge {
       compressible: false,
       chunks: [],
       clients: new Set(),
-      stale: cached && kind !== 'playlist' && kind !== 'other' ? cached : undefined,
+      stale: cached && kind !== 'playlist' && kind !== 'digests' && kind !== 'other' ? cached : undefined,
       abandon: () => undefined,
     };
     this.#flights.set(key, flight);
@@ -212,7 +212,7 @@ export class Edge {
       freshUntilMs: this.#nowMs() + policy.freshMs,
     };
     if (policy.storable) this.#cache.set(flight.key, object);
-    if (flight.compressible && flight.stream !== undefined) this.#targetDurations.observe(flight.stream, body.toString('utf8'));
+    if (flight.compressible && flight.kind === 'playlist' && flight.stream !== undefined) this.#targetDurations.observe(flight.stream, body.toString('utf8'));
     for (const client of flight.clients) {
       if (client.phase === 'streaming') this.#settle(client, () => client.res.end());
       else if (client.phase === 'waiting') this.#sendStored(client.req, client.res, flight.key, object, client.status);

@@ -19,9 +19,9 @@ export function passedHeaders(upstream: Record<string, string>): Record<string, 
   return headers;
 }
 
-/** The edge compresses uncompressed 200 playlists itself: they arrive in one piece and shrink well. */
+/** The edge compresses uncompressed 200 playlists and digests itself: they arrive in one piece and shrink well. */
 export function isCompressible(kind: ObjectKind, status: number, headers: Record<string, string>): boolean {
-  return kind === 'playlist' && status === 200 && !headers['content-encoding'];
+  return (kind === 'playlist' || kind === 'digests') && status === 200 && !headers['content-encoding'];
 }
 
 /**

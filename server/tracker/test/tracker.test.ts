@@ -263,4 +263,18 @@ describe('in the server', () => {
     expect(await metric(h.tracker, 'swarmcast_tracker_peers')).toBe(1);
     expect(await metric(h.tracker, 'swarmcast_tracker_swarms')).toBe(1);
   });
+
+  it('edge role: digests.json is proxied with CORS and cached for its one-second lifetime', async () => {
+    const h = await startOrigin();
+    const edgeBase = await listen(createApp(loadConfig({ ROLE: 'edge', ORIGIN_URL: h.baseUrl })));
+    const first = await fetch(`${edgeBase}/live/cam/v0/digests.json`);
+    const second = await fetch(`${edgeBase}/live/cam/v0/digests.json`);
+    expect(first.headers.get('access-control-allow-origin')).toBe('*');
+    expect(first.headers.get('cache-control')).toBe('public, max-age=1');
+    expect([first.headers.get('x-cache'), second.headers.get('x-cache')]).toEqual(['MISS', 'HIT']);
+    const body = (await first.json()) as { segments: Record<string, string> };
+    expect(await second.json()).toEqual(body);
+    expect(body).toEqual(await (await fetch(`${h.baseUrl}/live/cam/v0/digests.json`)).json());
+    expect(Object.keys(body.segments)).toHaveLength(1);
+  });
 });
