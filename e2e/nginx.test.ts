@@ -1,17 +1,20 @@
 // nginx as the production edge: the shipped config in front of a real origin, a real viewer playing through it,
 // nginx's cache answering hits and collapsing identical blocking reloads, CORS on every answer (nginx's own errors
-// included) and the embeddable player's loader and modules cached as the origin says.
+// included), the embeddable player's loader and modules cached as the origin says, segment digests cached and the
+// tracker's WebSocket passed to the origin.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { launchChromium } from './support/browser.ts';
-import { mediaPlaylistUrl, preloadHintOf, rawGet } from './support/live-hls.ts';
+import { mediaPlaylistUrl, playlistWithSegments, preloadHintOf, rawGet, segmentsOf } from './support/live-hls.ts';
 import { readMetric } from './support/metrics.ts';
 import { startNginx, type RunningNginx } from './support/nginx.ts';
 import { goLiveWithTestSource, watchFor } from './support/pages.ts';
 import { startServer, type RunningServer } from './support/server.ts';
+import { announce, libraryInfoHash } from './support/tracker-client.ts';
 
 const STREAM = 'nginx-e2e';
 let origin: RunningServer;
@@ -167,6 +170,33 @@ describe('nginx edge (server/edge/nginx)', () => {
       expect(answer.headers['access-control-allow-origin']).toBe('*');
       expect(answer.headers['cross-origin-resource-policy']).toBe('cross-origin');
     }
+  });
+
+  it("serves each rendition's digests.json from its cache for a second, with one CORS header and the segments' SHA-256", async () => {
+    const playlistUrl = await mediaPlaylistUrl(nginx.baseUrl, STREAM);
+    const segment = segmentsOf(await playlistWithSegments(playlistUrl, 1)).find((uri) => uri.endsWith('.m4s'))!;
+    const digestsUrl = new URL('digests.json', playlistUrl).href;
+    const first = await rawGet(digestsUrl);
+    const again = await rawGet(digestsUrl);
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(again.headers['x-cache-status']).toBe('HIT');
+    expect(first.headers['access-control-allow-origin']).toBe('*');
+    expect(first.headers['cache-control']).toBe('public, max-age=1');
+    const { segments } = JSON.parse(first.body.toString()) as { segments: Record<string, string> };
+    const bytes = (await rawGet(new URL(segment, playlistUrl).href)).body;
+    expect(segments[segment]).toBe(createHash('sha256').update(bytes).digest('base64'));
+  });
+
+  it("passes the tracker's WebSocket to the origin: a stream's swarm is admitted, an unknown info hash refused", async () => {
+    const trackerUrl = `${nginx.baseUrl.replace('http:', 'ws:')}/tracker`;
+    const rendition = new URL(await mediaPlaylistUrl(nginx.baseUrl, STREAM)).pathname.split('/').at(-2)!;
+    const admitted = await announce(trackerUrl, await libraryInfoHash(nginx.baseUrl, STREAM, rendition), '-SC0001-nginxnginx01');
+    onTestFinished(admitted.close);
+    expect(admitted.outcome).toEqual({ kind: 'update', complete: 0, incomplete: 1 });
+    const refused = await announce(trackerUrl, 'u'.repeat(20), '-SC0001-nginxnginx02');
+    onTestFinished(refused.close);
+    expect(refused.outcome).toEqual({ kind: 'warning', message: 'unknown info hash: not a variant of a live stream' });
+    expect(await readMetric(origin.baseUrl, 'swarmcast_tracker_peers')).toBe(1);
   });
 
   // Last: it stops the origin.

@@ -2,25 +2,17 @@
 // raw ws clients announce; admission, bounds, relaying, pruning and metrics are read from what they get back.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Client } from 'bittorrent-tracker';
-import { M3U8Parser } from 'hls.js';
-import type { ManifestLoadedData } from 'hls.js';
-import { Core } from 'p2p-media-loader-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { getStreamHash } from '../../../node_modules/p2p-media-loader-core/lib/utils/peer.js';
-import { getStreamSwarmId } from '../../../node_modules/p2p-media-loader-core/lib/utils/stream.js';
-import { SegmentManager } from '../../../node_modules/p2p-media-loader-hlsjs/lib/segment-manager.js';
-import { swarmIdFor } from '../../../shared/p2p-swarm.ts';
 import { createApp, type App } from '../../app.ts';
 import { loadConfig } from '../../config.ts';
-import { Origin } from '../../origin/index.ts';
-import { registerOriginRoutes } from '../../origin/index.ts';
+import { Origin, registerOriginRoutes } from '../../origin/index.ts';
 import { FakePackager, PARTS_PER_SEGMENT } from '../../origin/test/fake-packager.ts';
 import { Tracker, TRACKER_PATH } from '../index.ts';
 import type { TrackerConfig } from '../config.ts';
 import findMyWay from 'find-my-way';
 import { pollUntil } from '../../../e2e/support/poll.ts';
+import { announce, libraryInfoHash, type AnnounceOutcome } from '../../../e2e/support/tracker-client.ts';
 
 interface Harness {
   origin: Origin;
@@ -67,30 +59,11 @@ async function startOrigin(config: Partial<TrackerConfig> = {}): Promise<Harness
   return harness;
 }
 
-/** The info hash p2p-media-loader announces for `rendition`, derived by hls.js and the library from the served multivariant. */
-async function libraryInfoHash(baseUrl: string, stream: string, rendition: string): Promise<string> {
-  const url = `${baseUrl}/live/${stream}/index.m3u8`;
-  const parsed = M3U8Parser.parseMasterPlaylist(await (await fetch(url)).text(), url);
-  const core = new Core({ swarmId: swarmIdFor(stream) });
-  new SegmentManager(core).processMainManifest({ levels: parsed.levels, audioTracks: [] } as unknown as ManifestLoadedData);
-  const level = parsed.levels.find((l) => l.url.includes(`/${rendition}/`));
-  const libraryStream = level && core.getStream(level.url);
-  if (!libraryStream) throw new Error(`no ${rendition} variant in ${url}`);
-  return getStreamHash(getStreamSwarmId(swarmIdFor(stream), libraryStream));
-}
-
-type Outcome = { kind: 'update'; complete: number; incomplete: number } | { kind: 'warning'; message: string };
-
-/** Announces `infoHash` with bittorrent-tracker's Client (no offers, so no peer connection is attempted) and reports the first answer. */
-function announceWithClient(trackerUrl: string, infoHash: string, peerId = '-SC0001-' + 'a'.repeat(12)): Promise<Outcome> {
-  const client = new Client({ infoHash: Buffer.from(infoHash, 'latin1'), peerId: Buffer.from(peerId, 'latin1'), announce: [trackerUrl], port: 6881 });
-  cleanups.push(() => new Promise<void>((done) => client.destroy(() => done())));
-  return new Promise((resolve, reject) => {
-    client.once('update', (data: { complete: number; incomplete: number }) => resolve({ kind: 'update', complete: data.complete, incomplete: data.incomplete }));
-    client.once('warning', (err: Error) => resolve({ kind: 'warning', message: err.message }));
-    client.once('error', reject);
-    client.start({ numwant: 0 });
-  });
+/** Announces with bittorrent-tracker's Client; it leaves when the test ends. */
+async function announceWithClient(trackerUrl: string, infoHash: string, peerId = '-SC0001-' + 'a'.repeat(12)): Promise<AnnounceOutcome> {
+  const announced = await announce(trackerUrl, infoHash, peerId);
+  cleanups.push(announced.close);
+  return announced.outcome;
 }
 
 /** A raw WebSocket to the tracker that collects the JSON messages it receives. */
