@@ -158,7 +158,7 @@ function createEdgeRole(config: ServerConfig, router: Router.Instance<Router.HTT
   registerEdgeRoutes(router, edge);
   router.all('/api/publish/*', (_req, res) => sendText(res, 404, `this is an edge: publish to the origin (${config.originUrls[0]})`));
   return {
-    metricSources: {},
+    metricSources: { trackerRelayConnections: () => trackerRelay.connections },
     registry: edge.registry,
     health: () => ({ role: config.role, ...edge.health() }),
     upgradeTracker: (req, socket, head) => trackerRelay.relay(req, socket, head),

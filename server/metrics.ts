@@ -6,6 +6,7 @@ export interface MetricSources {
   publishesTotal?: () => number;
   publishersDroppedTotal?: () => number;
   ingestBytes?: () => number;
+  trackerRelayConnections?: () => number;
 }
 
 export interface ServerMetrics {
@@ -24,6 +25,7 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
   gauge('swarmcast_publishes_total', 'Publish sessions admitted since start.', sources.publishesTotal);
   gauge('swarmcast_publishers_dropped_total', 'Publishers dropped for protocol errors or timeouts.', sources.publishersDroppedTotal);
   gauge('swarmcast_ingest_bytes', 'Bytes received from the publishers live now.', sources.ingestBytes);
+  gauge('swarmcast_edge_tracker_connections', "Viewers' tracker WebSockets this edge relays to its origin.", sources.trackerRelayConnections);
   const httpResponses = new Counter({
     name: 'swarmcast_http_responses_total',
     help: 'HTTP responses by route family and status.',

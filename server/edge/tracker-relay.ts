@@ -9,7 +9,9 @@ const UPGRADE_TIMEOUT_MS = 5_000;
 
 export class TrackerRelay {
   #originUrls: URL[];
+  /** Client and origin sockets of the relayed connections. */
   #sockets = new Set<Duplex>();
+  #clients = 0;
   #closed = false;
 
   constructor(originUrls: readonly string[]) {
@@ -23,7 +25,14 @@ export class TrackerRelay {
       return;
     }
     this.#track(socket);
+    this.#clients++;
+    socket.once('close', () => this.#clients--);
     this.#attempt(0, req, socket, head);
+  }
+
+  /** Client connections being relayed (or connecting). */
+  get connections(): number {
+    return this.#clients;
   }
 
   /** Cuts every relayed connection. Idempotent. */

@@ -235,6 +235,8 @@ describe('in the server', () => {
     expect(await announceWithClient(`${edgeBase.replace('http:', 'ws:')}${TRACKER_PATH}`, 'y'.repeat(20), '-SC0001-' + 'd'.repeat(12))).toMatchObject({ kind: 'warning' });
     expect(await metric(h.tracker, 'swarmcast_tracker_peers')).toBe(1);
     expect(await metric(h.tracker, 'swarmcast_tracker_swarms')).toBe(1);
+    // bittorrent-tracker's clients share one socket per tracker URL.
+    expect(await (await fetch(`${edgeBase}/metrics`)).text()).toMatch(/^swarmcast_edge_tracker_connections 1$/m);
   });
 
   it('edge role: digests.json is proxied with CORS and cached for its one-second lifetime', async () => {
