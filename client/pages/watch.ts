@@ -108,8 +108,9 @@ function stillStats(state: PlayerState): PlayerStats {
 // Assigned rather than declared on Window: the broadcaster page exposes a different `swarmcast` in the same program.
 const automation: { stats(): PlayerStats } = {
   stats: () => {
-    const stats = player.stats() ?? stillStats('idle');
-    return pageError === null ? stats : { ...stats, state: 'error' };
+    const stats = player.stats();
+    if (pageError === null) return stats ?? stillStats('idle');
+    return stats ? { ...stats, state: 'error' } : stillStats('error');
   },
 };
 Object.assign(window, { swarmcast: automation });
