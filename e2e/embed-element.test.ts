@@ -389,7 +389,8 @@ describe('the watch page, built on <swarmcast-player>', () => {
     } finally {
       await watch.close();
     }
-  });
+    // Three starts (low, p2p, low again) of up to 30 s each on a loaded machine.
+  }, 100_000);
 
   it('opens in the latency mode and ABR of its address, passing &abr=hls.js to the element', async () => {
     const watch = await browser.newPage();
