@@ -74,7 +74,7 @@ afterAll(async () => {
 function viewerSample(page: MatrixPage): Promise<ViewerSample> {
   return page.evaluate(`(() => {
     const s = window.swarmcast.stats();
-    const video = document.querySelector('video');
+    const video = document.querySelector('swarmcast-player')?.shadowRoot?.querySelector('video');
     return { state: s.state, latencyMs: s.latencyMs, currentTime: s.currentTime, decodedFrames: s.decodedFrames,
       audioDecodedBytes: s.audioDecodedBytes, stalls: s.stalls, mozHasAudio: video && 'mozHasAudio' in video ? video.mozHasAudio : null,
       tap: ${READ_PLAYBACK_TAP} };

@@ -1,9 +1,11 @@
 // <swarmcast-player> in real Chromium on the iframe page (/embed.html): plays a three-rung live stream, starts by itself
 // after "starting soon", shows "ended", obeys the keyboard, pins a rung from the quality menu and back to Auto, reloads on
-// a new `stream`, survives removal and re-insertion, and passes axe-core with its controls showing.
+// a new `stream`, survives removal and re-insertion, and passes axe-core with its controls showing. The watch page plays
+// in the same element: its state, stats, latency mode, embed code and errors on top of it.
 import axe from 'axe-core';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { embedIframeCode, embedScriptCode } from '../shared/embed-code.ts';
 import { ABR_LADDER } from './support/abr-trace.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from './support/browser.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
@@ -339,5 +341,117 @@ describe('<swarmcast-player> on the iframe page', () => {
 
   it('logged no page errors', () => {
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('the watch page, built on <swarmcast-player>', () => {
+  /** What the tests read of /watch: the page's own state and stats beside its element's. */
+  const watchSeen = (on: Page) =>
+    on.evaluate((selector) => {
+      const element = document.querySelector(selector) as (HTMLElement & { stats(): { decodedFrames: number } | null }) | null;
+      const stats = (window as unknown as { swarmcast: { stats(): { state: string; latencyMode: string; decodedFrames: number } } }).swarmcast.stats();
+      return {
+        bodyState: document.body.dataset['state'],
+        elementState: element?.dataset['state'],
+        stats: { state: stats.state, latencyMode: stats.latencyMode, decodedFrames: stats.decodedFrames },
+        sameAsElement: element?.stats()?.decodedFrames === stats.decodedFrames,
+        lightVideos: document.querySelectorAll('video').length,
+        shadowVideo: Boolean(element?.shadowRoot?.querySelector('video')),
+        abr: element?.getAttribute('abr') ?? null,
+        search: location.search,
+        p2pNotice: !document.getElementById('p2p-notice')!.hidden,
+      };
+    }, PLAYER);
+
+  it('plays the stream in the element, mirrors its state on <body>, and reports its stats', async () => {
+    const watch = await browser.newPage();
+    const errors: string[] = [];
+    watch.on('pageerror', (err) => errors.push(String(err)));
+    try {
+      await watch.goto(`${server.baseUrl}/watch?stream=${STREAM}`);
+      await watch.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
+      const playing = await pollUntil(() => watchSeen(watch), (s) => s.stats.decodedFrames > 30, 20_000, 'the watch page decoding');
+      expect(playing).toMatchObject({ bodyState: 'playing', elementState: 'playing', lightVideos: 0, shadowVideo: true, abr: null, search: `?stream=${STREAM}` });
+      expect(playing.stats).toMatchObject({ state: 'playing', latencyMode: 'low' });
+      // The stats panel is fed from the same stats.
+      await expect.poll(() => watch.textContent('#stat-resolution'), { timeout: 5_000 }).toMatch(/^\d+x\d+$/);
+      // The element's latency menu moves it to p2p; the page follows and keeps &latency= in its address.
+      await watch.locator(`${PLAYER} .latency-button`).click();
+      await watch.locator(`${PLAYER} #latency-menu [role=menuitemradio]`, { hasText: 'Peer-to-peer' }).click();
+      const p2p = await pollUntil(() => watchSeen(watch), (s) => s.stats.latencyMode === 'p2p' && s.bodyState === 'playing', 30_000, 'the watch page playing p2p');
+      expect(p2p).toMatchObject({ search: `?stream=${STREAM}&latency=p2p`, p2pNotice: true });
+      expect(await watch.textContent('#latency-mode')).toBe('p2p');
+      // The page's own switch moves it back.
+      await watch.click('#mode-switch');
+      const low = await pollUntil(() => watchSeen(watch), (s) => s.stats.latencyMode === 'low' && s.bodyState === 'playing', 30_000, 'back to low');
+      expect(low).toMatchObject({ search: `?stream=${STREAM}&latency=low`, p2pNotice: false });
+      expect(errors).toEqual([]);
+    } finally {
+      await watch.close();
+    }
+    // Three starts (low, p2p, low again) of up to 30 s each on a loaded machine.
+  }, 100_000);
+
+  it('opens in the latency mode and ABR of its address, passing &abr=hls.js to the element', async () => {
+    const watch = await browser.newPage();
+    try {
+      await watch.goto(`${server.baseUrl}/watch?stream=${STREAM}&latency=p2p&abr=hls.js`);
+      await watch.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
+      expect(await watchSeen(watch)).toMatchObject({ abr: 'hls.js', stats: { latencyMode: 'p2p' }, p2pNotice: true });
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('offers both forms of the embed code for its stream and copies the one chosen', async () => {
+    const context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
+    try {
+      const watch = await context.newPage();
+      await watch.goto(`${server.baseUrl}/watch?stream=${STREAM}`);
+      expect(await watch.inputValue('#embed-code')).toBe(embedScriptCode(server.baseUrl, STREAM));
+      await watch.click('#copy-embed');
+      await expect.poll(() => watch.evaluate(() => navigator.clipboard.readText())).toBe(embedScriptCode(server.baseUrl, STREAM));
+      await watch.check('input[name="embed-form"][value="iframe"]');
+      expect(await watch.inputValue('#embed-code')).toBe(embedIframeCode(server.baseUrl, STREAM));
+      await watch.click('#copy-embed');
+      await expect.poll(() => watch.evaluate(() => navigator.clipboard.readText())).toBe(embedIframeCode(server.baseUrl, STREAM));
+      // The landing page shows the snippet for the name in its field.
+      await watch.goto(`${server.baseUrl}/`);
+      await watch.fill('#stream', 'my-show');
+      expect(await watch.textContent('#embed-snippet')).toBe(embedScriptCode(server.baseUrl, 'my-show'));
+      expect(await watch.textContent('#embed-iframe')).toBe(embedIframeCode(server.baseUrl, 'my-show'));
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('says what is wrong with a bad stream name, state error, without a player', async () => {
+    const watch = await browser.newPage();
+    try {
+      await watch.goto(`${server.baseUrl}/watch?stream=Not%20Valid`);
+      await watch.waitForSelector('body[data-state="error"]');
+      expect(await watch.textContent('#message')).toMatch(/"Not Valid" is not a valid stream name.*\/watch\?stream=NAME/s);
+      const seenThen = await watchSeen(watch);
+      expect(seenThen).toMatchObject({ stats: { state: 'error' }, elementState: undefined });
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('falls back to muted autoplay where the browser requires it, with the element\'s Unmute prompt', async () => {
+    const strict = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: CHROMIUM_ARGS.filter((arg) => !arg.startsWith('--autoplay-policy')),
+      headless: true,
+    });
+    try {
+      const watch = await strict.newPage();
+      await watch.goto(`${server.baseUrl}/watch?stream=${STREAM}`);
+      await watch.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
+      await expect.poll(() => watch.locator(`${PLAYER} .unmute`).isVisible()).toBe(true);
+      expect(await watch.evaluate(() => (window as unknown as { swarmcast: { stats(): { muted: boolean } } }).swarmcast.stats().muted)).toBe(true);
+    } finally {
+      await strict.close();
+    }
   });
 });

@@ -28,8 +28,8 @@ const DEFAULT_SERVER = new URL(import.meta.url).origin;
 /** Controls hide after this long without pointer or key activity while playing. */
 const IDLE_MS = 3000;
 const LATENCY_LABELS: Record<LatencyMode, string> = { low: 'Low latency', p2p: 'Peer-to-peer' };
-/** Attributes that say what to play: a change reloads the stream. */
-const SOURCE_ATTRIBUTES = ['stream', 'server', 'edges', 'latency'];
+/** Attributes that say what to play and how: a change reloads the stream. */
+const SOURCE_ATTRIBUTES = ['stream', 'server', 'edges', 'latency', 'abr'];
 
 type WebKitVideo = HTMLVideoElement & { webkitEnterFullscreen?: () => void };
 
@@ -176,7 +176,7 @@ export class SwarmcastPlayerElement extends HTMLElement {
       this.#emit('error', { message: err.message, code: 'attribute' });
       return;
     }
-    const player = new SwarmcastPlayer(this.#video, { latencyMode: options.latencyMode, edges: options.edges });
+    const player = new SwarmcastPlayer(this.#video, { latencyMode: options.latencyMode, edges: options.edges, abr: options.abr });
     this.#player = player;
     const current = (): boolean => this.#player === player;
     player.on('state', (state, reason) => current() && this.#setState(state, reason));

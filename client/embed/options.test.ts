@@ -1,4 +1,4 @@
-// The element's attribute rules: booleans, server and edges resolution, the stream and latency checks.
+// The element's attribute rules: booleans, server and edges resolution, the stream, latency and ABR checks.
 import { describe, expect, it } from 'vitest';
 import { EmbedAttributeError, embedOptions, flag, httpOrigin } from './options.ts';
 
@@ -27,7 +27,12 @@ describe('httpOrigin', () => {
 
 describe('embedOptions', () => {
   it('plays from the server the script came from by default, in low latency', () => {
-    expect(embedOptions(reader({ stream: 'demo' }), HOME)).toEqual({ src: `${HOME}/live/demo/index.m3u8`, latencyMode: 'low', edges: [] });
+    expect(embedOptions(reader({ stream: 'demo' }), HOME)).toEqual({
+      src: `${HOME}/live/demo/index.m3u8`,
+      latencyMode: 'low',
+      edges: [],
+      abr: 'streamed',
+    });
   });
 
   it('takes the server attribute over the default, and the first edge over both', () => {
@@ -40,6 +45,12 @@ describe('embedOptions', () => {
   it('reads the latency mode', () => {
     expect(embedOptions(reader({ stream: 'demo', latency: 'p2p' }), HOME).latencyMode).toBe('p2p');
     expect(embedOptions(reader({ stream: 'demo', latency: '' }), HOME).latencyMode).toBe('low');
+  });
+
+  it('reads the ABR comparison switch', () => {
+    expect(embedOptions(reader({ stream: 'demo', abr: 'hls.js' }), HOME).abr).toBe('hls.js');
+    expect(embedOptions(reader({ stream: 'demo', abr: ' streamed ' }), HOME).abr).toBe('streamed');
+    expect(embedOptions(reader({ stream: 'demo', abr: '' }), HOME).abr).toBe('streamed');
   });
 
   it('refuses a missing or invalid stream, a non-http server or edge, an unknown latency, naming the attribute', () => {
@@ -57,5 +68,6 @@ describe('embedOptions', () => {
     expect(refused({ stream: 'demo', server: 'file:///etc' })).toMatchObject({ attribute: 'server', stream: 'demo' });
     expect(refused({ stream: 'demo', edges: 'http://ok.example,nope' }).attribute).toBe('edges');
     expect(refused({ stream: 'demo', latency: 'ultra' }).message).toMatch(/low, p2p/);
+    expect(refused({ stream: 'demo', abr: 'bola' })).toMatchObject({ attribute: 'abr', stream: 'demo' });
   });
 });

@@ -1,6 +1,6 @@
-// The element's attributes read into what the player needs (playlist URL, latency mode, edges): pure, tested without a DOM.
-import { LATENCY_MODES, isLatencyMode, playbackUrl } from '../player/index.ts';
-import type { LatencyMode } from '../player/index.ts';
+// The element's attributes read into what the player needs (playlist URL, latency mode, edges, ABR): pure, tested without a DOM.
+import { LATENCY_MODES, isAbrMode, isLatencyMode, playbackUrl } from '../player/index.ts';
+import type { AbrMode, LatencyMode } from '../player/index.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
 
 /** An attribute the element cannot play with; `attribute` names it, `stream` is the stream asked for. */
@@ -22,6 +22,8 @@ export interface EmbedOptions {
   latencyMode: LatencyMode;
   /** Edge origins to fail over between; empty without `edges`. */
   edges: string[];
+  /** How the rung is chosen: the player's own ABR (`streamed`), or hls.js's estimator (`hls.js`), kept to compare against. */
+  abr: AbrMode;
 }
 
 /** Reads one attribute (`element.getAttribute`, or a query string's `get`). */
@@ -47,7 +49,8 @@ export function httpOrigin(value: string): string | null {
 /**
  * The player's options from the element's attributes: `stream` (required), `server` (an http(s) origin; else
  * `defaultServer`, where the element's script came from), `edges` (comma-separated http(s) origins, failover in that
- * order; they serve the stream instead of `server`) and `latency` (`low` unless given).
+ * order; they serve the stream instead of `server`), `latency` (`low` unless given) and `abr` (`streamed` unless given;
+ * `hls.js` is a comparison switch for benches and for browsers where the player's own ABR does badly).
  */
 export function embedOptions(read: AttributeReader, defaultServer: string): EmbedOptions {
   const stream = read('stream')?.trim() ?? '';
@@ -67,5 +70,7 @@ export function embedOptions(read: AttributeReader, defaultServer: string): Embe
   }
   const latency = read('latency')?.trim() || 'low';
   if (!isLatencyMode(latency)) throw new EmbedAttributeError('latency', `latency "${latency}" is not one of ${LATENCY_MODES.join(', ')}`, stream);
-  return { src: playbackUrl(stream, edges[0] ?? server), latencyMode: latency, edges };
+  const abr = read('abr')?.trim() || 'streamed';
+  if (!isAbrMode(abr)) throw new EmbedAttributeError('abr', `abr "${abr}" is not one of streamed, hls.js`, stream);
+  return { src: playbackUrl(stream, edges[0] ?? server), latencyMode: latency, edges, abr };
 }

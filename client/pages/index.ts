@@ -1,4 +1,5 @@
-// Landing page: validates a stream name (suggesting a random one) and sends the visitor to broadcast or watch it.
+// Landing page: validates a stream name (suggesting a random one), sends the visitor to broadcast or watch it, and shows its playback address and embed code.
+import { embedIframeCode, embedScriptCode } from '../../shared/embed-code.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
 
 function element<T extends HTMLElement>(id: string): T {
@@ -11,6 +12,8 @@ const form = element<HTMLFormElement>('stream-form');
 const input = element<HTMLInputElement>('stream');
 const error = element('stream-error');
 const playbackUrl = element('playback-url');
+const embedSnippet = element('embed-snippet');
+const embedIframe = element('embed-iframe');
 
 const ADJECTIVES = ['amber', 'brisk', 'calm', 'dusty', 'eager', 'fuzzy', 'golden', 'hidden', 'lucky', 'misty', 'quiet', 'rapid'];
 const NOUNS = ['otter', 'harbor', 'comet', 'falcon', 'meadow', 'lantern', 'canyon', 'pebble', 'tiger', 'willow', 'river', 'ember'];
@@ -23,9 +26,12 @@ function suggestName(): string {
   return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${Math.floor(Math.random() * 100)}`;
 }
 
+/** The playback address and the embed code for the name in the field (NAME while it is not a valid one). */
 function showPlaybackUrl(): void {
   const name = isValidStreamName(input.value) ? input.value : 'NAME';
   playbackUrl.textContent = `${location.origin}/live/${name}/index.m3u8`;
+  embedSnippet.textContent = embedScriptCode(location.origin, name);
+  embedIframe.textContent = embedIframeCode(location.origin, name);
 }
 
 function validate(): boolean {

@@ -1,6 +1,8 @@
-// Viewer page: reads ?stream=, ?latency= and ?abr=, plays /live/NAME/index.m3u8, and shows state, latency and stats.
-import { LATENCY_MODES, SwarmcastPlayer, isAbrMode, isLatencyMode, playbackUrl } from '../player/index.ts';
-import type { LatencyMode, PlayerState, PlayerStats, StateReason } from '../player/index.ts';
+// Viewer page: reads ?stream=, ?latency=, ?abr= and ?edges=, plays the stream in <swarmcast-player>, and shows its state, stats and embed code.
+import '../embed/index.ts';
+import type { LatencyMode, PlayerState, PlayerStats } from '../embed/index.ts';
+import { LATENCY_MODES, isLatencyMode } from '../player/index.ts';
+import { embedIframeCode, embedScriptCode } from '../../shared/embed-code.ts';
 import { setUnhandledErrorReporter } from '../../shared/events.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
 
@@ -10,21 +12,20 @@ function element<T extends HTMLElement>(id: string): T {
   return found as T;
 }
 
-const video = element<HTMLVideoElement>('video');
 const ui = {
   streamName: element('stream-name'),
   badge: element('state-badge'),
-  liveBadge: element('live-badge'),
-  latencyOverlay: element('latency-overlay'),
+  stage: element('stage'),
   message: element('message'),
   messageTitle: element('message-title'),
   messageDetail: element('message-detail'),
-  unmute: element<HTMLButtonElement>('unmute'),
   p2pNotice: element('p2p-notice'),
   shareLink: element<HTMLInputElement>('share-link'),
   copyLink: element<HTMLButtonElement>('copy-link'),
+  embedCode: element<HTMLTextAreaElement>('embed-code'),
+  copyEmbed: element<HTMLButtonElement>('copy-embed'),
   latencyMode: element('latency-mode'),
-  modeSwitch: element<HTMLAnchorElement>('mode-switch'),
+  modeSwitch: element<HTMLButtonElement>('mode-switch'),
   stat: {
     state: element('stat-state'),
     latency: element('stat-latency'),
@@ -41,11 +42,14 @@ const ui = {
   },
 };
 
+/** How often the stats panel reads the player: as often as the player measures (its default `statsIntervalMs`). */
+const STATS_INTERVAL_MS = 1000;
+
 const params = new URLSearchParams(location.search);
 const stream = params.get('stream') ?? '';
 const latencyParam = params.get('latency') ?? 'low';
 /** `&abr=hls.js`: hls.js's own bandwidth estimator instead of the player's (for comparison); anything else is the player's. */
-const abrParam = params.get('abr') ?? 'streamed';
+const abrParam = params.get('abr');
 /** `&edges=http://a:8081,http://b:8082`: edges serving this stream, the first preferred; the player fails over between them. */
 const edgesParam = params.get('edges');
 const edges = parseEdges(edgesParam);
@@ -65,54 +69,65 @@ function parseEdges(value: string | null): string[] | null {
   }
   return origins;
 }
+
+const player = document.createElement('swarmcast-player');
 // A page-level error (bad URL, an unhandled error) overrides whatever the player reports.
 let pageError: string | null = null;
 
-function showMessage(title: string, detail = ''): void {
-  ui.message.hidden = false;
-  ui.messageTitle.textContent = title;
-  ui.messageDetail.textContent = detail;
+/** What stats() reports while no stream is loaded (the page refused its URL): nothing measured yet. */
+function stillStats(state: PlayerState): PlayerStats {
+  return {
+    state,
+    reason: state === 'error' ? 'failed' : 'created',
+    latencyMode: isLatencyMode(latencyParam) ? latencyParam : 'low',
+    latencyMs: null,
+    targetLatencyMs: null,
+    deliveryMs: null,
+    bufferMs: 0,
+    stalls: 0,
+    bitrate: null,
+    resolution: null,
+    droppedFrames: 0,
+    decodedFrames: 0,
+    audioDecodedBytes: null,
+    currentTime: 0,
+    timeToFirstFrameMs: null,
+    startup: { manifestLoadedMs: null, playlistLoadedMs: null, firstPartLoadedMs: null, firstAppendMs: null, firstFrameMs: null },
+    level: -1,
+    rendition: null,
+    bandwidthEstimateBps: null,
+    switches: 0,
+    muted: false,
+    playbackRate: 1,
+    edge: null,
+    edgeSwitches: 0,
+    stuckPlayheadRecoveries: 0,
+  };
 }
+
+// Assigned rather than declared on Window: the broadcaster page exposes a different `swarmcast` in the same program.
+const automation: { stats(): PlayerStats } = {
+  stats: () => {
+    const stats = player.stats();
+    if (pageError === null) return stats ?? stillStats('idle');
+    return stats ? { ...stats, state: 'error' } : stillStats('error');
+  },
+};
+Object.assign(window, { swarmcast: automation });
 
 function setPageState(state: PlayerState): void {
   document.body.dataset['state'] = state;
   ui.badge.className = `badge ${state}`;
   ui.badge.textContent = state;
   ui.stat.state.textContent = state;
-  ui.liveBadge.hidden = state !== 'playing';
-  ui.latencyOverlay.hidden = state !== 'playing';
 }
 
 function failPage(title: string, detail: string): void {
   pageError = title;
   setPageState('error');
-  showMessage(title, detail);
-}
-
-function showState(state: PlayerState, reason: StateReason): void {
-  if (pageError !== null) return;
-  setPageState(state);
-  switch (reason) {
-    case 'playing':
-      ui.message.hidden = true;
-      return;
-    case 'waiting-for-broadcast':
-      showMessage(`Waiting for ${stream} to go live…`, 'Playback starts by itself as soon as the broadcast begins.');
-      return;
-    case 'retrying':
-      showMessage('Connection lost, reconnecting…');
-      return;
-    case 'ended':
-      showMessage('The broadcast has ended', `This page starts playing again if ${stream} goes live.`);
-      return;
-    case 'loading':
-    case 'created':
-      showMessage(`Connecting to ${stream}…`);
-      return;
-    case 'failed':
-    case 'destroyed':
-      return;
-  }
+  ui.message.hidden = false;
+  ui.messageTitle.textContent = title;
+  ui.messageDetail.textContent = detail;
 }
 
 function formatSeconds(ms: number | null): string {
@@ -136,26 +151,34 @@ function showStats(stats: PlayerStats): void {
   ui.stat.estimate.textContent = formatBitrate(stats.bandwidthEstimateBps);
   ui.stat.dropped.textContent = String(stats.droppedFrames);
   ui.stat.edge.textContent = stats.edge === null ? location.host : `${new URL(stats.edge).host}${stats.edgeSwitches > 0 ? ` (${stats.edgeSwitches} switch${stats.edgeSwitches === 1 ? '' : 'es'})` : ''}`;
-  ui.latencyOverlay.textContent = stats.latencyMs === null ? '' : `${(stats.latencyMs / 1000).toFixed(1)} s behind live`;
 }
 
 function otherMode(mode: LatencyMode): LatencyMode {
   return LATENCY_MODES.find((m) => m !== mode) ?? mode;
 }
 
-const player = new SwarmcastPlayer(video, {
-  latencyMode: isLatencyMode(latencyParam) ? latencyParam : 'low',
-  edges: edges ?? [],
-  abr: isAbrMode(abrParam) ? abrParam : 'streamed',
-});
-// Assigned rather than declared on Window: the broadcaster page exposes a different `swarmcast` in the same program.
-const automation: { stats(): PlayerStats } = {
-  stats: () => {
-    const stats = player.stats();
-    return pageError === null ? stats : { ...stats, state: 'error' };
-  },
-};
-Object.assign(window, { swarmcast: automation });
+/** The page follows the element's latency mode (its own menu or the switch here), and keeps `&latency=` in the URL. */
+function showLatencyMode(mode: LatencyMode): void {
+  ui.latencyMode.textContent = mode;
+  ui.p2pNotice.hidden = mode !== 'p2p';
+  ui.modeSwitch.textContent = `switch to ${otherMode(mode)}`;
+  const url = new URL(location.href);
+  // No `&latency=` means low: a page opened without it keeps its URL until the mode changes.
+  if ((url.searchParams.get('latency') ?? 'low') === mode) return;
+  url.searchParams.set('latency', mode);
+  history.replaceState(history.state, '', url);
+}
+
+function showEmbedCode(): void {
+  const form = document.querySelector<HTMLInputElement>('input[name="embed-form"]:checked')?.value;
+  ui.embedCode.value = form === 'iframe' ? embedIframeCode(location.origin, stream) : embedScriptCode(location.origin, stream);
+}
+
+function copy(text: string, button: HTMLButtonElement, done: string): void {
+  void navigator.clipboard?.writeText(text).then(() => {
+    button.textContent = done;
+  });
+}
 
 function start(): void {
   ui.streamName.textContent = stream || '—';
@@ -175,46 +198,44 @@ function start(): void {
     failPage(`Unknown edges "${edgesParam}"`, 'Use edges=http://host:port,http://host:port — the edge servers that carry this stream.');
     return;
   }
-  ui.latencyMode.textContent = latencyParam;
-  ui.p2pNotice.hidden = latencyParam !== 'p2p';
-  const switched = new URL(location.href);
-  switched.searchParams.set('latency', otherMode(latencyParam));
-  ui.modeSwitch.href = switched.href;
-  ui.modeSwitch.textContent = `switch to ${otherMode(latencyParam)}`;
   const share = new URL('/watch', location.href);
   share.searchParams.set('stream', stream);
   if (edges.length > 0) share.searchParams.set('edges', edges.join(','));
   ui.shareLink.value = share.href;
+  showEmbedCode();
+  showLatencyMode(latencyParam);
 
-  player.on('state', showState);
-  player.on('stats', showStats);
-  player.on('autoplay', ({ muted }) => {
-    ui.unmute.hidden = !muted;
+  player.addEventListener('statechange', (event) => {
+    if (pageError === null) setPageState(event.detail.state);
   });
-  player.on('error', (error) => {
-    if (error.code === 'autoplay') {
-      // Not fatal: the stream is there, the browser only wants a click before it plays.
-      video.controls = true;
-      showMessage('Click to start watching', error.message);
-      ui.message.addEventListener('click', () => void video.play(), { once: true });
-      video.addEventListener('play', () => (ui.message.hidden = true), { once: true });
-      return;
-    }
-    console.error('[swarmcast] playback failed:', error);
-    showMessage(error.message, 'Reload the page to try again.');
+  player.addEventListener('error', (event) => {
+    // Refused autoplay is not a failure: the element's play button starts it with the viewer's click.
+    if (event.detail.code !== 'autoplay') console.error('[swarmcast] playback failed:', event.detail.message);
   });
-  player.load(playbackUrl(stream, edges[0] ?? ''));
+  new MutationObserver(() => {
+    const mode = player.getAttribute('latency');
+    if (mode !== null && isLatencyMode(mode)) showLatencyMode(mode);
+  }).observe(player, { attributes: true, attributeFilter: ['latency'] });
+  ui.modeSwitch.addEventListener('click', () => {
+    const mode = player.getAttribute('latency');
+    player.setAttribute('latency', otherMode(mode !== null && isLatencyMode(mode) ? mode : 'low'));
+  });
+  setInterval(() => {
+    const stats = player.stats();
+    if (stats) showStats(stats);
+  }, STATS_INTERVAL_MS);
+
+  player.setAttribute('stream', stream);
+  player.setAttribute('latency', latencyParam);
+  if (edges.length > 0) player.setAttribute('edges', edges.join(','));
+  if (abrParam === 'hls.js') player.setAttribute('abr', abrParam);
+  player.setAttribute('autoplay', '');
+  ui.stage.prepend(player);
 }
 
-ui.unmute.addEventListener('click', () => {
-  video.muted = false;
-  ui.unmute.hidden = true;
-});
-ui.copyLink.addEventListener('click', () => {
-  void navigator.clipboard?.writeText(ui.shareLink.value).then(() => {
-    ui.copyLink.textContent = 'Copied';
-  });
-});
+ui.copyLink.addEventListener('click', () => copy(ui.shareLink.value, ui.copyLink, 'Copied'));
+ui.copyEmbed.addEventListener('click', () => copy(ui.embedCode.value, ui.copyEmbed, 'Copied embed code'));
+for (const radio of document.querySelectorAll('input[name="embed-form"]')) radio.addEventListener('change', showEmbedCode);
 
 // A listener that threw with nobody to catch it leaves playback in an unknown state: say so on the page.
 setUnhandledErrorReporter(({ error }) => {

@@ -2,7 +2,7 @@
 export { SwarmcastPlayer } from './player.ts';
 export type { Quality, Rung } from './player.ts';
 export { LATENCY_MODES, isAbrMode, isLatencyMode } from './config.ts';
-export type { LatencyMode } from './config.ts';
+export type { AbrMode, LatencyMode } from './config.ts';
 export { playbackUrl } from './url.ts';
 export type { PlayerState, PlayerStats, StateReason } from './stats.ts';
 export type { PlayerErrorCode } from './errors.ts';

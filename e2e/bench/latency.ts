@@ -65,11 +65,13 @@ const ms = (value: number): string => (Number.isFinite(value) ? `${Math.round(va
 
 /**
  * Runs in the viewer page before any of its scripts: records when the first video frame is presented (ms since
- * navigation). Plain text, not a function, so the bench's TypeScript transform cannot add helpers the page lacks.
+ * navigation), on the video in the <swarmcast-player>'s shadow root, looked for at every animation frame until the
+ * page's module has created the element. Plain text, not a function, so the bench's TypeScript transform cannot add
+ * helpers the page lacks.
  */
 const RECORD_FIRST_FRAME = `
   document.addEventListener('DOMContentLoaded', function watch() {
-    const video = document.querySelector('video');
+    const video = document.querySelector('swarmcast-player')?.shadowRoot?.querySelector('video');
     if (!video) return void requestAnimationFrame(watch);
     video.requestVideoFrameCallback(() => (window.__firstFrameMs ??= performance.now()));
   });

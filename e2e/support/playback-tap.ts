@@ -1,4 +1,4 @@
-// A test-side tap on the watch page's <video>: frames presented (requestVideoFrameCallback) and the audio level (Web Audio),
+// A test-side tap on the watch page's <video> (in its <swarmcast-player>'s shadow root): frames presented (requestVideoFrameCallback) and the audio level (Web Audio),
 // for viewers whose media counters cannot be trusted (WebKitGTK).
 
 /**
@@ -29,7 +29,8 @@ export const AUDIO_READ_MS = 100;
  */
 export const INSTALL_PLAYBACK_TAP = `(() => {
   if (window.__playbackTap) return window.__playbackTap;
-  const video = document.querySelector('video');
+  const video = document.querySelector('swarmcast-player')?.shadowRoot?.querySelector('video');
+  if (!video) throw new Error('the page has no <swarmcast-player> video to tap');
   const tap = { presentedFrames: 0, audioPeak: 0, audibleReads: 0, audioReads: 0, audioContext: 'none' };
   let lastPresented = null;
   const onFrame = (_now, meta) => {

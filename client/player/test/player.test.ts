@@ -138,9 +138,11 @@ describe('watch page', () => {
     const stats = await watchStats(page);
     expect(stats.state).toBe('playing');
     expect(stats.latencyMs).toBeLessThan(15_000);
-    expect(await page.locator('#live-badge').isVisible()).toBe(true);
+    // The page plays in <swarmcast-player>: its LIVE badge says how far behind, no state screen covers the video.
+    expect(await page.locator('swarmcast-player .live').isVisible()).toBe(true);
+    expect(await page.locator('swarmcast-player .screen').isVisible()).toBe(false);
     expect(await page.locator('#message').isVisible()).toBe(false);
-    await expect.poll(() => page.locator('#latency-overlay').textContent(), { timeout: 5_000 }).toMatch(/s behind live/);
+    await expect.poll(() => page.locator('swarmcast-player .live').textContent(), { timeout: 5_000 }).toMatch(/^LIVE −?\d+\.\d s$/);
     expect(await page.locator('#share-link').inputValue()).toMatch(/\/watch\?stream=camera$/);
   });
 
@@ -163,9 +165,10 @@ describe('watch page', () => {
     expect(await page.locator('#stat-rate').textContent()).toMatch(/^\d\.\d\d×$/);
   });
 
-  test('shows "Waiting for NAME to go live…" while the stream 404s', async () => {
+  test('shows "Starting soon" while the stream 404s', async () => {
     const page = await openWatch('stream=nobody');
-    await page.waitForFunction(() => document.body.innerText.includes('Waiting for nobody to go live…'), null, { timeout: 10_000 });
+    await expect.poll(() => page.locator('swarmcast-player .screen .title').textContent(), { timeout: 10_000 }).toBe('Starting soon');
+    expect(await page.locator('swarmcast-player .screen').getAttribute('data-screen')).toBe('starting-soon');
     expect(await page.evaluate(() => document.body.dataset['state'])).toBe('connecting');
     expect((await watchStats(page)).state).toBe('connecting');
   });
