@@ -55,7 +55,44 @@ export interface PlayerConfig {
   networkRetry: { maxAttempts: number; delayMs: number };
   /** Fatal media (decode/append) errors: how many hls.js `recoverMediaError()` calls before giving up. */
   mediaRetry: { maxAttempts: number };
+  /** `p2p` mode only: where peers meet and when a segment comes from peers or over HTTP. */
+  p2p: P2pConfig;
 }
+
+/**
+ * `p2p` mode's peer engine (p2p-media-loader). Its windows are measured from the playhead: a segment within
+ * `highDemandTimeWindowS` of it is fetched over HTTP at once if no peer has delivered it, so a silent swarm costs HTTP
+ * requests, never a stall; further ahead (up to the live edge) it waits for peers, and one viewer fetching a new
+ * segment over HTTP shares it with the others.
+ */
+export interface P2pConfig {
+  /** The WebTorrent tracker to announce to; null: `ws(s)://<the server playing>/tracker`, never a public one. */
+  trackerUrl: string | null;
+  /** ICE servers for peer connections; null: the server's setting (`ICE_SERVERS`, default none: host candidates only). */
+  iceServers: RTCIceServer[] | null;
+  highDemandTimeWindowS: number;
+  /** How far ahead a viewer may fetch segments no peer has over HTTP, to share them. */
+  httpDownloadTimeWindowS: number;
+  p2pDownloadTimeWindowS: number;
+  simultaneousHttpDownloads: number;
+  simultaneousP2PDownloads: number;
+  /** A peer that sends nothing for this long loses the request (it then goes to another peer or HTTP). */
+  p2pNotReceivingBytesTimeoutMs: number;
+  /** Where playback holds behind the playlist's live edge, in target durations (hls.js `liveSyncDurationCount`). */
+  liveSyncDurationCount: number;
+}
+
+const DEFAULT_P2P_CONFIG: P2pConfig = {
+  trackerUrl: null,
+  iceServers: null,
+  highDemandTimeWindowS: 1,
+  httpDownloadTimeWindowS: 6,
+  p2pDownloadTimeWindowS: 6,
+  simultaneousHttpDownloads: 2,
+  simultaneousP2PDownloads: 3,
+  p2pNotReceivingBytesTimeoutMs: 1000,
+  liveSyncDurationCount: 2,
+};
 
 /**
  * How the player's timeouts follow the stream's timing. The player cannot read the server's configuration: it reads the
@@ -118,6 +155,7 @@ export const DEFAULT_PLAYER_CONFIG: PlayerConfig = {
   waitRetry: { initialDelayMs: 250, factor: 2, maxDelayMs: 1000 },
   networkRetry: { maxAttempts: 5, delayMs: 1000 },
   mediaRetry: { maxAttempts: 3 },
+  p2p: DEFAULT_P2P_CONFIG,
 };
 
 export function isLatencyMode(value: string): value is LatencyMode {
@@ -163,7 +201,7 @@ function lowLatencyPlaylistPolicy(timeouts: StreamTimeouts): LoadPolicy {
  * rate control is off because it only ever speeds up, and only with more than a second buffered, which a 1 s
  * glass-to-glass target never has. `timeouts` come from `streamTimeoutsFor`.
  */
-export function hlsConfigFor(mode: LatencyMode, timeouts: StreamTimeouts): Partial<HlsConfig> {
+export function hlsConfigFor(mode: LatencyMode, timeouts: StreamTimeouts, p2p: P2pConfig = DEFAULT_P2P_CONFIG): Partial<HlsConfig> {
   const common: Partial<HlsConfig> = {
     // Live viewers never seek far back; a small back buffer keeps memory flat over hours.
     backBufferLength: 10,
@@ -183,11 +221,16 @@ export function hlsConfigFor(mode: LatencyMode, timeouts: StreamTimeouts): Parti
       playlistLoadPolicy: lowLatencyPlaylistPolicy(timeouts),
     };
   }
+  // p2p-media-loader registers whole segments only (parts always go to HTTP), so `p2p` mode plays segments, held
+  // `liveSyncDurationCount` target durations behind the live edge: the newest segment reaches one viewer over HTTP and
+  // the others from it before it is due. hls.js buffers a few segments ahead; the engine prefetches from peers.
   return {
     ...common,
     enableWorker: true,
     lowLatencyMode: false,
-    liveSyncDurationCount: 3,
-    liveMaxLatencyDurationCount: 6,
+    liveSyncDurationCount: p2p.liveSyncDurationCount,
+    liveMaxLatencyDurationCount: p2p.liveSyncDurationCount + 3,
+    maxBufferLength: 8,
+    maxMaxBufferLength: 8,
   };
 }
