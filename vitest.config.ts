@@ -8,5 +8,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    server: { deps: { inline: [/p2p-media-loader/] } },
   },
 });

@@ -1,19 +1,22 @@
-// Assembles one process's HTTP server from the stages its role runs (ingest → packager → origin, or the edge): routes, pages, health and metrics.
+// Assembles one process's HTTP server from the stages its role runs (ingest → packager → origin + tracker, or the
+// edge): routes, WebSocket upgrades, pages, client settings, health and metrics.
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import findMyWay from 'find-my-way';
 import type Router from 'find-my-way';
 import { Registry } from 'prom-client';
 import { setUnhandledErrorReporter } from '../shared/events.ts';
 import type { ServerConfig } from './config.ts';
-import { Edge, registerEdgeRoutes } from './edge/index.ts';
-import { createPages, sendBody, sendJson, sendText } from './http/index.ts';
+import { Edge, registerEdgeRoutes, TrackerRelay } from './edge/index.ts';
+import { createPages, registerPreflight, sendBody, sendJson, sendText } from './http/index.ts';
 import { Ingest, registerIngestRoutes, type MediaTiming, type PublishedStream } from './ingest/index.ts';
 import { log } from './log.ts';
 import { createMetrics, type MetricSources } from './metrics.ts';
 import { Origin, registerOriginRoutes } from './origin/index.ts';
 import { StreamPackager } from './packager/index.ts';
+import { Tracker, TRACKER_PATH } from './tracker/index.ts';
 import { logUnhandledError } from './unhandled-error.ts';
 import { EMBED_PAGE_PREFIX } from '../shared/embed-paths.ts';
 import { PLAYBACK_PREFIX } from '../shared/playback-path.ts';
@@ -26,8 +29,13 @@ interface RoleParts {
   /** Metrics the role keeps in a registry of its own. */
   registry?: Registry;
   health(): { status: string } & Record<string, unknown>;
+  /** Takes an HTTP upgrade of TRACKER_PATH (the tracker's WebSocket). */
+  upgradeTracker(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
   close(): void;
 }
+
+/** How long a player may keep the client settings of /api/config, s. */
+const CLIENT_CONFIG_MAX_AGE_S = 60;
 
 export interface App {
   server: http.Server;
@@ -52,6 +60,12 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
   router.on('GET', '/metrics', async (_req, res) => {
     sendBody(res, 200, registry.contentType, await registry.metrics());
   });
+  // What a player of any site needs from the server it plays from: the ICE servers for its peer connections.
+  const clientConfig = JSON.stringify({ iceServers: config.iceServers });
+  router.on(['GET', 'HEAD'], '/api/config', (_req, res) => {
+    sendBody(res, 200, 'application/json', clientConfig, { 'cache-control': `public, max-age=${CLIENT_CONFIG_MAX_AGE_S}` });
+  });
+  registerPreflight(router, '/api/config');
 
   if (!existsSync(resolve(pagesDir, 'index.html'))) log('warn', 'pages.missing', { dir: pagesDir, hint: 'run `npm run build`' });
   const pages = createPages(pagesDir);
@@ -67,6 +81,11 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
     router.lookup(req, res);
   });
   server.keepAliveTimeout = 65_000;
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === TRACKER_PATH) return role.upgradeTracker(req, socket, head);
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nno WebSocket here\n');
+  });
 
   return {
     server,
@@ -89,7 +108,9 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
   ingest.on('stream', (published) => origin.attach(published.streamName, packageStream(published, config.media)));
   registerIngestRoutes(router, ingest);
   registerOriginRoutes(router, origin);
+  const tracker = new Tracker({ directory: origin });
   return {
+    registry: tracker.registry,
     metricSources: {
       liveStreams: () => ingest.streamCount,
       publishesTotal: () => ingest.publishesTotal,
@@ -97,7 +118,9 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
       ingestBytes: () => ingest.bytesReceived,
     },
     health: () => ({ status: 'ok', role: config.role, liveStreams: ingest.streamCount }),
+    upgradeTracker: (req, socket, head) => tracker.handleUpgrade(req, socket, head),
     close: () => {
+      tracker.close();
       ingest.close();
       origin.close();
     },
@@ -125,15 +148,23 @@ function packageStream(published: PublishedStream, timing: MediaTiming): StreamP
   return packager;
 }
 
-/** ROLE=edge: /live/ goes through the caching proxy to ORIGIN_URL; publishing belongs to the origin. */
+/**
+ * ROLE=edge: /live/ goes through the caching proxy to ORIGIN_URL, and /tracker to the origin's tracker (one swarm
+ * registry for the viewers of every edge); publishing belongs to the origin.
+ */
 function createEdgeRole(config: ServerConfig, router: Router.Instance<Router.HTTPVersion.V1>): RoleParts {
   const edge = new Edge({ ...config.edge, originUrls: config.originUrls });
+  const trackerRelay = new TrackerRelay(config.originUrls);
   registerEdgeRoutes(router, edge);
   router.all('/api/publish/*', (_req, res) => sendText(res, 404, `this is an edge: publish to the origin (${config.originUrls[0]})`));
   return {
     metricSources: {},
     registry: edge.registry,
     health: () => ({ role: config.role, ...edge.health() }),
-    close: () => edge.close(),
+    upgradeTracker: (req, socket, head) => trackerRelay.relay(req, socket, head),
+    close: () => {
+      trackerRelay.close();
+      edge.close();
+    },
   };
 }

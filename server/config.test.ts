@@ -19,6 +19,7 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   PUBLISH_IDLE_TIMEOUT_MS: (c) => String(c.ingest.idleTimeoutMs),
   ICE_BIND_ADDRESS: (c) => c.ingest.iceBindAddress,
   ICE_PORT_RANGE: (c) => (c.ingest.icePortRangeBegin ? `${c.ingest.icePortRangeBegin}-${c.ingest.icePortRangeEnd}` : 'any'),
+  ICE_SERVERS: (c) => JSON.stringify(c.iceServers),
   LOG_LEVEL: (c) => c.logLevel,
 };
 
@@ -65,5 +66,14 @@ describe('configuration', () => {
     expect(() => loadConfig({ EDGE_UPSTREAM_TIMEOUT_MS: '10' })).toThrow(/EDGE_UPSTREAM_TIMEOUT_MS/);
     expect(() => loadConfig({ ICE_PORT_RANGE: '5-2' })).toThrow(/ICE_PORT_RANGE/);
     expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL="verbose".*debug, info, warn, error/);
+  });
+
+  it('reads ICE_SERVERS as RTCPeerConnection takes them and refuses anything else at start', () => {
+    const servers = [{ urls: 'stun:127.0.0.1:3478' }, { urls: ['turn:127.0.0.1:3478?transport=udp', 'turns:relay.example:5349'], username: 'u', credential: 'p' }];
+    expect(loadConfig({ ICE_SERVERS: JSON.stringify(servers) }).iceServers).toEqual(servers);
+    expect(loadConfig({}).iceServers).toEqual([]);
+    for (const bad of ['stun:x', '{"urls":"stun:x"}', '[{"urls":"http://x"}]', '[{"urls":[]}]', '[{"urls":"stun:x","username":1}]', '[{"url":"stun:x"}]', '[null]']) {
+      expect(() => loadConfig({ ICE_SERVERS: bad }), bad).toThrow(/ICE_SERVERS=.*JSON array/);
+    }
   });
 });

@@ -5,6 +5,13 @@ import { LOG_LEVELS, type LogLevel } from './log.ts';
 
 export type Role = 'all' | 'origin' | 'edge';
 
+/** One entry of RTCConfiguration.iceServers, as players get it from /api/config. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
 export interface ServerConfig {
   /** Which parts run in this process. */
   role: Role;
@@ -24,6 +31,8 @@ export interface ServerConfig {
   ingest: IngestConfig;
   /** Cache and upstream bounds of ROLE=edge (its origins are `originUrls`). */
   edge: Omit<EdgeConfig, 'originUrls'>;
+  /** ICE servers viewers' peer connections use (STUN/TURN); none by default, so peers offer host candidates only. */
+  iceServers: IceServer[];
   /** Log lines below this level are not written. */
   logLevel: LogLevel;
 }
@@ -46,6 +55,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
     maxWaitersPerRequest: EDGE_DEFAULTS.maxWaitersPerRequest,
     maxWaitingClients: EDGE_DEFAULTS.maxWaitingClients,
   },
+  iceServers: [],
   logLevel: 'info',
 };
 
@@ -78,6 +88,7 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
     if (!level) throw new ConfigError('LOG_LEVEL', v, `one of ${LOG_LEVELS.join(', ')}`);
     c.logLevel = level;
   },
+  ICE_SERVERS: (c, v) => (c.iceServers = iceServers(v)),
   ICE_PORT_RANGE: (c, v) => {
     const m = /^(\d+)-(\d+)$/.exec(v);
     const begin = Number(m?.[1]);
@@ -99,6 +110,33 @@ function int(key: string, value: string, min: number, max: number): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw new ConfigError(key, value, `an integer from ${min} to ${max}`);
   return n;
+}
+
+const ICE_SERVERS_EXPECTED = 'a JSON array of {"urls": "stun:…"|"turn:…"|"turns:…" or an array of them, "username"?, "credential"?}';
+
+/** Parses ICE_SERVERS: what RTCPeerConnection takes as `iceServers`, checked so a typo fails at start, not in every player. */
+function iceServers(value: string): IceServer[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ConfigError('ICE_SERVERS', value, ICE_SERVERS_EXPECTED);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError('ICE_SERVERS', value, ICE_SERVERS_EXPECTED);
+  return parsed.map((entry: unknown) => {
+    if (typeof entry !== 'object' || entry === null) throw new ConfigError('ICE_SERVERS', value, ICE_SERVERS_EXPECTED);
+    const { urls, username, credential, ...rest } = entry as Record<string, unknown>;
+    const list = Array.isArray(urls) ? urls : [urls];
+    const validUrls = list.length > 0 && list.every((url) => typeof url === 'string' && /^(stun|turns?):[^\s]+$/.test(url));
+    const validText = (text: unknown): boolean => text === undefined || typeof text === 'string';
+    if (!validUrls || !validText(username) || !validText(credential) || Object.keys(rest).length > 0) {
+      throw new ConfigError('ICE_SERVERS', value, ICE_SERVERS_EXPECTED);
+    }
+    const server: IceServer = { urls: urls as string | string[] };
+    if (username !== undefined) server.username = username as string;
+    if (credential !== undefined) server.credential = credential as string;
+    return server;
+  });
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {

@@ -8,6 +8,7 @@ import {
   parseObjectName,
   parsePlaybackPath,
   partObjectName,
+  segmentDigestsPath,
   segmentObjectName,
 } from './playback-path.ts';
 
@@ -46,6 +47,7 @@ describe('playback paths', () => {
     expect(objectPath('my-show', '720p', partObjectName('e1', 7, 3))).toBe('/live/my-show/720p/e1-7.3.m4s');
     expect(parsePlaybackPath(multivariantPath('my-show'))).toEqual({ kind: 'multivariant', stream: 'my-show' });
     expect(parsePlaybackPath(mediaPlaylistPath('my-show', '720p'))).toEqual({ kind: 'media-playlist', stream: 'my-show', rendition: '720p' });
+    expect(parsePlaybackPath(segmentDigestsPath('my-show', '720p'))).toEqual({ kind: 'digests', stream: 'my-show', rendition: '720p' });
     expect(parsePlaybackPath(objectPath('my-show', '720p', initObjectName('e1')))).toEqual({
       kind: 'object',
       stream: 'my-show',

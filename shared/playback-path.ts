@@ -1,5 +1,6 @@
-// The playback URL grammar (/live/NAME/index.m3u8, /live/NAME/REND/media.m3u8, /live/NAME/REND/OBJECT) and the names of
-// the objects a stream serves: built and parsed here only, for the origin, the edge, the player and the tests.
+// The playback URL grammar (/live/NAME/index.m3u8, /live/NAME/REND/media.m3u8, /live/NAME/REND/digests.json,
+// /live/NAME/REND/OBJECT) and the names of the objects a stream serves: built and parsed here only, for the origin,
+// the edge, the player and the tests.
 import { isValidRenditionName, isValidStreamName } from './stream-name.ts';
 
 /** Every playback path starts with this. */
@@ -8,6 +9,8 @@ export const PLAYBACK_PREFIX = '/live/';
 export const MULTIVARIANT_PLAYLIST = 'index.m3u8';
 /** A rendition's media playlist name, under /live/NAME/REND/. */
 export const MEDIA_PLAYLIST = 'media.m3u8';
+/** A rendition's segment digests (SHA-256 of each segment still served), under /live/NAME/REND/, next to its playlist. */
+export const SEGMENT_DIGESTS = 'digests.json';
 
 /** The publish epoch in every object name keeps a reused stream name from colliding with cached objects. */
 export type ObjectName =
@@ -18,6 +21,7 @@ export type ObjectName =
 export type PlaybackPath =
   | { kind: 'multivariant'; stream: string }
   | { kind: 'media-playlist'; stream: string; rendition: string }
+  | { kind: 'digests'; stream: string; rendition: string }
   | { kind: 'object'; stream: string; rendition: string; object: ObjectName };
 
 const INIT_PATTERN = /^init-([a-z0-9]{1,16})\.mp4$/;
@@ -57,6 +61,11 @@ export function mediaPlaylistPath(stream: string, rendition: string): string {
   return `${PLAYBACK_PREFIX}${stream}/${rendition}/${MEDIA_PLAYLIST}`;
 }
 
+/** `/live/NAME/REND/digests.json`. */
+export function segmentDigestsPath(stream: string, rendition: string): string {
+  return `${PLAYBACK_PREFIX}${stream}/${rendition}/${SEGMENT_DIGESTS}`;
+}
+
 /** `/live/NAME/REND/OBJECT` for an object name made by the functions above. */
 export function objectPath(stream: string, rendition: string, object: string): string {
   return `${PLAYBACK_PREFIX}${stream}/${rendition}/${object}`;
@@ -79,6 +88,7 @@ export function parsePlaybackPath(pathOrUrl: string): PlaybackPath | null {
   const name = levels[2]!;
   if (!isValidRenditionName(rendition)) return null;
   if (name === MEDIA_PLAYLIST) return { kind: 'media-playlist', stream, rendition };
+  if (name === SEGMENT_DIGESTS) return { kind: 'digests', stream, rendition };
   const object = parseObjectName(name);
   return object ? { kind: 'object', stream, rendition, object } : null;
 }

@@ -1,5 +1,5 @@
 // HTTP routes of the origin under /live/: which object a URL names and which answer it gets (playlists with blocking
-// reload, init segments, segments, parts); reply encoding lives in server/http, part streaming in part-streaming.ts.
+// reload, segment digests, init segments, segments, parts); reply encoding lives in server/http, part streaming in part-streaming.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Router from 'find-my-way';
 import { abortSignalOf, registerPreflight, sendText } from '../http/index.ts';
@@ -8,12 +8,13 @@ import { assertWithinReach, blockingRequestOf, isSatisfied, parseDeliveryDirecti
 import type { BlockingRequest, DeliveryDirectives } from './blocking-reload.ts';
 import { OriginError } from './errors.ts';
 import type { LiveStream } from './live-stream.ts';
-import { MEDIA_PLAYLIST, MULTIVARIANT_PLAYLIST, PLAYBACK_PREFIX, parseObjectName } from '../../shared/playback-path.ts';
+import { MEDIA_PLAYLIST, MULTIVARIANT_PLAYLIST, PLAYBACK_PREFIX, SEGMENT_DIGESTS, parseObjectName } from '../../shared/playback-path.ts';
 import type { Origin } from './origin.ts';
 import { servePart } from './part-streaming.ts';
+import { renderSegmentDigests } from './playlist/render-digests.ts';
 import { renderMediaPlaylist, type RenderOptions } from './playlist/render-media.ts';
 import { renderMultivariantPlaylist } from './playlist/render-multivariant.ts';
-import { blockingPlaylistCache, LIVE_PLAYLIST_CACHE, MULTIVARIANT_CACHE, sendMediaObject, sendPlaylist } from './replies.ts';
+import { blockingPlaylistCache, LIVE_PLAYLIST_CACHE, MULTIVARIANT_CACHE, sendDigests, sendMediaObject, sendPlaylist } from './replies.ts';
 import type { RenditionTimeline } from './rendition-timeline.ts';
 
 type Request = IncomingMessage;
@@ -51,6 +52,7 @@ async function serveRenditionObject(origin: Origin, name: string, rendition: str
   const timeline = stream.rendition(rendition);
   if (!timeline) return sendText(res, 404, `unknown rendition ${rendition} of ${name}`);
   if (object === MEDIA_PLAYLIST) return serveMediaPlaylist(origin, stream, timeline, req, res);
+  if (object === SEGMENT_DIGESTS) return sendDigests(req, res, renderSegmentDigests(timeline.digests()));
   const parsed = parseObjectName(object);
   if (!parsed) return sendText(res, 404, `unknown object ${object}`);
   if (parsed.epoch !== stream.epoch) return sendText(res, 404, `${object} belongs to an earlier publish of ${name}`);

@@ -1,10 +1,12 @@
 // The origin: a registry of live streams by name, each attached to its packager, with ended streams retained for a while.
+import type { SwarmVariant } from '../../shared/p2p-swarm.ts';
 import { log } from '../log.ts';
 import type { OriginConfig } from './config.ts';
 import { resolveOriginConfig } from './config.ts';
 import { OriginError } from './errors.ts';
 import type { PackagedStream } from './live-stream.ts';
 import { LiveStream } from './live-stream.ts';
+import { swarmVariantOf } from './playlist/render-multivariant.ts';
 
 let lastEpochMs = 0;
 
@@ -58,6 +60,20 @@ export class Origin {
 
   get(name: string): LiveStream | undefined {
     return this.#streams.get(name);
+  }
+
+  /**
+   * Every variant the multivariant playlists of the streams being served have listed (each rendition's current rates
+   * and those published before them), as the playlist wrote them: the P2P swarms a viewer of these streams may be in.
+   */
+  publishedVariants(): Array<{ stream: string; variant: SwarmVariant }> {
+    const published: Array<{ stream: string; variant: SwarmVariant }> = [];
+    for (const stream of this.#streams.values()) {
+      for (const timeline of stream.renditions()) {
+        for (const variant of timeline.publishedVariants()) published.push({ stream: stream.name, variant: swarmVariantOf(variant) });
+      }
+    }
+    return published;
   }
 
   /** Streams being served, live or ended and still retained. */

@@ -1,14 +1,18 @@
-// One rendition's live timeline: init, the sliding window of segments and their parts (bytes in memory); requests
-// waiting for it to grow and readers of the part in production are kept by waiters.ts and part-fan-out.ts.
+// One rendition's live timeline: init, the sliding window of segments and their parts (bytes in memory, with each
+// segment's digest), and the rates it publishes; requests waiting for it to grow and readers of the part in production
+// are kept by waiters.ts and part-fan-out.ts.
+import { createHash } from 'node:crypto';
 import type { Part, PartChunk, RenditionInit, SegmentInfo } from '../packager/index.ts';
 import type { LiveEdge } from './blocking-reload.ts';
 import type { OriginConfig } from './config.ts';
 import { skipBoundaryS, targetDurationS } from './config.ts';
 import { OriginError } from './errors.ts';
 import { PartFanOut, type PartReader } from './part-fan-out.ts';
+import type { SegmentDigest } from './playlist/render-digests.ts';
 import type { MediaPlaylistSnapshot, SegmentSnapshot } from './playlist/render-media.ts';
 import type { VariantSnapshot } from './playlist/render-multivariant.ts';
-import { variantRates } from './variant-bitrate.ts';
+import { stickyRates, variantRates, type VariantRates } from './variant-bitrate.ts';
+import { segmentObjectName } from '../../shared/playback-path.ts';
 import { Waiters, type WaitOutcome } from './waiters.ts';
 
 interface StoredPart {
@@ -27,7 +31,15 @@ interface StoredSegment {
   parts: StoredPart[];
   /** The whole segment once complete: the parts' bytes, concatenated. */
   data?: Uint8Array;
+  /** SHA-256 of `data`, base64, for digests.json. */
+  sha256?: string;
 }
+
+/**
+ * Rates a rendition published before its current ones, kept so the tracker still admits the P2P swarms of viewers who
+ * read an older multivariant playlist (a player reads it once). Published rates change rarely (variant-bitrate.ts).
+ */
+const PUBLISHED_RATES_KEPT = 8;
 
 export interface RenditionTimelineOptions {
   streamName: string;
@@ -46,6 +58,8 @@ export class RenditionTimeline {
   #segments: StoredSegment[] = [];
   #waiters = new Waiters();
   #fanOut: PartFanOut;
+  /** Rates published so far, oldest first; the last is the one the multivariant playlist shows now. */
+  #published: VariantRates[] = [];
   #ended = false;
   #closed = false;
 
@@ -80,6 +94,7 @@ export class RenditionTimeline {
       // The init's URL is immutable for the epoch; new codec parameters need a new publish (or a discontinuity, not supported yet).
       throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition} changed its init segment mid-stream`);
     }
+    if (!this.#init) this.#publish(variantRates([], init.bandwidth));
     this.#init = init;
     this.#waiters.changed();
   }
@@ -148,8 +163,10 @@ export class RenditionTimeline {
       offset += p.data.byteLength;
     }
     current.data = data;
+    current.sha256 = createHash('sha256').update(data).digest('base64');
     const keep = this.#config.windowSegments + this.#config.keepSegments;
     while (this.#segments.filter((segment) => segment.complete).length > keep) this.#segments.shift();
+    this.#publish(this.#measuredRates());
     this.#waiters.changed();
   }
 
@@ -213,18 +230,27 @@ export class RenditionTimeline {
     return snapshot;
   }
 
+  /** The variant the multivariant playlist lists now: its published rates, which follow the measurement only when it drifts. */
   variant(): VariantSnapshot | undefined {
+    const rates = this.#published.at(-1);
+    return rates && this.#variantAt(rates);
+  }
+
+  /** Every variant published for this rendition still kept, oldest first, the current one last. */
+  publishedVariants(): VariantSnapshot[] {
+    return this.#published.map((rates) => this.#variantAt(rates)).filter((variant): variant is VariantSnapshot => variant !== undefined);
+  }
+
+  /** Digests of the complete segments the rendition still serves (the playlist's window and those kept behind it), oldest first. */
+  digests(): SegmentDigest[] {
+    return this.#segments
+      .filter((segment) => segment.sha256 !== undefined)
+      .map((segment) => ({ name: segmentObjectName(this.epoch, segment.msn), sha256: segment.sha256! }));
+  }
+
+  #variantAt(rates: VariantRates): VariantSnapshot | undefined {
     const init = this.#init;
     if (!init) return undefined;
-    // Measured over the segments the playlist lists: what a player joining now would fetch.
-    const window = this.#segments
-      .filter((segment) => segment.complete)
-      .slice(-this.#config.windowSegments)
-      .map((segment) => ({
-        bytes: segment.data?.byteLength ?? 0,
-        mediaDurationUs: segment.parts.reduce((sum, part) => sum + (part.gap ? 0 : part.durationUs), 0),
-      }));
-    const rates = variantRates(window, init.bandwidth);
     const variant: VariantSnapshot = {
       rendition: this.rendition,
       bandwidth: rates.peak,
@@ -235,6 +261,26 @@ export class RenditionTimeline {
     };
     if (init.frameRate !== undefined) variant.frameRate = init.frameRate;
     return variant;
+  }
+
+  /** Measured over the segments the playlist lists: what a player joining now would fetch. */
+  #measuredRates(): VariantRates {
+    const window = this.#segments
+      .filter((segment) => segment.complete)
+      .slice(-this.#config.windowSegments)
+      .map((segment) => ({
+        bytes: segment.data?.byteLength ?? 0,
+        mediaDurationUs: segment.parts.reduce((sum, part) => sum + (part.gap ? 0 : part.durationUs), 0),
+      }));
+    return variantRates(window, this.#init?.bandwidth ?? 0);
+  }
+
+  #publish(measured: VariantRates): void {
+    const current = this.#published.at(-1);
+    const next = stickyRates(current, measured);
+    if (next === current) return;
+    this.#published.push(next);
+    if (this.#published.length > PUBLISHED_RATES_KEPT) this.#published.shift();
   }
 
   /** A completed part's bytes; undefined while in production, once evicted, or for a gap part (which has no media). */

@@ -12,6 +12,13 @@ export const IMMUTABLE = 'public, max-age=31536000, immutable';
 export const LIVE_PLAYLIST_CACHE = 'no-cache';
 // The multivariant playlist only changes when a rendition appears, so a CDN may answer it alone for a moment.
 export const MULTIVARIANT_CACHE = 'public, max-age=2';
+/**
+ * digests.json gains an entry per segment and players read it several segments behind the live edge, where a copy a
+ * second old already lists what they check (a player that misses a segment in it reads it again); one second is the
+ * shortest lifetime every cache can express, and bounds what reaches the origin to one request per rendition per
+ * second per cache.
+ */
+export const DIGESTS_CACHE = 'public, max-age=1';
 
 /**
  * A blocking reload URL names one msn/part, so every answer to it holds that part and serves any client asking for it;
@@ -28,6 +35,18 @@ export function sendPlaylist(req: IncomingMessage, res: ServerResponse, cacheCon
   sendEntity(req, res, {
     status: 200,
     headers: { 'content-type': PLAYLIST_TYPE, 'cache-control': cacheControl },
+    body,
+    etag: etagOf(body),
+    gzipped: () => gzip(body),
+  });
+}
+
+/** A rendition's digests.json, gzipped for clients that take it, with an ETag of its text. */
+export function sendDigests(req: IncomingMessage, res: ServerResponse, json: string): void {
+  const body = Buffer.from(json, 'utf8');
+  sendEntity(req, res, {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': DIGESTS_CACHE },
     body,
     etag: etagOf(body),
     gzipped: () => gzip(body),

@@ -1,6 +1,6 @@
-// Variant rates from segment sizes: peak and window average, the declared rate before any segment.
+// Variant rates from segment sizes (peak and window average, the declared rate before any segment) and when they are republished.
 import { describe, expect, it } from 'vitest';
-import { variantRates } from './variant-bitrate.ts';
+import { stickyRates, variantRates } from './variant-bitrate.ts';
 
 describe('variantRates', () => {
   it('uses the declared rate before a segment completes', () => {
@@ -30,5 +30,23 @@ describe('variantRates', () => {
     expect(rates.peak).toBe(401_000);
     expect(rates.average).toBe(399_000);
     expect(rates.average).toBeLessThanOrEqual(rates.peak);
+  });
+});
+
+describe('stickyRates', () => {
+  const published = { peak: 1_000_000, average: 800_000 };
+
+  it('publishes the first measurement', () => {
+    expect(stickyRates(undefined, published)).toEqual(published);
+  });
+
+  it('keeps the published rates while both measurements stay within 20 % of them', () => {
+    expect(stickyRates(published, { peak: 1_190_000, average: 650_000 })).toBe(published);
+    expect(stickyRates(published, { peak: 810_000, average: 959_000 })).toBe(published);
+  });
+
+  it('republishes both rates once either one drifts by more than 20 %', () => {
+    expect(stickyRates(published, { peak: 1_201_000, average: 800_000 })).toEqual({ peak: 1_201_000, average: 800_000 });
+    expect(stickyRates(published, { peak: 1_000_000, average: 639_000 })).toEqual({ peak: 1_000_000, average: 639_000 });
   });
 });

@@ -1,4 +1,5 @@
-// BANDWIDTH and AVERAGE-BANDWIDTH of a variant, measured from its segments' sizes over the playlist's sliding window.
+// BANDWIDTH and AVERAGE-BANDWIDTH of a variant, measured from its segments' sizes over the playlist's sliding window,
+// and published only when the measurement moves enough to matter.
 
 /** One complete segment as the rate measurement sees it. */
 export interface SegmentSize {
@@ -42,6 +43,24 @@ export function variantRates(window: readonly SegmentSize[], declaredBps: number
   }
   // Rounding up keeps BANDWIDTH at or above every segment's rate, and AVERAGE-BANDWIDTH never above BANDWIDTH.
   return { peak: roundRate(peak), average: roundRate(bitsPerSecond(bytes, durationUs)) };
+}
+
+/**
+ * How far (as a fraction of the published value) a measured rate may drift before the published rates follow it.
+ * BANDWIDTH is part of a variant's identity for P2P (p2p-media-loader hashes it into the swarm, shared/p2p-swarm.ts):
+ * viewers who read the multivariant playlist at different times must see the same value to meet, so it must not move
+ * with every segment. 20 % keeps AVERAGE-BANDWIDTH within the 25 % of the real rate players size renditions by.
+ */
+export const REPUBLISH_DRIFT = 0.2;
+
+/**
+ * The rates to publish next: the ones published so far while the measurement stays within `REPUBLISH_DRIFT` of both of
+ * them, else the measurement (and the first measurement when nothing is published yet).
+ */
+export function stickyRates(published: VariantRates | undefined, measured: VariantRates): VariantRates {
+  if (!published) return measured;
+  const drifted = (was: number, now: number): boolean => Math.abs(now - was) > REPUBLISH_DRIFT * was;
+  return drifted(published.peak, measured.peak) || drifted(published.average, measured.average) ? measured : published;
 }
 
 function bitsPerSecond(bytes: number, durationUs: number): number {

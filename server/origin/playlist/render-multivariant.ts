@@ -1,5 +1,6 @@
 // Renders the multivariant playlist: one EXT-X-STREAM-INF per rendition that is ready to play, in start order.
 import { MEDIA_PLAYLIST } from '../../../shared/playback-path.ts';
+import type { SwarmVariant } from '../../../shared/p2p-swarm.ts';
 import { MEDIA_PLAYLIST_VERSION } from './render-media.ts';
 
 export interface VariantSnapshot {
@@ -34,18 +35,33 @@ export function startOrder(variants: readonly VariantSnapshot[]): VariantSnapsho
   return [...start, ...byPicture];
 }
 
+/**
+ * The EXT-X-STREAM-INF values a player hashes into the variant's P2P swarm, as the playlist writes them: the one
+ * place they are formatted, so the tracker admits exactly the info hashes players derive from the playlist.
+ */
+export function swarmVariantOf(variant: VariantSnapshot): SwarmVariant {
+  const written: SwarmVariant = {
+    bandwidth: Math.max(1, Math.round(variant.bandwidth)),
+    codecs: variant.codecs,
+    width: variant.width,
+    height: variant.height,
+  };
+  if (variant.frameRate !== undefined && variant.frameRate > 0) written.frameRate = variant.frameRate.toFixed(3);
+  return written;
+}
+
 export function renderMultivariantPlaylist(variants: readonly VariantSnapshot[]): string {
   // The version its own tags need; EXT-X-VERSION is per playlist, and the media playlists say theirs.
   const lines = ['#EXTM3U', `#EXT-X-VERSION:${MEDIA_PLAYLIST_VERSION}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
   for (const variant of startOrder(variants)) {
-    const bandwidth = Math.max(1, Math.round(variant.bandwidth));
+    const written = swarmVariantOf(variant);
     const attributes = [
-      `BANDWIDTH=${bandwidth}`,
-      `AVERAGE-BANDWIDTH=${Math.min(bandwidth, Math.max(1, Math.round(variant.averageBandwidth)))}`,
-      `CODECS="${variant.codecs}"`,
-      `RESOLUTION=${variant.width}x${variant.height}`,
+      `BANDWIDTH=${written.bandwidth}`,
+      `AVERAGE-BANDWIDTH=${Math.min(written.bandwidth, Math.max(1, Math.round(variant.averageBandwidth)))}`,
+      `CODECS="${written.codecs}"`,
+      `RESOLUTION=${written.width}x${written.height}`,
     ];
-    if (variant.frameRate !== undefined && variant.frameRate > 0) attributes.push(`FRAME-RATE=${variant.frameRate.toFixed(3)}`);
+    if (written.frameRate !== undefined) attributes.push(`FRAME-RATE=${written.frameRate}`);
     // No stream carries CEA-608/708 captions; saying so stops players from looking for them.
     attributes.push('CLOSED-CAPTIONS=NONE');
     lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, `${variant.rendition}/${MEDIA_PLAYLIST}`);

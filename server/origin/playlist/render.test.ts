@@ -1,7 +1,8 @@
-// Playlist rendering, read back by an independent parser (hls-parser, strict mode) and checked against the spec's rules.
+// Playlist and digests rendering, read back by independent parsers (hls-parser in strict mode, JSON.parse) and checked against the spec's rules.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as HLS from 'hls-parser';
 import type { MediaPlaylistSnapshot, SegmentSnapshot } from './render-media.ts';
+import { renderSegmentDigests } from './render-digests.ts';
 import { renderMediaPlaylist } from './render-media.ts';
 import { renderMultivariantPlaylist, startOrder, type VariantSnapshot } from './render-multivariant.ts';
 
@@ -120,5 +121,17 @@ describe('startOrder', () => {
   it('keeps the order when measured rates cross', () => {
     const variants = [rung('720p', 720), { ...rung('480p', 480), bandwidth: 9_000_000 }, rung('240p', 240)];
     expect(startOrder(variants).map((v) => v.rendition)).toEqual(['480p', '720p', '240p']);
+  });
+});
+
+describe('renderSegmentDigests', () => {
+  it('maps each segment name to its digest, oldest first, and renders an empty map before any segment', () => {
+    const json = renderSegmentDigests([
+      { name: 'e1-4.m4s', sha256: 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=' },
+      { name: 'e1-5.m4s', sha256: 'LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564=' },
+    ]);
+    expect(JSON.parse(json)).toEqual({ segments: { 'e1-4.m4s': 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=', 'e1-5.m4s': 'LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564=' } });
+    expect(Object.keys((JSON.parse(json) as { segments: object }).segments)).toEqual(['e1-4.m4s', 'e1-5.m4s']);
+    expect(JSON.parse(renderSegmentDigests([]))).toEqual({ segments: {} });
   });
 });

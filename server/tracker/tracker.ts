@@ -1,0 +1,163 @@
+// The WebTorrent tracker viewers find each other through: bittorrent-tracker's server on the WebSocket upgrades of
+// /tracker that the HTTP server hands it, admitting only the swarms of the origin's streams, within bounds.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Server, type AnnounceParams } from 'bittorrent-tracker';
+import { Registry } from 'prom-client';
+import type { WebSocket } from 'ws';
+import { log } from '../log.ts';
+import { SwarmAdmission, type SwarmDirectory } from './admission.ts';
+import { AnnounceRate } from './announce-rate.ts';
+import { resolveTrackerConfig, type TrackerConfig } from './config.ts';
+import { AnnounceRefused } from './errors.ts';
+import { createTrackerMetrics, type TrackerMetrics } from './metrics.ts';
+
+/** The path of the tracker's WebSocket on the origin and on every edge. */
+export const TRACKER_PATH = '/tracker';
+
+export interface TrackerOptions extends Partial<TrackerConfig> {
+  /** Where the streams' published variants come from (the origin). */
+  directory: SwarmDirectory;
+  /** Registry the tracker's metrics join; a registry of its own when absent. */
+  registry?: Registry;
+}
+
+/** What the tracker keeps per connection. */
+interface Connection {
+  rate: AnnounceRate;
+  /** `infoHash peerId` pairs this connection announced and has not stopped. */
+  memberships: Set<string>;
+}
+
+export class Tracker {
+  readonly config: TrackerConfig;
+  readonly registry: Registry;
+  #server: Server;
+  #admission: SwarmAdmission;
+  #metrics: TrackerMetrics;
+  #connections = new Map<WebSocket, Connection>();
+  /** Upgrades accepted and not yet closed (including those still in the handshake). */
+  #open = 0;
+  #pruneTimer: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(options: TrackerOptions) {
+    const { directory, registry, ...overrides } = options;
+    this.config = resolveTrackerConfig(overrides);
+    this.#admission = new SwarmAdmission(directory);
+    this.registry = registry ?? new Registry();
+    this.#server = new Server({
+      http: false,
+      udp: false,
+      stats: false,
+      ws: { noServer: true, maxPayload: this.config.maxMessageBytes },
+      filter: (infoHash, params, cb) => {
+        this.#admit(infoHash, params).then(
+          () => cb(null),
+          (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))),
+        );
+      },
+    });
+    // Bad client input is a warning for the server (bittorrent-tracker answers the client itself); refusals are counted.
+    this.#server.on('warning', (err: Error) => {
+      if (!(err instanceof AnnounceRefused)) log('debug', 'tracker.warning', { reason: err.message });
+    });
+    this.#server.on('error', (err: Error) => log('error', 'tracker.error', { reason: err.message }));
+    this.#server.ws.on('connection', (socket: WebSocket) => this.#onConnection(socket));
+    this.#metrics = createTrackerMetrics(this.registry, {
+      swarms: () => Object.keys(this.#server.torrents).length,
+      peers: () => Object.values(this.#server.torrents).reduce((sum, swarm) => sum + swarm.peers.length, 0),
+      connections: () => this.#connections.size,
+    });
+    this.#pruneTimer = setInterval(() => this.prune(), this.config.pruneIntervalMs);
+    this.#pruneTimer.unref();
+  }
+
+  /** Takes over an HTTP upgrade of TRACKER_PATH: a WebSocket to the tracker, or 503 when it holds all it may. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.#closed || this.#open >= this.config.maxConnections) {
+      this.#metrics.rejected.inc({ reason: 'connections' });
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nRetry-After: 5\r\n\r\ntracker busy\n');
+      return;
+    }
+    this.#open++;
+    socket.once('close', () => this.#open--);
+    this.#server.ws.handleUpgrade(req, socket, head, (ws) => this.#server.ws.emit('connection', ws, req));
+  }
+
+  /** Drops swarms without peers (bittorrent-tracker keeps every swarm it ever made). Returns how many. */
+  prune(): number {
+    let pruned = 0;
+    for (const [infoHash, swarm] of Object.entries(this.#server.torrents)) {
+      if (swarm.peers.length > 0) continue;
+      delete this.#server.torrents[infoHash];
+      pruned++;
+    }
+    this.#metrics.pruned.inc(pruned);
+    return pruned;
+  }
+
+  /** Closes every connection and stops pruning. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#pruneTimer);
+    for (const socket of this.#connections.keys()) socket.terminate();
+    this.#connections.clear();
+    this.#server.close();
+  }
+
+  #onConnection(socket: WebSocket): void {
+    if (this.#closed) {
+      socket.terminate();
+      return;
+    }
+    this.#connections.set(socket, {
+      rate: new AnnounceRate(this.config.announceBurst, this.config.announcesPerSecond, Date.now()),
+      memberships: new Set(),
+    });
+    socket.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#metrics.rejected.inc({ reason: 'oversize' });
+    });
+    socket.once('close', () => this.#connections.delete(socket));
+  }
+
+  /** Resolves when the announce may go on; rejects with the reason it may not (bittorrent-tracker sends it to the client). */
+  async #admit(infoHash: string, params: AnnounceParams): Promise<void> {
+    const connection = this.#connections.get(params.socket);
+    if (!connection) throw new Error('connection closed');
+    const membership = `${infoHash} ${params.peer_id}`;
+    // Leaving a swarm is never refused for its rate: it only frees room.
+    if (params.event !== 'stopped' && !connection.rate.take(Date.now())) throw this.#refuse('rate-limited', infoHash);
+    if ((await this.#admission.streamOf(infoHash)) === undefined) throw this.#refuse('unknown-swarm', infoHash);
+    // bittorrent-tracker would file a peer whose connection closed while this announce was being admitted.
+    if (!this.#connections.has(params.socket)) throw new Error('connection closed');
+    const swarm = this.#server.torrents[infoHash];
+    const member = swarm?.peers.peek(params.peer_id) !== undefined;
+    if (params.event === 'stopped') {
+      connection.memberships.delete(membership);
+    } else if (!member) {
+      if (!connection.memberships.has(membership) && connection.memberships.size >= this.config.maxMembershipsPerConnection) {
+        throw this.#refuse('too-many-swarms', infoHash);
+      }
+      if ((swarm?.peers.length ?? 0) >= this.config.maxPeersPerSwarm) throw this.#refuse('swarm-full', infoHash);
+      connection.memberships.add(membership);
+    }
+    this.#metrics.announces.inc();
+    this.#countRelayed(params, swarm?.peers.length ?? 0, member);
+  }
+
+  /** bittorrent-tracker relays an offer to each of up to `numwant` other peers of the swarm, and an answer to its addressee. */
+  #countRelayed(params: AnnounceParams, swarmPeers: number, member: boolean): void {
+    const offers = Array.isArray(params.offers) ? Math.min(params.offers.length, params.numwant, swarmPeers - (member ? 1 : 0)) : 0;
+    if (offers > 0) this.#metrics.relayed.inc({ kind: 'offer' }, offers);
+    if (params.answer !== undefined && params.to_peer_id !== undefined && this.#server.torrents[params.info_hash]?.peers.peek(params.to_peer_id)) {
+      this.#metrics.relayed.inc({ kind: 'answer' });
+    }
+  }
+
+  #refuse(reason: AnnounceRefused['reason'], infoHash: string): AnnounceRefused {
+    this.#metrics.rejected.inc({ reason });
+    return new AnnounceRefused(reason, infoHash);
+  }
+}
