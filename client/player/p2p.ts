@@ -2,7 +2,7 @@
 // segment a peer sends against the origin's digests. Loaded with import() in `p2p` mode only, so `low` mode and a first
 // load carry none of its bytes.
 import Hls from 'hls.js/light';
-import type { HlsConfig } from 'hls.js';
+import type { HlsConfig, LoaderCallbacks, LoaderConfiguration, LoaderContext } from 'hls.js';
 import { HlsJsP2PEngine } from 'p2p-media-loader-hlsjs';
 import type { PartialHlsJsP2PEngineConfig } from 'p2p-media-loader-hlsjs';
 import { swarmIdFor } from '../../shared/p2p-swarm.ts';
@@ -10,6 +10,7 @@ import { parsePlaybackPath } from '../../shared/playback-path.ts';
 import type { P2pConfig } from './config.ts';
 import { SegmentDigests } from './segment-digests.ts';
 import type { PeerTraffic } from './stats.ts';
+import { WrappingLoader } from './wrapping-loader.ts';
 
 const HlsWithP2p = HlsJsP2PEngine.injectMixin(Hls);
 
@@ -77,6 +78,39 @@ export function engineConfigFor(settings: P2pSettings, config: P2pConfig, digest
   };
 }
 
+type LoaderClass = HlsConfig['loader'];
+
+/** `…/media.m3u8?_HLS_msn=5&_HLS_part=2&_HLS_skip=v2` → `…/media.m3u8`; other query parameters stay. */
+export function withoutDeliveryDirectives(url: string): string {
+  const parsed = new URL(url);
+  for (const name of [...parsed.searchParams.keys()]) if (name.startsWith('_HLS_')) parsed.searchParams.delete(name);
+  return parsed.href;
+}
+
+/**
+ * hls.js asks a server that can block playlist reloads for them in every mode (`_HLS_msn`, `_HLS_part`, `_HLS_skip`)
+ * and names the playlist it got by that URL; p2p-media-loader finds a variant's segments by its URL as the multivariant
+ * playlist lists it, and would ignore every update. Media playlists are reported under their URL without directives.
+ */
+function directiveFreePlaylists(Inner: LoaderClass): LoaderClass {
+  return class DirectiveFreePlaylistLoader extends WrappingLoader {
+    constructor(config: HlsConfig) {
+      super(new Inner(config));
+    }
+
+    load(context: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void {
+      this.context = context;
+      this.inner.load(context, config, {
+        ...callbacks,
+        onSuccess: (response, stats, ctx, details) => {
+          const playlist = 'type' in ctx && ctx.type === 'level';
+          callbacks.onSuccess(playlist ? { ...response, url: withoutDeliveryDirectives(response.url || ctx.url) } : response, stats, ctx, details);
+        },
+      });
+    }
+  };
+}
+
 /** What a `p2p`-mode player adds to its stats: traffic by source and segments refused from peers. */
 export interface P2pCounters {
   traffic: PeerTraffic;
@@ -88,7 +122,11 @@ export interface P2pCounters {
 export function createP2pHls(hlsConfig: Partial<HlsConfig>, settings: P2pSettings, config: P2pConfig, counters: P2pCounters): Hls {
   const { traffic } = counters;
   traffic.peersGone();
-  const hls = new HlsWithP2p({ ...hlsConfig, p2p: engineConfigFor(settings, config, new SegmentDigests()) });
+  const hls = new HlsWithP2p({
+    ...hlsConfig,
+    loader: directiveFreePlaylists(hlsConfig.loader ?? Hls.DefaultConfig.loader),
+    p2p: engineConfigFor(settings, config, new SegmentDigests()),
+  });
   const engine = hls.p2pEngine;
   engine.addEventListener('onChunkDownloaded', (bytes, source) => traffic.chunk(bytes, source));
   engine.addEventListener('onPeerConnect', ({ peerId, streamType }) => traffic.peerConnected(peerId, streamType));
