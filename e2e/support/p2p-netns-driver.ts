@@ -179,7 +179,13 @@ class Viewers {
       browser,
       evaluate,
       sample,
-      report: async () => ({ name, browser, final: await sample(), pairs: await evaluate<CandidatePair[]>(USED_PAIRS) }),
+      report: async () => ({
+        name,
+        browser,
+        final: await sample(),
+        pairs: await evaluate<CandidatePair[]>(USED_PAIRS),
+        closedConnections: await evaluate<number>(`(window.__swarmcastPeerConnections ?? []).filter((pc) => pc.signalingState === 'closed').length`),
+      }),
     };
     this.all.push(viewer);
     return viewer;

@@ -32,6 +32,8 @@ export interface ViewerReport {
   final: ViewerSample;
   /** The ICE pairs of this page's peer connections that carried data. */
   pairs: CandidatePair[];
+  /** Peer connections this page has closed (a peer dropped or gone). */
+  closedConnections: number;
 }
 
 /** Requests and response bytes the viewers made to the server, by kind, counted by the driver's front proxy. */
