@@ -60,38 +60,48 @@ export interface PlayerConfig {
 }
 
 /**
- * `p2p` mode's peer engine (p2p-media-loader). Its windows are measured from the playhead: a segment within
- * `highDemandTimeWindowS` of it is fetched over HTTP at once if no peer has delivered it, so a silent swarm costs HTTP
- * requests, never a stall; further ahead (up to the live edge) it waits for peers, and one viewer fetching a new
- * segment over HTTP shares it with the others.
+ * `p2p` mode's peer engine (p2p-media-loader). Its windows are measured from the playhead: a segment within the
+ * high-demand window of it is fetched over HTTP at once if no peer has delivered it, so a silent swarm costs HTTP
+ * requests, never a stall; further ahead (up to the live edge) it waits for peers. Values measured with `npm run bench
+ * -- p2p` (1 s segments, 4 s behind: see the README).
  */
 export interface P2pConfig {
   /** The WebTorrent tracker to announce to; null: `ws(s)://<the server playing>/tracker`, never a public one. */
   trackerUrl: string | null;
   /** ICE servers for peer connections; null: the server's setting (`ICE_SERVERS`, default none: host candidates only). */
   iceServers: RTCIceServer[] | null;
-  highDemandTimeWindowS: number;
-  /** How far ahead a viewer may fetch segments no peer has over HTTP, to share them. */
+  /**
+   * How close to the playhead a segment must be before it is fetched over HTTP if no peer delivered it: `viewerS` for
+   * most viewers, `seederS` (wide enough to take every segment as soon as it is listed) for about `seedersPerSwarm` of
+   * them, drawn at random by each viewer every `redrawMs` and whenever a peer comes or goes. Seeders fetch new segments
+   * at once and the others take them from peers; p2p-media-loader alone picks its HTTP fetchers at random every 1 s + up
+   * to 1 s per peer, too slow for a segment due a few seconds after it is published.
+   */
+  highDemandTimeWindow: { viewerS: number; seederS: number; seedersPerSwarm: number; redrawMs: number };
+  /**
+   * How far ahead the library's own random HTTP fetches (segments no peer has) may reach: kept to the high-demand
+   * window, as the seeders already fetch every new segment.
+   */
   httpDownloadTimeWindowS: number;
   p2pDownloadTimeWindowS: number;
   simultaneousHttpDownloads: number;
   simultaneousP2PDownloads: number;
   /** A peer that sends nothing for this long loses the request (it then goes to another peer or HTTP). */
   p2pNotReceivingBytesTimeoutMs: number;
-  /** Where playback holds behind the playlist's live edge, in target durations (hls.js `liveSyncDurationCount`). */
-  liveSyncDurationCount: number;
+  /** Where playback holds behind the playlist's last complete segment, s (hls.js `liveSyncDuration`). */
+  liveSyncDurationS: number;
 }
 
 const DEFAULT_P2P_CONFIG: P2pConfig = {
   trackerUrl: null,
   iceServers: null,
-  highDemandTimeWindowS: 1,
-  httpDownloadTimeWindowS: 6,
+  highDemandTimeWindow: { viewerS: 1.6, seederS: 4, seedersPerSwarm: 1.5, redrawMs: 5000 },
+  httpDownloadTimeWindowS: 1.6,
   p2pDownloadTimeWindowS: 6,
   simultaneousHttpDownloads: 2,
   simultaneousP2PDownloads: 3,
   p2pNotReceivingBytesTimeoutMs: 1000,
-  liveSyncDurationCount: 2,
+  liveSyncDurationS: 4,
 };
 
 /**
@@ -222,14 +232,15 @@ export function hlsConfigFor(mode: LatencyMode, timeouts: StreamTimeouts, p2p: P
     };
   }
   // p2p-media-loader registers whole segments only (parts always go to HTTP), so `p2p` mode plays segments, held
-  // `liveSyncDurationCount` target durations behind the live edge: the newest segment reaches one viewer over HTTP and
-  // the others from it before it is due. hls.js buffers a few segments ahead; the engine prefetches from peers.
+  // `liveSyncDurationS` behind the newest: it reaches one viewer over HTTP and the others from it before it is due.
+  // hls.js asks for every segment as soon as it is listed, so the engine can wait for peers until the high-demand window.
   return {
     ...common,
     enableWorker: true,
     lowLatencyMode: false,
-    liveSyncDurationCount: p2p.liveSyncDurationCount,
-    liveMaxLatencyDurationCount: p2p.liveSyncDurationCount + 3,
+    liveSyncDuration: p2p.liveSyncDurationS,
+    // Beyond this (after stalls or a hidden tab) hls.js jumps back to liveSyncDuration.
+    liveMaxLatencyDuration: p2p.liveSyncDurationS + 6,
     maxBufferLength: 8,
     maxMaxBufferLength: 8,
   };

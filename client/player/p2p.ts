@@ -60,6 +60,12 @@ export async function p2pSettingsFor(src: string, config: P2pConfig): Promise<P2
   };
 }
 
+/** This viewer's high-demand window for the next while: a seeder's with a chance of seedersPerSwarm in the swarm's size. */
+export function drawHighDemandWindowS(config: P2pConfig, peers: number, random: () => number = Math.random): number {
+  const { viewerS, seederS, seedersPerSwarm } = config.highDemandTimeWindow;
+  return random() < seedersPerSwarm / (peers + 1) ? seederS : viewerS;
+}
+
 /** p2p-media-loader's core settings for `p2p` mode: our tracker and ICE servers, the measured time windows, digest checks. */
 export function engineConfigFor(settings: P2pSettings, config: P2pConfig, digests: SegmentDigests): PartialHlsJsP2PEngineConfig {
   return {
@@ -67,7 +73,8 @@ export function engineConfigFor(settings: P2pSettings, config: P2pConfig, digest
       announceTrackers: [settings.trackerUrl],
       rtcConfig: { iceServers: settings.iceServers },
       ...(settings.swarmId !== undefined && { swarmId: settings.swarmId }),
-      highDemandTimeWindow: config.highDemandTimeWindowS,
+      // Alone so far: fetch everything at once, as a seeder.
+      highDemandTimeWindow: config.highDemandTimeWindow.seederS,
       httpDownloadTimeWindow: config.httpDownloadTimeWindowS,
       p2pDownloadTimeWindow: config.p2pDownloadTimeWindowS,
       simultaneousHttpDownloads: config.simultaneousHttpDownloads,
@@ -129,8 +136,18 @@ export function createP2pHls(hlsConfig: Partial<HlsConfig>, settings: P2pSetting
   });
   const engine = hls.p2pEngine;
   engine.addEventListener('onChunkDownloaded', (bytes, source) => traffic.chunk(bytes, source));
-  engine.addEventListener('onPeerConnect', ({ peerId, streamType }) => traffic.peerConnected(peerId, streamType));
-  engine.addEventListener('onPeerClose', ({ peerId, streamType }) => traffic.peerClosed(peerId, streamType));
+  // Viewers take turns at fetching new segments over HTTP for the others; the odds follow the swarm's size.
+  const redraw = (): void => engine.applyDynamicConfig({ core: { highDemandTimeWindow: drawHighDemandWindowS(config, traffic.peers) } });
+  const redrawTimer = setInterval(redraw, config.highDemandTimeWindow.redrawMs);
+  hls.on(Hls.Events.DESTROYING, () => clearInterval(redrawTimer));
+  engine.addEventListener('onPeerConnect', ({ peerId, streamType }) => {
+    traffic.peerConnected(peerId, streamType);
+    redraw();
+  });
+  engine.addEventListener('onPeerClose', ({ peerId, streamType }) => {
+    traffic.peerClosed(peerId, streamType);
+    redraw();
+  });
   engine.addEventListener('onSegmentError', ({ error, peerId }) => {
     if (error.type === 'p2p-segment-validation-failed') counters.rejected(peerId);
   });

@@ -29,7 +29,7 @@ import { startServer, type RunningServer } from './server.ts';
 
 const STREAM = 'p2p-swarm';
 /** One small rung: eight decoding browsers fit on two cores, and one swarm holds every viewer. */
-const RUNG = { rendition: '360p', width: 640, height: 360, videoBitrate: 800_000 };
+const RUNG = { rendition: '240p', width: 426, height: 240, videoBitrate: 400_000 };
 const PLAYING_TIMEOUT_MS = 45_000;
 const SHARING_TIMEOUT_MS = 60_000;
 /** How long the honest viewers keep playing after the bad peer starts, to see it caught and playback go on. */
@@ -241,13 +241,16 @@ interface Stage {
   viewers: Viewers;
 }
 
-async function withStage<T>(mode: 'low' | 'p2p', body: (stage: Stage) => Promise<T>): Promise<T> {
-  const server = await startServer({ HOST: '127.0.0.1' });
+/** Segment length: the p2p bench and suite run 1 s segments, which let peers share the newest segment sooner. */
+const DEFAULT_SEGMENT_MS = 1000;
+
+async function withStage<T>(mode: 'low' | 'p2p', segmentMs: number, body: (stage: Stage) => Promise<T>): Promise<T> {
+  const server = await startServer({ HOST: '127.0.0.1', SEGMENT_TARGET_MS: String(segmentMs) });
   let proxy: Stage['proxy'] | undefined;
   let publisher: NodePublisher | undefined;
   let viewers: Viewers | undefined;
   try {
-    publisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: [RUNG] });
+    publisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: [RUNG], gopSeconds: segmentMs / 1000 });
     proxy = await startCountingProxy(server.baseUrl);
     const playlist = `${server.baseUrl}/live/${STREAM}/index.m3u8`;
     await pollUntil(async () => (await fetch(playlist)).status, (status) => status === 200, 20_000, 'the stream live');
@@ -267,7 +270,7 @@ async function runE2e(): Promise<P2pE2eResult> {
   setUpLinks();
   const linksAfter = linkNames();
   const routes = ip('route', 'show', 'table', 'all').split('\n').filter(Boolean);
-  return withStage('p2p', async ({ server, viewers }) => {
+  return withStage('p2p', DEFAULT_SEGMENT_MS, async ({ server, viewers }) => {
     const first = [
       await viewers.open('chromium'),
       await viewers.open('firefox'),
@@ -334,10 +337,10 @@ function cpuTimes(): { busy: number; total: number } {
   return { busy, total };
 }
 
-async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: number): Promise<P2pBenchRow> {
+async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: number, segmentMs: number): Promise<P2pBenchRow> {
   if (linkNames().join() !== 'lo') throw new Error('not a fresh network namespace; run me under unshare -n');
   setUpLinks();
-  return withStage(mode, async ({ proxy, viewers }) => {
+  return withStage(mode, segmentMs, async ({ proxy, viewers }) => {
     // Chromium and Firefox alternate; Firefox is the heavier, so it takes every other seat.
     const opened: Viewer[] = [];
     for (let i = 0; i < viewerCount; i++) opened.push(await viewers.open(i % 2 === 0 ? 'chromium' : 'firefox'));
@@ -381,12 +384,12 @@ async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: numbe
 }
 
 async function main(): Promise<unknown> {
-  const [scenario, viewers, mode, seconds] = process.argv.slice(2);
+  const [scenario, viewers, mode, seconds, segmentMs] = process.argv.slice(2);
   if (scenario === 'e2e') return runE2e();
   if (scenario === 'bench' && (mode === 'low' || mode === 'p2p') && Number(viewers) > 0 && Number(seconds) > 0) {
-    return runBench(Number(viewers), mode, Number(seconds));
+    return runBench(Number(viewers), mode, Number(seconds), Number(segmentMs ?? DEFAULT_SEGMENT_MS));
   }
-  process.stderr.write('usage: unshare -n -- node --import tsx e2e/support/p2p-netns-driver.ts e2e | bench VIEWERS low|p2p SECONDS\n');
+  process.stderr.write('usage: unshare -n -- node --import tsx e2e/support/p2p-netns-driver.ts e2e | bench VIEWERS low|p2p SECONDS [SEGMENT_MS]\n');
   process.exit(2);
 }
 
