@@ -63,7 +63,7 @@ export interface PlayerConfig {
  * `p2p` mode's peer engine (p2p-media-loader). Its windows are measured from the playhead: a segment within the
  * high-demand window of it is fetched over HTTP at once if no peer has delivered it, so a silent swarm costs HTTP
  * requests, never a stall; further ahead (up to the live edge) it waits for peers. Values measured with `npm run bench
- * -- p2p` (1 s segments, 4 s behind: see the README).
+ * -- p2p` (1 s segments, 4.5 s behind).
  */
 export interface P2pConfig {
   /** The WebTorrent tracker to announce to; null: `ws(s)://<the server playing>/tracker`, never a public one. */
@@ -95,13 +95,13 @@ export interface P2pConfig {
 const DEFAULT_P2P_CONFIG: P2pConfig = {
   trackerUrl: null,
   iceServers: null,
-  highDemandTimeWindow: { viewerS: 1.6, seederS: 4, seedersPerSwarm: 1.5, redrawMs: 5000 },
-  httpDownloadTimeWindowS: 1.6,
+  highDemandTimeWindow: { viewerS: 2, seederS: 5, seedersPerSwarm: 1.5, redrawMs: 5000 },
+  httpDownloadTimeWindowS: 2,
   p2pDownloadTimeWindowS: 6,
   simultaneousHttpDownloads: 2,
   simultaneousP2PDownloads: 3,
   p2pNotReceivingBytesTimeoutMs: 1000,
-  liveSyncDurationS: 4,
+  liveSyncDurationS: 4.5,
 };
 
 /**
