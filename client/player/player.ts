@@ -60,9 +60,9 @@ const DELIVERY_WINDOW_PARTS = 10;
 type ChromiumVideo = HTMLVideoElement & { webkitAudioDecodedByteCount?: number };
 
 type P2pModule = typeof import('./p2p.ts');
-/** `p2p` mode's peer engine module and the settings read for the current source. */
+/** `p2p` mode's peer engine (from its own chunk) and the settings read for the current source. */
 interface P2pLoaded {
-  module: P2pModule;
+  create: P2pModule['createP2pHls'];
   settings: Awaited<ReturnType<P2pModule['p2pSettingsFor']>>;
   src: string;
 }
@@ -313,7 +313,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     };
     const p2p = this.#p2p;
     const hls = p2p
-      ? p2p.module.createP2pHls(hlsConfig, p2p.settings, this.#config.p2p, {
+      ? p2p.create(hlsConfig, p2p.settings, this.#config.p2p, {
           traffic: this.#traffic,
           rejected: (peerId) => {
             this.#rejectedP2pSegments++;
@@ -345,9 +345,9 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
 
   /** Loads the peer engine (its own chunk) and reads the server's peer settings for `src`. */
   async #loadP2p(src: string): Promise<void> {
-    const module = await import('./p2p.ts');
-    const settings = await module.p2pSettingsFor(src, this.#config.p2p);
-    if (src === this.#src) this.#p2p = { module, settings, src };
+    const { createP2pHls, p2pSettingsFor } = await import('./p2p.ts');
+    const settings = await p2pSettingsFor(src, this.#config.p2p);
+    if (src === this.#src) this.#p2p = { create: createP2pHls, settings, src };
   }
 
   /** The first presented frame (not just `playing`, which can fire before anything is painted) ends the start-up. */

@@ -177,7 +177,7 @@ async function benchPeers(): Promise<void> {
   const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' / ');
   const { header, rows } = p2pTable(await benchP2p(p2pViewers, p2pSeconds));
   console.log(
-    `\nPeer-assisted delivery — one 360p rung (0.8 Mbit/s video + audio, 2 s segments, node publisher), Chromium and ` +
+    `\nPeer-assisted delivery — one 240p rung (0.4 Mbit/s video + audio, 1 s segments, node publisher), Chromium and ` +
       `Firefox viewers alternating on /watch in a network namespace, ${p2pSeconds} s measured after all play; edge = a counting ` +
       `proxy in front of the origin; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
   );

@@ -28,7 +28,7 @@ import { pollUntil } from './poll.ts';
 import { startServer, type RunningServer } from './server.ts';
 
 const STREAM = 'p2p-swarm';
-/** One small rung: eight decoding browsers fit on two cores, and one swarm holds every viewer. */
+/** One small rung: eight decoding browsers fit on two cores (barely), and one swarm holds every viewer. */
 const RUNG = { rendition: '240p', width: 426, height: 240, videoBitrate: 400_000 };
 const PLAYING_TIMEOUT_MS = 45_000;
 const SHARING_TIMEOUT_MS = 60_000;
