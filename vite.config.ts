@@ -73,6 +73,8 @@ export default defineConfig({
   root: pages,
   publicDir: false,
   plugins: [embedLoader(), precompress()],
+  // bittorrent-tracker's client (in the p2p chunk, via p2p-media-loader) tells browser from Node by `process.browser`.
+  define: { 'process.browser': 'true' },
   build: {
     outDir,
     assetsDir: ASSETS_PREFIX.slice(1, -1),

@@ -55,7 +55,54 @@ export interface PlayerConfig {
   networkRetry: { maxAttempts: number; delayMs: number };
   /** Fatal media (decode/append) errors: how many hls.js `recoverMediaError()` calls before giving up. */
   mediaRetry: { maxAttempts: number };
+  /** `p2p` mode only: where peers meet and when a segment comes from peers or over HTTP. */
+  p2p: P2pConfig;
 }
+
+/**
+ * `p2p` mode's peer engine (p2p-media-loader). Its windows are measured from the playhead: a segment within the
+ * high-demand window of it is fetched over HTTP at once if no peer has delivered it, so a silent swarm costs HTTP
+ * requests, never a stall; further ahead (up to the live edge) it waits for peers. Values measured with `npm run bench
+ * -- p2p` (1 s segments, 4.5 s behind).
+ */
+export interface P2pConfig {
+  /** The WebTorrent tracker to announce to; null: `ws(s)://<the server playing>/tracker`, never a public one. */
+  trackerUrl: string | null;
+  /** ICE servers for peer connections; null: the server's setting (`ICE_SERVERS`, default none: host candidates only). */
+  iceServers: RTCIceServer[] | null;
+  /**
+   * How close to the playhead a segment must be before it is fetched over HTTP if no peer delivered it: `viewerS` for
+   * most viewers, `seederS` (wide enough to take every segment as soon as it is listed) for about `seedersPerSwarm` of
+   * them, drawn at random by each viewer every `redrawMs` and whenever a peer comes or goes. Seeders fetch new segments
+   * at once and the others take them from peers; p2p-media-loader alone picks its HTTP fetchers at random every 1 s + up
+   * to 1 s per peer, too slow for a segment due a few seconds after it is published.
+   */
+  highDemandTimeWindow: { viewerS: number; seederS: number; seedersPerSwarm: number; redrawMs: number };
+  /**
+   * How far ahead the library's own random HTTP fetches (segments no peer has) may reach: kept to the high-demand
+   * window, as the seeders already fetch every new segment.
+   */
+  httpDownloadTimeWindowS: number;
+  p2pDownloadTimeWindowS: number;
+  simultaneousHttpDownloads: number;
+  simultaneousP2PDownloads: number;
+  /** A peer that sends nothing for this long loses the request (it then goes to another peer or HTTP). */
+  p2pNotReceivingBytesTimeoutMs: number;
+  /** Where playback holds behind the playlist's last complete segment, s (hls.js `liveSyncDuration`). */
+  liveSyncDurationS: number;
+}
+
+const DEFAULT_P2P_CONFIG: P2pConfig = {
+  trackerUrl: null,
+  iceServers: null,
+  highDemandTimeWindow: { viewerS: 2, seederS: 5, seedersPerSwarm: 1.5, redrawMs: 5000 },
+  httpDownloadTimeWindowS: 2,
+  p2pDownloadTimeWindowS: 6,
+  simultaneousHttpDownloads: 2,
+  simultaneousP2PDownloads: 3,
+  p2pNotReceivingBytesTimeoutMs: 1000,
+  liveSyncDurationS: 4.5,
+};
 
 /**
  * How the player's timeouts follow the stream's timing. The player cannot read the server's configuration: it reads the
@@ -118,6 +165,7 @@ export const DEFAULT_PLAYER_CONFIG: PlayerConfig = {
   waitRetry: { initialDelayMs: 250, factor: 2, maxDelayMs: 1000 },
   networkRetry: { maxAttempts: 5, delayMs: 1000 },
   mediaRetry: { maxAttempts: 3 },
+  p2p: DEFAULT_P2P_CONFIG,
 };
 
 export function isLatencyMode(value: string): value is LatencyMode {
@@ -163,7 +211,7 @@ function lowLatencyPlaylistPolicy(timeouts: StreamTimeouts): LoadPolicy {
  * rate control is off because it only ever speeds up, and only with more than a second buffered, which a 1 s
  * glass-to-glass target never has. `timeouts` come from `streamTimeoutsFor`.
  */
-export function hlsConfigFor(mode: LatencyMode, timeouts: StreamTimeouts): Partial<HlsConfig> {
+export function hlsConfigFor(mode: LatencyMode, timeouts: StreamTimeouts, p2p: P2pConfig = DEFAULT_P2P_CONFIG): Partial<HlsConfig> {
   const common: Partial<HlsConfig> = {
     // Live viewers never seek far back; a small back buffer keeps memory flat over hours.
     backBufferLength: 10,
@@ -183,11 +231,17 @@ export function hlsConfigFor(mode: LatencyMode, timeouts: StreamTimeouts): Parti
       playlistLoadPolicy: lowLatencyPlaylistPolicy(timeouts),
     };
   }
+  // p2p-media-loader registers whole segments only (parts always go to HTTP), so `p2p` mode plays segments, held
+  // `liveSyncDurationS` behind the newest: it reaches one viewer over HTTP and the others from it before it is due.
+  // hls.js asks for every segment as soon as it is listed, so the engine can wait for peers until the high-demand window.
   return {
     ...common,
     enableWorker: true,
     lowLatencyMode: false,
-    liveSyncDurationCount: 3,
-    liveMaxLatencyDurationCount: 6,
+    liveSyncDuration: p2p.liveSyncDurationS,
+    // Beyond this (after stalls or a hidden tab) hls.js jumps back to liveSyncDuration.
+    liveMaxLatencyDuration: p2p.liveSyncDurationS + 6,
+    maxBufferLength: 8,
+    maxMaxBufferLength: 8,
   };
 }

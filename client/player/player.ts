@@ -11,7 +11,7 @@ import type { PlayerConfig, StreamTimeouts, StreamTiming } from './config.ts';
 import { PlayerError } from './errors.ts';
 import { PlayheadWatchdog } from './playhead-watchdog.ts';
 import { firstVariantUri, hasEndList } from './playlist-probe.ts';
-import { BitrateWindow, MedianWindow, StallCounter, bufferAheadMs, emptyStartupTimeline } from './stats.ts';
+import { BitrateWindow, MedianWindow, PeerTraffic, StallCounter, bufferAheadMs, emptyStartupTimeline } from './stats.ts';
 import type { PlayerState, PlayerStats, StartupTimeline, StateReason } from './stats.ts';
 
 export type PlayerEvents = {
@@ -59,6 +59,14 @@ const DELIVERY_WINDOW_PARTS = 10;
 
 type ChromiumVideo = HTMLVideoElement & { webkitAudioDecodedByteCount?: number };
 
+type P2pModule = typeof import('./p2p.ts');
+/** `p2p` mode's peer engine (from its own chunk) and the settings read for the current source. */
+interface P2pLoaded {
+  create: P2pModule['createP2pHls'];
+  settings: Awaited<ReturnType<P2pModule['p2pSettingsFor']>>;
+  src: string;
+}
+
 export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   readonly #video: ChromiumVideo;
   readonly #config: PlayerConfig;
@@ -105,6 +113,11 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   #switches = -1;
   /** The rung the viewer pinned, by name so that it survives a reload of the stream; null: Auto. */
   #pinned: string | null = null;
+  /** `p2p` mode: the peer engine, loaded on the first start; null until then and in `low` mode. */
+  #p2p: P2pLoaded | null = null;
+  #p2pLoading: Promise<void> | null = null;
+  readonly #traffic = new PeerTraffic();
+  #rejectedP2pSegments = 0;
 
   constructor(video: HTMLVideoElement, options: Partial<PlayerConfig> = {}) {
     super();
@@ -233,6 +246,10 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
       edge: this.#edges?.active ?? null,
       edgeSwitches: this.#edges?.switches ?? 0,
       stuckPlayheadRecoveries: this.#watchdog.recoveries,
+      bytesHttp: this.#traffic.bytesHttp,
+      bytesP2p: this.#traffic.bytesP2p,
+      peers: this.#traffic.peers,
+      rejectedP2pSegments: this.#rejectedP2pSegments,
     };
   }
 
@@ -256,6 +273,22 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   #start(reason: StateReason): void {
     const src = this.#src;
     if (this.#destroyed || !src) return;
+    if (this.#config.latencyMode === 'p2p' && this.#p2p?.src !== src) {
+      this.#teardownHls();
+      this.#setState('connecting', reason);
+      // A start that arrives while the engine loads is served by the start that follows the load.
+      this.#p2pLoading ??= this.#loadP2p(src).then(
+        () => {
+          this.#p2pLoading = null;
+          this.#start(reason);
+        },
+        (err: unknown) => {
+          this.#p2pLoading = null;
+          this.#fail(new PlayerError('other', `The peer-to-peer engine could not be loaded (${String(err)}).`, src, { cause: err }));
+        },
+      );
+      return;
+    }
     this.#teardownHls();
     this.#stalls.restart();
     this.#bitrate.clear();
@@ -268,15 +301,26 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#setState('connecting', reason);
 
     const edges = this.#edges;
-    const abr = this.#config.abr === 'streamed' ? new StreamedPartAbr() : null;
+    // In `p2p` mode the peer engine loads segments (its fragment loader replaces the timed one), so hls.js's ABR decides.
+    const abr = this.#config.abr === 'streamed' && !this.#p2p ? new StreamedPartAbr() : null;
     this.#abr = abr;
     if (abr) abr.onEmergency = () => this.#controlLatency();
     this.#switches = -1;
-    const hls = new Hls({
-      ...hlsConfigFor(this.#config.latencyMode, this.#timeouts),
+    const hlsConfig = {
+      ...hlsConfigFor(this.#config.latencyMode, this.#timeouts, this.#config.p2p),
       ...(edges && { loader: edgeFailoverLoader(edges) }),
       ...(abr && { abrController: abr.controller(), fLoader: abr.timedLoader(edges ? edgeFailoverLoader(edges, FetchLoader) : FetchLoader) }),
-    });
+    };
+    const p2p = this.#p2p;
+    const hls = p2p
+      ? p2p.create(hlsConfig, p2p.settings, this.#config.p2p, {
+          traffic: this.#traffic,
+          rejected: (peerId) => {
+            this.#rejectedP2pSegments++;
+            console.warn(`[swarmcast] a segment from peer ${peerId ?? '(unknown)'} did not match its digest; peer dropped, segment fetched over HTTP`);
+          },
+        })
+      : new Hls(hlsConfig);
     this.#hls = hls;
     hls.on(Hls.Events.LEVEL_SWITCHED, () => {
       this.#switches++;
@@ -297,6 +341,13 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     hls.attachMedia(this.#video);
     hls.loadSource(edges ? edges.route(src) : src);
     this.#awaitFirstFrame(hls);
+  }
+
+  /** Loads the peer engine (its own chunk) and reads the server's peer settings for `src`. */
+  async #loadP2p(src: string): Promise<void> {
+    const { createP2pHls, p2pSettingsFor } = await import('./p2p.ts');
+    const settings = await p2pSettingsFor(src, this.#config.p2p);
+    if (src === this.#src) this.#p2p = { create: createP2pHls, settings, src };
   }
 
   /** The first presented frame (not just `playing`, which can fire before anything is painted) ends the start-up. */

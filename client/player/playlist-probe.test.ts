@@ -43,10 +43,12 @@ describe('hlsConfigFor', () => {
     expect(config.liveSyncDurationCount).toBeUndefined();
   });
 
-  test('p2p mode plays three segments behind without LL-HLS', () => {
+  test('p2p mode plays whole segments 4.5 s behind the newest, buffering ahead so the peer engine is asked early', () => {
     const config = hlsConfigFor('p2p', streamTimeoutsFor('p2p', DEFAULT_STREAM_TIMING));
     expect(config.lowLatencyMode).toBe(false);
-    expect(config.liveSyncDurationCount).toBe(3);
+    expect(config.liveSyncDuration).toBe(4.5);
+    expect(config.liveMaxLatencyDuration).toBeGreaterThan(4.5);
+    expect(config.maxBufferLength).toBeGreaterThan(4);
   });
 });
 

@@ -1,6 +1,6 @@
 // Pure stats helpers: buffer ahead of the playhead, stall episodes, measured bitrate.
 import { describe, expect, test } from 'vitest';
-import { BitrateWindow, MedianWindow, StallCounter, bufferAheadMs } from './stats.ts';
+import { BitrateWindow, MedianWindow, PeerTraffic, StallCounter, bufferAheadMs } from './stats.ts';
 
 function ranges(...spans: [number, number][]): TimeRanges {
   return {
@@ -93,5 +93,39 @@ describe('StallCounter episodes', () => {
     expect(counter.stalled()).toBe(false);
     counter.playing();
     expect(counter.stalled()).toBe(true);
+  });
+});
+
+describe('PeerTraffic', () => {
+  test('counts bytes by source, ignoring empty or invalid chunks', () => {
+    const traffic = new PeerTraffic();
+    traffic.chunk(1000, 'http');
+    traffic.chunk(65_535, 'p2p');
+    traffic.chunk(500, 'p2p');
+    traffic.chunk(0, 'http');
+    traffic.chunk(Number.NaN, 'p2p');
+    expect(traffic.bytesHttp).toBe(1000);
+    expect(traffic.bytesP2p).toBe(66_035);
+  });
+
+  test('counts each connected peer once per stream type, and forgets closed ones', () => {
+    const traffic = new PeerTraffic();
+    traffic.peerConnected('a', 'main');
+    traffic.peerConnected('a', 'main');
+    traffic.peerConnected('a', 'secondary');
+    traffic.peerConnected('b', 'main');
+    expect(traffic.peers).toBe(3);
+    traffic.peerClosed('a', 'main');
+    traffic.peerClosed('c', 'main');
+    expect(traffic.peers).toBe(2);
+  });
+
+  test('a new engine starts without peers but keeps the byte counts', () => {
+    const traffic = new PeerTraffic();
+    traffic.chunk(10, 'p2p');
+    traffic.peerConnected('a', 'main');
+    traffic.peersGone();
+    expect(traffic.peers).toBe(0);
+    expect(traffic.bytesP2p).toBe(10);
   });
 });

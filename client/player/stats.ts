@@ -63,6 +63,14 @@ export interface PlayerStats {
   edgeSwitches: number;
   /** Seeks the playhead watchdog made to move a playhead that stood still with media buffered at it. */
   stuckPlayheadRecoveries: number;
+  /** `p2p` mode: media bytes loaded over HTTP by the peer engine (0 in `low` mode, which does not count them). */
+  bytesHttp: number;
+  /** `p2p` mode: media bytes received from peers (0 in `low` mode). */
+  bytesP2p: number;
+  /** `p2p` mode: peers connected now (0 in `low` mode). */
+  peers: number;
+  /** `p2p` mode: segments peers sent that did not match the origin's digest (each drops its peer; HTTP serves it). */
+  rejectedP2pSegments: number;
 }
 
 export interface StartupTimeline {
@@ -171,5 +179,47 @@ export class MedianWindow {
 
   clear(): void {
     this.#samples = [];
+  }
+}
+
+/** Where a chunk of media came from, as p2p-media-loader names it. */
+export type ChunkSource = 'http' | 'p2p';
+
+/** `p2p` mode: media bytes by source and the peers connected, fed by the peer engine's events. */
+export class PeerTraffic {
+  #bytesHttp = 0;
+  #bytesP2p = 0;
+  /** Connected peers, by stream type and peer id: a peer of two streams (main and secondary) is two connections. */
+  readonly #peers = new Set<string>();
+
+  get bytesHttp(): number {
+    return this.#bytesHttp;
+  }
+
+  get bytesP2p(): number {
+    return this.#bytesP2p;
+  }
+
+  get peers(): number {
+    return this.#peers.size;
+  }
+
+  chunk(bytes: number, source: ChunkSource): void {
+    if (!(bytes > 0)) return;
+    if (source === 'p2p') this.#bytesP2p += bytes;
+    else this.#bytesHttp += bytes;
+  }
+
+  peerConnected(peerId: string, streamType: string): void {
+    this.#peers.add(`${streamType}:${peerId}`);
+  }
+
+  peerClosed(peerId: string, streamType: string): void {
+    this.#peers.delete(`${streamType}:${peerId}`);
+  }
+
+  /** A new engine (a reload of the stream) starts with no peers; the byte counts go on. */
+  peersGone(): void {
+    this.#peers.clear();
   }
 }

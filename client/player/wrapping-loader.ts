@@ -15,6 +15,11 @@ export abstract class WrappingLoader implements Loader<LoaderContext> {
     return this.inner.stats;
   }
 
+  /** hls.js's loaders have a plain `stats` field, which some callers set (p2p-media-loader hands its own in). */
+  set stats(stats: LoaderStats) {
+    this.inner.stats = stats;
+  }
+
   abstract load(context: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void;
 
   abort(): void {

@@ -7,12 +7,14 @@
 // `npm run bench -- encode`: the cost of encoding a ladder of 1–4 rungs in Chromium (encode-cost.ts; BENCH_ENCODE_SECONDS, default 20).
 // `npm run bench -- abr`: ABR on a 6 → 1.5 → 6 Mbit/s trace, the player's and hls.js's side by side (abr.ts; BENCH_ABR_STEP_SECONDS, default 20).
 // `npm run bench -- embed-size`: the embeddable player's download size, hls.js and the project's own code apart (embed-size.ts).
+// `npm run bench -- p2p`: low vs p2p mode for 4 and 8 viewers in a network namespace (p2p.ts; BENCH_P2P_VIEWERS, default 4,8; BENCH_P2P_SECONDS, default 40).
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
 import { abrTable, benchAbrTrace } from './abr.ts';
 import { benchBrowserPairs, pairColumns } from './browser-pairs.ts';
 import { embedSizeTable, measureEmbedSize } from './embed-size.ts';
+import { benchP2p, p2pTable } from './p2p.ts';
 import { benchEncodeCost, encodeCostTable } from './encode-cost.ts';
 import { startServer } from '../support/server.ts';
 import type { RunningServer } from '../support/server.ts';
@@ -54,6 +56,9 @@ const encodeSeconds = Number(process.env.BENCH_ENCODE_SECONDS ?? 20);
 const abrOnly = process.argv.includes('abr');
 const abrStepSeconds = Number(process.env.BENCH_ABR_STEP_SECONDS ?? 20);
 const embedSizeOnly = process.argv.includes('embed-size');
+const p2pOnly = process.argv.includes('p2p');
+const p2pViewers = (process.env.BENCH_P2P_VIEWERS ?? '4,8').split(',').map(Number);
+const p2pSeconds = Number(process.env.BENCH_P2P_SECONDS ?? 40);
 
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -134,6 +139,7 @@ async function main(): Promise<void> {
   if (encodeOnly) return benchEncode();
   if (abrOnly) return benchAbr();
   if (embedSizeOnly) return benchEmbedSize();
+  if (p2pOnly) return benchPeers();
   const server = await startServer({ LOG_LEVEL: 'warn' });
   try {
     if (!pairsOnly) await benchChromium(server);
@@ -165,6 +171,17 @@ async function benchAbr(): Promise<void> {
     `\nABR at low latency — 3 rungs (720p 2.5 / 480p 1 / 240p 0.3 Mbit/s video + 64 kbit/s audio, node publisher), viewer in ` +
       `headless Chromium, download limited through CDP: 6 → 1.5 → 6 Mbit/s, ${abrStepSeconds} s per step; ` +
       `load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
+  );
+  console.log(table(header, rows));
+}
+
+async function benchPeers(): Promise<void> {
+  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  const { header, rows } = p2pTable(await benchP2p(p2pViewers, p2pSeconds));
+  console.log(
+    `\nPeer-assisted delivery — one 240p rung (0.4 Mbit/s video + audio, 1 s segments, node publisher), Chromium and ` +
+      `Firefox viewers alternating on /watch in a network namespace, ${p2pSeconds} s measured after all play; edge = a counting ` +
+      `proxy in front of the origin; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
   );
   console.log(table(header, rows));
 }

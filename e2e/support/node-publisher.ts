@@ -27,8 +27,10 @@ export interface NodePublisherOptions {
    * sent as one video track per rung (with its `rendition`) beside one audio track.
    */
   ladder?: readonly Rung[];
-  /** Length of the file that is looped, seconds; a multiple of the 2 s GOP. */
+  /** Length of the file that is looped, seconds; a multiple of the GOP. */
   sourceSeconds?: number;
+  /** Seconds between keyframes (segments can be no shorter); 2 unless given. */
+  gopSeconds?: number;
 }
 
 export interface Rung {
@@ -73,8 +75,9 @@ interface SourceMedia {
   periodUs: number;
 }
 
-/** Encodes one rung of the looped source: libx264 Baseline with a keyframe every 2 s (forced at the same times in every rung), no B-frames, and Opus 48 kHz. */
-async function encodeRung(path: string, rung: Rung, sourceSeconds: number): Promise<void> {
+/** Encodes one rung of the looped source: libx264 Baseline with a keyframe every `gopSeconds` (forced at the same times in every rung), no B-frames, and Opus 48 kHz. */
+async function encodeRung(path: string, rung: Rung, sourceSeconds: number, gopSeconds: number): Promise<void> {
+  const gopFrames = String(Math.round(gopSeconds * FRAMERATE));
   await run('ffmpeg', [
     '-v', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc2=size=${rung.width}x${rung.height}:rate=${FRAMERATE}`,
@@ -82,7 +85,7 @@ async function encodeRung(path: string, rung: Rung, sourceSeconds: number): Prom
     '-t', String(sourceSeconds),
     '-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-preset', 'veryfast',
     '-b:v', String(rung.videoBitrate), '-maxrate', String(rung.videoBitrate), '-bufsize', String(rung.videoBitrate),
-    '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-bf', '0', '-force_key_frames', 'expr:gte(t,n_forced*2)',
+    '-g', gopFrames, '-keyint_min', gopFrames, '-sc_threshold', '0', '-bf', '0', '-force_key_frames', `expr:gte(t,n_forced*${gopSeconds})`,
     '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2',
     '-movflags', '+faststart',
     path,
@@ -90,11 +93,11 @@ async function encodeRung(path: string, rung: Rung, sourceSeconds: number): Prom
 }
 
 /** Encodes and demuxes every rung of the looped source; the audio comes from the first rung's file. */
-async function makeSource(dir: string, ladder: readonly Rung[], sourceSeconds: number): Promise<SourceMedia> {
+async function makeSource(dir: string, ladder: readonly Rung[], sourceSeconds: number, gopSeconds: number): Promise<SourceMedia> {
   const files = await Promise.all(
     ladder.map(async (rung, index) => {
       const path = join(dir, `source-${index}.mp4`);
-      await encodeRung(path, rung, sourceSeconds);
+      await encodeRung(path, rung, sourceSeconds, gopSeconds);
       return demuxMp4(path);
     }),
   );
@@ -254,7 +257,7 @@ export async function startNodePublisher(options: NodePublisherOptions): Promise
     const ladder = options.ladder ?? [
       { width: options.width ?? 1280, height: options.height ?? 720, rendition: options.rendition ?? '720p', videoBitrate: options.videoBitrate ?? 2_500_000 },
     ];
-    const source = await makeSource(dir, ladder, options.sourceSeconds ?? 4);
+    const source = await makeSource(dir, ladder, options.sourceSeconds ?? 4, options.gopSeconds ?? 2);
     const peer = await connect(options.baseUrl, options.stream);
     return new Publisher(peer, peer.answer.location, source);
   } finally {

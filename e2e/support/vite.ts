@@ -32,6 +32,8 @@ export async function startVite(options: ViteOptions = {}): Promise<RunningVite>
     logLevel: 'error',
     clearScreen: false,
     plugins: options.plugins ?? [],
+    // As vite.config.ts: bittorrent-tracker's client (p2p mode) tells browser from Node by `process.browser`.
+    define: { 'process.browser': 'true' },
     ...(options.cacheDir && { cacheDir: options.cacheDir }),
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, ...(options.proxy && { proxy: options.proxy }) },
     ...(options.prebundle && { optimizeDeps: { include: options.prebundle } }),

@@ -80,6 +80,8 @@ describe('SwarmcastPlayer', () => {
     expect(later.startup.manifestLoadedMs).toBeLessThanOrEqual(later.startup.firstPartLoadedMs ?? Number.NaN);
     expect(later.startup.firstPartLoadedMs).toBeLessThanOrEqual(later.timeToFirstFrameMs ?? Number.NaN);
     expect(await page.evaluate(() => window.harness.errors)).toEqual([]);
+    // `low` mode loads no peer engine and counts no peer traffic.
+    expect([later.bytesHttp, later.bytesP2p, later.peers]).toEqual([0, 0, 0]);
   });
 
   test('p2p latency mode plays several segments behind the live edge', async () => {
@@ -87,8 +89,14 @@ describe('SwarmcastPlayer', () => {
     await page.waitForFunction(() => document.body.dataset['state'] === 'playing', null, { timeout: 20_000 });
     const stats = await harnessStats(page);
     expect(stats.latencyMode).toBe('p2p');
-    // liveSyncDurationCount 3 × 1 s target duration.
-    expect(stats.targetLatencyMs).toBe(3000);
+    // liveSyncDuration: 4.5 s behind the newest segment.
+    expect(stats.targetLatencyMs).toBe(4500);
+    // No tracker answers here (a silent swarm): the peer engine fetches every segment over HTTP, in time to play.
+    await page.waitForFunction(() => window.harness.stats().bytesHttp > 0, null, { timeout: 10_000 });
+    const later = await harnessStats(page);
+    expect(later.bytesP2p).toBe(0);
+    expect(later.peers).toBe(0);
+    expect(later.stalls).toBe(0);
   });
 
   test('waits while the manifest is 404, then plays once the broadcast goes live', async () => {

@@ -1,0 +1,81 @@
+// What e2e/p2p.test.ts, the p2p bench and their namespace driver (p2p-netns-driver.ts) share: scenarios and results.
+
+/** The veth address every peer's host candidate is on; nothing else but lo exists in the namespace. */
+export const P2P_VETH_ADDRESS = '10.77.0.1';
+export const P2P_VETH = 'sc-p2p0';
+export const P2P_VETH_PEER = 'sc-p2p1';
+
+export type ViewerBrowser = 'chromium' | 'firefox';
+
+export interface CandidatePair {
+  local: string | null;
+  remote: string | null;
+  localType: string | null;
+  remoteType: string | null;
+}
+
+/** One viewer's player stats as `window.swarmcast.stats()` gives them, the fields the suites read. */
+export interface ViewerSample {
+  state: string;
+  latencyMs: number | null;
+  stalls: number;
+  currentTime: number;
+  bytesHttp: number;
+  bytesP2p: number;
+  peers: number;
+  rejectedP2pSegments: number;
+}
+
+export interface ViewerReport {
+  name: string;
+  browser: ViewerBrowser;
+  final: ViewerSample;
+  /** The ICE pairs of this page's peer connections that carried data. */
+  pairs: CandidatePair[];
+  /** Peer connections this page has closed (a peer dropped or gone). */
+  closedConnections: number;
+}
+
+/** Requests and response bytes the viewers made to the server, by kind, counted by the driver's front proxy. */
+export interface EdgeTraffic {
+  mediaRequests: number;
+  mediaBytes: number;
+  playlistRequests: number;
+  otherRequests: number;
+  otherBytes: number;
+}
+
+export interface P2pE2eResult {
+  linksBefore: string[];
+  linksAfter: string[];
+  routes: string[];
+  /** The four viewers once they share segments. */
+  shared: ViewerReport[];
+  /** The viewer who joined while the others played, once it received segments from peers. */
+  late: ViewerReport;
+  /** After one viewer started corrupting what it uploads: the honest viewers' stats a while later, and the bad one's name. */
+  badPeer: string;
+  afterBadPeer: ViewerReport[];
+  /** The honest viewers' currentTime when the bad peer started, by name. */
+  currentTimeAtBadPeer: Record<string, number>;
+  tracker: { peers: number; relayed: number };
+  serverLog: string[];
+}
+
+export interface P2pBenchRow {
+  mode: 'low' | 'p2p';
+  viewers: number;
+  seconds: number;
+  /** Media bytes the viewers got from peers, as a share of all media bytes they got (p2p mode; 0 in low mode). */
+  peerShare: number;
+  edge: EdgeTraffic;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  stalls: number;
+  /** Machine CPU in use over the measured window, % of all cores. */
+  cpuPercent: number;
+  /** Viewers that were playing at the end. */
+  playing: number;
+  /** Peers each viewer was connected to at the end, on average. */
+  peersPerViewer: number;
+}
