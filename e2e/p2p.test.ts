@@ -39,6 +39,8 @@ describe('p2p mode in a network namespace', () => {
       expect(viewer.final.state, viewer.name).toBe('playing');
       expect(viewer.final.stalls, viewer.name).toBe(0);
       expect(viewer.final.peers, viewer.name).toBeGreaterThan(0);
+      // The watch page's overlay says it, over the video.
+      expect(viewer.final.overlay, viewer.name).toMatch(/^P2P \d+ % of [\d.]+ MB.* · \d+ peers?$/);
     }
     // Both browsers took part in the exchange.
     expect(shared.some((v) => v.browser === 'firefox' && v.final.bytesP2p > 0)).toBe(true);

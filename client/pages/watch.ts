@@ -20,6 +20,7 @@ const ui = {
   messageTitle: element('message-title'),
   messageDetail: element('message-detail'),
   p2pNotice: element('p2p-notice'),
+  p2pOverlay: element('p2p-overlay'),
   shareLink: element<HTMLInputElement>('share-link'),
   copyLink: element<HTMLButtonElement>('copy-link'),
   embedCode: element<HTMLTextAreaElement>('embed-code'),
@@ -39,6 +40,8 @@ const ui = {
     estimate: element('stat-estimate'),
     dropped: element('stat-dropped'),
     edge: element('stat-edge'),
+    p2p: element('stat-p2p'),
+    peers: element('stat-peers'),
   },
 };
 
@@ -102,6 +105,10 @@ function stillStats(state: PlayerState): PlayerStats {
     edge: null,
     edgeSwitches: 0,
     stuckPlayheadRecoveries: 0,
+    bytesHttp: 0,
+    bytesP2p: 0,
+    peers: 0,
+    rejectedP2pSegments: 0,
   };
 }
 
@@ -151,6 +158,20 @@ function showStats(stats: PlayerStats): void {
   ui.stat.estimate.textContent = formatBitrate(stats.bandwidthEstimateBps);
   ui.stat.dropped.textContent = String(stats.droppedFrames);
   ui.stat.edge.textContent = stats.edge === null ? location.host : `${new URL(stats.edge).host}${stats.edgeSwitches > 0 ? ` (${stats.edgeSwitches} switch${stats.edgeSwitches === 1 ? '' : 'es'})` : ''}`;
+  const p2p = peerShare(stats);
+  ui.stat.p2p.textContent = p2p;
+  ui.stat.peers.textContent = stats.latencyMode === 'p2p' ? String(stats.peers) : '—';
+  // The overlay over the video: where this viewer's media comes from, live (p2p mode only).
+  ui.p2pOverlay.hidden = stats.latencyMode !== 'p2p' || stats.state !== 'playing';
+  ui.p2pOverlay.textContent = `P2P ${p2p} · ${stats.peers} peer${stats.peers === 1 ? '' : 's'}`;
+}
+
+/** Share of the media bytes that came from peers, with the amount (— outside p2p mode or before any media). */
+function peerShare(stats: PlayerStats): string {
+  const total = stats.bytesHttp + stats.bytesP2p;
+  if (stats.latencyMode !== 'p2p' || total === 0) return '—';
+  const rejected = stats.rejectedP2pSegments > 0 ? `, ${stats.rejectedP2pSegments} bad refused` : '';
+  return `${Math.round((100 * stats.bytesP2p) / total)} % of ${(total / 1e6).toFixed(1)} MB${rejected}`;
 }
 
 function otherMode(mode: LatencyMode): LatencyMode {

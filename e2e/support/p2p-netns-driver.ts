@@ -152,7 +152,8 @@ const CORRUPT_UPLOADS = `(() => {
 const SAMPLE = `(() => {
   const s = window.swarmcast?.stats?.();
   return s ? { state: s.state, latencyMs: s.latencyMs, stalls: s.stalls, currentTime: s.currentTime, bytesHttp: s.bytesHttp,
-    bytesP2p: s.bytesP2p, peers: s.peers, rejectedP2pSegments: s.rejectedP2pSegments } : null;
+    bytesP2p: s.bytesP2p, peers: s.peers, rejectedP2pSegments: s.rejectedP2pSegments,
+    overlay: document.getElementById('p2p-overlay')?.hidden === false ? document.getElementById('p2p-overlay').textContent : null } : null;
 })()`;
 
 interface Viewer {
@@ -163,7 +164,7 @@ interface Viewer {
   report(): Promise<ViewerReport>;
 }
 
-const NOT_STARTED: ViewerSample = { state: 'none', latencyMs: null, stalls: 0, currentTime: 0, bytesHttp: 0, bytesP2p: 0, peers: 0, rejectedP2pSegments: 0 };
+const NOT_STARTED: ViewerSample = { state: 'none', latencyMs: null, stalls: 0, currentTime: 0, bytesHttp: 0, bytesP2p: 0, peers: 0, rejectedP2pSegments: 0, overlay: null };
 
 class Viewers {
   readonly all: Viewer[] = [];

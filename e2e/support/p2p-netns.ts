@@ -24,6 +24,8 @@ export interface ViewerSample {
   bytesP2p: number;
   peers: number;
   rejectedP2pSegments: number;
+  /** The watch page's overlay over the video, null while hidden. */
+  overlay: string | null;
 }
 
 export interface ViewerReport {
