@@ -246,6 +246,8 @@ interface Stage {
 
 /** Segment length: the p2p bench and suite run 1 s segments, which let peers share the newest segment sooner. */
 const DEFAULT_SEGMENT_MS = 1000;
+/** Media the playlist lists before the first viewer joins: more than p2p mode's 4.5 s behind the newest segment. */
+const JOIN_AFTER_MS = 6000;
 
 async function withStage<T>(mode: 'low' | 'p2p', segmentMs: number, body: (stage: Stage) => Promise<T>): Promise<T> {
   const server = await startServer({ HOST: '127.0.0.1', SEGMENT_TARGET_MS: String(segmentMs) });
@@ -257,6 +259,11 @@ async function withStage<T>(mode: 'low' | 'p2p', segmentMs: number, body: (stage
     proxy = await startCountingProxy(server.baseUrl);
     const playlist = `${server.baseUrl}/live/${STREAM}/index.m3u8`;
     await pollUntil(async () => (await fetch(playlist)).status, (status) => status === 200, 20_000, 'the stream live');
+    // Viewers join a broadcast already under way, as most do: with fewer segments listed than p2p mode holds behind
+    // live, hls.js starts at the first one, near the live edge, ahead of every peer.
+    const media = new URL((await (await fetch(playlist)).text()).split('\n').find((line) => line.trim() !== '' && !line.startsWith('#'))!, playlist).href;
+    const segmentsListed = async (): Promise<number> => ((await (await fetch(media)).text()).match(/^#EXTINF/gm) ?? []).length;
+    await pollUntil(segmentsListed, (n) => n * segmentMs >= JOIN_AFTER_MS, JOIN_AFTER_MS + 20_000, 'segments enough to play p2p mode behind live');
     viewers = new Viewers(`${proxy.url}/watch?stream=${STREAM}&latency=${mode}`);
     return await body({ server, proxy, publisher, viewers });
   } finally {
@@ -290,9 +297,12 @@ async function runE2e(): Promise<P2pE2eResult> {
     await pollUntil(() => late.sample(), (s) => s.bytesP2p > 0, SHARING_TIMEOUT_MS, 'the late viewer receiving segments from peers');
     const lateReport = await late.report();
 
-    // The bad peer is the viewer closest to live: the others most often take segments from it.
-    const latencies = await Promise.all(first.map(async (v) => (await v.sample()).latencyMs ?? Infinity));
-    const bad = first[latencies.indexOf(Math.min(...latencies))]!;
+    // The bad peer is the connected viewer closest to live: the others most often take segments from it (a viewer
+    // that has lost its peers would have no one to corrupt anything for).
+    const samples = await Promise.all(first.map((v) => v.sample()));
+    const rank = (s: ViewerSample): number => (s.peers > 0 ? 0 : 1e9) + (s.latencyMs ?? 1e8);
+    const ranks = samples.map(rank);
+    const bad = first[ranks.indexOf(Math.min(...ranks))]!;
     const honest = viewers.all.filter((v) => v !== bad);
     const currentTimeAtBadPeer = Object.fromEntries(await Promise.all(honest.map(async (v) => [v.name, (await v.sample()).currentTime] as const)));
     await bad.evaluate(CORRUPT_UPLOADS);

@@ -189,10 +189,10 @@ describe('watch page', () => {
     expect((await watchStats(page)).state).toBe('error');
   });
 
-  test('p2p mode says that peer sharing is not active yet', async () => {
+  test('p2p mode says what it does: a few seconds behind, segments shared and checked', async () => {
     const page = await openWatch('stream=camera&latency=p2p');
     await page.waitForFunction(() => document.body.dataset['state'] === 'playing', null, { timeout: 20_000 });
-    expect(await page.locator('#p2p-notice').textContent()).toContain('Peer sharing is not active yet');
+    expect(await page.locator('#p2p-notice').textContent()).toContain('checked against the server');
   });
 });
 
