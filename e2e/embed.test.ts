@@ -95,11 +95,11 @@ beforeAll(async () => {
   server = await startServer();
   pagesDir = mkdtempSync(join(tmpdir(), 'swarmcast-embedder-'));
   embedder = await startStaticServer(pagesDir);
+  // One after the other: two node-datachannel peers negotiating at once in one process made libdatachannel refuse the
+  // answers of one of them ("remote candidate without ICE transport") three offers in a row in a CI run.
+  publishers.push(await startNodePublisher({ baseUrl: server.baseUrl, stream: LADDER_STREAM, ladder: ABR_LADDER, sourceSeconds: 4 }));
   publishers.push(
-    ...(await Promise.all([
-      startNodePublisher({ baseUrl: server.baseUrl, stream: LADDER_STREAM, ladder: ABR_LADDER, sourceSeconds: 4 }),
-      startNodePublisher({ baseUrl: server.baseUrl, stream: SECOND_STREAM, width: 640, height: 360, rendition: '360p', videoBitrate: 600_000, sourceSeconds: 4 }),
-    ])),
+    await startNodePublisher({ baseUrl: server.baseUrl, stream: SECOND_STREAM, width: 640, height: 360, rendition: '360p', videoBitrate: 600_000, sourceSeconds: 4 }),
   );
   const snippet = (attrs: string): string => `<swarmcast-player ${attrs}></swarmcast-player>`;
   const page = (title: string, body: string): string =>

@@ -82,7 +82,7 @@ export interface SignaledAnswer {
 }
 
 /** Offers made in all when libdatachannel keeps refusing good answers; about one offer in ten is refused here. */
-const MAX_OFFERS = 3;
+const MAX_OFFERS = 5;
 
 /**
  * Offers, exchanges the offer for an answer (`signal`, e.g. a POST or a direct Ingest call) and waits for the channel

@@ -1,49 +1,14 @@
 // Run inside a fresh network namespace (`unshare -n`): gives it lo and a veth pair on 10.77.0.1, starts the server and a
 // stock Firefox there, publishes the test source, and prints one `RESULT {json}` line for e2e/firefox-stock.test.ts.
-import { execFileSync } from 'node:child_process';
 import type { Page } from 'puppeteer-core';
 import { launchFirefox } from './firefox.ts';
 import { VETH, VETH_ADDRESS, VETH_PEER, type CandidateStat, type NetnsResult, type NetnsScenario } from './firefox-netns.ts';
+import { RECORD_PEER_CONNECTIONS, ip, linkNames, setUpSealedVeth } from './netns-links.ts';
 import { startServer, type RunningServer } from './server.ts';
 
 const STREAM = 'ff-stock';
 const OUTCOME_TIMEOUT_MS = 40_000;
 const SEGMENT_TIMEOUT_MS = 20_000;
-
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8' });
-}
-
-const linkNames = (): string[] =>
-  ip('-o', 'link', 'show')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => line.split(': ')[1]!.split('@')[0]!);
-
-/**
- * The namespace's whole network: lo, plus a veth pair whose both ends live here, with 10.77.0.1 and the default route on
- * one end. A stock Firefox gathers host candidates only on non-loopback interfaces that are up and routed, so it needs
- * the veth; packets to 10.77.0.1 are local and go over lo, and the default route leads only to the peer end, which is
- * in this namespace too: no interface reaches the host's network.
- */
-function setUpLinks(): void {
-  ip('link', 'set', 'lo', 'up');
-  ip('link', 'add', VETH, 'type', 'veth', 'peer', 'name', VETH_PEER);
-  ip('addr', 'add', `${VETH_ADDRESS}/24`, 'dev', VETH);
-  ip('link', 'set', VETH, 'up');
-  ip('link', 'set', VETH_PEER, 'up');
-  ip('route', 'add', 'default', 'dev', VETH);
-}
-
-/** Makes the page's RTCPeerConnections reachable to the driver, for their getStats(). */
-const RECORD_PEER_CONNECTIONS = `(() => {
-  const Native = window.RTCPeerConnection;
-  const all = [];
-  window.__swarmcastPeerConnections = all;
-  window.RTCPeerConnection = class extends Native {
-    constructor(...args) { super(...args); all.push(this); }
-  };
-})()`;
 
 const NOMINATED_PAIR = `(async () => {
   const pcs = window.__swarmcastPeerConnections ?? [];
@@ -92,7 +57,7 @@ async function run(scenario: NetnsScenario): Promise<NetnsResult> {
   const linksBefore = linkNames();
   // Refuse to touch a namespace that is not fresh: run on the host by mistake, this would add links to the machine.
   if (linksBefore.join() !== 'lo') throw new Error(`not a fresh network namespace (links: ${linksBefore.join(', ')}); run me under unshare -n`);
-  setUpLinks();
+  setUpSealedVeth(VETH, VETH_PEER, VETH_ADDRESS);
   const linksAfter = linkNames();
   const routes = ip('route', 'show', 'table', 'all').split('\n').filter(Boolean);
 

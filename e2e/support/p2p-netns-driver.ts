@@ -2,7 +2,6 @@
 // counting front proxy (the viewers' edge), a Node publisher and Chromium and Firefox viewers in `p2p` (or `low`) mode,
 // and prints one `RESULT {json}` line. `e2e`: the scenario of e2e/p2p.test.ts. `bench VIEWERS MODE SECONDS`: one row of
 // `npm run bench -- p2p`.
-import { execFileSync } from 'node:child_process';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
@@ -26,6 +25,7 @@ import {
 } from './p2p-netns.ts';
 import { pollUntil } from './poll.ts';
 import { startServer, type RunningServer } from './server.ts';
+import { RECORD_PEER_CONNECTIONS, ip, linkNames, setUpSealedVeth } from './netns-links.ts';
 
 const STREAM = 'p2p-swarm';
 /** One small rung: eight decoding browsers fit on two cores (barely), and one swarm holds every viewer. */
@@ -37,26 +37,6 @@ const BAD_PEER_TIMEOUT_MS = 90_000;
 /** How long the honest viewers keep playing after the bad peer starts, to see it caught and playback go on. */
 const BAD_PEER_WATCH_MS = 12_000;
 const SAMPLE_INTERVAL_MS = 1000;
-
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8' });
-}
-
-const linkNames = (): string[] =>
-  ip('-o', 'link', 'show')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => line.split(': ')[1]!.split('@')[0]!);
-
-/** lo, plus a veth pair whose both ends live here with 10.77.0.1 and the default route on one: nothing reaches the host's network. */
-function setUpLinks(): void {
-  ip('link', 'set', 'lo', 'up');
-  ip('link', 'add', P2P_VETH, 'type', 'veth', 'peer', 'name', P2P_VETH_PEER);
-  ip('addr', 'add', `${P2P_VETH_ADDRESS}/24`, 'dev', P2P_VETH);
-  ip('link', 'set', P2P_VETH, 'up');
-  ip('link', 'set', P2P_VETH_PEER, 'up');
-  ip('route', 'add', 'default', 'dev', P2P_VETH);
-}
 
 /** The viewers' edge: forwards every request (and the tracker's WebSocket upgrade) to the server, counting what it serves. */
 async function startCountingProxy(target: string): Promise<{ url: string; traffic: () => EdgeTraffic; close: () => Promise<void> }> {
@@ -100,16 +80,6 @@ async function startCountingProxy(target: string): Promise<{ url: string; traffi
     },
   };
 }
-
-/** Makes the page's RTCPeerConnections reachable for their getStats(); runs before any page script. */
-const RECORD_PEER_CONNECTIONS = `(() => {
-  const Native = window.RTCPeerConnection;
-  const all = [];
-  window.__swarmcastPeerConnections = all;
-  window.RTCPeerConnection = class extends Native {
-    constructor(...args) { super(...args); all.push(this); }
-  };
-})()`;
 
 /** The candidate pairs that carried bytes, of every peer connection the page made. */
 const USED_PAIRS = `(async () => {
@@ -277,7 +247,7 @@ async function withStage<T>(mode: 'low' | 'p2p', segmentMs: number, body: (stage
 async function runE2e(): Promise<P2pE2eResult> {
   const linksBefore = linkNames();
   if (linksBefore.join() !== 'lo') throw new Error(`not a fresh network namespace (links: ${linksBefore.join(', ')}); run me under unshare -n`);
-  setUpLinks();
+  setUpSealedVeth(P2P_VETH, P2P_VETH_PEER, P2P_VETH_ADDRESS);
   const linksAfter = linkNames();
   const routes = ip('route', 'show', 'table', 'all').split('\n').filter(Boolean);
   return withStage('p2p', DEFAULT_SEGMENT_MS, async ({ server, viewers }) => {
@@ -354,7 +324,7 @@ function cpuTimes(): { busy: number; total: number } {
 
 async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: number, segmentMs: number): Promise<P2pBenchRow> {
   if (linkNames().join() !== 'lo') throw new Error('not a fresh network namespace; run me under unshare -n');
-  setUpLinks();
+  setUpSealedVeth(P2P_VETH, P2P_VETH_PEER, P2P_VETH_ADDRESS);
   return withStage(mode, segmentMs, async ({ proxy, viewers }) => {
     // Chromium and Firefox alternate; Firefox is the heavier, so it takes every other seat.
     const opened: Viewer[] = [];
