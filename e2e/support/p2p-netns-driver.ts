@@ -37,6 +37,8 @@ const BAD_PEER_TIMEOUT_MS = 90_000;
 /** How long the honest viewers keep playing after the bad peer starts, to see it caught and playback go on. */
 const BAD_PEER_WATCH_MS = 12_000;
 const SAMPLE_INTERVAL_MS = 1000;
+/** The watch page redraws its stats and overlay every second; a few redraws. */
+const OVERLAY_TIMEOUT_MS = 5000;
 
 /** The viewers' edge: forwards every request (and the tracker's WebSocket upgrade) to the server, counting what it serves. */
 async function startCountingProxy(target: string): Promise<{ url: string; traffic: () => EdgeTraffic; close: () => Promise<void> }> {
@@ -155,7 +157,8 @@ class Viewers {
       report: async () => ({
         name,
         browser,
-        final: await sample(),
+        // The page redraws its overlay from stats() once a second: a report waits (briefly) for the overlay to show.
+        final: await pollUntil(sample, (s) => s.overlay !== null, OVERLAY_TIMEOUT_MS, `${name}'s overlay`).catch(() => sample()),
         pairs: await evaluate<CandidatePair[]>(USED_PAIRS),
         closedConnections: await evaluate<number>(`(window.__swarmcastPeerConnections ?? []).filter((pc) => pc.signalingState === 'closed').length`),
       }),
