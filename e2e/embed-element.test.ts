@@ -3,11 +3,11 @@
 // a new `stream`, survives removal and re-insertion, and passes axe-core with its controls showing. The watch page plays
 // in the same element: its state, stats, latency mode, embed code and errors on top of it.
 import axe from 'axe-core';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embedIframeCode, embedScriptCode } from '../shared/embed-code.ts';
 import { ABR_LADDER } from './support/abr-trace.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from './support/browser.ts';
+import { launchChromium, launchChromiumWithAutoplayPolicy } from './support/browser.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
 import { pollUntil } from './support/poll.ts';
 import { startServer, type RunningServer } from './support/server.ts';
@@ -317,12 +317,7 @@ describe('<swarmcast-player> on the iframe page', () => {
   });
 
   it('falls back to muted autoplay where the browser requires it, with an Unmute prompt that unmutes', async () => {
-    // This machine's Chromium without the flag that lets every page autoplay with sound: the browser's usual policy.
-    const strict = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: CHROMIUM_ARGS.filter((arg) => !arg.startsWith('--autoplay-policy')),
-      headless: true,
-    });
+    const strict = await launchChromiumWithAutoplayPolicy();
     try {
       const strictPage = await strict.newPage();
       await strictPage.goto(`${server.baseUrl}/embed.html?stream=${STREAM}&autoplay`);
@@ -439,11 +434,7 @@ describe('the watch page, built on <swarmcast-player>', () => {
   });
 
   it('falls back to muted autoplay where the browser requires it, with the element\'s Unmute prompt', async () => {
-    const strict = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: CHROMIUM_ARGS.filter((arg) => !arg.startsWith('--autoplay-policy')),
-      headless: true,
-    });
+    const strict = await launchChromiumWithAutoplayPolicy();
     try {
       const watch = await strict.newPage();
       await watch.goto(`${server.baseUrl}/watch?stream=${STREAM}`);

@@ -1,7 +1,7 @@
 // Viewer page: reads ?stream=, ?latency=, ?abr= and ?edges=, plays the stream in <swarmcast-player>, and shows its state, stats and embed code.
 import '../embed/index.ts';
 import type { LatencyMode, PlayerState, PlayerStats } from '../embed/index.ts';
-import { LATENCY_MODES, isLatencyMode } from '../player/index.ts';
+import { LATENCY_MODES, emptyStartupTimeline, isLatencyMode } from '../player/index.ts';
 import { embedIframeCode, embedScriptCode } from '../../shared/embed-code.ts';
 import { setUnhandledErrorReporter } from '../../shared/events.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
@@ -95,7 +95,7 @@ function stillStats(state: PlayerState): PlayerStats {
     audioDecodedBytes: null,
     currentTime: 0,
     timeToFirstFrameMs: null,
-    startup: { manifestLoadedMs: null, playlistLoadedMs: null, firstPartLoadedMs: null, firstAppendMs: null, firstFrameMs: null },
+    startup: emptyStartupTimeline(),
     level: -1,
     rendition: null,
     bandwidthEstimateBps: null,

@@ -1,5 +1,6 @@
 // Checks segments received from peers against the SHA-256 digests the origin publishes next to each media playlist
 // (`/live/NAME/RENDITION/digests.json`): a peer can send anything, the origin's digest says what the segment is.
+import { SEGMENT_DIGESTS } from '../../shared/playback-path.ts';
 
 /** The body of `digests.json`: digest (SHA-256, base64) by segment file name as the playlist's URI names it. */
 interface DigestsBody {
@@ -36,7 +37,7 @@ export async function sha256Base64(data: ArrayBuffer): Promise<string> {
 function locate(segmentUrl: string): { digestsUrl: string; name: string } {
   const url = new URL(segmentUrl, globalThis.location?.href);
   const name = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
-  return { digestsUrl: new URL('digests.json', url).href, name };
+  return { digestsUrl: new URL(SEGMENT_DIGESTS, url).href, name };
 }
 
 /**
@@ -45,7 +46,7 @@ function locate(segmentUrl: string): { digestsUrl: string; name: string } {
  */
 export class SegmentDigests {
   readonly #fetchJson: FetchJson;
-  /** Digests by segment name, by digests.json URL; a rendition's window keeps moving, so each fetch adds to it. */
+  /** Digests by segment name, by digests.json URL: the rendition's window as its last fetch listed it. */
   readonly #known = new Map<string, Map<string, string>>();
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #refetchDelayMs: number;

@@ -23,3 +23,8 @@ export const CHROMIUM_ARGS = [
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
 }
+
+/** This machine's Chromium under the browser's usual autoplay policy (sound needs a user gesture), for autoplay fallbacks. */
+export function launchChromiumWithAutoplayPolicy(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS.filter((arg) => !arg.startsWith('--autoplay-policy')), headless: true });
+}
