@@ -8,6 +8,7 @@ import findMyWay from 'find-my-way';
 import type Router from 'find-my-way';
 import { Registry } from 'prom-client';
 import { setUnhandledErrorReporter } from '../shared/events.ts';
+import { PlaybackAccessError, PlaybackGuard, serveTokenApi, TOKEN_API_PATH } from './access/index.ts';
 import type { ServerConfig } from './config.ts';
 import { Edge, registerEdgeRoutes, TrackerRelay } from './edge/index.ts';
 import { createPages, registerPreflight, sendBody, sendJson, sendText } from './http/index.ts';
@@ -19,7 +20,7 @@ import { StreamPackager } from './packager/index.ts';
 import { Tracker, TRACKER_PATH } from './tracker/index.ts';
 import { logUnhandledError } from './unhandled-error.ts';
 import { EMBED_PAGE_PREFIX } from '../shared/embed-paths.ts';
-import { PLAYBACK_PREFIX } from '../shared/playback-path.ts';
+import { PLAYBACK_PREFIX, TOKEN_PREFIX } from '../shared/playback-path.ts';
 
 const PAGES_DIR = resolve(import.meta.dirname, '../dist/client');
 
@@ -29,8 +30,11 @@ interface RoleParts {
   /** Metrics the role keeps in a registry of its own. */
   registry?: Registry;
   health(): { status: string } & Record<string, unknown>;
-  /** Takes an HTTP upgrade of TRACKER_PATH (the tracker's WebSocket). */
-  upgradeTracker(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Takes an HTTP upgrade of TRACKER_PATH (the tracker's WebSocket); `stream`, when playback tokens are on, is the
+   * one stream whose swarms the connection's token admits it to.
+   */
+  upgradeTracker(req: http.IncomingMessage, socket: Duplex, head: Buffer, stream: string | undefined): void;
   close(): void;
 }
 
@@ -50,7 +54,8 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
     defaultRoute: (req, res) => pages.serve(req, res),
   });
 
-  const role = config.role === 'edge' ? createEdgeRole(config, router) : createOriginRole(config, router);
+  const guard = PlaybackGuard.fromConfig(config.access.playback);
+  const role = config.role === 'edge' ? createEdgeRole(config, router, guard) : createOriginRole(config, router, guard);
   const metrics = createMetrics(role.metricSources);
   const registry = role.registry ? Registry.merge([metrics.registry, role.registry]) : metrics.registry;
   router.on(['GET', 'HEAD'], '/healthz', (_req, res) => {
@@ -66,6 +71,15 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
     sendBody(res, 200, 'application/json', clientConfig, { 'cache-control': `public, max-age=${CLIENT_CONFIG_MAX_AGE_S}` });
   });
   registerPreflight(router, '/api/config');
+  const tokenApiKey = config.access.playback.tokenApiKey;
+  if (tokenApiKey !== undefined) {
+    router.on('POST', TOKEN_API_PATH, (req, res) => {
+      serveTokenApi(req, res, guard, tokenApiKey).catch((err: unknown) => {
+        log('error', 'token-api.error', { reason: err instanceof Error ? err.message : String(err) });
+        if (!res.headersSent) sendText(res, 500, 'internal error');
+      });
+    });
+  }
 
   if (!existsSync(resolve(pagesDir, 'index.html'))) log('warn', 'pages.missing', { dir: pagesDir, hint: 'run `npm run build`' });
   const pages = createPages(pagesDir);
@@ -75,16 +89,28 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
   const server = http.createServer((req, res) => {
     res.on('finish', () => {
       const path = req.url ?? '/';
-      const route = path.startsWith(PLAYBACK_PREFIX) ? 'live' : path.startsWith('/api/') ? 'api' : 'page';
+      const route = path.startsWith(PLAYBACK_PREFIX) || path.startsWith(TOKEN_PREFIX) ? 'live' : path.startsWith('/api/') ? 'api' : 'page';
       metrics.httpResponses.inc({ route, status: String(res.statusCode) });
     });
     router.lookup(req, res);
   });
   server.keepAliveTimeout = 65_000;
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === TRACKER_PATH) return role.upgradeTracker(req, socket, head);
-    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nno WebSocket here\n');
+    const url = new URL(req.url ?? '/', 'http://upgrade');
+    if (url.pathname !== TRACKER_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nno WebSocket here\n');
+      return;
+    }
+    if (!guard.tokensRequired) return role.upgradeTracker(req, socket, head, undefined);
+    // With playback tokens on, the swarm is as closed as the stream: the announce URL carries the viewer's token.
+    guard.trackerStream(req, url.searchParams.get('token') ?? undefined).then(
+      (stream) => role.upgradeTracker(req, socket, head, stream),
+      (err: unknown) => {
+        const status = err instanceof PlaybackAccessError ? err.status : 500;
+        const reason = err instanceof PlaybackAccessError ? err.reason : 'internal error';
+        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${reason}\n`);
+      },
+    );
   });
 
   return {
@@ -98,7 +124,7 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
 }
 
 /** ROLE=all and ROLE=origin: ingest feeds the origin, which serves /live/ itself. */
-function createOriginRole(config: ServerConfig, router: Router.Instance<Router.HTTPVersion.V1>): RoleParts {
+function createOriginRole(config: ServerConfig, router: Router.Instance<Router.HTTPVersion.V1>, guard: PlaybackGuard): RoleParts {
   const ingest = new Ingest(config.ingest, config.media);
   const origin = new Origin({
     partTargetMs: config.media.partTargetMs,
@@ -107,7 +133,7 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
   });
   ingest.on('stream', (published) => origin.attach(published.streamName, packageStream(published, config.media)));
   registerIngestRoutes(router, ingest);
-  registerOriginRoutes(router, origin);
+  registerOriginRoutes(router, origin, guard);
   const tracker = new Tracker({ directory: origin });
   return {
     registry: tracker.registry,
@@ -118,7 +144,7 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
       ingestBytes: () => ingest.bytesReceived,
     },
     health: () => ({ status: 'ok', role: config.role, liveStreams: ingest.streamCount }),
-    upgradeTracker: (req, socket, head) => tracker.handleUpgrade(req, socket, head),
+    upgradeTracker: (req, socket, head, stream) => tracker.handleUpgrade(req, socket, head, stream),
     close: () => {
       tracker.close();
       ingest.close();
@@ -152,16 +178,26 @@ function packageStream(published: PublishedStream, timing: MediaTiming): StreamP
  * ROLE=edge: /live/ goes through the caching proxy to ORIGIN_URL, and /tracker to the origin's tracker (one swarm
  * registry for the viewers of every edge); publishing belongs to the origin.
  */
-function createEdgeRole(config: ServerConfig, router: Router.Instance<Router.HTTPVersion.V1>): RoleParts {
+function createEdgeRole(config: ServerConfig, router: Router.Instance<Router.HTTPVersion.V1>, guard: PlaybackGuard): RoleParts {
   const edge = new Edge({ ...config.edge, originUrls: config.originUrls });
   const trackerRelay = new TrackerRelay(config.originUrls);
-  registerEdgeRoutes(router, edge);
+  registerEdgeRoutes(router, edge, guard);
   router.all('/api/publish/*', (_req, res) => sendText(res, 404, `this is an edge: publish to the origin (${config.originUrls[0]})`));
   return {
     metricSources: { trackerRelayConnections: () => trackerRelay.connections },
     registry: edge.registry,
     health: () => ({ role: config.role, ...edge.health() }),
-    upgradeTracker: (req, socket, head) => trackerRelay.relay(req, socket, head),
+    upgradeTracker: (req, socket, head, stream) => {
+      // The origin is asked with the edge's own token for the stream the viewer's token admitted.
+      if (stream === undefined) return trackerRelay.relay(req, socket, head);
+      guard.serviceToken(stream).then(
+        (token) => {
+          req.url = `${TRACKER_PATH}?token=${token}`;
+          trackerRelay.relay(req, socket, head);
+        },
+        () => socket.destroy(),
+      );
+    },
     close: () => {
       trackerRelay.close();
       edge.close();

@@ -1,4 +1,5 @@
 // The server's one typed configuration: defaults, environment overrides, validation at start.
+import { checkPlaybackAccessConfig, PLAYBACK_ACCESS_DEFAULTS, type PlaybackAccessConfig } from './access/index.ts';
 import { EDGE_DEFAULTS, type EdgeConfig } from './edge/index.ts';
 import { INGEST_DEFAULTS, type IngestConfig } from './ingest/index.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
@@ -35,6 +36,10 @@ export interface ServerConfig {
   iceServers: IceServer[];
   /** Log lines below this level are not written. */
   logLevel: LogLevel;
+  /** Who may publish and watch, and from where. */
+  access: {
+    playback: PlaybackAccessConfig;
+  };
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -57,6 +62,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   },
   iceServers: [],
   logLevel: 'info',
+  access: {
+    playback: PLAYBACK_ACCESS_DEFAULTS,
+  },
 };
 
 /** Environment variable → setter; the README's configuration table lists exactly these. */
@@ -89,6 +97,16 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
     c.logLevel = level;
   },
   ICE_SERVERS: (c, v) => (c.iceServers = iceServers(v)),
+  PLAYBACK_SECRET: (c, v) => {
+    if (Buffer.byteLength(v) < 32) throw new ConfigError('PLAYBACK_SECRET', '(hidden)', 'at least 32 bytes, e.g. `openssl rand -base64 32`');
+    c.access.playback.secret = v;
+  },
+  TOKEN_API_KEY: (c, v) => {
+    if (Buffer.byteLength(v) < 16) throw new ConfigError('TOKEN_API_KEY', '(hidden)', 'at least 16 bytes');
+    c.access.playback.tokenApiKey = v;
+  },
+  GEO_RULES_FILE: (c, v) => (c.access.playback.geoRulesFile = v),
+  TRUSTED_PROXIES: (c, v) => (c.access.playback.trustedProxies = v.split(',').map((s) => s.trim()).filter(Boolean)),
   ICE_PORT_RANGE: (c, v) => {
     const m = /^(\d+)-(\d+)$/.exec(v);
     const begin = Number(m?.[1]);
@@ -147,6 +165,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
   }
   if (config.media.partTargetMs * 2 > config.media.segmentTargetMs) {
     throw new ConfigError('PART_TARGET_MS', String(config.media.partTargetMs), 'at most half of SEGMENT_TARGET_MS');
+  }
+  const accessProblem = checkPlaybackAccessConfig(config.access.playback);
+  if (accessProblem) throw new ConfigError(accessProblem.key, accessProblem.value, accessProblem.expected);
+  if (config.access.playback.tokenApiKey !== undefined && config.access.playback.secret === undefined) {
+    throw new ConfigError('TOKEN_API_KEY', '(hidden)', 'PLAYBACK_SECRET set too: the API mints tokens under it');
   }
   if (config.role === 'edge' && config.originUrls.length === 0) {
     throw new ConfigError('ORIGIN_URL', '', 'at least one origin URL when ROLE=edge');

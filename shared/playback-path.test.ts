@@ -10,6 +10,9 @@ import {
   partObjectName,
   segmentDigestsPath,
   segmentObjectName,
+  isValidPlaybackToken,
+  splitPlaybackToken,
+  withPlaybackToken,
 } from './playback-path.ts';
 
 describe('object names', () => {
@@ -77,4 +80,35 @@ describe('playback paths', () => {
   ])('refuses %j', (path) => {
     expect(parsePlaybackPath(path)).toBeNull();
   });
+});
+
+describe('playback token prefix', () => {
+  const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJl';
+
+  it('prefixes a path with /t/TOKEN and splits it back, query kept', () => {
+    const path = `${mediaPlaylistPath('demo', '720p')}?_HLS_msn=5&_HLS_part=1`;
+    const prefixed = withPlaybackToken(path, token);
+    expect(prefixed).toBe(`/t/${token}/live/demo/720p/media.m3u8?_HLS_msn=5&_HLS_part=1`);
+    expect(splitPlaybackToken(prefixed)).toEqual({ token, path });
+    expect(parsePlaybackPath(splitPlaybackToken(prefixed)!.path)).toEqual({ kind: 'media-playlist', stream: 'demo', rendition: '720p' });
+  });
+
+  it('leaves a path without a token as it is', () => {
+    expect(withPlaybackToken(multivariantPath('demo'), undefined)).toBe('/live/demo/index.m3u8');
+    expect(splitPlaybackToken('/live/demo/index.m3u8')).toEqual({ token: undefined, path: '/live/demo/index.m3u8' });
+  });
+
+  it('resolves relative playlist URIs under the prefix, so every object inherits the token', () => {
+    const base = `http://edge${withPlaybackToken(mediaPlaylistPath('demo', '720p'), token)}`;
+    expect(new URL(partObjectName('k3x9', 4, 1), base).pathname).toBe(`/t/${token}/live/demo/720p/k3x9-4.1.m4s`);
+    expect(new URL('../360p/media.m3u8', base).pathname).toBe(`/t/${token}/live/demo/360p/media.m3u8`);
+  });
+
+  it.each(['/t/', '/t/abc', '/t/abc/other/x', '/t/a b/live/demo/index.m3u8', `/t/${'a'.repeat(3000)}/live/demo/index.m3u8`, '/t/a..b/live/demo/index.m3u8'])(
+    'refuses %s',
+    (path) => {
+      expect(splitPlaybackToken(path)).toBeNull();
+      expect(isValidPlaybackToken(path.split('/')[2] ?? '')).toBe(path === '/t/abc' || path === '/t/abc/other/x');
+    },
+  );
 });

@@ -1,10 +1,19 @@
 // The playback URL grammar (/live/NAME/index.m3u8, /live/NAME/REND/media.m3u8, /live/NAME/REND/digests.json,
-// /live/NAME/REND/OBJECT) and the names of the objects a stream serves: built and parsed here only, for the origin,
-// the edge, the player and the tests.
+// /live/NAME/REND/OBJECT, each optionally behind a /t/TOKEN playback-token prefix) and the names of the objects a
+// stream serves: built and parsed here only, for the origin, the edge, the player and the tests.
 import { isValidRenditionName, isValidStreamName } from './stream-name.ts';
 
 /** Every playback path starts with this. */
 export const PLAYBACK_PREFIX = '/live/';
+/**
+ * A playback token rides as a path prefix, `/t/TOKEN/live/…`, rather than a query: every relative URI in the
+ * playlists (renditions, init, parts, segments, rendition reports, digests) then inherits it, and removing the prefix
+ * gives back the plain path, which stays the cache key at edges.
+ */
+export const TOKEN_PREFIX = '/t/';
+/** What a token may hold: a JWT's base64url parts and dots, bounded so a path cannot carry a megabyte of "token". */
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){0,4}$/;
+const MAX_TOKEN_LENGTH = 2048;
 /** The multivariant playlist's name, under /live/NAME/. */
 export const MULTIVARIANT_PLAYLIST = 'index.m3u8';
 /** A rendition's media playlist name, under /live/NAME/REND/. */
@@ -91,4 +100,28 @@ export function parsePlaybackPath(pathOrUrl: string): PlaybackPath | null {
   if (name === SEGMENT_DIGESTS) return { kind: 'digests', stream, rendition };
   const object = parseObjectName(name);
   return object ? { kind: 'object', stream, rendition, object } : null;
+}
+
+/** Whether `token` may ride in a playback path. */
+export function isValidPlaybackToken(token: string): boolean {
+  return token.length <= MAX_TOKEN_LENGTH && TOKEN_PATTERN.test(token);
+}
+
+/** `/t/TOKEN` + `path` (a /live/ path, with its query), or `path` itself when there is no token. */
+export function withPlaybackToken(path: string, token: string | undefined): string {
+  return token === undefined || token === '' ? path : `${TOKEN_PREFIX}${token}${path}`;
+}
+
+/**
+ * Splits `/t/TOKEN/live/…` into the token and the plain path (query kept); a path without the prefix has no token.
+ * Returns null for a prefix whose token is malformed or that is not followed by a /live/ path.
+ */
+export function splitPlaybackToken(pathOrUrl: string): { token: string | undefined; path: string } | null {
+  if (!pathOrUrl.startsWith(TOKEN_PREFIX)) return { token: undefined, path: pathOrUrl };
+  const end = pathOrUrl.indexOf('/', TOKEN_PREFIX.length);
+  if (end < 0) return null;
+  const token = pathOrUrl.slice(TOKEN_PREFIX.length, end);
+  const path = pathOrUrl.slice(end);
+  if (!isValidPlaybackToken(token) || !path.startsWith(PLAYBACK_PREFIX)) return null;
+  return { token, path };
 }

@@ -100,10 +100,13 @@ export class Edge {
     return upstreamWaitMs(stream === undefined ? undefined : this.#targetDurations.of(stream), this.config.upstreamTimeoutMs);
   }
 
-  /** Answers a GET or HEAD for a /live/ URL from the cache, an in-flight upstream request, or a new one. */
-  handle(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Answers a GET or HEAD for a /live/ URL from the cache, an in-flight upstream request, or a new one. `url` is the
+   * plain /live/ path (with query) the cache is keyed by, the viewer's token already checked and stripped;
+   * `upstreamUrl` is what the origin is asked for (the same path behind the edge's own token, when tokens are on).
+   */
+  handle(req: IncomingMessage, res: ServerResponse, url = req.url ?? '/', upstreamUrl = url): void {
     if (this.#closed) return sendText(res, 503, 'edge closing');
-    const url = req.url ?? '/';
     const key = cacheKeyOf(url);
     const kind = objectKindOf(url);
     const cached = this.#cache.get(key);
@@ -144,7 +147,7 @@ export class Edge {
     this.#attach(flight, client);
     this.#metrics.upstreamRequests.inc({ kind });
     flight.abandon = this.#upstream.request(
-      url,
+      upstreamUrl,
       {
         head: (head) => this.#onHead(flight, head),
         data: (chunk) => this.#onData(flight, chunk),

@@ -1,5 +1,6 @@
 // The edge's origins: one keep-alive HTTP/1.1 client per origin, tried in order, failing over on error, 5xx or timeout.
 import http from 'node:http';
+import { splitPlaybackToken } from '../../shared/playback-path.ts';
 import { log } from '../log.ts';
 import { EdgeError } from './errors.ts';
 
@@ -65,6 +66,8 @@ export class UpstreamPool {
    * body bytes; returns a function that abandons the fetch.
    */
   request(path: string, sink: UpstreamSink, timeoutMs: number): () => void {
+    // Logs and error texts (which reach clients) name the path without the edge's token.
+    const shown = splitPlaybackToken(path)?.path ?? path;
     const now = Date.now();
     // Healthy origins in configured order first; an origin that failed recently is still tried, last.
     const order = [...this.#origins.filter((o) => this.#usable(o, now)), ...this.#origins.filter((o) => !this.#usable(o, now))];
@@ -81,7 +84,7 @@ export class UpstreamPool {
         }
         if (abandoned || this.#closed) return;
         if (next) {
-          log('warn', 'edge.upstream-failover', { path, from: origin.url, to: next.url, reason: err.message });
+          log('warn', 'edge.upstream-failover', { path: shown, from: origin.url, to: next.url, reason: err.message });
           attempt(index + 1);
         } else {
           sink.error(err);
@@ -134,7 +137,7 @@ export class UpstreamPool {
           finished = true;
           clearTimeout(timer);
           this.#requests.delete(req);
-          if (!abandoned) sink.error(new EdgeError('connect', `${origin.url} cut ${path} short`));
+          if (!abandoned) sink.error(new EdgeError('connect', `${origin.url} cut ${shown} short`));
         });
       });
       req.on('error', (err) => {

@@ -1,14 +1,15 @@
-// HTTP routes of the origin under /live/: which object a URL names and which answer it gets (playlists with blocking
+// HTTP routes of the origin under /live/ and /t/TOKEN/live/ (both checked by the playback guard first): which object a URL names and which answer it gets (playlists with blocking
 // reload, segment digests, init segments, segments, parts); reply encoding lives in server/http, part streaming in part-streaming.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Router from 'find-my-way';
+import { PlaybackGuard } from '../access/index.ts';
 import { abortSignalOf, registerPreflight, sendText } from '../http/index.ts';
 import { log } from '../log.ts';
 import { assertWithinReach, blockingRequestOf, isSatisfied, parseDeliveryDirectives } from './blocking-reload.ts';
 import type { BlockingRequest, DeliveryDirectives } from './blocking-reload.ts';
 import { OriginError } from './errors.ts';
 import type { LiveStream } from './live-stream.ts';
-import { MEDIA_PLAYLIST, MULTIVARIANT_PLAYLIST, PLAYBACK_PREFIX, SEGMENT_DIGESTS, parseObjectName } from '../../shared/playback-path.ts';
+import { MEDIA_PLAYLIST, MULTIVARIANT_PLAYLIST, PLAYBACK_PREFIX, SEGMENT_DIGESTS, TOKEN_PREFIX, parseObjectName } from '../../shared/playback-path.ts';
 import type { Origin } from './origin.ts';
 import { servePart } from './part-streaming.ts';
 import { renderSegmentDigests } from './playlist/render-digests.ts';
@@ -20,22 +21,45 @@ import type { RenditionTimeline } from './rendition-timeline.ts';
 type Request = IncomingMessage;
 type Response = ServerResponse;
 
-/** Adds GET and HEAD routes for `/live/NAME/index.m3u8` and `/live/NAME/REND/…` (plus CORS preflight). */
-export function registerOriginRoutes(router: Router.Instance<Router.HTTPVersion.V1>, origin: Origin): void {
-  router.on(['GET', 'HEAD'], `${PLAYBACK_PREFIX}:name/${MULTIVARIANT_PLAYLIST}`, (req, res, params) => {
-    serveMultivariant(origin, params.name ?? '', req, res);
-  });
-  router.on(['GET', 'HEAD'], `${PLAYBACK_PREFIX}:name/:rendition/:object`, (req, res, params) => {
-    const name = params.name ?? '';
-    const rendition = params.rendition ?? '';
-    const object = params.object ?? '';
-    serveRenditionObject(origin, name, rendition, object, req, res).catch((err: unknown) => {
-      log('error', 'origin.http-error', { stream: name, rendition, object, reason: err instanceof Error ? err.message : String(err) });
+/**
+ * Adds GET and HEAD routes for `/live/NAME/index.m3u8` and `/live/NAME/REND/…`, and the same behind a `/t/TOKEN`
+ * playback-token prefix (plus CORS preflight). Every request passes `guard` before the origin looks at the stream, so
+ * a refused viewer learns nothing of which streams exist.
+ */
+export function registerOriginRoutes(router: Router.Instance<Router.HTTPVersion.V1>, origin: Origin, guard: Pick<PlaybackGuard, 'admit'> = new PlaybackGuard({})): void {
+  for (const prefix of ['', `${TOKEN_PREFIX.slice(0, -1)}/:token`]) {
+    router.on(['GET', 'HEAD'], `${prefix}${PLAYBACK_PREFIX}:name/${MULTIVARIANT_PLAYLIST}`, (req, res, params) => {
+      const name = params.name ?? '';
+      guarded(guard, req, res, name, params.token, async () => serveMultivariant(origin, name, req, res));
+    });
+    router.on(['GET', 'HEAD'], `${prefix}${PLAYBACK_PREFIX}:name/:rendition/:object`, (req, res, params) => {
+      const name = params.name ?? '';
+      const rendition = params.rendition ?? '';
+      const object = params.object ?? '';
+      guarded(guard, req, res, name, params.token, () => serveRenditionObject(origin, name, rendition, object, req, res), { rendition, object });
+    });
+    registerPreflight(router, `${prefix}${PLAYBACK_PREFIX}*`);
+  }
+}
+
+/** Runs `serve` once `guard` admits the request; an unexpected failure is logged (without the token) and answered 500. */
+function guarded(
+  guard: Pick<PlaybackGuard, 'admit'>,
+  req: Request,
+  res: Response,
+  name: string,
+  token: string | undefined,
+  serve: () => Promise<void>,
+  where: Record<string, string> = {},
+): void {
+  guard
+    .admit(req, res, name, token)
+    .then((admitted) => (admitted ? serve() : undefined))
+    .catch((err: unknown) => {
+      log('error', 'origin.http-error', { stream: name, ...where, reason: err instanceof Error ? err.message : String(err) });
       if (!res.headersSent) sendText(res, 500, 'internal error');
       else res.destroy();
     });
-  });
-  registerPreflight(router, `${PLAYBACK_PREFIX}*`);
 }
 
 function serveMultivariant(origin: Origin, name: string, req: Request, res: Response): void {

@@ -1,11 +1,12 @@
 // Typed errors of the tracker: a refused announce carries its reason (the failure reason the client reads) and the swarm.
-export type AnnounceRefusal = 'unknown-swarm' | 'swarm-full' | 'rate-limited' | 'too-many-swarms';
+export type AnnounceRefusal = 'unknown-swarm' | 'swarm-full' | 'rate-limited' | 'too-many-swarms' | 'other-stream';
 
 const FAILURE_REASON: Record<AnnounceRefusal, string> = {
   'unknown-swarm': 'unknown info hash: not a variant of a live stream',
   'swarm-full': 'swarm is full',
   'rate-limited': 'too many announces on this connection: slow down',
   'too-many-swarms': 'this connection is in too many swarms',
+  'other-stream': "this connection's playback token is for another stream",
 };
 
 export class AnnounceRefused extends Error {

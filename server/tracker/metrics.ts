@@ -32,7 +32,7 @@ export function createTrackerMetrics(registry: Registry, sources: TrackerGaugeSo
     }),
     rejected: new Counter({
       name: 'swarmcast_tracker_rejected_total',
-      help: 'Announces refused (unknown-swarm, swarm-full, rate-limited, too-many-swarms), connections refused (connections) and connections closed for an oversize message (oversize).',
+      help: 'Announces refused (unknown-swarm, swarm-full, rate-limited, too-many-swarms, other-stream), connections refused (connections) and connections closed for an oversize message (oversize).',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -27,6 +27,8 @@ interface Connection {
   rate: AnnounceRate;
   /** `infoHash peerId` pairs this connection announced and has not stopped. */
   memberships: Set<string>;
+  /** The one stream whose swarms this connection may join (its playback token's), when playback tokens are on. */
+  stream: string | undefined;
 }
 
 export class Tracker {
@@ -36,6 +38,8 @@ export class Tracker {
   #admission: SwarmAdmission;
   #metrics: TrackerMetrics;
   #connections = new Map<WebSocket, Connection>();
+  /** The stream of each upgraded socket, from its upgrade until bittorrent-tracker announces its connection. */
+  #pendingStreams = new WeakMap<WebSocket, string | undefined>();
   /** Upgrades accepted and not yet closed (including those still in the handshake). */
   #open = 0;
   #pruneTimer: NodeJS.Timeout;
@@ -74,7 +78,8 @@ export class Tracker {
   }
 
   /** Takes over an HTTP upgrade of TRACKER_PATH: a WebSocket to the tracker, or 503 when it holds all it may. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** Takes over an HTTP upgrade of TRACKER_PATH; `stream` limits the connection to that stream's swarms (its playback token's). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, stream?: string): void {
     if (this.#closed || this.#open >= this.config.maxConnections) {
       this.#metrics.rejected.inc({ reason: 'connections' });
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nRetry-After: 5\r\n\r\ntracker busy\n');
@@ -82,7 +87,10 @@ export class Tracker {
     }
     this.#open++;
     socket.once('close', () => this.#open--);
-    this.#server.ws.handleUpgrade(req, socket, head, (ws) => this.#server.ws.emit('connection', ws, req));
+    this.#server.ws.handleUpgrade(req, socket, head, (ws) => {
+      this.#pendingStreams.set(ws, stream);
+      this.#server.ws.emit('connection', ws, req);
+    });
   }
 
   /** Drops swarms without peers (bittorrent-tracker keeps every swarm it ever made). Returns how many. */
@@ -115,7 +123,9 @@ export class Tracker {
     this.#connections.set(socket, {
       rate: new AnnounceRate(this.config.announceBurst, this.config.announcesPerSecond, Date.now()),
       memberships: new Set(),
+      stream: this.#pendingStreams.get(socket),
     });
+    this.#pendingStreams.delete(socket);
     socket.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#metrics.rejected.inc({ reason: 'oversize' });
     });
@@ -129,7 +139,9 @@ export class Tracker {
     const membership = `${infoHash} ${params.peer_id}`;
     // Leaving a swarm is never refused for its rate: it only frees room.
     if (params.event !== 'stopped' && !connection.rate.take(Date.now())) throw this.#refuse('rate-limited', infoHash);
-    if ((await this.#admission.streamOf(infoHash)) === undefined) throw this.#refuse('unknown-swarm', infoHash);
+    const stream = await this.#admission.streamOf(infoHash);
+    if (stream === undefined) throw this.#refuse('unknown-swarm', infoHash);
+    if (connection.stream !== undefined && stream !== connection.stream) throw this.#refuse('other-stream', infoHash);
     // bittorrent-tracker would file a peer whose connection closed while this announce was being admitted.
     if (!this.#connections.has(params.socket)) throw new Error('connection closed');
     const swarm = this.#server.torrents[infoHash];
