@@ -49,7 +49,7 @@ interface GeoRule {
   denyCountries: Set<string>;
   allowCidrs: BlockList;
   denyCidrs: BlockList;
-  /** Any allow list given: then only what an allow list admits is admitted. */
+  /** Only what an allow list admits is admitted: allowCountries given, or allowCidrs the only list given. */
   allowListed: boolean;
 }
 
@@ -57,8 +57,9 @@ const RULE_KEYS = ['allowCountries', 'denyCountries', 'allowCidrs', 'denyCidrs']
 
 /**
  * Per-stream rules. Order of evaluation: a denied CIDR refuses; an allowed CIDR admits (an office network inside a
- * denied country); a denied country refuses; with any allow list given, an address neither list admits is refused
- * (an address of unknown country among them); otherwise admitted.
+ * denied country); a denied country refuses; then, when allowCountries is given (or allowCidrs is the only list
+ * given: "only these networks"), an address no allow list admits is refused, one of unknown country among them;
+ * everything else is admitted.
  */
 export class GeoRules {
   #rules = new Map<string, GeoRule>();
@@ -121,12 +122,15 @@ function compileRule(stream: string, spec: GeoRuleSpec): GeoRule {
     return new Set(codes);
   };
   const allowCountries = countries('allowCountries');
+  const denyCountries = countries('denyCountries');
   const allowCidrList = list('allowCidrs');
+  const denyCidrList = list('denyCidrs');
+  const onlyAllowCidrs = allowCidrList.length > 0 && denyCountries.size === 0 && denyCidrList.length === 0;
   return {
     allowCountries,
-    denyCountries: countries('denyCountries'),
+    denyCountries,
     allowCidrs: networkList(allowCidrList, `${where}: allowCidrs`),
-    denyCidrs: networkList(list('denyCidrs'), `${where}: denyCidrs`),
-    allowListed: allowCountries.size > 0 || allowCidrList.length > 0,
+    denyCidrs: networkList(denyCidrList, `${where}: denyCidrs`),
+    allowListed: allowCountries.size > 0 || onlyAllowCidrs,
   };
 }
