@@ -29,7 +29,7 @@ const DEFAULT_SERVER = new URL(import.meta.url).origin;
 const IDLE_MS = 3000;
 const LATENCY_LABELS: Record<LatencyMode, string> = { low: 'Low latency', p2p: 'Peer-to-peer' };
 /** Attributes that say what to play and how: a change reloads the stream. */
-const SOURCE_ATTRIBUTES = ['stream', 'server', 'edges', 'latency', 'abr'];
+const SOURCE_ATTRIBUTES = ['stream', 'server', 'edges', 'latency', 'abr', 'token'];
 
 type WebKitVideo = HTMLVideoElement & { webkitEnterFullscreen?: () => void };
 

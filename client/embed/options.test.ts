@@ -70,4 +70,10 @@ describe('embedOptions', () => {
     expect(refused({ stream: 'demo', latency: 'ultra' }).message).toMatch(/low, p2p/);
     expect(refused({ stream: 'demo', abr: 'bola' })).toMatchObject({ attribute: 'abr', stream: 'demo' });
   });
+
+  it('puts the token attribute in the playlist path as /t/TOKEN, and refuses a malformed one in words', () => {
+    expect(embedOptions(reader({ stream: 'demo', token: 'aaa.bbb.ccc' }), HOME).src).toBe('https://cdn.example/t/aaa.bbb.ccc/live/demo/index.m3u8');
+    expect(embedOptions(reader({ stream: 'demo', token: '' }), HOME).src).toBe('https://cdn.example/live/demo/index.m3u8');
+    expect(() => embedOptions(reader({ stream: 'demo', token: 'a/b' }), HOME)).toThrow(/needs a valid link/);
+  });
 });

@@ -1,6 +1,7 @@
 // The element's attributes read into what the player needs (playlist URL, latency mode, edges, ABR): pure, tested without a DOM.
 import { LATENCY_MODES, isAbrMode, isLatencyMode, playbackUrl } from '../player/index.ts';
 import type { AbrMode, LatencyMode } from '../player/index.ts';
+import { isValidPlaybackToken } from '../../shared/playback-path.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
 
 /** An attribute the element cannot play with; `attribute` names it, `stream` is the stream asked for. */
@@ -26,6 +27,7 @@ export interface EmbedOptions {
   abr: AbrMode;
 }
 
+
 /** Reads one attribute (`element.getAttribute`, or a query string's `get`). */
 export type AttributeReader = (name: string) => string | null;
 
@@ -50,7 +52,8 @@ export function httpOrigin(value: string): string | null {
  * The player's options from the element's attributes: `stream` (required), `server` (an http(s) origin; else
  * `defaultServer`, where the element's script came from), `edges` (comma-separated http(s) origins, failover in that
  * order; they serve the stream instead of `server`), `latency` (`low` unless given) and `abr` (`streamed` unless given;
- * `hls.js` is a comparison switch for benches and for browsers where the player's own ABR does badly).
+ * `hls.js` is a comparison switch for benches and for browsers where the player's own ABR does badly) and `token`
+ * (a playback token from the site's backend, for servers with PLAYBACK_SECRET; it rides as the `/t/TOKEN` prefix).
  */
 export function embedOptions(read: AttributeReader, defaultServer: string): EmbedOptions {
   const stream = read('stream')?.trim() ?? '';
@@ -72,5 +75,7 @@ export function embedOptions(read: AttributeReader, defaultServer: string): Embe
   if (!isLatencyMode(latency)) throw new EmbedAttributeError('latency', `latency "${latency}" is not one of ${LATENCY_MODES.join(', ')}`, stream);
   const abr = read('abr')?.trim() || 'streamed';
   if (!isAbrMode(abr)) throw new EmbedAttributeError('abr', `abr "${abr}" is not one of streamed, hls.js`, stream);
-  return { src: playbackUrl(stream, edges[0] ?? server), latencyMode: latency, edges, abr };
+  const token = read('token')?.trim() || undefined;
+  if (token !== undefined && !isValidPlaybackToken(token)) throw new EmbedAttributeError('token', 'This broadcast needs a valid link: the token attribute is malformed.', stream);
+  return { src: playbackUrl(stream, edges[0] ?? server, token), latencyMode: latency, edges, abr };
 }

@@ -2,7 +2,7 @@
 import '../embed/index.ts';
 
 /** Query parameters passed on to the element as attributes of the same name. */
-const PASSED = ['stream', 'server', 'edges', 'autoplay', 'muted', 'latency', 'abr', 'controls', 'poster'];
+const PASSED = ['stream', 'server', 'edges', 'token', 'autoplay', 'muted', 'latency', 'abr', 'controls', 'poster'];
 
 const params = new URLSearchParams(location.search);
 const player = document.createElement('swarmcast-player');

@@ -55,6 +55,8 @@ const latencyParam = params.get('latency') ?? 'low';
 const abrParam = params.get('abr');
 /** `&edges=http://a:8081,http://b:8082`: edges serving this stream, the first preferred; the player fails over between them. */
 const edgesParam = params.get('edges');
+/** A playback token from the site that made this link, for servers with PLAYBACK_SECRET (not put in the share link: it is this viewer's). */
+const tokenParam = params.get('token');
 const edges = parseEdges(edgesParam);
 
 /** The edge origins of `&edges=`, or null when one of them is not an http(s) origin. */
@@ -250,6 +252,7 @@ function start(): void {
   player.setAttribute('latency', latencyParam);
   if (edges.length > 0) player.setAttribute('edges', edges.join(','));
   if (abrParam === 'hls.js') player.setAttribute('abr', abrParam);
+  if (tokenParam) player.setAttribute('token', tokenParam);
   player.setAttribute('autoplay', '');
   ui.stage.prepend(player);
 }

@@ -12,6 +12,12 @@ describe('EdgeSet', () => {
     expect(edges.route('http://elsewhere.example/x.m4s')).toBe('http://elsewhere.example/x.m4s');
   });
 
+  it("keeps a playback token's /t/TOKEN prefix when a request moves to the next edge", () => {
+    const edges = new EdgeSet(['http://127.0.0.1:8081', 'http://127.0.0.1:8082']);
+    edges.fail('http://127.0.0.1:8081', 'HTTP 502');
+    expect(edges.route('http://127.0.0.1:8081/t/aaa.bbb.ccc/live/a/v0/a1-3.2.m4s')).toBe('http://127.0.0.1:8082/t/aaa.bbb.ccc/live/a/v0/a1-3.2.m4s');
+  });
+
   it('moves to the next edge once per failure of the active edge, wrapping around, and counts switches', () => {
     const edges = new EdgeSet(['http://a:1', 'http://b:2', 'http://c:3']);
     const switches: string[] = [];

@@ -6,6 +6,10 @@ export type PlayerErrorCode =
   | 'network'
   | 'media'
   | 'autoplay'
+  /** The server refused the link's playback token (401 or 403). */
+  | 'access-denied'
+  /** The server's geo rules refuse this viewer's location (451). */
+  | 'geo-blocked'
   | 'other';
 
 export class PlayerError extends Error {

@@ -6,7 +6,7 @@ import type { HlsConfig, LoaderCallbacks, LoaderConfiguration, LoaderContext } f
 import { HlsJsP2PEngine } from 'p2p-media-loader-hlsjs';
 import type { PartialHlsJsP2PEngineConfig } from 'p2p-media-loader-hlsjs';
 import { swarmIdFor } from '../../shared/p2p-swarm.ts';
-import { parsePlaybackPath } from '../../shared/playback-path.ts';
+import { parsePlaybackPath, splitPlaybackToken } from '../../shared/playback-path.ts';
 import type { P2pConfig } from './config.ts';
 import { SegmentDigests } from './segment-digests.ts';
 import type { PeerTraffic } from './stats.ts';
@@ -25,10 +25,15 @@ export interface P2pSettings {
   swarmId: string | undefined;
 }
 
-/** `http://host:port/…` → `ws://host:port/tracker` (`https` → `wss`): the tracker of the server the stream plays from. */
-export function trackerUrlFor(src: string): string {
+/**
+ * `http://host:port/…` → `ws://host:port/tracker` (`https` → `wss`): the tracker of the server the stream plays from;
+ * with the playback token as `?token=` when the stream has one (a server with playback tokens on admits a tracker
+ * connection to that stream's swarms only; the announce URL is not a cached object, so a query is fine there).
+ */
+export function trackerUrlFor(src: string, token?: string): string {
   const url = new URL('/tracker', src);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (token !== undefined) url.searchParams.set('token', token);
   return url.href;
 }
 
@@ -52,9 +57,11 @@ async function serverIceServers(src: string): Promise<RTCIceServer[]> {
 }
 
 export async function p2pSettingsFor(src: string, config: P2pConfig): Promise<P2pSettings> {
-  const path = parsePlaybackPath(new URL(src).pathname);
+  // The token prefix is taken off first: the swarm is the stream's, whatever token each viewer holds.
+  const split = splitPlaybackToken(new URL(src).pathname);
+  const path = split ? parsePlaybackPath(split.path) : null;
   return {
-    trackerUrl: config.trackerUrl ?? trackerUrlFor(src),
+    trackerUrl: config.trackerUrl ?? trackerUrlFor(src, split?.token),
     iceServers: config.iceServers ?? (await serverIceServers(src)),
     swarmId: path ? swarmIdFor(path.stream) : undefined,
   };

@@ -504,6 +504,11 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
       return;
     }
     const status = data.response?.code;
+    const refusal = status === undefined ? null : accessRefusal(status, this.#src);
+    if (refusal) {
+      this.#fail(refusal);
+      return;
+    }
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
       const playlist = data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR || data.details === Hls.ErrorDetails.LEVEL_LOAD_ERROR;
       if (playlist && (status === 404 || status === 410)) {
@@ -567,6 +572,12 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     let live = false;
     try {
       const manifest = await fetch(this.#edges ? this.#edges.route(src) : src, { cache: 'no-store' });
+      const refusal = accessRefusal(manifest.status, src);
+      if (refusal) {
+        if (this.#destroyed || src !== this.#src) return;
+        this.#fail(refusal);
+        return;
+      }
       if (manifest.ok) {
         const text = await manifest.text();
         const variant = firstVariantUri(text);
@@ -700,4 +711,16 @@ function renditionOf(url: string): string | null {
 function describeNetworkError(data: ErrorData): string {
   const status = data.response?.code;
   return status ? `HTTP ${status} for ${data.url ?? 'a request'}` : (data.error?.message ?? data.details);
+}
+
+/**
+ * The server's refusal of this viewer as a PlayerError in words, or null for any other status: 401 and 403 (no,
+ * expired, forged, another stream's or another viewer's playback token) and 451 (geo rules). Retrying cannot help.
+ */
+function accessRefusal(status: number, src: string | undefined): PlayerError | null {
+  if (status === 401 || status === 403) {
+    return new PlayerError('access-denied', 'This broadcast needs a valid link: the link has no playback token, or its token has expired or is not for this stream or this viewer.', src);
+  }
+  if (status === 451) return new PlayerError('geo-blocked', 'Not available in your region: the broadcaster does not offer this stream where you are.', src);
+  return null;
 }
