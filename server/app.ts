@@ -51,6 +51,8 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
   setUnhandledErrorReporter(logUnhandledError);
   const router = findMyWay({
     ignoreTrailingSlash: true,
+    // A playback token is a path parameter (/t/TOKEN/live/…) of a few hundred characters; find-my-way's default is 100.
+    maxParamLength: 2048,
     defaultRoute: (req, res) => pages.serve(req, res),
   });
 

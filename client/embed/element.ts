@@ -183,6 +183,8 @@ export class SwarmcastPlayerElement extends HTMLElement {
     player.on('error', (error) => {
       if (!current()) return;
       this.#errorMessage = error.message;
+      // The player enters its error state before it emits the error: draw the screen again with the reason in words.
+      this.#render();
       // The browser refused even muted autoplay: the play button starts it with the viewer's click.
       if (error.code === 'autoplay') this.#ui.bigPlay.hidden = false;
       this.#emit('error', { message: error.message, code: error.code });

@@ -1,0 +1,210 @@
+// Signed playback and geo-blocking end to end (issue 12, points 3, 4 and 7): a real origin and a real built-in edge
+// with PLAYBACK_SECRET and GEO_RULES_FILE, a Node publisher over a real data channel, tokens from `npm run token`,
+// POST /api/token and the signer itself; every refusal with its status, 1,000 viewers' distinct tokens collapsing to
+// one upstream request per object, X-Forwarded-For believed only from a trusted proxy, the tracker closed to the
+// stream's token holders, and Chromium and Firefox viewers playing through the edge and explaining a refused link.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintPlaybackToken, playbackKey } from '../server/access/playback-token.ts';
+import { multivariantPath, withPlaybackToken } from '../shared/playback-path.ts';
+import { launchBrowser, type BrowserKind } from './support/browser-matrix.ts';
+import { mediaPlaylistUrl, playlistWithSegments, rawGet, segmentsOf } from './support/live-hls.ts';
+import { readMetric } from './support/metrics.ts';
+import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
+import { pollUntil } from './support/poll.ts';
+import { startServer, type RunningServer } from './support/server.ts';
+import { announce, libraryInfoHash } from './support/tracker-client.ts';
+
+const run = promisify(execFile);
+const SECRET = 'e2e-playback-secret-of-at-least-32-bytes';
+const KEY = playbackKey(SECRET);
+const API_KEY = 'e2e-token-api-key-0123456789';
+const STREAM = 'secure';
+const OTHER = 'secure-other';
+// Addresses the shipped country database places in the US (denied for STREAM) and in GB.
+const US = '8.8.8.8';
+const GB = '212.58.244.1';
+const VIEWERS = 1000;
+
+let dir: string;
+let origin: RunningServer;
+let edge: RunningServer;
+let publisher: NodePublisher;
+
+const mint = (stream: string, extra: { ttlS?: number; ip?: string; nowMs?: number } = {}): Promise<string> =>
+  mintPlaybackToken(KEY, { stream, ttlS: extra.ttlS ?? 600, ...extra });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'swarmcast-security-'));
+  const rules = join(dir, 'geo-rules.json');
+  await writeFile(rules, JSON.stringify({ [STREAM]: { denyCountries: ['US'] } }));
+  const access = { PLAYBACK_SECRET: SECRET, GEO_RULES_FILE: rules };
+  // The origin trusts X-Forwarded-For from 127.0.0.1 (as from an nginx in front of it); the edge trusts nobody.
+  origin = await startServer({ ROLE: 'origin', ...access, TRUSTED_PROXIES: '127.0.0.1', TOKEN_API_KEY: API_KEY });
+  edge = await startServer({ ROLE: 'edge', ORIGIN_URL: origin.baseUrl, ...access });
+  publisher = await startNodePublisher({ baseUrl: origin.baseUrl, stream: STREAM, width: 640, height: 360, rendition: '360p', videoBitrate: 600_000, sourceSeconds: 4 });
+}, 60_000);
+
+afterAll(async () => {
+  await publisher?.stop();
+  await edge?.stop();
+  await origin?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** The media playlist URL, a completed segment and part and the init segment of STREAM, as paths under `/live/`. */
+async function objectsOf(token: string): Promise<{ playlist: string; init: string; segment: string; part: string }> {
+  const playlistUrl = await mediaPlaylistUrl(`${origin.baseUrl}/t/${token}`, STREAM);
+  const playlist = await playlistWithSegments(playlistUrl, 2);
+  const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)![1]!;
+  const segment = segmentsOf(playlist).find((uri) => uri.endsWith('.m4s'))!;
+  const part = [...playlist.matchAll(/#EXT-X-PART:[^\n]*URI="([^"]+)"/g)].map((m) => m[1]!)[0]!;
+  const plain = (name: string): string => new URL(name, playlistUrl).pathname.replace(`/t/${token}`, '');
+  return { playlist: plain('media.m3u8'), init: plain(init), segment: plain(segment), part: plain(part) };
+}
+
+describe('signed playback at the origin and the built-in edge', () => {
+  it('mints with `npm run token` and POST /api/token (bearer TOKEN_API_KEY), and those tokens play', async () => {
+    const { stdout } = await run('npm', ['run', '--silent', 'token', '--', '--stream', STREAM, '--ttl', '60'], {
+      cwd: resolve(import.meta.dirname, '..'),
+      env: { ...process.env, PLAYBACK_SECRET: SECRET },
+    });
+    const printed = JSON.parse(stdout) as { token: string; playbackPath: string };
+    expect(printed.playbackPath).toBe(withPlaybackToken(multivariantPath(STREAM), printed.token));
+    const api = (auth: string | undefined, body: unknown): Promise<Response> =>
+      fetch(`${origin.baseUrl}/api/token`, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: JSON.stringify(body) });
+    expect((await api(undefined, { stream: STREAM, ttl: 60 })).status).toBe(401);
+    expect((await api('Bearer wrong-key-wrong-key-wrong', { stream: STREAM, ttl: 60 })).status).toBe(401);
+    expect((await api(`Bearer ${API_KEY}`, { stream: 'BAD NAME', ttl: 60 })).status).toBe(400);
+    expect((await api(`Bearer ${API_KEY}`, { stream: STREAM, ttl: 10 ** 9 })).status).toBe(400);
+    const minted = await api(`Bearer ${API_KEY}`, { stream: STREAM, ttl: 60, ip: '127.0.0.1' });
+    expect(minted.status).toBe(200);
+    const fromApi = (await minted.json()) as { token: string; playbackPath: string };
+    await mediaPlaylistUrl(`${origin.baseUrl}/t/${printed.token}`, STREAM);
+    for (const { playbackPath } of [printed, fromApi]) {
+      for (const base of [origin.baseUrl, edge.baseUrl]) expect((await rawGet(`${base}${playbackPath}`)).status, `${base}${playbackPath}`).toBe(200);
+    }
+    // The edge has no token API (TOKEN_API_KEY is the origin's here): POST /api/token is not routed there.
+    expect([404, 405]).toContain((await rawGet(`${edge.baseUrl}/api/token`, { method: 'POST' })).status);
+  }, 60_000);
+
+  it(`makes one upstream request per object for ${VIEWERS} viewers with ${VIEWERS} distinct tokens`, async () => {
+    const objects = await objectsOf(await mint(STREAM));
+    const tokens = await Promise.all(Array.from({ length: VIEWERS }, (_, i) => mint(STREAM, { ttlS: 600 + i })));
+    expect(new Set(tokens).size).toBe(VIEWERS);
+    for (const kind of ['init', 'segment', 'part'] as const) {
+      const path = objects[kind];
+      const edgeBefore = await readMetric(edge.baseUrl, 'swarmcast_edge_upstream_requests_total', { kind });
+      const originBefore = await readMetric(origin.baseUrl, 'swarmcast_http_responses_total', { route: 'live', status: '200' });
+      const answers = await Promise.all(tokens.map((token) => fetch(`${edge.baseUrl}${withPlaybackToken(path, token)}`).then(async (res) => ({ status: res.status, cache: res.headers.get('x-cache'), bytes: Buffer.from(await res.arrayBuffer()) }))));
+      const edgeAfter = await readMetric(edge.baseUrl, 'swarmcast_edge_upstream_requests_total', { kind });
+      const originAfter = await readMetric(origin.baseUrl, 'swarmcast_http_responses_total', { route: 'live', status: '200' });
+      expect(answers.map((a) => a.status).filter((s) => s !== 200), kind).toEqual([]);
+      expect(new Set(answers.map((a) => a.bytes.toString('base64'))).size, kind).toBe(1);
+      expect([edgeAfter - edgeBefore, originAfter - originBefore], kind).toEqual([1, 1]);
+      expect(answers.filter((a) => a.cache === 'MISS').length, kind).toBeLessThanOrEqual(1);
+    }
+  }, 120_000);
+
+  it('answers 401 without a token and 403 for expired, forged, other-stream and other-address tokens, for playlists and media', async () => {
+    const valid = await mint(STREAM);
+    const objects = await objectsOf(valid);
+    const tokens = {
+      none: undefined,
+      expired: await mint(STREAM, { ttlS: 5, nowMs: Date.now() - 60_000 }),
+      forged: await mintPlaybackToken(playbackKey('not-the-server-secret-but-32-bytes-long'), { stream: STREAM, ttlS: 600 }),
+      otherStream: await mint(OTHER),
+      otherAddress: await mint(STREAM, { ip: '10.0.0.0/8' }),
+      ownAddress: await mint(STREAM, { ip: '127.0.0.1/32' }),
+      valid,
+    };
+    const expected = { none: 401, expired: 403, forged: 403, otherStream: 403, otherAddress: 403, ownAddress: 200, valid: 200 };
+    for (const base of [origin.baseUrl, edge.baseUrl]) {
+      for (const path of [multivariantPath(STREAM), objects.playlist, objects.init, objects.segment, objects.part]) {
+        const statuses: Record<string, number> = {};
+        for (const [name, token] of Object.entries(tokens)) statuses[name] = (await rawGet(`${base}${withPlaybackToken(path, token)}`)).status;
+        expect(statuses, `${base}${path}`).toEqual(expected);
+      }
+      const refused = await rawGet(`${base}${multivariantPath(STREAM)}`);
+      expect(refused.headers['www-authenticate']).toBe('Bearer realm="swarmcast-playback"');
+      expect(refused.headers['access-control-allow-origin']).toBe('*');
+      expect(refused.body.toString().trim()).toBe('a playback token is required');
+      expect((await rawGet(`${base}${withPlaybackToken(objects.segment, tokens.expired)}`)).body.toString().trim()).toBe('token expired');
+    }
+    // No token, key or secret in either server's log.
+    for (const line of [...origin.logLines, ...edge.logLines]) {
+      expect(line).not.toContain(valid);
+      expect(line).not.toContain(SECRET);
+    }
+  }, 60_000);
+
+  it('answers 451 to a blocked country through a trusted proxy and ignores X-Forwarded-For from an untrusted peer', async () => {
+    const token = await mint(STREAM);
+    const path = withPlaybackToken(multivariantPath(STREAM), token);
+    const at = async (base: string, xff: string): Promise<string> => {
+      const answer = await rawGet(`${base}${path}`, { headers: { 'x-forwarded-for': xff } });
+      return `${answer.status} ${answer.status === 200 ? '' : answer.body.toString().trim()}`.trim();
+    };
+    // The origin trusts 127.0.0.1: the header names the viewer.
+    expect(await at(origin.baseUrl, US)).toBe('451 not available in your region');
+    expect(await at(origin.baseUrl, GB)).toBe('200');
+    expect(await at(origin.baseUrl, `${GB}, ${US}`)).toBe('451 not available in your region');
+    // The edge trusts nobody: the same header is ignored and the viewer is 127.0.0.1, of no country.
+    expect(await at(edge.baseUrl, US)).toBe('200');
+    // An IP-bound token is checked against the proxied address too.
+    const bound = withPlaybackToken(multivariantPath(STREAM), await mint(STREAM, { ip: `${GB}/32` }));
+    expect((await rawGet(`${origin.baseUrl}${bound}`, { headers: { 'x-forwarded-for': GB } })).status).toBe(200);
+    expect((await rawGet(`${edge.baseUrl}${bound}`, { headers: { 'x-forwarded-for': GB } })).status).toBe(403);
+  });
+
+  it("admits a tracker connection only with the stream's token, at the origin and through the edge", async () => {
+    const token = await mint(STREAM);
+    const rendition = '360p';
+    const infoHash = await libraryInfoHash(`${origin.baseUrl}/t/${token}`, STREAM, rendition);
+    for (const [where, base] of [['origin', origin.baseUrl], ['edge00', edge.baseUrl]] as const) {
+      const tracker = `${base.replace('http:', 'ws:')}/tracker`;
+      const refused = await rawGet(`${base}/tracker`, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+      expect([refused.status, refused.body.toString().trim()], base).toEqual([401, 'a playback token is required']);
+      const admitted = await announce(`${tracker}?token=${token}`, infoHash, `-SC0001-sec${where}001`);
+      expect(admitted.outcome, base).toEqual({ kind: 'update', complete: 0, incomplete: expect.any(Number) });
+      await admitted.close();
+      const other = await announce(`${tracker}?token=${await mint(OTHER)}`, infoHash, `-SC0001-sec${where}002`);
+      expect(other.outcome, base).toEqual({ kind: 'warning', message: "this connection's playback token is for another stream" });
+      await other.close();
+    }
+  }, 60_000);
+});
+
+describe('token-protected playback in the browser matrix', () => {
+  for (const kind of ['chromium', 'firefox'] as const satisfies readonly BrowserKind[]) {
+    it(`${kind} plays a token-protected stream through the edge and explains a refused link`, async () => {
+      const browser = await launchBrowser(kind);
+      try {
+        const viewer = await browser.newPage();
+        await viewer.goto(`${edge.baseUrl}/watch?stream=${STREAM}&token=${await mint(STREAM)}`);
+        const playing = await pollUntil(
+          () => viewer.evaluate<{ state: string; decodedFrames: number }>('(() => { const s = window.swarmcast.stats(); return { state: s.state, decodedFrames: s.decodedFrames }; })()'),
+          (s) => s.state === 'playing' && s.decodedFrames > 30,
+          30_000,
+          `${kind} viewer playing`,
+        );
+        expect(playing.decodedFrames).toBeGreaterThan(30);
+        const refused = await browser.newPage();
+        const readScreen = '(() => ({ state: window.swarmcast.stats().state, text: document.querySelector("swarmcast-player")?.shadowRoot?.textContent ?? "" }))()';
+        await refused.goto(`${edge.baseUrl}/watch?stream=${STREAM}&token=${await mint(OTHER)}`);
+        const screen = await pollUntil(() => refused.evaluate<{ state: string; text: string }>(readScreen), (s) => s.state === 'error', 20_000, `${kind} refusal shown`);
+        expect(screen.text).toContain('This broadcast needs a valid link');
+        const missing = await browser.newPage();
+        await missing.goto(`${edge.baseUrl}/watch?stream=${STREAM}`);
+        const noToken = await pollUntil(() => missing.evaluate<{ state: string; text: string }>(readScreen), (s) => s.state === 'error', 20_000, `${kind} missing token shown`);
+        expect(noToken.text).toContain('This broadcast needs a valid link');
+      } finally {
+        await browser.close();
+      }
+    }, 90_000);
+  }
+});
