@@ -14,6 +14,7 @@ import { multivariantPath, withPlaybackToken } from '../shared/playback-path.ts'
 import { launchBrowser, type BrowserKind } from './support/browser-matrix.ts';
 import { mediaPlaylistUrl, playlistWithSegments, rawGet, segmentsOf } from './support/live-hls.ts';
 import { readMetric } from './support/metrics.ts';
+import { startNginx, type RunningNginx } from './support/nginx.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
 import { pollUntil } from './support/poll.ts';
 import { startServer, type RunningServer } from './support/server.ts';
@@ -34,6 +35,7 @@ let dir: string;
 let origin: RunningServer;
 let edge: RunningServer;
 let publisher: NodePublisher;
+let nginx: RunningNginx;
 
 const mint = (stream: string, extra: { ttlS?: number; ip?: string; nowMs?: number } = {}): Promise<string> =>
   mintPlaybackToken(KEY, { stream, ttlS: extra.ttlS ?? 600, ...extra });
@@ -46,11 +48,13 @@ beforeAll(async () => {
   // The origin trusts X-Forwarded-For from 127.0.0.1 (as from an nginx in front of it); the edge trusts nobody.
   origin = await startServer({ ROLE: 'origin', ...access, TRUSTED_PROXIES: '127.0.0.1', TOKEN_API_KEY: API_KEY });
   edge = await startServer({ ROLE: 'edge', ORIGIN_URL: origin.baseUrl, ...access });
+  nginx = await startNginx(origin.baseUrl);
   publisher = await startNodePublisher({ baseUrl: origin.baseUrl, stream: STREAM, width: 640, height: 360, rendition: '360p', videoBitrate: 600_000, sourceSeconds: 4 });
 }, 60_000);
 
 afterAll(async () => {
   await publisher?.stop();
+  await nginx?.stop();
   await edge?.stop();
   await origin?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -177,6 +181,52 @@ describe('signed playback at the origin and the built-in edge', () => {
       await other.close();
     }
   }, 60_000);
+});
+
+describe('signed playback at the nginx edge (auth_request to the origin, cached answers)', () => {
+  it('answers 401, 403 and 451 as the origin does, and strips the token from its cache key', async () => {
+    const valid = await mint(STREAM);
+    const objects = await objectsOf(valid);
+    const tokens = {
+      none: undefined,
+      expired: await mint(STREAM, { ttlS: 5, nowMs: Date.now() - 60_000 }),
+      forged: await mintPlaybackToken(playbackKey('not-the-server-secret-but-32-bytes-long'), { stream: STREAM, ttlS: 600 }),
+      otherStream: await mint(OTHER),
+      otherAddress: await mint(STREAM, { ip: '10.0.0.0/8' }),
+      ownAddress: await mint(STREAM, { ip: '127.0.0.1/32' }),
+      valid,
+    };
+    const expected = { none: 401, expired: 403, forged: 403, otherStream: 403, otherAddress: 403, ownAddress: 200, valid: 200 };
+    for (const path of [multivariantPath(STREAM), objects.playlist, objects.init, objects.segment, objects.part]) {
+      const statuses: Record<string, number> = {};
+      for (const [name, token] of Object.entries(tokens)) statuses[name] = (await rawGet(`${nginx.baseUrl}${withPlaybackToken(path, token)}`)).status;
+      expect(statuses, path).toEqual(expected);
+    }
+    const expired = await rawGet(`${nginx.baseUrl}${withPlaybackToken(objects.segment, tokens.expired)}`);
+    expect([expired.body.toString().trim(), expired.headers['access-control-allow-origin']]).toEqual(['token expired', '*']);
+    // nginx adds the viewer's address to X-Forwarded-For and the origin trusts nginx (127.0.0.1): a US viewer is refused.
+    const blocked = await rawGet(`${nginx.baseUrl}${withPlaybackToken(objects.segment, valid)}`, { headers: { 'x-forwarded-for': US } });
+    expect([blocked.status, blocked.body.toString().trim()]).toEqual([451, 'not available in your region']);
+    expect((await rawGet(`${nginx.baseUrl}/api/playback-auth`)).status).toBe(404);
+    // A fresh segment for 50 viewers with 50 distinct tokens: one upstream request (plus at most one per other worker
+    // racing the first), every other answer from nginx's cache.
+    const fresh = (await objectsOf(valid)).segment;
+    const viewers = await Promise.all(Array.from({ length: 50 }, (_, i) => mint(STREAM, { ttlS: 900 + i })));
+    const answers = await Promise.all(viewers.map((token) => rawGet(`${nginx.baseUrl}${withPlaybackToken(fresh, token)}`)));
+    expect(answers.map((a) => a.status).filter((s) => s !== 200)).toEqual([]);
+    const misses = answers.filter((a) => a.headers['x-cache-status'] === 'MISS').length;
+    expect(misses).toBeGreaterThanOrEqual(fresh === objects.segment ? 0 : 1);
+    expect(misses).toBeLessThanOrEqual(2);
+  }, 60_000);
+
+  it('asks the origin once per token, stream and address, not once per request', async () => {
+    const objects = await objectsOf(await mint(STREAM));
+    const token = await mint(STREAM, { ttlS: 1234 });
+    const before = await readMetric(origin.baseUrl, 'swarmcast_http_responses_total', { route: 'api', status: '204' });
+    for (let i = 0; i < 20; i++) expect((await rawGet(`${nginx.baseUrl}${withPlaybackToken(objects.segment, token)}`)).status).toBe(200);
+    const after = await readMetric(origin.baseUrl, 'swarmcast_http_responses_total', { route: 'api', status: '204' });
+    expect(after - before).toBe(1);
+  });
 });
 
 describe('token-protected playback in the browser matrix', () => {

@@ -8,7 +8,7 @@ import findMyWay from 'find-my-way';
 import type Router from 'find-my-way';
 import { Registry } from 'prom-client';
 import { setUnhandledErrorReporter } from '../shared/events.ts';
-import { PlaybackAccessError, PlaybackGuard, serveTokenApi, TOKEN_API_PATH } from './access/index.ts';
+import { PLAYBACK_AUTH_PATH, PlaybackAccessError, PlaybackGuard, serveTokenApi, TOKEN_API_PATH } from './access/index.ts';
 import type { ServerConfig } from './config.ts';
 import { Edge, registerEdgeRoutes, TrackerRelay } from './edge/index.ts';
 import { createPages, registerPreflight, sendBody, sendJson, sendText } from './http/index.ts';
@@ -73,6 +73,13 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
     sendBody(res, 200, 'application/json', clientConfig, { 'cache-control': `public, max-age=${CLIENT_CONFIG_MAX_AGE_S}` });
   });
   registerPreflight(router, '/api/config');
+  // nginx edges ask here before serving /live/ (auth_request, server/edge/nginx); any role holding the secret answers.
+  router.on('GET', PLAYBACK_AUTH_PATH, (req, res) => {
+    guard.answerAuthRequest(req, res).catch((err: unknown) => {
+      log('error', 'playback-auth.error', { reason: err instanceof Error ? err.message : String(err) });
+      if (!res.headersSent) sendText(res, 500, 'internal error');
+    });
+  });
   const tokenApiKey = config.access.playback.tokenApiKey;
   if (tokenApiKey !== undefined) {
     router.on('POST', TOKEN_API_PATH, (req, res) => {

@@ -3,6 +3,7 @@
 // other stream's or other address's or country's token; 451 geo-blocked.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
+import { parsePlaybackPath, splitPlaybackToken } from '../../shared/playback-path.ts';
 import { sendText } from '../http/index.ts';
 import { clientAddressOf } from './client-address.ts';
 import { GeoRules, openCountryDatabase, type CountryLookup } from './geo.ts';
@@ -47,6 +48,11 @@ export interface PlaybackGuardOptions {
   countries?: CountryLookup;
 }
 
+/** The path of nginx's auth_request subrequests (server/edge/nginx). */
+export const PLAYBACK_AUTH_PATH = '/api/playback-auth';
+/** How long nginx may keep an auth answer, s: a revoked geo rule or an expired token is honoured within this. */
+const AUTH_ANSWER_MAX_AGE_S = 10;
+
 /** Life of an edge's own upstream tokens, s: short, as one leaked from a log is a key to the stream. */
 const SERVICE_TOKEN_TTL_S = 300;
 /** An edge mints a new upstream token once its current one has less than this left, s. */
@@ -81,10 +87,14 @@ export class PlaybackGuard {
     return this.#verifier !== undefined;
   }
 
-  /** Resolves when `req` may have `stream`'s objects with `token` (from its /t/TOKEN prefix); rejects with a PlaybackAccessError. */
-  async check(req: IncomingMessage, stream: string, token: string | undefined): Promise<void> {
+  /**
+   * Resolves when `req` may have `stream`'s objects with `token` (from its /t/TOKEN prefix), with the token's expiry
+   * (s since the epoch; undefined without tokens); rejects with a PlaybackAccessError.
+   */
+  async check(req: IncomingMessage, stream: string, token: string | undefined): Promise<number | undefined> {
     const address = clientAddressOf(req, this.#trusted);
     let service = false;
+    let expiresAtS: number | undefined;
     if (this.#verifier) {
       if (token === undefined) throw new PlaybackAccessError('unauthorized', stream, 'a playback token is required');
       const { claims, network, service: isService } = await this.#verifier.verify(token);
@@ -94,9 +104,42 @@ export class PlaybackGuard {
         throw new PlaybackAccessError('forbidden', stream, 'token is for another country');
       }
       service = isService;
+      expiresAtS = claims.expiresAtS;
     }
     // An edge's own token: the edge checked its viewers' rules itself, and here the address is the edge's.
     if (!service) this.#geo?.check(stream, address);
+    return expiresAtS;
+  }
+
+  /**
+   * Answers nginx's auth_request subrequest (GET PLAYBACK_AUTH_PATH, the viewer's request line in X-Original-URI,
+   * the viewer's address in X-Forwarded-For, believed when nginx is in TRUSTED_PROXIES): 204 admitted, 401 or 403
+   * refused. auth_request passes only 2xx, 401 and 403 on, so a geo refusal is a 403 marked X-Swarmcast-Refusal: 451,
+   * which the nginx config turns back into 451. Every answer may be cached for a few seconds (never past the
+   * token's expiry), so nginx asks once per viewer, token and stream, not once per part.
+   */
+  async answerAuthRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const original = req.headers['x-original-uri'];
+    const split = typeof original === 'string' ? splitPlaybackToken(original) : null;
+    const stream = split ? parsePlaybackPath(split.path)?.stream : undefined;
+    const cache = (seconds: number): Record<string, string> => ({ 'Cache-Control': `max-age=${Math.max(0, Math.floor(seconds))}` });
+    if (!split || stream === undefined) {
+      // Not a playback path: without tokens the origin answers it (its 404); with tokens nothing is served for it.
+      if (this.tokensRequired) return sendText(res, 403, 'not a playback path', { ...cache(AUTH_ANSWER_MAX_AGE_S), 'X-Swarmcast-Reason': 'not a playback path' });
+      res.writeHead(204, cache(AUTH_ANSWER_MAX_AGE_S)).end();
+      return;
+    }
+    try {
+      const expiresAtS = await this.check(req, stream, split.token);
+      const left = expiresAtS === undefined ? AUTH_ANSWER_MAX_AGE_S : Math.min(AUTH_ANSWER_MAX_AGE_S, expiresAtS - Date.now() / 1000);
+      res.writeHead(204, cache(left)).end();
+    } catch (err) {
+      if (!(err instanceof PlaybackAccessError)) throw err;
+      const headers: Record<string, string> = { ...cache(AUTH_ANSWER_MAX_AGE_S), 'X-Swarmcast-Reason': err.reason };
+      if (err.status === 401) headers['WWW-Authenticate'] = 'Bearer realm="swarmcast-playback"';
+      if (err.status === 451) headers['X-Swarmcast-Refusal'] = '451';
+      sendText(res, err.status === 451 ? 403 : err.status, err.reason, headers);
+    }
   }
 
   /**
