@@ -31,7 +31,8 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startNginx(originUrl: string, options: { workers?: number } = {}): Promise<RunningNginx> {
+/** `workers`: worker_processes instead of `auto`; `transform`: an edit of the rendered config (benches compare variants). */
+export async function startNginx(originUrl: string, options: { workers?: number; transform?: (config: string, runDir: string) => string } = {}): Promise<RunningNginx> {
   const runDir = await mkdtemp(join(tmpdir(), 'swarmcast-nginx-'));
   const port = await freePort();
   let config = renderNginxConfig(await readFile(NGINX_TEMPLATE, 'utf8'), {
@@ -40,6 +41,7 @@ export async function startNginx(originUrl: string, options: { workers?: number 
     runDir,
   });
   if (options.workers) config = config.replace('worker_processes auto;', `worker_processes ${options.workers};`);
+  if (options.transform) config = options.transform(config, runDir);
   const confPath = join(runDir, 'nginx.conf');
   await writeFile(confPath, config);
   // Running as root, nginx's workers become `nobody`, which must be able to write the run directory.
