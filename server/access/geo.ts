@@ -1,5 +1,5 @@
 // Geo rules: per stream (GEO_RULES_FILE, "*" for every stream without rules of its own), country allow/deny lists and
-// CIDR allow/deny lists, answered 451; the country comes from a CountryLookup, by default the CC0
+// CIDR allow/deny lists, answered 451; the country comes from a CountryLookup, by default the
 // @ip-location-db/geo-whois-asn-country-mmdb database read with maxmind, loaded once at start.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -7,6 +7,8 @@ import type { BlockList } from 'node:net';
 import { Reader, type Response } from 'maxmind';
 import { PlaybackAccessError } from './playback-errors.ts';
 import { listHas, networkList } from './playback-token.ts';
+
+const require = createRequire(import.meta.url);
 
 /** Maps an address to its ISO 3166-1 alpha-2 country; a small interface so the database can be swapped. */
 export interface CountryLookup {
@@ -20,10 +22,10 @@ interface CountryRecord {
 }
 
 /**
- * The country database shipped in the npm package (no download at run time): geo-whois-asn-country, CC0, IPv4 and
- * IPv6 in one 15 MB file, country only, which is all geo-blocking needs.
+ * The country database shipped in the npm package (no download at run time): geo-whois-asn-country, IPv4 and IPv6 in
+ * one 15 MB file, country only, which is all geo-blocking needs (data CC BY 4.0 by the NRO, see the README).
  */
-export function openCountryDatabase(file = createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb')): CountryLookup {
+export function openCountryDatabase(file = require.resolve('@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb')): CountryLookup {
   const reader = new Reader<Response>(readFileSync(file));
   return {
     countryOf(address) {
