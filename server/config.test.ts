@@ -68,6 +68,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL="verbose".*debug, info, warn, error/);
   });
 
+  it('reads the playback access settings and refuses bad ones at start without echoing secrets', () => {
+    const secret = 'x'.repeat(32);
+    const config = loadConfig({ PLAYBACK_SECRET: secret, TOKEN_API_KEY: 'k'.repeat(16), TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8' });
+    expect(config.access.playback).toMatchObject({ secret, tokenApiKey: 'k'.repeat(16), trustedProxies: ['127.0.0.1', '10.0.0.0/8'] });
+    expect(loadConfig({}).access.playback).toEqual({ secret: undefined, geoRulesFile: undefined, trustedProxies: [], tokenApiKey: undefined });
+    expect(() => loadConfig({ PLAYBACK_SECRET: 'short-secret' })).toThrow(/PLAYBACK_SECRET="\(hidden\)".*32 bytes/);
+    expect(() => loadConfig({ TOKEN_API_KEY: 'k'.repeat(16) })).toThrow(/TOKEN_API_KEY.*PLAYBACK_SECRET/);
+    expect(() => loadConfig({ TRUSTED_PROXIES: '127.0.0.1, proxy.example' })).toThrow(/TRUSTED_PROXIES=.*proxy\.example/);
+    expect(() => loadConfig({ GEO_RULES_FILE: '/nonexistent/rules.json' })).toThrow(/GEO_RULES_FILE=.*readable JSON/);
+  });
+
   it('reads ICE_SERVERS as RTCPeerConnection takes them and refuses anything else at start', () => {
     const servers = [{ urls: 'stun:127.0.0.1:3478' }, { urls: ['turn:127.0.0.1:3478?transport=udp', 'turns:relay.example:5349'], username: 'u', credential: 'p' }];
     expect(loadConfig({ ICE_SERVERS: JSON.stringify(servers) }).iceServers).toEqual(servers);
