@@ -3,7 +3,7 @@
 // with auth_request asking the origin every time, and with njs (libnginx-mod-http-js) verifying the HMAC in nginx.
 // Prints mean latency and nginx worker CPU per request for each. Run: npm run build && npx tsx e2e/bench/playback-auth.ts
 import http from 'node:http';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mintPlaybackToken, playbackKey } from '../../server/access/playback-token.ts';
@@ -99,6 +99,10 @@ try {
   const segment = new URL(segmentsOf(await playlistWithSegments(playlistUrl, 2))[0]!, playlistUrl).pathname.replace(`/t/${token}`, '');
   process.stdout.write(`${REQUESTS} sequential keep-alive GETs of one cached segment per variant (nginx, 1 worker)\n`);
   for (const variant of variants) {
+    if (variant.name.startsWith('njs') && !existsSync(NJS_MODULE)) {
+      process.stdout.write(`  ${variant.name.padEnd(42)} skipped: ${NJS_MODULE} missing (apt-get install libnginx-mod-http-js)\n`);
+      continue;
+    }
     const nginx = await startNginx(origin.baseUrl, {
       workers: 1,
       transform: (config, runDir) => {
