@@ -1,4 +1,6 @@
 // The server's one typed configuration: defaults, environment overrides, validation at start.
+import { existsSync } from 'node:fs';
+import { hasPublishKeys, PUBLISH_AUTH_DEFAULTS, PublishKeysError, readPublishKeysFile, type PublishAuthConfig } from './access/index.ts';
 import { EDGE_DEFAULTS, type EdgeConfig } from './edge/index.ts';
 import { INGEST_DEFAULTS, type IngestConfig } from './ingest/index.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
@@ -35,6 +37,14 @@ export interface ServerConfig {
   iceServers: IceServer[];
   /** Log lines below this level are not written. */
   logLevel: LogLevel;
+  /** PEM certificate and key files: set, the server speaks HTTPS (HTTP/2 and HTTP/1.1) instead of HTTP. */
+  tls: { certPath: string | undefined; keyPath: string | undefined };
+  access: {
+    /** Who may publish (server/access/publish-auth.ts). */
+    publish: PublishAuthConfig;
+    /** Set, `/metrics` answers only `Authorization: Bearer METRICS_TOKEN`. */
+    metricsToken: string | undefined;
+  };
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -57,7 +67,16 @@ export const DEFAULT_CONFIG: ServerConfig = {
   },
   iceServers: [],
   logLevel: 'info',
+  tls: { certPath: undefined, keyPath: undefined },
+  access: { publish: PUBLISH_AUTH_DEFAULTS, metricsToken: undefined },
 };
+
+/** Shortest secret that signs publish tokens (HMAC-SHA256 wants at least its 256-bit output in key material). */
+const MIN_SECRET_CHARS = 32;
+/** Shortest PUBLISH_KEY and METRICS_TOKEN. */
+const MIN_KEY_CHARS = 16;
+/** What a ConfigError shows in place of a key's value: keys are never printed. */
+const HIDDEN = '(hidden)';
 
 /** Environment variable → setter; the README's configuration table lists exactly these. */
 export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) => void> = {
@@ -89,6 +108,32 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
     c.logLevel = level;
   },
   ICE_SERVERS: (c, v) => (c.iceServers = iceServers(v)),
+  TLS_CERT: (c, v) => (c.tls.certPath = readablePath('TLS_CERT', v)),
+  TLS_KEY: (c, v) => (c.tls.keyPath = readablePath('TLS_KEY', v)),
+  PUBLISH_KEY: (c, v) => {
+    if (v.length < MIN_KEY_CHARS) throw new ConfigError('PUBLISH_KEY', HIDDEN, `at least ${MIN_KEY_CHARS} characters`);
+    c.access.publish.key = v;
+  },
+  PUBLISH_KEYS_FILE: (c, v) => {
+    try {
+      c.access.publish.streamKeys = readPublishKeysFile(v);
+    } catch (err) {
+      if (err instanceof PublishKeysError) throw new ConfigError('PUBLISH_KEYS_FILE', v, `a readable JSON file of {"stream": "key"} (${err.message})`);
+      throw err;
+    }
+  },
+  PUBLISH_SECRET: (c, v) => {
+    if (v.length < MIN_SECRET_CHARS) throw new ConfigError('PUBLISH_SECRET', HIDDEN, `at least ${MIN_SECRET_CHARS} characters`);
+    c.access.publish.secret = v;
+  },
+  PUBLISH_AUTH: (c, v) => {
+    if (v !== 'auto' && v !== 'off') throw new ConfigError('PUBLISH_AUTH', v, 'auto or off');
+    c.access.publish.mode = v;
+  },
+  METRICS_TOKEN: (c, v) => {
+    if (v.length < MIN_KEY_CHARS) throw new ConfigError('METRICS_TOKEN', HIDDEN, `at least ${MIN_KEY_CHARS} characters`);
+    c.access.metricsToken = v;
+  },
   ICE_PORT_RANGE: (c, v) => {
     const m = /^(\d+)-(\d+)$/.exec(v);
     const begin = Number(m?.[1]);
@@ -104,6 +149,16 @@ export class ConfigError extends Error {
   constructor(key: string, value: string, expected: string) {
     super(`${key}=${JSON.stringify(value)} is invalid: expected ${expected}`);
   }
+}
+
+function readablePath(key: string, value: string): string {
+  if (!existsSync(value)) throw new ConfigError(key, value, 'the path of an existing PEM file');
+  return value;
+}
+
+/** Whether only this machine can reach a server listening on `host`. */
+function isLoopbackHost(host: string): boolean {
+  return /^127\./.test(host) || host === '::1' || host.toLowerCase() === 'localhost';
 }
 
 function int(key: string, value: string, min: number, max: number): number {
@@ -150,6 +205,22 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
   }
   if (config.role === 'edge' && config.originUrls.length === 0) {
     throw new ConfigError('ORIGIN_URL', '', 'at least one origin URL when ROLE=edge');
+  }
+  if ((config.tls.certPath === undefined) !== (config.tls.keyPath === undefined)) {
+    throw new ConfigError(config.tls.certPath === undefined ? 'TLS_CERT' : 'TLS_KEY', '', 'set together with the other of TLS_CERT and TLS_KEY');
+  }
+  const publish = config.access.publish;
+  if (publish.mode === 'off' && hasPublishKeys(publish)) {
+    throw new ConfigError('PUBLISH_AUTH', 'off', 'unset or auto when a publish key is set (off would ignore it)');
+  }
+  // An edge takes no publishing; an origin anyone can reach must not let anyone publish without saying so.
+  if (config.role !== 'edge' && publish.mode === 'auto' && !hasPublishKeys(publish) && !isLoopbackHost(config.host)) {
+    throw new ConfigError(
+      'HOST',
+      config.host,
+      'a loopback address (127.0.0.1, ::1, localhost) while no publish key is set: set PUBLISH_KEY, PUBLISH_KEYS_FILE or ' +
+        'PUBLISH_SECRET, or PUBLISH_AUTH=off to let anyone who reaches the server publish',
+    );
   }
   return config;
 }
