@@ -21,6 +21,13 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   ICE_PORT_RANGE: (c) => (c.ingest.icePortRangeBegin ? `${c.ingest.icePortRangeBegin}-${c.ingest.icePortRangeEnd}` : 'any'),
   ICE_SERVERS: (c) => JSON.stringify(c.iceServers),
   LOG_LEVEL: (c) => c.logLevel,
+  TLS_CERT: (c) => c.tls.certPath ?? '—',
+  TLS_KEY: (c) => c.tls.keyPath ?? '—',
+  PUBLISH_KEY: (c) => c.access.publish.key ?? '—',
+  PUBLISH_KEYS_FILE: (c) => (Object.keys(c.access.publish.streamKeys).length ? 'set' : '—'),
+  PUBLISH_SECRET: (c) => c.access.publish.secret ?? '—',
+  PUBLISH_AUTH: (c) => c.access.publish.mode,
+  METRICS_TOKEN: (c) => c.access.metricsToken ?? '—',
 };
 
 function readmeTable(): Map<string, string> {
@@ -66,6 +73,23 @@ describe('configuration', () => {
     expect(() => loadConfig({ EDGE_UPSTREAM_TIMEOUT_MS: '10' })).toThrow(/EDGE_UPSTREAM_TIMEOUT_MS/);
     expect(() => loadConfig({ ICE_PORT_RANGE: '5-2' })).toThrow(/ICE_PORT_RANGE/);
     expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL="verbose".*debug, info, warn, error/);
+  });
+
+  it('refuses to start on a non-loopback HOST without publish keys unless PUBLISH_AUTH=off, and never prints a key', () => {
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/HOST="0.0.0.0".*PUBLISH_KEY.*PUBLISH_AUTH=off/);
+    expect(loadConfig({ HOST: '0.0.0.0', PUBLISH_AUTH: 'off' }).access.publish.mode).toBe('off');
+    expect(loadConfig({ HOST: '0.0.0.0', PUBLISH_KEY: 'a-key-long-enough-1' }).access.publish.key).toBe('a-key-long-enough-1');
+    expect(loadConfig({ HOST: '::1' }).host).toBe('::1');
+    // An edge publishes nothing.
+    expect(loadConfig({ HOST: '0.0.0.0', ROLE: 'edge', ORIGIN_URL: 'http://127.0.0.1:9001' }).role).toBe('edge');
+    expect(() => loadConfig({ PUBLISH_AUTH: 'off', PUBLISH_KEY: 'a-key-long-enough-1' })).toThrow(/PUBLISH_AUTH/);
+    expect(() => loadConfig({ PUBLISH_AUTH: 'none' })).toThrow(/PUBLISH_AUTH="none"/);
+    for (const [key, value] of [['PUBLISH_KEY', 'short-key'], ['PUBLISH_SECRET', 'a-secret-under-32-chars'], ['METRICS_TOKEN', 'short-token']] as const) {
+      expect(() => loadConfig({ [key]: value }), key).toThrow(new RegExp(`${key}="\\(hidden\\)"`));
+      expect(() => loadConfig({ [key]: value }), key).not.toThrow(new RegExp(value));
+    }
+    expect(() => loadConfig({ TLS_CERT: '/nonexistent/cert.pem', TLS_KEY: '/nonexistent/key.pem' })).toThrow(/TLS_CERT/);
+    expect(() => loadConfig({ TLS_CERT: import.meta.filename })).toThrow(/TLS_KEY.*together/);
   });
 
   it('reads ICE_SERVERS as RTCPeerConnection takes them and refuses anything else at start', () => {
