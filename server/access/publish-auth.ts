@@ -226,13 +226,16 @@ export function publishAuthReply(err: PublishAuthError): { status: number; text:
   return { status: err.status, text: err.message, headers };
 }
 
+const socketAddress = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
+
 /**
- * The HTTP ingest's gate: the bearer credentials of `req` checked for `streamName` from the socket's address; null to
- * go ahead, or the reply to send. Refusals are logged with the stream, reason and address, never the key.
+ * The HTTP ingest's gate: the bearer credentials of `req` checked for `streamName` from the client's address (the
+ * socket's, unless `addressOf` knows better, e.g. from a trusted proxy's X-Forwarded-For); null to go ahead, or the
+ * reply to send. Refusals are logged with the stream, reason and address, never the key.
  */
-export function publishGate(authorizer: PublishAuthorizer) {
+export function publishGate(authorizer: PublishAuthorizer, addressOf: (req: IncomingMessage) => string = socketAddress) {
   return async (req: IncomingMessage, streamName: string): Promise<ReturnType<typeof publishAuthReply> | null> => {
-    const clientAddress = req.socket.remoteAddress ?? 'unknown';
+    const clientAddress = addressOf(req);
     try {
       await authorizer.authorize(streamName, bearerCredentials(req.headers.authorization), clientAddress);
       return null;
