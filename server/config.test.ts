@@ -21,6 +21,8 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   ICE_PORT_RANGE: (c) => (c.ingest.icePortRangeBegin ? `${c.ingest.icePortRangeBegin}-${c.ingest.icePortRangeEnd}` : 'any'),
   ICE_SERVERS: (c) => JSON.stringify(c.iceServers),
   LOG_LEVEL: (c) => c.logLevel,
+  ENCRYPTED_STREAMS: (c) => (c.access.encryption.streams.length === 0 ? '—' : String(c.access.encryption.streams)),
+  KEY_ROTATION_SEGMENTS: (c) => String(c.access.encryption.rotationSegments),
 };
 
 function readmeTable(): Map<string, string> {
@@ -66,6 +68,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ EDGE_UPSTREAM_TIMEOUT_MS: '10' })).toThrow(/EDGE_UPSTREAM_TIMEOUT_MS/);
     expect(() => loadConfig({ ICE_PORT_RANGE: '5-2' })).toThrow(/ICE_PORT_RANGE/);
     expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL="verbose".*debug, info, warn, error/);
+  });
+
+  it('reads ENCRYPTED_STREAMS as stream names or * and KEY_ROTATION_SEGMENTS as a segment count, off by default', () => {
+    expect(loadConfig({}).access.encryption).toEqual({ streams: [], rotationSegments: 10 });
+    expect(loadConfig({ ENCRYPTED_STREAMS: 'news, sport', KEY_ROTATION_SEGMENTS: '3' }).access.encryption).toEqual({ streams: ['news', 'sport'], rotationSegments: 3 });
+    expect(loadConfig({ ENCRYPTED_STREAMS: '*' }).access.encryption.streams).toBe('*');
+    expect(() => loadConfig({ ENCRYPTED_STREAMS: 'News!' })).toThrow(/ENCRYPTED_STREAMS="News!"/);
+    expect(() => loadConfig({ ENCRYPTED_STREAMS: ' , ' })).toThrow(/ENCRYPTED_STREAMS/);
+    expect(() => loadConfig({ KEY_ROTATION_SEGMENTS: '0' })).toThrow(/KEY_ROTATION_SEGMENTS="0"/);
+    // The defaults are not shared with a loaded configuration.
+    expect(DEFAULT_CONFIG.access.encryption.streams).toEqual([]);
   });
 
   it('reads ICE_SERVERS as RTCPeerConnection takes them and refuses anything else at start', () => {

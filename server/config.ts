@@ -1,7 +1,9 @@
 // The server's one typed configuration: defaults, environment overrides, validation at start.
+import { MEDIA_ENCRYPTION_DEFAULTS, type MediaEncryptionConfig } from './access/index.ts';
 import { EDGE_DEFAULTS, type EdgeConfig } from './edge/index.ts';
 import { INGEST_DEFAULTS, type IngestConfig } from './ingest/index.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
+import { isValidStreamName } from '../shared/stream-name.ts';
 
 export type Role = 'all' | 'origin' | 'edge';
 
@@ -35,6 +37,11 @@ export interface ServerConfig {
   iceServers: IceServer[];
   /** Log lines below this level are not written. */
   logLevel: LogLevel;
+  /** Who may publish and watch, and how media is protected. */
+  access: {
+    /** Streams served AES-128 encrypted, and their key rotation. */
+    encryption: MediaEncryptionConfig;
+  };
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -57,6 +64,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   },
   iceServers: [],
   logLevel: 'info',
+  access: {
+    encryption: MEDIA_ENCRYPTION_DEFAULTS,
+  },
 };
 
 /** Environment variable → setter; the README's configuration table lists exactly these. */
@@ -97,6 +107,8 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
     c.ingest.icePortRangeBegin = begin;
     c.ingest.icePortRangeEnd = end;
   },
+  ENCRYPTED_STREAMS: (c, v) => (c.access.encryption.streams = encryptedStreams(v)),
+  KEY_ROTATION_SEGMENTS: (c, v) => (c.access.encryption.rotationSegments = int('KEY_ROTATION_SEGMENTS', v, 1, 10_000)),
 };
 
 export class ConfigError extends Error {
@@ -110,6 +122,14 @@ function int(key: string, value: string, min: number, max: number): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw new ConfigError(key, value, `an integer from ${min} to ${max}`);
   return n;
+}
+
+/** Parses ENCRYPTED_STREAMS: `*` (every stream) or stream names, comma-separated. */
+function encryptedStreams(value: string): readonly string[] | '*' {
+  if (value.trim() === '*') return '*';
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0 || !names.every(isValidStreamName)) throw new ConfigError('ENCRYPTED_STREAMS', value, '* or comma-separated stream names');
+  return names;
 }
 
 const ICE_SERVERS_EXPECTED = 'a JSON array of {"urls": "stun:…"|"turn:…"|"turns:…" or an array of them, "username"?, "credential"?}';
