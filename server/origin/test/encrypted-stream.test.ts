@@ -2,11 +2,14 @@
 // every part (streamed while produced, or complete) and every segment its own AES-128-CBC run that decrypts to the
 // packager's bytes, digests over the ciphertext; a stream not listed stays byte for byte clear.
 import { createDecipheriv, createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import * as HLS from 'hls-parser';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { keyObjectName, parseObjectName } from '../../../shared/playback-path.ts';
 import type { PackagedStream } from '../live-stream.ts';
 import { CHUNKS_PER_PART, FakePackager, PARTS_PER_SEGMENT } from './fake-packager.ts';
-import { originsPerTest, until } from './http-harness.ts';
+import { originsPerTest, parseMedia, until } from './http-harness.ts';
+
+beforeAll(() => HLS.setOptions({ strictMode: true }));
 
 const origins = originsPerTest();
 const ROTATION = 2;
@@ -67,6 +70,15 @@ describe('an encrypted stream', () => {
       [0, 1, 2].map((period) => ({ uri: keyObjectName(stream.epoch, period), firstMsn: period * ROTATION })),
     );
     expect(playlist.indexOf('#EXT-X-KEY')).toBeGreaterThan(playlist.indexOf('#EXT-X-MAP'));
+    // An independent parser, strict, reads the same key for every segment of a period, the one in progress too.
+    const parsed = parseMedia(playlist);
+    expect(parsed.segments.length).toBe(6);
+    for (const segment of parsed.segments) {
+      expect(segment.key?.method).toBe('AES-128');
+      expect(segment.key?.uri).toBe(keyObjectName(stream.epoch, Math.floor(segment.mediaSequenceNumber / ROTATION)));
+      expect(segment.key?.iv?.byteLength).toBe(16);
+    }
+    expect(parsed.segments[0]!.key?.iv).toEqual(parsed.segments[1]!.key?.iv);
     expect((await get(url(`v0/init-${stream.epoch}.mp4`))).body.equals(Buffer.from(init.data))).toBe(true);
   });
 
