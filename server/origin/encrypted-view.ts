@@ -1,7 +1,7 @@
 // The encrypted view of one rendition of an encrypted stream: the packager's CMAF stays clear, and the origin serves
 // each part and each segment as its own AES-128-CBC run under the segment's key period (what hls.js decrypts), the
 // part in production encrypted chunk by chunk as it is streamed.
-import { CbcRun, encryptResource, type MediaKey, type StreamKeys } from '../access/index.ts';
+import { CbcRun, encryptResource, MediaKeyError, type MediaKey, type StreamKeys } from '../access/index.ts';
 import type { Part, PartChunk } from '../packager/index.ts';
 import { OriginError } from './errors.ts';
 
@@ -28,7 +28,13 @@ export class EncryptedView {
 
   /** The key segment `msn` is encrypted with (its EXT-X-KEY). */
   keyOf(msn: number): MediaKey {
-    return this.#keys.forSegment(msn);
+    try {
+      return this.#keys.forSegment(msn);
+    } catch (err) {
+      // Media for a forgotten key period is out of order: the stream ends like for any media out of order.
+      if (err instanceof MediaKeyError) throw new OriginError('bad-media', err.stream, err.reason);
+      throw err;
+    }
   }
 
   /**
@@ -41,8 +47,7 @@ export class EncryptedView {
     }
     const part = this.#part;
     if (!part || part.msn !== chunk.msn || part.partIndex !== chunk.partIndex) {
-      // Out of order: the fan-out refuses the chunk itself; nothing streamed is ever built from it.
-      return chunk.data;
+      throw new OriginError('bad-media', this.#keys.streamName, `chunk ${chunk.chunkIndex} of part ${chunk.msn}.${chunk.partIndex} out of order`);
     }
     const data = part.run.update(chunk.data);
     part.out.push(data);
