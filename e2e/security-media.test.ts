@@ -6,11 +6,13 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import os from 'node:os';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multivariantPath, parseObjectName } from '../shared/playback-path.ts';
 import { launchBrowser, type BrowserKind, type MatrixPage } from './support/browser-matrix.ts';
 import { mediaPlaylistUrl, playlistWithSegments, rawGet } from './support/live-hls.ts';
+import { startNginx } from './support/nginx.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
 import { pollUntil } from './support/poll.ts';
 import { startServer, type RunningServer } from './support/server.ts';
@@ -124,6 +126,32 @@ describe('encrypted media: independent clients', () => {
     expect(frames).toBeGreaterThanOrEqual(PLAYBACK_S * 30 - 2);
     expect(keyUrls.size).toBeGreaterThanOrEqual(3);
   }, 90_000);
+});
+
+describe('encrypted media: behind the nginx edge', () => {
+  it('nginx caches a key like a segment: 50 viewers at once, one upstream request per worker at most, the same 16 bytes', async () => {
+    const nginx = await startNginx(server.baseUrl);
+    try {
+      const playlistUrl = await mediaPlaylistUrl(nginx.baseUrl, SEALED);
+      const playlist = (await rawGet(playlistUrl)).body.toString();
+      const keyUrl = [...keysByUri(playlist, playlistUrl).values()].at(-1)!.url;
+      const answers = await Promise.all(Array.from({ length: 50 }, () => rawGet(keyUrl)));
+      const fromOrigin = await rawGet(keyUrl.replace(nginx.baseUrl, server.baseUrl));
+      for (const answer of answers) {
+        expect(answer.status).toBe(200);
+        expect(answer.body.equals(fromOrigin.body)).toBe(true);
+      }
+      const log = (await nginx.accessLog()).filter((line) => line.includes(`"GET ${new URL(keyUrl).pathname} `));
+      expect(log).toHaveLength(50);
+      const misses = log.filter((line) => line.includes('cache=MISS')).length;
+      // proxy_cache_lock collapses them; another worker may race the first answer into the cache (see nginx.test.ts).
+      expect(misses, log.join('\n')).toBeGreaterThanOrEqual(1);
+      expect(misses, log.join('\n')).toBeLessThanOrEqual(os.availableParallelism());
+      expect((await rawGet(keyUrl)).headers['x-cache-status']).toBe('HIT');
+    } finally {
+      await nginx.stop();
+    }
+  }, 60_000);
 });
 
 interface Sample {
