@@ -176,11 +176,11 @@ function sampleOf(page: MatrixPage): Promise<Sample> {
 }
 
 /** Watches `stream` in `kind` for PLAYBACK_S seconds of media: glass-to-glass p50, stalls, frames, key URLs fetched. */
-async function watch(kind: BrowserKind, stream: string): Promise<{ p50: number; stalls: number; frames: number; keyUrls: string[]; failedUrls: string[] }> {
+async function watch(kind: BrowserKind, stream: string, query = ''): Promise<{ p50: number; stalls: number; frames: number; keyUrls: string[]; failedUrls: string[] }> {
   const browser = await launchBrowser(kind);
   try {
     const page = await browser.newPage();
-    await page.goto(`${server.baseUrl}/watch?stream=${stream}`);
+    await page.goto(`${server.baseUrl}/watch?stream=${stream}${query}`);
     await page.waitForSelector('body[data-state="playing"]', 30_000);
     const first = await sampleOf(page);
     const latencies: number[] = [];
@@ -222,4 +222,12 @@ describe('encrypted media: hls.js in the browser matrix', () => {
       expect(sealed.p50).toBeLessThan(2500);
     }, 120_000);
   }
+
+  it('chromium, p2p mode: whole encrypted segments through p2p-media-loader, keys through the playlist loader', async () => {
+    const sealed = await watch('chromium', SEALED, '&latency=p2p');
+    console.log(`chromium ${SEALED} p2p mode: glass-to-glass p50 ${sealed.p50} ms, ${sealed.stalls} stalls, ${sealed.frames} frames, ${sealed.keyUrls.length} keys`);
+    expect(sealed.failedUrls.filter((url) => url.endsWith('.key'))).toEqual([]);
+    expect(sealed.keyUrls.length).toBeGreaterThanOrEqual(3);
+    expect(sealed.frames).toBeGreaterThan(PLAYBACK_S * 20);
+  }, 120_000);
 });
