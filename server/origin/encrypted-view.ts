@@ -5,11 +5,20 @@ import { CbcRun, encryptResource, MediaKeyError, type MediaKey, type StreamKeys 
 import type { Part, PartChunk } from '../packager/index.ts';
 import { OriginError } from './errors.ts';
 
-interface Run {
+/** The CBC run of the part in production, fed chunk by chunk. */
+interface PartRun {
   msn: number;
   partIndex: number;
   run: CbcRun;
   /** Ciphertext given out so far. */
+  out: Uint8Array[];
+}
+
+/** The CBC run of the segment in production, fed part by part. */
+interface SegmentRun {
+  msn: number;
+  run: CbcRun;
+  /** Ciphertext so far. */
   out: Uint8Array[];
   /** Clear bytes fed so far. */
   clearBytes: number;
@@ -17,10 +26,8 @@ interface Run {
 
 export class EncryptedView {
   #keys: StreamKeys;
-  /** The CBC run of the part in production, fed chunk by chunk. */
-  #part: Run | undefined;
-  /** The CBC run of the segment in production, fed part by part (partIndex unused). */
-  #segment: Run | undefined;
+  #part: PartRun | undefined;
+  #segment: SegmentRun | undefined;
 
   constructor(keys: StreamKeys) {
     this.#keys = keys;
@@ -43,7 +50,7 @@ export class EncryptedView {
    */
   chunk(chunk: PartChunk): Uint8Array {
     if (chunk.chunkIndex === 0) {
-      this.#part = { msn: chunk.msn, partIndex: chunk.partIndex, run: new CbcRun(this.keyOf(chunk.msn)), out: [], clearBytes: 0 };
+      this.#part = { msn: chunk.msn, partIndex: chunk.partIndex, run: new CbcRun(this.keyOf(chunk.msn)), out: [] };
     }
     const part = this.#part;
     if (!part || part.msn !== chunk.msn || part.partIndex !== chunk.partIndex) {
@@ -60,7 +67,7 @@ export class EncryptedView {
    * and stays empty.
    */
   part(part: Part): { data: Uint8Array; tail: Uint8Array } {
-    if (part.partIndex === 0) this.#segment = { msn: part.msn, partIndex: 0, run: new CbcRun(this.keyOf(part.msn)), out: [], clearBytes: 0 };
+    if (part.partIndex === 0) this.#segment = { msn: part.msn, run: new CbcRun(this.keyOf(part.msn)), out: [], clearBytes: 0 };
     if (part.gap || part.data.byteLength === 0) return { data: part.data, tail: part.data };
     const segment = this.#segment;
     if (segment?.msn === part.msn) {
