@@ -113,6 +113,7 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
     partTargetMs: config.media.partTargetMs,
     segmentTargetMs: config.media.segmentTargetMs,
     windowSegments: config.media.windowSegments,
+    encryption: config.access.encryption,
   });
   ingest.on('stream', (published) => origin.attach(published.streamName, packageStream(published, config.media)));
   const publishAuthorizer = new PublishAuthorizer(config.access.publish);

@@ -28,6 +28,8 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   PUBLISH_SECRET: (c) => c.access.publish.secret ?? '—',
   PUBLISH_AUTH: (c) => c.access.publish.mode,
   METRICS_TOKEN: (c) => c.access.metricsToken ?? '—',
+  ENCRYPTED_STREAMS: (c) => (c.access.encryption.streams.length === 0 ? '—' : String(c.access.encryption.streams)),
+  KEY_ROTATION_SEGMENTS: (c) => String(c.access.encryption.rotationSegments),
 };
 
 function readmeTable(): Map<string, string> {
@@ -90,6 +92,17 @@ describe('configuration', () => {
     }
     expect(() => loadConfig({ TLS_CERT: '/nonexistent/cert.pem', TLS_KEY: '/nonexistent/key.pem' })).toThrow(/TLS_CERT/);
     expect(() => loadConfig({ TLS_CERT: import.meta.filename })).toThrow(/TLS_KEY.*together/);
+  });
+
+  it('reads ENCRYPTED_STREAMS as stream names or * and KEY_ROTATION_SEGMENTS as a segment count, off by default', () => {
+    expect(loadConfig({}).access.encryption).toEqual({ streams: [], rotationSegments: 10 });
+    expect(loadConfig({ ENCRYPTED_STREAMS: 'news, sport', KEY_ROTATION_SEGMENTS: '3' }).access.encryption).toEqual({ streams: ['news', 'sport'], rotationSegments: 3 });
+    expect(loadConfig({ ENCRYPTED_STREAMS: '*' }).access.encryption.streams).toBe('*');
+    expect(() => loadConfig({ ENCRYPTED_STREAMS: 'News!' })).toThrow(/ENCRYPTED_STREAMS="News!"/);
+    expect(() => loadConfig({ ENCRYPTED_STREAMS: ' , ' })).toThrow(/ENCRYPTED_STREAMS/);
+    expect(() => loadConfig({ KEY_ROTATION_SEGMENTS: '0' })).toThrow(/KEY_ROTATION_SEGMENTS="0"/);
+    // The defaults are not shared with a loaded configuration.
+    expect(DEFAULT_CONFIG.access.encryption.streams).toEqual([]);
   });
 
   it('reads ICE_SERVERS as RTCPeerConnection takes them and refuses anything else at start', () => {

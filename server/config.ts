@@ -1,9 +1,10 @@
 // The server's one typed configuration: defaults, environment overrides, validation at start.
 import { existsSync } from 'node:fs';
-import { hasPublishKeys, PUBLISH_AUTH_DEFAULTS, PublishKeysError, readPublishKeysFile, type PublishAuthConfig } from './access/index.ts';
+import { hasPublishKeys, MEDIA_ENCRYPTION_DEFAULTS, PUBLISH_AUTH_DEFAULTS, PublishKeysError, readPublishKeysFile, type MediaEncryptionConfig, type PublishAuthConfig } from './access/index.ts';
 import { EDGE_DEFAULTS, type EdgeConfig } from './edge/index.ts';
 import { INGEST_DEFAULTS, type IngestConfig } from './ingest/index.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
+import { isValidStreamName } from '../shared/stream-name.ts';
 
 export type Role = 'all' | 'origin' | 'edge';
 
@@ -39,11 +40,14 @@ export interface ServerConfig {
   logLevel: LogLevel;
   /** PEM certificate and key files: set, the server speaks HTTPS (HTTP/2 and HTTP/1.1) instead of HTTP. */
   tls: { certPath: string | undefined; keyPath: string | undefined };
+  /** Who may publish and watch, and how media is protected. */
   access: {
     /** Who may publish (server/access/publish-auth.ts). */
     publish: PublishAuthConfig;
     /** Set, `/metrics` answers only `Authorization: Bearer METRICS_TOKEN`. */
     metricsToken: string | undefined;
+    /** Streams served AES-128 encrypted, and their key rotation. */
+    encryption: MediaEncryptionConfig;
   };
 }
 
@@ -68,7 +72,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   iceServers: [],
   logLevel: 'info',
   tls: { certPath: undefined, keyPath: undefined },
-  access: { publish: PUBLISH_AUTH_DEFAULTS, metricsToken: undefined },
+  access: { publish: PUBLISH_AUTH_DEFAULTS, metricsToken: undefined, encryption: MEDIA_ENCRYPTION_DEFAULTS },
 };
 
 /** Shortest secret that signs publish tokens (HMAC-SHA256 wants at least its 256-bit output in key material). */
@@ -142,6 +146,8 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
     c.ingest.icePortRangeBegin = begin;
     c.ingest.icePortRangeEnd = end;
   },
+  ENCRYPTED_STREAMS: (c, v) => (c.access.encryption.streams = encryptedStreams(v)),
+  KEY_ROTATION_SEGMENTS: (c, v) => (c.access.encryption.rotationSegments = int('KEY_ROTATION_SEGMENTS', v, 1, 10_000)),
 };
 
 export class ConfigError extends Error {
@@ -165,6 +171,14 @@ function int(key: string, value: string, min: number, max: number): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw new ConfigError(key, value, `an integer from ${min} to ${max}`);
   return n;
+}
+
+/** Parses ENCRYPTED_STREAMS: `*` (every stream) or stream names, comma-separated. */
+function encryptedStreams(value: string): readonly string[] | '*' {
+  if (value.trim() === '*') return '*';
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0 || !names.every(isValidStreamName)) throw new ConfigError('ENCRYPTED_STREAMS', value, '* or comma-separated stream names');
+  return names;
 }
 
 const ICE_SERVERS_EXPECTED = 'a JSON array of {"urls": "stun:…"|"turn:…"|"turns:…" or an array of them, "username"?, "credential"?}';
