@@ -1,17 +1,31 @@
 // Assembles one process's HTTP server from the stages its role runs (ingest → packager → origin + tracker, or the
 // edge): routes, WebSocket upgrades, pages, client settings, health and metrics.
 import { existsSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Server } from 'node:net';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import findMyWay from 'find-my-way';
 import type Router from 'find-my-way';
 import { Registry } from 'prom-client';
 import { setUnhandledErrorReporter } from '../shared/events.ts';
-import { PLAYBACK_AUTH_PATH, PlaybackAccessError, PlaybackGuard, serveTokenApi, TOKEN_API_PATH } from './access/index.ts';
+import {
+  BEARER_CHALLENGE,
+  bearerCredentials,
+  matchesSecret,
+  PLAYBACK_AUTH_PATH,
+  PlaybackAccessError,
+  PlaybackGuard,
+  PublishAuthorizer,
+  publishGate,
+  secretDigest,
+  serveTokenApi,
+  TOKEN_API_PATH,
+} from './access/index.ts';
 import type { ServerConfig } from './config.ts';
 import { Edge, registerEdgeRoutes, TrackerRelay } from './edge/index.ts';
-import { createPages, registerPreflight, sendBody, sendJson, sendText } from './http/index.ts';
+import { createListener, createPages, registerPreflight, sendBody, sendJson, sendText } from './http/index.ts';
 import { Ingest, registerIngestRoutes, type MediaTiming, type PublishedStream } from './ingest/index.ts';
 import { log } from './log.ts';
 import { createMetrics, type MetricSources } from './metrics.ts';
@@ -42,7 +56,9 @@ interface RoleParts {
 const CLIENT_CONFIG_MAX_AGE_S = 60;
 
 export interface App {
-  server: http.Server;
+  /** HTTP, or HTTPS (HTTP/2 and HTTP/1.1) with TLS_CERT and TLS_KEY. */
+  server: Server;
+  secure: boolean;
   close(): Promise<void>;
 }
 
@@ -64,7 +80,11 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
     const health = role.health();
     sendJson(res, health.status === 'ok' ? 200 : 503, health);
   });
-  router.on('GET', '/metrics', async (_req, res) => {
+  const metricsToken = config.access.metricsToken === undefined ? undefined : secretDigest(config.access.metricsToken);
+  router.on('GET', '/metrics', async (req, res) => {
+    if (metricsToken && !matchesSecret(bearerCredentials(req.headers.authorization), metricsToken)) {
+      return sendText(res, 401, 'metrics need Authorization: Bearer METRICS_TOKEN', { 'www-authenticate': BEARER_CHALLENGE });
+    }
     sendBody(res, 200, registry.contentType, await registry.metrics());
   });
   // What a player of any site needs from the server it plays from: the ICE servers for its peer connections.
@@ -95,15 +115,16 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
   // Both roles serve the pages and the embeddable player: an embedder's HOST may be the origin or any edge.
   router.on(['GET', 'HEAD'], `${EMBED_PAGE_PREFIX}:name`, (req, res, params) => pages.serveEmbedPage(req, res, params.name ?? ''));
 
-  const server = http.createServer((req, res) => {
+  const tls = config.tls.certPath && config.tls.keyPath ? { certPath: config.tls.certPath, keyPath: config.tls.keyPath } : undefined;
+  const listener = createListener((req, res) => {
     res.on('finish', () => {
       const path = req.url ?? '/';
       const route = path.startsWith(PLAYBACK_PREFIX) || path.startsWith(TOKEN_PREFIX) ? 'live' : path.startsWith('/api/') ? 'api' : 'page';
       metrics.httpResponses.inc({ route, status: String(res.statusCode) });
     });
     router.lookup(req, res);
-  });
-  server.keepAliveTimeout = 65_000;
+  }, tls);
+  const server = listener.server;
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://upgrade');
     if (url.pathname !== TRACKER_PATH) {
@@ -117,17 +138,17 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
       (err: unknown) => {
         const status = err instanceof PlaybackAccessError ? err.status : 500;
         const reason = err instanceof PlaybackAccessError ? err.reason : 'internal error';
-        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${reason}\n`);
+        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${reason}\n`);
       },
     );
   });
 
   return {
     server,
+    secure: listener.secure,
     close: async () => {
       role.close();
-      server.closeAllConnections();
-      await new Promise<void>((done) => server.close(() => done()));
+      await listener.close();
     },
   };
 }
@@ -139,9 +160,14 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
     partTargetMs: config.media.partTargetMs,
     segmentTargetMs: config.media.segmentTargetMs,
     windowSegments: config.media.windowSegments,
+    encryption: config.access.encryption,
   });
   ingest.on('stream', (published) => origin.attach(published.streamName, packageStream(published, config.media)));
-  registerIngestRoutes(router, ingest);
+  const publishAuthorizer = new PublishAuthorizer(config.access.publish);
+  if (publishAuthorizer.open) {
+    log('warn', 'publish.open', { reason: 'no publish key is set: anyone who reaches this server may publish', hint: 'set PUBLISH_KEY, PUBLISH_KEYS_FILE or PUBLISH_SECRET' });
+  }
+  registerIngestRoutes(router, ingest, publishGate(publishAuthorizer));
   registerOriginRoutes(router, origin, guard);
   const tracker = new Tracker({ directory: origin });
   return {

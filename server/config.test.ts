@@ -21,6 +21,15 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   ICE_PORT_RANGE: (c) => (c.ingest.icePortRangeBegin ? `${c.ingest.icePortRangeBegin}-${c.ingest.icePortRangeEnd}` : 'any'),
   ICE_SERVERS: (c) => JSON.stringify(c.iceServers),
   LOG_LEVEL: (c) => c.logLevel,
+  TLS_CERT: (c) => c.tls.certPath ?? '—',
+  TLS_KEY: (c) => c.tls.keyPath ?? '—',
+  PUBLISH_KEY: (c) => c.access.publish.key ?? '—',
+  PUBLISH_KEYS_FILE: (c) => (Object.keys(c.access.publish.streamKeys).length ? 'set' : '—'),
+  PUBLISH_SECRET: (c) => c.access.publish.secret ?? '—',
+  PUBLISH_AUTH: (c) => c.access.publish.mode,
+  METRICS_TOKEN: (c) => c.access.metricsToken ?? '—',
+  ENCRYPTED_STREAMS: (c) => (c.access.encryption.streams.length === 0 ? '—' : String(c.access.encryption.streams)),
+  KEY_ROTATION_SEGMENTS: (c) => String(c.access.encryption.rotationSegments),
 };
 
 function readmeTable(): Map<string, string> {
@@ -73,10 +82,38 @@ describe('configuration', () => {
     const config = loadConfig({ PLAYBACK_SECRET: secret, TOKEN_API_KEY: 'k'.repeat(16), TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8' });
     expect(config.access.playback).toMatchObject({ secret, tokenApiKey: 'k'.repeat(16), trustedProxies: ['127.0.0.1', '10.0.0.0/8'] });
     expect(loadConfig({}).access.playback).toEqual({ secret: undefined, geoRulesFile: undefined, trustedProxies: [], tokenApiKey: undefined });
-    expect(() => loadConfig({ PLAYBACK_SECRET: 'short-secret' })).toThrow(/PLAYBACK_SECRET="\(hidden\)".*32 bytes/);
+    expect(() => loadConfig({ PLAYBACK_SECRET: 'short-secret' })).toThrow(/PLAYBACK_SECRET="\(hidden\)".*32 characters/);
     expect(() => loadConfig({ TOKEN_API_KEY: 'k'.repeat(16) })).toThrow(/TOKEN_API_KEY.*PLAYBACK_SECRET/);
     expect(() => loadConfig({ TRUSTED_PROXIES: '127.0.0.1, proxy.example' })).toThrow(/TRUSTED_PROXIES=.*proxy\.example/);
     expect(() => loadConfig({ GEO_RULES_FILE: '/nonexistent/rules.json' })).toThrow(/GEO_RULES_FILE=.*readable JSON/);
+  });
+
+it('refuses to start on a non-loopback HOST without publish keys unless PUBLISH_AUTH=off, and never prints a key', () => {
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/HOST="0.0.0.0".*PUBLISH_KEY.*PUBLISH_AUTH=off/);
+    expect(loadConfig({ HOST: '0.0.0.0', PUBLISH_AUTH: 'off' }).access.publish.mode).toBe('off');
+    expect(loadConfig({ HOST: '0.0.0.0', PUBLISH_KEY: 'a-key-long-enough-1' }).access.publish.key).toBe('a-key-long-enough-1');
+    expect(loadConfig({ HOST: '::1' }).host).toBe('::1');
+    // An edge publishes nothing.
+    expect(loadConfig({ HOST: '0.0.0.0', ROLE: 'edge', ORIGIN_URL: 'http://127.0.0.1:9001' }).role).toBe('edge');
+    expect(() => loadConfig({ PUBLISH_AUTH: 'off', PUBLISH_KEY: 'a-key-long-enough-1' })).toThrow(/PUBLISH_AUTH/);
+    expect(() => loadConfig({ PUBLISH_AUTH: 'none' })).toThrow(/PUBLISH_AUTH="none"/);
+    for (const [key, value] of [['PUBLISH_KEY', 'short-key'], ['PUBLISH_SECRET', 'a-secret-under-32-chars'], ['METRICS_TOKEN', 'short-token']] as const) {
+      expect(() => loadConfig({ [key]: value }), key).toThrow(new RegExp(`${key}="\\(hidden\\)"`));
+      expect(() => loadConfig({ [key]: value }), key).not.toThrow(new RegExp(value));
+    }
+    expect(() => loadConfig({ TLS_CERT: '/nonexistent/cert.pem', TLS_KEY: '/nonexistent/key.pem' })).toThrow(/TLS_CERT/);
+    expect(() => loadConfig({ TLS_CERT: import.meta.filename })).toThrow(/TLS_KEY.*together/);
+  });
+
+  it('reads ENCRYPTED_STREAMS as stream names or * and KEY_ROTATION_SEGMENTS as a segment count, off by default', () => {
+    expect(loadConfig({}).access.encryption).toEqual({ streams: [], rotationSegments: 10 });
+    expect(loadConfig({ ENCRYPTED_STREAMS: 'news, sport', KEY_ROTATION_SEGMENTS: '3' }).access.encryption).toEqual({ streams: ['news', 'sport'], rotationSegments: 3 });
+    expect(loadConfig({ ENCRYPTED_STREAMS: '*' }).access.encryption.streams).toBe('*');
+    expect(() => loadConfig({ ENCRYPTED_STREAMS: 'News!' })).toThrow(/ENCRYPTED_STREAMS="News!"/);
+    expect(() => loadConfig({ ENCRYPTED_STREAMS: ' , ' })).toThrow(/ENCRYPTED_STREAMS/);
+    expect(() => loadConfig({ KEY_ROTATION_SEGMENTS: '0' })).toThrow(/KEY_ROTATION_SEGMENTS="0"/);
+    // The defaults are not shared with a loaded configuration.
+    expect(DEFAULT_CONFIG.access.encryption.streams).toEqual([]);
   });
 
   it('reads ICE_SERVERS as RTCPeerConnection takes them and refuses anything else at start', () => {

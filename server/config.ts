@@ -1,8 +1,21 @@
 // The server's one typed configuration: defaults, environment overrides, validation at start.
-import { checkPlaybackAccessConfig, PLAYBACK_ACCESS_DEFAULTS, type PlaybackAccessConfig } from './access/index.ts';
+import { existsSync } from 'node:fs';
+import {
+  checkPlaybackAccessConfig,
+  hasPublishKeys,
+  MEDIA_ENCRYPTION_DEFAULTS,
+  PLAYBACK_ACCESS_DEFAULTS,
+  PUBLISH_AUTH_DEFAULTS,
+  PublishKeysError,
+  readPublishKeysFile,
+  type MediaEncryptionConfig,
+  type PlaybackAccessConfig,
+  type PublishAuthConfig,
+} from './access/index.ts';
 import { EDGE_DEFAULTS, type EdgeConfig } from './edge/index.ts';
 import { INGEST_DEFAULTS, type IngestConfig } from './ingest/index.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
+import { isValidStreamName } from '../shared/stream-name.ts';
 
 export type Role = 'all' | 'origin' | 'edge';
 
@@ -36,8 +49,17 @@ export interface ServerConfig {
   iceServers: IceServer[];
   /** Log lines below this level are not written. */
   logLevel: LogLevel;
-  /** Who may publish and watch, and from where. */
+  /** PEM certificate and key files: set, the server speaks HTTPS (HTTP/2 and HTTP/1.1) instead of HTTP. */
+  tls: { certPath: string | undefined; keyPath: string | undefined };
+  /** Who may publish and watch, and how media is protected. */
   access: {
+    /** Who may publish (server/access/publish-auth.ts). */
+    publish: PublishAuthConfig;
+    /** Set, `/metrics` answers only `Authorization: Bearer METRICS_TOKEN`. */
+    metricsToken: string | undefined;
+    /** Streams served AES-128 encrypted, and their key rotation. */
+    encryption: MediaEncryptionConfig;
+    /** Who may watch and from where: playback tokens, geo rules, trusted proxies (server/access/playback-guard.ts). */
     playback: PlaybackAccessConfig;
   };
 }
@@ -62,10 +84,16 @@ export const DEFAULT_CONFIG: ServerConfig = {
   },
   iceServers: [],
   logLevel: 'info',
-  access: {
-    playback: PLAYBACK_ACCESS_DEFAULTS,
-  },
+  tls: { certPath: undefined, keyPath: undefined },
+  access: { publish: PUBLISH_AUTH_DEFAULTS, metricsToken: undefined, encryption: MEDIA_ENCRYPTION_DEFAULTS, playback: PLAYBACK_ACCESS_DEFAULTS },
 };
+
+/** Shortest secret that signs publish tokens (HMAC-SHA256 wants at least its 256-bit output in key material). */
+const MIN_SECRET_CHARS = 32;
+/** Shortest PUBLISH_KEY and METRICS_TOKEN. */
+const MIN_KEY_CHARS = 16;
+/** What a ConfigError shows in place of a key's value: keys are never printed. */
+const HIDDEN = '(hidden)';
 
 /** Environment variable → setter; the README's configuration table lists exactly these. */
 export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) => void> = {
@@ -97,12 +125,38 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
     c.logLevel = level;
   },
   ICE_SERVERS: (c, v) => (c.iceServers = iceServers(v)),
+  TLS_CERT: (c, v) => (c.tls.certPath = readablePath('TLS_CERT', v)),
+  TLS_KEY: (c, v) => (c.tls.keyPath = readablePath('TLS_KEY', v)),
+  PUBLISH_KEY: (c, v) => {
+    if (v.length < MIN_KEY_CHARS) throw new ConfigError('PUBLISH_KEY', HIDDEN, `at least ${MIN_KEY_CHARS} characters`);
+    c.access.publish.key = v;
+  },
+  PUBLISH_KEYS_FILE: (c, v) => {
+    try {
+      c.access.publish.streamKeys = readPublishKeysFile(v);
+    } catch (err) {
+      if (err instanceof PublishKeysError) throw new ConfigError('PUBLISH_KEYS_FILE', v, `a readable JSON file of {"stream": "key"} (${err.message})`);
+      throw err;
+    }
+  },
+  PUBLISH_SECRET: (c, v) => {
+    if (v.length < MIN_SECRET_CHARS) throw new ConfigError('PUBLISH_SECRET', HIDDEN, `at least ${MIN_SECRET_CHARS} characters`);
+    c.access.publish.secret = v;
+  },
+  PUBLISH_AUTH: (c, v) => {
+    if (v !== 'auto' && v !== 'off') throw new ConfigError('PUBLISH_AUTH', v, 'auto or off');
+    c.access.publish.mode = v;
+  },
+  METRICS_TOKEN: (c, v) => {
+    if (v.length < MIN_KEY_CHARS) throw new ConfigError('METRICS_TOKEN', HIDDEN, `at least ${MIN_KEY_CHARS} characters`);
+    c.access.metricsToken = v;
+  },
   PLAYBACK_SECRET: (c, v) => {
-    if (Buffer.byteLength(v) < 32) throw new ConfigError('PLAYBACK_SECRET', '(hidden)', 'at least 32 bytes, e.g. `openssl rand -base64 32`');
+    if (v.length < MIN_SECRET_CHARS) throw new ConfigError('PLAYBACK_SECRET', HIDDEN, `at least ${MIN_SECRET_CHARS} characters, e.g. \`openssl rand -base64 32\``);
     c.access.playback.secret = v;
   },
   TOKEN_API_KEY: (c, v) => {
-    if (Buffer.byteLength(v) < 16) throw new ConfigError('TOKEN_API_KEY', '(hidden)', 'at least 16 bytes');
+    if (v.length < MIN_KEY_CHARS) throw new ConfigError('TOKEN_API_KEY', HIDDEN, `at least ${MIN_KEY_CHARS} characters`);
     c.access.playback.tokenApiKey = v;
   },
   GEO_RULES_FILE: (c, v) => (c.access.playback.geoRulesFile = v),
@@ -115,6 +169,8 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
     c.ingest.icePortRangeBegin = begin;
     c.ingest.icePortRangeEnd = end;
   },
+  ENCRYPTED_STREAMS: (c, v) => (c.access.encryption.streams = encryptedStreams(v)),
+  KEY_ROTATION_SEGMENTS: (c, v) => (c.access.encryption.rotationSegments = int('KEY_ROTATION_SEGMENTS', v, 1, 10_000)),
 };
 
 export class ConfigError extends Error {
@@ -124,10 +180,28 @@ export class ConfigError extends Error {
   }
 }
 
+function readablePath(key: string, value: string): string {
+  if (!existsSync(value)) throw new ConfigError(key, value, 'the path of an existing PEM file');
+  return value;
+}
+
+/** Whether only this machine can reach a server listening on `host`. */
+function isLoopbackHost(host: string): boolean {
+  return /^127\./.test(host) || host === '::1' || host.toLowerCase() === 'localhost';
+}
+
 function int(key: string, value: string, min: number, max: number): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw new ConfigError(key, value, `an integer from ${min} to ${max}`);
   return n;
+}
+
+/** Parses ENCRYPTED_STREAMS: `*` (every stream) or stream names, comma-separated. */
+function encryptedStreams(value: string): readonly string[] | '*' {
+  if (value.trim() === '*') return '*';
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0 || !names.every(isValidStreamName)) throw new ConfigError('ENCRYPTED_STREAMS', value, '* or comma-separated stream names');
+  return names;
 }
 
 const ICE_SERVERS_EXPECTED = 'a JSON array of {"urls": "stun:…"|"turn:…"|"turns:…" or an array of them, "username"?, "credential"?}';
@@ -173,6 +247,22 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
   }
   if (config.role === 'edge' && config.originUrls.length === 0) {
     throw new ConfigError('ORIGIN_URL', '', 'at least one origin URL when ROLE=edge');
+  }
+  if ((config.tls.certPath === undefined) !== (config.tls.keyPath === undefined)) {
+    throw new ConfigError(config.tls.certPath === undefined ? 'TLS_CERT' : 'TLS_KEY', '', 'set together with the other of TLS_CERT and TLS_KEY');
+  }
+  const publish = config.access.publish;
+  if (publish.mode === 'off' && hasPublishKeys(publish)) {
+    throw new ConfigError('PUBLISH_AUTH', 'off', 'unset or auto when a publish key is set (off would ignore it)');
+  }
+  // An edge takes no publishing; an origin anyone can reach must not let anyone publish without saying so.
+  if (config.role !== 'edge' && publish.mode === 'auto' && !hasPublishKeys(publish) && !isLoopbackHost(config.host)) {
+    throw new ConfigError(
+      'HOST',
+      config.host,
+      'a loopback address (127.0.0.1, ::1, localhost) while no publish key is set: set PUBLISH_KEY, PUBLISH_KEYS_FILE or ' +
+        'PUBLISH_SECRET, or PUBLISH_AUTH=off to let anyone who reaches the server publish',
+    );
   }
   return config;
 }

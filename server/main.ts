@@ -21,7 +21,7 @@ function main(): void {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-    const base = `http://${host}:${port}`;
+    const base = `${app.secure ? 'https' : 'http'}://${host}:${port}`;
     // An edge has no ingest: broadcasters publish to its first origin.
     const publishBase = config.role === 'edge' ? config.originUrls[0]!.replace(/\/$/, '') : base;
     process.stdout.write(

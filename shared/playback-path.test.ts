@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   initObjectName,
+  keyObjectName,
   mediaPlaylistPath,
   multivariantPath,
   objectPath,
@@ -25,6 +26,17 @@ describe('object names', () => {
     expect(parseObjectName(partObjectName('k3x9', 123456789, 49))).toEqual({ kind: 'part', epoch: 'k3x9', msn: 123456789, partIndex: 49 });
   });
 
+  it('round-trips media key names, which sit under the rendition path like a segment', () => {
+    expect(keyObjectName('k3x9', 4)).toBe('key-k3x9-4.key');
+    expect(parseObjectName(keyObjectName('k3x9', 0))).toEqual({ kind: 'key', epoch: 'k3x9', period: 0 });
+    expect(parsePlaybackPath(objectPath('s', 'v0', keyObjectName('e1', 12)))).toEqual({
+      kind: 'object',
+      stream: 's',
+      rendition: 'v0',
+      object: { kind: 'key', epoch: 'e1', period: 12 },
+    });
+  });
+
   it.each([
     'init-.mp4',
     'init-K3X9.mp4',
@@ -37,6 +49,12 @@ describe('object names', () => {
     'abcdefghijklmnopq-1.m4s',
     `k3x9-${'9'.repeat(16)}.m4s`,
     'media.m3u8',
+    'key-k3x9.key',
+    'key-k3x9-01.key',
+    'key-K3X9-1.key',
+    'key-k3x9-1.2.key',
+    'key-k3x9-1.key.key',
+    `key-k3x9-${'9'.repeat(16)}.key`,
     '',
   ])('refuses the object name %j', (name) => {
     expect(parseObjectName(name)).toBeNull();

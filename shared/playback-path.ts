@@ -1,6 +1,7 @@
 // The playback URL grammar (/live/NAME/index.m3u8, /live/NAME/REND/media.m3u8, /live/NAME/REND/digests.json,
 // /live/NAME/REND/OBJECT, each optionally behind a /t/TOKEN playback-token prefix) and the names of the objects a
-// stream serves: built and parsed here only, for the origin, the edge, the player and the tests.
+// stream serves (init, segments, parts, media keys): built and parsed here only, for the origin, the edge, the player
+// and the tests.
 import { isValidRenditionName, isValidStreamName } from './stream-name.ts';
 
 /** Every playback path starts with this. */
@@ -25,7 +26,9 @@ export const SEGMENT_DIGESTS = 'digests.json';
 export type ObjectName =
   | { kind: 'init'; epoch: string }
   | { kind: 'segment'; epoch: string; msn: number }
-  | { kind: 'part'; epoch: string; msn: number; partIndex: number };
+  | { kind: 'part'; epoch: string; msn: number; partIndex: number }
+  /** The AES-128 key of key period `period` (segments period × N … period × N + N − 1) of an encrypted stream. */
+  | { kind: 'key'; epoch: string; period: number };
 
 export type PlaybackPath =
   | { kind: 'multivariant'; stream: string }
@@ -34,6 +37,7 @@ export type PlaybackPath =
   | { kind: 'object'; stream: string; rendition: string; object: ObjectName };
 
 const INIT_PATTERN = /^init-([a-z0-9]{1,16})\.mp4$/;
+const KEY_PATTERN = /^key-([a-z0-9]{1,16})-(0|[1-9][0-9]{0,14})\.key$/;
 const MEDIA_PATTERN = /^([a-z0-9]{1,16})-(0|[1-9][0-9]{0,14})(?:\.(0|[1-9][0-9]{0,5}))?\.m4s$/;
 
 export function initObjectName(epoch: string): string {
@@ -48,10 +52,17 @@ export function partObjectName(epoch: string, msn: number, partIndex: number): s
   return `${epoch}-${msn}.${partIndex}.m4s`;
 }
 
+/** A media key's name: it sits next to the segments it opens, so a playback token prefix on the path covers it too. */
+export function keyObjectName(epoch: string, period: number): string {
+  return `key-${epoch}-${period}.key`;
+}
+
 /** Parses a media object name, or returns null for anything the origin never names. */
 export function parseObjectName(name: string): ObjectName | null {
   const init = INIT_PATTERN.exec(name);
   if (init) return { kind: 'init', epoch: init[1]! };
+  const key = KEY_PATTERN.exec(name);
+  if (key) return { kind: 'key', epoch: key[1]!, period: Number(key[2]) };
   const media = MEDIA_PATTERN.exec(name);
   if (!media) return null;
   const epoch = media[1]!;

@@ -32,6 +32,8 @@ export interface BroadcasterOptions {
   config?: Partial<BroadcasterConfig>;
   /** Where the publish session goes; the default is the WebRTC publisher on the page's origin. */
   connect?: TransportConnector;
+  /** The publish key or token the default publisher sends as `Authorization: Bearer KEY`; none on an open server. */
+  publishKey?: string;
 }
 
 /** The stats before the first go-live (also what a page shows before it has a broadcaster). */
@@ -77,7 +79,8 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     this.streamName = options.streamName;
     this.sourceKind = options.source;
     this.config = resolveConfig(options.config);
-    this.#connect = options.connect ?? ((name, options) => WebRtcPublisher.connect(name, options));
+    const publishKey = options.publishKey;
+    this.#connect = options.connect ?? ((name, options) => WebRtcPublisher.connect(name, { ...options, publishKey }));
   }
 
   get state(): BroadcasterState {

@@ -10,6 +10,8 @@ export type BroadcastErrorCode =
   | 'server-unreachable'
   | 'stream-taken'
   | 'rate-limited'
+  | 'key-required'
+  | 'key-rejected'
   | 'server-full'
   | 'rejected'
   | 'connection-failed';

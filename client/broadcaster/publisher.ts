@@ -7,6 +7,8 @@ import type { PublishChannel, PublishTransport, TransportEvents, TransportOption
 export interface PublisherOptions extends TransportOptions {
   /** Where `/api/publish/NAME` lives; defaults to the page's origin. */
   baseUrl?: string;
+  /** Sent as `Authorization: Bearer KEY` on the offer and on the session's DELETE (the WHIP convention). */
+  publishKey?: string | undefined;
   /** Non-trickle signaling sends the offer once every candidate is gathered, or after this long. */
   iceGatheringTimeoutMs?: number;
   /** From the answer to the data channel opening. */
@@ -33,6 +35,7 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
   #pc: RTCPeerConnection;
   #channels: RTCDataChannel[];
   #location: string | undefined;
+  #authorization: Record<string, string>;
   #drainTimeoutMs: number;
   #closed = false;
   #badMessageSeen = false;
@@ -50,7 +53,7 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
       const offer = pc.localDescription?.sdp;
       if (!offer) throw new BroadcastError('connection-failed', 'The browser could not prepare a connection (no SDP offer).', streamName);
       const url = new URL(`/api/publish/${encodeURIComponent(streamName)}`, options.baseUrl ?? location.origin);
-      const answer = await postOffer(url, offer, streamName);
+      const answer = await postOffer(url, offer, streamName, authorizationOf(options.publishKey));
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
       const unreachable = (): BroadcastError =>
         iceFailure({ streamName, firefox: /\bFirefox\//.test(navigator.userAgent), serverAddresses: candidateAddresses(answer.sdp) });
@@ -77,6 +80,7 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     this.#pc = pc;
     this.#channels = [control, ...tracks.values()];
     this.#location = answer.location;
+    this.#authorization = authorizationOf(options.publishKey);
     this.segmentTargetMs = answer.segmentTargetMs;
     this.partTargetMs = answer.partTargetMs;
     this.#drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
@@ -138,7 +142,7 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     this.#pc.close();
     if (this.#location) {
       try {
-        await fetch(this.#location, { method: 'DELETE', keepalive: true });
+        await fetch(this.#location, { method: 'DELETE', keepalive: true, headers: this.#authorization });
       } catch (err) {
         console.warn(`swarmcast: could not DELETE ${this.#location}:`, err);
       }
@@ -170,10 +174,13 @@ interface Answer {
   partTargetMs: number | undefined;
 }
 
-async function postOffer(url: URL, offer: string, streamName: string): Promise<Answer> {
+const authorizationOf = (publishKey: string | undefined): Record<string, string> =>
+  publishKey ? { Authorization: `Bearer ${publishKey}` } : {};
+
+async function postOffer(url: URL, offer: string, streamName: string, authorization: Record<string, string>): Promise<Answer> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...authorization }, body: offer });
   } catch (err) {
     throw new BroadcastError('server-unreachable', `Swarmcast's server can't be reached at ${url.origin}. Check your connection and try again.`, streamName, { cause: err });
   }
@@ -188,17 +195,37 @@ async function postOffer(url: URL, offer: string, streamName: string): Promise<A
       partTargetMs: positiveNumber(res.headers.get('X-Part-Target-Ms')),
     };
   }
-  throw signalingError(res.status, body.trim(), streamName);
+  throw signalingError(res.status, body.trim(), streamName, {
+    retryAfterS: positiveNumber(res.headers.get('Retry-After')),
+    sentKey: 'Authorization' in authorization,
+  });
 }
 
 /** Turns the ingest's HTTP answers into messages a broadcaster can act on. */
-export function signalingError(status: number, reason: string, streamName: string): BroadcastError {
+export function signalingError(
+  status: number,
+  reason: string,
+  streamName: string,
+  { retryAfterS, sentKey = false }: { retryAfterS?: number | undefined; sentKey?: boolean } = {},
+): BroadcastError {
   const why = reason ? ` (${reason.slice(0, 200)})` : '';
   switch (status) {
+    case 401:
+      if (!sentKey) return new BroadcastError('key-required', 'This server needs a publish key to go live. Enter the key you were given in the Publish key field.', streamName);
+      if (/expired/.test(reason)) {
+        return new BroadcastError('key-rejected', 'Your publish key has expired. Ask the server’s operator for a new one and enter it in the Publish key field.', streamName);
+      }
+      return new BroadcastError('key-rejected', 'The server did not accept this publish key. Check it (it is case-sensitive) and try again.', streamName);
+    case 403:
+      return new BroadcastError('key-rejected', `This publish key is for another stream, not “${streamName}”. Use the stream name that goes with your key, or ask for a key for this one.`, streamName);
     case 409:
       return new BroadcastError('stream-taken', `Someone is already live on “${streamName}”. Pick another stream name or stop the other broadcast.`, streamName);
     case 429:
-      return new BroadcastError('rate-limited', 'Too many attempts to go live in a short time. Wait a minute and try again.', streamName);
+      return new BroadcastError(
+        'rate-limited',
+        `Too many attempts to go live in a short time. Wait ${retryAfterS === undefined ? 'a minute' : waitText(retryAfterS)} and try again.`,
+        streamName,
+      );
     case 503:
       return new BroadcastError('server-full', 'The server is at its limit of live streams right now. Try again in a few minutes.', streamName);
     case 404:
@@ -209,6 +236,8 @@ export function signalingError(status: number, reason: string, streamName: strin
       return new BroadcastError('rejected', `The server could not start the broadcast: HTTP ${status}${why}.`, streamName);
   }
 }
+
+const waitText = (seconds: number): string => (seconds < 90 ? `${Math.ceil(seconds)} seconds` : `${Math.ceil(seconds / 60)} minutes`);
 
 function positiveNumber(value: string | null): number | undefined {
   const n = Number(value);

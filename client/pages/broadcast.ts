@@ -1,4 +1,4 @@
-// The broadcaster page: reads ?stream/&source/&ladder/&fps/&autostart, drives a Broadcaster, shows preview, status, stats and errors.
+// The broadcaster page: reads ?stream/&source/&ladder/&fps/&key/&autostart, drives a Broadcaster, shows preview, status, stats and errors.
 import {
   Broadcaster,
   BroadcastError,
@@ -40,6 +40,7 @@ const ui = {
   form: $<HTMLFormElement>('controls'),
   source: $<HTMLSelectElement>('source'),
   stream: $<HTMLInputElement>('stream'),
+  key: $<HTMLInputElement>('key'),
   ladder: $<HTMLInputElement>('ladder'),
   fps: $<HTMLInputElement>('fps'),
   rungs: $('rungs'),
@@ -58,6 +59,15 @@ let broadcaster: Broadcaster | undefined;
 /** An error found on the page before going live: a bad stream name, ladder or frame rate. */
 let pageError: { message: string; code: string } | null = null;
 let canvasPreview: HTMLCanvasElement | undefined;
+
+// A key in the link goes into the field and out of the address bar at once, so it is not in a link the broadcaster shares.
+const keyFromUrl = params.get('key');
+if (keyFromUrl !== null) {
+  ui.key.value = keyFromUrl;
+  const withoutKey = new URL(location.href);
+  withoutKey.searchParams.delete('key');
+  history.replaceState(history.state, '', withoutKey.href);
+}
 
 ui.source.value = isSourceKind(requestedSource) ? requestedSource : 'camera';
 ui.ladder.value = params.get('ladder') ?? defaultLadderSpec(navigator.hardwareConcurrency);
@@ -127,6 +137,7 @@ function setState(state: BroadcasterState): void {
   ui.button.textContent = state === 'live' ? 'Stop' : state === 'connecting' ? 'Cancel' : 'Go live';
   ui.source.disabled = busy;
   ui.stream.disabled = busy;
+  ui.key.disabled = busy;
   ui.ladder.disabled = busy;
   ui.fps.disabled = busy;
   render(window.swarmcast.stats());
@@ -242,7 +253,12 @@ async function goLive(): Promise<void> {
   pageError = null;
   showError(null);
   await broadcaster?.close();
-  const current = new Broadcaster({ streamName: name, source: ui.source.value as SourceKind, config: { ladder: parseLadder(ui.ladder.value), framerate: parseFramerate(ui.fps.value) } });
+  const current = new Broadcaster({
+    streamName: name,
+    source: ui.source.value as SourceKind,
+    config: { ladder: parseLadder(ui.ladder.value), framerate: parseFramerate(ui.fps.value) },
+    publishKey: ui.key.value.trim() || undefined,
+  });
   broadcaster = current;
   current.on('state', setState);
   current.on('stats', render);

@@ -31,6 +31,8 @@ export interface NodePublisherOptions {
   sourceSeconds?: number;
   /** Seconds between keyframes (segments can be no shorter); 2 unless given. */
   gopSeconds?: number;
+  /** Sent as `Authorization: Bearer KEY` on the offer and the session's DELETE. */
+  publishKey?: string;
 }
 
 export interface Rung {
@@ -137,11 +139,12 @@ async function makeSource(dir: string, ladder: readonly Rung[], sourceSeconds: n
 }
 
 /** Offers a data channel from node-datachannel and POSTs the complete offer (no trickle) to the publish API. */
-function connect(baseUrl: string, stream: string): Promise<PublisherPeer & { answer: { location: string | null } }> {
+function connect(baseUrl: string, stream: string, publishKey: string | undefined): Promise<PublisherPeer & { answer: { location: string | null } }> {
+  const authorization: Record<string, string> = publishKey ? { Authorization: `Bearer ${publishKey}` } : {};
   return connectPeer(`node-publisher-${stream}`, async (offerSdp) => {
     const res = await fetch(`${baseUrl}/api/publish/${encodeURIComponent(stream)}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/sdp' },
+      headers: { 'Content-Type': 'application/sdp', ...authorization },
       body: offerSdp,
     });
     const answerSdp = await res.text();
@@ -152,7 +155,7 @@ function connect(baseUrl: string, stream: string): Promise<PublisherPeer & { ans
       location,
       // A refused answer leaves the origin's session for this offer open: release it so that a new offer takes the name.
       release: async () => {
-        if (location) await fetch(new URL(location, baseUrl), { method: 'DELETE' }).catch(() => undefined);
+        if (location) await fetch(new URL(location, baseUrl), { method: 'DELETE', headers: authorization }).catch(() => undefined);
       },
     };
   });
@@ -258,7 +261,7 @@ export async function startNodePublisher(options: NodePublisherOptions): Promise
       { width: options.width ?? 1280, height: options.height ?? 720, rendition: options.rendition ?? '720p', videoBitrate: options.videoBitrate ?? 2_500_000 },
     ];
     const source = await makeSource(dir, ladder, options.sourceSeconds ?? 4, options.gopSeconds ?? 2);
-    const peer = await connect(options.baseUrl, options.stream);
+    const peer = await connect(options.baseUrl, options.stream, options.publishKey);
     return new Publisher(peer, peer.answer.location, source);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -48,7 +48,7 @@ export function startServer(env: Record<string, string> = {}): Promise<RunningSe
     });
     child.stdout!.setEncoding('utf8').on('data', (text: string) => {
       out += text;
-      const match = /listening on (http:\/\/[^\s]+)/.exec(out);
+      const match = /listening on (https?:\/\/[^\s]+)/.exec(out);
       if (!match) return;
       clearTimeout(timer);
       resolveStart({

@@ -181,7 +181,7 @@ async function run(): Promise<UplinkResult> {
     const routesR = routes(inNs(rPid, 'ip', 'route', 'show', 'table', 'all'));
     const routesB = routes(inNs(bPid, 'ip', 'route', 'show', 'table', 'all'));
     // HTTP on every address of namespace A (lo and its veth end only); ICE on the veth end, which B reaches.
-    server = await startServer({ HOST: '0.0.0.0', ICE_BIND_ADDRESS: SERVER_ADDRESS });
+    server = await startServer({ HOST: '0.0.0.0', PUBLISH_AUTH: 'off', ICE_BIND_ADDRESS: SERVER_ADDRESS });
     const port = new URL(server.baseUrl).port;
     const origin = `http://${SERVER_ADDRESS}:${port}`;
     const castBrowser = await launchInB(bPid, dir, origin);

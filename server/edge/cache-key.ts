@@ -1,7 +1,7 @@
 // Pure derivation of the cache key and the object kind of a /live/ request URL.
 import { parsePlaybackPath } from '../../shared/playback-path.ts';
 
-export type ObjectKind = 'playlist' | 'digests' | 'part' | 'segment' | 'init' | 'other';
+export type ObjectKind = 'playlist' | 'digests' | 'part' | 'segment' | 'init' | 'key' | 'other';
 
 /**
  * Path plus the query with its parameters sorted, so `?_HLS_part=2&_HLS_msn=5` and `?_HLS_msn=5&_HLS_part=2` are one

@@ -35,7 +35,7 @@ export function createEdgeMetrics(registry: Registry, sources: EdgeGaugeSources)
     misses: counter('swarmcast_edge_cache_misses_total', 'Requests that started an upstream request.', ['kind']),
     collapsed: counter('swarmcast_edge_collapsed_requests_total', 'Requests joined to an identical upstream request already in flight.', ['kind']),
     staleServed: counter('swarmcast_edge_stale_served_total', 'Requests answered with a stale cached object because upstream failed.', ['kind']),
-    upstreamRequests: counter('swarmcast_edge_upstream_requests_total', 'Requests sent upstream, by object kind (playlist, digests, part, segment, init, other).', ['kind']),
+    upstreamRequests: counter('swarmcast_edge_upstream_requests_total', 'Requests sent upstream, by object kind (playlist, digests, part, segment, init, key, other).', ['kind']),
     upstreamErrors: counter('swarmcast_edge_upstream_errors_total', 'Upstream requests that failed on every origin.', ['kind', 'reason']),
     rejected: counter('swarmcast_edge_rejected_total', 'Clients turned away because a waiting bound was reached.', ['reason']),
     bytesOut: new Counter({ name: 'swarmcast_edge_bytes_out_total', help: 'Body bytes sent to clients.', registers }),

@@ -4,3 +4,4 @@ export { negotiateCoding, etagOf, codingEtag, isNotModified, varyOnAcceptEncodin
 export { sendText, sendJson, sendBody, sendEntity, sendNotModified } from './reply.ts';
 export { abortSignalOf } from './client-gone.ts';
 export { createPages } from './pages.ts';
+export { createListener } from './listener.ts';

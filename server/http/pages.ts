@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import sirv from 'sirv';
 import { CORS_HEADERS } from './cors.ts';
 import { sendText } from './reply.ts';
+import { securityHeaders } from './security-headers.ts';
 import { ASSETS_PREFIX, EMBED_LOADER_PATH } from '../../shared/embed-paths.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
 
@@ -48,7 +49,8 @@ export function createPages(dir: string): Pages {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'method not allowed');
     if (!serveStatic) return sendText(res, 404, notBuilt);
     // Set before sirv answers, so its 304s carry them too; every file has .br and .gz copies to choose from.
-    for (const [name, value] of Object.entries(staticHeaders(pathname))) res.setHeader(name, value);
+    const headers = { ...staticHeaders(pathname), ...securityHeaders(pathname, pathname === EMBED_PAGE) };
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     res.setHeader('vary', 'Accept-Encoding');
     serveStatic(req, res, () => sendText(res, 404, 'not found'));
   };

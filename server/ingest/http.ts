@@ -1,4 +1,5 @@
 // The publish API: POST an SDP offer to go live, DELETE the returned Location to stop.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HTTPVersion, Instance } from 'find-my-way';
 import { BodyTooLargeError, readBody } from '../http/body.ts';
 import { PUBLISH_CORS_HEADERS, registerPreflight, sendText } from '../http/index.ts';
@@ -6,10 +7,31 @@ import { log } from '../log.ts';
 import { IngestError } from './errors.ts';
 import type { Ingest } from './ingest.ts';
 
-export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: Ingest): void {
+/** A refused publish request: its status, a short reason and the headers that go with it (WWW-Authenticate, Retry-After). */
+interface PublishRefusal {
+  status: number;
+  text: string;
+  headers: Record<string, string>;
+}
+
+/** Who may publish or stop `streamName` (server/access): null to go ahead, or the refusal to answer. */
+type PublishGate = (req: IncomingMessage, streamName: string) => Promise<PublishRefusal | null>;
+
+const openGate: PublishGate = async () => null;
+
+export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: Ingest, gate: PublishGate = openGate): void {
   registerPreflight(router, '/api/publish/*', 'publish');
+  /** Answers a refusal and says whether there was one. */
+  const refused = async (req: IncomingMessage, res: ServerResponse, name: string): Promise<boolean> => {
+    const refusal = await gate(req, name);
+    if (!refusal) return false;
+    req.resume();
+    sendText(res, refusal.status, refusal.text, { ...PUBLISH_CORS_HEADERS, ...refusal.headers });
+    return true;
+  };
   router.on('POST', '/api/publish/:name', async (req, res, params) => {
     const name = params.name ?? '';
+    if (await refused(req, res, name)) return;
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/sdp') {
       req.resume();
@@ -34,8 +56,9 @@ export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: I
     }
   });
 
-  router.on('DELETE', '/api/publish/:name/:session', (_req, res, params) => {
+  router.on('DELETE', '/api/publish/:name/:session', async (req, res, params) => {
     const name = params.name ?? '';
+    if (await refused(req, res, name)) return;
     try {
       ingest.stop(name, params.session ?? '');
       res.writeHead(204, { ...PUBLISH_CORS_HEADERS, 'Cache-Control': 'no-store' });
@@ -46,7 +69,7 @@ export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: I
   });
 }
 
-function answerError(res: import('node:http').ServerResponse, name: string, err: unknown): void {
+function answerError(res: ServerResponse, name: string, err: unknown): void {
   if (err instanceof IngestError) {
     log(err.status >= 500 ? 'error' : 'info', 'publish.refused', { stream: name, code: err.code, reason: err.message });
     sendText(res, err.status, err.message, PUBLISH_CORS_HEADERS);

@@ -1,4 +1,6 @@
-// Origin settings: LL-HLS timing targets, the sliding window, memory kept per rendition and blocking-reload bounds.
+// Origin settings: LL-HLS timing targets, the sliding window, memory kept per rendition, blocking-reload bounds and
+// which streams are served encrypted.
+import { MEDIA_ENCRYPTION_DEFAULTS, type MediaEncryptionConfig } from '../access/index.ts';
 import { deriveTiming, targetDurationS } from '../../shared/timing.ts';
 import { OriginError } from './errors.ts';
 
@@ -20,6 +22,8 @@ export interface OriginConfig {
   blockingTimeoutMs: number;
   /** How long an ended stream keeps serving its final playlist and objects before the origin drops it, ms. */
   endedRetentionMs: number;
+  /** Which streams are served AES-128 encrypted, and how often their key changes. */
+  encryption: MediaEncryptionConfig;
 }
 
 /** The settings with a fixed default; `blockingTimeoutMs` follows from `segmentTargetMs`. */
@@ -29,13 +33,14 @@ export const ORIGIN_DEFAULTS: Omit<OriginConfig, 'blockingTimeoutMs'> = {
   windowSegments: 12,
   keepSegments: 3,
   endedRetentionMs: 60_000,
+  encryption: MEDIA_ENCRYPTION_DEFAULTS,
 };
 
 /** Merges overrides into the defaults, derives the blocking bound, and refuses values that would make an invalid LL-HLS playlist. */
 export function resolveOriginConfig(overrides: Partial<OriginConfig> = {}): OriginConfig {
   const timed = { ...ORIGIN_DEFAULTS, ...overrides };
   const config: OriginConfig = { ...timed, blockingTimeoutMs: overrides.blockingTimeoutMs ?? deriveTiming(timed).blockingHoldMs };
-  const positive = (key: keyof OriginConfig, allowZero = false): void => {
+  const positive = (key: Exclude<keyof OriginConfig, 'encryption'>, allowZero = false): void => {
     const value = config[key];
     if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
       throw new OriginError('bad-config', '', `${key} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${value}`);

@@ -1,5 +1,6 @@
-// HTTP routes of the origin under /live/ and /t/TOKEN/live/ (both checked by the playback guard first): which object a URL names and which answer it gets (playlists with blocking
-// reload, segment digests, init segments, segments, parts); reply encoding lives in server/http, part streaming in part-streaming.ts.
+// HTTP routes of the origin under /live/ and /t/TOKEN/live/ (both checked by the playback guard first): which object a
+// URL names and which answer it gets (playlists with blocking reload, segment digests, init segments, segments, parts,
+// media keys); reply encoding lives in server/http, part streaming in part-streaming.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Router from 'find-my-way';
 import { PlaybackGuard } from '../access/index.ts';
@@ -15,7 +16,7 @@ import { servePart } from './part-streaming.ts';
 import { renderSegmentDigests } from './playlist/render-digests.ts';
 import { renderMediaPlaylist, type RenderOptions } from './playlist/render-media.ts';
 import { renderMultivariantPlaylist } from './playlist/render-multivariant.ts';
-import { blockingPlaylistCache, LIVE_PLAYLIST_CACHE, MULTIVARIANT_CACHE, sendDigests, sendMediaObject, sendPlaylist } from './replies.ts';
+import { blockingPlaylistCache, LIVE_PLAYLIST_CACHE, MULTIVARIANT_CACHE, sendDigests, sendMediaKey, sendMediaObject, sendPlaylist } from './replies.ts';
 import type { RenditionTimeline } from './rendition-timeline.ts';
 
 type Request = IncomingMessage;
@@ -93,6 +94,11 @@ async function serveRenditionObject(origin: Origin, name: string, rendition: str
     }
     case 'part':
       return servePart(origin.config, timeline, parsed.msn, parsed.partIndex, object, req, res);
+    case 'key': {
+      const key = timeline.mediaKey(parsed.period);
+      if (!key) return sendText(res, 404, `key period ${parsed.period} of ${name} is not served`);
+      return sendMediaKey(req, res, object, key);
+    }
   }
 }
 

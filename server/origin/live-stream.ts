@@ -1,4 +1,5 @@
 // One published stream as the origin serves it: its renditions' timelines, fed by the packager's events until the stream ends or is closed.
+import { encryptsStream, StreamKeys } from '../access/index.ts';
 import type { PackagerEvents } from '../packager/index.ts';
 import { TypedEmitter } from '../../shared/events.ts';
 import { isValidRenditionName } from '../../shared/stream-name.ts';
@@ -7,7 +8,7 @@ import type { OriginConfig } from './config.ts';
 import { OriginError } from './errors.ts';
 import type { RenditionReport } from './playlist/render-media.ts';
 import type { VariantSnapshot } from './playlist/render-multivariant.ts';
-import { RenditionTimeline } from './rendition-timeline.ts';
+import { RenditionTimeline, type RenditionTimelineOptions } from './rendition-timeline.ts';
 
 type PackagerListener<K extends keyof PackagerEvents> = (...args: PackagerEvents[K]) => void;
 
@@ -30,6 +31,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   #config: OriginConfig;
   #source: PackagedStream;
   #renditions = new Map<string, RenditionTimeline>();
+  /** The media keys, when the stream is encrypted (ENCRYPTED_STREAMS). */
+  #keys: StreamKeys | undefined;
   #refused = new Set<string>();
   #ended = false;
   #closed = false;
@@ -37,7 +40,10 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   #onInit: PackagerListener<'init'> = (init) => this.#feed(init.rendition, (timeline) => timeline.setInit(init));
   #onChunk: PackagerListener<'chunk'> = (chunk) => this.#feed(chunk.rendition, (timeline) => timeline.addChunk(chunk));
   #onPart: PackagerListener<'part'> = (part) => this.#feed(part.rendition, (timeline) => timeline.addPart(part));
-  #onSegment: PackagerListener<'segment'> = (info) => this.#feed(info.rendition, (timeline) => timeline.completeSegment(info));
+  #onSegment: PackagerListener<'segment'> = (info) => {
+    this.#feed(info.rendition, (timeline) => timeline.completeSegment(info));
+    this.#forgetOldKeys();
+  };
   #onEnd: PackagerListener<'end'> = () => this.end();
   #onError: PackagerListener<'error'> = (err) => log('warn', 'origin.packager-error', { stream: this.name, reason: err.message });
 
@@ -47,6 +53,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     this.epoch = epoch;
     this.#config = config;
     this.#source = source;
+    if (encryptsStream(config.encryption, name)) this.#keys = new StreamKeys(name, config.encryption.rotationSegments);
     source.on('init', this.#onInit);
     source.on('chunk', this.#onChunk);
     source.on('part', this.#onPart);
@@ -123,7 +130,9 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
         this.#refused.add(rendition);
         return;
       }
-      timeline = new RenditionTimeline({ streamName: this.name, rendition, epoch: this.epoch, config: this.#config });
+      const options: RenditionTimelineOptions = { streamName: this.name, rendition, epoch: this.epoch, config: this.#config };
+      if (this.#keys) options.keys = this.#keys;
+      timeline = new RenditionTimeline(options);
       this.#renditions.set(rendition, timeline);
     }
     try {
@@ -134,6 +143,15 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       log('error', 'origin.bad-media', { stream: this.name, rendition, reason: err.message });
       this.end();
     }
+  }
+
+  /** Keys are held while any rendition still serves a segment of their period, and dropped after. */
+  #forgetOldKeys(): void {
+    if (!this.#keys) return;
+    const oldest = this.renditions()
+      .map((timeline) => timeline.firstMsn)
+      .filter((msn): msn is number => msn !== undefined);
+    if (oldest.length > 0) this.#keys.forgetBefore(Math.min(...oldest));
   }
 
   #detachSource(): void {

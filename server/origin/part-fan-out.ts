@@ -65,12 +65,19 @@ export class PartFanOut {
     return () => producing.readers.delete(reader);
   }
 
-  /** The part in production completes as part `msn`.`partIndex` of `byteLength` bytes, which must be its chunks' concatenation. */
-  complete(msn: number, partIndex: number, byteLength: number): void {
+  /**
+   * The part in production completes as part `msn`.`partIndex` of `byteLength` bytes, which must be its chunks followed
+   * by `tail`: bytes known only at the part's end (an encrypted part's padded last block), handed to every reader first.
+   */
+  complete(msn: number, partIndex: number, byteLength: number, tail?: Uint8Array): void {
     const producing = this.#producing;
     if (!producing) return;
     if (producing.msn !== msn || producing.partIndex !== partIndex) {
       throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition}: part ${msn}.${partIndex} completed while ${producing.msn}.${producing.partIndex} was in production`);
+    }
+    if (tail) {
+      producing.chunks.push(tail);
+      for (const reader of producing.readers) reader.chunk(tail);
     }
     const streamed = producing.chunks.reduce((sum, c) => sum + c.byteLength, 0);
     if (streamed !== byteLength) {

@@ -1,11 +1,13 @@
 // One rendition's live timeline: init, the sliding window of segments and their parts (bytes in memory, with each
 // segment's digest), and the rates it publishes; requests waiting for it to grow and readers of the part in production
-// are kept by waiters.ts and part-fan-out.ts.
+// are kept by waiters.ts and part-fan-out.ts, and an encrypted stream's served bytes are made by encrypted-view.ts.
 import { createHash } from 'node:crypto';
+import { ivAttribute, type StreamKeys } from '../access/index.ts';
 import type { Part, PartChunk, RenditionInit, SegmentInfo } from '../packager/index.ts';
 import type { LiveEdge } from './blocking-reload.ts';
 import type { OriginConfig } from './config.ts';
 import { skipBoundaryS, targetDurationS } from './config.ts';
+import { EncryptedView } from './encrypted-view.ts';
 import { OriginError } from './errors.ts';
 import { PartFanOut, type PartReader } from './part-fan-out.ts';
 import type { SegmentDigest } from './playlist/render-digests.ts';
@@ -20,6 +22,7 @@ interface StoredPart {
   durationUs: number;
   independent: boolean;
   gap: boolean;
+  /** The bytes served: the packager's, or their ciphertext for an encrypted stream. */
   data: Uint8Array;
 }
 
@@ -29,7 +32,7 @@ interface StoredSegment {
   programDateTimeMs: number;
   complete: boolean;
   parts: StoredPart[];
-  /** The whole segment once complete: the parts' bytes, concatenated. */
+  /** The whole segment once complete: the parts' bytes, concatenated (for an encrypted stream, their ciphertext as one run). */
   data?: Uint8Array;
   /** SHA-256 of `data`, base64, for digests.json. */
   sha256?: string;
@@ -46,6 +49,8 @@ export interface RenditionTimelineOptions {
   rendition: string;
   epoch: string;
   config: OriginConfig;
+  /** The stream's media keys when it is encrypted: every part and segment is then served as AES-128 ciphertext. */
+  keys?: StreamKeys;
 }
 
 export class RenditionTimeline {
@@ -58,6 +63,8 @@ export class RenditionTimeline {
   #segments: StoredSegment[] = [];
   #waiters = new Waiters();
   #fanOut: PartFanOut;
+  #keys: StreamKeys | undefined;
+  #encrypted: EncryptedView | undefined;
   /** Rates published so far, oldest first; the last is the one the multivariant playlist shows now. */
   #published: VariantRates[] = [];
   #ended = false;
@@ -69,6 +76,8 @@ export class RenditionTimeline {
     this.epoch = options.epoch;
     this.#config = options.config;
     this.#fanOut = new PartFanOut(options.streamName, options.rendition);
+    this.#keys = options.keys;
+    this.#encrypted = options.keys && new EncryptedView(options.keys);
   }
 
   get init(): RenditionInit | undefined {
@@ -102,6 +111,7 @@ export class RenditionTimeline {
   /** A chunk of the part in production; chunk 0 must start the part the playlist hints at next. */
   addChunk(chunk: PartChunk): void {
     if (this.#closed || this.#ended) return;
+    if (this.#encrypted) chunk = { ...chunk, data: this.#encrypted.chunk(chunk) };
     if (chunk.chunkIndex === 0) {
       // Before the first part, any segment's part 0 may start the rendition.
       this.#fanOut.start(chunk, this.#segments.length === 0 ? { msn: chunk.msn, partIndex: 0 } : this.preloadHint());
@@ -127,7 +137,13 @@ export class RenditionTimeline {
 
   addPart(part: Part): void {
     if (this.#closed || this.#ended) return;
-    this.#fanOut.complete(part.msn, part.partIndex, part.data.byteLength);
+    if (this.#encrypted) {
+      const { data, tail } = this.#encrypted.part(part);
+      this.#fanOut.complete(part.msn, part.partIndex, data.byteLength, tail);
+      part = { ...part, data };
+    } else {
+      this.#fanOut.complete(part.msn, part.partIndex, part.data.byteLength);
+    }
     const current = this.#segments.at(-1);
     if (current && !current.complete) {
       const expected = (current.parts.at(-1)?.partIndex ?? -1) + 1;
@@ -154,15 +170,9 @@ export class RenditionTimeline {
     current.complete = true;
     current.durationUs = info.durationUs;
     current.programDateTimeMs = info.programDateTimeMs;
-    // One buffer per segment; the parts become views of it, so the bytes are held once.
-    const data = new Uint8Array(current.parts.reduce((sum, p) => sum + p.data.byteLength, 0));
-    let offset = 0;
-    for (const p of current.parts) {
-      data.set(p.data, offset);
-      p.data = data.subarray(offset, offset + p.data.byteLength);
-      offset += p.data.byteLength;
-    }
+    const data = this.#encrypted ? this.#encrypted.segment(info.msn) : joinParts(current.parts);
     current.data = data;
+    // Over the bytes served (an encrypted stream's ciphertext): what peers exchange and players check.
     current.sha256 = createHash('sha256').update(data).digest('base64');
     const keep = this.#config.windowSegments + this.#config.keepSegments;
     while (this.#segments.filter((segment) => segment.complete).length > keep) this.#segments.shift();
@@ -184,6 +194,16 @@ export class RenditionTimeline {
     this.#closed = true;
     this.#fanOut.abandon(`stream ${this.streamName} closed`);
     this.#waiters.close();
+  }
+
+  /** The oldest segment the rendition still serves, if any: the keys of older periods are no longer needed. */
+  get firstMsn(): number | undefined {
+    return this.#segments[0]?.msn;
+  }
+
+  /** The 16 bytes of key period `period`'s key, while the stream is encrypted and holds it. */
+  mediaKey(period: number): Uint8Array | undefined {
+    return this.#keys?.get(period)?.key;
   }
 
   liveEdge(): LiveEdge {
@@ -209,13 +229,18 @@ export class RenditionTimeline {
     const complete = this.#segments.filter((segment) => segment.complete).slice(-this.#config.windowSegments);
     const current = this.#segments.at(-1);
     const listed = current && !current.complete ? [...complete, current] : complete;
-    const segments: SegmentSnapshot[] = listed.map((segment) => ({
-      msn: segment.msn,
-      durationUs: segment.durationUs,
-      programDateTimeMs: segment.programDateTimeMs,
-      complete: segment.complete,
-      parts: segment.parts.map(({ partIndex, durationUs, independent, gap }) => ({ partIndex, durationUs, independent, gap })),
-    }));
+    const segments: SegmentSnapshot[] = listed.map((segment) => {
+      const snapshot: SegmentSnapshot = {
+        msn: segment.msn,
+        durationUs: segment.durationUs,
+        programDateTimeMs: segment.programDateTimeMs,
+        complete: segment.complete,
+        parts: segment.parts.map(({ partIndex, durationUs, independent, gap }) => ({ partIndex, durationUs, independent, gap })),
+      };
+      const key = this.#encrypted?.keyOf(segment.msn);
+      if (key) snapshot.key = { period: key.period, iv: ivAttribute(key) };
+      return snapshot;
+    });
     const snapshot: MediaPlaylistSnapshot = {
       epoch: this.epoch,
       targetDurationS: targetDurationS(this.#config),
@@ -317,6 +342,18 @@ export class RenditionTimeline {
 
 function storedPart(part: Part): StoredPart {
   return { partIndex: part.partIndex, durationUs: part.durationUs, independent: part.independent, gap: part.gap === true, data: part.data };
+}
+
+/** One buffer per segment; the parts become views of it, so the bytes are held once. */
+function joinParts(parts: StoredPart[]): Uint8Array {
+  const data = new Uint8Array(parts.reduce((sum, p) => sum + p.data.byteLength, 0));
+  let offset = 0;
+  for (const p of parts) {
+    data.set(p.data, offset);
+    p.data = data.subarray(offset, offset + p.data.byteLength);
+    offset += p.data.byteLength;
+  }
+  return data;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

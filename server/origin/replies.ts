@@ -53,6 +53,20 @@ export function sendDigests(req: IncomingMessage, res: ServerResponse, json: str
   });
 }
 
+/**
+ * A media key (16 bytes), cacheable by edges like a segment: an edge checks each viewer's playback token before it
+ * answers from its cache (whose key carries no token), so 1,000 viewers make one upstream request per key, and the key
+ * never changes under its name (the epoch and key period are in it).
+ */
+export function sendMediaKey(req: IncomingMessage, res: ServerResponse, object: string, key: Uint8Array): void {
+  sendEntity(req, res, {
+    status: 200,
+    headers: { 'content-type': 'application/octet-stream', 'cache-control': IMMUTABLE },
+    body: key,
+    etag: `"${object}"`,
+  });
+}
+
 /** A complete media object; never compressed, as media does not shrink. */
 export function sendMediaObject(req: IncomingMessage, res: ServerResponse, object: string, data: Uint8Array): void {
   sendEntity(req, res, {

@@ -20,6 +20,7 @@ describe('cache key', () => {
     expect(objectKindOf('/live/s/v0/init-k3x9.mp4')).toBe('init');
     expect(objectKindOf('/live/s/v0/k3x9-41.2.m4s')).toBe('part');
     expect(objectKindOf('/live/s/v0/k3x9-41.m4s')).toBe('segment');
+    expect(objectKindOf('/live/s/v0/key-k3x9-4.key')).toBe('key');
     expect(objectKindOf('/live/s/v0/whatever.txt')).toBe('other');
   });
 });

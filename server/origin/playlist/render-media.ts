@@ -1,5 +1,5 @@
 // Renders an LL-HLS media playlist (full or a delta update) from a plain snapshot of one rendition's timeline.
-import { MEDIA_PLAYLIST, initObjectName, partObjectName, segmentObjectName } from '../../../shared/playback-path.ts';
+import { MEDIA_PLAYLIST, initObjectName, keyObjectName, partObjectName, segmentObjectName } from '../../../shared/playback-path.ts';
 
 /** EXT-X-VERSION: EXT-X-MAP without I-frames-only needs 6. */
 export const MEDIA_PLAYLIST_VERSION = 6;
@@ -30,6 +30,8 @@ export interface SegmentSnapshot {
   /** False for the segment in progress, which is listed by its parts only. */
   complete: boolean;
   parts: PartSnapshot[];
+  /** An encrypted stream's key period of the segment and its IV (`0x…`), for EXT-X-KEY. */
+  key?: { period: number; iv: string };
 }
 
 export interface MediaPlaylistSnapshot {
@@ -100,7 +102,15 @@ export function renderMediaPlaylist(snapshot: MediaPlaylistSnapshot, options: Re
   const totalUs = segments.reduce((sum, segment) => sum + segment.durationUs, 0);
   const partHorizonUs = PART_LISTING_TARGET_DURATIONS * targetDurationS * 1_000_000;
   let startUs = segments.slice(0, skipped).reduce((sum, segment) => sum + segment.durationUs, 0);
+  let keyPeriod: number | undefined;
   for (const segment of segments.slice(skipped)) {
+    // A key tag applies to everything after it, so one goes before the first segment of each key period and before the
+    // first segment listed (a joining player, or a delta update's first segment, needs it). It comes after EXT-X-MAP,
+    // which keeps the init segment (codec setup, no media) in the clear for every client.
+    if (segment.key && segment.key.period !== keyPeriod) {
+      keyPeriod = segment.key.period;
+      lines.push(`#EXT-X-KEY:METHOD=AES-128,URI="${keyObjectName(epoch, keyPeriod)}",IV=${segment.key.iv}`);
+    }
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(segment.programDateTimeMs).toISOString()}`);
     if (!segment.complete || totalUs - startUs < partHorizonUs) {
       for (const part of segment.parts) {
