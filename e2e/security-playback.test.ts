@@ -46,7 +46,8 @@ beforeAll(async () => {
   await writeFile(rules, JSON.stringify({ [STREAM]: { denyCountries: ['US'] } }));
   const access = { PLAYBACK_SECRET: SECRET, GEO_RULES_FILE: rules };
   // The origin trusts X-Forwarded-For from 127.0.0.1 (as from an nginx in front of it); the edge trusts nobody.
-  origin = await startServer({ ROLE: 'origin', ...access, TRUSTED_PROXIES: '127.0.0.1', TOKEN_API_KEY: API_KEY });
+  // STREAM is encrypted too, so its key objects are among what the token guards.
+  origin = await startServer({ ROLE: 'origin', ...access, TRUSTED_PROXIES: '127.0.0.1', TOKEN_API_KEY: API_KEY, ENCRYPTED_STREAMS: STREAM });
   edge = await startServer({ ROLE: 'edge', ORIGIN_URL: origin.baseUrl, ...access });
   nginx = await startNginx(origin.baseUrl);
   publisher = await startNodePublisher({ baseUrl: origin.baseUrl, stream: STREAM, width: 640, height: 360, rendition: '360p', videoBitrate: 600_000, sourceSeconds: 4 });
@@ -64,15 +65,16 @@ afterAll(async () => {
  * The media playlist, a completed segment (the oldest listed, or the newest) and part and the init segment of STREAM,
  * as paths under `/live/`.
  */
-async function objectsOf(token: string, newest = false): Promise<{ playlist: string; init: string; segment: string; part: string }> {
+async function objectsOf(token: string, newest = false): Promise<{ playlist: string; init: string; segment: string; part: string; key: string }> {
   const playlistUrl = await mediaPlaylistUrl(`${origin.baseUrl}/t/${token}`, STREAM);
   const playlist = await playlistWithSegments(playlistUrl, 2);
   const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)![1]!;
+  const key = /#EXT-X-KEY:METHOD=AES-128,URI="([^"]+)"/.exec(playlist)![1]!;
   const segments = segmentsOf(playlist).filter((uri) => uri.endsWith('.m4s'));
   const segment = newest ? segments.at(-1)! : segments[0]!;
   const part = [...playlist.matchAll(/#EXT-X-PART:[^\n]*URI="([^"]+)"/g)].map((m) => m[1]!)[0]!;
   const plain = (name: string): string => new URL(name, playlistUrl).pathname.replace(`/t/${token}`, '');
-  return { playlist: plain('media.m3u8'), init: plain(init), segment: plain(segment), part: plain(part) };
+  return { playlist: plain('media.m3u8'), init: plain(init), segment: plain(segment), part: plain(part), key: plain(key) };
 }
 
 describe('signed playback at the origin and the built-in edge', () => {
@@ -118,7 +120,7 @@ describe('signed playback at the origin and the built-in edge', () => {
     }
   }, 120_000);
 
-  it('answers 401 without a token and 403 for expired, forged, other-stream and other-address tokens, for playlists and media', async () => {
+  it('answers 401 without a token and 403 for expired, forged, other-stream and other-address tokens, for playlists, media and keys', async () => {
     const valid = await mint(STREAM);
     const objects = await objectsOf(valid);
     const tokens = {
@@ -132,7 +134,7 @@ describe('signed playback at the origin and the built-in edge', () => {
     };
     const expected = { none: 401, expired: 403, forged: 403, otherStream: 403, otherAddress: 403, ownAddress: 200, valid: 200 };
     for (const base of [origin.baseUrl, edge.baseUrl]) {
-      for (const path of [multivariantPath(STREAM), objects.playlist, objects.init, objects.segment, objects.part]) {
+      for (const path of [multivariantPath(STREAM), objects.playlist, objects.init, objects.segment, objects.part, objects.key]) {
         const statuses: Record<string, number> = {};
         for (const [name, token] of Object.entries(tokens)) statuses[name] = (await rawGet(`${base}${withPlaybackToken(path, token)}`)).status;
         expect(statuses, `${base}${path}`).toEqual(expected);
@@ -201,7 +203,7 @@ describe('signed playback at the nginx edge (auth_request to the origin, cached 
       valid,
     };
     const expected = { none: 401, expired: 403, forged: 403, otherStream: 403, otherAddress: 403, ownAddress: 200, valid: 200 };
-    for (const path of [multivariantPath(STREAM), objects.playlist, objects.init, objects.segment, objects.part]) {
+    for (const path of [multivariantPath(STREAM), objects.playlist, objects.init, objects.segment, objects.part, objects.key]) {
       const statuses: Record<string, number> = {};
       for (const [name, token] of Object.entries(tokens)) statuses[name] = (await rawGet(`${nginx.baseUrl}${withPlaybackToken(path, token)}`)).status;
       expect(statuses, path).toEqual(expected);
