@@ -106,7 +106,7 @@ describe('signed playback at the origin and the built-in edge', () => {
     const objects = await objectsOf(await mint(STREAM));
     const tokens = await Promise.all(Array.from({ length: VIEWERS }, (_, i) => mint(STREAM, { ttlS: 600 + i })));
     expect(new Set(tokens).size).toBe(VIEWERS);
-    for (const kind of ['init', 'segment', 'part'] as const) {
+    for (const kind of ['init', 'segment', 'part', 'key'] as const) {
       const path = objects[kind];
       const edgeBefore = await readMetric(edge.baseUrl, 'swarmcast_edge_upstream_requests_total', { kind });
       const originBefore = await readMetric(origin.baseUrl, 'swarmcast_http_responses_total', { route: 'live', status: '200' });
