@@ -98,6 +98,30 @@ describe('publish authorization', () => {
   });
 });
 
+describe('publish limits behind a trusted proxy', () => {
+  it("counts each publisher's X-Forwarded-For address when the proxy is in TRUSTED_PROXIES", async () => {
+    const proxied = await startServer({ PUBLISH_KEY: 'proxied-publish-key-01', TRUSTED_PROXIES: '127.0.0.1' });
+    try {
+      const attempt = (forwardedFor: string, key: string): Promise<Response> =>
+        fetch(`${proxied.baseUrl}/api/publish/gamma`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${key}`, 'X-Forwarded-For': forwardedFor },
+          body: 'v=0\r\n',
+        });
+      let status = 0;
+      for (let attempts = 0; attempts <= MAX_FAILED_PUBLISH_ATTEMPTS && status !== 429; attempts++) {
+        status = (await attempt('203.0.113.7', `wrong-key-${attempts}`)).status;
+      }
+      expect(status).toBe(429);
+      // Another publisher behind the same proxy still has its own budget.
+      expect((await attempt('203.0.113.8', 'wrong-key-other')).status).toBe(401);
+      expect((await attempt('203.0.113.7', 'proxied-publish-key-01')).status).toBe(429);
+    } finally {
+      await proxied.stop();
+    }
+  });
+});
+
 describe('start on a non-loopback HOST', () => {
   it('refuses to start without publish keys (exit 2, saying what to set), and starts with PUBLISH_AUTH=off', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {

@@ -167,7 +167,9 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
   if (publishAuthorizer.open) {
     log('warn', 'publish.open', { reason: 'no publish key is set: anyone who reaches this server may publish', hint: 'set PUBLISH_KEY, PUBLISH_KEYS_FILE or PUBLISH_SECRET' });
   }
-  registerIngestRoutes(router, ingest, publishGate(publishAuthorizer));
+  // Behind a trusted proxy the failed-attempt and publish-rate budgets are each publisher's, not the proxy's.
+  const addressOf = (req: http.IncomingMessage): string => guard.clientAddress(req);
+  registerIngestRoutes(router, ingest, publishGate(publishAuthorizer, addressOf), addressOf);
   registerOriginRoutes(router, origin, guard);
   const tracker = new Tracker({ directory: origin });
   return {

@@ -87,12 +87,17 @@ export class PlaybackGuard {
     return this.#verifier !== undefined;
   }
 
+  /** The viewer's address: the socket's, or X-Forwarded-For's when the socket is a TRUSTED_PROXIES proxy. */
+  clientAddress(req: IncomingMessage): string {
+    return clientAddressOf(req, this.#trusted);
+  }
+
   /**
    * Resolves when `req` may have `stream`'s objects with `token` (from its /t/TOKEN prefix), with the token's expiry
    * (s since the epoch; undefined without tokens); rejects with a PlaybackAccessError.
    */
   async check(req: IncomingMessage, stream: string, token: string | undefined): Promise<number | undefined> {
-    const address = clientAddressOf(req, this.#trusted);
+    const address = this.clientAddress(req);
     let service = false;
     let expiresAtS: number | undefined;
     if (this.#verifier) {

@@ -19,7 +19,12 @@ type PublishGate = (req: IncomingMessage, streamName: string) => Promise<Publish
 
 const openGate: PublishGate = async () => null;
 
-export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: Ingest, gate: PublishGate = openGate): void {
+/** The publisher's address, which the per-address publish rate limit counts (behind a trusted proxy, its X-Forwarded-For). */
+type AddressOf = (req: IncomingMessage) => string;
+
+const socketAddress: AddressOf = (req) => req.socket.remoteAddress ?? 'unknown';
+
+export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: Ingest, gate: PublishGate = openGate, addressOf: AddressOf = socketAddress): void {
   registerPreflight(router, '/api/publish/*', 'publish');
   /** Answers a refusal and says whether there was one. */
   const refused = async (req: IncomingMessage, res: ServerResponse, name: string): Promise<boolean> => {
@@ -40,7 +45,7 @@ export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: I
     }
     try {
       const body = await readBody(req, ingest.config.maxOfferBytes);
-      const clientAddress = req.socket.remoteAddress ?? 'unknown';
+      const clientAddress = addressOf(req);
       const { sessionId, answerSdp } = await ingest.publish(name, body, clientAddress);
       res.writeHead(201, {
         ...PUBLISH_CORS_HEADERS,
