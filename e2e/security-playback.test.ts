@@ -2,7 +2,8 @@
 // with PLAYBACK_SECRET and GEO_RULES_FILE, a Node publisher over a real data channel, tokens from `npm run token`,
 // POST /api/token and the signer itself; every refusal with its status, 1,000 viewers' distinct tokens collapsing to
 // one upstream request per object, X-Forwarded-For believed only from a trusted proxy, the tracker closed to the
-// stream's token holders, and Chromium and Firefox viewers playing through the edge and explaining a refused link.
+// stream's token holders, ffmpeg playing the encrypted stream with token-guarded keys, and Chromium, Firefox and
+// WebKit viewers playing through the edge and explaining a refused link.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -101,6 +102,25 @@ describe('signed playback at the origin and the built-in edge', () => {
     // The edge has no token API (TOKEN_API_KEY is the origin's here): POST /api/token is not routed there.
     expect([404, 405]).toContain((await rawGet(`${edge.baseUrl}/api/token`, { method: 'POST' })).status);
   }, 60_000);
+
+  it("ffmpeg's HLS demuxer plays the encrypted stream through the edge with a token, fetching each key under it", async () => {
+    const token = await mint(STREAM);
+    await objectsOf(token);
+    const url = `${edge.baseUrl}${withPlaybackToken(multivariantPath(STREAM), token)}`;
+    const { stdout, stderr } = await run(
+      'ffmpeg',
+      ['-hide_banner', '-nostdin', '-v', 'info', '-i', url, '-t', '3', '-map', '0:v', '-f', 'null', '-progress', 'pipe:1', '-'],
+      { timeout: 60_000 },
+    );
+    const frames = Math.max(...[...stdout.matchAll(/^frame=(\d+)$/gm)].map((m) => Number(m[1])));
+    const keyUrls = [...stderr.matchAll(/Opening '([^']+\.key)' for reading/g)].map((m) => m[1]!);
+    expect(stderr).not.toMatch(/error|invalid|corrupt/i);
+    expect(frames).toBeGreaterThanOrEqual(3 * 30 - 2);
+    expect(keyUrls.length).toBeGreaterThanOrEqual(1);
+    for (const keyUrl of keyUrls) expect(new URL(keyUrl).pathname.startsWith(`/t/${token}/live/${STREAM}/`), keyUrl).toBe(true);
+    // The same stream without a token: the multivariant playlist is refused, so ffmpeg opens nothing.
+    await expect(run('ffmpeg', ['-hide_banner', '-nostdin', '-i', `${edge.baseUrl}${multivariantPath(STREAM)}`, '-t', '1', '-f', 'null', '-'], { timeout: 30_000 })).rejects.toThrow(/401/);
+  }, 90_000);
 
   it(`makes one upstream request per object for ${VIEWERS} viewers with ${VIEWERS} distinct tokens`, async () => {
     const objects = await objectsOf(await mint(STREAM));
@@ -238,7 +258,7 @@ describe('signed playback at the nginx edge (auth_request to the origin, cached 
 });
 
 describe('token-protected playback in the browser matrix', () => {
-  for (const kind of ['chromium', 'firefox'] as const satisfies readonly BrowserKind[]) {
+  for (const kind of ['chromium', 'firefox', 'webkit'] as const satisfies readonly BrowserKind[]) {
     it(`${kind} plays a token-protected stream through the edge and explains a refused link`, async () => {
       const browser = await launchBrowser(kind);
       try {
