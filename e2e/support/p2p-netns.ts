@@ -24,6 +24,12 @@ export interface ViewerSample {
   bytesP2p: number;
   peers: number;
   rejectedP2pSegments: number;
+  bannedPeers: number;
+  targetLatencyMs: number | null;
+  edge: string | null;
+  edgeSwitches: number;
+  bufferMs: number;
+  playbackRate: number;
   /** The watch page's overlay over the video, null while hidden. */
   overlay: string | null;
 }
@@ -51,6 +57,8 @@ export interface P2pE2eResult {
   linksBefore: string[];
   linksAfter: string[];
   routes: string[];
+  /** Each of the four viewers' glass-to-glass latency when it started playing (the first joined at go-live), by name. */
+  joinedLatencyMs: Record<string, number>;
   /** The four viewers once they share segments. */
   shared: ViewerReport[];
   /** The viewer who joined while the others played, once it received segments from peers. */
@@ -60,6 +68,10 @@ export interface P2pE2eResult {
   afterBadPeer: ViewerReport[];
   /** The honest viewers' currentTime when the bad peer started, by name. */
   currentTimeAtBadPeer: Record<string, number>;
+  /** The honest viewers' stall counts when the bad peer started, by name. */
+  stallsAtBadPeer: Record<string, number>;
+  /** A viewer alone in the swarm playing from edges B and C: its stats before B went away and a while after. */
+  failover: { edgeB: string; edgeC: string; before: ViewerSample; after: ViewerSample; edgeCMediaRequests: number };
   tracker: { peers: number; relayed: number };
   serverLog: string[];
 }
