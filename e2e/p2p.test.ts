@@ -56,8 +56,12 @@ describe('p2p mode in a network namespace', () => {
     expect(target).toBe(4500);
     // It started near the live edge, well ahead of where p2p mode plays ...
     expect(joined, 'latency when it started').toBeLessThan(target - 1000);
-    // ... and every viewer plays at the target now (glass-to-glass is never less than the distance behind the playlist).
-    for (const viewer of result.shared) expect(viewer.final.latencyMs, viewer.name).toBeGreaterThanOrEqual(target - 200);
+    // ... and every viewer plays at the target now, at normal speed (glass-to-glass is never less than the distance
+    // behind the playlist's end, which the drift brings to within 0.5 s of the target).
+    for (const viewer of result.shared) {
+      expect(viewer.final.playbackRate, viewer.name).toBe(1);
+      expect(viewer.final.latencyMs, viewer.name).toBeGreaterThanOrEqual(target - 500);
+    }
     expect(goLive!.final.bytesP2p).toBeGreaterThan(0);
     expect(goLive!.final.stalls).toBe(0);
   });
@@ -86,6 +90,8 @@ describe('p2p mode in a network namespace', () => {
       expect(victim.final.bannedPeers, victim.name).toBe(1);
       expect(victim.final.rejectedP2pSegments, victim.name).toBe(1);
     }
+    // It did come back (it announces again every 10 s) and was refused.
+    expect(victims.reduce((sum, v) => sum + v.bannedReconnects, 0)).toBeGreaterThan(0);
     for (const viewer of honest) {
       expect(viewer.final.state, viewer.name).toBe('playing');
       expect(viewer.final.currentTime, viewer.name).toBeGreaterThan((result.currentTimeAtBadPeer[viewer.name] ?? Infinity) + 25);

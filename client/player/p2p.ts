@@ -201,7 +201,10 @@ export function createP2pHls(hlsConfig: Partial<HlsConfig>, settings: P2pSetting
     clearInterval(driftTimer);
   });
   engine.addEventListener('onPeerConnect', ({ peerId, streamType }) => {
-    if (banned.has(peerId)) return;
+    if (banned.has(peerId)) {
+      console.warn(`[swarmcast] banned peer ${peerId} connected again; its segments are refused`);
+      return;
+    }
     traffic.peerConnected(peerId, streamType);
     redraw();
   });

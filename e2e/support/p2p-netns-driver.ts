@@ -40,7 +40,7 @@ const BAD_PEER_TIMEOUT_MS = 90_000;
  */
 const BAD_PEER_WATCH_MS = 25_000;
 /** How close (ms of glass-to-glass latency) a viewer who joined at go-live must come to p2p mode's target. */
-const TARGET_SLACK_MS = 200;
+const TARGET_SLACK_MS = 500;
 /** Until viewers who joined at go-live have drifted back to p2p mode's target (about 3 s at 0.85×: 20 s). */
 const DRIFT_TIMEOUT_MS = 60_000;
 /** After edge B is gone: the failover viewer keeps playing this long (media seconds), its peer engine fetching from C. */
@@ -205,6 +205,7 @@ class Viewers {
         final: await pollUntil(sample, (s) => s.overlay !== null, OVERLAY_TIMEOUT_MS, `${name}'s overlay`).catch(() => sample()),
         pairs: await evaluate<CandidatePair[]>(USED_PAIRS),
         closedConnections: await evaluate<number>(`(window.__swarmcastPeerConnections ?? []).filter((pc) => pc.signalingState === 'closed').length`),
+        bannedReconnects: logs.filter((line) => /banned peer .* connected again/.test(line)).length,
       }),
       close,
       logs,
@@ -303,120 +304,133 @@ async function runE2e(): Promise<P2pE2eResult> {
   const linksAfter = linkNames();
   const routes = ip('route', 'show', 'table', 'all').split('\n').filter(Boolean);
   return withStage('p2p', DEFAULT_SEGMENT_MS, 0, async ({ server, viewers }) => {
-    // The first viewer joins at go-live, when the playlist lists less than p2p mode holds behind live: hls.js starts it
-    // at the first segment, near the live edge and ahead of where its swarm will be.
-    const first: Viewer[] = [];
-    const joinedLatencyMs: Record<string, number> = {};
-    for (const browser of ['chromium', 'firefox', 'chromium', 'firefox'] as const) {
-      const viewer = await viewers.open(browser);
-      const joined = await pollUntil(viewer.sample, (s) => s.state === 'playing' && s.latencyMs !== null, PLAYING_TIMEOUT_MS, `${viewer.name} playing`);
-      joinedLatencyMs[viewer.name] = joined.latencyMs!;
-      first.push(viewer);
-    }
-    await waitPlaying(first);
-    step(`four viewers playing; latency when each started: ${JSON.stringify(joinedLatencyMs)}`);
-    // Every viewer ends up at the p2p target (those who joined early drift back to it) ...
-    const atTarget = (s: ViewerSample): boolean => s.latencyMs !== null && s.targetLatencyMs !== null && s.latencyMs >= s.targetLatencyMs - TARGET_SLACK_MS;
-    await pollUntil(() => Promise.all(first.map((v) => v.sample())), (s) => s.every(atTarget), DRIFT_TIMEOUT_MS, 'every viewer at the p2p target').catch(async (err: unknown) => {
-      step(`not at the target: ${JSON.stringify(await Promise.all(first.map((v) => v.sample())))}`);
-      throw err;
-    });
-    // ... and most receive segments from peers (one may have fetched everything it played itself), the go-live one among them.
-    await pollUntil(
-      () => Promise.all(first.map((v) => v.sample())),
-      (s) => s.filter((x) => x.bytesP2p > 0).length >= 3 && s[0]!.bytesP2p > 0,
-      SHARING_TIMEOUT_MS,
-      'three viewers with bytes from peers, the one who joined at go-live among them',
-    );
-    const shared = await Promise.all(first.map((v) => v.report()));
-    step('viewers at the target and sharing');
-
-    const late = await viewers.open('chromium');
-    await waitPlaying([late]);
-    await pollUntil(() => late.sample(), (s) => s.bytesP2p > 0, SHARING_TIMEOUT_MS, 'the late viewer receiving segments from peers');
-    const lateReport = await late.report();
-    step('late viewer sharing');
-
-    // The bad peer is the connected viewer closest to live: the others most often take segments from it (a viewer
-    // that has lost its peers would have no one to corrupt anything for).
-    const samples = await Promise.all(first.map((v) => v.sample()));
-    const rank = (s: ViewerSample): number => (s.peers > 0 ? 0 : 1e9) + (s.latencyMs ?? 1e8);
-    const ranks = samples.map(rank);
-    const bad = first[ranks.indexOf(Math.min(...ranks))]!;
-    const honest = viewers.all.filter((v) => v !== bad);
-    const atBadPeer = await Promise.all(honest.map((v) => v.sample()));
-    const currentTimeAtBadPeer = Object.fromEntries(honest.map((v, i) => [v.name, atBadPeer[i]!.currentTime]));
-    const stallsAtBadPeer = Object.fromEntries(honest.map((v, i) => [v.name, atBadPeer[i]!.stalls]));
-    await bad.evaluate(CORRUPT_UPLOADS);
-    step(`${bad.name} corrupts its uploads`);
-    // Each honest viewer's stall count as last seen, to say when a stall happened.
-    const lastStalls = new Map(honest.map((v, i) => [v, atBadPeer[i]!.stalls]));
-    const watchStalls = async (): Promise<ViewerSample[]> => {
-      const now = await Promise.all(honest.map((v) => v.sample()));
-      honest.forEach((v, i) => {
-        if (now[i]!.stalls !== lastStalls.get(v)) step(`${v.name} stalled: ${JSON.stringify(now[i])}`);
-        lastStalls.set(v, now[i]!.stalls);
-      });
-      return now;
-    };
-    await pollUntil(
-      async () => [...(await watchStalls()), await bad.sample()],
-      (s) => s.slice(0, -1).some((x) => x.rejectedP2pSegments > 0),
-      BAD_PEER_TIMEOUT_MS,
-      'an honest viewer refusing a corrupted segment',
-    );
-    step('bad peer caught');
-    // Playback goes on: the honest viewers' playheads keep moving for a while after the bad segments were refused,
-    // long enough for the bad peer to announce again and be offered to its victims.
-    const caughtAt = Object.fromEntries(await Promise.all(honest.map(async (v) => [v.name, (await v.sample()).currentTime] as const)));
-    await pollUntil(
-      watchStalls,
-      (s) => s.every((x, i) => x.currentTime >= (caughtAt[honest[i]!.name] ?? 0) + BAD_PEER_WATCH_MS / 1000),
-      BAD_PEER_WATCH_MS + 15_000,
-      'honest viewers playing on after the bad peer was caught',
-    );
-    const afterBadPeer = await Promise.all(honest.map((v) => v.report()));
-    const tracker = await trackerCounts(server.baseUrl);
-    step(`after the bad peer: ${JSON.stringify(await Promise.all(honest.map((v) => v.sample())))}`);
-    for (const viewer of honest) step(`${viewer.name} logs:\n  ${viewer.logs.join('\n  ')}`);
-
-    // Edge failover of the peer engine's own HTTP fetches: a viewer alone in the swarm (it fetches every segment over
-    // HTTP) plays from two edges, B first; B goes away.
-    await Promise.all(viewers.all.map((v) => v.close()));
-    const edgeB = await startCountingProxy(server.baseUrl);
-    const edgeC = await startCountingProxy(server.baseUrl);
+    // Says when and how each stall happened, as progress lines.
+    const stallsSeen = new Map<Viewer, number>();
+    const stallWatch = setInterval(() => {
+      for (const viewer of [...viewers.all]) {
+        viewer.sample().then(
+          (s) => {
+            if (s.stalls !== (stallsSeen.get(viewer) ?? 0)) step(`${viewer.name} stalled: ${JSON.stringify(s)}\n  ${viewer.logs.slice(-5).join('\n  ')}`);
+            stallsSeen.set(viewer, s.stalls);
+          },
+          () => undefined,
+        );
+      }
+    }, SAMPLE_INTERVAL_MS);
     try {
-      const failover = await viewers.open('chromium', `${edgeB.url}/watch?stream=${STREAM}&latency=p2p&edges=${edgeB.url},${edgeC.url}`);
-      await waitPlaying([failover]);
-      const beforeFailover = await pollUntil(failover.sample, (s) => s.bytesHttp > 0, SHARING_TIMEOUT_MS, 'the failover viewer loading over HTTP');
-      step(`failover viewer loading over HTTP: ${JSON.stringify(beforeFailover)}; edge B goes away`);
-      await edgeB.close();
-      const afterFailover = await pollUntil(
-        failover.sample,
-        (s) => s.currentTime >= beforeFailover.currentTime + FAILOVER_WATCH_S && s.bytesHttp > beforeFailover.bytesHttp,
-        FAILOVER_WATCH_S * 1000 + 30_000,
-        'the failover viewer playing on from edge C',
-      );
-      return {
-        linksBefore,
-        linksAfter,
-        routes,
-        joinedLatencyMs,
-        shared,
-        late: lateReport,
-        badPeer: bad.name,
-        afterBadPeer,
-        currentTimeAtBadPeer,
-        stallsAtBadPeer,
-        failover: { edgeB: edgeB.url, edgeC: edgeC.url, before: beforeFailover, after: afterFailover, edgeCMediaRequests: edgeC.traffic().mediaRequests },
-        tracker,
-        serverLog: server.logLines.slice(-40),
-      };
+      return await runE2eStage(server, viewers, linksBefore, linksAfter, routes);
     } finally {
-      await edgeB.close().catch(() => undefined);
-      await edgeC.close();
+      clearInterval(stallWatch);
     }
   });
+}
+
+async function runE2eStage(server: RunningServer, viewers: Viewers, linksBefore: string[], linksAfter: string[], routes: string[]): Promise<P2pE2eResult> {
+  // The first viewer joins at go-live, when the playlist lists less than p2p mode holds behind live: hls.js starts it
+  // at the first segment, near the live edge and ahead of where its swarm will be.
+  const first: Viewer[] = [];
+  const joinedLatencyMs: Record<string, number> = {};
+  for (const browser of ['chromium', 'firefox', 'chromium', 'firefox'] as const) {
+    const viewer = await viewers.open(browser);
+    const joined = await pollUntil(viewer.sample, (s) => s.state === 'playing' && s.latencyMs !== null, PLAYING_TIMEOUT_MS, `${viewer.name} playing`);
+    joinedLatencyMs[viewer.name] = joined.latencyMs!;
+    first.push(viewer);
+  }
+  await waitPlaying(first);
+  step(`four viewers playing; latency when each started: ${JSON.stringify(joinedLatencyMs)}`);
+  // Every viewer ends up at the p2p target (those who joined early drift back to it) ...
+  const atTarget = (s: ViewerSample): boolean =>
+    s.playbackRate === 1 && s.latencyMs !== null && s.targetLatencyMs !== null && s.latencyMs >= s.targetLatencyMs - TARGET_SLACK_MS;
+  await pollUntil(() => Promise.all(first.map((v) => v.sample())), (s) => s.every(atTarget), DRIFT_TIMEOUT_MS, 'every viewer at the p2p target').catch(async (err: unknown) => {
+    step(`not at the target: ${JSON.stringify(await Promise.all(first.map((v) => v.sample())))}`);
+    throw err;
+  });
+  // ... and most receive segments from peers (one may have fetched everything it played itself), the go-live one among them.
+  await pollUntil(
+    () => Promise.all(first.map((v) => v.sample())),
+    (s) => s.filter((x) => x.bytesP2p > 0).length >= 3 && s[0]!.bytesP2p > 0,
+    SHARING_TIMEOUT_MS,
+    'three viewers with bytes from peers, the one who joined at go-live among them',
+  );
+  const shared = await Promise.all(first.map((v) => v.report()));
+  step('viewers at the target and sharing');
+
+  const late = await viewers.open('chromium');
+  await waitPlaying([late]);
+  await pollUntil(() => late.sample(), (s) => s.bytesP2p > 0, SHARING_TIMEOUT_MS, 'the late viewer receiving segments from peers');
+  const lateReport = await late.report();
+  step('late viewer sharing');
+
+  // The bad peer is the connected viewer closest to live: the others most often take segments from it (a viewer
+  // that has lost its peers would have no one to corrupt anything for).
+  const samples = await Promise.all(first.map((v) => v.sample()));
+  const rank = (s: ViewerSample): number => (s.peers > 0 ? 0 : 1e9) + (s.latencyMs ?? 1e8);
+  const ranks = samples.map(rank);
+  const bad = first[ranks.indexOf(Math.min(...ranks))]!;
+  const honest = viewers.all.filter((v) => v !== bad);
+  const atBadPeer = await Promise.all(honest.map((v) => v.sample()));
+  const currentTimeAtBadPeer = Object.fromEntries(honest.map((v, i) => [v.name, atBadPeer[i]!.currentTime]));
+  const stallsAtBadPeer = Object.fromEntries(honest.map((v, i) => [v.name, atBadPeer[i]!.stalls]));
+  await bad.evaluate(CORRUPT_UPLOADS);
+  step(`${bad.name} corrupts its uploads`);
+  const watchStalls = (): Promise<ViewerSample[]> => Promise.all(honest.map((v) => v.sample()));
+  await pollUntil(
+    async () => [...(await watchStalls()), await bad.sample()],
+    (s) => s.slice(0, -1).some((x) => x.rejectedP2pSegments > 0),
+    BAD_PEER_TIMEOUT_MS,
+    'an honest viewer refusing a corrupted segment',
+  );
+  step('bad peer caught');
+  // Playback goes on: the honest viewers' playheads keep moving for a while after the bad segments were refused,
+  // long enough for the bad peer to announce again and be offered to its victims.
+  const caughtAt = Object.fromEntries(await Promise.all(honest.map(async (v) => [v.name, (await v.sample()).currentTime] as const)));
+  await pollUntil(
+    watchStalls,
+    (s) => s.every((x, i) => x.currentTime >= (caughtAt[honest[i]!.name] ?? 0) + BAD_PEER_WATCH_MS / 1000),
+    BAD_PEER_WATCH_MS + 15_000,
+    'honest viewers playing on after the bad peer was caught',
+  );
+  const afterBadPeer = await Promise.all(honest.map((v) => v.report()));
+  const tracker = await trackerCounts(server.baseUrl);
+  step(`after the bad peer: ${JSON.stringify(await Promise.all(honest.map((v) => v.sample())))}`);
+  for (const viewer of honest) step(`${viewer.name} logs:\n  ${viewer.logs.join('\n  ')}`);
+
+  // Edge failover of the peer engine's own HTTP fetches: a viewer alone in the swarm (it fetches every segment over
+  // HTTP) plays from two edges, B first; B goes away.
+  await Promise.all(viewers.all.map((v) => v.close()));
+  const edgeB = await startCountingProxy(server.baseUrl);
+  const edgeC = await startCountingProxy(server.baseUrl);
+  try {
+    const failover = await viewers.open('chromium', `${edgeB.url}/watch?stream=${STREAM}&latency=p2p&edges=${edgeB.url},${edgeC.url}`);
+    await waitPlaying([failover]);
+    const beforeFailover = await pollUntil(failover.sample, (s) => s.bytesHttp > 0, SHARING_TIMEOUT_MS, 'the failover viewer loading over HTTP');
+    step(`failover viewer loading over HTTP: ${JSON.stringify(beforeFailover)}; edge B goes away`);
+    await edgeB.close();
+    const afterFailover = await pollUntil(
+      failover.sample,
+      (s) => s.currentTime >= beforeFailover.currentTime + FAILOVER_WATCH_S && s.bytesHttp > beforeFailover.bytesHttp,
+      FAILOVER_WATCH_S * 1000 + 30_000,
+      'the failover viewer playing on from edge C',
+    );
+    return {
+      linksBefore,
+      linksAfter,
+      routes,
+      joinedLatencyMs,
+      shared,
+      late: lateReport,
+      badPeer: bad.name,
+      afterBadPeer,
+      currentTimeAtBadPeer,
+      stallsAtBadPeer,
+      failover: { edgeB: edgeB.url, edgeC: edgeC.url, before: beforeFailover, after: afterFailover, edgeCMediaRequests: edgeC.traffic().mediaRequests },
+      tracker,
+      serverLog: server.logLines.slice(-40),
+    };
+  } finally {
+    await edgeB.close().catch(() => undefined);
+    await edgeC.close();
+  }
 }
 
 function percentile(sorted: readonly number[], p: number): number | null {

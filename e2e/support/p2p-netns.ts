@@ -42,6 +42,8 @@ export interface ViewerReport {
   pairs: CandidatePair[];
   /** Peer connections this page has closed (a peer dropped or gone). */
   closedConnections: number;
+  /** Times a peer this page had banned connected to it again (from the player's console). */
+  bannedReconnects: number;
 }
 
 /** Requests and response bytes the viewers made to the server, by kind, counted by the driver's front proxy. */
