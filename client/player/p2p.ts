@@ -105,7 +105,7 @@ export function withoutDeliveryDirectives(url: string): string {
 }
 
 /** `url` on `origin` when it is on one of `edges` (edges serve the same paths), else `url`. */
-export function onOrigin(url: string, origin: string, edges: readonly string[]): string {
+function onOrigin(url: string, origin: string, edges: readonly string[]): string {
   const parsed = new URL(url);
   return edges.includes(parsed.origin) ? origin + parsed.pathname + parsed.search : url;
 }

@@ -304,25 +304,31 @@ async function runE2e(): Promise<P2pE2eResult> {
   const linksAfter = linkNames();
   const routes = ip('route', 'show', 'table', 'all').split('\n').filter(Boolean);
   return withStage('p2p', DEFAULT_SEGMENT_MS, 0, async ({ server, viewers }) => {
-    // Says when and how each stall happened, as progress lines.
-    const stallsSeen = new Map<Viewer, number>();
-    const stallWatch = setInterval(() => {
-      for (const viewer of [...viewers.all]) {
-        viewer.sample().then(
-          (s) => {
-            if (s.stalls !== (stallsSeen.get(viewer) ?? 0)) step(`${viewer.name} stalled: ${JSON.stringify(s)}\n  ${viewer.logs.slice(-5).join('\n  ')}`);
-            stallsSeen.set(viewer, s.stalls);
-          },
-          () => undefined,
-        );
-      }
-    }, SAMPLE_INTERVAL_MS);
+    const stopWatching = logStalls(viewers);
     try {
       return await runE2eStage(server, viewers, linksBefore, linksAfter, routes);
     } finally {
-      clearInterval(stallWatch);
+      stopWatching();
     }
   });
+}
+
+/** Says when and how each stall of any viewer happened from now on, as progress lines; returns what stops it. */
+function logStalls(viewers: Viewers): () => void {
+  const stallsSeen = new Map<Viewer, number>();
+  const timer = setInterval(() => {
+    for (const viewer of [...viewers.all]) {
+      viewer.sample().then(
+        (s) => {
+          const before = stallsSeen.get(viewer);
+          if (before !== undefined && s.stalls !== before) step(`${viewer.name} stalled: ${JSON.stringify(s)}\n  ${viewer.logs.slice(-5).join('\n  ')}`);
+          stallsSeen.set(viewer, s.stalls);
+        },
+        () => undefined,
+      );
+    }
+  }, SAMPLE_INTERVAL_MS);
+  return () => clearInterval(timer);
 }
 
 async function runE2eStage(server: RunningServer, viewers: Viewers, linksBefore: string[], linksAfter: string[], routes: string[]): Promise<P2pE2eResult> {
@@ -457,6 +463,7 @@ async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: numbe
     const opened: Viewer[] = [];
     for (let i = 0; i < viewerCount; i++) opened.push(await viewers.open(i % 2 === 0 ? 'chromium' : 'firefox'));
     await waitPlaying(opened);
+    const stopWatching = logStalls(viewers);
     const startTraffic = proxy.traffic();
     const startSamples = await viewers.samples();
     const startCpu = cpuTimes();
@@ -466,6 +473,7 @@ async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: numbe
       await new Promise((resolve) => setTimeout(resolve, SAMPLE_INTERVAL_MS));
       for (const s of await viewers.samples()) if (s.latencyMs !== null && s.state === 'playing') latencies.push(s.latencyMs);
     }
+    stopWatching();
     const endCpu = cpuTimes();
     const endSamples = await viewers.samples();
     const endTraffic = proxy.traffic();
