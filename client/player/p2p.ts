@@ -188,6 +188,10 @@ export function createP2pHls(hlsConfig: Partial<HlsConfig>, settings: P2pSetting
     peerOf.delete(segmentUrl);
     fetchedFrom.delete(segmentUrl);
   });
+  engine.addEventListener('onSegmentAbort', ({ segment }) => {
+    peerOf.delete(segment.url);
+    fetchedFrom.delete(segment.url);
+  });
   // Viewers take turns at fetching new segments over HTTP for the others; the odds follow the swarm's size.
   let drawHeldUntil = 0;
   const redraw = (): void => {
