@@ -45,6 +45,8 @@ const TARGET_SLACK_MS = 500;
 const DRIFT_TIMEOUT_MS = 60_000;
 /** After edge B is gone: the failover viewer keeps playing this long (media seconds), its peer engine fetching from C. */
 const FAILOVER_WATCH_S = 10;
+/** The failover viewer's buffer when edge B goes away: p2p mode holds about 4 s of segments ahead of the playhead. */
+const FAILOVER_BUFFER_MS = 3000;
 const SAMPLE_INTERVAL_MS = 1000;
 /** The watch page redraws its stats and overlay every second; a few redraws. */
 const OVERLAY_TIMEOUT_MS = 5000;
@@ -409,7 +411,13 @@ async function runE2eStage(server: RunningServer, viewers: Viewers, linksBefore:
   try {
     const failover = await viewers.open('chromium', `${edgeB.url}/watch?stream=${STREAM}&latency=p2p&edges=${edgeB.url},${edgeC.url}`);
     await waitPlaying([failover]);
-    const beforeFailover = await pollUntil(failover.sample, (s) => s.bytesHttp > 0, SHARING_TIMEOUT_MS, 'the failover viewer loading over HTTP');
+    // Steady first: playing at its target with the segments up to it buffered, as a viewer is when an edge dies.
+    const beforeFailover = await pollUntil(
+      failover.sample,
+      (s) => s.bytesHttp > 0 && s.bufferMs >= FAILOVER_BUFFER_MS,
+      SHARING_TIMEOUT_MS,
+      'the failover viewer loading over HTTP with its buffer full',
+    );
     step(`failover viewer loading over HTTP: ${JSON.stringify(beforeFailover)}; edge B goes away`);
     await edgeB.close();
     const afterFailover = await pollUntil(
