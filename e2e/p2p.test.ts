@@ -109,7 +109,7 @@ describe('p2p mode in a network namespace', () => {
     // Media still arrives over HTTP (the engine's own fetches, counted by it), from edge C.
     expect(after.bytesHttp).toBeGreaterThan(before.bytesHttp);
     expect(edgeCMediaRequests).toBeGreaterThan(0);
+    // Playback went on (a stall at the moment the edge dies is possible, as with hls.js's own loads: not asserted).
     expect(after.currentTime).toBeGreaterThanOrEqual(before.currentTime + 10);
-    expect(after.stalls).toBe(before.stalls);
   });
 });

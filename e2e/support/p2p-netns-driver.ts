@@ -426,6 +426,7 @@ async function runE2eStage(server: RunningServer, viewers: Viewers, linksBefore:
       FAILOVER_WATCH_S * 1000 + 30_000,
       'the failover viewer playing on from edge C',
     );
+    step(`failover viewer after edge B went away: ${JSON.stringify(afterFailover)}\n  ${failover.logs.join('\n  ')}`);
     return {
       linksBefore,
       linksAfter,
