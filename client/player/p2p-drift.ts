@@ -1,7 +1,7 @@
 // `p2p` mode's drift back to its target behind live: a viewer who joined before the playlist listed that much media
 // started nearer the live edge, ahead of its swarm; it plays slower until it is back at the target.
 
-/** How a `p2p`-mode player ahead of its target (hls.js's live sync position) drifts back to it. */
+/** How a `p2p`-mode player ahead of its target (less far behind the live edge than hls.js's target latency) drifts back to it. */
 export interface DriftBackConfig {
   /** The playback rate while drifting back: slow enough to pass unnoticed (browsers keep the audio's pitch). */
   rate: number;

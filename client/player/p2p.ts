@@ -240,11 +240,17 @@ function isEdgeError(type: string): boolean {
   return type === 'http-error' || type === 'bytes-receiving-timeout';
 }
 
-/** Slows a playhead ahead of its live sync position down until it is back there (see driftBackRate). */
+/**
+ * Slows a playhead that is less far behind the live edge than hls.js's target latency down until it is back there (see
+ * driftBackRate). Measured as latencies rather than against `liveSyncPosition`, which hls.js clamps to the start of the
+ * playlist: at go-live the drift starts at once, building up the thin buffer a viewer at the live edge has.
+ */
 function driftBack(hls: Hls, config: P2pConfig): void {
   const media = hls.media;
   if (!media || media.paused || media.seeking) return;
-  const target = hls.liveSyncPosition;
-  const rate = driftBackRate(target === null ? null : media.currentTime - target, media.playbackRate, config.driftBack);
+  const target = hls.targetLatency;
+  // hls.js reports 0 until it has measured a latency.
+  const aheadS = target === null || hls.latency === 0 ? null : target - hls.latency;
+  const rate = driftBackRate(aheadS, media.playbackRate, config.driftBack);
   if (rate !== media.playbackRate) media.playbackRate = rate;
 }
