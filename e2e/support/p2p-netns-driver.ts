@@ -216,7 +216,12 @@ class Viewers {
     return viewer;
   }
 
-  async #chromiumPage(watchUrl: string, log: (text: string) => void): Promise<Pick<Viewer, 'evaluate' | 'close'>> {
+  /** Starts Chromium before the broadcast, so that a viewer opened at go-live does not wait for a browser to start. */
+  async warm(): Promise<void> {
+    await this.#launchChromium();
+  }
+
+  async #launchChromium(): Promise<ChromiumBrowser> {
     // Test-only, as Firefox's pref below: host candidates named by address rather than by an mDNS name, so the suite can
     // read which addresses the peers used.
     this.#chromium ??= await chromium.launch({
@@ -224,7 +229,11 @@ class Viewers {
       args: [...CHROMIUM_ARGS, '--disable-features=WebRtcHideLocalIpsWithMdns'],
       headless: true,
     });
-    const context = await this.#chromium.newContext();
+    return this.#chromium;
+  }
+
+  async #chromiumPage(watchUrl: string, log: (text: string) => void): Promise<Pick<Viewer, 'evaluate' | 'close'>> {
+    const context = await (await this.#launchChromium()).newContext();
     await context.addInitScript(RECORD_PEER_CONNECTIONS);
     const page = await context.newPage();
     page.on('console', (message) => log(message.text()));
@@ -282,14 +291,15 @@ async function withStage<T>(mode: 'low' | 'p2p', segmentMs: number, joinAfterMs:
   let publisher: NodePublisher | undefined;
   let viewers: Viewers | undefined;
   try {
-    publisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: [RUNG], gopSeconds: segmentMs / 1000 });
     proxy = await startCountingProxy(server.baseUrl);
+    viewers = new Viewers(`${proxy.url}/watch?stream=${STREAM}&latency=${mode}`);
+    await viewers.warm();
+    publisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: [RUNG], gopSeconds: segmentMs / 1000 });
     const playlist = `${server.baseUrl}/live/${STREAM}/index.m3u8`;
     await pollUntil(async () => (await fetch(playlist)).status, (status) => status === 200, 20_000, 'the stream live');
     const media = new URL((await (await fetch(playlist)).text()).split('\n').find((line) => line.trim() !== '' && !line.startsWith('#'))!, playlist).href;
     const segmentsListed = async (): Promise<number> => ((await (await fetch(media)).text()).match(/^#EXTINF/gm) ?? []).length;
     await pollUntil(segmentsListed, (n) => n > 0 && n * segmentMs >= joinAfterMs, joinAfterMs + 20_000, 'segments listed');
-    viewers = new Viewers(`${proxy.url}/watch?stream=${STREAM}&latency=${mode}`);
     return await body({ server, proxy, publisher, viewers });
   } finally {
     await viewers?.close();
