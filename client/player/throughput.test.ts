@@ -97,7 +97,7 @@ describe('complete objects over a token bucket', () => {
 
   test('its flow so far tells the link within a few reads; a read or two, or a few ms, tell nothing', () => {
     const arrivals = bucketObject(66_000, 1.6e6);
-    expect(flowThroughput(arrivals.slice(0, 2))).toBeNull();
+    expect(flowThroughput(arrivals.slice(0, 3))).toBeNull();
     expect(flowThroughput(arrivals.slice(0, 4))! / 1.6e6).toBeCloseTo(1, 2);
     // An open link: the rest of the object in one read soon after the first.
     expect(flowThroughput([{ atMs: 1, bytes: 30_000 }, { atMs: 3, bytes: 36_000 }])).toBeNull();

@@ -46,7 +46,7 @@ export const DEFAULT_TRANSFER_RULES: TransferRules = {
   minBurstBytes: 8 * 1024,
   minObjectBytes: 8 * 1024,
   behindFactor: 1.1,
-  minFlowReads: 3,
+  minFlowReads: 4,
   minFlowBytes: 4 * 1024,
   minFlowMs: 20,
 };
