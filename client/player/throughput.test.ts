@@ -148,14 +148,16 @@ describe('chooseRung', () => {
     expect(chooseRung({ ...up, bufferMs: 100 })).toBe(0);
     expect(chooseRung({ ...up, sinceSwitchMs: 1000 })).toBe(0);
     expect(chooseRung({ ...up, estimateBps: 1.4e6 })).toBe(0);
+    // A link that carries the middle rung only just (1.6 Mbit/s for 1.06 Mbit/s) is not gone up onto.
+    expect(chooseRung({ ...up, estimateBps: 1.6e6 })).toBe(0);
     // Deep into a long segment (10 s segments, 5 s in), even a fast link does not reload 5 s of the bigger rung.
     expect(chooseRung({ ...up, estimateBps: 100e6, sinceIndependentMs: 5000, bufferMs: 800 })).toBe(0);
     expect(chooseRung({ ...up, estimateBps: 100e6, sinceIndependentMs: 1000, bufferMs: 800 })).toBe(1);
   });
 
   test('going up, the reload counts the next part too, which the new rung loads before the buffer grows again', () => {
-    // At 1.6 Mbit/s, 480p from 240p one part into the segment: 0.4 s of 480p is 0.27 s of link, over half of 0.5 s.
-    const up = { ...base, current: 0, estimateBps: 1.6e6, sinceIndependentMs: 200, bufferMs: 500 };
+    // At 2 Mbit/s, 480p from 240p one part into the segment: 0.4 s of 480p is 0.21 s of link, over half of 0.4 s.
+    const up = { ...base, current: 0, estimateBps: 2e6, sinceIndependentMs: 200, bufferMs: 400 };
     expect(chooseRung(up)).toBe(1);
     expect(chooseRung({ ...up, nextPartMs: 200 })).toBe(0);
     expect(chooseRung({ ...up, nextPartMs: 200, bufferMs: 800 })).toBe(1);

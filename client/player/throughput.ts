@@ -135,7 +135,11 @@ export class ThroughputEstimator {
 export interface RungRules {
   /** Stay on (or go down to) the highest rung whose bitrate is at most this share of the estimate. */
   safety: number;
-  /** Go up only to a rung whose bitrate is at most this share of the estimate. */
+  /**
+   * Go up only to a rung whose bitrate is at most this share of the estimate. Well below `safety`: a rung's
+   * independent part is several times its average part, and with a sub-second buffer a rung the link only just
+   * carries flaps back down (a reload each way).
+   */
   upSafety: number;
   /** Go up only with at least this much buffered, and this long after the last switch. */
   minUpBufferMs: number;
@@ -154,7 +158,7 @@ export interface RungRules {
 
 export const DEFAULT_RUNG_RULES: RungRules = {
   safety: 0.85,
-  upSafety: 0.7,
+  upSafety: 0.6,
   minUpBufferMs: 250,
   upHoldMs: 3000,
   reloadBufferShare: 0.5,
