@@ -68,6 +68,8 @@ describe('sampleTransfer', () => {
       bps: 8_000_000,
     });
     expect(sampleTransfer({ requestedAtMs: 0, arrivals: [{ atMs: 5, bytes: 900 }], streamedMediaMs: null })).toBeNull();
+    // All in one read after a long wait (the origin, or a page starved for CPU): a floor, not a slow link.
+    expect(sampleTransfer({ requestedAtMs: 0, arrivals: [{ atMs: 400, bytes: 66_000 }], streamedMediaMs: null })).toEqual({ kind: 'at-least', bps: 1_320_000 });
     expect(sampleTransfer({ requestedAtMs: 0, arrivals: [], streamedMediaMs: PART_MS })).toBeNull();
   });
 });
