@@ -104,8 +104,8 @@ describe('ABR in Firefox behind a throttled link', () => {
       // The targets, as in Chromium (e2e/abr.test.ts): down within 2 s, no stall, latency p95 at most 1.2 s.
       expect(downMs!).toBeLessThanOrEqual(2000);
       // The target is 0 (Chromium holds it, e2e/abr.test.ts). Since the switch down is decided from the part's flow (tens
-      // of ms after its request), Firefox had 0 stalls in every run on a machine at load <= 9 and in 11 of 14 at load
-      // 10-17 on two cores (1, 1 and 2 stalls in the others, with the page starved for CPU), so this allows one.
+      // of ms after its request), Firefox had 0 stalls in 11 of 14 runs at load 10-17 on two cores (1, 1 and 2 in the
+      // others, the page starved for CPU) and in every run below load 9 while that was tuned, so this still allows one.
       expect(result.stallsDuringTrace).toBeLessThanOrEqual(1);
       expect(result.p95LatencyMs).not.toBeNull();
       expect(result.p95LatencyMs!).toBeLessThanOrEqual(1200);
