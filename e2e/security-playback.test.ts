@@ -78,6 +78,23 @@ async function objectsOf(token: string, newest = false): Promise<{ playlist: str
   return { playlist: plain('media.m3u8'), init: plain(init), segment: plain(segment), part: plain(part), key: plain(key) };
 }
 
+/** Every token case the guard tells apart (none, expired, forged, another stream's, another address's, own address, valid) and the status each gets, with STREAM's objects. */
+async function refusalCases(): Promise<{ objects: Awaited<ReturnType<typeof objectsOf>>; tokens: Record<string, string | undefined>; expected: Record<string, number>; valid: string }> {
+  const valid = await mint(STREAM);
+  const objects = await objectsOf(valid);
+  const tokens = {
+    none: undefined,
+    expired: await mint(STREAM, { ttlS: 5, nowMs: Date.now() - 60_000 }),
+    forged: await mintPlaybackToken(playbackKey('not-the-server-secret-but-32-bytes-long'), { stream: STREAM, ttlS: 600 }),
+    otherStream: await mint(OTHER),
+    otherAddress: await mint(STREAM, { ip: '10.0.0.0/8' }),
+    ownAddress: await mint(STREAM, { ip: '127.0.0.1/32' }),
+    valid,
+  };
+  const expected = { none: 401, expired: 403, forged: 403, otherStream: 403, otherAddress: 403, ownAddress: 200, valid: 200 };
+  return { objects, tokens, expected, valid };
+}
+
 describe('signed playback at the origin and the built-in edge', () => {
   it('mints with `npm run token` and POST /api/token (bearer TOKEN_API_KEY), and those tokens play', async () => {
     const { stdout } = await run('npm', ['run', '--silent', 'token', '--', '--stream', STREAM, '--ttl', '60'], {
@@ -141,18 +158,7 @@ describe('signed playback at the origin and the built-in edge', () => {
   }, 120_000);
 
   it('answers 401 without a token and 403 for expired, forged, other-stream and other-address tokens, for playlists, media and keys', async () => {
-    const valid = await mint(STREAM);
-    const objects = await objectsOf(valid);
-    const tokens = {
-      none: undefined,
-      expired: await mint(STREAM, { ttlS: 5, nowMs: Date.now() - 60_000 }),
-      forged: await mintPlaybackToken(playbackKey('not-the-server-secret-but-32-bytes-long'), { stream: STREAM, ttlS: 600 }),
-      otherStream: await mint(OTHER),
-      otherAddress: await mint(STREAM, { ip: '10.0.0.0/8' }),
-      ownAddress: await mint(STREAM, { ip: '127.0.0.1/32' }),
-      valid,
-    };
-    const expected = { none: 401, expired: 403, forged: 403, otherStream: 403, otherAddress: 403, ownAddress: 200, valid: 200 };
+    const { objects, tokens, expected, valid } = await refusalCases();
     for (const base of [origin.baseUrl, edge.baseUrl]) {
       for (const path of [multivariantPath(STREAM), objects.playlist, objects.init, objects.segment, objects.part, objects.key]) {
         const statuses: Record<string, number> = {};
@@ -211,18 +217,7 @@ describe('signed playback at the origin and the built-in edge', () => {
 
 describe('signed playback at the nginx edge (auth_request to the origin, cached answers)', () => {
   it('answers 401, 403 and 451 as the origin does, and strips the token from its cache key', async () => {
-    const valid = await mint(STREAM);
-    const objects = await objectsOf(valid);
-    const tokens = {
-      none: undefined,
-      expired: await mint(STREAM, { ttlS: 5, nowMs: Date.now() - 60_000 }),
-      forged: await mintPlaybackToken(playbackKey('not-the-server-secret-but-32-bytes-long'), { stream: STREAM, ttlS: 600 }),
-      otherStream: await mint(OTHER),
-      otherAddress: await mint(STREAM, { ip: '10.0.0.0/8' }),
-      ownAddress: await mint(STREAM, { ip: '127.0.0.1/32' }),
-      valid,
-    };
-    const expected = { none: 401, expired: 403, forged: 403, otherStream: 403, otherAddress: 403, ownAddress: 200, valid: 200 };
+    const { objects, tokens, expected, valid } = await refusalCases();
     for (const path of [multivariantPath(STREAM), objects.playlist, objects.init, objects.segment, objects.part, objects.key]) {
       const statuses: Record<string, number> = {};
       for (const [name, token] of Object.entries(tokens)) statuses[name] = (await rawGet(`${nginx.baseUrl}${withPlaybackToken(path, token)}`)).status;
