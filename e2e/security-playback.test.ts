@@ -120,6 +120,24 @@ describe('signed playback at the origin and the built-in edge', () => {
     expect([404, 405]).toContain((await rawGet(`${edge.baseUrl}/api/token`, { method: 'POST' })).status);
   }, 60_000);
 
+  it(`makes one upstream request per object for ${VIEWERS} viewers with ${VIEWERS} distinct tokens`, async () => {
+    const objects = await objectsOf(await mint(STREAM));
+    const tokens = await Promise.all(Array.from({ length: VIEWERS }, (_, i) => mint(STREAM, { ttlS: 600 + i })));
+    expect(new Set(tokens).size).toBe(VIEWERS);
+    for (const kind of ['init', 'segment', 'part', 'key'] as const) {
+      const path = objects[kind];
+      const edgeBefore = await readMetric(edge.baseUrl, 'swarmcast_edge_upstream_requests_total', { kind });
+      const originBefore = await readMetric(origin.baseUrl, 'swarmcast_http_responses_total', { route: 'live', status: '200' });
+      const answers = await Promise.all(tokens.map((token) => fetch(`${edge.baseUrl}${withPlaybackToken(path, token)}`).then(async (res) => ({ status: res.status, cache: res.headers.get('x-cache'), bytes: Buffer.from(await res.arrayBuffer()) }))));
+      const edgeAfter = await readMetric(edge.baseUrl, 'swarmcast_edge_upstream_requests_total', { kind });
+      const originAfter = await readMetric(origin.baseUrl, 'swarmcast_http_responses_total', { route: 'live', status: '200' });
+      expect(answers.map((a) => a.status).filter((s) => s !== 200), kind).toEqual([]);
+      expect(new Set(answers.map((a) => a.bytes.toString('base64'))).size, kind).toBe(1);
+      expect([edgeAfter - edgeBefore, originAfter - originBefore], kind).toEqual([1, 1]);
+      expect(answers.filter((a) => a.cache === 'MISS').length, kind).toBeLessThanOrEqual(1);
+    }
+  }, 120_000);
+
   it("ffmpeg's HLS demuxer plays the encrypted stream through the edge with a token, fetching each key under it", async () => {
     const token = await mint(STREAM);
     await objectsOf(token);
@@ -138,24 +156,6 @@ describe('signed playback at the origin and the built-in edge', () => {
     // The same stream without a token: the multivariant playlist is refused, so ffmpeg opens nothing.
     await expect(run('ffmpeg', ['-hide_banner', '-nostdin', '-i', `${edge.baseUrl}${multivariantPath(STREAM)}`, '-t', '1', '-f', 'null', '-'], { timeout: 30_000 })).rejects.toThrow(/401/);
   }, 90_000);
-
-  it(`makes one upstream request per object for ${VIEWERS} viewers with ${VIEWERS} distinct tokens`, async () => {
-    const objects = await objectsOf(await mint(STREAM));
-    const tokens = await Promise.all(Array.from({ length: VIEWERS }, (_, i) => mint(STREAM, { ttlS: 600 + i })));
-    expect(new Set(tokens).size).toBe(VIEWERS);
-    for (const kind of ['init', 'segment', 'part', 'key'] as const) {
-      const path = objects[kind];
-      const edgeBefore = await readMetric(edge.baseUrl, 'swarmcast_edge_upstream_requests_total', { kind });
-      const originBefore = await readMetric(origin.baseUrl, 'swarmcast_http_responses_total', { route: 'live', status: '200' });
-      const answers = await Promise.all(tokens.map((token) => fetch(`${edge.baseUrl}${withPlaybackToken(path, token)}`).then(async (res) => ({ status: res.status, cache: res.headers.get('x-cache'), bytes: Buffer.from(await res.arrayBuffer()) }))));
-      const edgeAfter = await readMetric(edge.baseUrl, 'swarmcast_edge_upstream_requests_total', { kind });
-      const originAfter = await readMetric(origin.baseUrl, 'swarmcast_http_responses_total', { route: 'live', status: '200' });
-      expect(answers.map((a) => a.status).filter((s) => s !== 200), kind).toEqual([]);
-      expect(new Set(answers.map((a) => a.bytes.toString('base64'))).size, kind).toBe(1);
-      expect([edgeAfter - edgeBefore, originAfter - originBefore], kind).toEqual([1, 1]);
-      expect(answers.filter((a) => a.cache === 'MISS').length, kind).toBeLessThanOrEqual(1);
-    }
-  }, 120_000);
 
   it('answers 401 without a token and 403 for expired, forged, other-stream and other-address tokens, for playlists, media and keys', async () => {
     const { objects, tokens, expected, valid } = await refusalCases();
