@@ -1,0 +1,3 @@
+// Public surface of the RTMP ingest: the listener; everything else is its protocol code.
+export { RtmpServer } from './server.ts';
+export { RTMP_APP } from './connection.ts';
