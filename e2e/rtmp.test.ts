@@ -89,7 +89,7 @@ describe('RTMP ingest', () => {
   }, 60_000);
 
   it('ffmpeg publishes libx264 (B-frames) + AAC: the HLS has avc1 + mp4a.40.2 and a segment decodes with reordered frames', async () => {
-    publisher = publish('cam', `?key=${KEY}`, ['-stream_loop', '-1']);
+    publisher = publish('cam', `?key=${KEY}`);
     const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'cam', 30_000);
     const multivariant = await fetch(`${server.baseUrl}/live/cam/index.m3u8`).then((r) => r.text());
     expect(multivariant).toMatch(/CODECS="avc1\.64[0-9a-f]{4},mp4a\.40\.2",RESOLUTION=1280x720/);
