@@ -1,3 +1,2 @@
 // Public surface of the RTMP ingest: the listener; everything else is its protocol code.
 export { RtmpServer } from './server.ts';
-export { RTMP_APP } from './connection.ts';
