@@ -8,6 +8,14 @@ import type { Amf0Value } from './amf0.ts';
 export const RTMP_VIDEO_TRACK_ID = 0;
 export const RTMP_AUDIO_TRACK_ID = 1;
 const AAC_LC = 'mp4a.40.2';
+/** Samples in one AAC-LC frame. */
+const AAC_FRAME_SAMPLES = 1024;
+/**
+ * FLV timestamps are whole milliseconds, so AAC frames (21.33 ms at 48 kHz) arrive 21 or 22 ms apart. Audio times are
+ * counted in frames from the last resync instead, and the count is trusted while it stays this close to the tag's
+ * timestamp; further off (the encoder dropped or inserted audio), the count restarts from the timestamp.
+ */
+const AUDIO_RESYNC_US = 10_000;
 
 interface VideoConfig {
   avcC: Uint8Array;
@@ -53,6 +61,9 @@ export class FlvToWire {
   #originMs = 0;
   #delayMs = 0;
   #withAudio = false;
+  /** Where the audio frame count restarted (µs) and the frames counted since. */
+  #audioAnchorUs: number | undefined;
+  #audioFrames = 0;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
@@ -117,7 +128,27 @@ export class FlvToWire {
     }
     // Audio before the first keyframe has no part to go in; audio configured too late has no track.
     if (!this.#started || !this.#withAudio || timestampMs < this.#originMs) return [];
-    return [{ type: 'chunk', trackId: RTMP_AUDIO_TRACK_ID, keyframe: true, timestampUs: timestampMs * 1000, durationUs: 0, data: tag.data }];
+    return [{ type: 'chunk', trackId: RTMP_AUDIO_TRACK_ID, keyframe: true, timestampUs: this.#audioTimeUs(timestampMs * 1000), durationUs: 0, data: tag.data }];
+  }
+
+  /** The frame's time from the frame count (see AUDIO_RESYNC_US), never before the previous frame's. */
+  #audioTimeUs(tagUs: number): number {
+    const frameUs = (AAC_FRAME_SAMPLES * 1_000_000) / this.#audio!.sampleRate;
+    const anchorUs = this.#audioAnchorUs;
+    if (anchorUs === undefined) {
+      this.#audioAnchorUs = tagUs;
+    } else {
+      const countedUs = Math.round(anchorUs + this.#audioFrames * frameUs);
+      if (Math.abs(countedUs - tagUs) <= AUDIO_RESYNC_US) {
+        this.#audioFrames++;
+        return countedUs;
+      }
+      // Further off than rounding explains: the count restarts at the tag's time, still after the previous frame.
+      const previousUs = Math.round(anchorUs + (this.#audioFrames - 1) * frameUs);
+      this.#audioAnchorUs = Math.max(tagUs, previousUs + 1);
+    }
+    this.#audioFrames = 1;
+    return this.#audioAnchorUs;
   }
 
   #videoConfig(avcC: Uint8Array): VideoConfig {
@@ -167,7 +198,8 @@ export class FlvToWire {
     messages.push({
       type: 'clock',
       timestampUs: timestampMs * 1000,
-      wallClockMs: this.#now(),
+      // The keyframe arrives now and is shown at its decode time plus the delay: that is now on the wall clock.
+      wallClockMs: this.#now() - this.#delayMs,
       gridOriginUs: (timestampMs + this.#delayMs) * 1000,
     });
     return messages;
