@@ -171,4 +171,20 @@ describe('RTMP ingest', () => {
     await pollUntil(() => fetch(playlistUrl).then((r) => r.text()), (text) => text.includes('#EXT-X-ENDLIST'), 15_000, 'EXT-X-ENDLIST');
     await server.waitForLog(/publish\.ended stream=cam .*reason=disconnected/);
   }, 30_000);
+
+  it('an encoder keyed every 4 s (twice the segment target) gets 4 s segments, an honest EXT-X-TARGETDURATION and one warning', async () => {
+    const child = publish('longgop', `?key=${KEY}`, ['-g', '120']);
+    try {
+      const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'longgop', 30_000);
+      const playlist = await playlistWithSegments(playlistUrl, 1, 30_000);
+      const durations = [...playlist.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
+      expect(durations[0]).toBeCloseTo(4, 1);
+      const target = Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(playlist)![1]);
+      expect(target).toBe(4);
+      expect(durations.every((d) => Math.round(d) <= target)).toBe(true);
+      await server.waitForLog(/WARN packager\.long-gop stream=longgop rendition=720p segmentMs=4\d\d\d targetMs=2000/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
 });
