@@ -224,7 +224,7 @@ export class RtmpConnection {
         if (typeof publishName !== 'string') throw new RtmpProtocolError('bad-command', 'publish without a stream name');
         if (this.#publishing !== 'no') throw new RtmpProtocolError('bad-command', 'a second publish on one connection');
         this.#publishing = 'checking';
-        void this.#publish(publishName);
+        this.#publish(publishName).catch((err: unknown) => this.#drop(err));
         return;
       }
       case 'deleteStream':
