@@ -7,6 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import { checkLivePlaylists, formatViolations } from './conformance/checker.ts';
+import { walkLivePlaylist } from './conformance/live-walker.ts';
 import { launchChromium } from './support/browser.ts';
 import { mediaPlaylistUrl, playlistWithSegments, segmentsOf } from './support/live-hls.ts';
 import { watchFor } from './support/pages.ts';
@@ -20,6 +22,8 @@ let rtmpBase: string;
 let browser: Browser;
 let publisher: ChildProcess;
 let dir: string;
+/** A connection that stopped half way through the handshake and says nothing more: closed when the server drops it. */
+let silent: Promise<void> | undefined;
 
 function publish(stream: string, query: string, extra: string[] = []): ChildProcess {
   return spawn('ffmpeg', [
@@ -137,13 +141,20 @@ describe('RTMP ingest', () => {
     await page.context().close();
   }, 90_000);
 
+  it('follows the LL-HLS rules the conformance checker knows (blocking reloads for 6 s, every snapshot checked)', async () => {
+    const walk = await walkLivePlaylist(new URL(await mediaPlaylistUrl(server.baseUrl, 'cam')), 6_000);
+    expect(walk.snapshots.length).toBeGreaterThan(20);
+    expect(formatViolations(checkLivePlaylists(walk.snapshots).errors)).toBe('');
+  }, 30_000);
+
   it('drops garbage connections with a log line while the live stream goes on', async () => {
     const random = new Uint8Array(4096).map(() => Math.floor(Math.random() * 256));
     random[0] = 0x42; // Not version 3.
     await sendAndWaitClose(random);
     await server.waitForLog(/rtmp\.dropped .*code=bad-handshake/);
-    // A truncated handshake: the client gives up half way.
+    // A truncated handshake: the client gives up half way, or goes silent (dropped at the 10 s handshake timeout).
     await sendAndWaitClose(Uint8Array.of(3, ...new Uint8Array(700)), true);
+    silent = sendAndWaitClose(Uint8Array.of(3, ...new Uint8Array(700)));
     // Set Chunk Size to 2^31 - 1.
     await sendAndWaitClose(afterHandshake(Uint8Array.of(0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff)));
     await server.waitForLog(/rtmp\.dropped .*code=chunk-size/);
@@ -187,4 +198,10 @@ describe('RTMP ingest', () => {
       child.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('drops a connection silent in the middle of its handshake after the handshake timeout (10 s)', async () => {
+    expect(silent).toBeDefined();
+    await silent;
+    await server.waitForLog(/rtmp\.dropped .*code=timeout/);
+  }, 30_000);
 });
