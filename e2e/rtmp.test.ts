@@ -25,14 +25,15 @@ let dir: string;
 /** A connection that stopped half way through the handshake and says nothing more: closed when the server drops it. */
 let silent: Promise<void> | undefined;
 
-function publish(stream: string, query: string, extra: string[] = []): ChildProcess {
+/** `target`: the stream name and query after `/live/`, or ffmpeg's RTMP options and the server URL (OBS's form). */
+function publish(stream: string, query: string, extra: string[] = [], target: string[] = [`${rtmpBase}/live/${stream}${query}`]): ChildProcess {
   return spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-re',
     '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
     // B-frames on (x264's default 3, with pyramid), so frames arrive out of presentation order; veryfast keeps them and
     // encodes 720p30 in real time on a loaded 2-core machine, which the default preset does not (the viewer would starve).
     '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', ...extra,
-    '-f', 'flv', `${rtmpBase}/live/${stream}${query}`,
+    '-f', 'flv', ...target,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
@@ -182,6 +183,21 @@ describe('RTMP ingest', () => {
     await pollUntil(() => fetch(playlistUrl).then((r) => r.text()), (text) => text.includes('#EXT-X-ENDLIST'), 15_000, 'EXT-X-ENDLIST');
     await server.waitForLog(/publish\.ended stream=cam .*reason=disconnected/);
   }, 30_000);
+
+  it('takes the key as OBS sends it (server rtmp://HOST/live, stream key NAME?key=KEY) and in the server URL (live?key=KEY)', async () => {
+    const forms = [
+      ['obs', ['-rtmp_app', 'live', '-rtmp_playpath', `obs?key=${KEY}`, rtmpBase]],
+      ['appkey', ['-rtmp_app', `live?key=${KEY}`, '-rtmp_playpath', 'appkey', rtmpBase]],
+    ] as const;
+    for (const [stream, target] of forms) {
+      const child = publish(stream, '', [], [...target]);
+      try {
+        await mediaPlaylistUrl(server.baseUrl, stream, 30_000);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    }
+  }, 90_000);
 
   it('an encoder keyed every 4 s (twice the segment target) gets 4 s segments, an honest EXT-X-TARGETDURATION and one warning', async () => {
     const child = publish('longgop', `?key=${KEY}`, ['-g', '120']);

@@ -29,7 +29,7 @@ import { RtmpProtocolError } from './errors.ts';
 import { FlvToWire } from './flv-to-wire.ts';
 import { CLIENT_HELLO_BYTES, HANDSHAKE_PACKET_BYTES, serverHello } from './handshake.ts';
 import { RTMP_CHUNK_LIMITS, RTMP_HANDSHAKE_TIMEOUT_MS, RTMP_MAX_COMMAND_BYTES, RTMP_WINDOW_ACK_BYTES } from './limits.ts';
-import { appName, parsePublishName } from './stream-key.ts';
+import { parseApp, parsePublishName } from './stream-key.ts';
 
 /** The application every publisher connects to: `rtmp://HOST:PORT/live`. */
 export const RTMP_APP = 'live';
@@ -101,6 +101,8 @@ export class RtmpConnection {
   #ackWindow = 0;
   #ackedBytes = 0;
   #publishing: 'no' | 'checking' | 'yes' = 'no';
+  /** A key in the connect command's application (`live?key=KEY`); one in the publish name wins. */
+  #appKey: string | undefined;
   #stream: RtmpPublishedStream | undefined;
   #handshakeTimer: NodeJS.Timeout;
   #idleTimer: NodeJS.Timeout | undefined;
@@ -201,11 +203,13 @@ export class RtmpConnection {
       case 'connect': {
         const command = values[2];
         const app = command && typeof command === 'object' && !Array.isArray(command) && !(command instanceof Date) ? command.app : undefined;
-        if (typeof app !== 'string' || appName(app) !== RTMP_APP) {
+        const parsed = typeof app === 'string' ? parseApp(app) : undefined;
+        if (parsed?.app !== RTMP_APP) {
           this.#send(COMMAND_CHUNK_STREAM, MESSAGE_COMMAND_AMF0, 0, encodeAmf0('_error', txn, null, status('error', 'NetConnection.Connect.Rejected', `publish to rtmp://HOST:PORT/${RTMP_APP}/NAME`)));
           this.#refuse('protocol-error', `connect to application ${JSON.stringify(app)} (only "${RTMP_APP}")`);
           return;
         }
+        this.#appKey = parsed.key;
         this.#sendControl(MESSAGE_WINDOW_ACK_SIZE, u32(RTMP_WINDOW_ACK_BYTES));
         this.#sendControl(MESSAGE_SET_PEER_BANDWIDTH, Uint8Array.of(...u32(RTMP_WINDOW_ACK_BYTES), 2));
         this.#send(
@@ -240,7 +244,9 @@ export class RtmpConnection {
 
   /** Checks the key (PublishAuthorizer) and admits the stream (Ingest); answers Publish.Start or a refusal. */
   async #publish(publishName: string): Promise<void> {
-    const { name, key } = parsePublishName(publishName);
+    const parsed = parsePublishName(publishName);
+    const name = parsed.name;
+    const key = parsed.key ?? this.#appKey;
     try {
       await this.#deps.authorizer.authorize(name, key, this.clientAddress);
     } catch (err) {

@@ -16,8 +16,12 @@ export function parsePublishName(publishName: string): StreamKey {
   return { name: publishName.slice(0, query), key: key ?? undefined };
 }
 
-/** The application in a connect command's `app`: the path before any query (`live`, or `live?…`). */
-export function appName(app: string): string {
+/**
+ * The application in a connect command's `app` (the path before any query: `live`, or `live?…`) and a key in its
+ * query: a server URL `rtmp://HOST/live?key=KEY` with the stream key `NAME` carries the key there.
+ */
+export function parseApp(app: string): { app: string; key: string | undefined } {
   const query = app.indexOf('?');
-  return (query < 0 ? app : app.slice(0, query)).replace(/\/+$/, '');
+  if (query < 0) return { app: app.replace(/\/+$/, ''), key: undefined };
+  return { app: app.slice(0, query).replace(/\/+$/, ''), key: new URLSearchParams(app.slice(query + 1)).get('key') ?? undefined };
 }
