@@ -1,4 +1,4 @@
-// ffmpeg's own FLV (libx264 with B-frames + AAC, as it sends over RTMP) → FlvToWire → StreamPackager → ffprobe and ffmpeg read the CMAF back.
+// ffmpeg's own FLV (libx264's default preset, B-frames, + AAC, as it sends over RTMP) → FlvToWire → StreamPackager → ffprobe and ffmpeg read the CMAF back.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,7 +39,7 @@ async function encodeFlv(name: string, size: string, seconds: number): Promise<U
   const path = join(dir, `${name}.flv`);
   await run('ffmpeg', [
     '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`, '-f', 'lavfi', '-i', 'sine=sample_rate=48000',
-    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', path,
+    '-t', String(seconds), '-c:v', 'libx264', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', path,
   ]);
   return new Uint8Array(await readFile(path));
 }
