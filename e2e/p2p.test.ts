@@ -1,6 +1,7 @@
 // Peer-assisted delivery in a network namespace of the test's own: a Node publisher, Chromium and Firefox viewers in `p2p`
 // mode on the watch page meet through the server's tracker, share segments over WebRTC on the namespace's veth address,
-// a late viewer gets segments from peers, and a peer that corrupts what it uploads is caught while playback goes on.
+// a viewer who joins at go-live drifts back to p2p mode's target, a late viewer gets segments from peers, a peer that
+// corrupts what it uploads is caught and banned without a stall, and the peer engine's HTTP fetches fail over between edges.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { P2P_VETH, P2P_VETH_ADDRESS, P2P_VETH_PEER, type P2pE2eResult, type ViewerReport } from './support/p2p-netns.ts';
 import { requireNetworkTools, runInNetworkNamespace } from './support/netns-runner.ts';
@@ -48,6 +49,23 @@ describe('p2p mode in a network namespace', () => {
     expect(result.tracker.relayed).toBeGreaterThan(0);
   });
 
+  it('a viewer joining at go-live starts ahead of the p2p target, drifts back to it and gets segments from peers', () => {
+    const [goLive] = result.shared;
+    const joined = result.joinedLatencyMs[goLive!.name]!;
+    const target = goLive!.final.targetLatencyMs!;
+    expect(target).toBe(4500);
+    // It started nearer the live edge than p2p mode plays (glass-to-glass below the target: ahead of it) ...
+    expect(joined, 'latency when it started').toBeLessThan(target);
+    // ... and every viewer plays at the target now, at normal speed (glass-to-glass is never less than the distance
+    // behind the playlist's end, which the drift brings to within 0.5 s of the target).
+    for (const viewer of result.shared) {
+      expect(viewer.final.playbackRate, viewer.name).toBe(1);
+      expect(viewer.final.latencyMs, viewer.name).toBeGreaterThanOrEqual(target - 500);
+    }
+    expect(goLive!.final.bytesP2p).toBeGreaterThan(0);
+    expect(goLive!.final.stalls).toBe(0);
+  });
+
   it('peer connections use the namespace veth address only', () => {
     for (const viewer of result.shared.filter((v) => v.final.bytesP2p > 0)) expectNamespacePairs(viewer);
     expectNamespacePairs(result.late);
@@ -59,16 +77,39 @@ describe('p2p mode in a network namespace', () => {
     expect(result.late.final.stalls).toBe(0);
   });
 
-  it('a peer corrupting its uploads is caught by the digests and dropped; playback goes on over HTTP', () => {
+  it('a peer corrupting its uploads is caught by the digests, banned for the session, and costs no stall', () => {
     const honest = result.afterBadPeer;
     expect(honest.map((v) => v.name)).not.toContain(result.badPeer);
     const victims = honest.filter((v) => v.final.rejectedP2pSegments > 0);
     expect(victims.length).toBeGreaterThan(0);
-    // p2p-media-loader closes the connection to a peer whose segment failed validation.
-    for (const victim of victims) expect(victim.closedConnections, victim.name).toBeGreaterThan(0);
+    for (const victim of victims) {
+      // p2p-media-loader closes the connection to a peer whose segment failed validation ...
+      expect(victim.closedConnections, victim.name).toBeGreaterThan(0);
+      // ... the player bans it, and after it announced again (the tracker's 10 s) it was never taken a segment from:
+      // one refused segment per victim, not one per reconnection.
+      expect(victim.final.bannedPeers, victim.name).toBe(1);
+      expect(victim.final.rejectedP2pSegments, victim.name).toBe(1);
+    }
+    // It did come back (it announces again every 10 s) and was refused.
+    expect(victims.reduce((sum, v) => sum + v.bannedReconnects, 0)).toBeGreaterThan(0);
     for (const viewer of honest) {
       expect(viewer.final.state, viewer.name).toBe('playing');
-      expect(viewer.final.currentTime, viewer.name).toBeGreaterThan((result.currentTimeAtBadPeer[viewer.name] ?? Infinity) + 10);
+      expect(viewer.final.currentTime, viewer.name).toBeGreaterThan((result.currentTimeAtBadPeer[viewer.name] ?? Infinity) + 25);
+      // The refused segments came over HTTP before they were due.
+      expect(viewer.final.stalls, viewer.name).toBe(result.stallsAtBadPeer[viewer.name]);
     }
+  });
+
+  it("the peer engine's HTTP segment fetches fail over to the next edge when the first goes away", () => {
+    const { before, after, edgeC, edgeCMediaRequests } = result.failover;
+    expect(before.state).toBe('playing');
+    expect(after.state).toBe('playing');
+    expect(after.edge).toBe(edgeC);
+    expect(after.edgeSwitches).toBeGreaterThanOrEqual(1);
+    // Media still arrives over HTTP (the engine's own fetches, counted by it), from edge C.
+    expect(after.bytesHttp).toBeGreaterThan(before.bytesHttp);
+    expect(edgeCMediaRequests).toBeGreaterThan(0);
+    // Playback went on (a stall at the moment the edge dies is possible, as with hls.js's own loads: not asserted).
+    expect(after.currentTime).toBeGreaterThanOrEqual(before.currentTime + 10);
   });
 });

@@ -2,7 +2,8 @@
 // with PLAYBACK_SECRET and GEO_RULES_FILE, a Node publisher over a real data channel, tokens from `npm run token`,
 // POST /api/token and the signer itself; every refusal with its status, 1,000 viewers' distinct tokens collapsing to
 // one upstream request per object, X-Forwarded-For believed only from a trusted proxy, the tracker closed to the
-// stream's token holders, and Chromium and Firefox viewers playing through the edge and explaining a refused link.
+// stream's token holders, ffmpeg playing the encrypted stream with token-guarded keys, and Chromium, Firefox and
+// WebKit viewers playing through the edge and explaining a refused link.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -77,6 +78,23 @@ async function objectsOf(token: string, newest = false): Promise<{ playlist: str
   return { playlist: plain('media.m3u8'), init: plain(init), segment: plain(segment), part: plain(part), key: plain(key) };
 }
 
+/** Every token case the guard tells apart (none, expired, forged, another stream's, another address's, own address, valid) and the status each gets, with STREAM's objects. */
+async function refusalCases(): Promise<{ objects: Awaited<ReturnType<typeof objectsOf>>; tokens: Record<string, string | undefined>; expected: Record<string, number>; valid: string }> {
+  const valid = await mint(STREAM);
+  const objects = await objectsOf(valid);
+  const tokens = {
+    none: undefined,
+    expired: await mint(STREAM, { ttlS: 5, nowMs: Date.now() - 60_000 }),
+    forged: await mintPlaybackToken(playbackKey('not-the-server-secret-but-32-bytes-long'), { stream: STREAM, ttlS: 600 }),
+    otherStream: await mint(OTHER),
+    otherAddress: await mint(STREAM, { ip: '10.0.0.0/8' }),
+    ownAddress: await mint(STREAM, { ip: '127.0.0.1/32' }),
+    valid,
+  };
+  const expected = { none: 401, expired: 403, forged: 403, otherStream: 403, otherAddress: 403, ownAddress: 200, valid: 200 };
+  return { objects, tokens, expected, valid };
+}
+
 describe('signed playback at the origin and the built-in edge', () => {
   it('mints with `npm run token` and POST /api/token (bearer TOKEN_API_KEY), and those tokens play', async () => {
     const { stdout } = await run('npm', ['run', '--silent', 'token', '--', '--stream', STREAM, '--ttl', '60'], {
@@ -102,6 +120,25 @@ describe('signed playback at the origin and the built-in edge', () => {
     expect([404, 405]).toContain((await rawGet(`${edge.baseUrl}/api/token`, { method: 'POST' })).status);
   }, 60_000);
 
+  it("ffmpeg's HLS demuxer plays the encrypted stream through the edge with a token, fetching each key under it", async () => {
+    const token = await mint(STREAM);
+    await objectsOf(token);
+    const url = `${edge.baseUrl}${withPlaybackToken(multivariantPath(STREAM), token)}`;
+    const { stdout, stderr } = await run(
+      'ffmpeg',
+      ['-hide_banner', '-nostdin', '-v', 'info', '-i', url, '-t', '3', '-map', '0:v', '-f', 'null', '-progress', 'pipe:1', '-'],
+      { timeout: 60_000 },
+    );
+    const frames = Math.max(...[...stdout.matchAll(/^frame=(\d+)$/gm)].map((m) => Number(m[1])));
+    const keyUrls = [...stderr.matchAll(/Opening '([^']+\.key)' for reading/g)].map((m) => m[1]!);
+    expect(stderr).not.toMatch(/error|invalid|corrupt/i);
+    expect(frames).toBeGreaterThanOrEqual(3 * 30 - 2);
+    expect(keyUrls.length).toBeGreaterThanOrEqual(1);
+    for (const keyUrl of keyUrls) expect(new URL(keyUrl).pathname.startsWith(`/t/${token}/live/${STREAM}/`), keyUrl).toBe(true);
+    // The same stream without a token: the multivariant playlist is refused, so ffmpeg opens nothing.
+    await expect(run('ffmpeg', ['-hide_banner', '-nostdin', '-i', `${edge.baseUrl}${multivariantPath(STREAM)}`, '-t', '1', '-f', 'null', '-'], { timeout: 30_000 })).rejects.toThrow(/401/);
+  }, 90_000);
+
   it(`makes one upstream request per object for ${VIEWERS} viewers with ${VIEWERS} distinct tokens`, async () => {
     const objects = await objectsOf(await mint(STREAM));
     const tokens = await Promise.all(Array.from({ length: VIEWERS }, (_, i) => mint(STREAM, { ttlS: 600 + i })));
@@ -121,18 +158,7 @@ describe('signed playback at the origin and the built-in edge', () => {
   }, 120_000);
 
   it('answers 401 without a token and 403 for expired, forged, other-stream and other-address tokens, for playlists, media and keys', async () => {
-    const valid = await mint(STREAM);
-    const objects = await objectsOf(valid);
-    const tokens = {
-      none: undefined,
-      expired: await mint(STREAM, { ttlS: 5, nowMs: Date.now() - 60_000 }),
-      forged: await mintPlaybackToken(playbackKey('not-the-server-secret-but-32-bytes-long'), { stream: STREAM, ttlS: 600 }),
-      otherStream: await mint(OTHER),
-      otherAddress: await mint(STREAM, { ip: '10.0.0.0/8' }),
-      ownAddress: await mint(STREAM, { ip: '127.0.0.1/32' }),
-      valid,
-    };
-    const expected = { none: 401, expired: 403, forged: 403, otherStream: 403, otherAddress: 403, ownAddress: 200, valid: 200 };
+    const { objects, tokens, expected, valid } = await refusalCases();
     for (const base of [origin.baseUrl, edge.baseUrl]) {
       for (const path of [multivariantPath(STREAM), objects.playlist, objects.init, objects.segment, objects.part, objects.key]) {
         const statuses: Record<string, number> = {};
@@ -191,18 +217,7 @@ describe('signed playback at the origin and the built-in edge', () => {
 
 describe('signed playback at the nginx edge (auth_request to the origin, cached answers)', () => {
   it('answers 401, 403 and 451 as the origin does, and strips the token from its cache key', async () => {
-    const valid = await mint(STREAM);
-    const objects = await objectsOf(valid);
-    const tokens = {
-      none: undefined,
-      expired: await mint(STREAM, { ttlS: 5, nowMs: Date.now() - 60_000 }),
-      forged: await mintPlaybackToken(playbackKey('not-the-server-secret-but-32-bytes-long'), { stream: STREAM, ttlS: 600 }),
-      otherStream: await mint(OTHER),
-      otherAddress: await mint(STREAM, { ip: '10.0.0.0/8' }),
-      ownAddress: await mint(STREAM, { ip: '127.0.0.1/32' }),
-      valid,
-    };
-    const expected = { none: 401, expired: 403, forged: 403, otherStream: 403, otherAddress: 403, ownAddress: 200, valid: 200 };
+    const { objects, tokens, expected, valid } = await refusalCases();
     for (const path of [multivariantPath(STREAM), objects.playlist, objects.init, objects.segment, objects.part, objects.key]) {
       const statuses: Record<string, number> = {};
       for (const [name, token] of Object.entries(tokens)) statuses[name] = (await rawGet(`${nginx.baseUrl}${withPlaybackToken(path, token)}`)).status;
@@ -238,7 +253,7 @@ describe('signed playback at the nginx edge (auth_request to the origin, cached 
 });
 
 describe('token-protected playback in the browser matrix', () => {
-  for (const kind of ['chromium', 'firefox'] as const satisfies readonly BrowserKind[]) {
+  for (const kind of ['chromium', 'firefox', 'webkit'] as const satisfies readonly BrowserKind[]) {
     it(`${kind} plays a token-protected stream through the edge and explains a refused link`, async () => {
       const browser = await launchBrowser(kind);
       try {

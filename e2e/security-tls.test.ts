@@ -1,6 +1,8 @@
-// HTTPS with a self-signed certificate the suite makes: Chromium goes live from the broadcaster page (key from `&key=`,
-// then gone from the address) and a viewer plays over HTTP/2; a Node HTTP/2 client's blocking playlist request is held
-// and answered and a part streams; the tracker's WebSocket upgrades over HTTP/1.1; slow TLS clients are cut. The
+// HTTPS with a certificate from a private CA the suite makes: Chromium and Firefox go live from the broadcaster page (key
+// from `&key=`, then gone from the address) and viewers in both play over HTTP/2; a Node HTTP/2 client's blocking
+// playlist request is held and answered and a part streams; the tracker's WebSocket upgrades over HTTP/1.1; slow TLS,
+// HTTP/1.1 and HTTP/2 clients are cut while an HTTP/2 viewer keeps getting parts. An edge process in front of the HTTPS
+// origin (trusting the CA through NODE_EXTRA_CA_CERTS) serves the same, and one not trusting it answers 502. The
 // README's nginx block, terminating TLS in front of a plain server, passes `nginx -t` and carries the same.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,15 +13,18 @@ import { join, resolve } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
+import type { Browser as PuppeteerBrowser, Page as PuppeteerPage } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { multivariantPath } from '../shared/playback-path.ts';
 import { HEADERS_TIMEOUT_MS } from '../server/http/listener.ts';
 import { launchChromium } from './support/browser.ts';
+import { launchFirefox } from './support/firefox.ts';
 import { mediaPlaylistUrl, preloadHintOf } from './support/live-hls.ts';
 import { freePort } from './support/nginx.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
 import { watchFor } from './support/pages.ts';
+import { openRawHttp2, type RawHttp2Connection } from './support/raw-http2.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
 const run = promisify(execFile);
@@ -29,21 +34,26 @@ const STREAM = 'secure';
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 let dir: string;
+/** The suite's CA certificate (PEM), which signed the server's. */
+let caPath: string;
 let ca: Buffer;
 let server: RunningServer;
 let browser: Browser;
 let broadcaster: Page;
 const slowClients: { name: string; openedAtMs: number; closedAtMs?: number; answer: string }[] = [];
 
-/** A self-signed certificate for 127.0.0.1 and localhost, as the README's LAN quick start makes one. */
-async function makeCertificate(into: string): Promise<{ cert: string; key: string }> {
-  const cert = join(into, 'cert.pem');
-  const key = join(into, 'key.pem');
-  await run('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
-  ]);
-  return { cert, key };
+/**
+ * A private CA and a certificate it signs for 127.0.0.1 and localhost (the README's LAN quick start makes a self-signed
+ * one instead; clients trust either the same way, by the PEM file).
+ */
+async function makeCertificates(into: string): Promise<{ caCert: string; cert: string; key: string }> {
+  const [caCert, caKey, csr, ext, cert, key] = ['ca.pem', 'ca-key.pem', 'cert.csr', 'cert.ext', 'cert.pem', 'key.pem'].map((name) => join(into, name)) as [string, string, string, string, string, string];
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await run('openssl', ['req', '-x509', ...ec, '-days', '1', '-subj', '/CN=Swarmcast e2e CA', '-keyout', caKey, '-out', caCert]);
+  await run('openssl', ['req', ...ec, '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', csr]);
+  await writeFile(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  await run('openssl', ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-days', '1', '-extfile', ext, '-out', cert]);
+  return { caCert, cert, key };
 }
 
 /** Connects a client that never finishes what it started (`tcp`: no TLS handshake; `http1`: a request head trickled over TLS). */
@@ -66,8 +76,9 @@ function startSlowClient(name: 'tcp' | 'http1', port: number): void {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'swarmcast-tls-'));
-  const { cert, key } = await makeCertificate(dir);
-  ca = await readFile(cert);
+  const { caCert, cert, key } = await makeCertificates(dir);
+  caPath = caCert;
+  ca = await readFile(caCert);
   server = await startServer({ TLS_CERT: cert, TLS_KEY: key, PUBLISH_KEY });
   const port = Number(new URL(server.baseUrl).port);
   startSlowClient('tcp', port);
@@ -120,6 +131,43 @@ async function expectBlockingReloadOverHttp2(baseUrl: string, stream: string): P
     expect(after!.msn > wantedMsn || (after!.msn === wantedMsn && after!.part > 0)).toBe(true);
     expect(streamedPart.status).toBe(200);
     expect(streamedPart.body.byteLength).toBeGreaterThan(0);
+  } finally {
+    session.close();
+  }
+}
+
+/** The path of the first variant's media playlist of `stream`, read over `session`. */
+async function mediaPathOver(session: http2.ClientHttp2Session, stream: string): Promise<string> {
+  const multivariant = await h2Get(session, multivariantPath(stream));
+  expect(multivariant.status).toBe(200);
+  const mediaUri = multivariant.body.toString().split('\n').find((line) => line && !line.startsWith('#'))!.trim();
+  return new URL(mediaUri, `https://127.0.0.1${multivariantPath(stream)}`).pathname;
+}
+
+/**
+ * An HTTP/2 viewer at `baseUrl` following the live edge part by part (each hinted part fetched while a blocking reload
+ * waits for it) until `done()`; resolves with the time each part arrived.
+ */
+async function followParts(baseUrl: string, stream: string, done: () => boolean): Promise<number[]> {
+  const session = http2.connect(baseUrl, { ca });
+  try {
+    const mediaPath = await mediaPathOver(session, stream);
+    const playlistUrl = `${baseUrl}${mediaPath}`;
+    let playlist = (await h2Get(session, mediaPath)).body.toString();
+    const arrivals: number[] = [];
+    while (!done()) {
+      const hint = preloadHintOf(playlist, playlistUrl);
+      expect(hint).not.toBeNull();
+      const [part, next] = await Promise.all([
+        h2Get(session, new URL(hint!.url).pathname),
+        h2Get(session, `${mediaPath}?_HLS_msn=${hint!.msn}&_HLS_part=${hint!.part}`),
+      ]);
+      expect(part.status).toBe(200);
+      expect(part.body.byteLength).toBeGreaterThan(0);
+      arrivals.push(performance.now());
+      playlist = next.body.toString();
+    }
+    return arrivals;
   } finally {
     session.close();
   }
@@ -200,6 +248,135 @@ describe('HTTPS', () => {
     expect(heldMs('http1')).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 500);
     expect(heldMs('http1')).toBeLessThan(HEADERS_TIMEOUT_MS + 3_000);
     expect(slowClients.find((c) => c.name === 'http1')!.answer).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it('closes HTTP/2 sessions that never send a request, or trickle a header block, at the head timeout; an HTTP/2 viewer keeps getting parts', async () => {
+    const port = Number(new URL(server.baseUrl).port);
+    const SESSIONS = 20;
+    // Preface and SETTINGS, then a PING a second: every frame resets Node's idle timeout, none is a request.
+    const silent = await Promise.all(Array.from({ length: SESSIONS }, () => openRawHttp2(port, ca)));
+    // One answered request, then a HEADERS frame without END_HEADERS and a CONTINUATION every 2 s that never ends it
+    // (nghttp2 itself cuts a header block at its 9th CONTINUATION, but with no bound on the time between them).
+    const trickling = await Promise.all(Array.from({ length: SESSIONS }, () => openRawHttp2(port, ca)));
+    for (const session of trickling) session.get(1, '/healthz');
+    await pollUntilAnswered(trickling);
+    const begunAtMs = performance.now();
+    for (const session of trickling) session.beginHeaders(3);
+    let tick = 0;
+    const trickle = setInterval(() => {
+      for (const session of silent) session.ping();
+      if (++tick % 2 === 0) for (const session of trickling) session.continueHeaders(3);
+    }, 1_000);
+    const all: RawHttp2Connection[] = [...silent, ...trickling];
+    const deadlineMs = performance.now() + HEADERS_TIMEOUT_MS + 5_000;
+    try {
+      const arrivals = await followParts(server.baseUrl, STREAM, () => all.every((c) => c.closedAtMs !== undefined) || performance.now() > deadlineMs);
+      const gaps = arrivals.slice(1).map((at, i) => at - arrivals[i]!);
+      console.log(`HTTP/2 viewer: ${arrivals.length} parts while ${all.length} slow sessions were open, longest gap ${Math.round(Math.max(...gaps))} ms`);
+      expect(arrivals.length).toBeGreaterThan(15);
+      expect(Math.max(...gaps)).toBeLessThan(2_000);
+    } finally {
+      clearInterval(trickle);
+      for (const session of all) session.destroy();
+    }
+    for (const session of silent) {
+      expect(session.closedAtMs! - session.openedAtMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 500);
+      expect(session.closedAtMs! - session.openedAtMs).toBeLessThan(HEADERS_TIMEOUT_MS + 3_000);
+      expect(session.goawayCode).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+    for (const session of trickling) {
+      expect(session.closedAtMs! - begunAtMs).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 500);
+      expect(session.closedAtMs! - begunAtMs).toBeLessThan(HEADERS_TIMEOUT_MS + 3_000);
+      expect(session.answeredStreams.has(3)).toBe(false);
+      expect(session.goawayCode).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+  });
+});
+
+/** Waits until every session has its stream 1 answered. */
+async function pollUntilAnswered(sessions: RawHttp2Connection[]): Promise<void> {
+  const deadline = performance.now() + 5_000;
+  while (!sessions.every((s) => s.answeredStreams.has(1))) {
+    if (performance.now() > deadline) throw new Error('the raw HTTP/2 sessions got no answer to their first request');
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
+/** A page of its own window in a context of its own (a background Firefox tab is throttled). */
+async function firefoxPage(firefox: PuppeteerBrowser): Promise<PuppeteerPage> {
+  return (await firefox.createBrowserContext()).newPage({ type: 'window' });
+}
+
+describe('Firefox over HTTPS', () => {
+  const FIREFOX_STREAM = 'secure-firefox';
+  let firefox: PuppeteerBrowser;
+
+  beforeAll(async () => {
+    // The suite's CA is not in Firefox's store: accept its certificate as a user clicking through the warning would.
+    firefox = await launchFirefox({ acceptInsecureCerts: true });
+  });
+
+  afterAll(async () => {
+    await firefox?.close();
+  });
+
+  it('goes live from the broadcaster page with the key from &key=, which leaves the address bar', async () => {
+    const page = await firefoxPage(firefox);
+    await page.goto(`${server.baseUrl}/broadcast?stream=${FIREFOX_STREAM}&source=test&key=${PUBLISH_KEY}&autostart=1`);
+    await page.waitForSelector('body[data-state="live"]', { timeout: 60_000 });
+    expect(page.url()).toBe(`${server.baseUrl}/broadcast?stream=${FIREFOX_STREAM}&source=test&autostart=1`);
+    expect(await page.evaluate(() => location.href)).not.toContain(PUBLISH_KEY);
+  }, 90_000);
+
+  it('plays that broadcast to a Firefox viewer over HTTP/2', async () => {
+    const page = await firefoxPage(firefox);
+    await page.goto(`${server.baseUrl}/watch?stream=${FIREFOX_STREAM}`);
+    await page.waitForSelector('body[data-state="playing"]', { timeout: 60_000 });
+    const before = await page.evaluate('window.swarmcast.stats().decodedFrames');
+    await page.waitForFunction(`window.swarmcast.stats().decodedFrames > ${before} + 30`, { timeout: 40_000, polling: 200 });
+    const protocols = await page.evaluate(() =>
+      performance.getEntriesByType('resource').filter((e) => e.name.includes('/live/')).map((e) => (e as PerformanceResourceTiming).nextHopProtocol),
+    );
+    const named = protocols.filter(Boolean);
+    expect(named.length).toBeGreaterThan(5);
+    expect(new Set(named)).toEqual(new Set(['h2']));
+    await page.browserContext().close();
+  }, 90_000);
+});
+
+describe('an edge in front of the HTTPS origin', () => {
+  let edge: RunningServer;
+  let untrusting: RunningServer;
+
+  beforeAll(async () => {
+    const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+    // The edge serves HTTPS too (the same certificate), and trusts the origin's through Node's own NODE_EXTRA_CA_CERTS.
+    edge = await startServer({ ROLE: 'edge', ORIGIN_URL: server.baseUrl, NODE_EXTRA_CA_CERTS: caPath, TLS_CERT: cert, TLS_KEY: key });
+    untrusting = await startServer({ ROLE: 'edge', ORIGIN_URL: server.baseUrl, NODE_EXTRA_CA_CERTS: '' });
+  });
+
+  afterAll(async () => {
+    await edge?.stop();
+    await untrusting?.stop();
+  });
+
+  it('holds a blocking playlist request through the edge until the origin has the part, and streams a part', async () => {
+    await expectBlockingReloadOverHttp2(edge.baseUrl, STREAM);
+  });
+
+  it('plays to ffprobe through the edge', async () => {
+    const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', `${edge.baseUrl}${multivariantPath(STREAM)}`], { timeout: 50_000 });
+    expect(stdout.split('\n')).toContain('video');
+  }, 60_000);
+
+  it("relays the tracker's WebSocket to the origin over wss", async () => {
+    await expectTrackerWebSocket(edge.baseUrl);
+  });
+
+  it('answers 502 when it does not trust the origin certificate', async () => {
+    const res = await fetch(`${untrusting.baseUrl}${multivariantPath(STREAM)}`);
+    expect(res.status).toBe(502);
+    expect(untrusting.logLines.join('\n')).toMatch(/certificate/i);
   });
 });
 

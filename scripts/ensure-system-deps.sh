@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests drive for real (Chromium, Firefox ESR, WebKitGTK, ffmpeg/ffprobe, nginx, iproute2) when they are missing.
+# Installs the Debian packages the tests drive for real (Chromium, Firefox ESR, WebKitGTK, ffmpeg/ffprobe, nginx, openssl, iproute2) when they are missing.
 set -euo pipefail
 
 need=()
@@ -17,6 +17,8 @@ command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)
 compgen -G '/usr/lib/*/gstreamer-1.0/libgstvideoparsersbad.so' >/dev/null || need+=(gstreamer1.0-plugins-bad)
 # libav's avdec_h264 outranks openh264dec: the decoder the suite's WebKit frame-rate floor was measured with.
 compgen -G '/usr/lib/*/gstreamer-1.0/libgstlibav.so' >/dev/null || need+=(gstreamer1.0-libav)
+# The security suites make their certificates and decrypt media with the openssl command.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The nginx edge suite starts Debian's nginx itself (nginx-light has the proxy cache and gzip it needs).
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 

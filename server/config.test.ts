@@ -76,6 +76,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ PART_TARGET_MS: '1000', SEGMENT_TARGET_MS: '1500' })).toThrow(/half/);
     expect(() => loadConfig({ ROLE: 'edge' })).toThrow(/ORIGIN_URL/);
     expect(() => loadConfig({ ROLE: 'edge', ORIGIN_URL: 'ftp://origin' })).toThrow(/ORIGIN_URL/);
+    expect(() => loadConfig({ ROLE: 'edge', ORIGIN_URL: 'https://origin/live/' })).toThrow(/ORIGIN_URL/);
+    expect(loadConfig({ ROLE: 'edge', ORIGIN_URL: 'https://origin.example:8443, http://127.0.0.1:8080' }).originUrls).toEqual(['https://origin.example:8443', 'http://127.0.0.1:8080']);
     expect(() => loadConfig({ EDGE_UPSTREAM_TIMEOUT_MS: '10' })).toThrow(/EDGE_UPSTREAM_TIMEOUT_MS/);
     expect(() => loadConfig({ ICE_PORT_RANGE: '5-2' })).toThrow(/ICE_PORT_RANGE/);
     expect(() => loadConfig({ RTMP_PORT: '70000' })).toThrow(/RTMP_PORT="70000"/);

@@ -110,7 +110,7 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
   ORIGIN_URL: (c, v) => {
     c.originUrls = v.split(',').map((s) => s.trim()).filter(Boolean);
     for (const url of c.originUrls) {
-      if (!/^http:\/\/[^/]+\/?$/.test(url)) throw new ConfigError('ORIGIN_URL', url, 'http://host[:port], comma-separated');
+      if (!/^https?:\/\/[^/]+\/?$/.test(url)) throw new ConfigError('ORIGIN_URL', url, 'http(s)://host[:port], comma-separated');
     }
   },
   EDGE_CACHE_MAX_MB: (c, v) => (c.edge.cacheMaxBytes = int('EDGE_CACHE_MAX_MB', v, 1, 1_000_000) * 1024 * 1024),

@@ -111,6 +111,7 @@ function stillStats(state: PlayerState): PlayerStats {
     bytesP2p: 0,
     peers: 0,
     rejectedP2pSegments: 0,
+    bannedPeers: 0,
   };
 }
 

@@ -15,7 +15,7 @@ import type {
   LoaderConfiguration,
   LoaderContext,
 } from 'hls.js';
-import { ThroughputEstimator, burstThroughput, chooseRung, emergencyRung, sampleTransfer, type Arrival } from './throughput.ts';
+import { ThroughputEstimator, burstThroughput, chooseRung, emergencyRung, flowThroughput, sampleTransfer, type Arrival } from './throughput.ts';
 import { WrappingLoader } from './wrapping-loader.ts';
 
 type LoaderClass = HlsConfig['loader'];
@@ -30,6 +30,8 @@ interface Loading {
   stats: LoaderStats;
   /** Its body's reads so far. */
   arrivals: Arrival[];
+  /** It came with a Content-Length: the origin had all of it, so its bytes arrive at the link's pace. */
+  complete: boolean;
 }
 
 /**
@@ -130,7 +132,7 @@ export class StreamedPartAbr {
         const requestedAtMs = performance.now();
         const media = context as FragmentLoaderContext;
         const inFlight: Loading | null =
-          media.frag.sn === 'initSegment' || media.frag.type !== 'main' ? null : { frag: media.frag, part: media.part, requestedAtMs, stats: this.stats, arrivals: [] };
+          media.frag.sn === 'initSegment' || media.frag.type !== 'main' ? null : { frag: media.frag, part: media.part, requestedAtMs, stats: this.stats, arrivals: [], complete: false };
         abr.loading = inFlight;
         const done = (): void => {
           if (abr.loading === inFlight) abr.loading = null;
@@ -204,9 +206,12 @@ export class StreamedPartAbr {
             loaded = stats.loaded;
             if (typeof data === 'string' || bytes <= 0) return;
             arrivals.push({ atMs: performance.now(), bytes });
-            if (watched) watched.arrivals = arrivals;
             chunks.push(new Uint8Array(data, 0, Math.min(bytes, data.byteLength)));
             contentLength ??= this.inner.getResponseHeader?.('content-length') ?? null;
+            if (watched) {
+              watched.arrivals = arrivals;
+              watched.complete = contentLength !== null;
+            }
           },
           onSuccess: (response, stats, ctx, details) => {
             done();
@@ -269,6 +274,13 @@ export class StreamedPartAbr {
         if (frag.sn === 'initSegment' || frag.type !== 'main') return;
         this.#loadedLevel = frag.level;
         if (this.#forced === frag.level) this.#forced = -1;
+        // A rung pinned by the viewer (hls.js's manual level) ends whatever the ABR had forced: hls.js forces every
+        // level it loads in Auto (its `nextLoadLevel` setter), and the load in flight when the pin came never finishes,
+        // so back in Auto the ABR would jump straight to that rung instead of climbing from the pinned one.
+        if (!this.#hls.autoLevelEnabled) {
+          this.#forced = -1;
+          this.#emergencyLevel = -1;
+        }
         // The emergency's rung is loading (a reload not gated by a prefetch ends here too).
         if (frag.level === this.#emergencyLevel) {
           abr.switchingDown = false;
@@ -292,6 +304,7 @@ export class StreamedPartAbr {
         const loading = abr.loading;
         if (!loading || loading.stats.aborted || loading.stats.loading.end > 0 || !hls.autoLevelEnabled) return;
         const { frag, part } = loading;
+        const flowBps = loading.complete ? flowThroughput(loading.arrivals) : null;
         const next = emergencyRung({
           bitrates: hls.levels.map((level) => level.maxBitrate),
           current: frag.level,
@@ -304,11 +317,14 @@ export class StreamedPartAbr {
             elapsedMs: performance.now() - loading.requestedAtMs,
             durationMs: (part ?? frag).duration * 1000,
             burstBps: burstThroughput(loading.arrivals),
+            flowBps,
           },
         });
         if (next === null) return;
         const level = Math.max(next, hls.minAutoLevel);
         if (level >= frag.level) return;
+        // The abandoned part's flow measured the link: the choices after the switch start from it.
+        if (flowBps !== null) abr.estimator.add({ kind: 'measured', bps: flowBps });
         abr.loading = null;
         abr.switchingDown = true;
         this.#emergencyLevel = level;
@@ -354,6 +370,7 @@ export class StreamedPartAbr {
           bufferMs: (hls.mainForwardBufferInfo?.len ?? 0) * 1000,
           sinceSwitchMs: abr.sinceSwitchMs,
           sinceIndependentMs: this.#sinceIndependentMs,
+          nextPartMs: (hls.levels[this.#loadedLevel]?.details?.partTarget ?? 0) * 1000,
           atSegmentEnd: this.#atSegmentEnd,
         });
         // Up only to a rung that has not answered GAP lately: its broadcaster paused it and restores it after a hold.

@@ -2,6 +2,7 @@
 import type { HlsConfig, LoadPolicy } from 'hls.js';
 import { blockingHoldMs } from '../../shared/timing.ts';
 import { DEFAULT_CATCH_UP_CONFIG } from './catch-up.ts';
+import type { DriftBackConfig } from './p2p-drift.ts';
 import type { CatchUpConfig } from './catch-up.ts';
 import { DEFAULT_PLAYHEAD_WATCHDOG_CONFIG } from './playhead-watchdog.ts';
 import type { PlayheadWatchdogConfig } from './playhead-watchdog.ts';
@@ -90,6 +91,15 @@ export interface P2pConfig {
   p2pNotReceivingBytesTimeoutMs: number;
   /** Where playback holds behind the playlist's last complete segment, s (hls.js `liveSyncDuration`). */
   liveSyncDurationS: number;
+  /** A viewer ahead of `liveSyncDurationS` (it joined before the playlist listed that much) plays slower until back there. */
+  driftBack: DriftBackConfig;
+  /**
+   * After a peer's segment failed its digest, every segment of the next this-many seconds is fetched over HTTP at once
+   * (the high-demand window widens), so the refused one is back long before it is due.
+   */
+  refusedRefetchWindowS: number;
+  /** How long that wider window holds before the usual draw takes over again, ms. */
+  refusedRefetchHoldMs: number;
 }
 
 const DEFAULT_P2P_CONFIG: P2pConfig = {
@@ -102,6 +112,9 @@ const DEFAULT_P2P_CONFIG: P2pConfig = {
   simultaneousP2PDownloads: 3,
   p2pNotReceivingBytesTimeoutMs: 1000,
   liveSyncDurationS: 4.5,
+  driftBack: { rate: 0.85, startAheadS: 0.5, settleAheadS: 0.1, intervalMs: 250 },
+  refusedRefetchWindowS: 5,
+  refusedRefetchHoldMs: 3000,
 };
 
 /**

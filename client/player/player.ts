@@ -118,6 +118,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   #p2pLoading: Promise<void> | null = null;
   readonly #traffic = new PeerTraffic();
   #rejectedP2pSegments = 0;
+  /** `p2p` mode: peers caught sending a bad segment, refused for the rest of the session. */
+  readonly #bannedPeers = new Set<string>();
 
   constructor(video: HTMLVideoElement, options: Partial<PlayerConfig> = {}) {
     super();
@@ -250,6 +252,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
       bytesP2p: this.#traffic.bytesP2p,
       peers: this.#traffic.peers,
       rejectedP2pSegments: this.#rejectedP2pSegments,
+      bannedPeers: this.#bannedPeers.size,
     };
   }
 
@@ -317,9 +320,10 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
           traffic: this.#traffic,
           rejected: (peerId) => {
             this.#rejectedP2pSegments++;
-            console.warn(`[swarmcast] a segment from peer ${peerId ?? '(unknown)'} did not match its digest; peer dropped, segment fetched over HTTP`);
+            console.warn(`[swarmcast] a segment from peer ${peerId ?? '(unknown)'} did not match its digest; peer banned, segment fetched over HTTP`);
           },
-        })
+          banned: this.#bannedPeers,
+        }, edges)
       : new Hls(hlsConfig);
     this.#hls = hls;
     hls.on(Hls.Events.LEVEL_SWITCHED, () => {

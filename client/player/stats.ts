@@ -71,6 +71,8 @@ export interface PlayerStats {
   peers: number;
   /** `p2p` mode: segments peers sent that did not match the origin's digest (each drops its peer; HTTP serves it). */
   rejectedP2pSegments: number;
+  /** `p2p` mode: peers caught sending a bad segment, refused for the rest of the session (0 in `low` mode). */
+  bannedPeers: number;
 }
 
 export interface StartupTimeline {

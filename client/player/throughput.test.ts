@@ -1,6 +1,6 @@
 // The throughput estimator on synthetic arrival timelines: streamed parts on fast and slow links, complete objects, rung choice.
 import { describe, expect, test } from 'vitest';
-import { ThroughputEstimator, chooseRung, emergencyRung, sampleTransfer, type Arrival } from './throughput.ts';
+import { ThroughputEstimator, chooseRung, emergencyRung, flowThroughput, sampleTransfer, type Arrival } from './throughput.ts';
 
 const PART_MS = 200;
 const FRAME_MS = 1000 / 30;
@@ -68,7 +68,42 @@ describe('sampleTransfer', () => {
       bps: 8_000_000,
     });
     expect(sampleTransfer({ requestedAtMs: 0, arrivals: [{ atMs: 5, bytes: 900 }], streamedMediaMs: null })).toBeNull();
+    // All in one read after a long wait (the origin, or a page starved for CPU): a floor, not a slow link.
+    expect(sampleTransfer({ requestedAtMs: 0, arrivals: [{ atMs: 400, bytes: 66_000 }], streamedMediaMs: null })).toEqual({ kind: 'at-least', bps: 1_320_000 });
     expect(sampleTransfer({ requestedAtMs: 0, arrivals: [], streamedMediaMs: PART_MS })).toBeNull();
+  });
+});
+
+/**
+ * A complete object of `bytes` over a token-bucket link of `linkBps` (as e2e/support/throttle-proxy.ts and tbf are): the
+ * bucket's `burstBytes` come at once after the request, the rest in `sliceBytes` reads at the link's pace.
+ */
+function bucketObject(bytes: number, linkBps: number, burstBytes = 4000, sliceBytes = 2000): Arrival[] {
+  const arrivals: Arrival[] = [{ atMs: 2, bytes: Math.min(burstBytes, bytes) }];
+  for (let left = bytes - burstBytes; left > 0; left -= sliceBytes) {
+    const slice = Math.min(sliceBytes, left);
+    arrivals.push({ atMs: arrivals.at(-1)!.atMs + (slice * 8000) / linkBps, bytes: slice });
+  }
+  return arrivals;
+}
+
+describe('complete objects over a token bucket', () => {
+  test('a small one measures the link, not the link plus the bucket\'s burst', () => {
+    const arrivals = bucketObject(11_000, 1.6e6);
+    const naive = (11_000 * 8000) / arrivals.at(-1)!.atMs;
+    expect(naive / 1.6e6).toBeGreaterThan(1.15);
+    const sample = sampleTransfer({ requestedAtMs: 0, arrivals, streamedMediaMs: null });
+    expect(sample?.kind).toBe('measured');
+    expect(sample!.bps / 1.6e6).toBeCloseTo(1, 2);
+  });
+
+  test('its flow so far tells the link within a few reads; a read or two, or a few ms, tell nothing', () => {
+    const arrivals = bucketObject(66_000, 1.6e6);
+    expect(flowThroughput(arrivals.slice(0, 3))).toBeNull();
+    expect(flowThroughput(arrivals.slice(0, 4))! / 1.6e6).toBeCloseTo(1, 2);
+    // An open link: the rest of the object in one read soon after the first.
+    expect(flowThroughput([{ atMs: 1, bytes: 30_000 }, { atMs: 3, bytes: 36_000 }])).toBeNull();
+    expect(flowThroughput([{ atMs: 1, bytes: 20_000 }, { atMs: 2, bytes: 20_000 }, { atMs: 4, bytes: 26_000 }])).toBeNull();
   });
 });
 
@@ -115,9 +150,19 @@ describe('chooseRung', () => {
     expect(chooseRung({ ...up, bufferMs: 100 })).toBe(0);
     expect(chooseRung({ ...up, sinceSwitchMs: 1000 })).toBe(0);
     expect(chooseRung({ ...up, estimateBps: 1.4e6 })).toBe(0);
+    // A link that carries the middle rung only just (1.6 Mbit/s for 1.06 Mbit/s) is not gone up onto.
+    expect(chooseRung({ ...up, estimateBps: 1.6e6 })).toBe(0);
     // Deep into a long segment (10 s segments, 5 s in), even a fast link does not reload 5 s of the bigger rung.
     expect(chooseRung({ ...up, estimateBps: 100e6, sinceIndependentMs: 5000, bufferMs: 800 })).toBe(0);
     expect(chooseRung({ ...up, estimateBps: 100e6, sinceIndependentMs: 1000, bufferMs: 800 })).toBe(1);
+  });
+
+  test('going up, the reload counts the next part too, which the new rung loads before the buffer grows again', () => {
+    // At 2 Mbit/s, 480p from 240p one part into the segment: 0.4 s of 480p is 0.21 s of link, over half of 0.4 s.
+    const up = { ...base, current: 0, estimateBps: 2e6, sinceIndependentMs: 200, bufferMs: 400 };
+    expect(chooseRung(up)).toBe(1);
+    expect(chooseRung({ ...up, nextPartMs: 200 })).toBe(0);
+    expect(chooseRung({ ...up, nextPartMs: 200, bufferMs: 800 })).toBe(1);
   });
 });
 
@@ -143,6 +188,13 @@ describe('emergencyRung', () => {
     expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...onTime, elapsedMs: 260 } })).toBe(0);
     // Late, but its bytes came in fast bursts: the producer is late, not the link; a lower rung would not help.
     expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...onTime, elapsedMs: 260, burstBps: 50e6 } })).toBeNull();
+  });
+
+  test('abandons a complete part whose bytes so far flow slower than its rung, long before it runs late', () => {
+    const early = { ...onTime, elapsedMs: 40 };
+    expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...early, flowBps: 1.6e6 } })).toBe(0);
+    expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...early, flowBps: 40e6 } })).toBeNull();
+    expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...early, flowBps: null } })).toBeNull();
   });
 
   test('carries on when even the lowest rung\'s reload would outlast the buffer (10 s segments, 5 s in)', () => {

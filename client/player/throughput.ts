@@ -32,9 +32,24 @@ export interface TransferRules {
   minObjectBytes: number;
   /** A streamed transfer longer than its media duration × this fell behind real time: the link was the bottleneck. */
   behindFactor: number;
+  /**
+   * A complete object's flow after its first read is timed only over at least this many reads, bytes after the first
+   * read and ms (less is timer noise, or a page too busy to read: it then gets all that arrived in one read).
+   */
+  minFlowReads: number;
+  minFlowBytes: number;
+  minFlowMs: number;
 }
 
-export const DEFAULT_TRANSFER_RULES: TransferRules = { burstGapMs: 8, minBurstBytes: 8 * 1024, minObjectBytes: 8 * 1024, behindFactor: 1.1 };
+export const DEFAULT_TRANSFER_RULES: TransferRules = {
+  burstGapMs: 8,
+  minBurstBytes: 8 * 1024,
+  minObjectBytes: 8 * 1024,
+  behindFactor: 1.1,
+  minFlowReads: 4,
+  minFlowBytes: 4 * 1024,
+  minFlowMs: 20,
+};
 
 /** What one response says about the link (null: nothing). */
 export function sampleTransfer(transfer: Transfer, rules: TransferRules = DEFAULT_TRANSFER_RULES): ThroughputSample | null {
@@ -45,9 +60,17 @@ export function sampleTransfer(transfer: Transfer, rules: TransferRules = DEFAUL
   const total = arrivals.reduce((sum, a) => sum + a.bytes, 0);
   if (total < rules.minObjectBytes) return null;
   if (streamedMediaMs === null) {
-    // Fetched at once: request to last byte (conservative by one round trip).
+    // Fetched at once: the link's pace after the first read, when the object came in a flow long enough to time (the
+    // first read can be a burst the link let through at once, as a token bucket does after a pause); else request to
+    // last byte (conservative by one round trip).
+    const flow = flowThroughput(arrivals, rules);
+    if (flow !== null) return { kind: 'measured', bps: flow };
     const ms = last.atMs - requestedAtMs;
-    return ms > 0 ? { kind: 'measured', bps: (total * 8000) / ms } : null;
+    if (ms <= 0) return null;
+    // All of it in one burst: the link brought it faster than reads can time, so the wait before it was the origin's
+    // or a busy page's, and the time only bounds the link from below (a page starved for CPU would read a slow link).
+    const oneBurst = last.atMs - first.atMs <= rules.burstGapMs;
+    return { kind: oneBurst ? 'at-least' : 'measured', bps: (total * 8000) / ms };
   }
   const afterFirst = total - first.bytes;
   const flowMs = last.atMs - first.atMs;
@@ -58,6 +81,19 @@ export function sampleTransfer(transfer: Transfer, rules: TransferRules = DEFAUL
   const floor = (total * 8000) / Math.max(streamedMediaMs, flowMs, 1);
   if (burst !== null && burst > floor) return { kind: 'measured', bps: burst };
   return { kind: 'at-least', bps: floor };
+}
+
+/**
+ * Bytes after the first read ÷ time from the first read to the last, for an object the origin had whole (it sends it as
+ * fast as the link goes): null while that is too little to time.
+ */
+export function flowThroughput(arrivals: readonly Arrival[], rules: TransferRules = DEFAULT_TRANSFER_RULES): number | null {
+  const first = arrivals[0];
+  const last = arrivals.at(-1);
+  if (!first || !last) return null;
+  const bytes = arrivals.reduce((sum, a) => sum + a.bytes, 0) - first.bytes;
+  const ms = last.atMs - first.atMs;
+  return arrivals.length >= rules.minFlowReads && bytes >= rules.minFlowBytes && ms >= rules.minFlowMs ? (bytes * 8000) / ms : null;
 }
 
 /** Bytes ÷ time over the bursts only (reads arriving back to back), leaving out the idle waits for the encoder. */
@@ -103,7 +139,11 @@ export class ThroughputEstimator {
 export interface RungRules {
   /** Stay on (or go down to) the highest rung whose bitrate is at most this share of the estimate. */
   safety: number;
-  /** Go up only to a rung whose bitrate is at most this share of the estimate. */
+  /**
+   * Go up only to a rung whose bitrate is at most this share of the estimate. Well below `safety`: a rung's
+   * independent part is several times its average part, and with a sub-second buffer a rung the link only just
+   * carries flaps back down (a reload each way).
+   */
   upSafety: number;
   /** Go up only with at least this much buffered, and this long after the last switch. */
   minUpBufferMs: number;
@@ -122,7 +162,7 @@ export interface RungRules {
 
 export const DEFAULT_RUNG_RULES: RungRules = {
   safety: 0.85,
-  upSafety: 0.7,
+  upSafety: 0.6,
   minUpBufferMs: 250,
   upHoldMs: 3000,
   reloadBufferShare: 0.5,
@@ -139,6 +179,11 @@ export interface RungInput {
   sinceSwitchMs: number;
   /** Media loaded since the last independent part, ms: what a switch loads again; 0 when the next part is independent. */
   sinceIndependentMs: number;
+  /**
+   * The part to load next, ms (the part target): a switch up loads it on the new rung together with its reload, before
+   * the buffer grows again. 0 when not known.
+   */
+  nextPartMs?: number;
   /**
    * The last part loaded ended a segment. The next segment's first part is then only a preload hint, which hls.js loads
    * for the rung it is on but not for a rung it switches to: that one reloads the whole segment just buffered. So the
@@ -160,7 +205,7 @@ export function chooseRung(input: RungInput, rules: RungRules = DEFAULT_RUNG_RUL
     up < bitrates.length &&
     !input.atSegmentEnd &&
     sinceIndependentMs <= rules.maxUpReloadMs &&
-    (sinceIndependentMs * bitrates[up]!) / estimateBps <= bufferMs * rules.reloadBufferShare &&
+    ((sinceIndependentMs + (input.nextPartMs ?? 0)) * bitrates[up]!) / estimateBps <= bufferMs * rules.reloadBufferShare &&
     bitrates[up]! <= estimateBps * rules.upSafety &&
     bufferMs >= rules.minUpBufferMs &&
     input.sinceSwitchMs >= rules.upHoldMs
@@ -190,6 +235,12 @@ export interface InFlight {
   durationMs: number;
   /** What its bursts so far measured (`burstThroughput`), null if none: a part late with fast bursts waits for its producer. */
   burstBps: number | null;
+  /**
+   * A complete object (its length known: the origin had all of it) only: the pace of its bytes so far
+   * (`flowThroughput`), which is the link's, null until there is enough to time. It tells a link too slow for the rung
+   * from the first tens of milliseconds of a part, long before the part runs late.
+   */
+  flowBps?: number | null;
 }
 
 export interface EmergencyRules {
@@ -203,7 +254,7 @@ export const DEFAULT_EMERGENCY_RULES: EmergencyRules = { lateFactor: 1.25 };
  * Whether to abandon the load in flight and switch down now, and to which rung (null: carry on). hls.js loads the
  * parts of a segment one after another without asking the ABR again, so a rung the link no longer carries would play
  * on to the segment's end, draining a sub-second buffer: once the estimate falls below the rung (or the part in flight
- * runs late), the part is dropped and the rung whose reload from the independent part fits the buffer is loaded
+ * runs late, or its bytes so far flow slower than the rung), the part is dropped and the rung whose reload from the independent part fits the buffer is loaded
  * instead (the lowest if none does, unless even its reload outlasts the buffer), as hls.js's own abandon rules do for
  * whole fragments.
  */
@@ -220,7 +271,7 @@ export function emergencyRung(
   const late = inFlight.elapsedMs > inFlight.durationMs * emergency.lateFactor && !fastBursts;
   // Running late, the part has taken at least its elapsed time for its duration's media: the link carries at most this.
   const lateBps = late ? (rate * inFlight.durationMs) / inFlight.elapsedMs : Infinity;
-  const linkBps = Math.min(estimateBps ?? Infinity, lateBps);
+  const linkBps = Math.min(estimateBps ?? Infinity, lateBps, inFlight.flowBps ?? Infinity);
   if (!Number.isFinite(linkBps) || rate <= linkBps * rules.safety) return null;
   const reloadMediaMs = sinceIndependentMs + inFlight.durationMs;
   // Even the lowest rung's reload from the independent part would outlast the buffer (a long GOP, deep into its

@@ -38,6 +38,8 @@ export interface FirefoxLaunchOptions {
   loopbackIce?: boolean;
   /** More preferences, applied last. */
   prefs?: Record<string, unknown>;
+  /** Accept any TLS certificate (a suite's self-signed one), as a user clicking through the warning would. */
+  acceptInsecureCerts?: boolean;
 }
 
 export function launchFirefox(options: FirefoxLaunchOptions = {}): Promise<Browser> {
@@ -45,6 +47,7 @@ export function launchFirefox(options: FirefoxLaunchOptions = {}): Promise<Brows
     browser: 'firefox',
     executablePath: FIREFOX_PATH,
     headless: true,
+    acceptInsecureCerts: options.acceptInsecureCerts ?? false,
     extraPrefsFirefox: {
       ...FIREFOX_TEST_PREFS,
       ...(options.loopbackIce !== false && FIREFOX_LOOPBACK_ICE_PREFS),

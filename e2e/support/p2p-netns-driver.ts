@@ -34,11 +34,28 @@ const PLAYING_TIMEOUT_MS = 45_000;
 const SHARING_TIMEOUT_MS = 60_000;
 /** Until a viewer takes a segment from the bad peer: it uploads only what others ask it for. */
 const BAD_PEER_TIMEOUT_MS = 90_000;
-/** How long the honest viewers keep playing after the bad peer starts, to see it caught and playback go on. */
-const BAD_PEER_WATCH_MS = 12_000;
+/**
+ * How long the honest viewers keep playing after the bad peer was caught: long enough for it to announce again (the
+ * tracker's 10 s) and be offered to its victims, who must refuse it.
+ */
+const BAD_PEER_WATCH_MS = 25_000;
+/** How close (ms of glass-to-glass latency) a viewer who joined at go-live must come to p2p mode's target. */
+const TARGET_SLACK_MS = 500;
+/** Until viewers who joined at go-live have drifted back to p2p mode's target (about 3 s at 0.85×: 20 s). */
+const DRIFT_TIMEOUT_MS = 60_000;
+/** After edge B is gone: the failover viewer keeps playing this long (media seconds), its peer engine fetching from C. */
+const FAILOVER_WATCH_S = 10;
+/** The failover viewer's buffer when edge B goes away: p2p mode holds about 4 s of segments ahead of the playhead. */
+const FAILOVER_BUFFER_MS = 3000;
 const SAMPLE_INTERVAL_MS = 1000;
 /** The watch page redraws its stats and overlay every second; a few redraws. */
 const OVERLAY_TIMEOUT_MS = 5000;
+
+const startedAt = Date.now();
+/** A progress line on stderr: the runner shows them when the driver fails or runs out of time. */
+function step(message: string): void {
+  process.stderr.write(`[p2p-driver +${((Date.now() - startedAt) / 1000).toFixed(1)} s] ${message}\n`);
+}
 
 /** The viewers' edge: forwards every request (and the tracker's WebSocket upgrade) to the server, counting what it serves. */
 async function startCountingProxy(target: string): Promise<{ url: string; traffic: () => EdgeTraffic; close: () => Promise<void> }> {
@@ -61,13 +78,16 @@ async function startCountingProxy(target: string): Promise<{ url: string; traffi
     else if (kind === 'playlist') traffic.playlistRequests++;
     else traffic.otherRequests++;
   });
+  const upgraded = new Set<{ destroy(): void }>();
   server.on('upgrade', (req, socket, head) => {
+    upgraded.add(socket);
     const out = connect(Number(upstream.port), upstream.hostname, () => {
       const headers = Object.entries(req.headers).map(([k, v]) => `${k}: ${String(v)}`).join('\r\n');
       out.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers}\r\n\r\n`);
       out.write(head);
       out.pipe(socket).pipe(out);
     });
+    upgraded.add(out);
     out.on('error', () => socket.destroy());
     socket.on('error', () => out.destroy());
   });
@@ -77,6 +97,8 @@ async function startCountingProxy(target: string): Promise<{ url: string; traffi
     url: `http://127.0.0.1:${port}`,
     traffic: () => ({ ...traffic }),
     close: () => {
+      // Upgraded (tracker) connections are no longer the HTTP server's: it would wait for them.
+      for (const socket of upgraded) socket.destroy();
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
     },
@@ -124,7 +146,8 @@ const CORRUPT_UPLOADS = `(() => {
 const SAMPLE = `(() => {
   const s = window.swarmcast?.stats?.();
   return s ? { state: s.state, latencyMs: s.latencyMs, stalls: s.stalls, currentTime: s.currentTime, bytesHttp: s.bytesHttp,
-    bytesP2p: s.bytesP2p, peers: s.peers, rejectedP2pSegments: s.rejectedP2pSegments,
+    bytesP2p: s.bytesP2p, peers: s.peers, rejectedP2pSegments: s.rejectedP2pSegments, bannedPeers: s.bannedPeers,
+    targetLatencyMs: s.targetLatencyMs, edge: s.edge, edgeSwitches: s.edgeSwitches, bufferMs: s.bufferMs, playbackRate: s.playbackRate,
     overlay: document.getElementById('p2p-overlay')?.hidden === false ? document.getElementById('p2p-overlay').textContent : null } : null;
 })()`;
 
@@ -134,9 +157,28 @@ interface Viewer {
   evaluate<T>(expression: string): Promise<T>;
   sample(): Promise<ViewerSample>;
   report(): Promise<ViewerReport>;
+  close(): Promise<void>;
+  /** The player's `[swarmcast]` console lines, for progress lines when something goes wrong. */
+  logs: string[];
 }
 
-const NOT_STARTED: ViewerSample = { state: 'none', latencyMs: null, stalls: 0, currentTime: 0, bytesHttp: 0, bytesP2p: 0, peers: 0, rejectedP2pSegments: 0, overlay: null };
+const NOT_STARTED: ViewerSample = {
+  state: 'none',
+  latencyMs: null,
+  stalls: 0,
+  currentTime: 0,
+  bytesHttp: 0,
+  bytesP2p: 0,
+  peers: 0,
+  rejectedP2pSegments: 0,
+  bannedPeers: 0,
+  targetLatencyMs: null,
+  edge: null,
+  edgeSwitches: 0,
+  bufferMs: 0,
+  playbackRate: 1,
+  overlay: null,
+};
 
 class Viewers {
   readonly all: Viewer[] = [];
@@ -145,9 +187,13 @@ class Viewers {
 
   constructor(private readonly watchUrl: string) {}
 
-  async open(browser: ViewerBrowser): Promise<Viewer> {
+  async open(browser: ViewerBrowser, watchUrl = this.watchUrl): Promise<Viewer> {
     const name = `${browser}-${this.all.length + 1}`;
-    const evaluate = browser === 'chromium' ? await this.#chromiumPage() : await this.#firefoxPage();
+    const logs: string[] = [];
+    const log = (text: string): void => {
+      if (text.includes('[swarmcast]')) logs.push(`${((Date.now() - startedAt) / 1000).toFixed(1)} ${text}`);
+    };
+    const { evaluate, close } = browser === 'chromium' ? await this.#chromiumPage(watchUrl, log) : await this.#firefoxPage(watchUrl, log);
     const sample = async (): Promise<ViewerSample> => (await evaluate<ViewerSample | null>(SAMPLE)) ?? NOT_STARTED;
     const viewer: Viewer = {
       name,
@@ -161,13 +207,21 @@ class Viewers {
         final: await pollUntil(sample, (s) => s.overlay !== null, OVERLAY_TIMEOUT_MS, `${name}'s overlay`).catch(() => sample()),
         pairs: await evaluate<CandidatePair[]>(USED_PAIRS),
         closedConnections: await evaluate<number>(`(window.__swarmcastPeerConnections ?? []).filter((pc) => pc.signalingState === 'closed').length`),
+        bannedReconnects: logs.filter((line) => /banned peer .* connected again/.test(line)).length,
       }),
+      close,
+      logs,
     };
     this.all.push(viewer);
     return viewer;
   }
 
-  async #chromiumPage(): Promise<Viewer['evaluate']> {
+  /** Starts Chromium before the broadcast, so that a viewer opened at go-live does not wait for a browser to start. */
+  async warm(): Promise<void> {
+    await this.#launchChromium();
+  }
+
+  async #launchChromium(): Promise<ChromiumBrowser> {
     // Test-only, as Firefox's pref below: host candidates named by address rather than by an mDNS name, so the suite can
     // read which addresses the peers used.
     this.#chromium ??= await chromium.launch({
@@ -175,21 +229,27 @@ class Viewers {
       args: [...CHROMIUM_ARGS, '--disable-features=WebRtcHideLocalIpsWithMdns'],
       headless: true,
     });
-    const context = await this.#chromium.newContext();
-    await context.addInitScript(RECORD_PEER_CONNECTIONS);
-    const page = await context.newPage();
-    await page.goto(this.watchUrl);
-    return <T>(expression: string) => page.evaluate(expression) as Promise<T>;
+    return this.#chromium;
   }
 
-  async #firefoxPage(): Promise<Viewer['evaluate']> {
+  async #chromiumPage(watchUrl: string, log: (text: string) => void): Promise<Pick<Viewer, 'evaluate' | 'close'>> {
+    const context = await (await this.#launchChromium()).newContext();
+    await context.addInitScript(RECORD_PEER_CONNECTIONS);
+    const page = await context.newPage();
+    page.on('console', (message) => log(message.text()));
+    await page.goto(watchUrl);
+    return { evaluate: <T>(expression: string) => page.evaluate(expression) as Promise<T>, close: () => context.close() };
+  }
+
+  async #firefoxPage(watchUrl: string, log: (text: string) => void): Promise<Pick<Viewer, 'evaluate' | 'close'>> {
     this.#firefox ??= await launchFirefox({ loopbackIce: false, prefs: { 'media.peerconnection.ice.obfuscate_host_addresses': false } });
     const context = await this.#firefox.createBrowserContext();
     // A window of its own: a Firefox page in a background tab is throttled.
     const page = await context.newPage({ type: 'window' });
     await page.evaluateOnNewDocument(RECORD_PEER_CONNECTIONS);
-    await page.goto(this.watchUrl);
-    return <T>(expression: string) => page.evaluate(expression) as Promise<T>;
+    page.on('console', (message) => log(message.text()));
+    await page.goto(watchUrl);
+    return { evaluate: <T>(expression: string) => page.evaluate(expression) as Promise<T>, close: () => context.close() };
   }
 
   samples(): Promise<ViewerSample[]> {
@@ -219,25 +279,27 @@ interface Stage {
 
 /** Segment length: the p2p bench and suite run 1 s segments, which let peers share the newest segment sooner. */
 const DEFAULT_SEGMENT_MS = 1000;
-/** Media the playlist lists before the first viewer joins: more than p2p mode's 4.5 s behind the newest segment. */
-const JOIN_AFTER_MS = 6000;
+/**
+ * The bench's viewers join once the playlist lists more than p2p mode's 4.5 s behind the newest segment, so that its
+ * figures are the steady state's; the e2e's join at go-live.
+ */
+const BENCH_JOIN_AFTER_MS = 6000;
 
-async function withStage<T>(mode: 'low' | 'p2p', segmentMs: number, body: (stage: Stage) => Promise<T>): Promise<T> {
+async function withStage<T>(mode: 'low' | 'p2p', segmentMs: number, joinAfterMs: number, body: (stage: Stage) => Promise<T>): Promise<T> {
   const server = await startServer({ HOST: '127.0.0.1', SEGMENT_TARGET_MS: String(segmentMs) });
   let proxy: Stage['proxy'] | undefined;
   let publisher: NodePublisher | undefined;
   let viewers: Viewers | undefined;
   try {
-    publisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: [RUNG], gopSeconds: segmentMs / 1000 });
     proxy = await startCountingProxy(server.baseUrl);
+    viewers = new Viewers(`${proxy.url}/watch?stream=${STREAM}&latency=${mode}`);
+    await viewers.warm();
+    publisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: [RUNG], gopSeconds: segmentMs / 1000 });
     const playlist = `${server.baseUrl}/live/${STREAM}/index.m3u8`;
     await pollUntil(async () => (await fetch(playlist)).status, (status) => status === 200, 20_000, 'the stream live');
-    // Viewers join a broadcast already under way, as most do: with fewer segments listed than p2p mode holds behind
-    // live, hls.js starts at the first one, near the live edge, ahead of every peer.
     const media = new URL((await (await fetch(playlist)).text()).split('\n').find((line) => line.trim() !== '' && !line.startsWith('#'))!, playlist).href;
     const segmentsListed = async (): Promise<number> => ((await (await fetch(media)).text()).match(/^#EXTINF/gm) ?? []).length;
-    await pollUntil(segmentsListed, (n) => n * segmentMs >= JOIN_AFTER_MS, JOIN_AFTER_MS + 20_000, 'segments enough to play p2p mode behind live');
-    viewers = new Viewers(`${proxy.url}/watch?stream=${STREAM}&latency=${mode}`);
+    await pollUntil(segmentsListed, (n) => n > 0 && n * segmentMs >= joinAfterMs, joinAfterMs + 20_000, 'segments listed');
     return await body({ server, proxy, publisher, viewers });
   } finally {
     await viewers?.close();
@@ -253,60 +315,147 @@ async function runE2e(): Promise<P2pE2eResult> {
   setUpSealedVeth(P2P_VETH, P2P_VETH_PEER, P2P_VETH_ADDRESS);
   const linksAfter = linkNames();
   const routes = ip('route', 'show', 'table', 'all').split('\n').filter(Boolean);
-  return withStage('p2p', DEFAULT_SEGMENT_MS, async ({ server, viewers }) => {
-    const first = [
-      await viewers.open('chromium'),
-      await viewers.open('firefox'),
-      await viewers.open('chromium'),
-      await viewers.open('firefox'),
-    ];
-    await waitPlaying(first);
-    // Most viewers receive segments from peers (one may have fetched everything it played itself).
-    await pollUntil(() => Promise.all(first.map((v) => v.sample())), (s) => s.filter((x) => x.bytesP2p > 0).length >= 3, SHARING_TIMEOUT_MS, 'three viewers with bytes from peers');
-    const shared = await Promise.all(first.map((v) => v.report()));
+  return withStage('p2p', DEFAULT_SEGMENT_MS, 0, async ({ server, viewers }) => {
+    const stopWatching = logStalls(viewers);
+    try {
+      return await runE2eStage(server, viewers, linksBefore, linksAfter, routes);
+    } finally {
+      stopWatching();
+    }
+  });
+}
 
-    const late = await viewers.open('chromium');
-    await waitPlaying([late]);
-    await pollUntil(() => late.sample(), (s) => s.bytesP2p > 0, SHARING_TIMEOUT_MS, 'the late viewer receiving segments from peers');
-    const lateReport = await late.report();
+/** Says when and how each stall of any viewer happened from now on, as progress lines; returns what stops it. */
+function logStalls(viewers: Viewers): () => void {
+  const stallsSeen = new Map<Viewer, number>();
+  const timer = setInterval(() => {
+    for (const viewer of [...viewers.all]) {
+      viewer.sample().then(
+        (s) => {
+          const before = stallsSeen.get(viewer);
+          if (before !== undefined && s.stalls !== before) step(`${viewer.name} stalled: ${JSON.stringify(s)}\n  ${viewer.logs.slice(-5).join('\n  ')}`);
+          stallsSeen.set(viewer, s.stalls);
+        },
+        () => undefined,
+      );
+    }
+  }, SAMPLE_INTERVAL_MS);
+  return () => clearInterval(timer);
+}
 
-    // The bad peer is the connected viewer closest to live: the others most often take segments from it (a viewer
-    // that has lost its peers would have no one to corrupt anything for).
-    const samples = await Promise.all(first.map((v) => v.sample()));
-    const rank = (s: ViewerSample): number => (s.peers > 0 ? 0 : 1e9) + (s.latencyMs ?? 1e8);
-    const ranks = samples.map(rank);
-    const bad = first[ranks.indexOf(Math.min(...ranks))]!;
-    const honest = viewers.all.filter((v) => v !== bad);
-    const currentTimeAtBadPeer = Object.fromEntries(await Promise.all(honest.map(async (v) => [v.name, (await v.sample()).currentTime] as const)));
-    await bad.evaluate(CORRUPT_UPLOADS);
-    await pollUntil(
-      () => Promise.all([...honest, bad].map((v) => v.sample())),
-      (s) => s.slice(0, -1).some((x) => x.rejectedP2pSegments > 0),
-      BAD_PEER_TIMEOUT_MS,
-      'an honest viewer refusing a corrupted segment',
+async function runE2eStage(server: RunningServer, viewers: Viewers, linksBefore: string[], linksAfter: string[], routes: string[]): Promise<P2pE2eResult> {
+  // The first viewer joins at go-live, when the playlist lists less than p2p mode holds behind live: hls.js starts it
+  // at the first segment, near the live edge and ahead of where its swarm will be.
+  const first: Viewer[] = [];
+  const joinedLatencyMs: Record<string, number> = {};
+  for (const browser of ['chromium', 'firefox', 'chromium', 'firefox'] as const) {
+    const viewer = await viewers.open(browser);
+    const joined = await pollUntil(viewer.sample, (s) => s.state === 'playing' && s.latencyMs !== null, PLAYING_TIMEOUT_MS, `${viewer.name} playing`);
+    joinedLatencyMs[viewer.name] = joined.latencyMs!;
+    first.push(viewer);
+  }
+  await waitPlaying(first);
+  step(`four viewers playing; latency when each started: ${JSON.stringify(joinedLatencyMs)}`);
+  // Every viewer ends up at the p2p target (those who joined early drift back to it) ...
+  const atTarget = (s: ViewerSample): boolean =>
+    s.playbackRate === 1 && s.latencyMs !== null && s.targetLatencyMs !== null && s.latencyMs >= s.targetLatencyMs - TARGET_SLACK_MS;
+  await pollUntil(() => Promise.all(first.map((v) => v.sample())), (s) => s.every(atTarget), DRIFT_TIMEOUT_MS, 'every viewer at the p2p target').catch(async (err: unknown) => {
+    step(`not at the target: ${JSON.stringify(await Promise.all(first.map((v) => v.sample())))}`);
+    throw err;
+  });
+  // ... and most receive segments from peers (one may have fetched everything it played itself), the go-live one among them.
+  await pollUntil(
+    () => Promise.all(first.map((v) => v.sample())),
+    (s) => s.filter((x) => x.bytesP2p > 0).length >= 3 && s[0]!.bytesP2p > 0,
+    SHARING_TIMEOUT_MS,
+    'three viewers with bytes from peers, the one who joined at go-live among them',
+  );
+  const shared = await Promise.all(first.map((v) => v.report()));
+  step('viewers at the target and sharing');
+
+  const late = await viewers.open('chromium');
+  await waitPlaying([late]);
+  await pollUntil(() => late.sample(), (s) => s.bytesP2p > 0, SHARING_TIMEOUT_MS, 'the late viewer receiving segments from peers');
+  const lateReport = await late.report();
+  step('late viewer sharing');
+
+  // The bad peer is the connected viewer closest to live: the others most often take segments from it (a viewer
+  // that has lost its peers would have no one to corrupt anything for).
+  const samples = await Promise.all(first.map((v) => v.sample()));
+  const rank = (s: ViewerSample): number => (s.peers > 0 ? 0 : 1e9) + (s.latencyMs ?? 1e8);
+  const ranks = samples.map(rank);
+  const bad = first[ranks.indexOf(Math.min(...ranks))]!;
+  const honest = viewers.all.filter((v) => v !== bad);
+  const atBadPeer = await Promise.all(honest.map((v) => v.sample()));
+  const currentTimeAtBadPeer = Object.fromEntries(honest.map((v, i) => [v.name, atBadPeer[i]!.currentTime]));
+  const stallsAtBadPeer = Object.fromEntries(honest.map((v, i) => [v.name, atBadPeer[i]!.stalls]));
+  await bad.evaluate(CORRUPT_UPLOADS);
+  step(`${bad.name} corrupts its uploads`);
+  const watchStalls = (): Promise<ViewerSample[]> => Promise.all(honest.map((v) => v.sample()));
+  await pollUntil(
+    async () => [...(await watchStalls()), await bad.sample()],
+    (s) => s.slice(0, -1).some((x) => x.rejectedP2pSegments > 0),
+    BAD_PEER_TIMEOUT_MS,
+    'an honest viewer refusing a corrupted segment',
+  );
+  step('bad peer caught');
+  // Playback goes on: the honest viewers' playheads keep moving for a while after the bad segments were refused,
+  // long enough for the bad peer to announce again and be offered to its victims.
+  const caughtAt = Object.fromEntries(await Promise.all(honest.map(async (v) => [v.name, (await v.sample()).currentTime] as const)));
+  await pollUntil(
+    watchStalls,
+    (s) => s.every((x, i) => x.currentTime >= (caughtAt[honest[i]!.name] ?? 0) + BAD_PEER_WATCH_MS / 1000),
+    BAD_PEER_WATCH_MS + 15_000,
+    'honest viewers playing on after the bad peer was caught',
+  );
+  const afterBadPeer = await Promise.all(honest.map((v) => v.report()));
+  const tracker = await trackerCounts(server.baseUrl);
+  step(`after the bad peer: ${JSON.stringify(await Promise.all(honest.map((v) => v.sample())))}`);
+  for (const viewer of honest) step(`${viewer.name} logs:\n  ${viewer.logs.join('\n  ')}`);
+
+  // Edge failover of the peer engine's own HTTP fetches: a viewer alone in the swarm (it fetches every segment over
+  // HTTP) plays from two edges, B first; B goes away.
+  await Promise.all(viewers.all.map((v) => v.close()));
+  const edgeB = await startCountingProxy(server.baseUrl);
+  const edgeC = await startCountingProxy(server.baseUrl);
+  try {
+    const failover = await viewers.open('chromium', `${edgeB.url}/watch?stream=${STREAM}&latency=p2p&edges=${edgeB.url},${edgeC.url}`);
+    await waitPlaying([failover]);
+    // Steady first: playing at its target with the segments up to it buffered, as a viewer is when an edge dies.
+    const beforeFailover = await pollUntil(
+      failover.sample,
+      (s) => s.bytesHttp > 0 && s.bufferMs >= FAILOVER_BUFFER_MS,
+      SHARING_TIMEOUT_MS,
+      'the failover viewer loading over HTTP with its buffer full',
     );
-    // Playback goes on: the honest viewers' playheads keep moving for a while after the bad segments were refused.
-    const caughtAt = Object.fromEntries(await Promise.all(honest.map(async (v) => [v.name, (await v.sample()).currentTime] as const)));
-    await pollUntil(
-      () => Promise.all(honest.map((v) => v.sample())),
-      (s) => s.every((x, i) => x.currentTime >= (caughtAt[honest[i]!.name] ?? 0) + BAD_PEER_WATCH_MS / 1000),
-      BAD_PEER_WATCH_MS + 15_000,
-      'honest viewers playing on after the bad peer was caught',
+    step(`failover viewer loading over HTTP: ${JSON.stringify(beforeFailover)}; edge B goes away`);
+    await edgeB.close();
+    const afterFailover = await pollUntil(
+      failover.sample,
+      (s) => s.currentTime >= beforeFailover.currentTime + FAILOVER_WATCH_S && s.bytesHttp > beforeFailover.bytesHttp,
+      FAILOVER_WATCH_S * 1000 + 30_000,
+      'the failover viewer playing on from edge C',
     );
-    const afterBadPeer = await Promise.all(honest.map((v) => v.report()));
+    step(`failover viewer after edge B went away: ${JSON.stringify(afterFailover)}\n  ${failover.logs.join('\n  ')}`);
     return {
       linksBefore,
       linksAfter,
       routes,
+      joinedLatencyMs,
       shared,
       late: lateReport,
       badPeer: bad.name,
       afterBadPeer,
       currentTimeAtBadPeer,
-      tracker: await trackerCounts(server.baseUrl),
+      stallsAtBadPeer,
+      failover: { edgeB: edgeB.url, edgeC: edgeC.url, before: beforeFailover, after: afterFailover, edgeCMediaRequests: edgeC.traffic().mediaRequests },
+      tracker,
       serverLog: server.logLines.slice(-40),
     };
-  });
+  } finally {
+    await edgeB.close().catch(() => undefined);
+    await edgeC.close();
+  }
 }
 
 function percentile(sorted: readonly number[], p: number): number | null {
@@ -328,11 +477,12 @@ function cpuTimes(): { busy: number; total: number } {
 async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: number, segmentMs: number): Promise<P2pBenchRow> {
   if (linkNames().join() !== 'lo') throw new Error('not a fresh network namespace; run me under unshare -n');
   setUpSealedVeth(P2P_VETH, P2P_VETH_PEER, P2P_VETH_ADDRESS);
-  return withStage(mode, segmentMs, async ({ proxy, viewers }) => {
+  return withStage(mode, segmentMs, BENCH_JOIN_AFTER_MS, async ({ proxy, viewers }) => {
     // Chromium and Firefox alternate; Firefox is the heavier, so it takes every other seat.
     const opened: Viewer[] = [];
     for (let i = 0; i < viewerCount; i++) opened.push(await viewers.open(i % 2 === 0 ? 'chromium' : 'firefox'));
     await waitPlaying(opened);
+    const stopWatching = logStalls(viewers);
     const startTraffic = proxy.traffic();
     const startSamples = await viewers.samples();
     const startCpu = cpuTimes();
@@ -342,6 +492,7 @@ async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: numbe
       await new Promise((resolve) => setTimeout(resolve, SAMPLE_INTERVAL_MS));
       for (const s of await viewers.samples()) if (s.latencyMs !== null && s.state === 'playing') latencies.push(s.latencyMs);
     }
+    stopWatching();
     const endCpu = cpuTimes();
     const endSamples = await viewers.samples();
     const endTraffic = proxy.traffic();

@@ -24,6 +24,12 @@ export interface ViewerSample {
   bytesP2p: number;
   peers: number;
   rejectedP2pSegments: number;
+  bannedPeers: number;
+  targetLatencyMs: number | null;
+  edge: string | null;
+  edgeSwitches: number;
+  bufferMs: number;
+  playbackRate: number;
   /** The watch page's overlay over the video, null while hidden. */
   overlay: string | null;
 }
@@ -36,6 +42,8 @@ export interface ViewerReport {
   pairs: CandidatePair[];
   /** Peer connections this page has closed (a peer dropped or gone). */
   closedConnections: number;
+  /** Times a peer this page had banned connected to it again (from the player's console). */
+  bannedReconnects: number;
 }
 
 /** Requests and response bytes the viewers made to the server, by kind, counted by the driver's front proxy. */
@@ -51,6 +59,8 @@ export interface P2pE2eResult {
   linksBefore: string[];
   linksAfter: string[];
   routes: string[];
+  /** Each of the four viewers' glass-to-glass latency when it started playing (the first joined at go-live), by name. */
+  joinedLatencyMs: Record<string, number>;
   /** The four viewers once they share segments. */
   shared: ViewerReport[];
   /** The viewer who joined while the others played, once it received segments from peers. */
@@ -60,6 +70,10 @@ export interface P2pE2eResult {
   afterBadPeer: ViewerReport[];
   /** The honest viewers' currentTime when the bad peer started, by name. */
   currentTimeAtBadPeer: Record<string, number>;
+  /** The honest viewers' stall counts when the bad peer started, by name. */
+  stallsAtBadPeer: Record<string, number>;
+  /** A viewer alone in the swarm playing from edges B and C: its stats before B went away and a while after. */
+  failover: { edgeB: string; edgeC: string; before: ViewerSample; after: ViewerSample; edgeCMediaRequests: number };
   tracker: { peers: number; relayed: number };
   serverLog: string[];
 }

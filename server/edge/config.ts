@@ -34,7 +34,7 @@ export function resolveEdgeConfig(overrides: Partial<EdgeConfig> = {}): EdgeConf
   const config: EdgeConfig = { ...EDGE_DEFAULTS, ...overrides };
   if (config.originUrls.length === 0) throw new EdgeError('bad-config', 'an edge needs at least one origin URL');
   for (const url of config.originUrls) {
-    if (!/^http:\/\/[^/]+\/?$/.test(url)) throw new EdgeError('bad-config', `origin URL ${url} must be http://host[:port]`);
+    if (!/^https?:\/\/[^/]+\/?$/.test(url)) throw new EdgeError('bad-config', `origin URL ${url} must be http(s)://host[:port]`);
   }
   for (const key of ['cacheMaxBytes', 'upstreamTimeoutMs', 'originRetryMs', 'maxWaitersPerRequest', 'maxWaitingClients'] as const) {
     const value = config[key];

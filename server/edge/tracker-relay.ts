@@ -1,5 +1,7 @@
-// Relays WebSocket upgrades of /tracker to the origin, so the viewers of every edge meet in the origin's one tracker.
+// Relays WebSocket upgrades of /tracker to the origin, so the viewers of every edge meet in the origin's one tracker
+// (over TLS, wss, to an https:// origin).
 import http from 'node:http';
+import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { log } from '../log.ts';
@@ -50,7 +52,7 @@ export class TrackerRelay {
       return;
     }
     const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
-    const upstream = http.request({
+    const upstream = (origin.protocol === 'https:' ? https.request : http.request)({
       host: origin.hostname,
       port: origin.port,
       path: req.url,

@@ -1,5 +1,7 @@
-// The edge's origins: one keep-alive HTTP/1.1 client per origin, tried in order, failing over on error, 5xx or timeout.
+// The edge's origins: one keep-alive HTTP/1.1 client per origin (over TLS for an https:// origin), tried in order,
+// failing over on error, 5xx or timeout.
 import http from 'node:http';
+import https from 'node:https';
 import { splitPlaybackToken } from '../../shared/playback-path.ts';
 import { log } from '../log.ts';
 import { EdgeError } from './errors.ts';
@@ -30,6 +32,8 @@ export interface UpstreamHealth {
 interface OriginState extends UpstreamHealth {
   agent: http.Agent;
   base: URL;
+  /** http.request or https.request, by the origin URL's scheme. */
+  send: typeof http.request;
 }
 
 export interface UpstreamOptions {
@@ -45,15 +49,23 @@ export class UpstreamPool {
 
   constructor(options: UpstreamOptions) {
     this.#retryMs = options.originRetryMs;
-    this.#origins = options.originUrls.map((url) => ({
-      url: url.replace(/\/$/, ''),
-      base: new URL(url),
-      // Held blocking requests each keep a socket busy, so the socket count is not capped.
-      agent: new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, scheduling: 'lifo' }),
-      healthy: true,
-      lastError: null,
-      lastErrorAtMs: null,
-    }));
+    this.#origins = options.originUrls.map((url) => {
+      const base = new URL(url);
+      const secure = base.protocol === 'https:';
+      // Held blocking requests each keep a socket busy, so the socket count is not capped. HTTP/1.1 over TLS too (no
+      // ALPN h2): a held request on a socket of its own cannot hold up the parts and playlists on the others. An https
+      // origin's certificate is checked against Node's CAs, plus NODE_EXTRA_CA_CERTS for a private one.
+      const agentOptions = { keepAlive: true, keepAliveMsecs: 10_000, scheduling: 'lifo' } as const;
+      return {
+        url: url.replace(/\/$/, ''),
+        base,
+        agent: secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions),
+        send: secure ? https.request : http.request,
+        healthy: true,
+        lastError: null,
+        lastErrorAtMs: null,
+      };
+    });
   }
 
   health(): UpstreamHealth[] {
@@ -96,7 +108,7 @@ export class UpstreamPool {
         clearTimeout(timer);
         timer = setTimeout(() => req.destroy(new EdgeError('timeout', `${origin.url} sent no ${what} in ${timeoutMs} ms`)), timeoutMs);
       };
-      const req = http.request(new URL(path, origin.base), {
+      const req = origin.send(new URL(path, origin.base), {
         method: 'GET',
         agent: origin.agent,
         // The edge stores one identity copy and compresses playlists itself, so one upstream request serves every encoding.

@@ -4,12 +4,14 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { Server, Socket } from 'node:net';
+import { guardSession } from './http2-session-guard.ts';
 
 /** Largest request head (request line and headers) taken, bytes; Node's default, said here so it is a documented limit. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 /**
  * A client must send its whole request head within this long of connecting (or of its previous request on a kept-alive
- * socket): a slowloris trickling header bytes is cut here. Held LL-HLS requests are not affected: their head arrived.
+ * socket; over HTTP/2, of the request's first HEADERS frame): a slowloris trickling header bytes is cut here. Held LL-HLS
+ * requests are not affected: their head arrived.
  */
 export const HEADERS_TIMEOUT_MS = 10_000;
 /** A request's head and body must arrive within this long; the largest body taken is an SDP offer of a few kB. */
@@ -21,8 +23,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** A TLS handshake must end within this long. */
 const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 /**
- * An HTTP/2 connection with no frame for this long is closed; a held blocking request waits at most 3 target durations
- * (30 s at the longest SEGMENT_TARGET_MS), and browsers ping long before.
+ * An HTTP/2 connection with no frame for this long is closed, and so is one with no open request for this long, whatever
+ * frames (PINGs) it sends; a held blocking request waits at most 3 target durations (30 s at the longest SEGMENT_TARGET_MS).
  */
 const HTTP2_IDLE_TIMEOUT_MS = 65_000;
 /** Concurrent streams per HTTP/2 connection: a player holds a few blocking requests and parts, a page a few dozen assets. */
@@ -60,6 +62,10 @@ export function createListener(handle: (req: http.IncomingMessage, res: http.Ser
     // The compatibility objects stand in for http's at run time (see above); their types differ only in what no route uses.
     secure.on('request', handle as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
     secure.setTimeout(HTTP2_IDLE_TIMEOUT_MS);
+    // Node has no head timeout for HTTP/2: a session trickling CONTINUATION frames or PINGs would only meet the idle one.
+    secure.on('session', (session) =>
+      guardSession(session, { headersTimeoutMs: HEADERS_TIMEOUT_MS, idleTimeoutMs: HTTP2_IDLE_TIMEOUT_MS, checkIntervalMs: CONNECTIONS_CHECK_INTERVAL_MS }),
+    );
     // HTTP/1.1 connections of an allowHTTP1 server run through http.Server's connection code, which reads these.
     // (set before listening: the timeout checks start on 'listening' with the interval set then).
     Object.assign(secure, {

@@ -16,6 +16,12 @@ export interface TrackerConfig {
   announcesPerSecond: number;
   /** How often swarms without peers are dropped, ms. */
   pruneIntervalMs: number;
+  /**
+   * How often a player announces again, ms; each announce offers connections to peers it may not have yet. A peer that
+   * lost a connection (or joined a busy swarm) gets new ones only then: bittorrent-tracker's 2 minutes leave small swarms
+   * half connected for as long.
+   */
+  announceIntervalMs: number;
 }
 
 export const TRACKER_DEFAULTS: TrackerConfig = {
@@ -27,6 +33,7 @@ export const TRACKER_DEFAULTS: TrackerConfig = {
   announceBurst: 20,
   announcesPerSecond: 2,
   pruneIntervalMs: 30_000,
+  announceIntervalMs: 10_000,
 };
 
 /** Merges overrides into the defaults and refuses bounds that are not positive integers. */

@@ -55,6 +55,8 @@ export class Tracker {
       udp: false,
       stats: false,
       ws: { noServer: true, maxPayload: this.config.maxMessageBytes },
+      // bittorrent-tracker tells WebSocket clients a fifth of its interval.
+      interval: this.config.announceIntervalMs * 5,
       filter: (infoHash, params, cb) => {
         this.#admit(infoHash, params).then(
           () => cb(null),

@@ -9,7 +9,7 @@ import { loadConfig } from '../../config.ts';
 import { Origin, registerOriginRoutes } from '../../origin/index.ts';
 import { FakePackager, PARTS_PER_SEGMENT } from '../../origin/test/fake-packager.ts';
 import { Tracker, TRACKER_PATH } from '../index.ts';
-import type { TrackerConfig } from '../config.ts';
+import { TRACKER_DEFAULTS, type TrackerConfig } from '../config.ts';
 import findMyWay from 'find-my-way';
 import { pollUntil } from '../../../e2e/support/poll.ts';
 import { announce, libraryInfoHash, type AnnounceOutcome } from '../../../e2e/support/tracker-client.ts';
@@ -184,6 +184,8 @@ describe('relaying and pruning', () => {
     const a = await openSocket(h.trackerUrl);
     a.ws.send(announceMessage(infoHash, 'a'.repeat(20)));
     await pollUntil(async () => a.messages.length, (n) => n === 1, 2_000, 'a joined');
+    // Players announce again (with fresh offers) every 10 s, not bittorrent-tracker's 2 minutes: a lost connection comes back soon.
+    expect(a.messages[0]).toMatchObject({ action: 'announce', interval: TRACKER_DEFAULTS.announceIntervalMs / 1000 });
     const b = await openSocket(h.trackerUrl);
     const offer = { type: 'offer', sdp: 'v=0 (not used: no connection is made)' };
     b.ws.send(announceMessage(infoHash, 'b'.repeat(20), { numwant: 1, offers: [{ offer, offer_id: 'o'.repeat(20) }] }));
