@@ -26,7 +26,7 @@ import {
 import type { ServerConfig } from './config.ts';
 import { Edge, registerEdgeRoutes, TrackerRelay } from './edge/index.ts';
 import { createListener, createPages, registerPreflight, sendBody, sendJson, sendText } from './http/index.ts';
-import { Ingest, registerIngestRoutes, type MediaTiming, type PublishedStream } from './ingest/index.ts';
+import { Ingest, registerIngestRoutes, RtmpServer, type MediaTiming, type PublishedStream } from './ingest/index.ts';
 import { log } from './log.ts';
 import { createMetrics, type MetricSources } from './metrics.ts';
 import { Origin, registerOriginRoutes } from './origin/index.ts';
@@ -40,6 +40,7 @@ const PAGES_DIR = resolve(import.meta.dirname, '../dist/client');
 
 /** What a role adds to the shared HTTP server: its routes (registered at creation), its health, its close. */
 interface RoleParts {
+  rtmp?: RtmpServer;
   metricSources: MetricSources;
   /** Metrics the role keeps in a registry of its own. */
   registry?: Registry;
@@ -59,6 +60,8 @@ export interface App {
   /** HTTP, or HTTPS (HTTP/2 and HTTP/1.1) with TLS_CERT and TLS_KEY. */
   server: Server;
   secure: boolean;
+  /** The RTMP ingest of an origin with RTMP_PORT set, not yet listening (the entry point starts it). */
+  rtmp: RtmpServer | undefined;
   close(): Promise<void>;
 }
 
@@ -146,9 +149,10 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
   return {
     server,
     secure: listener.secure,
+    rtmp: role.rtmp,
     close: async () => {
       role.close();
-      await listener.close();
+      await Promise.all([listener.close(), role.rtmp?.close()]);
     },
   };
 }
@@ -170,9 +174,13 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
   // Behind a trusted proxy the failed-attempt and publish-rate budgets are each publisher's, not the proxy's.
   const addressOf = (req: http.IncomingMessage): string => guard.clientAddress(req);
   registerIngestRoutes(router, ingest, publishGate(publishAuthorizer, addressOf), addressOf);
+  // RTMP publishers go through the same key check and the same admission as the browser's.
+  const rtmp =
+    config.rtmpPort === undefined ? undefined : new RtmpServer({ ingest, authorizer: publishAuthorizer, idleTimeoutMs: config.ingest.idleTimeoutMs });
   registerOriginRoutes(router, origin, guard);
   const tracker = new Tracker({ directory: origin });
   return {
+    ...(rtmp && { rtmp }),
     registry: tracker.registry,
     metricSources: {
       liveStreams: () => ingest.streamCount,

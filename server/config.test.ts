@@ -8,6 +8,7 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   ROLE: (c) => c.role,
   PORT: (c) => String(c.port),
   HOST: (c) => c.host,
+  RTMP_PORT: (c) => String(c.rtmpPort ?? 'off'),
   ORIGIN_URL: (c) => (c.originUrls.length ? c.originUrls.join(',') : '—'),
   EDGE_CACHE_MAX_MB: (c) => String(c.edge.cacheMaxBytes / 1024 / 1024),
   EDGE_UPSTREAM_TIMEOUT_MS: (c) => (c.edge.upstreamTimeoutMs === undefined ? 'derived' : String(c.edge.upstreamTimeoutMs)),
@@ -63,6 +64,9 @@ describe('configuration', () => {
     expect(edge.originUrls).toEqual(['http://127.0.0.1:9001', 'http://127.0.0.1:9002']);
     expect(edge.edge.cacheMaxBytes).toBe(64 * 1024 * 1024);
     expect(DEFAULT_CONFIG.port).toBe(8080);
+    expect(loadConfig({ RTMP_PORT: '19350' }).rtmpPort).toBe(19350);
+    expect(loadConfig({ RTMP_PORT: '0' }).rtmpPort).toBe(0);
+    expect(loadConfig({ RTMP_PORT: 'off' }).rtmpPort).toBeUndefined();
   });
 
   it('refuses invalid values with a message naming the variable', () => {
@@ -76,6 +80,7 @@ describe('configuration', () => {
     expect(loadConfig({ ROLE: 'edge', ORIGIN_URL: 'https://origin.example:8443, http://127.0.0.1:8080' }).originUrls).toEqual(['https://origin.example:8443', 'http://127.0.0.1:8080']);
     expect(() => loadConfig({ EDGE_UPSTREAM_TIMEOUT_MS: '10' })).toThrow(/EDGE_UPSTREAM_TIMEOUT_MS/);
     expect(() => loadConfig({ ICE_PORT_RANGE: '5-2' })).toThrow(/ICE_PORT_RANGE/);
+    expect(() => loadConfig({ RTMP_PORT: '70000' })).toThrow(/RTMP_PORT="70000"/);
     expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL="verbose".*debug, info, warn, error/);
   });
 

@@ -34,6 +34,8 @@ export interface ServerConfig {
   host: string;
   /** Upstream origins of an edge, tried in order. */
   originUrls: string[];
+  /** RTMP ingest port on `host` (0: a free one); undefined: no RTMP ingest. Origins only. */
+  rtmpPort: number | undefined;
   media: {
     /** LL-HLS part target (EXT-X-PART-INF PART-TARGET), ms. */
     partTargetMs: number;
@@ -69,6 +71,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   port: 8080,
   host: '127.0.0.1',
   originUrls: [],
+  rtmpPort: 1935,
   media: {
     partTargetMs: 200,
     segmentTargetMs: 2000,
@@ -102,6 +105,7 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
     c.role = v;
   },
   PORT: (c, v) => (c.port = int('PORT', v, 0, 65535)),
+  RTMP_PORT: (c, v) => (c.rtmpPort = v.trim() === 'off' ? undefined : int('RTMP_PORT', v, 0, 65535)),
   HOST: (c, v) => (c.host = v),
   ORIGIN_URL: (c, v) => {
     c.originUrls = v.split(',').map((s) => s.trim()).filter(Boolean);

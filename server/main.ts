@@ -17,7 +17,16 @@ function main(): void {
   }
   setLogLevel(config.logLevel);
   const app = createApp(config);
-  app.server.listen(config.port, config.host, () => {
+  app.server.listen(config.port, config.host, async () => {
+    let rtmpPort: number | undefined;
+    if (app.rtmp && config.rtmpPort !== undefined) {
+      try {
+        rtmpPort = await app.rtmp.listen(config.rtmpPort, config.host);
+      } catch (err) {
+        process.stderr.write(`swarmcast: cannot listen for RTMP on ${config.host}:${config.rtmpPort} (${(err as Error).message}); set RTMP_PORT (off: no RTMP)\n`);
+        process.exit(2);
+      }
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -31,6 +40,7 @@ function main(): void {
         `  broadcast:  ${publishBase}/broadcast?stream=demo`,
         `  watch:      ${base}/watch?stream=demo`,
         `  playback:   ${base}${multivariantPath('demo')}`,
+        ...(rtmpPort === undefined ? [] : [`  rtmp:       rtmp://${host}:${rtmpPort}/live/demo (OBS: server rtmp://${host}:${rtmpPort}/live, stream key demo?key=KEY)`]),
         `  health:     ${base}/healthz   metrics: ${base}/metrics`,
         '',
       ].join('\n'),

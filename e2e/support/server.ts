@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 
 export interface RunningServer {
   baseUrl: string;
+  /** `rtmp://HOST:PORT` of the origin's RTMP ingest (RTMP_PORT is 0 here: a free port), when it runs one. */
+  rtmpBase: string | undefined;
   /** Everything the server wrote to stderr (its log), one entry a line. */
   logLines: string[];
   /** Resolves with the first log line matching `pattern`, waiting for it up to `timeoutMs`. */
@@ -16,7 +18,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 export function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logLines: string[] = [];
@@ -49,10 +51,12 @@ export function startServer(env: Record<string, string> = {}): Promise<RunningSe
     child.stdout!.setEncoding('utf8').on('data', (text: string) => {
       out += text;
       const match = /listening on (https?:\/\/[^\s]+)/.exec(out);
-      if (!match) return;
+      // The whole banner comes in one write; its rtmp line names the RTMP port.
+      if (!match || !/health:/.test(out)) return;
       clearTimeout(timer);
       resolveStart({
         baseUrl: match[1]!,
+        rtmpBase: /rtmp:\s+(rtmp:\/\/[^/\s]+)/.exec(out)?.[1],
         logLines,
         waitForLog(pattern, timeoutMs = 15_000) {
           const found = logLines.find((line) => pattern.test(line));

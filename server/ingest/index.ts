@@ -4,3 +4,4 @@ export { INGEST_DEFAULTS, type IngestConfig } from './config.ts';
 export { IngestError } from './errors.ts';
 export { registerIngestRoutes } from './http.ts';
 export type { PublishedStream, PublishEndReason } from './published-stream.ts';
+export { RtmpServer } from './rtmp/index.ts';

@@ -5,7 +5,7 @@ import { isValidStreamName } from '../../shared/stream-name.ts';
 import { log } from '../log.ts';
 import type { IngestConfig } from './config.ts';
 import { IngestError } from './errors.ts';
-import type { PublishedStream } from './published-stream.ts';
+import type { IngestSession, PublishedStream } from './published-stream.ts';
 import { PublishRateLimit } from './rate-limit.ts';
 import { PublishSession } from './publish-session.ts';
 import { validateOffer } from './sdp-offer.ts';
@@ -29,7 +29,7 @@ export interface PublishAnswer {
 export class Ingest extends TypedEmitter<IngestEvents> {
   readonly config: IngestConfig;
   readonly timing: MediaTiming;
-  #sessions = new Map<string, PublishSession>();
+  #sessions = new Map<string, IngestSession>();
   #rateLimit: PublishRateLimit;
   #publishesTotal = 0;
   #droppedTotal = 0;
@@ -69,15 +69,7 @@ export class Ingest extends TypedEmitter<IngestEvents> {
       throw new IngestError('offer-too-large', name, `SDP offer larger than ${this.config.maxOfferBytes} bytes`);
     }
     const offer = validateOffer(name, offerBody);
-    if (this.#sessions.has(name)) {
-      throw new IngestError('stream-busy', name, `stream "${name}" is already live`);
-    }
-    if (this.#sessions.size >= this.config.maxStreams) {
-      throw new IngestError('too-many-streams', name, `the server is at its limit of ${this.config.maxStreams} live streams`);
-    }
-    if (!this.#rateLimit.allow(clientAddress)) {
-      throw new IngestError('rate-limited', name, `more than ${this.config.maxPublishesPerMinute} publish requests a minute`);
-    }
+    this.#checkRoom(name, clientAddress);
     const id = randomBytes(8).toString('hex');
     const session = new PublishSession(name, id, this.config);
     this.#sessions.set(name, session);
@@ -102,6 +94,25 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     return { sessionId: id, answerSdp };
   }
 
+  /**
+   * Admits the session of an ingest path that negotiates on its own (RTMP): the same name, stream-limit and
+   * publish-rate checks as publish() (throws IngestError), then it is counted and handed out as `stream` like a
+   * WebRTC session. The publisher must have passed the PublishAuthorizer already.
+   */
+  admit(session: IngestSession, clientAddress: string, path: string): void {
+    const name = session.streamName;
+    if (!isValidStreamName(name)) {
+      throw new IngestError('bad-name', name, 'stream names are 1 to 64 characters of a-z, 0-9, _ and -');
+    }
+    if (this.#closed) throw this.#shuttingDown(name);
+    this.#checkRoom(name, clientAddress);
+    this.#sessions.set(name, session);
+    this.#publishesTotal++;
+    this.#track(session);
+    this.emit('stream', session);
+    log('info', 'publish.accepted', { stream: name, session: session.id, client: clientAddress, path });
+  }
+
   /** Ends a publish session on the publisher's request (HTTP DELETE on its Location). */
   stop(name: string, sessionId: string): void {
     const session = this.#sessions.get(name);
@@ -118,12 +129,25 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     this.removeAllListeners();
   }
 
+  /** The checks every path shares: the name is free, the server has room, the publisher's address has rate left. */
+  #checkRoom(name: string, clientAddress: string): void {
+    if (this.#sessions.has(name)) {
+      throw new IngestError('stream-busy', name, `stream "${name}" is already live`);
+    }
+    if (this.#sessions.size >= this.config.maxStreams) {
+      throw new IngestError('too-many-streams', name, `the server is at its limit of ${this.config.maxStreams} live streams`);
+    }
+    if (!this.#rateLimit.allow(clientAddress)) {
+      throw new IngestError('rate-limited', name, `more than ${this.config.maxPublishesPerMinute} publish requests a minute`);
+    }
+  }
+
   #shuttingDown(name: string): IngestError {
     return new IngestError('too-many-streams', name, 'the server is shutting down');
   }
 
   /** Frees the name, counts and logs when the session ends; registered before the consumer's listeners, so it runs first. */
-  #track(session: PublishSession): void {
+  #track(session: IngestSession): void {
     const name = session.streamName;
     session.on('end', (reason, detail) => {
       if (this.#sessions.get(name) === session) this.#sessions.delete(name);

@@ -21,8 +21,8 @@ export type PublishedStreamEvents = {
 type PublishedStreamListener<K extends keyof PublishedStreamEvents> = (...args: PublishedStreamEvents[K]) => void;
 
 /**
- * What every ingest path (the WebRTC data channel today; WHIP, RTMP and SRT later) hands out for one publisher,
- * and all that the server's wiring needs to package it.
+ * What every ingest path (the WebRTC data channel, RTMP; WHIP and SRT later) hands out for one publisher, and all
+ * that the server's wiring needs to package it.
  */
 export interface PublishedStream {
   readonly streamName: string;
@@ -30,4 +30,12 @@ export interface PublishedStream {
   off<K extends keyof PublishedStreamEvents>(event: K, listener: PublishedStreamListener<K>): unknown;
   /** Rejects the session because its messages cannot be used (`detail` says why): it ends as a `protocol-error`. */
   fail(detail: string): void;
+}
+
+/** What the Ingest keeps of a publish session of any path: its seam, and what it counts and ends. */
+export interface IngestSession extends PublishedStream {
+  readonly id: string;
+  readonly stats: { readonly bytesReceived: number };
+  /** Ends the session, once; emits `end` with the reason. */
+  close(reason: PublishEndReason, detail?: string): void;
 }

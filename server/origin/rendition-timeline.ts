@@ -67,6 +67,11 @@ export class RenditionTimeline {
   #encrypted: EncryptedView | undefined;
   /** Rates published so far, oldest first; the last is the one the multivariant playlist shows now. */
   #published: VariantRates[] = [];
+  /**
+   * EXT-X-TARGETDURATION: the configured one, raised when a segment rounds to more (a source that owns its GOP, e.g.
+   * an RTMP encoder keyed every 4 s on 2 s targets, has segments as long as its GOP); never lowered again.
+   */
+  #targetDurationS: number;
   #ended = false;
   #closed = false;
 
@@ -75,6 +80,7 @@ export class RenditionTimeline {
     this.rendition = options.rendition;
     this.epoch = options.epoch;
     this.#config = options.config;
+    this.#targetDurationS = targetDurationS(options.config);
     this.#fanOut = new PartFanOut(options.streamName, options.rendition);
     this.#keys = options.keys;
     this.#encrypted = options.keys && new EncryptedView(options.keys);
@@ -170,6 +176,7 @@ export class RenditionTimeline {
     current.complete = true;
     current.durationUs = info.durationUs;
     current.programDateTimeMs = info.programDateTimeMs;
+    this.#targetDurationS = Math.max(this.#targetDurationS, Math.round(info.durationUs / 1_000_000));
     const data = this.#encrypted ? this.#encrypted.segment(info.msn) : joinParts(current.parts);
     current.data = data;
     // Over the bytes served (an encrypted stream's ciphertext): what peers exchange and players check.
@@ -243,7 +250,7 @@ export class RenditionTimeline {
     });
     const snapshot: MediaPlaylistSnapshot = {
       epoch: this.epoch,
-      targetDurationS: targetDurationS(this.#config),
+      targetDurationS: this.#targetDurationS,
       partTargetMs: this.#config.partTargetMs,
       segments,
       ended: this.#ended,

@@ -12,6 +12,7 @@ export type PackagerErrorCode =
   | 'invalid-description'
   | 'timestamp-before-origin'
   | 'timestamp-regression'
+  | 'invalid-composition-offset'
   | 'ended';
 
 export class PackagerError extends Error {

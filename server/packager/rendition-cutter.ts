@@ -17,6 +17,8 @@ export interface TimedSample {
 export interface VideoSample extends TimedSample {
   /** The publisher's duration in the video timescale, 0 when unknown; only used to predict where a part ends. */
   durationHint: number;
+  /** Presentation minus decode time in the video timescale (B-frames); absent is 0. */
+  compositionOffset?: number;
 }
 
 export interface AudioSample extends TimedSample {
@@ -414,6 +416,7 @@ export class RenditionCutter {
     while (audioCount < this.#audio.length && (this.#audio[audioCount]?.timeUs ?? endUs) < endUs) audioCount++;
     const audio = this.#audio.splice(0, audioCount);
     const video: FragmentSample = { duration, flags: frame.keyframe ? SAMPLE_FLAGS_SYNC : SAMPLE_FLAGS_NON_SYNC, data: frame.data };
+    if (frame.compositionOffset) video.compositionOffset = frame.compositionOffset;
     const runs: TrackRun[] = [{ trackId: this.#options.videoTrackId, baseDecodeTime: frame.decodeTime, samples: [video] }];
     const firstAudio = audio[0];
     if (firstAudio) {

@@ -11,7 +11,7 @@ import type {
 } from '../../shared/protocol/index.ts';
 import { PackagerError } from './errors.ts';
 import { initSegment, type TrackEntry } from './mp4/init.ts';
-import { RenditionCutter, type AudioSample } from './rendition-cutter.ts';
+import { RenditionCutter, type AudioSample, type VideoSample } from './rendition-cutter.ts';
 import {
   AUDIO_MP4_TRACK_ID,
   audioCodecString,
@@ -25,8 +25,11 @@ import {
   videoCodecString,
   videoEntry,
 } from './track-setup.ts';
-import type { PackagerEvents, PackagerOptions, RenditionInit } from './types.ts';
+import type { PackagerEvents, PackagerOptions, RenditionInit, SegmentInfo } from './types.ts';
+import { log } from '../log.ts';
 
+/** Largest composition offset accepted (a B-frame shown up to this long before or after its decode time). */
+const MAX_COMPOSITION_OFFSET_US = 10_000_000;
 /** Audio packet duration assumed for a last packet when neither the publisher nor a previous packet tells (20 ms). */
 const FALLBACK_AUDIO_PACKET_US = 20_000;
 /**
@@ -57,6 +60,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
   /** The latest audio packet: its duration is known when the next one arrives. */
   #pendingAudio: { sample: AudioSample; durationUs: number } | undefined;
   #lastAudioInterval = 0;
+  #longGopWarned = new Set<string>();
   #ended = false;
   #closed = false;
 
@@ -172,13 +176,21 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
 
     const timeUs = chunk.timestampUs - clock.timestampUs;
     if (track.kind === 'video') {
-      this.#cutters.get(track.trackId)?.pushVideo({
+      const sample: VideoSample = {
         timeUs,
         decodeTime: this.#toTimescale(timeUs, VIDEO_TIMESCALE),
         keyframe: chunk.keyframe,
         data: chunk.data,
         durationHint: this.#toTimescale(chunk.durationUs, VIDEO_TIMESCALE),
-      });
+      };
+      const offsetUs = chunk.compositionOffsetUs;
+      if (offsetUs !== undefined && offsetUs !== 0) {
+        if (!Number.isInteger(offsetUs) || Math.abs(offsetUs) > MAX_COMPOSITION_OFFSET_US) {
+          throw this.#error('invalid-composition-offset', `track ${chunk.trackId} composition offset ${offsetUs} µs (a whole number within ±${MAX_COMPOSITION_OFFSET_US} µs)`);
+        }
+        sample.compositionOffset = this.#toTimescale(offsetUs, VIDEO_TIMESCALE);
+      }
+      this.#cutters.get(track.trackId)?.pushVideo(sample);
       return;
     }
     const decodeTime = this.#toTimescale(timeUs, track.sampleRate);
@@ -222,7 +234,10 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
               this.emit('part', part);
               if (!part.gap) this.#coverPaused(video.trackId);
             },
-            segment: (segment) => this.emit('segment', segment),
+            segment: (segment) => {
+              this.#checkGop(segment);
+              this.emit('segment', segment);
+            },
           },
         ),
       );
@@ -251,6 +266,24 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     for (const [id, cutter] of this.#cutters) {
       if (id !== trackId) cutter.coverUntil(leader.partsEndUs, PAUSE_AFTER_PARTS * this.#options.partTargetUs);
     }
+  }
+
+  /**
+   * A segment longer than the target by more than half a part: the source's keyframes are further apart than the
+   * segment target (an encoder that owns its GOP). Segments then run from keyframe to keyframe and the playlist's
+   * target duration follows them (server/origin/rendition-timeline.ts); said once per rendition, since it is a setting.
+   */
+  #checkGop(segment: SegmentInfo): void {
+    const { segmentTargetUs, partTargetUs } = this.#options;
+    if (segment.durationUs <= segmentTargetUs + partTargetUs / 2 || this.#longGopWarned.has(segment.rendition)) return;
+    this.#longGopWarned.add(segment.rendition);
+    log('warn', 'packager.long-gop', {
+      stream: this.streamName,
+      rendition: segment.rendition,
+      segmentMs: Math.round(segment.durationUs / 1000),
+      targetMs: segmentTargetUs / 1000,
+      hint: 'set the encoder\'s keyframe interval to the segment target (SEGMENT_TARGET_MS)',
+    });
   }
 
   #dispatchAudio(sample: AudioSample): void {

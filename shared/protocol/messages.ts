@@ -42,6 +42,12 @@ export interface ChunkMessage {
   timestampUs: number;
   /** Duration, microseconds; 0 when unknown (the packager then uses the next chunk's timestamp). */
   durationUs: number;
+  /**
+   * Video only: presentation minus decode time, microseconds (signed), for encoders that reorder frames (H.264
+   * B-frames); `timestampUs` is then the decode time. Absent means 0. Set by the RTMP ingest from FLV composition
+   * times; the data-channel framing does not carry it (WebCodecs encoders emit frames in presentation order).
+   */
+  compositionOffsetUs?: number;
   data: Uint8Array;
 }
 

@@ -1,5 +1,5 @@
 // CMAF chunk writer: one `moof` (one `traf` per track) followed by one `mdat` holding every track's samples.
-import { box, concat, fullBox, u32, u64, type Bytes } from './writer.ts';
+import { box, concat, fullBox, i32, u32, u64, type Bytes } from './writer.ts';
 
 export const SAMPLE_FLAGS_SYNC = 0x02000000;
 // sample_depends_on = 1 (depends on others) | sample_is_non_sync_sample.
@@ -9,6 +9,8 @@ export interface FragmentSample {
   /** In the track's timescale. */
   duration: number;
   flags: number;
+  /** Presentation minus decode time in the track's timescale (signed); absent is 0. */
+  compositionOffset?: number;
   data: Bytes;
 }
 
@@ -24,12 +26,22 @@ const TRUN_DATA_OFFSET = 0x000001;
 const TRUN_SAMPLE_DURATION = 0x000100;
 const TRUN_SAMPLE_SIZE = 0x000200;
 const TRUN_SAMPLE_FLAGS = 0x000400;
+const TRUN_SAMPLE_COMPOSITION_OFFSET = 0x000800;
 const TRUN_FLAGS = TRUN_DATA_OFFSET | TRUN_SAMPLE_DURATION | TRUN_SAMPLE_SIZE | TRUN_SAMPLE_FLAGS;
 const MDAT_HEADER_BYTES = 8;
 
+/**
+ * A run whose samples all present at their decode time is written as before (version 0, no offsets). One with
+ * reordered frames (B-frames) carries each sample's composition offset, signed (version 1, as CMAF prefers to an
+ * edit list): the packager keeps keyframes at offset 0, so frames shown before them have negative offsets.
+ */
 function trun(run: TrackRun, dataOffset: number): Bytes {
-  const entries = run.samples.map((s) => concat([u32(s.duration), u32(s.data.byteLength), u32(s.flags)]));
-  return fullBox('trun', 0, TRUN_FLAGS, u32(run.samples.length), u32(dataOffset), ...entries);
+  if (run.samples.every((s) => !s.compositionOffset)) {
+    const entries = run.samples.map((s) => concat([u32(s.duration), u32(s.data.byteLength), u32(s.flags)]));
+    return fullBox('trun', 0, TRUN_FLAGS, u32(run.samples.length), u32(dataOffset), ...entries);
+  }
+  const entries = run.samples.map((s) => concat([u32(s.duration), u32(s.data.byteLength), u32(s.flags), i32(s.compositionOffset ?? 0)]));
+  return fullBox('trun', 1, TRUN_FLAGS | TRUN_SAMPLE_COMPOSITION_OFFSET, u32(run.samples.length), u32(dataOffset), ...entries);
 }
 
 function traf(run: TrackRun, dataOffset: number): Bytes {
