@@ -54,7 +54,7 @@ function skippingUpSwitches(runs: readonly (string | null)[]): string[] {
 /** Pins 240p until it has played `PINNED_MS`, then starts sampling and goes back to Auto. */
 async function pinLowestThenAuto(viewer: AbrViewer): Promise<number> {
   await chooseQuality(viewer, '240p');
-  await viewer.waitFor(`s.rendition === '240p'`, 15_000);
+  await viewer.waitFor({ rendition: '240p' }, 15_000);
   // A scripted hold on the pinned rung, not a wait for a condition.
   await viewer.page.waitForTimeout(PINNED_MS);
   await viewer.startSampling();
@@ -68,11 +68,11 @@ describe('Auto after a pinned rung', () => {
   it('climbs from the pinned rung one rung at a time on an open link, and only as far as a throttled link carries', async () => {
     const viewer = await AbrViewer.open(browser, server.baseUrl, STREAM, 'streamed');
     try {
-      await viewer.waitFor(`s.rendition === '720p' && s.latencyMs !== null && s.latencyMs < 1000`, 20_000);
+      await viewer.waitFor({ rendition: '720p', latencyBelowMs: 1000 }, 20_000);
 
       // Open link: 240p, then 480p, then 720p, each up-switch after the ABR's hold, none straight to the top.
       const openStalls = await pinLowestThenAuto(viewer);
-      await viewer.waitFor(`s.rendition === '720p'`, 20_000);
+      await viewer.waitFor({ rendition: '720p' }, 20_000);
       const open = await viewer.samples();
       const openRuns = renditionRuns(open);
       const at480 = open.find((s) => s.rendition === '480p')?.atMs;

@@ -35,16 +35,16 @@ describe('ABR on streamed LL-HLS parts', () => {
     const viewer = await AbrViewer.open(browser, server.baseUrl, STREAM, 'streamed');
     try {
       // At the top rung with latency settled near the target before the trace starts.
-      await viewer.waitFor(`s.rendition === '720p' && s.latencyMs !== null && s.latencyMs < 1000`, 20_000);
+      await viewer.waitFor({ rendition: '720p', latencyBelowMs: 1000 }, 20_000);
       await viewer.startSampling();
       await viewer.throttle(THROTTLED_BPS);
       const drop: LinkChange = { atMs: Date.now(), bps: THROTTLED_BPS };
-      await viewer.waitFor(`s.rendition !== null && s.rendition !== '720p'`, 10_000);
+      await viewer.waitFor({ renditionNot: '720p' }, 10_000);
       // A scripted hold of the limit, not a wait for a condition: the trace's middle step.
       await viewer.page.waitForTimeout(HOLD_MS);
       await viewer.throttle(null);
       const rise: LinkChange = { atMs: Date.now(), bps: null };
-      await viewer.waitFor(`s.rendition === '720p'`, 30_000);
+      await viewer.waitFor({ rendition: '720p' }, 30_000);
       const samples = await viewer.samples();
       const trace = summarizeTrace(samples, drop, rise, ABR_LADDER_BITRATES);
       console.log(`[abr] ${JSON.stringify(trace)}`);

@@ -26,7 +26,7 @@ export async function benchAbrTrace(stepSeconds: number): Promise<AbrBenchResult
     for (const abr of ABRS) {
       const viewer = await AbrViewer.open(browser, server.baseUrl, STREAM, abr);
       try {
-        await viewer.waitFor(`s.rendition === '720p'`, 30_000);
+        await viewer.waitFor({ rendition: '720p' }, 30_000);
         await viewer.throttle(HIGH_BPS);
         await viewer.startSampling();
         // The trace's steps are its schedule: each link holds for a fixed time, whatever the player does.

@@ -27,6 +27,13 @@ export interface AbrSample extends AbrStats {
 }
 
 /** Samples taken this often in the page itself (no round trip per sample). */
+
+/** What `AbrViewer.waitFor` waits for: every field given must hold (`renditionNot`: playing a rendition, not this one). */
+interface StatsCondition {
+  rendition?: string;
+  renditionNot?: string;
+  latencyBelowMs?: number;
+}
 const SAMPLE_INTERVAL_MS = 100;
 
 export class AbrViewer {
@@ -62,10 +69,23 @@ export class AbrViewer {
     return this.page.evaluate(() => (window as unknown as { swarmcast: { stats(): AbrStats } }).swarmcast.stats());
   }
 
-  /** Waits (polling in the page) until the stats satisfy `done`, given as the body of a function of `s`; ms it took. */
-  async waitFor(condition: string, timeoutMs: number): Promise<number> {
+  /**
+   * Waits (polling in the page) until the stats meet `want`; ms it took. A condition as data, not code: the pages'
+   * Content-Security-Policy refuses string evaluation, which a predicate given as source text would need.
+   */
+  async waitFor(want: StatsCondition, timeoutMs: number): Promise<number> {
     const start = Date.now();
-    await this.page.waitForFunction(`((s) => ${condition})(window.swarmcast.stats())`, null, { timeout: timeoutMs, polling: SAMPLE_INTERVAL_MS });
+    await this.page.waitForFunction(
+      (w) => {
+        const s = (window as unknown as { swarmcast: { stats(): AbrStats } }).swarmcast.stats();
+        if (w.rendition !== undefined && s.rendition !== w.rendition) return false;
+        if (w.renditionNot !== undefined && (s.rendition === null || s.rendition === w.renditionNot)) return false;
+        if (w.latencyBelowMs !== undefined && (s.latencyMs === null || s.latencyMs >= w.latencyBelowMs)) return false;
+        return true;
+      },
+      want,
+      { timeout: timeoutMs, polling: SAMPLE_INTERVAL_MS },
+    );
     return Date.now() - start;
   }
 
