@@ -24,6 +24,9 @@ function expectNamespacePairs(viewer: ViewerReport): void {
 
 let result: P2pE2eResult;
 
+/** A stall assertion's message: the viewer, and the stalls the driver logged for it (when, buffer, latency). */
+const stallsOf = (name: string): string => [name, ...result.stallLog.filter((line) => line.startsWith(`${name} `))].join('\n');
+
 beforeAll(async () => {
   requireNetworkTools(['unshare', 'ip']);
   result = await runInNetworkNamespace<P2pE2eResult>({ driver: 'e2e/support/p2p-netns-driver.ts', args: ['e2e'], name: 'p2p', timeoutMs: DRIVER_TIMEOUT_MS });
@@ -42,7 +45,7 @@ describe('p2p mode in a network namespace', () => {
     expect(shared.filter((v) => v.final.bytesP2p > 0).length).toBeGreaterThanOrEqual(3);
     for (const viewer of shared) {
       expect(viewer.final.state, viewer.name).toBe('playing');
-      expect(viewer.final.stalls, viewer.name).toBe(0);
+      expect(viewer.final.stalls, stallsOf(viewer.name)).toBe(0);
       expect(viewer.final.peers, viewer.name).toBeGreaterThan(0);
       // The watch page's overlay says it, over the video.
       expect(viewer.final.overlay, viewer.name).toMatch(/^P2P \d+ % of [\d.]+ MB.* · \d+ peers?$/);
@@ -99,7 +102,7 @@ describe('p2p mode in a network namespace', () => {
       expect(viewer.final.latencyMs, viewer.name).toBeGreaterThanOrEqual(target - 500);
     }
     expect(goLive!.final.bytesP2p).toBeGreaterThan(0);
-    expect(goLive!.final.stalls).toBe(0);
+    expect(goLive!.final.stalls, stallsOf(goLive!.name)).toBe(0);
   });
 
   it('peer connections use the namespace veth address only', () => {
@@ -110,7 +113,7 @@ describe('p2p mode in a network namespace', () => {
   it('a viewer joining while the others play gets segments from peers', () => {
     expect(result.late.final.state).toBe('playing');
     expect(result.late.final.bytesP2p).toBeGreaterThan(0);
-    expect(result.late.final.stalls).toBe(0);
+    expect(result.late.final.stalls, stallsOf(result.late.name)).toBe(0);
   });
 
   it('a peer corrupting its uploads is caught by the digests, banned for the session, and costs no stall', () => {
@@ -132,7 +135,7 @@ describe('p2p mode in a network namespace', () => {
       expect(viewer.final.state, viewer.name).toBe('playing');
       expect(viewer.final.currentTime, viewer.name).toBeGreaterThan((result.currentTimeAtBadPeer[viewer.name] ?? Infinity) + 25);
       // The refused segments came over HTTP before they were due.
-      expect(viewer.final.stalls, viewer.name).toBe(result.stallsAtBadPeer[viewer.name]);
+      expect(viewer.final.stalls, stallsOf(viewer.name)).toBe(result.stallsAtBadPeer[viewer.name]);
     }
   });
 

@@ -377,24 +377,31 @@ async function runE2e(): Promise<P2pE2eResult> {
   const linksAfter = linkNames();
   const routes = ip('route', 'show', 'table', 'all').split('\n').filter(Boolean);
   return withStage('p2p', DEFAULT_SEGMENT_MS, 0, true, async (stage) => {
-    const stopWatching = logStalls(stage.viewers);
+    const stallLog: string[] = [];
+    const stopWatching = logStalls(stage.viewers, stallLog);
     try {
-      return await runE2eStage(stage, linksBefore, linksAfter, routes);
+      return { ...(await runE2eStage(stage, linksBefore, linksAfter, routes)), stallLog };
     } finally {
       stopWatching();
     }
   });
 }
 
-/** Says when and how each stall of any viewer happened from now on, as progress lines; returns what stops it. */
-function logStalls(viewers: Viewers): () => void {
+/**
+ * Says when and how each stall of any viewer happened from now on, as progress lines (and into `stallLog` when given,
+ * for the suite's messages); returns what stops it.
+ */
+function logStalls(viewers: Viewers, stallLog?: string[]): () => void {
   const stallsSeen = new Map<Viewer, number>();
   const timer = setInterval(() => {
     for (const viewer of [...viewers.all]) {
       viewer.sample().then(
         (s) => {
           const before = stallsSeen.get(viewer);
-          if (before !== undefined && s.stalls !== before) step(`${viewer.name} stalled: ${JSON.stringify(s)}\n  ${viewer.logs.slice(-5).join('\n  ')}`);
+          if (before !== undefined && s.stalls !== before) {
+            step(`${viewer.name} stalled: ${JSON.stringify(s)}\n  ${viewer.logs.slice(-5).join('\n  ')}`);
+            stallLog?.push(`${viewer.name} stalled at +${((Date.now() - startedAt) / 1000).toFixed(1)} s: ${JSON.stringify(s)}`);
+          }
           stallsSeen.set(viewer, s.stalls);
         },
         () => undefined,
@@ -404,7 +411,7 @@ function logStalls(viewers: Viewers): () => void {
   return () => clearInterval(timer);
 }
 
-async function runE2eStage(stage: Stage, linksBefore: string[], linksAfter: string[], routes: string[]): Promise<P2pE2eResult> {
+async function runE2eStage(stage: Stage, linksBefore: string[], linksAfter: string[], routes: string[]): Promise<Omit<P2pE2eResult, 'stallLog'>> {
   const { server, viewers, keyRequests } = stage;
   // The first viewer joins at go-live, when the playlist lists less than p2p mode holds behind live: hls.js starts it
   // at the first segment, near the live edge and ahead of where its swarm will be.

@@ -76,6 +76,8 @@ export interface P2pE2eResult {
   failover: { edgeB: string; edgeC: string; before: ViewerSample; after: ViewerSample; edgeCMediaRequests: number };
   tracker: { swarms: number; peers: number; relayed: number };
   security: P2pSecurityReport;
+  /** Every stall a viewer had, as the driver saw it (when, and the viewer's stats then): for the suite's messages. */
+  stallLog: string[];
   serverLog: string[];
 }
 
