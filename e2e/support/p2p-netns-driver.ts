@@ -34,10 +34,10 @@ import { RECORD_PEER_CONNECTIONS, ip, linkNames, setUpSealedVeth } from './netns
 const STREAM = 'p2p-swarm';
 /**
  * The e2e's stream is token-protected and encrypted (PLAYBACK_SECRET, ENCRYPTED_STREAMS): tokens must not split the
- * swarm, and what peers exchange is the origin's ciphertext, checked against digests of that ciphertext.
+ * swarm, and what peers exchange is the origin's ciphertext, checked against digests of that ciphertext. Keys rotate at
+ * the server's default, every 10 segments (10 s here): the run crosses several key periods.
  */
 const PLAYBACK_SECRET = 'p2p-e2e-playback-secret-0123456789abcdef';
-// Keys rotate at the server's default, every 10 segments (10 s here): the run crosses several key periods.
 const TOKEN_TTL_S = 3600;
 /** One small rung: eight decoding browsers fit on two cores (barely), and one swarm holds every viewer. */
 const RUNG = { rendition: '240p', width: 426, height: 240, videoBitrate: 400_000 };
