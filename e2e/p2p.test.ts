@@ -2,6 +2,10 @@
 // mode on the watch page meet through the server's tracker, share segments over WebRTC on the namespace's veth address,
 // a viewer who joins at go-live drifts back to p2p mode's target, a late viewer gets segments from peers, a peer that
 // corrupts what it uploads is caught and banned without a stall, and the peer engine's HTTP fetches fail over between edges.
+// The stream is token-protected and AES-128 encrypted (PLAYBACK_SECRET, ENCRYPTED_STREAMS) and every viewer opens it with
+// a playback token of its own: distinct tokens still make one swarm, the segments peers exchange are the origin's
+// ciphertext and pass the digest check over it (honest viewers refuse nothing), the corrupting peer is still caught, and
+// each viewer fetched its media keys under its own /t/TOKEN/ prefix (counted by the proxies in front of the server).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { P2P_VETH, P2P_VETH_ADDRESS, P2P_VETH_PEER, type P2pE2eResult, type ViewerReport } from './support/p2p-netns.ts';
 import { requireNetworkTools, runInNetworkNamespace } from './support/netns-runner.ts';
@@ -19,6 +23,9 @@ function expectNamespacePairs(viewer: ViewerReport): void {
 }
 
 let result: P2pE2eResult;
+
+/** A stall assertion's message: the viewer, and the stalls the driver logged for it (when, buffer, latency). */
+const stallsOf = (name: string): string => [name, ...result.stallLog.filter((line) => line.startsWith(`${name} `))].join('\n');
 
 beforeAll(async () => {
   requireNetworkTools(['unshare', 'ip']);
@@ -38,7 +45,7 @@ describe('p2p mode in a network namespace', () => {
     expect(shared.filter((v) => v.final.bytesP2p > 0).length).toBeGreaterThanOrEqual(3);
     for (const viewer of shared) {
       expect(viewer.final.state, viewer.name).toBe('playing');
-      expect(viewer.final.stalls, viewer.name).toBe(0);
+      expect(viewer.final.stalls, stallsOf(viewer.name)).toBe(0);
       expect(viewer.final.peers, viewer.name).toBeGreaterThan(0);
       // The watch page's overlay says it, over the video.
       expect(viewer.final.overlay, viewer.name).toMatch(/^P2P \d+ % of [\d.]+ MB.* · \d+ peers?$/);
@@ -47,6 +54,38 @@ describe('p2p mode in a network namespace', () => {
     expect(shared.some((v) => v.browser === 'firefox' && v.final.bytesP2p > 0)).toBe(true);
     expect(shared.some((v) => v.browser === 'chromium' && v.final.bytesP2p > 0)).toBe(true);
     expect(result.tracker.relayed).toBeGreaterThan(0);
+  });
+
+  it('viewers with distinct playback tokens meet in one swarm of the token-protected, encrypted stream', () => {
+    const { tokens, trackerWhileSharing, failoverViewer } = result.security;
+    const names = [...result.shared.map((v) => v.name), result.late.name, failoverViewer];
+    expect(Object.keys(tokens).sort()).toEqual([...names].sort());
+    for (const name of names) expect(tokens[name], name).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(new Set(Object.values(tokens)).size).toBe(names.length);
+    // While the four first viewers shared: one swarm (one rendition), all four in it, whatever token each holds.
+    expect(trackerWhileSharing.swarms).toBe(1);
+    expect(trackerWhileSharing.peers).toBe(4);
+    expect(trackerWhileSharing.relayed).toBeGreaterThan(0);
+  });
+
+  it('peers exchange ciphertext: the digests are over the encrypted segments, and no honest viewer refused a segment', () => {
+    const { ciphertext } = result.security;
+    // The driver's own token fetches a segment and digests.json: the digest is the served bytes', and those bytes are
+    // AES-128-CBC output (whole 16-byte blocks), not a CMAF segment starting with a box ...
+    expect(ciphertext.status).toBe(200);
+    expect(ciphertext.digestMatches).toBe(true);
+    expect(ciphertext.bytes % 16).toBe(0);
+    expect(['styp', 'moof', 'ftyp', 'moov']).not.toContain(ciphertext.firstBoxType);
+    // ... and the same segment without a token is refused.
+    expect(ciphertext.statusWithoutToken).toBe(401);
+    // Bytes from peers were checked against those digests and all passed, until the bad peer (next cases).
+    for (const viewer of [...result.shared, result.late]) expect(viewer.final.rejectedP2pSegments, viewer.name).toBe(0);
+    expect(result.shared.filter((v) => v.final.bytesP2p > 0).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("each viewer fetched media keys under its own token's /t/TOKEN/ prefix, the failover viewer too", () => {
+    const { tokens, keyRequestsUnderOwnToken } = result.security;
+    for (const name of Object.keys(tokens)) expect(keyRequestsUnderOwnToken[name], name).toBeGreaterThanOrEqual(1);
   });
 
   it('a viewer joining at go-live starts ahead of the p2p target, drifts back to it and gets segments from peers', () => {
@@ -63,7 +102,7 @@ describe('p2p mode in a network namespace', () => {
       expect(viewer.final.latencyMs, viewer.name).toBeGreaterThanOrEqual(target - 500);
     }
     expect(goLive!.final.bytesP2p).toBeGreaterThan(0);
-    expect(goLive!.final.stalls).toBe(0);
+    expect(goLive!.final.stalls, stallsOf(goLive!.name)).toBe(0);
   });
 
   it('peer connections use the namespace veth address only', () => {
@@ -74,7 +113,7 @@ describe('p2p mode in a network namespace', () => {
   it('a viewer joining while the others play gets segments from peers', () => {
     expect(result.late.final.state).toBe('playing');
     expect(result.late.final.bytesP2p).toBeGreaterThan(0);
-    expect(result.late.final.stalls).toBe(0);
+    expect(result.late.final.stalls, stallsOf(result.late.name)).toBe(0);
   });
 
   it('a peer corrupting its uploads is caught by the digests, banned for the session, and costs no stall', () => {
@@ -96,7 +135,7 @@ describe('p2p mode in a network namespace', () => {
       expect(viewer.final.state, viewer.name).toBe('playing');
       expect(viewer.final.currentTime, viewer.name).toBeGreaterThan((result.currentTimeAtBadPeer[viewer.name] ?? Infinity) + 25);
       // The refused segments came over HTTP before they were due.
-      expect(viewer.final.stalls, viewer.name).toBe(result.stallsAtBadPeer[viewer.name]);
+      expect(viewer.final.stalls, stallsOf(viewer.name)).toBe(result.stallsAtBadPeer[viewer.name]);
     }
   });
 

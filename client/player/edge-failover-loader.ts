@@ -39,15 +39,19 @@ export function edgeFailoverLoader(edges: EdgeSet, Inner: LoaderClass = Hls.Defa
           attempt();
           return true;
         };
+        // hls.js gets its context back with the URL it asked for: its key loader finds the key it awaits by that URL
+        // (a routed URL there fails every key load after a failover).
+        const answered = (): LoaderContext => Object.assign(context, { url: requested });
         this.inner.load(context, config, {
           ...callbacks,
-          onError: (error, ctx, details, stats) => {
+          onSuccess: (response, stats, _ctx, details) => callbacks.onSuccess(response, stats, answered(), details),
+          onError: (error, _ctx, details, stats) => {
             if (isEdgeFailure(error.code) && failover(`HTTP ${error.code || 'connection error'} from ${origin}`)) return;
-            callbacks.onError(error, ctx, details, stats);
+            callbacks.onError(error, answered(), details, stats);
           },
-          onTimeout: (stats, ctx, details) => {
+          onTimeout: (stats, _ctx, details) => {
             if (failover(`timeout from ${origin}`)) return;
-            callbacks.onTimeout(stats, ctx, details);
+            callbacks.onTimeout(stats, answered(), details);
           },
         });
       };

@@ -1,12 +1,15 @@
 // Run inside a fresh network namespace (`unshare -n`): gives it lo and a veth pair on 10.77.0.1, starts the server, a
 // counting front proxy (the viewers' edge), a Node publisher and Chromium and Firefox viewers in `p2p` (or `low`) mode,
-// and prints one `RESULT {json}` line. `e2e`: the scenario of e2e/p2p.test.ts. `bench VIEWERS MODE SECONDS`: one row of
-// `npm run bench -- p2p`.
+// and prints one `RESULT {json}` line. `e2e`: the scenario of e2e/p2p.test.ts, on a token-protected, encrypted stream
+// (each viewer with a token of its own). `bench VIEWERS MODE SECONDS`: one row of `npm run bench -- p2p` (plain stream).
+import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { chromium, type Browser as ChromiumBrowser } from 'playwright-core';
 import type { Browser as FirefoxBrowser } from 'puppeteer-core';
+import { mintPlaybackToken, playbackKey } from '../../server/access/playback-token.ts';
+import { SEGMENT_DIGESTS, multivariantPath, splitPlaybackToken, withPlaybackToken } from '../../shared/playback-path.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './browser.ts';
 import { launchFirefox } from './firefox.ts';
 import { metricIn } from './metrics.ts';
@@ -19,6 +22,7 @@ import {
   type EdgeTraffic,
   type P2pBenchRow,
   type P2pE2eResult,
+  type P2pSecurityReport,
   type ViewerBrowser,
   type ViewerReport,
   type ViewerSample,
@@ -28,6 +32,13 @@ import { startServer, type RunningServer } from './server.ts';
 import { RECORD_PEER_CONNECTIONS, ip, linkNames, setUpSealedVeth } from './netns-links.ts';
 
 const STREAM = 'p2p-swarm';
+/**
+ * The e2e's stream is token-protected and encrypted (PLAYBACK_SECRET, ENCRYPTED_STREAMS): tokens must not split the
+ * swarm, and what peers exchange is the origin's ciphertext, checked against digests of that ciphertext. Keys rotate at
+ * the server's default, every 10 segments (10 s here): the run crosses several key periods.
+ */
+const PLAYBACK_SECRET = 'p2p-e2e-playback-secret-0123456789abcdef';
+const TOKEN_TTL_S = 3600;
 /** One small rung: eight decoding browsers fit on two cores (barely), and one swarm holds every viewer. */
 const RUNG = { rendition: '240p', width: 426, height: 240, videoBitrate: 400_000 };
 const PLAYING_TIMEOUT_MS = 45_000;
@@ -57,13 +68,17 @@ function step(message: string): void {
   process.stderr.write(`[p2p-driver +${((Date.now() - startedAt) / 1000).toFixed(1)} s] ${message}\n`);
 }
 
-/** The viewers' edge: forwards every request (and the tracker's WebSocket upgrade) to the server, counting what it serves. */
-async function startCountingProxy(target: string): Promise<{ url: string; traffic: () => EdgeTraffic; close: () => Promise<void> }> {
+/**
+ * The viewers' edge: forwards every request (and the tracker's WebSocket upgrade) to the server, counting what it serves;
+ * the path of each media key request (token prefix included) goes into `keyRequests` when given.
+ */
+async function startCountingProxy(target: string, keyRequests?: string[]): Promise<{ url: string; traffic: () => EdgeTraffic; close: () => Promise<void> }> {
   const upstream = new URL(target);
   const traffic: EdgeTraffic = { mediaRequests: 0, mediaBytes: 0, playlistRequests: 0, otherRequests: 0, otherBytes: 0 };
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/';
     const kind = /\.(m4s|mp4)(\?|$)/.test(path) ? 'media' : /\.m3u8(\?|$)/.test(path) ? 'playlist' : 'other';
+    if (/\.key(\?|$)/.test(path)) keyRequests?.push(path);
     const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path, headers: req.headers }, (answer: IncomingMessage) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.on('data', (chunk: Buffer) => {
@@ -154,6 +169,8 @@ const SAMPLE = `(() => {
 interface Viewer {
   name: string;
   browser: ViewerBrowser;
+  /** The playback token its watch page was opened with (`&token=`), on a token-protected stage. */
+  token: string | undefined;
   evaluate<T>(expression: string): Promise<T>;
   sample(): Promise<ViewerSample>;
   report(): Promise<ViewerReport>;
@@ -185,10 +202,16 @@ class Viewers {
   #chromium: ChromiumBrowser | null = null;
   #firefox: FirefoxBrowser | null = null;
 
-  constructor(private readonly watchUrl: string) {}
+  /** `mintToken`, on a token-protected stage: each viewer's own token, added to its watch URL. */
+  constructor(
+    private readonly watchUrl: string,
+    private readonly mintToken?: () => Promise<string>,
+  ) {}
 
-  async open(browser: ViewerBrowser, watchUrl = this.watchUrl): Promise<Viewer> {
+  async open(browser: ViewerBrowser, plainWatchUrl = this.watchUrl): Promise<Viewer> {
     const name = `${browser}-${this.all.length + 1}`;
+    const token = await this.mintToken?.();
+    const watchUrl = token === undefined ? plainWatchUrl : `${plainWatchUrl}&token=${token}`;
     const logs: string[] = [];
     const log = (text: string): void => {
       if (text.includes('[swarmcast]')) logs.push(`${((Date.now() - startedAt) / 1000).toFixed(1)} ${text}`);
@@ -198,6 +221,7 @@ class Viewers {
     const viewer: Viewer = {
       name,
       browser,
+      token,
       evaluate,
       sample,
       report: async () => ({
@@ -265,9 +289,33 @@ async function waitPlaying(viewers: readonly Viewer[]): Promise<void> {
   await pollUntil(() => Promise.all(viewers.map((v) => v.sample())), (s) => s.every((x) => x.state === 'playing'), PLAYING_TIMEOUT_MS, 'every viewer playing');
 }
 
-async function trackerCounts(baseUrl: string): Promise<{ peers: number; relayed: number }> {
+async function trackerCounts(baseUrl: string): Promise<{ swarms: number; peers: number; relayed: number }> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  return { peers: metricIn(text, 'swarmcast_tracker_peers'), relayed: metricIn(text, 'swarmcast_tracker_signals_relayed_total') };
+  return {
+    swarms: metricIn(text, 'swarmcast_tracker_swarms'),
+    peers: metricIn(text, 'swarmcast_tracker_peers'),
+    relayed: metricIn(text, 'swarmcast_tracker_signals_relayed_total'),
+  };
+}
+
+/**
+ * The newest segment digests.json lists, fetched with the driver's own token: what the origin serves (and what peers
+ * must match to be accepted) is the ciphertext, and the same segment without a token is refused.
+ */
+async function ciphertextCheck(mediaPlaylist: string): Promise<P2pSecurityReport['ciphertext']> {
+  const digests = (await (await fetch(new URL(SEGMENT_DIGESTS, mediaPlaylist))).json()) as { segments: Record<string, string> };
+  const [name, digest] = Object.entries(digests.segments).at(-1)!;
+  const segmentUrl = new URL(name, mediaPlaylist);
+  const segment = await fetch(segmentUrl);
+  const bytes = Buffer.from(await segment.arrayBuffer());
+  const plainUrl = new URL(splitPlaybackToken(segmentUrl.pathname)!.path, segmentUrl);
+  return {
+    status: segment.status,
+    digestMatches: createHash('sha256').update(bytes).digest('base64') === digest,
+    bytes: bytes.length,
+    firstBoxType: bytes.subarray(4, 8).toString('latin1'),
+    statusWithoutToken: (await fetch(plainUrl)).status,
+  };
 }
 
 interface Stage {
@@ -275,6 +323,12 @@ interface Stage {
   proxy: Awaited<ReturnType<typeof startCountingProxy>>;
   publisher: NodePublisher;
   viewers: Viewers;
+  /** The media playlist's URL on the server, behind the driver's own token on a token-protected stage. */
+  mediaPlaylist: string;
+  /** Each viewer's token, minted per viewer: undefined on a plain stage. */
+  mintToken: (() => Promise<string>) | undefined;
+  /** Every media key request the viewers made through the stage's proxies, by path (token prefix included). */
+  keyRequests: string[];
 }
 
 /** Segment length: the p2p bench and suite run 1 s segments, which let peers share the newest segment sooner. */
@@ -285,22 +339,28 @@ const DEFAULT_SEGMENT_MS = 1000;
  */
 const BENCH_JOIN_AFTER_MS = 6000;
 
-async function withStage<T>(mode: 'low' | 'p2p', segmentMs: number, joinAfterMs: number, body: (stage: Stage) => Promise<T>): Promise<T> {
-  const server = await startServer({ HOST: '127.0.0.1', SEGMENT_TARGET_MS: String(segmentMs) });
+/** `secured`: the stream is token-protected and encrypted, each viewer opens it with a token of its own, the driver with another. */
+async function withStage<T>(mode: 'low' | 'p2p', segmentMs: number, joinAfterMs: number, secured: boolean, body: (stage: Stage) => Promise<T>): Promise<T> {
+  const access: Record<string, string> = secured ? { PLAYBACK_SECRET, ENCRYPTED_STREAMS: STREAM } : {};
+  const server = await startServer({ HOST: '127.0.0.1', SEGMENT_TARGET_MS: String(segmentMs), ...access });
+  // Tokens minted in the same second for the same stream and lifetime are equal: each one lives a second longer.
+  let minted = 0;
+  const mintToken = secured ? () => mintPlaybackToken(playbackKey(PLAYBACK_SECRET), { stream: STREAM, ttlS: TOKEN_TTL_S + minted++ }) : undefined;
+  const keyRequests: string[] = [];
   let proxy: Stage['proxy'] | undefined;
   let publisher: NodePublisher | undefined;
   let viewers: Viewers | undefined;
   try {
-    proxy = await startCountingProxy(server.baseUrl);
-    viewers = new Viewers(`${proxy.url}/watch?stream=${STREAM}&latency=${mode}`);
+    proxy = await startCountingProxy(server.baseUrl, keyRequests);
+    viewers = new Viewers(`${proxy.url}/watch?stream=${STREAM}&latency=${mode}`, mintToken);
     await viewers.warm();
     publisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: [RUNG], gopSeconds: segmentMs / 1000 });
-    const playlist = `${server.baseUrl}/live/${STREAM}/index.m3u8`;
+    const playlist = `${server.baseUrl}${withPlaybackToken(multivariantPath(STREAM), await mintToken?.())}`;
     await pollUntil(async () => (await fetch(playlist)).status, (status) => status === 200, 20_000, 'the stream live');
     const media = new URL((await (await fetch(playlist)).text()).split('\n').find((line) => line.trim() !== '' && !line.startsWith('#'))!, playlist).href;
     const segmentsListed = async (): Promise<number> => ((await (await fetch(media)).text()).match(/^#EXTINF/gm) ?? []).length;
     await pollUntil(segmentsListed, (n) => n > 0 && n * segmentMs >= joinAfterMs, joinAfterMs + 20_000, 'segments listed');
-    return await body({ server, proxy, publisher, viewers });
+    return await body({ server, proxy, publisher, viewers, mediaPlaylist: media, mintToken, keyRequests });
   } finally {
     await viewers?.close();
     await publisher?.stop().catch(() => undefined);
@@ -315,25 +375,32 @@ async function runE2e(): Promise<P2pE2eResult> {
   setUpSealedVeth(P2P_VETH, P2P_VETH_PEER, P2P_VETH_ADDRESS);
   const linksAfter = linkNames();
   const routes = ip('route', 'show', 'table', 'all').split('\n').filter(Boolean);
-  return withStage('p2p', DEFAULT_SEGMENT_MS, 0, async ({ server, viewers }) => {
-    const stopWatching = logStalls(viewers);
+  return withStage('p2p', DEFAULT_SEGMENT_MS, 0, true, async (stage) => {
+    const stallLog: string[] = [];
+    const stopWatching = logStalls(stage.viewers, stallLog);
     try {
-      return await runE2eStage(server, viewers, linksBefore, linksAfter, routes);
+      return { ...(await runE2eStage(stage, linksBefore, linksAfter, routes)), stallLog };
     } finally {
       stopWatching();
     }
   });
 }
 
-/** Says when and how each stall of any viewer happened from now on, as progress lines; returns what stops it. */
-function logStalls(viewers: Viewers): () => void {
+/**
+ * Says when and how each stall of any viewer happened from now on, as progress lines (and into `stallLog` when given,
+ * for the suite's messages); returns what stops it.
+ */
+function logStalls(viewers: Viewers, stallLog?: string[]): () => void {
   const stallsSeen = new Map<Viewer, number>();
   const timer = setInterval(() => {
     for (const viewer of [...viewers.all]) {
       viewer.sample().then(
         (s) => {
           const before = stallsSeen.get(viewer);
-          if (before !== undefined && s.stalls !== before) step(`${viewer.name} stalled: ${JSON.stringify(s)}\n  ${viewer.logs.slice(-5).join('\n  ')}`);
+          if (before !== undefined && s.stalls !== before) {
+            step(`${viewer.name} stalled: ${JSON.stringify(s)}\n  ${viewer.logs.slice(-5).join('\n  ')}`);
+            stallLog?.push(`${viewer.name} stalled at +${((Date.now() - startedAt) / 1000).toFixed(1)} s: ${JSON.stringify(s)}`);
+          }
           stallsSeen.set(viewer, s.stalls);
         },
         () => undefined,
@@ -343,7 +410,8 @@ function logStalls(viewers: Viewers): () => void {
   return () => clearInterval(timer);
 }
 
-async function runE2eStage(server: RunningServer, viewers: Viewers, linksBefore: string[], linksAfter: string[], routes: string[]): Promise<P2pE2eResult> {
+async function runE2eStage(stage: Stage, linksBefore: string[], linksAfter: string[], routes: string[]): Promise<Omit<P2pE2eResult, 'stallLog'>> {
+  const { server, viewers, keyRequests } = stage;
   // The first viewer joins at go-live, when the playlist lists less than p2p mode holds behind live: hls.js starts it
   // at the first segment, near the live edge and ahead of where its swarm will be.
   const first: Viewer[] = [];
@@ -371,7 +439,9 @@ async function runE2eStage(server: RunningServer, viewers: Viewers, linksBefore:
     'three viewers with bytes from peers, the one who joined at go-live among them',
   );
   const shared = await Promise.all(first.map((v) => v.report()));
-  step('viewers at the target and sharing');
+  const trackerWhileSharing = await trackerCounts(server.baseUrl);
+  const ciphertext = await ciphertextCheck(stage.mediaPlaylist);
+  step(`viewers at the target and sharing; tracker ${JSON.stringify(trackerWhileSharing)}; a segment as served ${JSON.stringify(ciphertext)}`);
 
   const late = await viewers.open('chromium');
   await waitPlaying([late]);
@@ -416,8 +486,8 @@ async function runE2eStage(server: RunningServer, viewers: Viewers, linksBefore:
   // Edge failover of the peer engine's own HTTP fetches: a viewer alone in the swarm (it fetches every segment over
   // HTTP) plays from two edges, B first; B goes away.
   await Promise.all(viewers.all.map((v) => v.close()));
-  const edgeB = await startCountingProxy(server.baseUrl);
-  const edgeC = await startCountingProxy(server.baseUrl);
+  const edgeB = await startCountingProxy(server.baseUrl, keyRequests);
+  const edgeC = await startCountingProxy(server.baseUrl, keyRequests);
   try {
     const failover = await viewers.open('chromium', `${edgeB.url}/watch?stream=${STREAM}&latency=p2p&edges=${edgeB.url},${edgeC.url}`);
     await waitPlaying([failover]);
@@ -437,6 +507,15 @@ async function runE2eStage(server: RunningServer, viewers: Viewers, linksBefore:
       'the failover viewer playing on from edge C',
     );
     step(`failover viewer after edge B went away: ${JSON.stringify(afterFailover)}\n  ${failover.logs.join('\n  ')}`);
+    const underOwnToken = (viewer: Viewer): number => keyRequests.filter((path) => path.startsWith(`/t/${viewer.token}/`)).length;
+    const security: P2pSecurityReport = {
+      tokens: Object.fromEntries(viewers.all.map((v) => [v.name, v.token ?? ''])),
+      keyRequestsUnderOwnToken: Object.fromEntries(viewers.all.map((v) => [v.name, underOwnToken(v)])),
+      failoverViewer: failover.name,
+      trackerWhileSharing,
+      ciphertext,
+    };
+    step(`security: ${JSON.stringify({ ...security, tokens: undefined })}`);
     return {
       linksBefore,
       linksAfter,
@@ -450,6 +529,7 @@ async function runE2eStage(server: RunningServer, viewers: Viewers, linksBefore:
       stallsAtBadPeer,
       failover: { edgeB: edgeB.url, edgeC: edgeC.url, before: beforeFailover, after: afterFailover, edgeCMediaRequests: edgeC.traffic().mediaRequests },
       tracker,
+      security,
       serverLog: server.logLines.slice(-40),
     };
   } finally {
@@ -477,7 +557,7 @@ function cpuTimes(): { busy: number; total: number } {
 async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: number, segmentMs: number): Promise<P2pBenchRow> {
   if (linkNames().join() !== 'lo') throw new Error('not a fresh network namespace; run me under unshare -n');
   setUpSealedVeth(P2P_VETH, P2P_VETH_PEER, P2P_VETH_ADDRESS);
-  return withStage(mode, segmentMs, BENCH_JOIN_AFTER_MS, async ({ proxy, viewers }) => {
+  return withStage(mode, segmentMs, BENCH_JOIN_AFTER_MS, false, async ({ proxy, viewers }) => {
     // Chromium and Firefox alternate; Firefox is the heavier, so it takes every other seat.
     const opened: Viewer[] = [];
     for (let i = 0; i < viewerCount; i++) opened.push(await viewers.open(i % 2 === 0 ? 'chromium' : 'firefox'));

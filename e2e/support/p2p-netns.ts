@@ -74,8 +74,24 @@ export interface P2pE2eResult {
   stallsAtBadPeer: Record<string, number>;
   /** A viewer alone in the swarm playing from edges B and C: its stats before B went away and a while after. */
   failover: { edgeB: string; edgeC: string; before: ViewerSample; after: ViewerSample; edgeCMediaRequests: number };
-  tracker: { peers: number; relayed: number };
+  tracker: { swarms: number; peers: number; relayed: number };
+  security: P2pSecurityReport;
+  /** Every stall a viewer had, as the driver saw it (when, and the viewer's stats then): for the suite's messages. */
+  stallLog: string[];
   serverLog: string[];
+}
+
+/** The e2e's stream is token-protected and encrypted; what shows that tokens do not split the swarm and peers move ciphertext. */
+export interface P2pSecurityReport {
+  /** Each viewer's playback token (`&token=` on its watch page), by viewer name, the failover viewer's included. */
+  tokens: Record<string, string>;
+  /** Media key requests each viewer made under its own `/t/TOKEN/` prefix, counted by the proxies in front of the server. */
+  keyRequestsUnderOwnToken: Record<string, number>;
+  failoverViewer: string;
+  /** The tracker while the four first viewers shared segments. */
+  trackerWhileSharing: { swarms: number; peers: number; relayed: number };
+  /** The newest segment digests.json lists, fetched by the driver with a token of its own, and again without one. */
+  ciphertext: { status: number; digestMatches: boolean; bytes: number; firstBoxType: string; statusWithoutToken: number };
 }
 
 export interface P2pBenchRow {
