@@ -199,6 +199,29 @@ describe('RTMP ingest', () => {
     }
   }, 90_000);
 
+  it("the broadcaster page shows the RTMP server and stream key for OBS, and ffmpeg publishes with exactly what it shows", async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.baseUrl}/broadcast?stream=frompage&key=${KEY}`);
+      await page.waitForSelector('#encoder-panel:not([hidden])', { timeout: 10_000 });
+      const shown = { server: await page.inputValue('#rtmp-server'), key: await page.inputValue('#rtmp-key') };
+      expect(shown).toEqual({ server: `${rtmpBase}/live`, key: `frompage?key=${KEY}` });
+      expect(await page.getAttribute('#rtmp-key', 'type')).toBe('password');
+      const serverUrl = new URL(shown.server.replace(/^rtmp:/, 'http:'));
+      const child = publish('frompage', '', [], ['-rtmp_app', serverUrl.pathname.slice(1), '-rtmp_playpath', shown.key, `rtmp://${serverUrl.host}`]);
+      try {
+        await mediaPlaylistUrl(server.baseUrl, 'frompage', 30_000);
+      } finally {
+        child.kill('SIGKILL');
+      }
+      // Another key typed into the page's form gives another stream key.
+      await page.fill('#key', 'another-key-0123456789');
+      expect(await page.inputValue('#rtmp-key')).toBe('frompage?key=another-key-0123456789');
+    } finally {
+      await page.close();
+    }
+  }, 90_000);
+
   it('an encoder keyed every 4 s (twice the segment target) gets 4 s segments, an honest EXT-X-TARGETDURATION and one warning', async () => {
     const child = publish('longgop', `?key=${KEY}`, ['-g', '120']);
     try {

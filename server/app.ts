@@ -90,9 +90,11 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
     }
     sendBody(res, 200, registry.contentType, await registry.metrics());
   });
-  // What a player of any site needs from the server it plays from: the ICE servers for its peer connections.
-  const clientConfig = JSON.stringify({ iceServers: config.iceServers });
+  // What a page of any site needs from the server: the ICE servers for a player's peer connections, and where studio
+  // encoders publish (the broadcaster page shows it); the RTMP port is known once its listener is up, so it is read here.
   router.on(['GET', 'HEAD'], '/api/config', (_req, res) => {
+    const rtmpPort = role.rtmp?.port;
+    const clientConfig = JSON.stringify({ iceServers: config.iceServers, ...(rtmpPort !== undefined && { rtmp: { port: rtmpPort } }) });
     sendBody(res, 200, 'application/json', clientConfig, { 'cache-control': `public, max-age=${CLIENT_CONFIG_MAX_AGE_S}` });
   });
   registerPreflight(router, '/api/config');

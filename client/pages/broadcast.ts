@@ -48,6 +48,11 @@ const ui = {
   notice: $('notice'),
   watchLink: $<HTMLAnchorElement>('watch-link'),
   copy: $<HTMLButtonElement>('copy'),
+  encoderPanel: $('encoder-panel'),
+  rtmpServer: $<HTMLInputElement>('rtmp-server'),
+  rtmpKey: $<HTMLInputElement>('rtmp-key'),
+  copyRtmpServer: $<HTMLButtonElement>('copy-rtmp-server'),
+  copyRtmpKey: $<HTMLButtonElement>('copy-rtmp-key'),
 };
 
 const BADGE_TEXT: Record<BroadcasterState, string> = { idle: 'Offline', connecting: 'Connecting…', live: 'Live', error: 'Error' };
@@ -149,6 +154,30 @@ function updateWatchLink(): void {
   if (name) url.searchParams.set('stream', name);
   ui.watchLink.href = url.href;
   ui.watchLink.textContent = url.href;
+}
+
+/** The RTMP port studio encoders publish to, from the server's /api/config; undefined while unknown or with RTMP off. */
+let rtmpPort: number | undefined;
+
+/** The server URL and stream key an OBS or ffmpeg user pastes: the key in the stream key, as OBS sends it. */
+function updateEncoderPanel(): void {
+  if (rtmpPort === undefined) return;
+  const host = location.hostname.includes(':') ? `[${location.hostname}]` : location.hostname;
+  const name = ui.stream.value.trim();
+  const key = ui.key.value.trim();
+  ui.rtmpServer.value = `rtmp://${host}:${rtmpPort}/live`;
+  ui.rtmpKey.value = name && key ? `${name}?key=${encodeURIComponent(key)}` : name;
+  ui.encoderPanel.hidden = false;
+}
+
+function copyText(button: HTMLButtonElement, text: () => string): void {
+  button.addEventListener('click', () => {
+    void navigator.clipboard?.writeText(text()).then(() => {
+      const label = button.textContent;
+      button.textContent = 'Copied';
+      setTimeout(() => (button.textContent = label), 1500);
+    });
+  });
 }
 
 function showPreview(preview: MediaStream | HTMLCanvasElement | null): void {
@@ -297,16 +326,24 @@ function onFormInput(): void {
 }
 ui.stream.addEventListener('input', () => {
   updateWatchLink();
+  updateEncoderPanel();
   onFormInput();
 });
+ui.key.addEventListener('input', updateEncoderPanel);
+copyText(ui.copyRtmpServer, () => ui.rtmpServer.value);
+copyText(ui.copyRtmpKey, () => ui.rtmpKey.value);
+// Without an answer (an older server, RTMP off) the encoder panel stays hidden: the page itself still publishes.
+void fetch('/api/config')
+  .then((res) => (res.ok ? (res.json() as Promise<{ rtmp?: { port?: unknown } }>) : null))
+  .then((config) => {
+    if (typeof config?.rtmp?.port !== 'number') return;
+    rtmpPort = config.rtmp.port;
+    updateEncoderPanel();
+  })
+  .catch(() => undefined);
 ui.ladder.addEventListener('input', onFormInput);
 ui.fps.addEventListener('input', onFormInput);
-ui.copy.addEventListener('click', () => {
-  void navigator.clipboard?.writeText(ui.watchLink.href).then(() => {
-    ui.copy.textContent = 'Copied';
-    setTimeout(() => (ui.copy.textContent = 'Copy'), 1500);
-  });
-});
+copyText(ui.copy, () => ui.watchLink.href);
 window.addEventListener('pagehide', () => void broadcaster?.stop());
 
 updateWatchLink();

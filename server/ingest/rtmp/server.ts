@@ -19,6 +19,12 @@ export class RtmpServer {
     });
   }
 
+  /** The port it listens on; undefined before `listen` resolves and after `close`. */
+  get port(): number | undefined {
+    const address = this.#server.address();
+    return address && typeof address === 'object' ? address.port : undefined;
+  }
+
   /** Listens; resolves with the port (a free one for port 0). */
   listen(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
