@@ -66,7 +66,9 @@ async function decodedFrames(path: string): Promise<number> {
   try {
     const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', path]);
     return Number(stdout.trim()) || 0;
-  } catch {
+  } catch (err) {
+    // No ffprobe at all must fail the suite, not read as "no frame without the key".
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
     return 0;
   }
 }

@@ -21,6 +21,7 @@ import { HEADERS_TIMEOUT_MS } from '../server/http/listener.ts';
 import { launchChromium } from './support/browser.ts';
 import { launchFirefox } from './support/firefox.ts';
 import { mediaPlaylistUrl, preloadHintOf } from './support/live-hls.ts';
+import { pollUntil } from './support/poll.ts';
 import { freePort } from './support/nginx.ts';
 import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
 import { watchFor } from './support/pages.ts';
@@ -295,11 +296,7 @@ describe('HTTPS', () => {
 
 /** Waits until every session has its stream 1 answered. */
 async function pollUntilAnswered(sessions: RawHttp2Connection[]): Promise<void> {
-  const deadline = performance.now() + 5_000;
-  while (!sessions.every((s) => s.answeredStreams.has(1))) {
-    if (performance.now() > deadline) throw new Error('the raw HTTP/2 sessions got no answer to their first request');
-    await new Promise((done) => setTimeout(done, 50));
-  }
+  await pollUntil(async () => sessions.every((s) => s.answeredStreams.has(1)), Boolean, 5_000, 'answers to the raw HTTP/2 sessions\' first request');
 }
 
 /** A page of its own window in a context of its own (a background Firefox tab is throttled). */

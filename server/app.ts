@@ -107,8 +107,9 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
   });
   const tokenApiKey = config.access.playback.tokenApiKey;
   if (tokenApiKey !== undefined) {
+    const tokenApiKeyDigest = secretDigest(tokenApiKey);
     router.on('POST', TOKEN_API_PATH, (req, res) => {
-      serveTokenApi(req, res, guard, tokenApiKey).catch((err: unknown) => {
+      serveTokenApi(req, res, guard, tokenApiKeyDigest).catch((err: unknown) => {
         log('error', 'token-api.error', { reason: err instanceof Error ? err.message : String(err) });
         if (!res.headersSent) sendText(res, 500, 'internal error');
       });

@@ -4,6 +4,7 @@ import {
   checkPlaybackAccessConfig,
   hasPublishKeys,
   MEDIA_ENCRYPTION_DEFAULTS,
+  MIN_PUBLISH_KEY_CHARS,
   PLAYBACK_ACCESS_DEFAULTS,
   PUBLISH_AUTH_DEFAULTS,
   PublishKeysError,
@@ -94,7 +95,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
 /** Shortest secret that signs publish tokens (HMAC-SHA256 wants at least its 256-bit output in key material). */
 const MIN_SECRET_CHARS = 32;
 /** Shortest PUBLISH_KEY and METRICS_TOKEN. */
-const MIN_KEY_CHARS = 16;
+const MIN_KEY_CHARS = MIN_PUBLISH_KEY_CHARS;
 /** What a ConfigError shows in place of a key's value: keys are never printed. */
 const HIDDEN = '(hidden)';
 
@@ -247,7 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ServerConfig {
   const accessProblem = checkPlaybackAccessConfig(config.access.playback);
   if (accessProblem) throw new ConfigError(accessProblem.key, accessProblem.value, accessProblem.expected);
   if (config.access.playback.tokenApiKey !== undefined && config.access.playback.secret === undefined) {
-    throw new ConfigError('TOKEN_API_KEY', '(hidden)', 'PLAYBACK_SECRET set too: the API mints tokens under it');
+    throw new ConfigError('TOKEN_API_KEY', HIDDEN, 'PLAYBACK_SECRET set too: the API mints tokens under it');
   }
   if (config.role === 'edge' && config.originUrls.length === 0) {
     throw new ConfigError('ORIGIN_URL', '', 'at least one origin URL when ROLE=edge');

@@ -4,16 +4,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody } from '../http/body.ts';
 import { sendJson, sendText } from '../http/index.ts';
 import { multivariantPath, withPlaybackToken } from '../../shared/playback-path.ts';
-import { BEARER_CHALLENGE, bearerCredentials, matchesSecret, secretDigest } from './bearer.ts';
+import { BEARER_CHALLENGE, bearerCredentials, matchesSecret } from './bearer.ts';
 import { PlaybackAccessError } from './playback-errors.ts';
 import type { PlaybackGuard } from './playback-guard.ts';
 
 export const TOKEN_API_PATH = '/api/token';
 const MAX_BODY_BYTES = 4096;
 
-/** `apiKey`: TOKEN_API_KEY; the presented key is compared in constant time (bearer.ts). */
-export async function serveTokenApi(req: IncomingMessage, res: ServerResponse, guard: Pick<PlaybackGuard, 'mint'>, apiKey: string): Promise<void> {
-  if (!matchesSecret(bearerCredentials(req.headers.authorization), secretDigest(apiKey))) {
+/** `apiKeyDigest`: TOKEN_API_KEY's `secretDigest`, made once; the presented key is compared in constant time (bearer.ts). */
+export async function serveTokenApi(req: IncomingMessage, res: ServerResponse, guard: Pick<PlaybackGuard, 'mint'>, apiKeyDigest: Buffer): Promise<void> {
+  if (!matchesSecret(bearerCredentials(req.headers.authorization), apiKeyDigest)) {
     return sendText(res, 401, 'a valid bearer key is required', { 'WWW-Authenticate': BEARER_CHALLENGE });
   }
   let body: unknown;

@@ -29,9 +29,11 @@ const COMMON_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
+const EMBED_PAGE_HEADERS = { ...COMMON_HEADERS, 'content-security-policy': [...CSP_DIRECTIVES, EMBED_FRAME_ANCESTORS].join('; ') };
+const PAGE_HEADERS = { ...COMMON_HEADERS, 'content-security-policy': [...CSP_DIRECTIVES, PAGE_FRAME_ANCESTORS].join('; ') };
+
 /** The security headers of the static file at `pathname`; `embedPage` for the iframe page served at /embed/NAME. */
 export function securityHeaders(pathname: string, embedPage: boolean): Record<string, string> {
   if (pathname.startsWith(ASSETS_PREFIX) || pathname === EMBED_LOADER_PATH) return COMMON_HEADERS;
-  const frameAncestors = embedPage ? EMBED_FRAME_ANCESTORS : PAGE_FRAME_ANCESTORS;
-  return { ...COMMON_HEADERS, 'content-security-policy': [...CSP_DIRECTIVES, frameAncestors].join('; ') };
+  return embedPage ? EMBED_PAGE_HEADERS : PAGE_HEADERS;
 }

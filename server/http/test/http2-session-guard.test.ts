@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../../../e2e/support/poll.ts';
 import { openRawHttp2, type RawHttp2Connection } from '../../../e2e/support/raw-http2.ts';
 import { guardSession, judgeSession, type SessionActivity } from '../http2-session-guard.ts';
 
@@ -74,7 +75,7 @@ describe('guardSession on a real HTTP/2 server', () => {
     let busyStream = 1;
     busy.get(busyStream, '/');
     const busyTimer = setInterval(() => busy.get((busyStream += 2), '/'), 100);
-    await new Promise((done) => setTimeout(done, 200));
+    await pollUntil(async () => slow.answeredStreams.has(1), Boolean, 2_000, 'stream 1 answered');
     expect(slow.answeredStreams.has(1)).toBe(true);
     const begunMs = performance.now();
     slow.beginHeaders(3);

@@ -85,7 +85,8 @@ export class ChunkReader {
       if (used === 0) break;
       offset += used;
     }
-    this.#pending = bytes.slice(offset);
+    // A view: the next push copies it together with the new bytes.
+    this.#pending = bytes.subarray(offset);
     return messages;
   }
 
@@ -162,7 +163,7 @@ export class ChunkReader {
       state.typeId = typeId;
       state.streamId = streamId;
     }
-    state.parts.push(bytes.slice(offset, offset + payloadBytes));
+    state.parts.push(bytes.subarray(offset, offset + payloadBytes));
     state.received += payloadBytes;
     this.#assembling += payloadBytes;
     offset += payloadBytes;
@@ -172,7 +173,8 @@ export class ChunkReader {
     }
     if (state.received >= state.length) {
       this.#assembling -= state.received;
-      const payload = state.parts.length === 1 ? state.parts[0]! : concatParts(state.parts, state.length);
+      // One copy per message: the payload owns its bytes rather than pinning the socket's buffer.
+      const payload = state.parts.length === 1 ? state.parts[0]!.slice() : concatParts(state.parts, state.length);
       state.parts = [];
       state.received = 0;
       this.#deliver({ typeId: state.typeId, streamId: state.streamId, timestamp: state.timestamp, payload }, messages);

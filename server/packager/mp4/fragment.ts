@@ -1,5 +1,5 @@
 // CMAF chunk writer: one `moof` (one `traf` per track) followed by one `mdat` holding every track's samples.
-import { box, concat, fullBox, i32, u32, u64, type Bytes } from './writer.ts';
+import { box, concat, fullBox, u32, u64, type Bytes } from './writer.ts';
 
 export const SAMPLE_FLAGS_SYNC = 0x02000000;
 // sample_depends_on = 1 (depends on others) | sample_is_non_sync_sample.
@@ -36,12 +36,13 @@ const MDAT_HEADER_BYTES = 8;
  * edit list): the packager keeps keyframes at offset 0, so frames shown before them have negative offsets.
  */
 function trun(run: TrackRun, dataOffset: number): Bytes {
-  if (run.samples.every((s) => !s.compositionOffset)) {
-    const entries = run.samples.map((s) => concat([u32(s.duration), u32(s.data.byteLength), u32(s.flags)]));
-    return fullBox('trun', 0, TRUN_FLAGS, u32(run.samples.length), u32(dataOffset), ...entries);
-  }
-  const entries = run.samples.map((s) => concat([u32(s.duration), u32(s.data.byteLength), u32(s.flags), i32(s.compositionOffset ?? 0)]));
-  return fullBox('trun', 1, TRUN_FLAGS | TRUN_SAMPLE_COMPOSITION_OFFSET, u32(run.samples.length), u32(dataOffset), ...entries);
+  const withOffsets = run.samples.some((s) => s.compositionOffset);
+  // u32 writes a negative offset's two's complement, which is what version 1's signed field holds.
+  const entries = run.samples.map((s) =>
+    concat([u32(s.duration), u32(s.data.byteLength), u32(s.flags), ...(withOffsets ? [u32(s.compositionOffset ?? 0)] : [])]),
+  );
+  const flags = withOffsets ? TRUN_FLAGS | TRUN_SAMPLE_COMPOSITION_OFFSET : TRUN_FLAGS;
+  return fullBox('trun', withOffsets ? 1 : 0, flags, u32(run.samples.length), u32(dataOffset), ...entries);
 }
 
 function traf(run: TrackRun, dataOffset: number): Bytes {

@@ -25,11 +25,6 @@ export function u24(value: number): Bytes {
   return Uint8Array.of((value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
 }
 
-export function i32(value: number): Bytes {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setInt32(0, value);
-  return out;
-}
 
 export function u32(value: number): Bytes {
   const out = new Uint8Array(4);
