@@ -53,7 +53,11 @@ function median(values: readonly number[]): number {
 
 const PLAYBACK_S = 8;
 const LIVE_TIMEOUT_MS = 30_000;
-const PLAYING_TIMEOUT_MS = 30_000;
+/**
+ * WebKitGTK paints in software under Xvfb: beside Firefox's AV1 encoders on two cores it once took over 30 s to start
+ * in CI (cause unknown then; a failing WebKit case now prints the browser's own output), so it gets more room.
+ */
+const PLAYING_TIMEOUT_MS: Record<BrowserKind, number> = { chromium: 30_000, firefox: 30_000, webkit: 45_000 };
 
 let server: RunningServer;
 const browsers = new Map<BrowserKind, MatrixBrowser>();
@@ -78,6 +82,17 @@ function viewerSample(page: MatrixPage): Promise<ViewerSample> {
     return { state: s.state, latencyMs: s.latencyMs, currentTime: s.currentTime, decodedFrames: s.decodedFrames,
       audioDecodedBytes: s.audioDecodedBytes, stalls: s.stalls, mozHasAudio: video && 'mozHasAudio' in video ? video.mozHasAudio : null,
       tap: ${READ_PLAYBACK_TAP} };
+  })()`);
+}
+
+/** Where a viewer is in its start-up: the page's state and reason, its milestones, and what the video element says. */
+function viewerStartup(page: MatrixPage): Promise<{ state: string } & Record<string, unknown>> {
+  return page.evaluate(`(() => {
+    const s = window.swarmcast?.stats();
+    const video = document.querySelector('swarmcast-player')?.shadowRoot?.querySelector('video');
+    return { state: s ? s.state : document.body.dataset.state, reason: s?.reason, startup: s?.startup, rendition: s?.rendition,
+      bufferMs: s?.bufferMs, currentTime: s?.currentTime, stalls: s?.stalls,
+      video: video ? { readyState: video.readyState, paused: video.paused, networkState: video.networkState, error: video.error?.message ?? null } : null };
   })()`);
 }
 
@@ -119,7 +134,10 @@ describe('browser matrix: broadcaster × viewer', () => {
         // stalls (measured: half the Firefox → WebKit runs failed its audio check, none with hls.js's estimator). Until
         // that rule tells the two apart, the WebKit viewer here uses hls.js's estimator; the ABR suites cover ours.
         await viewer.goto(`${server.baseUrl}/watch?stream=${stream}${to === 'webkit' ? '&abr=hls.js' : ''}`);
-        await viewer.waitForSelector('body[data-state="playing"]', PLAYING_TIMEOUT_MS);
+        // Polled on the player's stats rather than on the selector, so a viewer that fails or never starts says where it
+        // stopped (state, reason, start-up milestones, the video element) instead of only that a selector did not appear.
+        const viewerStarted = await pollUntil(() => viewerStartup(viewer), (s) => s.state === 'playing' || s.state === 'error', PLAYING_TIMEOUT_MS[to], 'viewer playing');
+        expect(viewerStarted.state, JSON.stringify(viewerStarted)).toBe('playing');
         if (to === 'webkit') await viewer.evaluate(INSTALL_PLAYBACK_TAP);
 
         const sentBefore = await broadcasterSample(broadcaster);
@@ -191,6 +209,11 @@ describe('browser matrix: broadcaster × viewer', () => {
             expect(kbps).toBeLessThanOrEqual(askedKbps * (1 + BITRATE_TOLERANCE));
           }
         }
+      } catch (err) {
+        // A WebKit session that died (MiniBrowser gone: "invalid session id") or froze says why only in its own output.
+        const output = viewer.browserOutput();
+        if (output) console.error(`${to} viewer's browser output (last lines):\n${output}`);
+        throw err;
       } finally {
         await viewer.close();
         await broadcaster.close();

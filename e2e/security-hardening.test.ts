@@ -129,7 +129,10 @@ describe('security headers and metrics', () => {
     }
     const page = await (await fetch(`${server.baseUrl}/watch`)).text();
     const asset = /src="(\/assets\/[^"]+\.js)"/.exec(page)?.[1];
+    expect(asset, 'the watch page loads a built script from /assets/').toBeDefined();
     const assetRes = await fetch(`${server.baseUrl}${asset}`);
+    expect(assetRes.status).toBe(200);
+    expect(assetRes.headers.get('content-type')).toMatch(/javascript/);
     expect(assetRes.headers.get('x-content-type-options')).toBe('nosniff');
     expect(assetRes.headers.get('content-security-policy')).toBeNull();
   });

@@ -25,7 +25,7 @@ import {
 } from './access/index.ts';
 import type { ServerConfig } from './config.ts';
 import { Edge, registerEdgeRoutes, TrackerRelay } from './edge/index.ts';
-import { createListener, createPages, registerPreflight, sendBody, sendJson, sendText } from './http/index.ts';
+import { createListener, createPages, failInternal, registerPreflight, sendBody, sendJson, sendText } from './http/index.ts';
 import { Ingest, registerIngestRoutes, RtmpServer, type MediaTiming, type PublishedStream } from './ingest/index.ts';
 import { log } from './log.ts';
 import { createMetrics, type MetricSources } from './metrics.ts';
@@ -100,19 +100,13 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
   registerPreflight(router, '/api/config');
   // nginx edges ask here before serving /live/ (auth_request, server/edge/nginx); any role holding the secret answers.
   router.on('GET', PLAYBACK_AUTH_PATH, (req, res) => {
-    guard.answerAuthRequest(req, res).catch((err: unknown) => {
-      log('error', 'playback-auth.error', { reason: err instanceof Error ? err.message : String(err) });
-      if (!res.headersSent) sendText(res, 500, 'internal error');
-    });
+    guard.answerAuthRequest(req, res).catch((err: unknown) => failInternal(res, 'playback-auth.error', err));
   });
   const tokenApiKey = config.access.playback.tokenApiKey;
   if (tokenApiKey !== undefined) {
     const tokenApiKeyDigest = secretDigest(tokenApiKey);
     router.on('POST', TOKEN_API_PATH, (req, res) => {
-      serveTokenApi(req, res, guard, tokenApiKeyDigest).catch((err: unknown) => {
-        log('error', 'token-api.error', { reason: err instanceof Error ? err.message : String(err) });
-        if (!res.headersSent) sendText(res, 500, 'internal error');
-      });
+      serveTokenApi(req, res, guard, tokenApiKeyDigest).catch((err: unknown) => failInternal(res, 'token-api.error', err));
     });
   }
 

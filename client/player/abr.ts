@@ -1,5 +1,6 @@
 // hls.js plug-ins for ABR on streamed parts: a fragment loader that times every body read, and an ABR controller that
 // picks rungs from what those timings say about the network (see throughput.ts).
+import { concatBytes } from '../../shared/bytes.ts';
 import Hls, { FetchLoader } from 'hls.js/light';
 import type {
   AbrComponentAPI,
@@ -215,7 +216,7 @@ export class StreamedPartAbr {
           },
           onSuccess: (response, stats, ctx, details) => {
             done();
-            const body = concat(chunks);
+            const body = concatBytes(chunks);
             // The origin streams a part in production without a length; a complete object has one.
             const streamedMediaMs = contentLength === null && media.frag.sn !== 'initSegment' ? (media.part ?? media.frag).duration * 1000 : null;
             const sample = sampleTransfer({ requestedAtMs, arrivals, streamedMediaMs });
@@ -398,12 +399,3 @@ export class StreamedPartAbr {
   }
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}

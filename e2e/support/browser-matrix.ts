@@ -29,6 +29,8 @@ export interface MatrixPage {
   screenshot(path: string): Promise<void>;
   /** Console errors and uncaught exceptions of the page so far; null where the driver cannot see the console (WebKit). */
   readonly consoleErrors: readonly string[] | null;
+  /** WebKit only: the end of what its driver, MiniBrowser and web processes printed (null in the other browsers). */
+  browserOutput(): string | null;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ function wrapChromium(browser: PlaywrightBrowser): MatrixBrowser {
         setViewportSize: (width, height) => page.setViewportSize({ width, height }),
         screenshot: async (path) => void (await page.screenshot({ path })),
         consoleErrors,
+        browserOutput: () => null,
         close: () => context.close(),
       };
     },
@@ -96,6 +99,7 @@ function wrapFirefox(browser: PuppeteerBrowser): MatrixBrowser {
         setViewportSize: (width, height) => page.setViewport({ width, height }),
         screenshot: async (path) => void (await page.screenshot({ path: path as `${string}.png` })),
         consoleErrors,
+        browserOutput: () => null,
         close: () => context.close(),
       };
     },
@@ -133,6 +137,7 @@ function wrapWebKitSession(session: WebKitSession): MatrixPage {
     setViewportSize: (width, height) => browser.setViewport({ width, height }),
     screenshot: async (path) => void (await browser.saveScreenshot(path)),
     consoleErrors: null,
+    browserOutput: () => session.output(),
     close: () => session.close(),
   };
 }

@@ -1,16 +1,23 @@
 // Launches Debian's WebKitGTK (MiniBrowser) under its own Xvfb display, driven over classic WebDriver by webdriverio.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { remote } from 'webdriverio';
 
 /** WebKitGTK's MiniBrowser as Debian installs it with libwebkit2gtk-4.1-0 (pulled in by webkit2gtk-driver). */
 export const MINIBROWSER_PATH = process.env.MINIBROWSER_PATH ?? '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 
 const START_TIMEOUT_MS = 15_000;
+/** Lines of the browser's own output a failing test prints. */
+const OUTPUT_TAIL_LINES = 40;
 
 /** A running WebKit session: its webdriverio browser, and a close() that ends the session, the driver and the display. */
 export interface WebKitSession {
   browser: WebdriverIO.Browser;
+  /** The last lines the driver, MiniBrowser and its web processes wrote (why a session died, when it did). */
+  output(): string;
   close(): Promise<void>;
 }
 
@@ -30,7 +37,11 @@ export async function launchWebKit(): Promise<WebKitSession> {
     children.push(xvfb);
     const display = await firstLine(xvfb, 3, 'Xvfb did not report its display');
     const port = await freePort();
-    const driver = spawn('WebKitWebDriver', [`--port=${port}`], { env: { ...process.env, DISPLAY: `:${display}` }, stdio: 'ignore' });
+    // MiniBrowser and its web processes inherit the driver's stderr: kept in a file, so a browser that dies says why.
+    const logPath = join(tmpdir(), `swarmcast-webkit-${process.pid}-${port}.log`);
+    const logFd = openSync(logPath, 'w');
+    const driver = spawn('WebKitWebDriver', [`--port=${port}`], { env: { ...process.env, DISPLAY: `:${display}` }, stdio: ['ignore', logFd, logFd] });
+    closeSync(logFd);
     children.push(driver);
     await waitForDriver(port, driver);
     const browser = await remote({
@@ -51,11 +62,13 @@ export async function launchWebKit(): Promise<WebKitSession> {
     let closed = false;
     return {
       browser,
+      output: () => readFileSync(logPath, 'utf8').split('\n').slice(-OUTPUT_TAIL_LINES).join('\n'),
       close: async () => {
         if (closed) return;
         closed = true;
         await browser.deleteSession().catch(() => undefined);
         stopAll();
+        rmSync(logPath, { force: true });
       },
     };
   } catch (err) {

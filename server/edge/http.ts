@@ -4,8 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Router from 'find-my-way';
 import { PlaybackGuard } from '../access/index.ts';
-import { registerPreflight, sendText } from '../http/index.ts';
-import { log } from '../log.ts';
+import { failInternal, registerPreflight, sendText } from '../http/index.ts';
 import type { Edge } from './edge.ts';
 import { PLAYBACK_PREFIX, TOKEN_PREFIX, parsePlaybackPath, splitPlaybackToken, withPlaybackToken } from '../../shared/playback-path.ts';
 
@@ -15,10 +14,7 @@ export function registerEdgeRoutes(
   guard: Pick<PlaybackGuard, 'admit' | 'serviceToken' | 'tokensRequired'> = new PlaybackGuard({}),
 ): void {
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    serveGuarded(edge, guard, req, res).catch((err: unknown) => {
-      log('error', 'edge.guard-error', { reason: err instanceof Error ? err.message : String(err) });
-      if (!res.headersSent) sendText(res, 500, 'internal error');
-    });
+    serveGuarded(edge, guard, req, res).catch((err: unknown) => failInternal(res, 'edge.guard-error', err));
   };
   router.on(['GET', 'HEAD'], `${PLAYBACK_PREFIX}*`, handle);
   router.on(['GET', 'HEAD'], `${TOKEN_PREFIX}*`, handle);

@@ -2,12 +2,23 @@
 // every one carries the CORS headers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CORS_HEADERS } from './cors.ts';
+import { log } from '../log.ts';
 import { codingEtag, isNotModified, negotiateCoding, varyOnAcceptEncoding } from './encoding.ts';
 
 /** A status and a short reason a person can read; never stored by a cache. */
 export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   const body = text.endsWith('\n') ? text : text + '\n';
   sendBody(res, status, 'text/plain; charset=utf-8', body, headers);
+}
+
+/**
+ * The boundary of a route whose work failed unexpectedly: logs the error once as `event` with `fields`, then answers 500,
+ * or cuts the connection when part of the reply is already out (a truncated body must not pass for a whole one).
+ */
+export function failInternal(res: ServerResponse, event: string, err: unknown, fields: Record<string, string> = {}): void {
+  log('error', event, { ...fields, reason: err instanceof Error ? err.message : String(err) });
+  if (!res.headersSent) sendText(res, 500, 'internal error');
+  else res.destroy();
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {

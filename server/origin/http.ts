@@ -4,8 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Router from 'find-my-way';
 import { PlaybackGuard } from '../access/index.ts';
-import { abortSignalOf, registerPreflight, sendText } from '../http/index.ts';
-import { log } from '../log.ts';
+import { abortSignalOf, failInternal, registerPreflight, sendText } from '../http/index.ts';
 import { assertWithinReach, blockingRequestOf, isSatisfied, parseDeliveryDirectives } from './blocking-reload.ts';
 import type { BlockingRequest, DeliveryDirectives } from './blocking-reload.ts';
 import { OriginError } from './errors.ts';
@@ -56,11 +55,7 @@ function guarded(
   guard
     .admit(req, res, name, token)
     .then((admitted) => (admitted ? serve() : undefined))
-    .catch((err: unknown) => {
-      log('error', 'origin.http-error', { stream: name, ...where, reason: err instanceof Error ? err.message : String(err) });
-      if (!res.headersSent) sendText(res, 500, 'internal error');
-      else res.destroy();
-    });
+    .catch((err: unknown) => failInternal(res, 'origin.http-error', err, { stream: name, ...where }));
 }
 
 function serveMultivariant(origin: Origin, name: string, req: Request, res: Response): void {

@@ -1,6 +1,7 @@
 // One rendition's live timeline: init, the sliding window of segments and their parts (bytes in memory, with each
 // segment's digest), and the rates it publishes; requests waiting for it to grow and readers of the part in production
 // are kept by waiters.ts and part-fan-out.ts, and an encrypted stream's served bytes are made by encrypted-view.ts.
+import { sameBytes } from '../../shared/bytes.ts';
 import { createHash } from 'node:crypto';
 import { ivAttribute, type StreamKeys } from '../access/index.ts';
 import type { Part, PartChunk, RenditionInit, SegmentInfo } from '../packager/index.ts';
@@ -361,10 +362,4 @@ function joinParts(parts: StoredPart[]): Uint8Array {
     offset += p.data.byteLength;
   }
   return data;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -1,4 +1,5 @@
 // Validates the publisher's track configurations and turns them into init-segment track entries.
+import { sameBytes } from '../../shared/bytes.ts';
 import type { AudioTrackConfig, TrackConfigMessage, VideoTrackConfig } from '../../shared/protocol/index.ts';
 import { PackagerError } from './errors.ts';
 import { aacAudioSpecificConfig } from './mp4/audio.ts';
@@ -80,11 +81,6 @@ const AV1C_HEADER_BYTES = 4;
 function readAv1Description(description: Uint8Array): Av1SequenceInfo {
   const obus = description[0] === AV1C_MARKER_VERSION_1 ? description.subarray(AV1C_HEADER_BYTES) : description;
   return readAv1SequenceHeader(obus);
-}
-
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (!a || !b) return a === b;
-  return a.byteLength === b.byteLength && a.every((value, i) => value === b[i]);
 }
 
 /** True when a repeated track message describes the same track (the publisher may resend it on reconnect). */

@@ -1,4 +1,5 @@
 // RTMP chunk stream: reassembles messages from interleaved chunks (with the peer's chunk size) and splits the server's messages into chunks.
+import { concatBytes } from '../../../shared/bytes.ts';
 import { RtmpProtocolError } from './errors.ts';
 
 /** A reassembled RTMP message. */
@@ -174,7 +175,7 @@ export class ChunkReader {
     if (state.received >= state.length) {
       this.#assembling -= state.received;
       // One copy per message: the payload owns its bytes rather than pinning the socket's buffer.
-      const payload = state.parts.length === 1 ? state.parts[0]!.slice() : concatParts(state.parts, state.length);
+      const payload = state.parts.length === 1 ? state.parts[0]!.slice() : concatBytes(state.parts, state.length);
       state.parts = [];
       state.received = 0;
       this.#deliver({ typeId: state.typeId, streamId: state.streamId, timestamp: state.timestamp, payload }, messages);
@@ -205,16 +206,6 @@ export class ChunkReader {
     }
     messages.push(message);
   }
-}
-
-function concatParts(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 /** Chunk streams the server writes on: protocol control on 2 (as the spec requires), commands on 3. */

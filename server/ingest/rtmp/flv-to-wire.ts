@@ -1,4 +1,5 @@
 // Turns one RTMP publisher's FLV tags into the wire messages every ingest path hands the packager: tracks, the clock, chunks.
+import { sameBytes } from '../../../shared/bytes.ts';
 import type { AudioTrackConfig, ChunkMessage, VideoTrackConfig, WireMessage } from '../../../shared/protocol/index.ts';
 import { aacConfig, avcPictureSize } from './codec-config.ts';
 import { RtmpProtocolError } from './errors.ts';
@@ -28,10 +29,6 @@ interface AudioConfig {
   asc: Uint8Array;
   sampleRate: number;
   channels: number;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((value, i) => value === b[i]);
 }
 
 function hex(byte: number): string {

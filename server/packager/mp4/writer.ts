@@ -3,6 +3,8 @@
 // its own transmuxer track objects and has no Opus (dOps) sample entry, and mediabunny's CMAF muxer does not
 // hand out part-by-part moof+mdat output with our timing.
 
+import { concatBytes } from '../../../shared/bytes.ts';
+
 export type Bytes = Uint8Array;
 
 export function u8(value: number): Bytes {
@@ -47,17 +49,8 @@ export function fourcc(type: string): Bytes {
   return Uint8Array.from(type, (c) => c.charCodeAt(0));
 }
 
-export function concat(parts: readonly Bytes[]): Bytes {
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
+/** Box payloads joined: the box builders' name for shared/'s one byte-joining function. */
+export const concat = concatBytes;
 
 /** A box: 32-bit size, type, then the payload. */
 export function box(type: string, ...payload: Bytes[]): Bytes {
