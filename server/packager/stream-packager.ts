@@ -75,7 +75,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
 
   /**
    * Feeds one wire message. Throws PackagerError when the sequence breaks the rules: a clock before the first
-   * chunk, all tracks before the first chunk (identical repeats are ignored later), H.264 video with avcC, VP9, AV1 with its sequence header,
+   * chunk, all tracks before the first chunk (identical repeats are ignored later), H.264 video with avcC, H.265 with hvcC, VP9, AV1 with its sequence header,
    * Opus or AAC-LC audio, at most one audio track, timestamps not before the origin (video not before the segment
    * grid's origin either, which is not before the clock's) and not going back per track.
    * Ignored after close().

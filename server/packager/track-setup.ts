@@ -5,6 +5,8 @@ import { PackagerError } from './errors.ts';
 import { aacAudioSpecificConfig } from './mp4/audio.ts';
 import { Av1ConfigError, av1CodecString, readAv1SequenceHeader, type Av1SequenceInfo } from './mp4/av1c.ts';
 import { AvcCError, normaliseAvcC, parseAvcC } from './mp4/avcc.ts';
+import { HvcCError, parseHvcC } from './mp4/hvcc.ts';
+import { hevcCodecString } from '../../shared/codecs/hevc.ts';
 import { parseVp09CodecString, VpCodecStringError } from './mp4/vpcc.ts';
 import type { AudioTrackEntry, VideoTrackEntry } from './mp4/init.ts';
 
@@ -51,8 +53,20 @@ export function validateTrack(streamName: string, track: TrackConfigMessage): vo
       }
       return;
     }
+    if (isHevc(track.codec)) {
+      if (!track.description || track.description.byteLength === 0) {
+        throw new PackagerError('missing-description', streamName, `video track ${track.trackId} has no hvcC description`);
+      }
+      try {
+        parseHvcC(track.description);
+      } catch (err) {
+        if (!(err instanceof HvcCError)) throw err;
+        throw new PackagerError('invalid-description', streamName, `video track ${track.trackId} description is not a usable hvcC record: ${err.message}`);
+      }
+      return;
+    }
     if (!/^avc[13]\./.test(track.codec)) {
-      throw new PackagerError('unsupported-codec', streamName, `video codec ${track.codec} is neither H.264 (avc1/avc3), VP9 (vp09) nor AV1 (av01)`);
+      throw new PackagerError('unsupported-codec', streamName, `video codec ${track.codec} is neither H.264 (avc1/avc3), H.265 (hvc1/hev1), VP9 (vp09) nor AV1 (av01)`);
     }
     if (!track.description || track.description.byteLength === 0) {
       throw new PackagerError('missing-description', streamName, `video track ${track.trackId} has no avcC description`);
@@ -68,6 +82,10 @@ export function validateTrack(streamName: string, track: TrackConfigMessage): vo
   if (track.codec !== OPUS && track.codec !== AAC_LC) {
     throw new PackagerError('unsupported-codec', streamName, `audio codec ${track.codec} is neither opus nor ${AAC_LC}`);
   }
+}
+
+function isHevc(codec: string): boolean {
+  return codec.startsWith('hvc1.') || codec.startsWith('hev1.');
 }
 
 // av1C starts with its marker bit and version 1; an OBU header never has its top (forbidden) bit set.
@@ -99,6 +117,8 @@ export function videoEntry(track: VideoTrackConfig): VideoTrackEntry {
   if (track.codec.startsWith('vp09.')) return { ...common, sampleEntry: 'vp09', vpcC: parseVp09CodecString(track.codec) };
   // Validated by validateTrack.
   if (track.codec.startsWith('av01.')) return { ...common, sampleEntry: 'av01', av1: readAv1Description(track.description!) };
+  // Validated by validateTrack.
+  if (isHevc(track.codec)) return { ...common, sampleEntry: track.codec.startsWith('hev1') ? 'hev1' : 'hvc1', hvcC: track.description! };
   return {
     ...common,
     sampleEntry: track.codec.startsWith('avc3') ? 'avc3' : 'avc1',
@@ -108,11 +128,13 @@ export function videoEntry(track: VideoTrackConfig): VideoTrackEntry {
 }
 
 /**
- * The video codec as CODECS announces it: for AV1 what the sequence header declares (the browser echoes the codec
- * string it was configured with, whatever level its encoder wrote); otherwise the publisher's string.
+ * The video codec as CODECS announces it: for AV1 and HEVC what the sequence header or hvcC declares (the browser
+ * echoes the codec string it was configured with, whatever level its encoder wrote); otherwise the publisher's string.
  */
 export function videoCodecString(track: VideoTrackConfig): string {
-  return track.codec.startsWith('av01.') ? av1CodecString(readAv1Description(track.description!)) : track.codec;
+  if (track.codec.startsWith('av01.')) return av1CodecString(readAv1Description(track.description!));
+  if (isHevc(track.codec)) return hevcCodecString(track.codec.startsWith('hev1') ? 'hev1' : 'hvc1', parseHvcC(track.description!));
+  return track.codec;
 }
 
 export function audioEntry(track: AudioTrackConfig): AudioTrackEntry {

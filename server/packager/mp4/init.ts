@@ -19,6 +19,13 @@ export interface AvcTrackEntry extends VideoTrackBase {
   avcC: Bytes;
 }
 
+export interface HevcTrackEntry extends VideoTrackBase {
+  /** `hvc1` (parameter sets only in hvcC) or `hev1` (may repeat them in band). */
+  sampleEntry: 'hvc1' | 'hev1';
+  /** The HEVCDecoderConfigurationRecord, written as the `hvcC` box payload. */
+  hvcC: Bytes;
+}
+
 export interface Vp9TrackEntry extends VideoTrackBase {
   sampleEntry: 'vp09';
   vpcC: VpCodecConfig;
@@ -30,7 +37,7 @@ export interface Av1TrackEntry extends VideoTrackBase {
   av1: Av1SequenceInfo;
 }
 
-export type VideoTrackEntry = AvcTrackEntry | Vp9TrackEntry | Av1TrackEntry;
+export type VideoTrackEntry = AvcTrackEntry | HevcTrackEntry | Vp9TrackEntry | Av1TrackEntry;
 
 export interface AudioTrackEntry {
   kind: 'audio';
@@ -119,13 +126,22 @@ function hdlr(kind: TrackEntry['kind']): Bytes {
   );
 }
 
+function decoderConfig(track: VideoTrackEntry): Bytes {
+  switch (track.sampleEntry) {
+    case 'vp09':
+      return fullBox('vpcC', 1, 0, vpcCPayload(track.vpcC));
+    case 'av01':
+      return box('av1C', av1CPayload(track.av1));
+    case 'hvc1':
+    case 'hev1':
+      return box('hvcC', track.hvcC);
+    default:
+      return box('avcC', track.avcC);
+  }
+}
+
 function videoSampleEntry(track: VideoTrackEntry): Bytes {
-  const config =
-    track.sampleEntry === 'vp09'
-      ? fullBox('vpcC', 1, 0, vpcCPayload(track.vpcC))
-      : track.sampleEntry === 'av01'
-        ? box('av1C', av1CPayload(track.av1))
-        : box('avcC', track.avcC);
+  const config = decoderConfig(track);
   return box(
     track.sampleEntry,
     zeros(6),

@@ -604,10 +604,14 @@ describe('StreamPackager errors', () => {
   it('timestamp-regression: a chunk earlier than the previous chunk of its track', () => {
     expectPackagerError([clock, videoTrack(), videoChunk(0, 5, true), videoChunk(0, 4, false)], 'timestamp-regression');
   });
-  it('unsupported-codec: video that is neither H.264, VP9 nor AV1, a malformed VP9 string, audio that is neither Opus nor AAC-LC', () => {
-    expectPackagerError([videoTrack(0, '360p', { codec: 'hvc1.1.6.L93.B0' })], 'unsupported-codec');
+  it('unsupported-codec: video that is neither H.264, H.265, VP9 nor AV1, a malformed VP9 string, audio that is neither Opus nor AAC-LC', () => {
+    expectPackagerError([videoTrack(0, '360p', { codec: 'vvc1.1.L51.CQA' })], 'unsupported-codec');
     expectPackagerError([videoTrack(0, '360p', { codec: 'vp09.00.99.08', description: undefined })], 'unsupported-codec');
     expectPackagerError([{ ...opusTrack(), codec: 'mp4a.40.5' } as TrackConfigMessage], 'unsupported-codec');
+  });
+  it('missing-description / invalid-description: H.265 without an hvcC record (an avcC is not one)', () => {
+    expectPackagerError([videoTrack(0, '360p', { codec: 'hvc1.1.6.L93.B0', description: undefined })], 'missing-description');
+    expectPackagerError([videoTrack(0, '360p', { codec: 'hvc1.1.6.L93.B0' })], 'invalid-description');
   });
   it('missing-description / invalid-description: H.264 without an avcC record', () => {
     expectPackagerError([videoTrack(0, '360p', { description: undefined })], 'missing-description');
