@@ -4,7 +4,9 @@ import type { AudioTrackConfig, TrackConfigMessage, VideoTrackConfig } from '../
 import { PackagerError } from './errors.ts';
 import { aacAudioSpecificConfig } from './mp4/audio.ts';
 import { Av1ConfigError, av1CodecString, readAv1SequenceHeader, type Av1SequenceInfo } from './mp4/av1c.ts';
-import { AvcCError, normaliseAvcC, parseAvcC } from './mp4/avcc.ts';
+import { CodecConfigError } from '../../shared/codecs/errors.ts';
+import { parseAvcC } from '../../shared/codecs/h264.ts';
+import { normaliseAvcC } from './mp4/avcc.ts';
 import { HvcCError, parseHvcC } from './mp4/hvcc.ts';
 import { hevcCodecString } from '../../shared/codecs/hevc.ts';
 import { parseVp09CodecString, VpCodecStringError } from './mp4/vpcc.ts';
@@ -74,7 +76,7 @@ export function validateTrack(streamName: string, track: TrackConfigMessage): vo
     try {
       parseAvcC(track.description);
     } catch (err) {
-      if (!(err instanceof AvcCError)) throw err;
+      if (!(err instanceof CodecConfigError)) throw err;
       throw new PackagerError('invalid-description', streamName, `video track ${track.trackId} description is not a usable avcC record: ${err.message}`);
     }
     return;

@@ -11,12 +11,12 @@ import {
   HEVC_NAL_PPS,
   HEVC_NAL_SPS,
   HEVC_NAL_VPS,
-  HevcConfigError,
   hevcCodecString,
   hevcDecoderConfigurationRecord,
   hevcNalType,
   parseHevcSps,
 } from './hevc.ts';
+import { CodecConfigError } from './errors.ts';
 
 const run = promisify(execFile);
 let dir: string;
@@ -143,9 +143,9 @@ describe('H.265 parameter sets from libx265', () => {
     }
   });
 
-  it('refuses what is not a usable SPS with HevcConfigError', () => {
+  it('refuses what is not a usable SPS with CodecConfigError', () => {
     const sps = parameterSets(main.annexB).sps[0]!;
-    expect(() => parseHevcSps(sps.subarray(0, 8))).toThrow(HevcConfigError);
+    expect(() => parseHevcSps(sps.subarray(0, 8))).toThrow(CodecConfigError);
     expect(() => parseHevcSps(Uint8Array.of(0x40, 1, 0x0c))).toThrow(/not an SPS/);
     expect(() => hevcDecoderConfigurationRecord({ vps: [], sps: [sps], pps: [] })).toThrow(/needs a VPS/);
   });

@@ -1,9 +1,7 @@
 // H.265/HEVC parameter sets: the SPS's profile, tier, level and picture size, the HEVCDecoderConfigurationRecord (`hvcC`) built from VPS/SPS/PPS, and the RFC 6381 codec string.
 import { removeEmulationPrevention } from './annex-b.ts';
-
-export class HevcConfigError extends Error {
-  override name = 'HevcConfigError';
-}
+import { BitReader } from './bit-reader.ts';
+import { CodecConfigError } from './errors.ts';
 
 /** NAL unit types (H.265 Table 7-1) an ingest path needs to tell apart. */
 export const HEVC_NAL_VPS = 32;
@@ -48,35 +46,6 @@ export interface HevcSpsInfo {
   temporalIdNesting: boolean;
 }
 
-class BitReader {
-  #bytes: Uint8Array;
-  #bit = 0;
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
-  }
-  bits(count: number): number {
-    let value = 0;
-    for (let i = 0; i < count; i++) {
-      const byte = this.#bytes[this.#bit >> 3];
-      if (byte === undefined) throw new HevcConfigError('the SPS ends early');
-      value = value * 2 + ((byte >> (7 - (this.#bit & 7))) & 1);
-      this.#bit++;
-    }
-    return value;
-  }
-  skip(count: number): void {
-    this.bits(count);
-  }
-  /** Exp-Golomb unsigned. */
-  ue(): number {
-    let zeros = 0;
-    while (this.bits(1) === 0) {
-      if (++zeros > 31) throw new HevcConfigError('the SPS has an Exp-Golomb code longer than 32 bits');
-    }
-    return this.bits(zeros) + 2 ** zeros - 1;
-  }
-}
-
 function profileTierLevel(r: BitReader, maxSubLayersMinus1: number): HevcProfileTierLevel {
   const profileSpace = r.bits(2);
   const tierFlag = r.bits(1);
@@ -102,16 +71,16 @@ const MAX_PICTURE_SIDE = 16384;
 
 /** Reads an SPS NAL unit (with its 2-byte header, emulation prevention in place) as far as the bit depths (H.265 7.3.2.2.1). */
 export function parseHevcSps(nal: Uint8Array): HevcSpsInfo {
-  if (nal.byteLength < 3 || hevcNalType(nal) !== HEVC_NAL_SPS) throw new HevcConfigError(`not an SPS NAL unit (type ${nal.byteLength > 0 ? hevcNalType(nal) : 'none'})`);
-  const r = new BitReader(removeEmulationPrevention(nal.subarray(2)));
+  if (nal.byteLength < 3 || hevcNalType(nal) !== HEVC_NAL_SPS) throw new CodecConfigError(`not an SPS NAL unit (type ${nal.byteLength > 0 ? hevcNalType(nal) : 'none'})`);
+  const r = new BitReader(removeEmulationPrevention(nal.subarray(2)), 'the H.265 SPS');
   r.skip(4); // sps_video_parameter_set_id
   const maxSubLayersMinus1 = r.bits(3);
-  if (maxSubLayersMinus1 > 6) throw new HevcConfigError(`sps_max_sub_layers_minus1 ${maxSubLayersMinus1} is over 6`);
+  if (maxSubLayersMinus1 > 6) throw new CodecConfigError(`sps_max_sub_layers_minus1 ${maxSubLayersMinus1} is over 6`);
   const temporalIdNesting = r.bits(1) === 1;
   const ptl = profileTierLevel(r, maxSubLayersMinus1);
   r.ue(); // sps_seq_parameter_set_id
   const chromaFormatIdc = r.ue();
-  if (chromaFormatIdc > 3) throw new HevcConfigError(`chroma_format_idc ${chromaFormatIdc}`);
+  if (chromaFormatIdc > 3) throw new CodecConfigError(`chroma_format_idc ${chromaFormatIdc}`);
   const separateColourPlanes = chromaFormatIdc === 3 && r.bits(1) === 1;
   const codedWidth = r.ue();
   const codedHeight = r.ue();
@@ -119,7 +88,7 @@ export function parseHevcSps(nal: Uint8Array): HevcSpsInfo {
   if (r.bits(1)) crop = { left: r.ue(), right: r.ue(), top: r.ue(), bottom: r.ue() };
   const bitDepthLuma = r.ue() + 8;
   const bitDepthChroma = r.ue() + 8;
-  if (bitDepthLuma > 16 || bitDepthChroma > 16) throw new HevcConfigError(`bit depths ${bitDepthLuma}/${bitDepthChroma}`);
+  if (bitDepthLuma > 16 || bitDepthChroma > 16) throw new CodecConfigError(`bit depths ${bitDepthLuma}/${bitDepthChroma}`);
   // Conformance window offsets count chroma samples (H.265 Table 6-1, eq. 7-20).
   const chromaArrayType = separateColourPlanes ? 0 : chromaFormatIdc;
   const subWidth = chromaArrayType === 1 || chromaArrayType === 2 ? 2 : 1;
@@ -127,7 +96,7 @@ export function parseHevcSps(nal: Uint8Array): HevcSpsInfo {
   const width = codedWidth - subWidth * (crop.left + crop.right);
   const height = codedHeight - subHeight * (crop.top + crop.bottom);
   if (width <= 0 || height <= 0 || width > MAX_PICTURE_SIDE || height > MAX_PICTURE_SIDE) {
-    throw new HevcConfigError(`the SPS declares a ${width}×${height} picture`);
+    throw new CodecConfigError(`the H.265 SPS declares a ${width}×${height} picture`);
   }
   return {
     profileTierLevel: ptl,
@@ -156,7 +125,7 @@ export interface HevcParameterSets {
 export function hevcDecoderConfigurationRecord(sets: HevcParameterSets): Uint8Array {
   const firstSps = sets.sps[0];
   if (sets.vps.length === 0 || !firstSps || sets.pps.length === 0) {
-    throw new HevcConfigError(`needs a VPS, an SPS and a PPS, has ${sets.vps.length}, ${sets.sps.length} and ${sets.pps.length}`);
+    throw new CodecConfigError(`needs a VPS, an SPS and a PPS, has ${sets.vps.length}, ${sets.sps.length} and ${sets.pps.length}`);
   }
   const info = parseHevcSps(firstSps);
   const ptl = info.profileTierLevel;
@@ -190,7 +159,7 @@ export function hevcDecoderConfigurationRecord(sets: HevcParameterSets): Uint8Ar
     view.setUint16(offset + 1, nals.length);
     offset += 3;
     for (const nal of nals) {
-      if (nal.byteLength > 0xffff) throw new HevcConfigError(`a parameter set of ${nal.byteLength} bytes`);
+      if (nal.byteLength > 0xffff) throw new CodecConfigError(`a parameter set of ${nal.byteLength} bytes`);
       view.setUint16(offset, nal.byteLength);
       out.set(nal, offset + 2);
       offset += 2 + nal.byteLength;

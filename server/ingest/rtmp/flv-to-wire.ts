@@ -1,7 +1,9 @@
 // Turns one RTMP publisher's FLV tags into the wire messages every ingest path hands the packager: tracks, the clock, chunks.
 import { sameBytes } from '../../../shared/bytes.ts';
 import type { AudioTrackConfig, ChunkMessage, VideoTrackConfig, WireMessage } from '../../../shared/protocol/index.ts';
-import { aacConfig, avcPictureSize } from './codec-config.ts';
+import { aacConfig } from '../../../shared/codecs/aac.ts';
+import { CodecConfigError } from '../../../shared/codecs/errors.ts';
+import { avcCodecString, avcPictureSize, parseAvcC } from '../../../shared/codecs/h264.ts';
 import { RtmpProtocolError } from './errors.ts';
 import { parseAudioTag, parseVideoTag } from './flv-tags.ts';
 import type { Amf0Value } from './amf0.ts';
@@ -31,8 +33,14 @@ interface AudioConfig {
   channels: number;
 }
 
-function hex(byte: number): string {
-  return byte.toString(16).padStart(2, '0');
+/** A decoder configuration the shared codec parsers refuse is the publisher's bad media. */
+function asMediaError<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof CodecConfigError) throw new RtmpProtocolError('bad-media', `the AVC or AAC sequence header: ${err.message}`);
+    throw err;
+  }
 }
 
 function positive(value: Amf0Value): number | undefined {
@@ -120,7 +128,7 @@ export class FlvToWire {
   audio(timestampMs: number, body: Uint8Array): WireMessage[] {
     const tag = parseAudioTag(body);
     if (tag.kind === 'aac-config') {
-      if (!this.#started) this.#audio = { asc: tag.audioSpecificConfig.slice(), ...aacConfig(tag.audioSpecificConfig) };
+      if (!this.#started) this.#audio = { asc: tag.audioSpecificConfig.slice(), ...asMediaError(() => aacConfig(tag.audioSpecificConfig)) };
       return [];
     }
     // Audio before the first keyframe has no part to go in; audio configured too late has no track.
@@ -149,14 +157,10 @@ export class FlvToWire {
   }
 
   #videoConfig(avcC: Uint8Array): VideoConfig {
-    // The record's fixed header, then the first SPS (its length, then the NAL unit).
-    if (avcC.byteLength < 8 || avcC[0] !== 1 || (avcC[5]! & 0x1f) === 0) {
-      throw new RtmpProtocolError('bad-media', 'the AVC sequence header holds no avcC record with an SPS');
-    }
-    const spsLength = (avcC[6]! << 8) | avcC[7]!;
-    if (8 + spsLength > avcC.byteLength || spsLength < 4) throw new RtmpProtocolError('bad-media', 'the avcC record\'s SPS runs past its end');
-    const { width, height } = avcPictureSize(avcC.subarray(8, 8 + spsLength));
-    return { avcC: avcC.slice(), codec: `avc1.${hex(avcC[1]!)}${hex(avcC[2]!)}${hex(avcC[3]!)}`, width, height };
+    return asMediaError(() => {
+      const sps = parseAvcC(avcC).sps[0]!;
+      return { avcC: avcC.slice(), codec: avcCodecString(sps), ...avcPictureSize(sps) };
+    });
   }
 
   #start(timestampMs: number, compositionMs: number): WireMessage[] {

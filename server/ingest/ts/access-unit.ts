@@ -6,15 +6,14 @@ import {
   HEVC_NAL_PPS,
   HEVC_NAL_SPS,
   HEVC_NAL_VPS,
-  HevcConfigError,
   hevcCodecString,
   hevcDecoderConfigurationRecord,
   hevcNalType,
   isHevcIrap,
   parseHevcSps,
 } from '../../../shared/codecs/hevc.ts';
-import { avcPictureSize } from '../rtmp/codec-config.ts';
-import { RtmpProtocolError } from '../rtmp/errors.ts';
+import { CodecConfigError } from '../../../shared/codecs/errors.ts';
+import { avcCodecString, avcPictureSize, writeAvcC } from '../../../shared/codecs/h264.ts';
 import { TsDemuxError } from './errors.ts';
 
 const AVC_NAL_IDR = 5;
@@ -46,10 +45,6 @@ export interface VideoDecoderConfig {
   description: Uint8Array;
   width: number;
   height: number;
-}
-
-function hex(byte: number): string {
-  return byte.toString(16).padStart(2, '0');
 }
 
 function pushUnique(list: Uint8Array[], nal: Uint8Array): void {
@@ -91,21 +86,6 @@ export function readAccessUnit(codec: VideoCodec, data: Uint8Array): VideoAccess
 }
 
 /** The avcC record for 4-byte NAL lengths (ISO/IEC 14496-15 §5.3.3.1) without the optional High-profile extension. */
-function avcDecoderConfigurationRecord(sps: readonly Uint8Array[], pps: readonly Uint8Array[]): Uint8Array {
-  const first = sps[0]!;
-  const parts: Uint8Array[] = [Uint8Array.of(1, first[1]!, first[2]!, first[3]!, 0xff, 0xe0 | sps.length)];
-  for (const s of sps) parts.push(Uint8Array.of(s.byteLength >> 8, s.byteLength & 0xff), s);
-  parts.push(Uint8Array.of(pps.length));
-  for (const p of pps) parts.push(Uint8Array.of(p.byteLength >> 8, p.byteLength & 0xff), p);
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
-
 /** The decoder configuration the parameter sets describe; throws TsDemuxError 'bad-media' when they are incomplete or unreadable. */
 export function videoDecoderConfig(codec: VideoCodec, sets: ParameterSets, streamName: string): VideoDecoderConfig {
   try {
@@ -115,8 +95,9 @@ export function videoDecoderConfig(codec: VideoCodec, sets: ParameterSets, strea
         throw new TsDemuxError('bad-media', `H.264 parameter sets: ${sets.sps.length} SPS and ${sets.pps.length} PPS`, streamName);
       }
       return {
-        codec: `avc1.${hex(sps[1]!)}${hex(sps[2]!)}${hex(sps[3]!)}`,
-        description: avcDecoderConfigurationRecord(sets.sps, sets.pps),
+        codec: avcCodecString(sps),
+        // 4-byte NAL lengths: the samples are written by lengthPrefixed (shared/codecs/annex-b.ts).
+        description: writeAvcC({ profile: sps[1]!, profileCompatibility: sps[2]!, level: sps[3]!, nalLengthSize: 4, sps: sets.sps, pps: sets.pps, extension: new Uint8Array(0) }),
         ...avcPictureSize(sps),
       };
     }
@@ -124,7 +105,7 @@ export function videoDecoderConfig(codec: VideoCodec, sets: ParameterSets, strea
     const info = parseHevcSps(sets.sps[0]!);
     return { codec: hevcCodecString('hvc1', info.profileTierLevel), description, width: info.width, height: info.height };
   } catch (err) {
-    if (err instanceof HevcConfigError || err instanceof RtmpProtocolError) {
+    if (err instanceof CodecConfigError) {
       throw new TsDemuxError('bad-media', `${codec === 'h264' ? 'H.264' : 'H.265'} parameter sets: ${err.message}`, streamName);
     }
     throw err;

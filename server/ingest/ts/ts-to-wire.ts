@@ -1,7 +1,7 @@
 // Turns one publisher's MPEG-TS bytes into the wire messages every ingest path hands the packager: tracks, the clock, chunks.
 import type { AudioTrackConfig, ChunkMessage, VideoTrackConfig, WireMessage } from '../../../shared/protocol/index.ts';
-import { aacConfig } from '../rtmp/codec-config.ts';
-import { RtmpProtocolError } from '../rtmp/errors.ts';
+import { aacConfig } from '../../../shared/codecs/aac.ts';
+import { CodecConfigError } from '../../../shared/codecs/errors.ts';
 import { readAccessUnit, videoDecoderConfig, type VideoCodec, type VideoDecoderConfig } from './access-unit.ts';
 import { adtsAudioSpecificConfig, splitAdts, type AdtsFrame } from './adts.ts';
 import { TsDemuxError } from './errors.ts';
@@ -218,7 +218,7 @@ export class TsToWire {
     try {
       return { asc, ...aacConfig(asc) };
     } catch (err) {
-      if (err instanceof RtmpProtocolError) throw this.#error('bad-media', `ADTS header: ${err.message}`);
+      if (err instanceof CodecConfigError) throw this.#error('bad-media', `ADTS header: ${err.message}`);
       throw err;
     }
   }

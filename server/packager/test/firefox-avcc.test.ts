@@ -8,7 +8,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WireMessage } from '../../../shared/protocol/index.ts';
 import { StreamPackager, type Part, type RenditionInit } from '../index.ts';
-import { AvcCError, normaliseAvcC, parseAvcC, repairAvcDecoderConfig, writeAvcC } from '../mp4/avcc.ts';
+import { CodecConfigError } from '../../../shared/codecs/errors.ts';
+import { parseAvcC, writeAvcC } from '../../../shared/codecs/h264.ts';
+import { normaliseAvcC, repairAvcDecoderConfig } from '../mp4/avcc.ts';
 
 const run = promisify(execFile);
 
@@ -72,7 +74,7 @@ describe('Firefox 153 avcC', () => {
   });
 
   it('rejects what is not a record: Annex B, truncated lists, wrong NAL types', () => {
-    expect(() => parseAvcC(Uint8Array.of(0, 0, 0, 1, 0x67, 0x42, 0, 0x1f))).toThrow(AvcCError);
+    expect(() => parseAvcC(Uint8Array.of(0, 0, 0, 1, 0x67, 0x42, 0, 0x1f))).toThrow(CodecConfigError);
     expect(() => parseAvcC(firefoxAvcC.subarray(0, 20))).toThrow(/runs past/);
     const swapped = normaliseAvcC(firefoxAvcC);
     swapped[8] = 0x68;

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AudioTrackConfig, ChunkMessage, ClockMessage, VideoTrackConfig, WireMessage } from '../../../../shared/protocol/index.ts';
 import { StreamPackager } from '../../../packager/index.ts';
-import { avcPictureSize } from '../codec-config.ts';
+import { avcPictureSize } from '../../../../shared/codecs/h264.ts';
 import { RtmpProtocolError } from '../errors.ts';
 import { FlvToWire, RTMP_AUDIO_TRACK_ID, RTMP_VIDEO_TRACK_ID } from '../flv-to-wire.ts';
 
