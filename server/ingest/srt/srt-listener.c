@@ -257,25 +257,24 @@ static void close_connection(SRTSOCKET id, const char *reason) {
   send_text('C', id, "%s", reason);
 }
 
-static void accept_all(SRTSOCKET listener) {
-  for (;;) {
-    struct sockaddr_storage peer;
-    int peer_length = sizeof peer;
-    SRTSOCKET id = srt_accept(listener, (struct sockaddr *)&peer, &peer_length);
-    if (id == SRT_INVALID_SOCK) return; /* SRT_EASYNCRCV: none left */
-    forget_handshake(id);
-    if (open_count >= MAX_CONNECTIONS) {
-      srt_close(id);
-      send_text('F', id, "more than %d connections", MAX_CONNECTIONS);
-      continue;
-    }
-    int no = 0;
-    srt_setsockflag(id, SRTO_RCVSYN, &no, sizeof no);
-    int events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
-    srt_epoll_add_usock(epoll_id, id, &events);
-    open_sockets[open_count++] = id;
-    send_frame('O', id, NULL, 0, NULL, 0);
+/* One connection per readiness report: the listener's epoll is level-triggered, so more pending ones report again. */
+static void accept_one(SRTSOCKET listener) {
+  struct sockaddr_storage peer;
+  int peer_length = sizeof peer;
+  SRTSOCKET id = srt_accept(listener, (struct sockaddr *)&peer, &peer_length);
+  if (id == SRT_INVALID_SOCK) return;
+  forget_handshake(id);
+  if (open_count >= MAX_CONNECTIONS) {
+    srt_close(id);
+    send_text('F', id, "more than %d connections", MAX_CONNECTIONS);
+    return;
   }
+  int no = 0;
+  srt_setsockflag(id, SRTO_RCVSYN, &no, sizeof no);
+  int events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
+  srt_epoll_add_usock(epoll_id, id, &events);
+  open_sockets[open_count++] = id;
+  send_frame('O', id, NULL, 0, NULL, 0);
 }
 
 static void read_connection(SRTSOCKET id) {
@@ -422,7 +421,7 @@ int main(int argc, char **argv) {
     int n = srt_epoll_wait(epoll_id, ready, &ready_count, NULL, NULL, 100, system_ready, &system_count, NULL, NULL);
     if (n > 0) {
       for (int i = 0; i < ready_count; i++) {
-        if (ready[i] == listener) accept_all(listener);
+        if (ready[i] == listener) accept_one(listener);
         else read_connection(ready[i]);
       }
       if (system_count > 0 && !read_commands()) break;
