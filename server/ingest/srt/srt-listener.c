@@ -321,7 +321,8 @@ static void run_command(char *line) {
     send_text('L', 0, "ignored a malformed command");
     return;
   }
-  while (*end == ' ') end++;
+  /* One space separates the fields: a passphrase may itself begin with spaces. */
+  if (*end == ' ') end++;
   if (kind == 'A') {
     decide((SRTSOCKET)id, 1, 0, end);
   } else if (kind == 'J') {
