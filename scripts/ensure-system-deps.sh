@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests drive for real (Chromium, Firefox ESR, WebKitGTK, ffmpeg/ffprobe, nginx, openssl, iproute2) when they are missing.
+# Installs the Debian packages the tests drive for real (Chromium, Firefox ESR, WebKitGTK, ffmpeg/ffprobe, nginx, openssl, iproute2, libsrt + gcc, srt-tools) when they are missing.
 set -euo pipefail
 
 need=()
@@ -19,6 +19,12 @@ compgen -G '/usr/lib/*/gstreamer-1.0/libgstvideoparsersbad.so' >/dev/null || nee
 compgen -G '/usr/lib/*/gstreamer-1.0/libgstlibav.so' >/dev/null || need+=(gstreamer1.0-libav)
 # The security suites make their certificates and decrypt media with the openssl command.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The SRT ingest builds its listener (server/ingest/srt/srt-listener.c) against libsrt with gcc and pkg-config; its tests
+# publish with ffmpeg and with srt-live-transmit (srt-tools).
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+[ -f /usr/include/srt/srt.h ] || need+=(libsrt-openssl-dev)
+command -v srt-live-transmit >/dev/null 2>&1 || need+=(srt-tools)
 # The nginx edge suite starts Debian's nginx itself (nginx-light has the proxy cache and gzip it needs).
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 

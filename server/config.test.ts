@@ -22,6 +22,8 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   ICE_PORT_RANGE: (c) => (c.ingest.icePortRangeBegin ? `${c.ingest.icePortRangeBegin}-${c.ingest.icePortRangeEnd}` : 'any'),
   ICE_SERVERS: (c) => JSON.stringify(c.iceServers),
   LOG_LEVEL: (c) => c.logLevel,
+  SRT_PORT: (c) => String(c.srtPort),
+  SRT_PASSPHRASE: (c) => c.srtPassphrase ?? '—',
   TLS_CERT: (c) => c.tls.certPath ?? '—',
   TLS_KEY: (c) => c.tls.keyPath ?? '—',
   PUBLISH_KEY: (c) => c.access.publish.key ?? '—',
@@ -67,12 +69,19 @@ describe('configuration', () => {
     expect(loadConfig({ RTMP_PORT: '19350' }).rtmpPort).toBe(19350);
     expect(loadConfig({ RTMP_PORT: '0' }).rtmpPort).toBe(0);
     expect(loadConfig({ RTMP_PORT: 'off' }).rtmpPort).toBeUndefined();
+    expect(DEFAULT_CONFIG.srtPort).toBe(8890);
+    expect(loadConfig({ SRT_PORT: '0' }).srtPort).toBe(0);
+    expect(loadConfig({ SRT_PORT: 'off' }).srtPort).toBeUndefined();
+    expect(loadConfig({ SRT_PASSPHRASE: 'ten chars!' }).srtPassphrase).toBe('ten chars!');
   });
 
   it('refuses invalid values with a message naming the variable', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT="eighty"/);
     expect(() => loadConfig({ ROLE: 'cdn' })).toThrow(/ROLE/);
+    expect(() => loadConfig({ SRT_PORT: '70000' })).toThrow(/SRT_PORT/);
+    expect(() => loadConfig({ SRT_PASSPHRASE: 'too short' })).toThrow(/SRT_PASSPHRASE="\(hidden\)"/);
+    expect(() => loadConfig({ SRT_PASSPHRASE: 'x'.repeat(80) })).toThrow(/SRT_PASSPHRASE/);
     expect(() => loadConfig({ PART_TARGET_MS: '1000', SEGMENT_TARGET_MS: '1500' })).toThrow(/half/);
     expect(() => loadConfig({ ROLE: 'edge' })).toThrow(/ORIGIN_URL/);
     expect(() => loadConfig({ ROLE: 'edge', ORIGIN_URL: 'ftp://origin' })).toThrow(/ORIGIN_URL/);

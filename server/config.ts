@@ -37,6 +37,10 @@ export interface ServerConfig {
   originUrls: string[];
   /** RTMP ingest port on `host` (0: a free one); undefined: no RTMP ingest. Origins only. */
   rtmpPort: number | undefined;
+  /** SRT ingest UDP port on `host` (0: a free one); undefined: no SRT ingest. Origins only. */
+  srtPort: number | undefined;
+  /** Set: every SRT publisher must encrypt with this passphrase (10 to 79 characters); unset: unencrypted. */
+  srtPassphrase: string | undefined;
   media: {
     /** LL-HLS part target (EXT-X-PART-INF PART-TARGET), ms. */
     partTargetMs: number;
@@ -73,6 +77,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   host: '127.0.0.1',
   originUrls: [],
   rtmpPort: 1935,
+  srtPort: 8890,
+  srtPassphrase: undefined,
   media: {
     partTargetMs: 200,
     segmentTargetMs: 2000,
@@ -107,6 +113,12 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
   },
   PORT: (c, v) => (c.port = int('PORT', v, 0, 65535)),
   RTMP_PORT: (c, v) => (c.rtmpPort = v.trim() === 'off' ? undefined : int('RTMP_PORT', v, 0, 65535)),
+  SRT_PORT: (c, v) => (c.srtPort = v.trim() === 'off' ? undefined : int('SRT_PORT', v, 0, 65535)),
+  SRT_PASSPHRASE: (c, v) => {
+    // libsrt's bounds for SRTO_PASSPHRASE; a newline would break the listener's command line.
+    if (v.length < 10 || v.length > 79 || /[\r\n]/.test(v)) throw new ConfigError('SRT_PASSPHRASE', HIDDEN, '10 to 79 characters on one line');
+    c.srtPassphrase = v;
+  },
   HOST: (c, v) => (c.host = v),
   ORIGIN_URL: (c, v) => {
     c.originUrls = v.split(',').map((s) => s.trim()).filter(Boolean);
