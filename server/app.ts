@@ -26,7 +26,7 @@ import {
 import type { ServerConfig } from './config.ts';
 import { Edge, registerEdgeRoutes, TrackerRelay } from './edge/index.ts';
 import { createListener, createPages, failInternal, registerPreflight, sendBody, sendJson, sendText } from './http/index.ts';
-import { Ingest, registerIngestRoutes, RtmpServer, type MediaTiming, type PublishedStream } from './ingest/index.ts';
+import { admitSrtPublisher, Ingest, registerIngestRoutes, RtmpServer, SrtServer, type MediaTiming, type PublishedStream } from './ingest/index.ts';
 import { log } from './log.ts';
 import { createMetrics, type MetricSources } from './metrics.ts';
 import { Origin, registerOriginRoutes } from './origin/index.ts';
@@ -41,6 +41,7 @@ const PAGES_DIR = resolve(import.meta.dirname, '../dist/client');
 /** What a role adds to the shared HTTP server: its routes (registered at creation), its health, its close. */
 interface RoleParts {
   rtmp?: RtmpServer;
+  srt?: SrtServer;
   metricSources: MetricSources;
   /** Metrics the role keeps in a registry of its own. */
   registry?: Registry;
@@ -62,6 +63,8 @@ export interface App {
   secure: boolean;
   /** The RTMP ingest of an origin with RTMP_PORT set, not yet listening (the entry point starts it). */
   rtmp: RtmpServer | undefined;
+  /** The SRT ingest of an origin with SRT_PORT set, not yet listening (the entry point starts it; it may be unavailable). */
+  srt: SrtServer | undefined;
   close(): Promise<void>;
 }
 
@@ -91,10 +94,16 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
     sendBody(res, 200, registry.contentType, await registry.metrics());
   });
   // What a page of any site needs from the server: the ICE servers for a player's peer connections, and where studio
-  // encoders publish (the broadcaster page shows it); the RTMP port is known once its listener is up, so it is read here.
+  // encoders publish (the broadcaster page shows it); the RTMP and SRT ports are known once their listeners are up, so
+  // they are read here.
   router.on(['GET', 'HEAD'], '/api/config', (_req, res) => {
     const rtmpPort = role.rtmp?.port;
-    const clientConfig = JSON.stringify({ iceServers: config.iceServers, ...(rtmpPort !== undefined && { rtmp: { port: rtmpPort } }) });
+    const srtPort = role.srt?.port;
+    const clientConfig = JSON.stringify({
+      iceServers: config.iceServers,
+      ...(rtmpPort !== undefined && { rtmp: { port: rtmpPort } }),
+      ...(srtPort !== undefined && { srt: { port: srtPort, passphrase: config.srtPassphrase !== undefined } }),
+    });
     sendBody(res, 200, 'application/json', clientConfig, { 'cache-control': `public, max-age=${CLIENT_CONFIG_MAX_AGE_S}` });
   });
   registerPreflight(router, '/api/config');
@@ -147,9 +156,10 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
     server,
     secure: listener.secure,
     rtmp: role.rtmp,
+    srt: role.srt,
     close: async () => {
       role.close();
-      await Promise.all([listener.close(), role.rtmp?.close()]);
+      await Promise.all([listener.close(), role.rtmp?.close(), role.srt?.close()]);
     },
   };
 }
@@ -174,10 +184,20 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
   // RTMP publishers go through the same key check and the same admission as the browser's.
   const rtmp =
     config.rtmpPort === undefined ? undefined : new RtmpServer({ ingest, authorizer: publishAuthorizer, idleTimeoutMs: config.ingest.idleTimeoutMs });
+  // SRT publishers too, decided before their handshake is answered (a refusal is an SRT rejection code).
+  const srt =
+    config.srtPort === undefined
+      ? undefined
+      : new SrtServer({
+          authorizer: publishAuthorizer,
+          passphrase: config.srtPassphrase,
+          admit: (publisher) => admitSrtPublisher(publisher, ingest, config.ingest.idleTimeoutMs),
+        });
   registerOriginRoutes(router, origin, guard);
   const tracker = new Tracker({ directory: origin });
   return {
     ...(rtmp && { rtmp }),
+    ...(srt && { srt }),
     registry: tracker.registry,
     metricSources: {
       liveStreams: () => ingest.streamCount,

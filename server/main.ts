@@ -3,6 +3,7 @@ import { multivariantPath } from '../shared/playback-path.ts';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { log, setLogLevel } from './log.ts';
+import { SrtUnavailableError } from './ingest/index.ts';
 
 function main(): void {
   let config;
@@ -27,6 +28,16 @@ function main(): void {
         process.exit(2);
       }
     }
+    // SRT needs libsrt and a C compiler (the listener is built on first use): without them the origin runs without SRT.
+    let srtPort: number | undefined;
+    if (app.srt && config.srtPort !== undefined) {
+      try {
+        srtPort = await app.srt.listen(config.srtPort, config.host);
+      } catch (err) {
+        const why = err instanceof SrtUnavailableError ? err.message : `cannot listen on UDP ${config.host}:${config.srtPort} (${(err as Error).message})`;
+        process.stderr.write(`swarmcast: running without SRT ingest: ${why}; set SRT_PORT (off: no SRT)\n`);
+      }
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -41,6 +52,7 @@ function main(): void {
         `  watch:      ${base}/watch?stream=demo`,
         `  playback:   ${base}${multivariantPath('demo')}`,
         ...(rtmpPort === undefined ? [] : [`  rtmp:       rtmp://${host}:${rtmpPort}/live/demo (OBS: server rtmp://${host}:${rtmpPort}/live, stream key demo?key=KEY)`]),
+        ...(srtPort === undefined ? [] : [`  srt:        srt://${host}:${srtPort}?streamid=publish:demo:KEY`]),
         `  health:     ${base}/healthz   metrics: ${base}/metrics`,
         '',
       ].join('\n'),

@@ -6,6 +6,8 @@ export interface RunningServer {
   baseUrl: string;
   /** `rtmp://HOST:PORT` of the origin's RTMP ingest (RTMP_PORT is 0 here: a free port), when it runs one. */
   rtmpBase: string | undefined;
+  /** `srt://HOST:PORT` of the origin's SRT ingest, when the suite asked for one (`SRT_PORT: '0'`; off by default here). */
+  srtBase: string | undefined;
   /** Everything the server wrote to stderr (its log), one entry a line. */
   logLines: string[];
   /** Resolves with the first log line matching `pattern`, waiting for it up to `timeoutMs`. */
@@ -18,7 +20,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 export function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', SRT_PORT: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logLines: string[] = [];
@@ -57,6 +59,7 @@ export function startServer(env: Record<string, string> = {}): Promise<RunningSe
       resolveStart({
         baseUrl: match[1]!,
         rtmpBase: /rtmp:\s+(rtmp:\/\/[^/\s]+)/.exec(out)?.[1],
+        srtBase: /srt:\s+(srt:\/\/[^?\s]+)/.exec(out)?.[1],
         logLines,
         waitForLog(pattern, timeoutMs = 15_000) {
           const found = logLines.find((line) => pattern.test(line));

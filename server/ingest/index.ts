@@ -5,3 +5,4 @@ export { IngestError } from './errors.ts';
 export { registerIngestRoutes } from './http.ts';
 export type { PublishedStream, PublishEndReason } from './published-stream.ts';
 export { RtmpServer } from './rtmp/index.ts';
+export { admitSrtPublisher, SrtServer, SrtUnavailableError } from './srt/index.ts';

@@ -1,14 +1,13 @@
 // One RTMP publisher's TCP connection: handshake, commands (connect, createStream, publish), key check, admission, FLV media → a PublishedStream.
-import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { TypedEmitter, type ErrorContext } from '../../../shared/events.ts';
 import type { WireMessage } from '../../../shared/protocol/index.ts';
 import type { PublishAuthorizer } from '../../access/index.ts';
 import { PublishAuthError } from '../../access/index.ts';
 import { log } from '../../log.ts';
 import { IngestError } from '../errors.ts';
 import type { Ingest } from '../ingest.ts';
-import type { IngestSession, PublishEndReason, PublishedStreamEvents } from '../published-stream.ts';
+import type { PublishEndReason } from '../published-stream.ts';
+import { PushedStream } from '../pushed-stream.ts';
 import { decodeAmf0, encodeAmf0, type Amf0Value } from './amf0.ts';
 import {
   ChunkReader,
@@ -47,47 +46,6 @@ export interface RtmpConnectionDeps {
 
 type Phase = 'hello' | 'ack' | 'chunks' | 'closed';
 
-/** The PublishedStream of an accepted RTMP publish: the connection emits on it and ends it. */
-class RtmpPublishedStream extends TypedEmitter<PublishedStreamEvents & { error: [Error] }> implements IngestSession {
-  readonly id = randomBytes(8).toString('hex');
-  readonly stats = { bytesReceived: 0 };
-  readonly streamName: string;
-  /** Ends the connection behind it. */
-  #onClose: (reason: PublishEndReason, detail: string | undefined) => void;
-  #closed = false;
-
-  constructor(streamName: string, onClose: (reason: PublishEndReason, detail: string | undefined) => void) {
-    super();
-    this.streamName = streamName;
-    this.#onClose = onClose;
-  }
-
-  /** Hands one wire message to the consumer (the packager). */
-  push(message: Exclude<WireMessage, { type: 'end' }>): void {
-    if (!this.#closed) this.emit('message', message);
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  fail(detail: string): void {
-    this.close('protocol-error', detail);
-  }
-
-  close(reason: PublishEndReason, detail?: string): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#onClose(reason, detail);
-    this.emit('end', reason, detail);
-    this.removeAllListeners();
-  }
-
-  protected override errorContext(): ErrorContext {
-    return { stream: this.streamName, session: this.id, path: 'rtmp' };
-  }
-}
-
 export class RtmpConnection {
   readonly clientAddress: string;
   #socket: Socket;
@@ -103,7 +61,7 @@ export class RtmpConnection {
   #publishing: 'no' | 'checking' | 'yes' = 'no';
   /** A key in the connect command's application (`live?key=KEY`); one in the publish name wins. */
   #appKey: string | undefined;
-  #stream: RtmpPublishedStream | undefined;
+  #stream: PushedStream | undefined;
   #handshakeTimer: NodeJS.Timeout;
   #idleTimer: NodeJS.Timeout | undefined;
   #lastActivityMs = Date.now();
@@ -257,7 +215,7 @@ export class RtmpConnection {
       return;
     }
     if (this.#phase === 'closed') return;
-    const stream = new RtmpPublishedStream(name, (reason, detail) => this.#end(reason, detail));
+    const stream = new PushedStream('rtmp', name, (reason, detail) => this.#end(reason, detail));
     try {
       this.#deps.ingest.admit(stream, this.clientAddress, 'rtmp');
     } catch (err) {

@@ -2,3 +2,4 @@
 // libsrt through a small C child (srt-listener.c): no npm package implements SRT.
 export { SrtPublisher, SrtServer } from './server.ts';
 export { SrtUnavailableError } from './binary.ts';
+export { admitSrtPublisher } from './srt-session.ts';
