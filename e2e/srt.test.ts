@@ -30,12 +30,12 @@ const VIDEO: Record<'h264' | 'h265', string[]> = {
   h265: ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'keyint=60:open-gop=0:log-level=error', '-pix_fmt', 'yuv420p'],
 };
 
-function publish(stream: string, key: string, codec: 'h264' | 'h265', extra: string[] = []): ChildProcess {
+function publish(stream: string, key: string, codec: 'h264' | 'h265', extra: string[] = [], url = `${srtBase}?streamid=publish:${stream}:${key}`): ChildProcess {
   const child = spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-re',
     '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
     ...VIDEO[codec], '-c:a', 'aac', ...extra,
-    '-f', 'mpegts', `${srtBase}?streamid=publish:${stream}:${key}&latency=200000`,
+    '-f', 'mpegts', url,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   publishers.push(child);
   return child;
@@ -118,6 +118,25 @@ describe('SRT ingest', () => {
     const before = segmentsOf(await fetch(playlistUrl).then((r) => r.text())).length;
     await pollUntil(async () => segmentsOf(await fetch(playlistUrl).then((r) => r.text())).length, (n) => n > before, 10_000, 'a new segment of the first publisher');
   }, 60_000);
+
+  it('the broadcaster page shows the SRT address with the stream key, hidden, and ffmpeg publishes with exactly it', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.baseUrl}/broadcast?stream=frompage&key=${KEY}`);
+      await page.waitForSelector('#srt-fields:not([hidden])', { timeout: 10_000 });
+      const shown = await page.inputValue('#srt-url');
+      expect(shown).toBe(`${srtBase}?streamid=publish:frompage:${KEY}`);
+      expect(await page.getAttribute('#srt-url', 'type')).toBe('password');
+      const child = publish('frompage', KEY, 'h264', [], shown);
+      try {
+        await mediaPlaylistUrl(server.baseUrl, 'frompage', 30_000);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    } finally {
+      await page.close();
+    }
+  }, 90_000);
 
   describe('H.265', () => {
     let webkit: MatrixBrowser | undefined;

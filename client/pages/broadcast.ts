@@ -53,6 +53,11 @@ const ui = {
   rtmpKey: $<HTMLInputElement>('rtmp-key'),
   copyRtmpServer: $<HTMLButtonElement>('copy-rtmp-server'),
   copyRtmpKey: $<HTMLButtonElement>('copy-rtmp-key'),
+  rtmpFields: $<HTMLDivElement>('rtmp-fields'),
+  srtFields: $<HTMLDivElement>('srt-fields'),
+  srtUrl: $<HTMLInputElement>('srt-url'),
+  copySrtUrl: $<HTMLButtonElement>('copy-srt-url'),
+  srtPassphraseNote: $<HTMLParagraphElement>('srt-passphrase-note'),
 };
 
 const BADGE_TEXT: Record<BroadcasterState, string> = { idle: 'Offline', connecting: 'Connecting…', live: 'Live', error: 'Error' };
@@ -156,17 +161,34 @@ function updateWatchLink(): void {
   ui.watchLink.textContent = url.href;
 }
 
-/** The RTMP port studio encoders publish to, from the server's /api/config; undefined while unknown or with RTMP off. */
-let rtmpPort: number | undefined;
+/** Where studio encoders publish, from the server's /api/config; a port is undefined while unknown or with that path off. */
+interface EncoderPorts {
+  rtmp?: number;
+  srt?: number;
+  srtPassphrase?: boolean;
+}
+let encoderPorts: EncoderPorts = {};
 
-/** The server URL and stream key an OBS or ffmpeg user pastes: the key in the stream key, as OBS sends it. */
+/**
+ * What an OBS or ffmpeg user pastes: RTMP's server and stream key (the key in the stream key, as OBS sends it), SRT's
+ * one address (the key in its streamid; written as is: ffmpeg 5.1 does not decode %-escapes there).
+ */
 function updateEncoderPanel(): void {
-  if (rtmpPort === undefined) return;
+  const { rtmp, srt, srtPassphrase } = encoderPorts;
+  if (rtmp === undefined && srt === undefined) return;
   const host = location.hostname.includes(':') ? `[${location.hostname}]` : location.hostname;
   const name = ui.stream.value.trim();
   const key = ui.key.value.trim();
-  ui.rtmpServer.value = `rtmp://${host}:${rtmpPort}/live`;
-  ui.rtmpKey.value = name && key ? `${name}?key=${encodeURIComponent(key)}` : name;
+  if (rtmp !== undefined) {
+    ui.rtmpServer.value = `rtmp://${host}:${rtmp}/live`;
+    ui.rtmpKey.value = name && key ? `${name}?key=${encodeURIComponent(key)}` : name;
+    ui.rtmpFields.hidden = false;
+  }
+  if (srt !== undefined) {
+    ui.srtUrl.value = name ? `srt://${host}:${srt}?streamid=publish:${name}${key ? `:${key}` : ''}` : '';
+    ui.srtPassphraseNote.hidden = !srtPassphrase;
+    ui.srtFields.hidden = false;
+  }
   ui.encoderPanel.hidden = false;
 }
 
@@ -332,12 +354,15 @@ ui.stream.addEventListener('input', () => {
 ui.key.addEventListener('input', updateEncoderPanel);
 copyText(ui.copyRtmpServer, () => ui.rtmpServer.value);
 copyText(ui.copyRtmpKey, () => ui.rtmpKey.value);
-// Without an answer (an older server, RTMP off) the encoder panel stays hidden: the page itself still publishes.
+copyText(ui.copySrtUrl, () => ui.srtUrl.value);
+// Without an answer (an older server, RTMP and SRT off) the encoder panel stays hidden: the page itself still publishes.
 void fetch('/api/config')
-  .then((res) => (res.ok ? (res.json() as Promise<{ rtmp?: { port?: unknown } }>) : null))
+  .then((res) => (res.ok ? (res.json() as Promise<{ rtmp?: { port?: unknown }; srt?: { port?: unknown; passphrase?: unknown } }>) : null))
   .then((config) => {
-    if (typeof config?.rtmp?.port !== 'number') return;
-    rtmpPort = config.rtmp.port;
+    encoderPorts = {
+      ...(typeof config?.rtmp?.port === 'number' && { rtmp: config.rtmp.port }),
+      ...(typeof config?.srt?.port === 'number' && { srt: config.srt.port, srtPassphrase: config.srt.passphrase === true }),
+    };
     updateEncoderPanel();
   })
   .catch(() => undefined);
