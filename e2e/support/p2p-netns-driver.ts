@@ -159,24 +159,30 @@ const CORRUPT_UPLOADS = `(() => {
 })()`;
 
 /**
- * Test-only: what the page's video element looked like at each `waiting` event (the player counts one not in a seek as
- * a stall): the buffered ranges around the playhead, its ready state and rate, and how long until it played again.
+ * Test-only: the video element's recent history, to tell why a stall happened: its media events (the video lives in
+ * the player element's shadow root, where they do not reach the document: listened to on every shadow root) and a
+ * sample every 200 ms (a gap between samples far over 200 ms means the page's main thread was starved).
  */
 const RECORD_WAITS = `(() => {
-  const waits = [];
-  window.__swarmcastWaits = waits;
+  const events = [];
+  const samples = [];
+  window.__swarmcastWaits = { events, samples };
   const ranges = (v) => Array.from({ length: v.buffered.length }, (_, i) => [+v.buffered.start(i).toFixed(3), +v.buffered.end(i).toFixed(3)]);
-  document.addEventListener('waiting', (e) => {
-    const v = e.target;
-    const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
-    waits.push({ at: Math.round(performance.now()), currentTime: +v.currentTime.toFixed(3), seeking: v.seeking, readyState: v.readyState,
-      playbackRate: v.playbackRate, buffered: ranges(v), droppedFrames: q ? q.droppedVideoFrames : null, totalFrames: q ? q.totalVideoFrames : null,
-      waitedMs: null });
-  }, true);
-  document.addEventListener('playing', () => {
-    const last = waits[waits.length - 1];
-    if (last && last.waitedMs === null) last.waitedMs = Math.round(performance.now() - last.at);
-  }, true);
+  const state = (v) => ({ at: Math.round(performance.now()), t: +v.currentTime.toFixed(3), rs: v.readyState, rate: v.playbackRate, paused: v.paused,
+    seeking: v.seeking, buffered: ranges(v), dropped: v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().droppedVideoFrames : null });
+  const keep = (list, item, n) => { list.push(item); if (list.length > n) list.shift(); };
+  const listen = (root) => {
+    for (const type of ['waiting', 'playing', 'seeking', 'seeked', 'ratechange', 'pause', 'emptied']) {
+      root.addEventListener(type, (e) => { if (e.target instanceof HTMLVideoElement) keep(events, { type, ...state(e.target) }, 40); }, true);
+    }
+  };
+  listen(document);
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) { const root = attach.call(this, init); listen(root); return root; };
+  setInterval(() => {
+    const v = document.querySelector('swarmcast-player')?.shadowRoot?.querySelector('video') ?? document.querySelector('video');
+    if (v) keep(samples, state(v), 25);
+  }, 200);
 })()`;
 
 const SAMPLE = `(() => {
@@ -198,8 +204,8 @@ interface Viewer {
   close(): Promise<void>;
   /** The player's `[swarmcast]` console lines, for progress lines when something goes wrong. */
   logs: string[];
-  /** The video element at each of its `waiting` events (RECORD_WAITS). */
-  waits(): Promise<unknown[]>;
+  /** The video element's recent events and samples (RECORD_WAITS). */
+  waits(): Promise<unknown>;
 }
 
 /** Called with each response a viewer's page receives: its URL and a way to read its body. */
@@ -272,7 +278,7 @@ class Viewers {
         bannedReconnects: logs.filter((line) => /banned peer .* connected again/.test(line)).length,
         bandwidth: bandwidths.at(-1) ?? null,
       }),
-      waits: () => evaluate<unknown[]>('window.__swarmcastWaits ?? []'),
+      waits: () => evaluate<unknown>('window.__swarmcastWaits ?? null'),
       close,
       logs,
     };
@@ -462,8 +468,8 @@ function logStalls(viewers: Viewers, stallLog?: string[]): () => void {
             void viewer.waits().then(
               (waits) => {
                 const at = `+${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
-                step(`${viewer.name} stalled: ${JSON.stringify(s)}\n  waiting events: ${JSON.stringify(waits.slice(-2))}\n  ${viewer.logs.slice(-5).join('\n  ')}`);
-                stallLog?.push(`${viewer.name} stalled at ${at}: ${JSON.stringify(s)}; at its waiting events: ${JSON.stringify(waits.slice(-2))}`);
+                step(`${viewer.name} stalled: ${JSON.stringify(s)}\n  video: ${JSON.stringify(waits)}\n  ${viewer.logs.slice(-5).join('\n  ')}`);
+                stallLog?.push(`${viewer.name} stalled at ${at}: ${JSON.stringify(s)}; the video before: ${JSON.stringify(waits)}`);
               },
               () => undefined,
             );
