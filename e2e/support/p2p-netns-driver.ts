@@ -653,6 +653,8 @@ async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: numbe
     const stopWatching = logStalls(viewers);
     const startTraffic = proxy.traffic();
     const startSamples = await viewers.samples();
+    const peerConnections = (): Promise<number[]> => Promise.all(opened.map((v) => v.evaluate<number>('(window.__swarmcastPeerConnections ?? []).length')));
+    const startConnections = await peerConnections();
     const startCpu = cpuTimes();
     const latencies: number[] = [];
     const deadline = Date.now() + seconds * 1000;
@@ -663,6 +665,7 @@ async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: numbe
     stopWatching();
     const endCpu = cpuTimes();
     const endSamples = await viewers.samples();
+    const endConnections = await peerConnections();
     const endTraffic = proxy.traffic();
     const delta = (pick: (s: ViewerSample) => number): number => endSamples.reduce((sum, s, i) => sum + pick(s) - pick(startSamples[i]!), 0);
     const p2pBytes = delta((s) => s.bytesP2p);
@@ -686,6 +689,7 @@ async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: numbe
       cpuPercent: Math.round((100 * (endCpu.busy - startCpu.busy)) / Math.max(1, endCpu.total - startCpu.total)),
       playing: endSamples.filter((s) => s.state === 'playing').length,
       peersPerViewer: endSamples.reduce((sum, s) => sum + s.peers, 0) / endSamples.length,
+      peerConnectionsPerViewer: endConnections.reduce((sum, n, i) => sum + n - startConnections[i]!, 0) / opened.length,
     };
   });
 }

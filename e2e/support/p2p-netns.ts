@@ -124,4 +124,10 @@ export interface P2pBenchRow {
   playing: number;
   /** Peers each viewer was connected to at the end, on average. */
   peersPerViewer: number;
+  /**
+   * RTCPeerConnections each viewer's page created in the window, on average: every announce (the tracker's 10 s) makes
+   * five offers, and every offer relayed to a peer makes it a connection to answer with, whether or not the two are
+   * connected already (p2p-media-loader then drops the duplicate).
+   */
+  peerConnectionsPerViewer: number;
 }
