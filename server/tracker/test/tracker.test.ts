@@ -165,6 +165,38 @@ describe('one swarm per rendition', () => {
     expect(await announceWithClient(h.trackerUrl, await libraryInfoHash(h.baseUrl, 'cam', 'v0'), '-SC0001-' + 'g'.repeat(12))).toEqual({ kind: 'update', complete: 0, incomplete: 1 });
     expect(await metric(h.tracker, 'swarmcast_tracker_swarms')).toBe(2);
   });
+
+  it('keeps a second info hash of the rendition on one connection (two players on a page) in a swarm of its own, each answered under its hash', async () => {
+    const h = await startOrigin();
+    const packager = new FakePackager('v0');
+    h.origin.attach('news', packager);
+    packager.sendInit();
+    packager.sendPart();
+    const declared = await libraryInfoHash(h.baseUrl, 'news', 'v0');
+    packager.sendParts(PARTS_PER_SEGMENT);
+    const measured = await libraryInfoHash(h.baseUrl, 'news', 'v0');
+    const page = await openSocket(h.trackerUrl);
+    page.ws.send(announceMessage(declared, 'a'.repeat(20)));
+    await pollUntil(async () => page.messages.length, (n) => n === 1, 2_000, 'first player joined');
+    page.ws.send(announceMessage(measured, 'b'.repeat(20)));
+    await pollUntil(async () => page.messages.length, (n) => n === 2, 2_000, 'second player joined');
+    // What the tracker sends this connection about the rendition's swarm could not say which player it is for.
+    expect(page.messages.map((m) => [m.info_hash, m.incomplete])).toEqual([
+      [declared, 1],
+      [measured, 1],
+    ]);
+    expect(await metric(h.tracker, 'swarmcast_tracker_swarms')).toBe(2);
+    // Once the first player left, the connection's next player of the rendition joins the rendition's swarm, where a
+    // viewer on another connection who read the declared rate meets it.
+    page.ws.send(announceMessage(declared, 'a'.repeat(20), { event: 'stopped' }));
+    await pollUntil(async () => page.messages.length, (n) => n === 3, 2_000, 'first player left');
+    page.ws.send(announceMessage(measured, 'd'.repeat(20)));
+    await pollUntil(async () => page.messages.length, (n) => n === 4, 2_000, 'third player joined');
+    const other = await openSocket(h.trackerUrl);
+    other.ws.send(announceMessage(declared, 'c'.repeat(20)));
+    await pollUntil(async () => other.messages.length, (n) => n === 1, 2_000, 'a viewer on another connection joined');
+    expect(other.messages[0]).toMatchObject({ info_hash: declared, incomplete: 2 });
+  });
 });
 
 describe('bounds', () => {
