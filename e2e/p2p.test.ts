@@ -11,6 +11,8 @@ import { P2P_VETH, P2P_VETH_ADDRESS, P2P_VETH_PEER, type P2pE2eResult, type View
 import { requireNetworkTools, runInNetworkNamespace } from './support/netns-runner.ts';
 
 const DRIVER_TIMEOUT_MS = 300_000;
+/** The failover viewer's buffer when its edge goes away (the driver's FAILOVER_BUFFER_MS). */
+const FAILOVER_BUFFER_S = 3;
 const VETH_SUBNET = P2P_VETH_ADDRESS.split('.').slice(0, 3).join('.');
 
 /** Every address a peer connection used is the namespace's veth address (host candidates, nothing else). */
@@ -105,6 +107,23 @@ describe('p2p mode in a network namespace', () => {
     expect(goLive!.final.stalls, stallsOf(goLive!.name)).toBe(0);
   });
 
+  it('a viewer whose page waited for the broadcast and one who joined long after meet in one swarm, whatever BANDWIDTH each read', () => {
+    const [goLive] = result.shared;
+    const { late, trackerWithLate } = result;
+    // The go-live viewer read the multivariant playlist before the first segment was complete: BANDWIDTH was the
+    // publisher's declared rate (464 kbit/s), which the origin then republished from the first segment's measured one
+    // (about 565 kbit/s, over the 20 % republish drift). p2p-media-loader hashes BANDWIDTH into the swarm's info hash,
+    // so the two announce different info hashes for the same media ...
+    expect(goLive!.bandwidth, 'BANDWIDTH the go-live viewer read').toBeGreaterThan(0);
+    expect(late.bandwidth, 'BANDWIDTH the late viewer read').toBeGreaterThan(0);
+    expect(goLive!.bandwidth, 'the go-live and the late viewer read different BANDWIDTHs').not.toBe(late.bandwidth);
+    // ... and yet all five were in one swarm (the tracker's, per rendition), exchanging segments.
+    expect(trackerWithLate.swarms).toBe(1);
+    expect(trackerWithLate.peers).toBe(5);
+    expect(goLive!.final.bytesP2p).toBeGreaterThan(0);
+    expect(late.final.bytesP2p).toBeGreaterThan(0);
+  });
+
   it('peer connections use the namespace veth address only', () => {
     for (const viewer of result.shared.filter((v) => v.final.bytesP2p > 0)) expectNamespacePairs(viewer);
     expectNamespacePairs(result.late);
@@ -140,15 +159,16 @@ describe('p2p mode in a network namespace', () => {
   });
 
   it("the peer engine's HTTP segment fetches fail over to the next edge when the first goes away", () => {
-    const { before, after, edgeC, edgeCMediaRequests } = result.failover;
+    const { before, after, edgeC, edgeCMediaRequests, edgeCMediaBytes, wallS } = result.failover;
     expect(before.state).toBe('playing');
     expect(after.state).toBe('playing');
     expect(after.edge).toBe(edgeC);
     expect(after.edgeSwitches).toBeGreaterThanOrEqual(1);
-    // Media still arrives over HTTP (the engine's own fetches, counted by it), from edge C.
-    expect(after.bytesHttp).toBeGreaterThan(before.bytesHttp);
+    // The segments the engine fetched over HTTP since B went away came from edge C (all but what was in flight from B
+    // when it went: less than one 1 s segment of the ten or more since).
     expect(edgeCMediaRequests).toBeGreaterThan(0);
-    // Playback went on (a stall at the moment the edge dies is possible, as with hls.js's own loads: not asserted).
-    expect(after.currentTime).toBeGreaterThanOrEqual(before.currentTime + 10);
+    expect(edgeCMediaBytes).toBeGreaterThanOrEqual(0.8 * (after.bytesHttp - before.bytesHttp));
+    // Playback kept pace with the clock: the 3 s it had buffered covered the switch (a stall would have cost more).
+    expect(after.currentTime - before.currentTime, `${wallS} s of wall time`).toBeGreaterThanOrEqual(wallS - FAILOVER_BUFFER_S);
   });
 });

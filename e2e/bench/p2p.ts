@@ -29,7 +29,7 @@ const seconds = (ms: number | null): string => (ms === null ? '–' : `${(ms / 1
 
 export function p2pTable(rows: readonly P2pBenchRow[]): { header: string[]; rows: string[][] } {
   return {
-    header: ['viewers', 'mode', 'bytes from peers', 'edge media requests / bytes', 'playlist requests', 'latency p50 / p95', 'stalls', 'peers each', 'CPU', 'playing'],
+    header: ['viewers', 'mode', 'bytes from peers', 'edge media requests / bytes', 'playlist requests', 'latency p50 / p95', 'stalls', 'peers each', 'peer connections made each', 'CPU', 'playing'],
     rows: rows.map((r) => [
       String(r.viewers),
       r.mode,
@@ -39,6 +39,7 @@ export function p2pTable(rows: readonly P2pBenchRow[]): { header: string[]; rows
       `${seconds(r.latencyP50Ms)} / ${seconds(r.latencyP95Ms)}`,
       String(r.stalls),
       r.mode === 'p2p' ? r.peersPerViewer.toFixed(1) : '–',
+      r.mode === 'p2p' ? r.peerConnectionsPerViewer.toFixed(0) : '–',
       `${r.cpuPercent} %`,
       `${r.playing}/${r.viewers}`,
     ]),

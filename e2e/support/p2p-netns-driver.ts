@@ -158,6 +158,33 @@ const CORRUPT_UPLOADS = `(() => {
   return true;
 })()`;
 
+/**
+ * Test-only: the video element's recent history, to tell why a stall happened: its media events (the video lives in
+ * the player element's shadow root, where they do not reach the document: listened to on every shadow root) and a
+ * sample every 200 ms (a gap between samples far over 200 ms means the page's main thread was starved).
+ */
+const RECORD_WAITS = `(() => {
+  const events = [];
+  const samples = [];
+  window.__swarmcastWaits = { events, samples };
+  const ranges = (v) => Array.from({ length: v.buffered.length }, (_, i) => [+v.buffered.start(i).toFixed(3), +v.buffered.end(i).toFixed(3)]);
+  const state = (v) => ({ at: Math.round(performance.now()), t: +v.currentTime.toFixed(3), rs: v.readyState, rate: v.playbackRate, paused: v.paused,
+    seeking: v.seeking, buffered: ranges(v), dropped: v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().droppedVideoFrames : null });
+  const keep = (list, item, n) => { list.push(item); if (list.length > n) list.shift(); };
+  const listen = (root) => {
+    for (const type of ['waiting', 'playing', 'seeking', 'seeked', 'ratechange', 'pause', 'emptied']) {
+      root.addEventListener(type, (e) => { if (e.target instanceof HTMLVideoElement) keep(events, { type, ...state(e.target) }, 40); }, true);
+    }
+  };
+  listen(document);
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) { const root = attach.call(this, init); listen(root); return root; };
+  setInterval(() => {
+    const v = document.querySelector('swarmcast-player')?.shadowRoot?.querySelector('video') ?? document.querySelector('video');
+    if (v) keep(samples, state(v), 25);
+  }, 200);
+})()`;
+
 const SAMPLE = `(() => {
   const s = window.swarmcast?.stats?.();
   return s ? { state: s.state, latencyMs: s.latencyMs, stalls: s.stalls, currentTime: s.currentTime, bytesHttp: s.bytesHttp,
@@ -177,7 +204,12 @@ interface Viewer {
   close(): Promise<void>;
   /** The player's `[swarmcast]` console lines, for progress lines when something goes wrong. */
   logs: string[];
+  /** The video element's recent events and samples (RECORD_WAITS). */
+  waits(): Promise<unknown>;
 }
+
+/** Called with each response a viewer's page receives: its URL and a way to read its body. */
+type OnResponse = (url: string, text: () => Promise<string>) => void;
 
 const NOT_STARTED: ViewerSample = {
   state: 'none',
@@ -216,7 +248,19 @@ class Viewers {
     const log = (text: string): void => {
       if (text.includes('[swarmcast]')) logs.push(`${((Date.now() - startedAt) / 1000).toFixed(1)} ${text}`);
     };
-    const { evaluate, close } = browser === 'chromium' ? await this.#chromiumPage(watchUrl, log) : await this.#firefoxPage(watchUrl, log);
+    const bandwidths: number[] = [];
+    // Every multivariant playlist the page read (its waiting poll, then hls.js): the BANDWIDTH its swarm's info hash has.
+    const onResponse: OnResponse = (url, text) => {
+      if (!new URL(url).pathname.endsWith(multivariantPath(STREAM))) return;
+      text().then(
+        (body) => {
+          const bandwidth = /BANDWIDTH=(\d+)/.exec(body)?.[1];
+          if (bandwidth !== undefined) bandwidths.push(Number(bandwidth));
+        },
+        () => undefined,
+      );
+    };
+    const { evaluate, close } = browser === 'chromium' ? await this.#chromiumPage(watchUrl, log, onResponse) : await this.#firefoxPage(watchUrl, log, onResponse);
     const sample = async (): Promise<ViewerSample> => (await evaluate<ViewerSample | null>(SAMPLE)) ?? NOT_STARTED;
     const viewer: Viewer = {
       name,
@@ -232,7 +276,9 @@ class Viewers {
         pairs: await evaluate<CandidatePair[]>(USED_PAIRS),
         closedConnections: await evaluate<number>(`(window.__swarmcastPeerConnections ?? []).filter((pc) => pc.signalingState === 'closed').length`),
         bannedReconnects: logs.filter((line) => /banned peer .* connected again/.test(line)).length,
+        bandwidth: bandwidths.at(-1) ?? null,
       }),
+      waits: () => evaluate<unknown>('window.__swarmcastWaits ?? null'),
       close,
       logs,
     };
@@ -256,22 +302,26 @@ class Viewers {
     return this.#chromium;
   }
 
-  async #chromiumPage(watchUrl: string, log: (text: string) => void): Promise<Pick<Viewer, 'evaluate' | 'close'>> {
+  async #chromiumPage(watchUrl: string, log: (text: string) => void, onResponse: OnResponse): Promise<Pick<Viewer, 'evaluate' | 'close'>> {
     const context = await (await this.#launchChromium()).newContext();
     await context.addInitScript(RECORD_PEER_CONNECTIONS);
+    await context.addInitScript(RECORD_WAITS);
     const page = await context.newPage();
     page.on('console', (message) => log(message.text()));
+    page.on('response', (response) => onResponse(response.url(), () => response.text()));
     await page.goto(watchUrl);
     return { evaluate: <T>(expression: string) => page.evaluate(expression) as Promise<T>, close: () => context.close() };
   }
 
-  async #firefoxPage(watchUrl: string, log: (text: string) => void): Promise<Pick<Viewer, 'evaluate' | 'close'>> {
+  async #firefoxPage(watchUrl: string, log: (text: string) => void, onResponse: OnResponse): Promise<Pick<Viewer, 'evaluate' | 'close'>> {
     this.#firefox ??= await launchFirefox({ loopbackIce: false, prefs: { 'media.peerconnection.ice.obfuscate_host_addresses': false } });
     const context = await this.#firefox.createBrowserContext();
     // A window of its own: a Firefox page in a background tab is throttled.
     const page = await context.newPage({ type: 'window' });
     await page.evaluateOnNewDocument(RECORD_PEER_CONNECTIONS);
+    await page.evaluateOnNewDocument(RECORD_WAITS);
     page.on('console', (message) => log(message.text()));
+    page.on('response', (response) => onResponse(response.url(), () => response.text()));
     await page.goto(watchUrl);
     return { evaluate: <T>(expression: string) => page.evaluate(expression) as Promise<T>, close: () => context.close() };
   }
@@ -329,6 +379,8 @@ interface Stage {
   mintToken: (() => Promise<string>) | undefined;
   /** Every media key request the viewers made through the stage's proxies, by path (token prefix included). */
   keyRequests: string[];
+  /** The viewer whose watch page was open before the broadcast went live (a waiting audience), when asked for. */
+  waiting: Viewer | undefined;
 }
 
 /** Segment length: the p2p bench and suite run 1 s segments, which let peers share the newest segment sooner. */
@@ -340,7 +392,14 @@ const DEFAULT_SEGMENT_MS = 1000;
 const BENCH_JOIN_AFTER_MS = 6000;
 
 /** `secured`: the stream is token-protected and encrypted, each viewer opens it with a token of its own, the driver with another. */
-async function withStage<T>(mode: 'low' | 'p2p', segmentMs: number, joinAfterMs: number, secured: boolean, body: (stage: Stage) => Promise<T>): Promise<T> {
+async function withStage<T>(
+  mode: 'low' | 'p2p',
+  segmentMs: number,
+  joinAfterMs: number,
+  secured: boolean,
+  body: (stage: Stage) => Promise<T>,
+  openBeforeLive?: ViewerBrowser,
+): Promise<T> {
   const access: Record<string, string> = secured ? { PLAYBACK_SECRET, ENCRYPTED_STREAMS: STREAM } : {};
   const server = await startServer({ HOST: '127.0.0.1', SEGMENT_TARGET_MS: String(segmentMs), ...access });
   // Tokens minted in the same second for the same stream and lifetime are equal: each one lives a second longer.
@@ -354,13 +413,14 @@ async function withStage<T>(mode: 'low' | 'p2p', segmentMs: number, joinAfterMs:
     proxy = await startCountingProxy(server.baseUrl, keyRequests);
     viewers = new Viewers(`${proxy.url}/watch?stream=${STREAM}&latency=${mode}`, mintToken);
     await viewers.warm();
+    const waiting = openBeforeLive && (await viewers.open(openBeforeLive));
     publisher = await startNodePublisher({ baseUrl: server.baseUrl, stream: STREAM, ladder: [RUNG], gopSeconds: segmentMs / 1000 });
     const playlist = `${server.baseUrl}${withPlaybackToken(multivariantPath(STREAM), await mintToken?.())}`;
     await pollUntil(async () => (await fetch(playlist)).status, (status) => status === 200, 20_000, 'the stream live');
     const media = new URL((await (await fetch(playlist)).text()).split('\n').find((line) => line.trim() !== '' && !line.startsWith('#'))!, playlist).href;
     const segmentsListed = async (): Promise<number> => ((await (await fetch(media)).text()).match(/^#EXTINF/gm) ?? []).length;
     await pollUntil(segmentsListed, (n) => n > 0 && n * segmentMs >= joinAfterMs, joinAfterMs + 20_000, 'segments listed');
-    return await body({ server, proxy, publisher, viewers, mediaPlaylist: media, mintToken, keyRequests });
+    return await body({ server, proxy, publisher, viewers, mediaPlaylist: media, mintToken, keyRequests, waiting });
   } finally {
     await viewers?.close();
     await publisher?.stop().catch(() => undefined);
@@ -375,15 +435,22 @@ async function runE2e(): Promise<P2pE2eResult> {
   setUpSealedVeth(P2P_VETH, P2P_VETH_PEER, P2P_VETH_ADDRESS);
   const linksAfter = linkNames();
   const routes = ip('route', 'show', 'table', 'all').split('\n').filter(Boolean);
-  return withStage('p2p', DEFAULT_SEGMENT_MS, 0, true, async (stage) => {
-    const stallLog: string[] = [];
-    const stopWatching = logStalls(stage.viewers, stallLog);
-    try {
-      return { ...(await runE2eStage(stage, linksBefore, linksAfter, routes)), stallLog };
-    } finally {
-      stopWatching();
-    }
-  });
+  return withStage(
+    'p2p',
+    DEFAULT_SEGMENT_MS,
+    0,
+    true,
+    async (stage) => {
+      const stallLog: string[] = [];
+      const stopWatching = logStalls(stage.viewers, stallLog);
+      try {
+        return { ...(await runE2eStage(stage, linksBefore, linksAfter, routes)), stallLog };
+      } finally {
+        stopWatching();
+      }
+    },
+    'chromium',
+  );
 }
 
 /**
@@ -398,8 +465,14 @@ function logStalls(viewers: Viewers, stallLog?: string[]): () => void {
         (s) => {
           const before = stallsSeen.get(viewer);
           if (before !== undefined && s.stalls !== before) {
-            step(`${viewer.name} stalled: ${JSON.stringify(s)}\n  ${viewer.logs.slice(-5).join('\n  ')}`);
-            stallLog?.push(`${viewer.name} stalled at +${((Date.now() - startedAt) / 1000).toFixed(1)} s: ${JSON.stringify(s)}`);
+            void viewer.waits().then(
+              (waits) => {
+                const at = `+${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+                step(`${viewer.name} stalled: ${JSON.stringify(s)}\n  video: ${JSON.stringify(waits)}\n  ${viewer.logs.slice(-5).join('\n  ')}`);
+                stallLog?.push(`${viewer.name} stalled at ${at}: ${JSON.stringify(s)}; the video before: ${JSON.stringify(waits)}`);
+              },
+              () => undefined,
+            );
           }
           stallsSeen.set(viewer, s.stalls);
         },
@@ -411,13 +484,14 @@ function logStalls(viewers: Viewers, stallLog?: string[]): () => void {
 }
 
 async function runE2eStage(stage: Stage, linksBefore: string[], linksAfter: string[], routes: string[]): Promise<Omit<P2pE2eResult, 'stallLog'>> {
-  const { server, viewers, keyRequests } = stage;
-  // The first viewer joins at go-live, when the playlist lists less than p2p mode holds behind live: hls.js starts it
-  // at the first segment, near the live edge and ahead of where its swarm will be.
+  const { server, viewers, keyRequests, waiting } = stage;
+  // The first viewer had its watch page open before the broadcast went live: it starts at go-live, when the playlist
+  // lists less than p2p mode holds behind live (hls.js starts it at the first segment, near the live edge and ahead of
+  // where its swarm will be), and may read the multivariant playlist before the first segment gave BANDWIDTH a measurement.
   const first: Viewer[] = [];
   const joinedLatencyMs: Record<string, number> = {};
   for (const browser of ['chromium', 'firefox', 'chromium', 'firefox'] as const) {
-    const viewer = await viewers.open(browser);
+    const viewer = first.length === 0 && waiting ? waiting : await viewers.open(browser);
     const joined = await pollUntil(viewer.sample, (s) => s.state === 'playing' && s.latencyMs !== null, PLAYING_TIMEOUT_MS, `${viewer.name} playing`);
     joinedLatencyMs[viewer.name] = joined.latencyMs!;
     first.push(viewer);
@@ -447,7 +521,8 @@ async function runE2eStage(stage: Stage, linksBefore: string[], linksAfter: stri
   await waitPlaying([late]);
   await pollUntil(() => late.sample(), (s) => s.bytesP2p > 0, SHARING_TIMEOUT_MS, 'the late viewer receiving segments from peers');
   const lateReport = await late.report();
-  step('late viewer sharing');
+  const trackerWithLate = await trackerCounts(server.baseUrl);
+  step(`late viewer sharing; BANDWIDTH each read ${JSON.stringify(Object.fromEntries([...shared, lateReport].map((r) => [r.name, r.bandwidth])))}; tracker ${JSON.stringify(trackerWithLate)}`);
 
   // The bad peer is the connected viewer closest to live: the others most often take segments from it (a viewer
   // that has lost its peers would have no one to corrupt anything for).
@@ -499,6 +574,8 @@ async function runE2eStage(stage: Stage, linksBefore: string[], linksAfter: stri
       'the failover viewer loading over HTTP with its buffer full',
     );
     step(`failover viewer loading over HTTP: ${JSON.stringify(beforeFailover)}; edge B goes away`);
+    const edgeCBefore = edgeC.traffic().mediaBytes;
+    const failedAt = Date.now();
     await edgeB.close();
     const afterFailover = await pollUntil(
       failover.sample,
@@ -506,7 +583,9 @@ async function runE2eStage(stage: Stage, linksBefore: string[], linksAfter: stri
       FAILOVER_WATCH_S * 1000 + 30_000,
       'the failover viewer playing on from edge C',
     );
-    step(`failover viewer after edge B went away: ${JSON.stringify(afterFailover)}\n  ${failover.logs.join('\n  ')}`);
+    const failoverWallS = (Date.now() - failedAt) / 1000;
+    const edgeCMediaBytes = edgeC.traffic().mediaBytes - edgeCBefore;
+    step(`failover viewer after edge B went away (${failoverWallS} s, ${edgeCMediaBytes} media bytes from C): ${JSON.stringify(afterFailover)}\n  ${failover.logs.join('\n  ')}`);
     const underOwnToken = (viewer: Viewer): number => keyRequests.filter((path) => path.startsWith(`/t/${viewer.token}/`)).length;
     const security: P2pSecurityReport = {
       tokens: Object.fromEntries(viewers.all.map((v) => [v.name, v.token ?? ''])),
@@ -527,7 +606,16 @@ async function runE2eStage(stage: Stage, linksBefore: string[], linksAfter: stri
       afterBadPeer,
       currentTimeAtBadPeer,
       stallsAtBadPeer,
-      failover: { edgeB: edgeB.url, edgeC: edgeC.url, before: beforeFailover, after: afterFailover, edgeCMediaRequests: edgeC.traffic().mediaRequests },
+      failover: {
+        edgeB: edgeB.url,
+        edgeC: edgeC.url,
+        before: beforeFailover,
+        after: afterFailover,
+        edgeCMediaRequests: edgeC.traffic().mediaRequests,
+        edgeCMediaBytes,
+        wallS: failoverWallS,
+      },
+      trackerWithLate,
       tracker,
       security,
       serverLog: server.logLines.slice(-40),
@@ -565,6 +653,8 @@ async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: numbe
     const stopWatching = logStalls(viewers);
     const startTraffic = proxy.traffic();
     const startSamples = await viewers.samples();
+    const peerConnections = (): Promise<number[]> => Promise.all(opened.map((v) => v.evaluate<number>('(window.__swarmcastPeerConnections ?? []).length')));
+    const startConnections = await peerConnections();
     const startCpu = cpuTimes();
     const latencies: number[] = [];
     const deadline = Date.now() + seconds * 1000;
@@ -575,6 +665,7 @@ async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: numbe
     stopWatching();
     const endCpu = cpuTimes();
     const endSamples = await viewers.samples();
+    const endConnections = await peerConnections();
     const endTraffic = proxy.traffic();
     const delta = (pick: (s: ViewerSample) => number): number => endSamples.reduce((sum, s, i) => sum + pick(s) - pick(startSamples[i]!), 0);
     const p2pBytes = delta((s) => s.bytesP2p);
@@ -598,6 +689,7 @@ async function runBench(viewerCount: number, mode: 'low' | 'p2p', seconds: numbe
       cpuPercent: Math.round((100 * (endCpu.busy - startCpu.busy)) / Math.max(1, endCpu.total - startCpu.total)),
       playing: endSamples.filter((s) => s.state === 'playing').length,
       peersPerViewer: endSamples.reduce((sum, s) => sum + s.peers, 0) / endSamples.length,
+      peerConnectionsPerViewer: endConnections.reduce((sum, n, i) => sum + n - startConnections[i]!, 0) / opened.length,
     };
   });
 }

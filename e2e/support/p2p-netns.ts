@@ -44,6 +44,8 @@ export interface ViewerReport {
   closedConnections: number;
   /** Times a peer this page had banned connected to it again (from the player's console). */
   bannedReconnects: number;
+  /** BANDWIDTH of the multivariant playlist the page read last (the one its player's swarm info hash is derived from). */
+  bandwidth: number | null;
 }
 
 /** Requests and response bytes the viewers made to the server, by kind, counted by the driver's front proxy. */
@@ -73,7 +75,19 @@ export interface P2pE2eResult {
   /** The honest viewers' stall counts when the bad peer started, by name. */
   stallsAtBadPeer: Record<string, number>;
   /** A viewer alone in the swarm playing from edges B and C: its stats before B went away and a while after. */
-  failover: { edgeB: string; edgeC: string; before: ViewerSample; after: ViewerSample; edgeCMediaRequests: number };
+  failover: {
+    edgeB: string;
+    edgeC: string;
+    before: ViewerSample;
+    after: ViewerSample;
+    edgeCMediaRequests: number;
+    /** Media bytes edge C served from B's going away until `after`. */
+    edgeCMediaBytes: number;
+    /** Wall-clock seconds from B's going away until `after`. */
+    wallS: number;
+  };
+  /** The tracker once the late viewer (who read the multivariant playlist long after go-live) received segments from peers. */
+  trackerWithLate: { swarms: number; peers: number; relayed: number };
   tracker: { swarms: number; peers: number; relayed: number };
   security: P2pSecurityReport;
   /** Every stall a viewer had, as the driver saw it (when, and the viewer's stats then): for the suite's messages. */
@@ -110,4 +124,10 @@ export interface P2pBenchRow {
   playing: number;
   /** Peers each viewer was connected to at the end, on average. */
   peersPerViewer: number;
+  /**
+   * RTCPeerConnections each viewer's page created in the window, on average: every announce (the tracker's 10 s) makes
+   * five offers, and every offer relayed to a peer makes it a connection to answer with, whether or not the two are
+   * connected already (p2p-media-loader then drops the duplicate).
+   */
+  peerConnectionsPerViewer: number;
 }

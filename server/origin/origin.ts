@@ -66,11 +66,11 @@ export class Origin {
    * Every variant the multivariant playlists of the streams being served have listed (each rendition's current rates
    * and those published before them), as the playlist wrote them: the P2P swarms a viewer of these streams may be in.
    */
-  publishedVariants(): Array<{ stream: string; variant: SwarmVariant }> {
-    const published: Array<{ stream: string; variant: SwarmVariant }> = [];
+  publishedVariants(): Array<{ stream: string; rendition: string; variant: SwarmVariant }> {
+    const published: Array<{ stream: string; rendition: string; variant: SwarmVariant }> = [];
     for (const stream of this.#streams.values()) {
       for (const timeline of stream.renditions()) {
-        for (const variant of timeline.publishedVariants()) published.push({ stream: stream.name, variant: swarmVariantOf(variant) });
+        for (const variant of timeline.publishedVariants()) published.push({ stream: stream.name, rendition: timeline.rendition, variant: swarmVariantOf(variant) });
       }
     }
     return published;

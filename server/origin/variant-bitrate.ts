@@ -47,9 +47,10 @@ export function variantRates(window: readonly SegmentSize[], declaredBps: number
 
 /**
  * How far (as a fraction of the published value) a measured rate may drift before the published rates follow it.
- * BANDWIDTH is part of a variant's identity for P2P (p2p-media-loader hashes it into the swarm, shared/p2p-swarm.ts):
- * viewers who read the multivariant playlist at different times must see the same value to meet, so it must not move
- * with every segment. 20 % keeps AVERAGE-BANDWIDTH within the 25 % of the real rate players size renditions by.
+ * BANDWIDTH is part of a variant's info hash for P2P (p2p-media-loader hashes it, shared/p2p-swarm.ts): the tracker
+ * puts every hash of a rendition in one swarm (server/tracker/admission.ts), but admits only the hashes of rates
+ * published lately, so they must not move with every segment. 20 % keeps AVERAGE-BANDWIDTH within the 25 % of the
+ * real rate players size renditions by.
  */
 export const REPUBLISH_DRIFT = 0.2;
 

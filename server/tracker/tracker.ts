@@ -1,12 +1,13 @@
 // The WebTorrent tracker viewers find each other through: bittorrent-tracker's server on the WebSocket upgrades of
-// /tracker that the HTTP server hands it, admitting only the swarms of the origin's streams, within bounds.
+// /tracker that the HTTP server hands it, admitting only the swarms of the origin's streams, within bounds, with one
+// swarm per rendition whatever BANDWIDTH each viewer's multivariant playlist said (admission.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Server, type AnnounceParams } from 'bittorrent-tracker';
 import { Registry } from 'prom-client';
 import type { WebSocket } from 'ws';
 import { log } from '../log.ts';
-import { SwarmAdmission, type SwarmDirectory } from './admission.ts';
+import { SwarmAdmission, hexOf, type SwarmDirectory } from './admission.ts';
 import { AnnounceRate } from './announce-rate.ts';
 import { resolveTrackerConfig, type TrackerConfig } from './config.ts';
 import { AnnounceRefused } from './errors.ts';
@@ -29,6 +30,11 @@ interface Connection {
   memberships: Set<string>;
   /** The one stream whose swarms this connection may join (its playback token's), when playback tokens are on. */
   stream: string | undefined;
+  /**
+   * The info hash (hex) this connection announced for each rendition swarm it is in (by the swarm's hex key): what the
+   * tracker writes back into every message it sends this connection about that swarm, which its client files by info hash.
+   */
+  announcedAs: Map<string, string>;
 }
 
 export class Tracker {
@@ -91,6 +97,8 @@ export class Tracker {
     socket.once('close', () => this.#open--);
     this.#server.ws.handleUpgrade(req, socket, head, (ws) => {
       this.#pendingStreams.set(ws, stream);
+      const send = ws.send.bind(ws) as (data: unknown, ...rest: unknown[]) => void;
+      ws.send = ((data: unknown, ...rest: unknown[]) => send(this.#asAnnounced(ws, data), ...rest)) as typeof ws.send;
       this.#server.ws.emit('connection', ws, req);
     });
   }
@@ -126,6 +134,7 @@ export class Tracker {
       rate: new AnnounceRate(this.config.announceBurst, this.config.announcesPerSecond, Date.now()),
       memberships: new Set(),
       stream: this.#pendingStreams.get(socket),
+      announcedAs: new Map(),
     });
     this.#pendingStreams.delete(socket);
     socket.on('error', (err: Error & { code?: string }) => {
@@ -138,15 +147,18 @@ export class Tracker {
   async #admit(infoHash: string, params: AnnounceParams): Promise<void> {
     const connection = this.#connections.get(params.socket);
     if (!connection) throw new Error('connection closed');
-    const membership = `${infoHash} ${params.peer_id}`;
     // Leaving a swarm is never refused for its rate: it only frees room.
     if (params.event !== 'stopped' && !connection.rate.take(Date.now())) throw this.#refuse('rate-limited', infoHash);
-    const stream = await this.#admission.streamOf(infoHash);
-    if (stream === undefined) throw this.#refuse('unknown-swarm', infoHash);
-    if (connection.stream !== undefined && stream !== connection.stream) throw this.#refuse('other-stream', infoHash);
+    const admitted = await this.#admission.swarmOf(infoHash);
+    if (admitted === undefined) throw this.#refuse('unknown-swarm', infoHash);
+    if (connection.stream !== undefined && admitted.stream !== connection.stream) throw this.#refuse('other-stream', infoHash);
     // bittorrent-tracker would file a peer whose connection closed while this announce was being admitted.
     if (!this.#connections.has(params.socket)) throw new Error('connection closed');
-    const swarm = this.#server.torrents[infoHash];
+    // bittorrent-tracker files the announce (and relays its offers and answers) under params.info_hash.
+    const swarmKey = this.#swarmKeyFor(connection, admitted.swarm, infoHash);
+    params.info_hash = swarmKey;
+    const membership = `${swarmKey} ${params.peer_id}`;
+    const swarm = this.#server.torrents[swarmKey];
     const member = swarm?.peers.peek(params.peer_id) !== undefined;
     if (params.event === 'stopped') {
       connection.memberships.delete(membership);
@@ -159,6 +171,31 @@ export class Tracker {
     }
     this.#metrics.announces.inc();
     this.#countRelayed(params, swarm?.peers.length ?? 0, member);
+  }
+
+  /**
+   * The rendition's swarm for `infoHash`, remembering that this connection announced it so; `infoHash` itself (a swarm
+   * of its own) when the connection is already in the rendition's swarm under another of its hashes (two players on one
+   * page that read the playlist at different times: what the tracker sends back could not say which of them it is for).
+   */
+  #swarmKeyFor(connection: Connection, swarm: string, infoHash: string): string {
+    const announced = connection.announcedAs.get(swarm);
+    if (announced !== undefined && announced !== infoHash) {
+      const inSwarm = [...connection.memberships].some((membership) => membership.startsWith(`${swarm} `));
+      if (inSwarm) return infoHash;
+    }
+    connection.announcedAs.set(swarm, infoHash);
+    return swarm;
+  }
+
+  /** A message for `socket` with the swarm's key in `info_hash` written back as the info hash the socket announced. */
+  #asAnnounced(socket: WebSocket, data: unknown): unknown {
+    const announcedAs = this.#connections.get(socket)?.announcedAs;
+    if (!announcedAs?.size || typeof data !== 'string') return data;
+    const message = JSON.parse(data) as { info_hash?: unknown };
+    if (typeof message.info_hash !== 'string') return data;
+    const announced = announcedAs.get(hexOf(message.info_hash));
+    return announced === undefined ? data : JSON.stringify({ ...message, info_hash: Buffer.from(announced, 'hex').toString('latin1') });
   }
 
   /** bittorrent-tracker relays an offer to each of up to `numwant` other peers of the swarm, and an answer to its addressee. */
@@ -175,3 +212,4 @@ export class Tracker {
     return new AnnounceRefused(reason, infoHash);
   }
 }
+

@@ -87,7 +87,7 @@ describe('Origin.publishedVariants', () => {
     expect(origin.publishedVariants()).toEqual([]);
     packager.sendInit({ frameRate: 29.97 });
     expect(origin.publishedVariants()).toEqual([
-      { stream: 'cam', variant: { bandwidth: 2_628_000, codecs: 'avc1.42001f,opus', width: 1280, height: 720, frameRate: '29.970' } },
+      { stream: 'cam', rendition: 'v0', variant: { bandwidth: 2_628_000, codecs: 'avc1.42001f,opus', width: 1280, height: 720, frameRate: '29.970' } },
     ]);
     origin.detach('cam');
     expect(origin.publishedVariants()).toEqual([]);

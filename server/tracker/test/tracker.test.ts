@@ -128,6 +128,77 @@ describe('admission', () => {
   });
 });
 
+describe('one swarm per rendition', () => {
+  it('puts viewers who read the BANDWIDTH declared at go-live and the one measured later in one swarm, each addressed by its own info hash', async () => {
+    const h = await startOrigin();
+    const packager = new FakePackager('v0');
+    h.origin.attach('news', packager);
+    packager.sendInit();
+    packager.sendPart();
+    // A waiting audience reads the multivariant playlist at go-live, with the publisher's declared rate ...
+    const declared = await libraryInfoHash(h.baseUrl, 'news', 'v0');
+    packager.sendParts(PARTS_PER_SEGMENT);
+    // ... and a later viewer with the rate measured from the first segment: another info hash for the same media.
+    const measured = await libraryInfoHash(h.baseUrl, 'news', 'v0');
+    expect(measured).not.toBe(declared);
+    const early = await openSocket(h.trackerUrl);
+    early.ws.send(announceMessage(declared, 'a'.repeat(20)));
+    await pollUntil(async () => early.messages.length, (n) => n === 1, 2_000, 'the early viewer joined');
+    expect(early.messages[0]).toMatchObject({ action: 'announce', info_hash: declared, incomplete: 1 });
+    const late = await openSocket(h.trackerUrl);
+    const offer = { type: 'offer', sdp: 'v=0 (not used: no connection is made)' };
+    late.ws.send(announceMessage(measured, 'b'.repeat(20), { numwant: 1, offers: [{ offer, offer_id: 'o'.repeat(20) }] }));
+    await pollUntil(async () => late.messages.length, (n) => n === 1, 2_000, 'the late viewer joined');
+    // The late viewer is told of two peers, under the hash it announced (its client drops a message for another hash) ...
+    expect(late.messages[0]).toMatchObject({ action: 'announce', info_hash: measured, incomplete: 2 });
+    // ... its offer reaches the early viewer under the early viewer's own hash, and the answer comes back under the late one's.
+    await pollUntil(async () => early.messages.length, (n) => n === 2, 2_000, 'offer relayed to the early viewer');
+    expect(early.messages[1]).toMatchObject({ offer, offer_id: 'o'.repeat(20), peer_id: 'b'.repeat(20), info_hash: declared });
+    early.ws.send(JSON.stringify({ action: 'announce', info_hash: declared, peer_id: 'a'.repeat(20), to_peer_id: 'b'.repeat(20), answer: { type: 'answer', sdp: 'v=0' }, offer_id: 'o'.repeat(20) }));
+    await pollUntil(async () => late.messages.find((m) => m.answer !== undefined), (m) => m !== undefined, 2_000, 'answer relayed to the late viewer');
+    expect(late.messages.find((m) => m.answer !== undefined)).toMatchObject({ peer_id: 'a'.repeat(20), info_hash: measured });
+    expect(await metric(h.tracker, 'swarmcast_tracker_swarms')).toBe(1);
+    expect(await metric(h.tracker, 'swarmcast_tracker_peers')).toBe(2);
+    // bittorrent-tracker's own client (what players run) announcing the declared hash is counted in the same swarm.
+    expect(await announceWithClient(h.trackerUrl, declared, '-SC0001-' + 'f'.repeat(12))).toEqual({ kind: 'update', complete: 0, incomplete: 3 });
+    // Another stream's rendition is a swarm of its own.
+    expect(await announceWithClient(h.trackerUrl, await libraryInfoHash(h.baseUrl, 'cam', 'v0'), '-SC0001-' + 'g'.repeat(12))).toEqual({ kind: 'update', complete: 0, incomplete: 1 });
+    expect(await metric(h.tracker, 'swarmcast_tracker_swarms')).toBe(2);
+  });
+
+  it('keeps a second info hash of the rendition on one connection (two players on a page) in a swarm of its own, each answered under its hash', async () => {
+    const h = await startOrigin();
+    const packager = new FakePackager('v0');
+    h.origin.attach('news', packager);
+    packager.sendInit();
+    packager.sendPart();
+    const declared = await libraryInfoHash(h.baseUrl, 'news', 'v0');
+    packager.sendParts(PARTS_PER_SEGMENT);
+    const measured = await libraryInfoHash(h.baseUrl, 'news', 'v0');
+    const page = await openSocket(h.trackerUrl);
+    page.ws.send(announceMessage(declared, 'a'.repeat(20)));
+    await pollUntil(async () => page.messages.length, (n) => n === 1, 2_000, 'first player joined');
+    page.ws.send(announceMessage(measured, 'b'.repeat(20)));
+    await pollUntil(async () => page.messages.length, (n) => n === 2, 2_000, 'second player joined');
+    // What the tracker sends this connection about the rendition's swarm could not say which player it is for.
+    expect(page.messages.map((m) => [m.info_hash, m.incomplete])).toEqual([
+      [declared, 1],
+      [measured, 1],
+    ]);
+    expect(await metric(h.tracker, 'swarmcast_tracker_swarms')).toBe(2);
+    // Once the first player left, the connection's next player of the rendition joins the rendition's swarm, where a
+    // viewer on another connection who read the declared rate meets it.
+    page.ws.send(announceMessage(declared, 'a'.repeat(20), { event: 'stopped' }));
+    await pollUntil(async () => page.messages.length, (n) => n === 3, 2_000, 'first player left');
+    page.ws.send(announceMessage(measured, 'd'.repeat(20)));
+    await pollUntil(async () => page.messages.length, (n) => n === 4, 2_000, 'third player joined');
+    const other = await openSocket(h.trackerUrl);
+    other.ws.send(announceMessage(declared, 'c'.repeat(20)));
+    await pollUntil(async () => other.messages.length, (n) => n === 1, 2_000, 'a viewer on another connection joined');
+    expect(other.messages[0]).toMatchObject({ info_hash: declared, incomplete: 2 });
+  });
+});
+
 describe('bounds', () => {
   it('closes a connection that sends a message over the size limit (1009)', async () => {
     const h = await startOrigin({ maxMessageBytes: 4_096 });
