@@ -152,6 +152,8 @@ describe('WHIP ingest (RFC 9725)', () => {
 
   it('DELETE on the resource ends the stream: the playlist gets EXT-X-ENDLIST', async () => {
     const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'cam');
+    // Stopping needs the key too, as on the browser path.
+    expect((await fetch(resource, { method: 'DELETE' })).status).toBe(401);
     await publisherPage.evaluate(() => (window as unknown as { whip: WhipPublisher }).whip.stop());
     await pollUntil(() => fetch(playlistUrl).then((r) => r.text()), (text) => text.includes('#EXT-X-ENDLIST'), 15_000, 'EXT-X-ENDLIST');
     await server.waitForLog(/publish\.ended stream=cam .*reason=stopped/);
