@@ -8,8 +8,8 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
   'access-control-expose-headers': 'Age, Content-Length, Date, ETag, X-Cache',
 };
 
-/** What a cross-site request may do: read media (GET, HEAD), or publish (POST an SDP offer, DELETE the session). */
-export type PreflightScope = 'playback' | 'publish';
+/** What a cross-site request may do: read media (GET, HEAD), or publish (POST an SDP offer, DELETE the session; WHIP says so in its own words). */
+export type PreflightScope = 'playback' | 'publish' | 'whip';
 
 const PREFLIGHT: Record<PreflightScope, Record<string, string>> = {
   playback: { 'access-control-allow-methods': 'GET, HEAD' },
@@ -18,6 +18,13 @@ const PREFLIGHT: Record<PreflightScope, Record<string, string>> = {
     'access-control-allow-headers': 'Authorization, Content-Type',
     // A publisher on another site needs the session's Location to stop, and the targets to cut its keyframes.
     'access-control-expose-headers': 'Location, X-Segment-Target-Ms, X-Part-Target-Ms',
+  },
+  // RFC 9725 §4.1: the endpoint answers OPTIONS with the methods it takes (no PATCH: no trickle ICE) and Accept-Post.
+  whip: {
+    'access-control-allow-methods': 'POST, DELETE, OPTIONS',
+    'access-control-allow-headers': 'Authorization, Content-Type',
+    'access-control-expose-headers': 'Location',
+    'accept-post': 'application/sdp',
   },
 };
 

@@ -1,4 +1,4 @@
-// The publish API: POST an SDP offer to go live, DELETE the returned Location to stop.
+// The publish API: POST an SDP offer to go live, DELETE the returned Location to stop; the same for WHIP (RFC 9725) under /api/whip/.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HTTPVersion, Instance } from 'find-my-way';
 import { BodyTooLargeError, readBody } from '../http/body.ts';
@@ -6,6 +6,7 @@ import { PUBLISH_CORS_HEADERS, registerPreflight, sendText } from '../http/index
 import { log } from '../log.ts';
 import { IngestError } from './errors.ts';
 import type { Ingest } from './ingest.ts';
+import { publishWhip } from './whip/whip-publish.ts';
 
 /** A refused publish request: its status, a short reason and the headers that go with it (WWW-Authenticate, Retry-After). */
 interface PublishRefusal {
@@ -34,15 +35,18 @@ export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: I
     sendText(res, refusal.status, refusal.text, { ...PUBLISH_CORS_HEADERS, ...refusal.headers });
     return true;
   };
+  /** Answers 415 unless the body is `application/sdp`, and says whether it did. */
+  const notSdp = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type === 'application/sdp') return false;
+    req.resume();
+    sendText(res, 415, 'the body must be an SDP offer with Content-Type: application/sdp', PUBLISH_CORS_HEADERS);
+    return true;
+  };
   router.on('POST', '/api/publish/:name', async (req, res, params) => {
     const name = params.name ?? '';
     if (await refused(req, res, name)) return;
-    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-    if (type !== 'application/sdp') {
-      req.resume();
-      sendText(res, 415, 'the body must be an SDP offer with Content-Type: application/sdp');
-      return;
-    }
+    if (notSdp(req, res)) return;
     try {
       const body = await readBody(req, ingest.config.maxOfferBytes);
       const clientAddress = addressOf(req);
@@ -60,6 +64,45 @@ export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: I
       answerError(res, name, err);
     }
   });
+
+  registerPreflight(router, '/api/whip/*', 'whip');
+  router.on('POST', '/api/whip/:name', async (req, res, params) => {
+    const name = params.name ?? '';
+    if (await refused(req, res, name)) return;
+    if (notSdp(req, res)) return;
+    try {
+      const body = await readBody(req, ingest.config.maxOfferBytes);
+      const { sessionId, answerSdp } = await publishWhip(ingest, name, body, addressOf(req));
+      res.writeHead(201, {
+        ...PUBLISH_CORS_HEADERS,
+        'Content-Type': 'application/sdp',
+        Location: `/api/whip/${name}/${sessionId}`,
+        'Cache-Control': 'no-store',
+      });
+      res.end(answerSdp);
+    } catch (err) {
+      answerError(res, name, err);
+    }
+  });
+  router.on('DELETE', '/api/whip/:name/:session', async (req, res, params) => {
+    const name = params.name ?? '';
+    if (await refused(req, res, name)) return;
+    try {
+      ingest.stop(name, params.session ?? '');
+      // RFC 9725 §4.3: 200 OK.
+      res.writeHead(200, { ...PUBLISH_CORS_HEADERS, 'Cache-Control': 'no-store' });
+      res.end();
+    } catch (err) {
+      answerError(res, name, err);
+    }
+  });
+  // No trickle ICE or ICE restarts (RFC 9725 §4.3.1): the answer carries every candidate.
+  for (const path of ['/api/whip/:name', '/api/whip/:name/:session']) {
+    router.on('PATCH', path, (req, res) => {
+      req.resume();
+      sendText(res, 405, 'this WHIP endpoint takes no trickle ICE: send every candidate in the offer', { ...PUBLISH_CORS_HEADERS, Allow: path.endsWith(':session') ? 'DELETE' : 'POST, OPTIONS' });
+    });
+  }
 
   router.on('DELETE', '/api/publish/:name/:session', async (req, res, params) => {
     const name = params.name ?? '';

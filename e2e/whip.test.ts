@@ -1,0 +1,163 @@
+// WHIP ingest end to end: @eyevinn/whip-web-client publishes Chromium's fake camera and microphone, a viewer plays, ffprobe decodes; keys, bad requests, DELETE.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './support/browser.ts';
+import { mediaPlaylistUrl, playlistWithSegments, segmentsOf } from './support/live-hls.ts';
+import { watchFor, viewerStats } from './support/pages.ts';
+import { pollUntil } from './support/poll.ts';
+import { startServer, type RunningServer } from './support/server.ts';
+import { startVite, type RunningVite } from './support/vite.ts';
+import type { WhipPublisher } from './whip/publisher-page.ts';
+
+const run = promisify(execFile);
+const KEY = 'whip-e2e-publish-key-0123';
+let server: RunningServer;
+let vite: RunningVite;
+let browser: Browser;
+let publisherPage: Page;
+let resource: string;
+let dir: string;
+
+/** A page of its own (fake camera and microphone) whose WHIP client publishes `stream`; resolves with its resource URL or rejects with the refusal. */
+async function whipPublish(stream: string, key: string | undefined): Promise<{ page: Page; result: Promise<string> }> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${vite.url}/e2e/whip/publisher.html`);
+  await page.waitForFunction(() => 'whip' in window);
+  const result = page.evaluate(
+    ([endpoint, bearer]) => (window as unknown as { whip: WhipPublisher }).whip.start(endpoint!, bearer ?? undefined),
+    [`${server.baseUrl}/api/whip/${stream}`, key ?? null] as const,
+  );
+  return { page, result };
+}
+
+const OFFER_SHAPE = ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0'];
+
+beforeAll(async () => {
+  server = await startServer({ PUBLISH_KEY: KEY });
+  vite = await startVite({ prebundle: ['@eyevinn/whip-web-client'] });
+  browser = await launchChromium();
+  dir = await mkdtemp(join(tmpdir(), 'swarmcast-whip-'));
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await vite?.close();
+  await server?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('WHIP ingest (RFC 9725)', () => {
+  it('answers OPTIONS with CORS and Accept-Post, PATCH with 405, a wrong content type with 415, garbage SDP with 400', async () => {
+    const endpoint = `${server.baseUrl}/api/whip/probe`;
+    const options = await fetch(endpoint, { method: 'OPTIONS', headers: { Origin: 'http://example.test', 'Access-Control-Request-Method': 'POST' } });
+    expect(options.status).toBe(204);
+    expect(options.headers.get('accept-post')).toBe('application/sdp');
+    expect(options.headers.get('access-control-allow-origin')).toBe('*');
+    expect(options.headers.get('access-control-allow-methods')).not.toContain('PATCH');
+    const auth = { Authorization: `Bearer ${KEY}` };
+    expect((await fetch(endpoint, { method: 'PATCH', headers: { ...auth, 'Content-Type': 'application/trickle-ice-sdpfrag' }, body: 'a=end-of-candidates' })).status).toBe(405);
+    expect((await fetch(endpoint, { method: 'POST', headers: { ...auth, 'Content-Type': 'text/plain' }, body: 'v=0' })).status).toBe(415);
+    for (const body of ['not sdp at all', `${OFFER_SHAPE.join('\r\n')}\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n`, '\u0000'.repeat(300)]) {
+      const answer = await fetch(endpoint, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/sdp' }, body });
+      expect(answer.status).toBe(400);
+      expect(await answer.text()).toMatch(/malformed WHIP offer/);
+    }
+    // An offer with everything but H.264 with packetization-mode=1 is refused with the reason.
+    const vp8Only = [...OFFER_SHAPE, 'a=ice-ufrag:abcd', 'a=ice-pwd:0123456789012345678901', 'a=fingerprint:sha-256 00:11', 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'a=mid:0', 'a=rtpmap:96 VP8/90000', ''].join('\r\n');
+    const refused = await fetch(endpoint, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/sdp' }, body: vp8Only });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toMatch(/no H\.264 with packetization-mode=1/);
+    expect(await fetch(`${server.baseUrl}/healthz`).then((r) => r.json())).toMatchObject({ status: 'ok', liveStreams: 0 });
+  }, 30_000);
+
+  it('refuses a missing or wrong Bearer key exactly as the browser publish path does, and nothing goes live', async () => {
+    for (const headers of [{}, { Authorization: 'Bearer not-the-key-at-all-0000' }] as Record<string, string>[]) {
+      const init = { method: 'POST', headers: { ...headers, 'Content-Type': 'application/sdp' }, body: 'v=0\r\n' };
+      const [whip, browserPath] = await Promise.all([fetch(`${server.baseUrl}/api/whip/nokey`, init), fetch(`${server.baseUrl}/api/publish/nokey`, init)]);
+      expect([401, 403]).toContain(whip.status);
+      expect(whip.status).toBe(browserPath.status);
+      expect(whip.headers.get('www-authenticate')).toBe(browserPath.headers.get('www-authenticate'));
+    }
+    const { page, result } = await whipPublish('nokey', 'wrong-key-for-this-server-0');
+    await expect(result).rejects.toThrow(/WHIP POST answered 40[13]/);
+    await page.context().close();
+    expect((await fetch(`${server.baseUrl}/live/nokey/index.m3u8`)).status).toBe(404);
+  }, 60_000);
+
+  it('publishes from Chromium with @eyevinn/whip-web-client: 201 + Location, H.264 + Opus in the HLS, segments on keyframes at the grid', async () => {
+    const published = await whipPublish('cam', KEY);
+    publisherPage = published.page;
+    resource = await published.result;
+    expect(resource).toMatch(new RegExp(`^${server.baseUrl}/api/whip/cam/[0-9a-f]+$`));
+    const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'cam', 30_000);
+    const multivariant = await fetch(`${server.baseUrl}/live/cam/index.m3u8`).then((r) => r.text());
+    expect(multivariant).toMatch(/CODECS="avc1\.[0-9a-f]{6},opus"/);
+    const playlist = await playlistWithSegments(playlistUrl, 4, 40_000);
+    const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)![1]!;
+    // The grid (2 s segments, 200 ms parts by default): segment 0 is two parts long, segment 1 runs to 2 s, then one
+    // every 2 s. Each segment starts on the keyframe asked for just before its boundary, within a few frames of it (the sender's reaction time).
+    const durations = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]));
+    const starts = durations.slice(0, 4).map((_, i) => durations.slice(0, i).reduce((sum, d) => sum + d, 0));
+    expect(starts.slice(1)).toHaveLength(3);
+    starts.slice(1).forEach((start, i) => {
+      const boundary = i === 0 ? 0.4 : 2 * i;
+      expect(start).toBeGreaterThanOrEqual(boundary - 0.02);
+      expect(start).toBeLessThan(boundary + 0.3);
+    });
+    const initBytes = new Uint8Array(await (await fetch(new URL(init, playlistUrl))).arrayBuffer());
+    for (const [index, segment] of segmentsOf(playlist).slice(1, 3).entries()) {
+      const segmentBytes = new Uint8Array(await (await fetch(new URL(segment, playlistUrl))).arrayBuffer());
+      const file = join(dir, `segment-${index}.mp4`);
+      await writeFile(file, Buffer.concat([initBytes, segmentBytes]));
+      const { streams } = JSON.parse((await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', file])).stdout) as {
+        streams: { codec_name: string; width?: number }[];
+      };
+      expect(streams.map((s) => s.codec_name).sort()).toEqual(['h264', 'opus']);
+      const flags = (await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=flags', '-of', 'csv=p=0', file])).stdout.trim().split('\n');
+      expect(flags[0]).toMatch(/^K/);
+      expect(flags.length).toBeGreaterThan(20);
+      // Every frame and the audio decode.
+      await run('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-f', 'null', '-']);
+    }
+    await server.waitForLog(/publish\.accepted stream=cam .*path=whip/);
+  }, 120_000);
+
+  it('plays on /watch in Chromium: frames and audio decoded, and the glass-to-glass latency from the sender reports', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${server.baseUrl}/watch?stream=cam`);
+    await page.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
+    const stretch = await watchFor(page, 4);
+    expect(stretch.last.decodedFrames).toBeGreaterThan(stretch.first.decodedFrames + 30);
+    expect(stretch.last.audioDecodedBytes ?? 0).toBeGreaterThan(0);
+    const stats = await viewerStats(page);
+    // PROGRAM-DATE-TIME is the sender's capture clock (RTCP sender reports): the latency is real and about LL-HLS's.
+    expect(stats.latencyMs).not.toBeNull();
+    expect(stats.latencyMs!).toBeGreaterThan(0);
+    expect(stats.latencyMs!).toBeLessThan(5_000);
+    console.log(`WHIP publisher → viewer latency: ${Math.round(stats.latencyMs!)} ms (samples: ${stretch.samples.map((s) => Math.round(s.latencyMs ?? -1)).join(', ')})`);
+    await page.context().close();
+  }, 90_000);
+
+  it('refuses a second publisher of the live name (409, as the other paths)', async () => {
+    const { page, result } = await whipPublish('cam', KEY);
+    await expect(result).rejects.toThrow(/WHIP POST answered 409/);
+    await page.context().close();
+    expect(await fetch(`${server.baseUrl}/healthz`).then((r) => r.json())).toMatchObject({ liveStreams: 1 });
+  }, 60_000);
+
+  it('DELETE on the resource ends the stream: the playlist gets EXT-X-ENDLIST', async () => {
+    const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'cam');
+    // Stopping needs the key too, as on the browser path.
+    expect((await fetch(resource, { method: 'DELETE' })).status).toBe(401);
+    await publisherPage.evaluate(() => (window as unknown as { whip: WhipPublisher }).whip.stop());
+    await pollUntil(() => fetch(playlistUrl).then((r) => r.text()), (text) => text.includes('#EXT-X-ENDLIST'), 15_000, 'EXT-X-ENDLIST');
+    await server.waitForLog(/publish\.ended stream=cam .*reason=stopped/);
+    // The resource is gone.
+    expect((await fetch(resource, { method: 'DELETE', headers: { Authorization: `Bearer ${KEY}` } })).status).toBe(404);
+  }, 30_000);
+});
