@@ -137,6 +137,14 @@ function hex(byte: number): string {
   return byte.toString(16).padStart(2, '0');
 }
 
+/** The avcC record of parameter sets taken from an Annex-B or RTP stream, for samples with 4-byte NAL lengths. */
+export function avcCFromParameterSets(sps: readonly Uint8Array[], pps: readonly Uint8Array[]): Uint8Array {
+  const first = sps[0];
+  if (!first || first.byteLength < 4 || pps.length === 0) throw new CodecConfigError(`H.264 parameter sets: ${sps.length} SPS and ${pps.length} PPS`);
+  if (sps.length > 31 || pps.length > 255) throw new CodecConfigError(`H.264 parameter sets: ${sps.length} SPS and ${pps.length} PPS (at most 31 and 255)`);
+  return writeAvcC({ profile: first[1]!, profileCompatibility: first[2]!, level: first[3]!, nalLengthSize: 4, sps: [...sps], pps: [...pps], extension: new Uint8Array(0) });
+}
+
 /** `avc1.PPCCLL` from an SPS NAL unit (with its header byte): profile, constraint flags and level, as RFC 6381 writes them. */
 export function avcCodecString(sps: Uint8Array): string {
   if (sps.byteLength < 4) throw new CodecConfigError(`an H.264 SPS of ${sps.byteLength} bytes`);

@@ -13,7 +13,7 @@ import {
   parseHevcSps,
 } from '../../../shared/codecs/hevc.ts';
 import { CodecConfigError } from '../../../shared/codecs/errors.ts';
-import { avcCodecString, avcPictureSize, writeAvcC } from '../../../shared/codecs/h264.ts';
+import { avcCFromParameterSets, avcCodecString, avcPictureSize } from '../../../shared/codecs/h264.ts';
 import { TsDemuxError } from './errors.ts';
 
 const AVC_NAL_IDR = 5;
@@ -91,15 +91,8 @@ export function videoDecoderConfig(codec: VideoCodec, sets: ParameterSets, strea
   try {
     if (codec === 'h264') {
       const sps = sets.sps[0];
-      if (!sps || sps.byteLength < 4 || sets.pps.length === 0 || sets.sps.length > 31 || sets.pps.length > 255) {
-        throw new TsDemuxError('bad-media', `H.264 parameter sets: ${sets.sps.length} SPS and ${sets.pps.length} PPS`, streamName);
-      }
-      return {
-        codec: avcCodecString(sps),
-        // 4-byte NAL lengths: the samples are written by lengthPrefixed (shared/codecs/annex-b.ts).
-        description: writeAvcC({ profile: sps[1]!, profileCompatibility: sps[2]!, level: sps[3]!, nalLengthSize: 4, sps: sets.sps, pps: sets.pps, extension: new Uint8Array(0) }),
-        ...avcPictureSize(sps),
-      };
+      if (!sps) throw new TsDemuxError('bad-media', 'H.264 without an SPS', streamName);
+      return { codec: avcCodecString(sps), description: avcCFromParameterSets(sets.sps, sets.pps), ...avcPictureSize(sps) };
     }
     const description = hevcDecoderConfigurationRecord(sets);
     const info = parseHevcSps(sets.sps[0]!);

@@ -1,7 +1,8 @@
 // Turns one WHIP publisher's depacketized media into the wire messages every ingest path hands the packager: tracks, the clock, chunks.
 import { gridSegmentIndex, type SegmentGrid } from '../../../shared/segment-grid.ts';
 import type { AudioTrackConfig, VideoTrackConfig, WireMessage } from '../../../shared/protocol/index.ts';
-import { avcPictureSize } from '../rtmp/codec-config.ts';
+import { CodecConfigError } from '../../../shared/codecs/errors.ts';
+import { avcCFromParameterSets, avcCodecString, avcPictureSize } from '../../../shared/codecs/h264.ts';
 import { RtpFormatError } from '../rtp/errors.ts';
 import { avcSample, NAL_PPS, NAL_SPS, type AccessUnit } from '../rtp/h264-depacketizer.ts';
 import { OPUS_CLOCK_RATE, opusPacketDurationUs } from '../rtp/opus.ts';
@@ -164,7 +165,7 @@ export class RtpToWire {
     if (pps) this.#pps = pps;
     if (!sps) return;
     if (sps.byteLength < 4) throw new RtpFormatError('bad-config', `an H.264 SPS of ${sps.byteLength} bytes`);
-    const size = avcPictureSize(sps);
+    const size = asConfigError(() => avcPictureSize(sps));
     if (this.#size && (size.width !== this.#size.width || size.height !== this.#size.height)) {
       // The sender scaled its picture (CPU or bandwidth adaptation): the new SPS travels in-band with every keyframe.
       this.#options.onWarning?.('whip.picture-size-changed', `${this.#size.width}x${this.#size.height} → ${size.width}x${size.height}`);
@@ -184,8 +185,8 @@ export class RtpToWire {
       type: 'track',
       kind: 'video',
       trackId: WHIP_VIDEO_TRACK_ID,
-      codec: `avc1.${hex(sps[1]!)}${hex(sps[2]!)}${hex(sps[3]!)}`,
-      description: avcDecoderConfigurationRecord(sps, this.#pps!),
+      codec: avcCodecString(sps),
+      description: asConfigError(() => avcCFromParameterSets([sps], [this.#pps!])),
       width,
       height,
       rendition: `${height}p`,
@@ -200,16 +201,12 @@ export class RtpToWire {
   }
 }
 
-function hex(byte: number): string {
-  return byte.toString(16).padStart(2, '0');
-}
-
-/** The avcC record (ISO 14496-15 §5.3.3) of one SPS and one PPS, 4-byte NAL lengths. */
-function avcDecoderConfigurationRecord(sps: Uint8Array, pps: Uint8Array): Uint8Array {
-  const out = new Uint8Array(11 + sps.byteLength + pps.byteLength);
-  out.set([1, sps[1]!, sps[2]!, sps[3]!, 0xff, 0xe1, sps.byteLength >> 8, sps.byteLength & 0xff]);
-  out.set(sps, 8);
-  out.set([1, pps.byteLength >> 8, pps.byteLength & 0xff], 8 + sps.byteLength);
-  out.set(pps, 11 + sps.byteLength);
-  return out;
+/** A parameter set the shared H.264 parsers refuse is the sender's bad configuration. */
+function asConfigError<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof CodecConfigError) throw new RtpFormatError('bad-config', err.message);
+    throw err;
+  }
 }

@@ -289,16 +289,19 @@ describe('SRT listener with SRT_PASSPHRASE', () => {
       const attempt = ffmpegPublish(file, `srt://127.0.0.1:${port}?streamid=publish:secret:${KEY}${passphrase}`);
       expect(await attempt.exit).not.toBe(0);
     }
-    // The key was right, so those callers were admitted before libsrt compared passphrases: each ended at once, with no byte.
+    // The key was right, so a caller may have been admitted before libsrt compared passphrases (whether libsrt gets
+    // that far before refusing varies from run to run): any that was ended at once as a protocol error, with no byte.
     const refused = await Promise.all(received.map((r) => r.end));
-    expect(refused.map(([reason]) => reason)).toEqual(['protocol-error', 'protocol-error']);
-    expect(received.map((r) => r.chunks.length)).toEqual([0, 0]);
+    expect(refused.every(([reason]) => reason === 'protocol-error')).toBe(true);
+    expect(received.every((r) => r.chunks.length === 0)).toBe(true);
     expect(ingest.streamCount).toBe(0);
+    const before = received.length;
 
     const copy = join(dir, 'secret-sent.ts');
     const publish = ffmpegPublish(file, `srt://127.0.0.1:${port}?streamid=publish:secret:${KEY}&passphrase=${PASSPHRASE}&${LATENCY}`, copy);
     expect(await publish.exit, publish.stderr()).toBe(0);
-    const accepted = received[2]!;
+    expect(received.length).toBe(before + 1);
+    const accepted = received[before]!;
     await accepted.end;
     expectSent(accepted, copy, 2);
   });
