@@ -24,13 +24,13 @@ let resource: string;
 let dir: string;
 
 /** A page of its own (fake camera and microphone) whose WHIP client publishes `stream`; resolves with its resource URL or rejects with the refusal. */
-async function whipPublish(stream: string, key: string | undefined): Promise<{ page: Page; result: Promise<string> }> {
+async function whipPublish(stream: string, key: string | undefined, endpoint = `${server.baseUrl}/api/whip/${stream}`): Promise<{ page: Page; result: Promise<string> }> {
   const page = await (await browser.newContext()).newPage();
   await page.goto(`${vite.url}/e2e/whip/publisher.html`);
   await page.waitForFunction(() => 'whip' in window);
   const result = page.evaluate(
     ([endpoint, bearer]) => (window as unknown as { whip: WhipPublisher }).whip.start(endpoint!, bearer ?? undefined),
-    [`${server.baseUrl}/api/whip/${stream}`, key ?? null] as const,
+    [endpoint, key ?? null] as const,
   );
   return { page, result };
 }
@@ -160,4 +160,24 @@ describe('WHIP ingest (RFC 9725)', () => {
     // The resource is gone.
     expect((await fetch(resource, { method: 'DELETE', headers: { Authorization: `Bearer ${KEY}` } })).status).toBe(404);
   }, 30_000);
+
+  it('the broadcaster page shows the WHIP server and bearer token (hidden), and the WHIP client publishes with exactly them', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.baseUrl}/broadcast?stream=frompage&key=${KEY}`);
+      await page.waitForSelector('#whip-fields:not([hidden])', { timeout: 10_000 });
+      const shown = { url: await page.inputValue('#whip-url'), token: await page.inputValue('#whip-token') };
+      expect(shown).toEqual({ url: `${server.baseUrl}/api/whip/frompage`, token: KEY });
+      expect(await page.getAttribute('#whip-token', 'type')).toBe('password');
+      const published = await whipPublish('frompage', shown.token, shown.url);
+      try {
+        expect(await published.result).toMatch(/\/api\/whip\/frompage\/[0-9a-f]+$/);
+        await mediaPlaylistUrl(server.baseUrl, 'frompage', 30_000);
+      } finally {
+        await published.page.context().close();
+      }
+    } finally {
+      await page.close();
+    }
+  }, 90_000);
 });

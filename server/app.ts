@@ -103,6 +103,8 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
       iceServers: config.iceServers,
       ...(rtmpPort !== undefined && { rtmp: { port: rtmpPort } }),
       ...(srtPort !== undefined && { srt: { port: srtPort, passphrase: config.srtPassphrase !== undefined } }),
+      // WHIP is served wherever the ingest is (origin roles), under this server's own address.
+      ...(config.role !== 'edge' && { whip: true }),
     });
     sendBody(res, 200, 'application/json', clientConfig, { 'cache-control': `public, max-age=${CLIENT_CONFIG_MAX_AGE_S}` });
   });

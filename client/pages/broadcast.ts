@@ -58,6 +58,11 @@ const ui = {
   srtUrl: $<HTMLInputElement>('srt-url'),
   copySrtUrl: $<HTMLButtonElement>('copy-srt-url'),
   srtPassphraseNote: $<HTMLParagraphElement>('srt-passphrase-note'),
+  whipFields: $<HTMLDivElement>('whip-fields'),
+  whipUrl: $<HTMLInputElement>('whip-url'),
+  whipToken: $<HTMLInputElement>('whip-token'),
+  copyWhipUrl: $<HTMLButtonElement>('copy-whip-url'),
+  copyWhipToken: $<HTMLButtonElement>('copy-whip-token'),
 };
 
 const BADGE_TEXT: Record<BroadcasterState, string> = { idle: 'Offline', connecting: 'Connecting…', live: 'Live', error: 'Error' };
@@ -166,16 +171,18 @@ interface EncoderPorts {
   rtmp?: number;
   srt?: number;
   srtPassphrase?: boolean;
+  whip?: boolean;
 }
 let encoderPorts: EncoderPorts = {};
 
 /**
  * What an OBS or ffmpeg user pastes: RTMP's server and stream key (the key in the stream key, as OBS sends it), SRT's
- * one address (the key in its streamid; written as is: ffmpeg 5.1 does not decode %-escapes there).
+ * one address (the key in its streamid; written as is: ffmpeg 5.1 does not decode %-escapes there), WHIP's endpoint on
+ * this server with the key as its bearer token.
  */
 function updateEncoderPanel(): void {
-  const { rtmp, srt, srtPassphrase } = encoderPorts;
-  if (rtmp === undefined && srt === undefined) return;
+  const { rtmp, srt, srtPassphrase, whip } = encoderPorts;
+  if (rtmp === undefined && srt === undefined && !whip) return;
   const host = location.hostname.includes(':') ? `[${location.hostname}]` : location.hostname;
   const name = ui.stream.value.trim();
   const key = ui.key.value.trim();
@@ -188,6 +195,11 @@ function updateEncoderPanel(): void {
     ui.srtUrl.value = name ? `srt://${host}:${srt}?streamid=publish:${name}${key ? `:${key}` : ''}` : '';
     ui.srtPassphraseNote.hidden = !srtPassphrase;
     ui.srtFields.hidden = false;
+  }
+  if (whip) {
+    ui.whipUrl.value = name ? `${location.origin}/api/whip/${name}` : '';
+    ui.whipToken.value = key;
+    ui.whipFields.hidden = false;
   }
   ui.encoderPanel.hidden = false;
 }
@@ -355,13 +367,18 @@ ui.key.addEventListener('input', updateEncoderPanel);
 copyText(ui.copyRtmpServer, () => ui.rtmpServer.value);
 copyText(ui.copyRtmpKey, () => ui.rtmpKey.value);
 copyText(ui.copySrtUrl, () => ui.srtUrl.value);
+copyText(ui.copyWhipUrl, () => ui.whipUrl.value);
+copyText(ui.copyWhipToken, () => ui.whipToken.value);
 // Without an answer (an older server, RTMP and SRT off) the encoder panel stays hidden: the page itself still publishes.
 void fetch('/api/config')
-  .then((res) => (res.ok ? (res.json() as Promise<{ rtmp?: { port?: unknown }; srt?: { port?: unknown; passphrase?: unknown } }>) : null))
+  .then((res) =>
+    res.ok ? (res.json() as Promise<{ rtmp?: { port?: unknown }; srt?: { port?: unknown; passphrase?: unknown }; whip?: unknown }>) : null,
+  )
   .then((config) => {
     encoderPorts = {
       ...(typeof config?.rtmp?.port === 'number' && { rtmp: config.rtmp.port }),
       ...(typeof config?.srt?.port === 'number' && { srt: config.srt.port, srtPassphrase: config.srt.passphrase === true }),
+      ...(config?.whip === true && { whip: true }),
     };
     updateEncoderPanel();
   })

@@ -293,7 +293,7 @@ describe('in the server', () => {
     expect(metrics).toMatch(/^swarmcast_tracker_swarms 0$/m);
     const config = await fetch(`${base}/api/config`);
     expect(config.headers.get('access-control-allow-origin')).toBe('*');
-    expect(await config.json()).toEqual({ iceServers });
+    expect(await config.json()).toEqual({ iceServers, whip: true });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const elsewhere = new WebSocket(`${base.replace('http:', 'ws:')}/live/cam`);
     cleanups.push(() => discard(elsewhere));
