@@ -148,17 +148,30 @@ export class RenditionCutter {
 
   /**
    * Starts a continuation's rendition that its new publisher does not send (the rendition set changed): paused from
-   * `startUs`, its timeline then follows the others' with GAP parts (coverUntil) as a paused rung's does.
+   * `startUs`, it then mirrors the segments of a rendition with media with GAP parts (mirrorSegment), so its playlist
+   * stays live and in step, and a player on it switches to a rendition with media, as from a paused rung.
    */
   startPaused(startUs: number): void {
     if (this.#started) return;
     this.#started = true;
-    const startTicks = this.#usToTicks(startUs);
-    this.#placeOnGrid(startTicks, this.#usToTicks(FALLBACK_FRAME_US));
     this.#startUs = startUs;
-    this.#audio = [];
+    this.#nextMsn = this.#options.continuation?.firstMsn ?? 0;
     this.#sink.init(this.#options.init);
-    this.#gapEndTicks = startTicks;
+    this.#gapEndTicks = this.#usToTicks(startUs);
+  }
+
+  /**
+   * A paused rendition (startPaused) covers another rendition's segment, which ended at `endUs`, with a segment of GAP
+   * parts: segment by segment rather than on the grid, because a publisher may key the grid's short first segment or not.
+   */
+  mirrorSegment(endUs: number): void {
+    const from = this.#gapEndTicks;
+    const to = this.#usToTicks(endUs);
+    if (from === undefined || to <= from) return;
+    this.#segment = this.#newSegment(this.#ticksToUs(from), from);
+    this.#emitGapParts(this.#segment, from, to);
+    this.#closeSegment(to);
+    this.#gapEndTicks = to;
   }
 
   /** End of the last part emitted, µs since the stream's time origin. */

@@ -317,6 +317,8 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
       segment: (segment) => {
         this.#checkGop(segment);
         this.emit('segment', segment);
+        const cutter = trackId === undefined ? undefined : this.#cutters.get(trackId);
+        if (cutter) for (const absent of this.#absent.values()) absent.mirrorSegment(cutter.partsEndUs);
       },
     });
     for (const video of videos) {
@@ -355,7 +357,6 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     for (const [id, cutter] of this.#cutters) {
       if (id !== trackId) cutter.coverUntil(leader.partsEndUs, PAUSE_AFTER_PARTS * this.#options.partTargetUs);
     }
-    for (const cutter of this.#absent.values()) cutter.coverUntil(leader.partsEndUs, 0);
   }
 
   /**
