@@ -26,11 +26,11 @@ import {
 import type { ServerConfig } from './config.ts';
 import { Edge, registerEdgeRoutes, TrackerRelay } from './edge/index.ts';
 import { createListener, createPages, failInternal, registerPreflight, sendBody, sendJson, sendText } from './http/index.ts';
-import { admitSrtPublisher, Ingest, registerIngestRoutes, RtmpServer, SrtServer, type MediaTiming, type PublishedStream } from './ingest/index.ts';
+import { admitSrtPublisher, Ingest, registerIngestRoutes, RtmpServer, SrtServer } from './ingest/index.ts';
 import { log } from './log.ts';
 import { createMetrics, type MetricSources } from './metrics.ts';
 import { Origin, registerOriginRoutes } from './origin/index.ts';
-import { StreamPackager } from './packager/index.ts';
+import { ReconnectGrace } from './packager/index.ts';
 import { Tracker, TRACKER_PATH } from './tracker/index.ts';
 import { logUnhandledError } from './unhandled-error.ts';
 import { EMBED_PAGE_PREFIX } from '../shared/embed-paths.ts';
@@ -175,7 +175,16 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
     windowSegments: config.media.windowSegments,
     encryption: config.access.encryption,
   });
-  ingest.on('stream', (published) => origin.attach(published.streamName, packageStream(published, config.media)));
+  // A publisher that drops and comes back within the grace period continues its stream: nothing new to attach then.
+  const grace = new ReconnectGrace({
+    graceMs: config.ingest.publishGraceMs,
+    partTargetUs: config.media.partTargetMs * 1000,
+    segmentTargetUs: config.media.segmentTargetMs * 1000,
+  });
+  ingest.on('stream', (published) => {
+    const packager = grace.package(published);
+    if (packager) origin.attach(published.streamName, packager);
+  });
   const publishAuthorizer = new PublishAuthorizer(config.access.publish);
   if (publishAuthorizer.open) {
     log('warn', 'publish.open', { reason: 'no publish key is set: anyone who reaches this server may publish', hint: 'set PUBLISH_KEY, PUBLISH_KEYS_FILE or PUBLISH_SECRET' });
@@ -212,30 +221,10 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
     close: () => {
       tracker.close();
       ingest.close();
+      grace.close();
       origin.close();
     },
   };
-}
-
-/**
- * Ingest → packager: a packager per published stream, fed its messages and ended with it. A message the packager
- * refuses ends the publish session as a protocol error.
- */
-function packageStream(published: PublishedStream, timing: MediaTiming): StreamPackager {
-  const packager = new StreamPackager({
-    streamName: published.streamName,
-    partTargetUs: timing.partTargetMs * 1000,
-    segmentTargetUs: timing.segmentTargetMs * 1000,
-  });
-  published.on('message', (message) => {
-    try {
-      packager.push(message);
-    } catch (err) {
-      published.fail((err as Error).message);
-    }
-  });
-  published.on('end', () => packager.end());
-  return packager;
 }
 
 /**

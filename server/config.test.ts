@@ -18,6 +18,7 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   MAX_STREAMS: (c) => String(c.ingest.maxStreams),
   MAX_PUBLISHES_PER_MINUTE: (c) => String(c.ingest.maxPublishesPerMinute),
   PUBLISH_IDLE_TIMEOUT_MS: (c) => String(c.ingest.idleTimeoutMs),
+  PUBLISH_GRACE_MS: (c) => String(c.ingest.publishGraceMs),
   ICE_BIND_ADDRESS: (c) => c.ingest.iceBindAddress,
   ICE_PORT_RANGE: (c) => (c.ingest.icePortRangeBegin ? `${c.ingest.icePortRangeBegin}-${c.ingest.icePortRangeEnd}` : 'any'),
   ICE_SERVERS: (c) => JSON.stringify(c.iceServers),

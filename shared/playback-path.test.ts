@@ -21,7 +21,11 @@ describe('object names', () => {
     expect(initObjectName('k3x9')).toBe('init-k3x9.mp4');
     expect(segmentObjectName('k3x9', 41)).toBe('k3x9-41.m4s');
     expect(partObjectName('k3x9', 41, 2)).toBe('k3x9-41.2.m4s');
-    expect(parseObjectName(initObjectName('k3x9'))).toEqual({ kind: 'init', epoch: 'k3x9' });
+    expect(parseObjectName(initObjectName('k3x9'))).toEqual({ kind: 'init', epoch: 'k3x9', version: 0 });
+    // A publisher that reconnected with new codec parameters brings a second init segment.
+    expect(initObjectName('k3x9', 2)).toBe('init-k3x9-2.mp4');
+    expect(parseObjectName(initObjectName('k3x9', 2))).toEqual({ kind: 'init', epoch: 'k3x9', version: 2 });
+    expect(parseObjectName('init-k3x9-0.mp4')).toBeNull();
     expect(parseObjectName(segmentObjectName('k3x9', 0))).toEqual({ kind: 'segment', epoch: 'k3x9', msn: 0 });
     expect(parseObjectName(partObjectName('k3x9', 123456789, 49))).toEqual({ kind: 'part', epoch: 'k3x9', msn: 123456789, partIndex: 49 });
   });
@@ -73,7 +77,7 @@ describe('playback paths', () => {
       kind: 'object',
       stream: 'my-show',
       rendition: '720p',
-      object: { kind: 'init', epoch: 'e1' },
+      object: { kind: 'init', epoch: 'e1', version: 0 },
     });
   });
 

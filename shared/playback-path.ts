@@ -24,7 +24,8 @@ export const SEGMENT_DIGESTS = 'digests.json';
 
 /** The publish epoch in every object name keeps a reused stream name from colliding with cached objects. */
 export type ObjectName =
-  | { kind: 'init'; epoch: string }
+  /** `version` counts the init segments of one publish: a publisher that reconnects may bring new codec parameters. */
+  | { kind: 'init'; epoch: string; version: number }
   | { kind: 'segment'; epoch: string; msn: number }
   | { kind: 'part'; epoch: string; msn: number; partIndex: number }
   /** The AES-128 key of key period `period` (segments period × N … period × N + N − 1) of an encrypted stream. */
@@ -36,12 +37,12 @@ export type PlaybackPath =
   | { kind: 'digests'; stream: string; rendition: string }
   | { kind: 'object'; stream: string; rendition: string; object: ObjectName };
 
-const INIT_PATTERN = /^init-([a-z0-9]{1,16})\.mp4$/;
+const INIT_PATTERN = /^init-([a-z0-9]{1,16})(?:-([1-9][0-9]{0,5}))?\.mp4$/;
 const KEY_PATTERN = /^key-([a-z0-9]{1,16})-(0|[1-9][0-9]{0,14})\.key$/;
 const MEDIA_PATTERN = /^([a-z0-9]{1,16})-(0|[1-9][0-9]{0,14})(?:\.(0|[1-9][0-9]{0,5}))?\.m4s$/;
 
-export function initObjectName(epoch: string): string {
-  return `init-${epoch}.mp4`;
+export function initObjectName(epoch: string, version = 0): string {
+  return version === 0 ? `init-${epoch}.mp4` : `init-${epoch}-${version}.mp4`;
 }
 
 export function segmentObjectName(epoch: string, msn: number): string {
@@ -60,7 +61,7 @@ export function keyObjectName(epoch: string, period: number): string {
 /** Parses a media object name, or returns null for anything the origin never names. */
 export function parseObjectName(name: string): ObjectName | null {
   const init = INIT_PATTERN.exec(name);
-  if (init) return { kind: 'init', epoch: init[1]! };
+  if (init) return { kind: 'init', epoch: init[1]!, version: init[2] === undefined ? 0 : Number(init[2]) };
   const key = KEY_PATTERN.exec(name);
   if (key) return { kind: 'key', epoch: key[1]!, period: Number(key[2]) };
   const media = MEDIA_PATTERN.exec(name);

@@ -61,6 +61,8 @@ export const NO_SESSION: SessionStats = {
   segmentTargetMs: null,
   renditions: [],
   rungs: [],
+  reconnecting: false,
+  reconnects: 0,
 };
 
 export class Broadcaster extends TypedEmitter<BroadcasterEvents> {

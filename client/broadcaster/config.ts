@@ -52,6 +52,11 @@ export interface BroadcasterConfig {
   statsIntervalMs: number;
   /** Used when the transport does not announce a segment target. */
   segmentTargetMs: number;
+  /**
+   * How long a broadcast whose connection broke keeps trying to reconnect before it fails, ms: the server's default
+   * PUBLISH_GRACE_MS, for which it keeps the stream live for the publisher to come back.
+   */
+  reconnectTimeoutMs: number;
 }
 
 /**
@@ -70,6 +75,7 @@ export const DEFAULT_CONFIG: BroadcasterConfig = {
   adaptation: DEFAULT_ADAPTATION,
   statsIntervalMs: 1000,
   segmentTargetMs: 2000,
+  reconnectTimeoutMs: 10_000,
 };
 
 export class ConfigError extends Error {

@@ -20,6 +20,12 @@ export interface PublisherOptions extends TransportOptions {
 const DEFAULT_ICE_GATHERING_TIMEOUT_MS = 5000;
 const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 const DEFAULT_DRAIN_TIMEOUT_MS = 1000;
+/**
+ * How long the connection may stay `disconnected` (ICE checks unanswered) before it counts as lost. A browser calls it
+ * `failed` only after its consent checks time out (about 30 s in Chromium), longer than the server keeps the stream for
+ * a reconnect; a blip shorter than this recovers by itself.
+ */
+const DISCONNECTED_LOSS_MS = 3000;
 /** What an SDP without `a=max-message-size` allows (RFC 8841). */
 const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
 
@@ -38,6 +44,9 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
   #authorization: Record<string, string>;
   #drainTimeoutMs: number;
   #closed = false;
+  /** The connection broke: close() then leaves the session to the server, which keeps the stream for a reconnect. */
+  #lost = false;
+  #disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
   #badMessageSeen = false;
 
   /** Connects and resolves once the data channel is open; rejects with a BroadcastError in the user's words. */
@@ -53,6 +62,7 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
       const offer = pc.localDescription?.sdp;
       if (!offer) throw new BroadcastError('connection-failed', 'The browser could not prepare a connection (no SDP offer).', streamName);
       const url = new URL(`/api/publish/${encodeURIComponent(streamName)}`, options.baseUrl ?? location.origin);
+      if (options.replaces !== undefined) url.searchParams.set('replaces', options.replaces);
       const answer = await postOffer(url, offer, streamName, authorizationOf(options.publishKey));
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
       const unreachable = (): BroadcastError =>
@@ -93,12 +103,19 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     }
     pc.addEventListener('connectionstatechange', () => {
       this.emit('state', pc.connectionState);
+      clearTimeout(this.#disconnectedTimer);
       if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.#fail();
+      if (pc.connectionState === 'disconnected') this.#disconnectedTimer = setTimeout(() => this.#fail(), DISCONNECTED_LOSS_MS);
     });
   }
 
   get connectionState(): string {
     return this.#pc.connectionState;
+  }
+
+  /** The publish session's id on the server: the last part of its Location. */
+  get sessionId(): string | undefined {
+    return this.#location?.split('/').pop();
   }
 
   #channel(dc: RTCDataChannel): PublishChannel {
@@ -136,11 +153,13 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#disconnectedTimer);
     this.removeAllListeners();
     await Promise.all(this.#channels.map((dc) => drained(dc, this.#drainTimeoutMs)));
     for (const dc of this.#channels) dc.close();
     this.#pc.close();
-    if (this.#location) {
+    // A DELETE is a deliberate stop, which would end the stream at once; a lost session is the server's to time out.
+    if (this.#location && !this.#lost) {
       try {
         await fetch(this.#location, { method: 'DELETE', keepalive: true, headers: this.#authorization });
       } catch (err) {
@@ -162,7 +181,8 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
   }
 
   #fail(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#lost) return;
+    this.#lost = true;
     this.emit('failure', connectionLost(this.streamName));
   }
 }

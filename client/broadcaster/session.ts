@@ -143,6 +143,13 @@ export interface SessionStats {
   renditions: string[];
   /** Every configured rung, highest first, with what became of it; empty before the encoders are chosen. */
   rungs: RungStats[];
+  /**
+   * The connection broke and the session is connecting again (the state stays `live`: the server keeps the stream for
+   * it); nothing is encoded meanwhile.
+   */
+  reconnecting: boolean;
+  /** Times the session reconnected after its connection broke. */
+  reconnects: number;
 }
 
 /** How long after the first video output the first audio output may lag before the stream goes out without audio. */
@@ -158,6 +165,11 @@ const ADAPT_INTERVAL_MS = 500;
 const SEND_QUEUE_MARK_BYTES = 64 * 1024;
 /** At stop, how long the send queues may take to hand over what they hold, before and after the `end`s join them. */
 const QUEUE_DRAIN_TIMEOUT_MS = 1000;
+/** Backoff between reconnection attempts: the first wait, doubled after each failed attempt up to the last. */
+const RECONNECT_FIRST_DELAY_MS = 250;
+const RECONNECT_MAX_DELAY_MS = 2000;
+/** Refusals a reconnection attempt waits out: the network is still down, or the server has not let go of the lost session. */
+const RECONNECT_RETRYABLE = new Set<BroadcastError['code']>(['connection-failed', 'server-unreachable', 'stream-taken', 'rate-limited']);
 
 type EncodedChunk = EncodedVideoChunk | EncodedAudioChunk;
 type Pending = { trackId: number; chunk: EncodedChunk };
@@ -176,8 +188,14 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #writer: ChannelWriter | undefined;
   /** Each track's send queue, by track id: the writer's sink for that track's channel. */
   #queues = new Map<number, SendQueue>();
-  /** What may be in flight, from the ingest's receipts, and which queue sends next (send-pacer.ts). */
+  /** What may be in flight, from the ingest's receipts, and which queue sends next (send-pacer.ts); one per connection. */
   #pacer = new DeliveryPacer();
+  /** The tracks the transport carries, by id: every rung and the audio track. */
+  #trackIds: number[] = [];
+  #reconnecting = false;
+  #reconnects = 0;
+  /** After a reconnect, encoded output of frames up to this timestamp (captured before the break) is not sent. */
+  #staleUntilUs = Number.NEGATIVE_INFINITY;
   #scheduler: PacedScheduler | undefined;
   #priority: SendPriority | undefined;
   #adaptation: AdaptivePublishing | undefined;
@@ -300,6 +318,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       segmentTargetMs: this.#segmentTargetUs ? this.#segmentTargetUs / 1000 : null,
       renditions: this.#rungs.map((r) => r.rung.rendition),
       rungs: this.#rungStats(),
+      reconnecting: this.#reconnecting,
+      reconnects: this.#reconnects,
     };
   }
 
@@ -454,16 +474,28 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     // Video rung k is track k and audio the track after them (as track-messages.ts numbers them), each on its channel.
     const trackIds = this.#rungs.map((_, k) => k);
     if (source.hasAudio) trackIds.push(this.#rungs.length);
+    this.#trackIds = trackIds;
     const transport = await this.#options.connect(streamName, { trackIds });
     if (this.#ending) return transport.close();
+    this.#attach(transport);
+  }
+
+  /** Takes a connected transport: the send queues, pacing, back-pressure and adaptation of one connection, then the writer. */
+  #attach(transport: PublishTransport): void {
+    const { config } = this.#options;
     this.#transport = transport;
+    this.#pacer = new DeliveryPacer();
     this.#priority = new SendPriority(this.#rungs.length, { maxBufferedBytes: config.maxBufferedBytes, lowBufferedBytes: config.lowBufferedBytes });
     const audioBitrate = this.#audioConfig?.bitrate ?? config.audio.bitrate;
     this.#adaptation = new AdaptivePublishing(this.#rungs.map((r) => r.rung.bitrate), audioBitrate, config.adaptation);
     this.#plan = this.#adaptation.plan;
     this.#segmentTargetUs = (transport.segmentTargetMs ?? config.segmentTargetMs) * 1000;
     this.#partTargetUs = transport.partTargetMs === undefined ? undefined : transport.partTargetMs * 1000;
-    transport.on('failure', (err) => void this.#fail(err, false));
+    transport.on('failure', (err) => {
+      // A connection that broke after going live is made again: the server keeps the stream for a while.
+      if (this.#liveSince !== undefined && err.code === 'connection-failed') void this.#reconnect(transport);
+      else void this.#fail(err, false);
+    });
     transport.on('state', (state) => this.emit('connection', state));
     const pacer = this.#pacer;
     const hooks = { handed: (bytes: number) => pacer.handed(bytes), wake: () => this.#scheduler?.wake() };
@@ -482,6 +514,62 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     });
     // Set last: frames are encoded once there is a writer.
     this.#writer = new ChannelWriter(transport.control, this.#queues);
+  }
+
+  /**
+   * The connection broke while live: stops sending (capture goes on, frames are not encoded), lets the lost transport
+   * go without a DELETE (that would stop the stream), and connects again with a bounded backoff, telling the server which
+   * session it replaces. Once connected, the session goes live again as at the start: a new clock and the same tracks,
+   * a keyframe first. It fails when it could not reconnect within `reconnectTimeoutMs`, or the server refuses it.
+   */
+  async #reconnect(lost: PublishTransport): Promise<void> {
+    if (this.#ending || this.#transport !== lost) return;
+    const { streamName, config } = this.#options;
+    console.warn(`swarmcast: the connection of "${streamName}" broke; reconnecting`);
+    this.#reconnecting = true;
+    this.#writer = undefined;
+    clearInterval(this.#adaptTimer);
+    this.#liveSince = undefined;
+    this.#schedule = undefined;
+    this.#pending = [];
+    this.#queues.clear();
+    this.#scheduler = undefined;
+    this.#transport = undefined;
+    this.#staleUntilUs = this.#lastVideoUs;
+    void lost.close();
+    this.emit('connection', 'reconnecting');
+    const deadline = performance.now() + config.reconnectTimeoutMs;
+    let delayMs = RECONNECT_FIRST_DELAY_MS;
+    let lastError: BroadcastError | undefined;
+    while (!this.#ending) {
+      try {
+        const transport = await this.#options.connect(streamName, { trackIds: this.#trackIds, replaces: lost.sessionId });
+        if (this.#ending) {
+          await transport.close();
+          return;
+        }
+        this.#reconnecting = false;
+        this.#reconnects++;
+        console.info(`swarmcast: "${streamName}" reconnected`);
+        this.#attach(transport);
+        this.emit('connection', transport.connectionState);
+        return;
+      } catch (err) {
+        const error = err instanceof BroadcastError ? err : new BroadcastError('connection-failed', String(err), streamName, { cause: err });
+        if (!RECONNECT_RETRYABLE.has(error.code)) return this.#fail(error, false);
+        lastError = error;
+      }
+      if (performance.now() + delayMs > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(RECONNECT_MAX_DELAY_MS, delayMs * 2);
+    }
+    if (this.#ending) return;
+    this.#reconnecting = false;
+    const seconds = Math.round(config.reconnectTimeoutMs / 1000);
+    await this.#fail(
+      new BroadcastError('connection-failed', `The connection to the server was lost and could not be restored within ${seconds} s. Check your network and go live again.`, streamName, { cause: lastError }),
+      false,
+    );
   }
 
   #wire(source: CaptureSource): void {
@@ -578,6 +666,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
 
   #onChunk(trackId: number, chunk: EncodedChunk): void {
     if (this.#closed) return;
+    // While reconnecting, and after, what the encoders still held from before the break: the new session starts afresh.
+    if (this.#liveSince === undefined && (!this.#writer || !this.#schedule || chunk.timestamp <= this.#staleUntilUs)) return;
     if (trackId < this.#rungs.length) this.#schedule?.observeOutput(trackId, chunk.timestamp, chunk.type === 'key');
     if (trackId < this.#rungs.length) {
       // Timestamps are capture times on the performance clock, so this is capture → encoded, queueing included.

@@ -29,6 +29,8 @@ export interface PublishTransport extends Pick<TypedEmitter<TransportEvents>, 'o
   readonly segmentTargetMs: number | undefined;
   readonly partTargetMs: number | undefined;
   readonly connectionState: string;
+  /** The session's id on the server, when it names one: a reconnecting publisher says it `replaces` it. */
+  readonly sessionId?: string | undefined;
   readonly control: PublishChannel;
   /** The channel of each track the transport was connected for, by track id. */
   readonly tracks: ReadonlyMap<number, PublishChannel>;
@@ -47,6 +49,8 @@ export interface TransportLimits {
 export interface TransportOptions {
   /** The tracks to open a channel for: every video rung and the audio track. */
   trackIds: readonly number[];
+  /** The id of this publisher's session that the connection lost, when reconnecting: the server ends it as dropped. */
+  replaces?: string | undefined;
 }
 
 /** Connects a publish session for a stream name. */

@@ -46,6 +46,7 @@ const ui = {
   rungs: $('rungs'),
   button: $<HTMLButtonElement>('golive'),
   notice: $('notice'),
+  reconnecting: $('reconnecting'),
   watchLink: $<HTMLAnchorElement>('watch-link'),
   copy: $<HTMLButtonElement>('copy'),
   encoderPanel: $('encoder-panel'),
@@ -260,6 +261,7 @@ function render(stats: BroadcasterStats): void {
     el.textContent = values[el.dataset.stat ?? ''] ?? '';
   }
   ui.rungs.replaceChildren(...stats.rungs.map((rung) => rungRow(rung, live)));
+  ui.reconnecting.hidden = !(live && stats.reconnecting);
 }
 
 const RUNG_STATE_TEXT: Record<RungStats['state'], string> = { idle: 'ready', encoding: 'encoding', fallback: 'fallback', dropped: 'dropped' };

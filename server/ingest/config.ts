@@ -19,6 +19,8 @@ export interface IngestConfig {
   icePortRangeEnd: number;
   /** SCTP max-message-size announced in the answer, bytes; frames above the protocol's own limit are still refused. */
   sctpMaxMessageBytes: number;
+  /** How long a stream whose publisher dropped (connection lost, idle) stays live for it to come back, ms; 0: off. */
+  publishGraceMs: number;
 }
 
 export const INGEST_DEFAULTS: IngestConfig = {
@@ -32,4 +34,5 @@ export const INGEST_DEFAULTS: IngestConfig = {
   icePortRangeBegin: 0,
   icePortRangeEnd: 0,
   sctpMaxMessageBytes: 1024 * 1024,
+  publishGraceMs: 10_000,
 };

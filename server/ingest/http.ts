@@ -1,4 +1,4 @@
-// The publish API: POST an SDP offer to go live, DELETE the returned Location to stop; the same for WHIP (RFC 9725) under /api/whip/.
+// The publish API: POST an SDP offer to go live (`?replaces=SESSION`: a publisher reconnecting after losing that session), DELETE the returned Location to stop; the same for WHIP (RFC 9725) under /api/whip/.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HTTPVersion, Instance } from 'find-my-way';
 import { BodyTooLargeError, readBody } from '../http/body.ts';
@@ -50,7 +50,8 @@ export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: I
     try {
       const body = await readBody(req, ingest.config.maxOfferBytes);
       const clientAddress = addressOf(req);
-      const { sessionId, answerSdp } = await ingest.publish(name, body, clientAddress);
+      const replaces = new URL(req.url ?? '/', 'http://publish').searchParams.get('replaces') ?? undefined;
+      const { sessionId, answerSdp } = await ingest.publish(name, body, clientAddress, replaces);
       res.writeHead(201, {
         ...PUBLISH_CORS_HEADERS,
         'Content-Type': 'application/sdp',

@@ -1,5 +1,5 @@
 // Public surface of the ingest stage: publish sessions handed out as PublishedStreams.
-export { Ingest, type MediaTiming } from './ingest.ts';
+export { Ingest } from './ingest.ts';
 export { INGEST_DEFAULTS, type IngestConfig } from './config.ts';
 export { IngestError } from './errors.ts';
 export { registerIngestRoutes } from './http.ts';

@@ -61,7 +61,12 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     return total;
   }
 
-  async publish(name: string, offerBody: string, clientAddress: string): Promise<PublishAnswer> {
+  /**
+   * `replaces`: the id of the publisher's own session that it lost (a reconnecting broadcaster's previous Location).
+   * The server may not have seen that session die yet (its idle timeout): it ends now as a drop, so the stream waits
+   * in its grace period for this session instead of refusing it as busy.
+   */
+  async publish(name: string, offerBody: string, clientAddress: string, replaces?: string): Promise<PublishAnswer> {
     if (!isValidStreamName(name)) {
       throw new IngestError('bad-name', name, 'stream names are 1 to 64 characters of a-z, 0-9, _ and -');
     }
@@ -69,6 +74,8 @@ export class Ingest extends TypedEmitter<IngestEvents> {
       throw new IngestError('offer-too-large', name, `SDP offer larger than ${this.config.maxOfferBytes} bytes`);
     }
     const offer = validateOffer(name, offerBody);
+    const replaced = replaces === undefined ? undefined : this.#sessions.get(name);
+    if (replaced && replaced.id === replaces) replaced.close('disconnected', 'its publisher reconnected');
     this.#checkRoom(name, clientAddress);
     const id = randomBytes(8).toString('hex');
     const session = new PublishSession(name, id, this.config);

@@ -78,8 +78,8 @@ async function serveRenditionObject(origin: Origin, name: string, rendition: str
   if (parsed.epoch !== stream.epoch) return sendText(res, 404, `${object} belongs to an earlier publish of ${name}`);
   switch (parsed.kind) {
     case 'init': {
-      const init = timeline.init;
-      if (!init) return sendText(res, 404, `no init segment yet for ${rendition}`);
+      const init = timeline.initVersion(parsed.version);
+      if (!init) return sendText(res, 404, `no init segment ${parsed.version} for ${rendition}`);
       return sendMediaObject(req, res, object, init.data);
     }
     case 'segment': {

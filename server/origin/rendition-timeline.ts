@@ -29,6 +29,10 @@ interface StoredPart {
 
 interface StoredSegment {
   msn: number;
+  /** The segment follows a discontinuity (its publisher reconnected). */
+  discontinuity: boolean;
+  /** Index in the rendition's init segments of the one its media needs. */
+  initVersion: number;
   durationUs: number;
   programDateTimeMs: number;
   complete: boolean;
@@ -59,7 +63,10 @@ export class RenditionTimeline {
   readonly rendition: string;
   readonly epoch: string;
   #config: OriginConfig;
-  #init: RenditionInit | undefined;
+  /** The init segments of the publish, oldest first: a publisher that reconnects may bring new codec parameters. */
+  #inits: RenditionInit[] = [];
+  /** Discontinuities of the segments no longer kept: EXT-X-DISCONTINUITY-SEQUENCE counts from them. */
+  #discontinuitiesDropped = 0;
   /** Completed segments still kept, oldest first, then the segment in progress if any. */
   #segments: StoredSegment[] = [];
   #waiters = new Waiters();
@@ -87,8 +94,14 @@ export class RenditionTimeline {
     this.#encrypted = options.keys && new EncryptedView(options.keys);
   }
 
+  /** The latest init segment: the one the multivariant playlist describes. */
   get init(): RenditionInit | undefined {
-    return this.#init;
+    return this.#inits.at(-1);
+  }
+
+  /** Init segment `version` of the publish (0 is the first). */
+  initVersion(version: number): RenditionInit | undefined {
+    return this.#inits[version];
   }
 
   get ended(): boolean {
@@ -101,17 +114,19 @@ export class RenditionTimeline {
 
   /** A playlist can be served once there is an init and at least one part. */
   get ready(): boolean {
-    return this.#init !== undefined && this.#segments.some((segment) => segment.parts.length > 0);
+    return this.#inits.length > 0 && this.#segments.some((segment) => segment.parts.length > 0);
   }
 
+  /**
+   * The rendition's init segment; a different one (new codec parameters after its publisher reconnected) is a new
+   * version, with a URL of its own, for the segments from the next discontinuity on.
+   */
   setInit(init: RenditionInit): void {
     if (this.#closed || this.#ended) return;
-    if (this.#init && !sameBytes(this.#init.data, init.data)) {
-      // The init's URL is immutable for the epoch; new codec parameters need a new publish (or a discontinuity, not supported yet).
-      throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition} changed its init segment mid-stream`);
-    }
-    if (!this.#init) this.#publish(variantRates([], init.bandwidth));
-    this.#init = init;
+    const latest = this.#inits.at(-1);
+    if (latest && sameBytes(latest.data, init.data)) return;
+    if (!latest) this.#publish(variantRates([], init.bandwidth));
+    this.#inits.push(init);
     this.#waiters.changed();
   }
 
@@ -163,7 +178,20 @@ export class RenditionTimeline {
       if ((current && part.msn <= current.msn) || part.partIndex !== 0) {
         throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition}: part ${part.msn}.${part.partIndex} does not start a new segment`);
       }
-      this.#segments.push({ msn: part.msn, durationUs: part.durationUs, programDateTimeMs: part.programDateTimeMs, complete: false, parts: [storedPart(part)] });
+      const initVersion = Math.max(0, this.#inits.length - 1);
+      const discontinuity = part.discontinuity === true;
+      if (current && !discontinuity && current.initVersion !== initVersion) {
+        throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition} changed its init segment without a discontinuity`);
+      }
+      this.#segments.push({
+        msn: part.msn,
+        discontinuity,
+        initVersion,
+        durationUs: part.durationUs,
+        programDateTimeMs: part.programDateTimeMs,
+        complete: false,
+        parts: [storedPart(part)],
+      });
     }
     this.#waiters.changed();
   }
@@ -183,7 +211,9 @@ export class RenditionTimeline {
     // Over the bytes served (an encrypted stream's ciphertext): what peers exchange and players check.
     current.sha256 = createHash('sha256').update(data).digest('base64');
     const keep = this.#config.windowSegments + this.#config.keepSegments;
-    while (this.#segments.filter((segment) => segment.complete).length > keep) this.#segments.shift();
+    while (this.#segments.filter((segment) => segment.complete).length > keep) {
+      if (this.#segments.shift()?.discontinuity) this.#discontinuitiesDropped++;
+    }
     this.#publish(this.#measuredRates());
     this.#waiters.changed();
   }
@@ -237,9 +267,13 @@ export class RenditionTimeline {
     const complete = this.#segments.filter((segment) => segment.complete).slice(-this.#config.windowSegments);
     const current = this.#segments.at(-1);
     const listed = current && !current.complete ? [...complete, current] : complete;
+    const firstListed = listed[0] ? this.#segments.indexOf(listed[0]) : this.#segments.length;
+    const discontinuitySequence =
+      this.#discontinuitiesDropped + this.#segments.slice(0, firstListed).filter((segment) => segment.discontinuity).length;
     const segments: SegmentSnapshot[] = listed.map((segment) => {
       const snapshot: SegmentSnapshot = {
         msn: segment.msn,
+        initVersion: segment.initVersion,
         durationUs: segment.durationUs,
         programDateTimeMs: segment.programDateTimeMs,
         complete: segment.complete,
@@ -247,6 +281,7 @@ export class RenditionTimeline {
       };
       const key = this.#encrypted?.keyOf(segment.msn);
       if (key) snapshot.key = { period: key.period, iv: ivAttribute(key) };
+      if (segment.discontinuity) snapshot.discontinuity = true;
       return snapshot;
     });
     const snapshot: MediaPlaylistSnapshot = {
@@ -256,6 +291,7 @@ export class RenditionTimeline {
       segments,
       ended: this.#ended,
     };
+    if (discontinuitySequence > 0) snapshot.discontinuitySequence = discontinuitySequence;
     const hint = this.preloadHint();
     if (hint) snapshot.preloadHint = hint;
     const canSkipUntilS = skipBoundaryS(this.#config);
@@ -282,7 +318,7 @@ export class RenditionTimeline {
   }
 
   #variantAt(rates: VariantRates): VariantSnapshot | undefined {
-    const init = this.#init;
+    const init = this.init;
     if (!init) return undefined;
     const variant: VariantSnapshot = {
       rendition: this.rendition,
@@ -305,7 +341,7 @@ export class RenditionTimeline {
         bytes: segment.data?.byteLength ?? 0,
         mediaDurationUs: segment.parts.reduce((sum, part) => sum + (part.gap ? 0 : part.durationUs), 0),
       }));
-    return variantRates(window, this.#init?.bandwidth ?? 0);
+    return variantRates(window, this.init?.bandwidth ?? 0);
   }
 
   #publish(measured: VariantRates): void {

@@ -13,7 +13,8 @@ export type PackagerErrorCode =
   | 'timestamp-before-origin'
   | 'timestamp-regression'
   | 'invalid-composition-offset'
-  | 'ended';
+  | 'ended'
+  | 'interrupted';
 
 export class PackagerError extends Error {
   override name = 'PackagerError';

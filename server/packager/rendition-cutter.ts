@@ -44,6 +44,11 @@ export interface RenditionCutterOptions {
   gridOriginUs?: number;
   /** Wall-clock time of the time origin, ms since the epoch. */
   originWallClockMs: number;
+  /**
+   * Set when the rendition continues a stream after its publisher reconnected: the media sequence number its grid's
+   * cell 0 gets (segments before were the previous publisher's), and its first segment starts with a discontinuity.
+   */
+  continuation?: { firstMsn: number; firstSequenceNumber: number };
 }
 
 export interface RenditionSink {
@@ -71,6 +76,8 @@ const FALLBACK_FRAME_US = 1_000_000 / 30;
 
 interface OpenSegment {
   msn: number;
+  /** The first segment of a continuation: its part 0 carries `discontinuity`. */
+  discontinuity: boolean;
   startUs: number;
   startTicks: number;
   partCount: number;
@@ -117,12 +124,54 @@ export class RenditionCutter {
    * the keyframe that resumes it.
    */
   #gapEndTicks: number | undefined;
+  /** A continuation's first segment is still to be opened. */
+  #discontinuityDue: boolean;
 
   constructor(options: RenditionCutterOptions, sink: RenditionSink) {
     this.#options = options;
     this.#sink = sink;
     this.#partTargetTicks = this.#usToTicks(options.partTargetUs);
     this.#roundingTicks = Math.ceil((TIMESTAMP_ROUNDING_US * options.videoTimescale) / 1_000_000);
+    this.#discontinuityDue = options.continuation !== undefined;
+    this.#sequenceNumber = options.continuation?.firstSequenceNumber ?? 0;
+  }
+
+  /** The media sequence number the rendition's next segment would get. */
+  get nextMsn(): number {
+    return this.#segment ? this.#segment.msn + 1 : this.#nextMsn;
+  }
+
+  /** The last `moof` sequence number written. */
+  get sequenceNumber(): number {
+    return this.#sequenceNumber;
+  }
+
+  /**
+   * Starts a continuation's rendition that its new publisher does not send (the rendition set changed): paused from
+   * `startUs`, it then mirrors the segments of a rendition with media with GAP parts (mirrorSegment), so its playlist
+   * stays live and in step, and a player on it switches to a rendition with media, as from a paused rung.
+   */
+  startPaused(startUs: number): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#startUs = startUs;
+    this.#nextMsn = this.#options.continuation?.firstMsn ?? 0;
+    this.#sink.init(this.#options.init);
+    this.#gapEndTicks = this.#usToTicks(startUs);
+  }
+
+  /**
+   * A paused rendition (startPaused) covers another rendition's segment, which ended at `endUs`, with a segment of GAP
+   * parts: segment by segment rather than on the grid, because a publisher may key the grid's short first segment or not.
+   */
+  mirrorSegment(endUs: number): void {
+    const from = this.#gapEndTicks;
+    const to = this.#usToTicks(endUs);
+    if (from === undefined || to <= from) return;
+    this.#segment = this.#newSegment(this.#ticksToUs(from), from);
+    this.#emitGapParts(this.#segment, from, to);
+    this.#closeSegment(to);
+    this.#gapEndTicks = to;
   }
 
   /** End of the last part emitted, µs since the stream's time origin. */
@@ -286,7 +335,7 @@ export class RenditionCutter {
         continue;
       }
       const end = Math.min(toTicks, boundary);
-      if (!this.#segment) this.#segment = { msn: this.#nextMsn++, startUs: this.#ticksToUs(start), startTicks: start, partCount: 0 };
+      if (!this.#segment) this.#segment = this.#newSegment(this.#ticksToUs(start), start);
       this.#emitGapParts(this.#segment, start, end);
       start = end;
     }
@@ -299,7 +348,7 @@ export class RenditionCutter {
       const startTicks = fromTicks + Math.round(((toTicks - fromTicks) * i) / count);
       const endTicks = fromTicks + Math.round(((toTicks - fromTicks) * (i + 1)) / count);
       this.#partsEndUs = this.#ticksToUs(endTicks);
-      this.#sink.part({
+      const part: Part = {
         rendition: this.#options.init.rendition,
         msn: segment.msn,
         partIndex: segment.partCount++,
@@ -308,7 +357,9 @@ export class RenditionCutter {
         programDateTimeMs: this.#options.originWallClockMs + this.#ticksToUs(startTicks) / 1000,
         gap: true,
         data: new Uint8Array(0),
-      });
+      };
+      if (part.partIndex === 0 && segment.discontinuity) part.discontinuity = true;
+      this.#sink.part(part);
     }
   }
 
@@ -383,14 +434,7 @@ export class RenditionCutter {
    */
   #start(sample: VideoSample): void {
     this.#started = true;
-    const { grid, gridOriginUs } = this.#options;
-    this.#gridStartTicks = gridOriginUs === undefined ? sample.decodeTime : this.#usToTicks(gridOriginUs);
-    const sinceStartUs = this.#ticksToUs(sample.decodeTime - this.#gridStartTicks);
-    // The same half-frame slack as #opensSegment: a keyframe just before a boundary (rounding) is the boundary's.
-    const halfFrameUs = this.#ticksToUs(this.#frameDuration(sample)) / 2;
-    const cell = gridSegmentIndex(grid, sinceStartUs + halfFrameUs);
-    this.#nextMsn = cell;
-    this.#nextSegmentIndex = cell + 1;
+    this.#placeOnGrid(sample.decodeTime, this.#frameDuration(sample));
     this.#startUs = sample.timeUs;
     this.#audio = this.#audio.filter((a) => a.timeUs >= sample.timeUs);
     this.#sink.init(this.#options.init);
@@ -398,12 +442,28 @@ export class RenditionCutter {
     this.#pending = sample;
   }
 
+  /** Sets the grid's zero point and the grid cell (and so the media sequence number) of the segment starting at `startTicks`. */
+  #placeOnGrid(startTicks: number, frameTicks: number): void {
+    const { grid, gridOriginUs } = this.#options;
+    this.#gridStartTicks = gridOriginUs === undefined ? startTicks : this.#usToTicks(gridOriginUs);
+    const sinceStartUs = this.#ticksToUs(startTicks - this.#gridStartTicks);
+    // The same half-frame slack as #opensSegment: a keyframe just before a boundary (rounding) is the boundary's.
+    const cell = gridSegmentIndex(grid, sinceStartUs + this.#ticksToUs(frameTicks) / 2);
+    // A continuation's media sequence numbers go on from the previous session's, wherever in its grid it starts.
+    this.#nextMsn = this.#options.continuation?.firstMsn ?? cell;
+    this.#nextSegmentIndex = cell + 1;
+  }
+
+  #newSegment(startUs: number, startTicks: number): OpenSegment {
+    const discontinuity = this.#discontinuityDue;
+    this.#discontinuityDue = false;
+    return { msn: this.#nextMsn++, discontinuity, startUs, startTicks, partCount: 0 };
+  }
+
   /** Opens a part whose first frame is `first`; the part starts at `startTicks` (at most a frame interval earlier). */
   #openPart(first: VideoSample, startTicks = first.decodeTime): void {
     const startUs = first.timeUs - this.#ticksToUs(first.decodeTime - startTicks);
-    if (!this.#segment) {
-      this.#segment = { msn: this.#nextMsn++, startUs, startTicks, partCount: 0 };
-    }
+    if (!this.#segment) this.#segment = this.#newSegment(startUs, startTicks);
     this.#part = { startUs, startTicks, chunks: [], independent: first.keyframe };
   }
 
@@ -444,7 +504,7 @@ export class RenditionCutter {
     const segment = this.#segment;
     if (!part || !segment || part.chunks.length === 0) return;
     this.#partsEndUs = this.#ticksToUs(endTicks);
-    this.#sink.part({
+    const emitted: Part = {
       rendition: this.#options.init.rendition,
       msn: segment.msn,
       partIndex: segment.partCount,
@@ -452,7 +512,9 @@ export class RenditionCutter {
       independent: part.independent,
       programDateTimeMs: this.#options.originWallClockMs + part.startUs / 1000,
       data: concat(part.chunks),
-    });
+    };
+    if (emitted.partIndex === 0 && segment.discontinuity) emitted.discontinuity = true;
+    this.#sink.part(emitted);
     segment.partCount++;
     this.#part = undefined;
   }

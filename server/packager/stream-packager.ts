@@ -11,7 +11,7 @@ import type {
 } from '../../shared/protocol/index.ts';
 import { PackagerError } from './errors.ts';
 import { initSegment, type TrackEntry } from './mp4/init.ts';
-import { RenditionCutter, type AudioSample, type VideoSample } from './rendition-cutter.ts';
+import { RenditionCutter, type AudioSample, type RenditionCutterOptions, type RenditionSink, type VideoSample } from './rendition-cutter.ts';
 import {
   AUDIO_MP4_TRACK_ID,
   audioCodecString,
@@ -42,10 +42,23 @@ const FALLBACK_AUDIO_PACKET_US = 20_000;
  */
 const PAUSE_AFTER_PARTS = 3;
 
+/** Where a continuation's media goes on the stream's timeline, set by resume(). */
+interface Continuation {
+  /** The end of the previous sessions' media, µs on the stream's timeline. */
+  startUs: number;
+  /** Each rendition's next media sequence number. */
+  nextMsn: Map<string, number>;
+  firstSequenceNumber: number;
+}
+
 /**
  * Rules it enforces are documented on `push`. Clock: the first clock message fixes the time origin and the segment
- * grid's zero point for the stream's whole life; later ones are ignored, because parts already emitted carry
+ * grid's zero point for the publish session's whole life; later ones are ignored, because parts already emitted carry
  * timestamps relative to it and re-anchoring would make program date times jump backwards or forwards.
+ *
+ * A stream outlives a publisher that drops and comes back (interrupt(), then resume()): the new session sends its own
+ * clock and tracks, and its media is rebased to follow the previous session's on one timeline that keeps increasing,
+ * after a discontinuity, with media sequence numbers that go on where the previous session's stopped.
  */
 export class StreamPackager extends TypedEmitter<PackagerEvents> {
   #options: PackagerOptions;
@@ -55,12 +68,21 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
   #frozen = false;
   /** One cutter per video track (rendition), by wire trackId. */
   #cutters = new Map<number, RenditionCutter>();
+  /** A continuation's renditions that its publisher does not send, paused; by rendition. */
+  #absent = new Map<string, RenditionCutter>();
+  /** Every rendition's init so far, by rendition: a continuation keeps the renditions it does not send. */
+  #inits = new Map<string, RenditionInit>();
   #audioTrack: AudioTrackConfig | undefined;
   #lastTimestampUs = new Map<number, number>();
   /** The latest audio packet: its duration is known when the next one arrives. */
   #pendingAudio: { sample: AudioSample; durationUs: number } | undefined;
   #lastAudioInterval = 0;
   #longGopWarned = new Set<string>();
+  /** Added to the session's timeline (its timestamps less its clock's) to place it on the stream's: 0 for the first session. */
+  #offsetUs = 0;
+  /** Where the current session's media starts on the stream's timeline: set by resume() until its renditions start. */
+  #continuation: Continuation | undefined;
+  #interrupted = false;
   #ended = false;
   #closed = false;
 
@@ -83,6 +105,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
   push(message: WireMessage): void {
     if (this.#closed) return;
     if (this.#ended) throw this.#error('ended', `${message.type} message after the end of the stream`);
+    if (this.#interrupted) throw this.#error('interrupted', `${message.type} message while the stream waits for its publisher`);
     switch (message.type) {
       case 'clock':
         if (!this.#clock) this.#pushClock(message);
@@ -103,6 +126,58 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
   end(): void {
     if (this.#ended || this.#closed) return;
     this.#ended = true;
+    this.#flush();
+    this.emit('end');
+  }
+
+  /**
+   * The publisher dropped: flushes every rendition's pending part and segment (emitting them), as end() does, but the
+   * stream stays live, waiting for resume(). Idempotent.
+   */
+  interrupt(): void {
+    if (this.#ended || this.#closed || this.#interrupted) return;
+    this.#interrupted = true;
+    this.#flush();
+  }
+
+  /**
+   * A new publish session continues the interrupted stream: it starts afresh (clock, tracks, then chunks, under the
+   * same rules as the first session), and its media is placed after the end of the previous session's. Renditions it
+   * does not send stay in the playlist, paused (GAP parts) as a rung its publisher stopped sending is.
+   */
+  resume(): void {
+    if (!this.#interrupted || this.#ended || this.#closed) return;
+    const cutters = new Map<string, RenditionCutter>([...this.#absent]);
+    for (const [trackId, cutter] of this.#cutters) {
+      const track = this.#tracks.get(trackId);
+      if (track?.kind === 'video') cutters.set(track.rendition, cutter);
+    }
+    // A session that sent no media keeps the previous one's ends. Each rendition goes on from its own next media
+    // sequence number: they are the same unless the publisher dropped just as one rendition crossed a segment boundary
+    // the others had not reached yet.
+    const previous = this.#continuation;
+    const nextMsn = new Map(previous?.nextMsn);
+    for (const [rendition, cutter] of cutters) nextMsn.set(rendition, Math.max(nextMsn.get(rendition) ?? 0, cutter.nextMsn));
+    const all = [...cutters.values()];
+    this.#continuation = {
+      startUs: Math.max(previous?.startUs ?? 0, ...all.map((c) => c.partsEndUs)),
+      nextMsn,
+      firstSequenceNumber: Math.max(previous?.firstSequenceNumber ?? 0, ...all.map((c) => c.sequenceNumber)),
+    };
+    this.#clock = undefined;
+    this.#tracks.clear();
+    this.#frozen = false;
+    this.#cutters.clear();
+    this.#absent.clear();
+    this.#audioTrack = undefined;
+    this.#lastTimestampUs.clear();
+    this.#pendingAudio = undefined;
+    this.#lastAudioInterval = 0;
+    this.#interrupted = false;
+  }
+
+  /** Writes out the pending audio packet and every rendition's pending part and segment. */
+  #flush(): void {
     const pending = this.#pendingAudio;
     if (pending && this.#audioTrack) {
       const sampleRate = this.#audioTrack.sampleRate;
@@ -116,7 +191,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
       this.#pendingAudio = undefined;
     }
     for (const cutter of this.#cutters.values()) cutter.end();
-    this.emit('end');
+    for (const cutter of this.#absent.values()) cutter.end();
   }
 
   /** Drops everything without emitting and removes listeners. Idempotent. */
@@ -124,6 +199,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#cutters.clear();
+    this.#absent.clear();
     this.#pendingAudio = undefined;
     this.removeAllListeners();
   }
@@ -174,7 +250,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     }
     this.#lastTimestampUs.set(chunk.trackId, chunk.timestampUs);
 
-    const timeUs = chunk.timestampUs - clock.timestampUs;
+    const timeUs = chunk.timestampUs - clock.timestampUs + this.#offsetUs;
     if (track.kind === 'video') {
       const sample: VideoSample = {
         timeUs,
@@ -212,35 +288,50 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     if (videos.length === 0) throw this.#error('no-video', 'no video track configured before the first chunk');
     this.#frozen = true;
     this.#audioTrack = [...this.#tracks.values()].find((t): t is AudioTrackConfig => t.kind === 'audio');
+    const continuation = this.#continuation;
+    // A continuation's grid origin (else its clock origin) lands where the previous session's media ended.
+    const anchorUs = (clock.gridOriginUs ?? clock.timestampUs) - clock.timestampUs;
+    this.#offsetUs = continuation ? continuation.startUs - anchorUs : 0;
+    const options = {
+      videoTrackId: VIDEO_MP4_TRACK_ID,
+      audioTrackId: AUDIO_MP4_TRACK_ID,
+      videoTimescale: VIDEO_TIMESCALE,
+      ...(this.#audioTrack && { audioTimescale: this.#audioTrack.sampleRate }),
+      partTargetUs: this.#options.partTargetUs,
+      grid: segmentGrid(this.#options.segmentTargetUs, this.#options.partTargetUs),
+      ...(clock.gridOriginUs !== undefined && { gridOriginUs: anchorUs + this.#offsetUs }),
+      // Program date times stay the new publisher's clock: its origin is where its timestamps start.
+      originWallClockMs: clock.wallClockMs - this.#offsetUs / 1000,
+    };
+    const continuationOf = (rendition: string): Pick<RenditionCutterOptions, 'continuation'> =>
+      continuation
+        ? { continuation: { firstMsn: continuation.nextMsn.get(rendition) ?? Math.max(0, ...continuation.nextMsn.values()), firstSequenceNumber: continuation.firstSequenceNumber } }
+        : {};
+    const sink = (trackId: number | undefined): RenditionSink => ({
+      init: (init) => this.emit('init', init),
+      chunk: (chunk) => this.emit('chunk', chunk),
+      part: (part) => {
+        this.emit('part', part);
+        if (!part.gap && trackId !== undefined) this.#coverPaused(trackId);
+      },
+      segment: (segment) => {
+        this.#checkGop(segment);
+        this.emit('segment', segment);
+        const cutter = trackId === undefined ? undefined : this.#cutters.get(trackId);
+        if (cutter) for (const absent of this.#absent.values()) absent.mirrorSegment(cutter.partsEndUs);
+      },
+    });
     for (const video of videos) {
-      this.#cutters.set(
-        video.trackId,
-        new RenditionCutter(
-          {
-            init: this.#renditionInit(video),
-            videoTrackId: VIDEO_MP4_TRACK_ID,
-            audioTrackId: AUDIO_MP4_TRACK_ID,
-            videoTimescale: VIDEO_TIMESCALE,
-            ...(this.#audioTrack && { audioTimescale: this.#audioTrack.sampleRate }),
-            partTargetUs: this.#options.partTargetUs,
-            grid: segmentGrid(this.#options.segmentTargetUs, this.#options.partTargetUs),
-            ...(clock.gridOriginUs !== undefined && { gridOriginUs: clock.gridOriginUs - clock.timestampUs }),
-            originWallClockMs: clock.wallClockMs,
-          },
-          {
-            init: (init) => this.emit('init', init),
-            chunk: (chunk) => this.emit('chunk', chunk),
-            part: (part) => {
-              this.emit('part', part);
-              if (!part.gap) this.#coverPaused(video.trackId);
-            },
-            segment: (segment) => {
-              this.#checkGop(segment);
-              this.emit('segment', segment);
-            },
-          },
-        ),
-      );
+      const init = this.#renditionInit(video);
+      this.#inits.set(video.rendition, init);
+      this.#cutters.set(video.trackId, new RenditionCutter({ ...options, ...continuationOf(video.rendition), init }, sink(video.trackId)));
+    }
+    if (!continuation) return;
+    for (const [rendition, init] of this.#inits) {
+      if (videos.some((video) => video.rendition === rendition)) continue;
+      const cutter = new RenditionCutter({ ...options, ...continuationOf(rendition), init }, sink(undefined));
+      cutter.startPaused(continuation.startUs);
+      this.#absent.set(rendition, cutter);
     }
   }
 

@@ -46,6 +46,11 @@ export interface Part {
   programDateTimeMs: number;
   /** True when no media exists for the part's time (EXT-X-PART GAP=YES); `data` is then empty. */
   gap?: boolean;
+  /**
+   * Set on part 0 of the first segment after a publisher reconnected (EXT-X-DISCONTINUITY before the segment): the
+   * encoder, its timestamps and perhaps its codec parameters (a new init) changed there.
+   */
+  discontinuity?: boolean;
   data: Uint8Array;
 }
 

@@ -212,6 +212,22 @@ describe('Ingest sessions', () => {
     await vi.waitFor(() => expect(second.recorded.messages).toEqual([clock(1)]));
   });
 
+  it('lets a publisher that reconnects replace its own lost session (ended as a drop), and no one else\'s', async () => {
+    const { ingest, streams } = startIngest();
+    const first = await goLive(ingest, streams, 'again');
+    // Another session id, or none: the name is busy as before.
+    const stranger = await offer('again');
+    expect((await refusal(ingest.publish('again', stranger.offerSdp, CLIENT, 'not-the-session'))).code).toBe('stream-busy');
+    expect(ingest.streamCount).toBe(1);
+    // Its own session id: that session ends as disconnected (the grace period's kind of end), the new one goes live.
+    const second = await offer('again');
+    const { sessionId } = await ingest.publish('again', second.offerSdp, CLIENT, first.sessionId);
+    expect(await first.recorded.ended).toEqual({ reason: 'disconnected', detail: 'its publisher reconnected' });
+    expect(sessionId).not.toBe(first.sessionId);
+    expect(ingest.streamCount).toBe(1);
+    expect(streams.get('again')).not.toBe(first.stream);
+  });
+
   it('stops a session on stop() with its id, and refuses other ids with a 404 without touching the session', async () => {
     const { ingest, streams } = startIngest();
     const { peer, recorded, sessionId } = await goLive(ingest, streams, 'stopme');

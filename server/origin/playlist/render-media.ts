@@ -32,6 +32,10 @@ export interface SegmentSnapshot {
   parts: PartSnapshot[];
   /** An encrypted stream's key period of the segment and its IV (`0x…`), for EXT-X-KEY. */
   key?: { period: number; iv: string };
+  /** The segment follows a discontinuity (EXT-X-DISCONTINUITY): its publisher reconnected. */
+  discontinuity?: boolean;
+  /** Which of the publish's init segments the segment's media needs (EXT-X-MAP); absent is 0, the first. */
+  initVersion?: number;
 }
 
 export interface MediaPlaylistSnapshot {
@@ -42,6 +46,8 @@ export interface MediaPlaylistSnapshot {
   segments: SegmentSnapshot[];
   /** The next part, announced as EXT-X-PRELOAD-HINT while live. */
   preloadHint?: { msn: number; partIndex: number };
+  /** EXT-X-DISCONTINUITY-SEQUENCE: discontinuities before the first segment listed (skipped ones count as listed). */
+  discontinuitySequence?: number;
   /** The Skip Boundary (EXT-X-SERVER-CONTROL CAN-SKIP-UNTIL), in seconds, when delta updates are offered. */
   canSkipUntilS?: number;
   /** The other renditions of the stream, reported at the end of the playlist. */
@@ -92,18 +98,26 @@ export function renderMediaPlaylist(snapshot: MediaPlaylistSnapshot, options: Re
     `#EXT-X-PART-INF:PART-TARGET=${seconds(partTargetS)}`,
     `#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? 0}`,
   ];
+  if (snapshot.discontinuitySequence) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${snapshot.discontinuitySequence}`);
   const skipped = options.skip ? skippedSegmentCount(snapshot) : 0;
   if (skipped > 0) {
     // v2 asked to skip date ranges too, and then RECENTLY-REMOVED-DATERANGES is REQUIRED (§4.4.5.2); none ever existed.
     lines.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}${options.skip === 'v2' ? ',RECENTLY-REMOVED-DATERANGES=""' : ''}`);
   }
-  // After the skip, so that it applies to the segments actually listed.
-  lines.push(`#EXT-X-MAP:URI="${initObjectName(epoch)}"`);
+  // After the skip, so that it applies to the segments actually listed; a discontinuity may bring the next one.
+  let initVersion = segments[skipped]?.initVersion ?? 0;
+  lines.push(`#EXT-X-MAP:URI="${initObjectName(epoch, initVersion)}"`);
   const totalUs = segments.reduce((sum, segment) => sum + segment.durationUs, 0);
   const partHorizonUs = PART_LISTING_TARGET_DURATIONS * targetDurationS * 1_000_000;
   let startUs = segments.slice(0, skipped).reduce((sum, segment) => sum + segment.durationUs, 0);
   let keyPeriod: number | undefined;
-  for (const segment of segments.slice(skipped)) {
+  for (const [i, segment] of segments.slice(skipped).entries()) {
+    // The first segment listed after a skip keeps its tag: the skipped segments may end before the discontinuity.
+    if (segment.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
+    if ((segment.initVersion ?? 0) !== initVersion && i > 0) {
+      initVersion = segment.initVersion ?? 0;
+      lines.push(`#EXT-X-MAP:URI="${initObjectName(epoch, initVersion)}"`);
+    }
     // A key tag applies to everything after it, so one goes before the first segment of each key period and before the
     // first segment listed (a joining player, or a delta update's first segment, needs it). It comes after EXT-X-MAP,
     // which keeps the init segment (codec setup, no media) in the clear for every client.

@@ -1,0 +1,42 @@
+// The browser broadcaster reconnects by itself after a network drop (its router's link down, then up, in network
+// namespaces the test makes), the stream goes on after a discontinuity, and a Chromium viewer keeps playing.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requireNetworkTools, runInNetworkNamespace } from './support/netns-runner.ts';
+import type { ReconnectResult } from './support/reconnect-netns.ts';
+import { NAMESPACE_LINE } from './support/uplink-netns.ts';
+
+const DRIVER_TIMEOUT_MS = 150_000;
+
+beforeAll(() => requireNetworkTools(['unshare', 'nsenter', 'ip']));
+
+describe('a browser broadcaster whose network drops', () => {
+  it('reconnects by itself while live, and a viewer plays on across the discontinuity without leaving `playing`', async () => {
+    const result = await runInNetworkNamespace<ReconnectResult>({
+      driver: 'e2e/support/reconnect-netns-driver.ts',
+      name: 'reconnect',
+      timeoutMs: DRIVER_TIMEOUT_MS,
+      namespaceLine: NAMESPACE_LINE,
+    });
+    const stalls = result.viewer.log.stalls.map((s) => (s.endMs === undefined ? null : Math.round(s.endMs - s.startMs)));
+    console.log(`broadcaster reconnect: noticed the drop after ${result.noticedAfterMs} ms, live again ${result.reconnectedAfterMs} ms after the link came back; viewer stalls ${JSON.stringify(stalls)} ms`);
+    expect(result.linksBefore).toEqual(['lo']);
+    // The page stayed live: its stats said reconnecting meanwhile, and it reconnected once.
+    expect(result.broadcaster).toMatchObject({ state: 'live', reconnecting: false, reconnects: 1, error: null });
+    // The page said so in words while the connection was lost, and no longer once it was back.
+    expect(result.notice).toEqual({ whileLost: true, afterReconnect: false });
+    expect(result.broadcaster.log.states.filter((state) => state !== 'live')).toEqual([]);
+    // The server kept the stream for it: the lost session ended as a drop, the new one continued the stream.
+    const log = result.serverLog.join('\n');
+    expect(log).toMatch(/publish\.grace stream=comeback reason=disconnected/);
+    expect(log).toMatch(/publish\.resumed stream=comeback/);
+    expect(log).not.toMatch(/publish\.ended stream=comeback .*reason=stopped/);
+    expect(result.playlist).toContain('#EXT-X-DISCONTINUITY\n');
+    expect(result.playlist).not.toContain('#EXT-X-ENDLIST');
+    // The viewer played on in the same page, never leaving `playing`.
+    expect(result.viewer.state).toBe('playing');
+    expect(result.viewer.currentTime).toBeGreaterThanOrEqual(result.viewer.atReconnect + 4);
+    expect(result.viewer.log.states.filter((state) => state !== 'playing')).toEqual([]);
+    expect(result.viewer.log.navigations).toBe(0);
+    expect(stalls.every((ms) => ms !== null)).toBe(true);
+  }, DRIVER_TIMEOUT_MS + 10_000);
+});

@@ -1,0 +1,152 @@
+// Run inside a fresh network namespace (`unshare -n`, namespace A): a Chromium broadcaster in namespace B reaches the
+// server in A through a router namespace R; the router's link towards A goes down (a network drop: nothing reaches
+// either side) until the broadcaster notices, then comes back up. A Chromium viewer next to the server watches
+// throughout. Prints one `RESULT {json}` line for e2e/broadcaster-reconnect.test.ts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { BroadcasterStats } from '../../client/broadcaster/index.ts';
+import { launchChromium } from './browser.ts';
+import { holdNamespace, inNs, launchInB, link, linkNames } from './netns-topology.ts';
+import type { ReconnectResult } from './reconnect-netns.ts';
+import { startServer, type RunningServer } from './server.ts';
+import { NAMESPACE_LINE, ROUTER_SERVER_VETH, SERVER_ADDRESS } from './uplink-netns.ts';
+
+const STREAM = 'comeback';
+const LIVE_TIMEOUT_MS = 30_000;
+/** The broadcaster notices a dead link within its ICE checks plus DISCONNECTED_LOSS_MS (client/broadcaster/publisher.ts). */
+const NOTICE_TIMEOUT_MS = 30_000;
+/** The page renders its stats about once a second: its notice follows the stats within this. */
+const NOTICE_SHOWN_MS = 3_000;
+const RECONNECT_TIMEOUT_MS = 20_000;
+/** Media the viewer must play after the broadcaster reconnected. */
+const PLAY_AFTER_S = 4;
+const POLL_MS = 100;
+
+type Stats = Pick<BroadcasterStats, 'state' | 'reconnecting' | 'reconnects' | 'error'>;
+type ViewerLog = { states: string[]; stalls: { startMs: number; endMs?: number }[]; navigations: number };
+
+const broadcasterStats = (page: Page): Promise<Stats> =>
+  page.evaluate(() => (window as unknown as { swarmcast: { stats(): Stats } }).swarmcast.stats());
+const viewerTime = (page: Page): Promise<{ state: string; currentTime: number }> =>
+  page.evaluate(() => (window as unknown as { swarmcast: { stats(): { state: string; currentTime: number } } }).swarmcast.stats());
+
+/** Records every data-state the page's body takes from now on; on a viewer page, every stall of its video too. */
+function record(page: Page, video: boolean): Promise<void> {
+  return page.evaluate((withVideo) => {
+    const log = { states: [] as string[], stalls: [] as { startMs: number; endMs?: number }[], navigations: performance.getEntriesByType('navigation').length };
+    Object.assign(window, { reconnectLog: log });
+    new MutationObserver(() => log.states.push(document.body.dataset['state'] ?? '')).observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
+    if (!withVideo) return;
+    const element = document.querySelector('swarmcast-player')!.shadowRoot!.querySelector('video')!;
+    element.addEventListener('waiting', () => {
+      if (log.stalls.length === 0 || log.stalls.at(-1)!.endMs !== undefined) log.stalls.push({ startMs: performance.now() });
+    });
+    element.addEventListener('playing', () => {
+      const last = log.stalls.at(-1);
+      if (last && last.endMs === undefined) last.endMs = performance.now();
+    });
+  }, video);
+}
+
+const logOf = (page: Page): Promise<ViewerLog> =>
+  page.evaluate(() => {
+    const log = (window as unknown as { reconnectLog: ViewerLog }).reconnectLog;
+    return { ...log, navigations: performance.getEntriesByType('navigation').length - log.navigations };
+  });
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+async function run(): Promise<ReconnectResult> {
+  const linksBefore = linkNames();
+  // Refuse to touch a namespace that is not fresh: run on the host by mistake, this would add links to the machine.
+  if (linksBefore.join() !== 'lo') throw new Error(`not a fresh network namespace (links: ${linksBefore.join(', ')}); run me under unshare -n`);
+  const holders = [await holdNamespace(), await holdNamespace()];
+  const [rPid, bPid] = holders.map((h) => h.pid!) as [number, number];
+  process.stdout.write(`${NAMESPACE_LINE}${rPid}\n${NAMESPACE_LINE}${bPid}\n`);
+  const dir = mkdtempSync(join(tmpdir(), 'swarmcast-reconnect-'));
+  let server: RunningServer | undefined;
+  const browsers: Browser[] = [];
+  try {
+    link(rPid, bPid);
+    server = await startServer({ HOST: '0.0.0.0', PUBLISH_AUTH: 'off', ICE_BIND_ADDRESS: SERVER_ADDRESS });
+    const port = new URL(server.baseUrl).port;
+    const origin = `http://${SERVER_ADDRESS}:${port}`;
+    const castBrowser = await launchInB(bPid, dir, origin);
+    browsers.push(castBrowser);
+    const viewBrowser = await launchChromium();
+    browsers.push(viewBrowser);
+
+    const broadcaster = await (await castBrowser.newContext()).newPage();
+    const startedAt = Date.now();
+    broadcaster.on('console', (message) => {
+      if (message.text().startsWith('swarmcast:')) process.stderr.write(`${Date.now() - startedAt} ms: ${message.text()}\n`);
+    });
+    // One rung keeps the machine's two cores for the viewer and the servers.
+    await broadcaster.goto(`${origin}/broadcast?stream=${STREAM}&source=test&autostart=1&ladder=480p`);
+    await broadcaster.waitForSelector('body[data-state="live"]', { timeout: LIVE_TIMEOUT_MS });
+    const viewer = await (await viewBrowser.newContext()).newPage();
+    await viewer.goto(`http://localhost:${port}/watch?stream=${STREAM}`);
+    await until(() => viewerTime(viewer), (v) => v.state === 'playing' && v.currentTime > 3, LIVE_TIMEOUT_MS, 'the viewer playing');
+    await Promise.all([record(broadcaster, false), record(viewer, true)]);
+
+    inNs(rPid, 'ip', 'link', 'set', ROUTER_SERVER_VETH, 'down');
+    const cutAt = Date.now();
+    await until(() => broadcasterStats(broadcaster), (s) => s.reconnecting || s.state !== 'live', NOTICE_TIMEOUT_MS, 'the broadcaster noticing the drop');
+    const noticedAfterMs = Date.now() - cutAt;
+    // What the broadcaster reads meanwhile: the page's reconnecting notice.
+    const noticeShown = await broadcaster.waitForSelector('#reconnecting', { state: 'visible', timeout: NOTICE_SHOWN_MS }).then(() => true, () => false);
+    inNs(rPid, 'ip', 'link', 'set', ROUTER_SERVER_VETH, 'up');
+    const restoredAt = Date.now();
+    const back = await until(() => broadcasterStats(broadcaster), (s) => (s.reconnects >= 1 && !s.reconnecting) || s.state !== 'live', RECONNECT_TIMEOUT_MS, 'the broadcaster reconnected');
+    const reconnectedAfterMs = Date.now() - restoredAt;
+    const noticeAfter = await broadcaster.waitForSelector('#reconnecting', { state: 'hidden', timeout: NOTICE_SHOWN_MS }).then(() => false, () => true);
+    const atReconnect = await viewerTime(viewer);
+    await until(() => viewerTime(viewer), (v) => v.currentTime >= atReconnect.currentTime + PLAY_AFTER_S || v.state !== 'playing', (PLAY_AFTER_S / 0.5) * 1000 + 15_000, 'the viewer playing on');
+    const playlistUrl = await multivariantToMedia(`http://localhost:${port}`);
+    const playlist = await (await fetch(playlistUrl)).text();
+    return {
+      linksBefore,
+      noticedAfterMs,
+      reconnectedAfterMs,
+      notice: { whileLost: noticeShown, afterReconnect: noticeAfter },
+      broadcaster: { ...back, log: await logOf(broadcaster) },
+      viewer: { ...(await viewerTime(viewer)), atReconnect: atReconnect.currentTime, log: await logOf(viewer) },
+      playlist,
+      serverLog: server.logLines.filter((line) => /publish\.|origin\./.test(line)),
+    };
+  } finally {
+    for (const browser of browsers) await browser.close().catch((err: unknown) => process.stderr.write(`closing a browser failed: ${String(err)}\n`));
+    await server?.stop();
+    for (const holder of holders) holder.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The first media playlist the stream's multivariant playlist lists. */
+async function multivariantToMedia(baseUrl: string): Promise<string> {
+  const url = `${baseUrl}/live/${STREAM}/index.m3u8`;
+  const text = await (await fetch(url)).text();
+  const uri = text.split('\n').find((line) => line && !line.startsWith('#'))!;
+  return new URL(uri, url).href;
+}
+
+run().then(
+  (result) => {
+    process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+    process.exit(0);
+  },
+  (err: unknown) => {
+    process.stderr.write(`reconnect-netns-driver: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,93 @@
+// Keeps a stream's packager across its publisher's reconnects: a publish session that drops leaves its stream live for
+// a grace period, and the next session on the same name within it continues the stream instead of starting another.
+import type { PublishedStream, PublishEndReason } from '../ingest/index.ts';
+import { log } from '../log.ts';
+import { StreamPackager } from './stream-packager.ts';
+
+export interface ReconnectGraceOptions {
+  /** How long a stream whose publisher dropped waits for it, ms; 0: the stream ends with its session. */
+  graceMs: number;
+  partTargetUs: number;
+  segmentTargetUs: number;
+}
+
+/**
+ * Ends that leave the publisher a way back: the connection was lost or went silent. A publisher that says it stops
+ * (DELETE, its `end` message, RTMP deleteStream), a server closing, or one refused for its media ends the stream now.
+ */
+const DROPS: ReadonlySet<PublishEndReason> = new Set(['disconnected', 'idle-timeout']);
+
+export class ReconnectGrace {
+  #options: ReconnectGraceOptions;
+  /** Packagers of live streams, by stream name, with the timer of the grace period while their publisher is away. */
+  #streams = new Map<string, { packager: StreamPackager; graceTimer: NodeJS.Timeout | undefined }>();
+  #closed = false;
+
+  constructor(options: ReconnectGraceOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Packages a published stream until its end: returns the new packager to serve, or undefined when the session
+   * continues a stream in its grace period (its packager is already served). A message the packager refuses ends the
+   * session as a protocol error.
+   */
+  package(published: PublishedStream): StreamPackager | undefined {
+    const name = published.streamName;
+    const waiting = this.#streams.get(name);
+    let packager: StreamPackager;
+    if (waiting?.graceTimer) {
+      clearTimeout(waiting.graceTimer);
+      waiting.graceTimer = undefined;
+      packager = waiting.packager;
+      packager.resume();
+      log('info', 'publish.resumed', { stream: name });
+    } else {
+      // A stream still live under this name cannot be here (the ingest admits one session per name), so a stale entry is an ended one.
+      packager = new StreamPackager({ streamName: name, partTargetUs: this.#options.partTargetUs, segmentTargetUs: this.#options.segmentTargetUs });
+      this.#streams.set(name, { packager, graceTimer: undefined });
+      packager.on('end', () => {
+        if (this.#streams.get(name)?.packager === packager) this.#streams.delete(name);
+      });
+    }
+    published.on('message', (message) => {
+      try {
+        packager.push(message);
+      } catch (err) {
+        published.fail((err as Error).message);
+      }
+    });
+    published.on('end', (reason) => this.#ended(name, packager, reason));
+    return waiting?.packager === packager ? undefined : packager;
+  }
+
+  /** Ends every stream waiting for its publisher. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const { packager, graceTimer } of [...this.#streams.values()]) {
+      if (graceTimer) {
+        clearTimeout(graceTimer);
+        packager.end();
+      }
+    }
+    this.#streams.clear();
+  }
+
+  #ended(name: string, packager: StreamPackager, reason: PublishEndReason): void {
+    const stream = this.#streams.get(name);
+    if (stream?.packager !== packager) return;
+    if (this.#closed || this.#options.graceMs <= 0 || !DROPS.has(reason)) {
+      packager.end();
+      return;
+    }
+    packager.interrupt();
+    stream.graceTimer = setTimeout(() => {
+      stream.graceTimer = undefined;
+      log('info', 'publish.grace-expired', { stream: name, graceMs: this.#options.graceMs });
+      packager.end();
+    }, this.#options.graceMs);
+    stream.graceTimer.unref();
+    log('info', 'publish.grace', { stream: name, reason, graceMs: this.#options.graceMs });
+  }
+}

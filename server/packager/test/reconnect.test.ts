@@ -1,0 +1,230 @@
+// A stream that outlives its publisher's reconnect: the packager's rebased timeline, continued numbering and
+// discontinuity, as the origin serves them (real StreamPackager into a real Origin), and the grace period's rules.
+import { describe, expect, it } from 'vitest';
+import type { ChunkMessage, TrackConfigMessage, WireMessage } from '../../../shared/protocol/index.ts';
+import { TypedEmitter } from '../../../shared/events.ts';
+import { Origin } from '../../origin/index.ts';
+import { renderMediaPlaylist } from '../../origin/playlist/render-media.ts';
+import type { PublishedStreamEvents, PublishEndReason } from '../../ingest/published-stream.ts';
+import { ReconnectGrace, StreamPackager, type Part } from '../index.ts';
+import { readPart } from '../../../e2e/support/mp4-probe.ts';
+
+const FRAME_US = 1_000_000 / 30;
+const AUDIO_PACKET_US = 20_000;
+const PART_TARGET_US = 200_000;
+const SEGMENT_TARGET_US = 2_000_000;
+const WALL_CLOCK_MS = 1_700_000_000_000;
+// Plausible avcC records: Baseline level 3.1, one SPS, one PPS; the second one's SPS differs (new codec parameters).
+const AVCC = Uint8Array.of(1, 0x42, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x42, 0, 0x1f, 1, 0, 4, 0x68, 0xce, 0x3c, 0x80);
+const OTHER_AVCC = Uint8Array.of(1, 0x42, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x42, 0, 0x28, 1, 0, 4, 0x68, 0xce, 0x3c, 0x80);
+
+interface Session {
+  /** The publisher's first timestamp (the clock's origin and the grid's zero point). */
+  originUs: number;
+  wallClockMs: number;
+  seconds: number;
+  renditions?: string[];
+  avcC?: Uint8Array;
+}
+
+/** One publish session's messages: clock, tracks, 30 fps video (a keyframe every 2 s) per rendition and 20 ms Opus. */
+function session({ originUs, wallClockMs, seconds, renditions = ['r0'], avcC = AVCC }: Session): WireMessage[] {
+  const messages: WireMessage[] = [{ type: 'clock', timestampUs: originUs, wallClockMs, gridOriginUs: originUs }];
+  renditions.forEach((rendition, n) =>
+    messages.push({ type: 'track', kind: 'video', trackId: n, codec: 'avc1.42001f', description: avcC, width: 640, height: 360, framerate: 30, bitrate: 1_000_000, rendition } as TrackConfigMessage),
+  );
+  messages.push({ type: 'track', kind: 'audio', trackId: 9, codec: 'opus', sampleRate: 48000, channels: 2, bitrate: 64_000 });
+  const chunks: ChunkMessage[] = [];
+  for (let i = 0; i < seconds * 30; i++) {
+    for (let n = 0; n < renditions.length; n++) {
+      const keyframe = i % 60 === 0;
+      chunks.push({ type: 'chunk', trackId: n, keyframe, timestampUs: originUs + Math.round(i * FRAME_US), durationUs: 0, data: Uint8Array.of(0, 0, 0, 2, keyframe ? 0x65 : 0x41, i & 0xff) });
+    }
+  }
+  for (let j = 0; j < (seconds * 1_000_000) / AUDIO_PACKET_US; j++) {
+    chunks.push({ type: 'chunk', trackId: 9, keyframe: true, timestampUs: originUs + j * AUDIO_PACKET_US, durationUs: AUDIO_PACKET_US, data: Uint8Array.of(0xfc, j & 0xff, 0) });
+  }
+  chunks.sort((a, b) => a.timestampUs - b.timestampUs);
+  return [...messages, ...chunks];
+}
+
+function served(windowSegments = 12): { origin: Origin; packager: StreamPackager; parts: Part[]; playlist(rendition?: string): string } {
+  const origin = new Origin({ partTargetMs: PART_TARGET_US / 1000, segmentTargetMs: SEGMENT_TARGET_US / 1000, windowSegments, keepSegments: 0 });
+  const packager = new StreamPackager({ streamName: 'show', partTargetUs: PART_TARGET_US, segmentTargetUs: SEGMENT_TARGET_US });
+  const parts: Part[] = [];
+  packager.on('part', (part) => parts.push(part));
+  const stream = origin.attach('show', packager);
+  return {
+    origin,
+    packager,
+    parts,
+    playlist: (rendition = 'r0') => renderMediaPlaylist(stream.rendition(rendition)!.snapshot()),
+  };
+}
+
+/** The first video decode time of a part, µs (the video timescale). */
+function videoStartUs(part: Part): number {
+  return readPart(part.data).runs.find((run) => run.trackId === 1)!.baseMediaDecodeTime;
+}
+
+describe('a publisher that reconnects', () => {
+  it('continues the stream: msn and parts go on, a discontinuity, the new session rebased after the old, its own clock', () => {
+    const { packager, parts, playlist, origin } = served();
+    for (const message of session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 6 })) packager.push(message);
+    packager.interrupt();
+    const before = parts.filter((p) => p.rendition === 'r0');
+    const last = before.at(-1)!;
+    const endUs = videoStartUs(before.find((p) => p.msn === last.msn && p.partIndex === 0)!) + before.filter((p) => p.msn === last.msn).reduce((sum, p) => sum + p.durationUs, 0);
+    expect(playlist()).not.toContain('#EXT-X-ENDLIST');
+    expect(playlist()).toContain(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${origin.get('show')!.epoch}-${last.msn + 1}.0.m4s"`);
+
+    // The new publisher restarts its timestamps at 0, 9 s later on the wall clock.
+    packager.resume();
+    for (const message of session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 9_000, seconds: 4 })) packager.push(message);
+    const after = parts.slice(before.length);
+    const first = after[0]!;
+    expect(first).toMatchObject({ msn: last.msn + 1, partIndex: 0, independent: true, discontinuity: true, programDateTimeMs: WALL_CLOCK_MS + 9_000 });
+    expect(after.filter((p) => p.discontinuity)).toHaveLength(1);
+    // One timeline that keeps increasing: the new session starts where the old one's media ended.
+    expect(videoStartUs(first)).toBe(endUs);
+    const starts = after.filter((p) => !p.gap).map(videoStartUs);
+    expect(starts).toEqual([...starts].sort((a, b) => a - b));
+    // The moof sequence numbers go on too.
+    expect(readPart(first.data).sequenceNumbers[0]).toBeGreaterThan(readPart(last.data).sequenceNumbers.at(-1)!);
+
+    const text = playlist();
+    const lines = text.split('\n');
+    const discontinuity = lines.indexOf('#EXT-X-DISCONTINUITY');
+    expect(discontinuity).toBeGreaterThan(0);
+    expect(lines[discontinuity + 1]).toBe(`#EXT-X-PROGRAM-DATE-TIME:${new Date(WALL_CLOCK_MS + 9_000).toISOString()}`);
+    expect(text).not.toContain('#EXT-X-DISCONTINUITY-SEQUENCE');
+    expect(text).not.toContain('#EXT-X-ENDLIST');
+    // Same codec parameters: one init segment for the whole stream.
+    expect(text.match(/#EXT-X-MAP/g)).toHaveLength(1);
+
+    packager.end();
+    expect(playlist()).toContain('#EXT-X-ENDLIST');
+  });
+
+  it('counts the discontinuity in EXT-X-DISCONTINUITY-SEQUENCE once its segment left the window', () => {
+    const { packager, playlist } = served(3);
+    for (const message of session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 4 })) packager.push(message);
+    packager.interrupt();
+    packager.resume();
+    for (const message of session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 5_000, seconds: 4.2 })) packager.push(message);
+    // Segments 0..1 before, 2..3 after (4 starting): the window of 3 holds 1, 2, 3.
+    expect(playlist()).toMatch(/#EXT-X-MEDIA-SEQUENCE:1\n(?![\s\S]*DISCONTINUITY-SEQUENCE)[\s\S]*#EXT-X-DISCONTINUITY\n/);
+    for (const message of session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 5_000, seconds: 8.2 }).filter((m) => m.type === 'chunk' && m.timestampUs >= 4_200_000)) {
+      packager.push(message);
+    }
+    const text = playlist();
+    expect(text).toContain('#EXT-X-DISCONTINUITY-SEQUENCE:1');
+    expect(text).not.toContain('#EXT-X-DISCONTINUITY\n');
+  });
+
+  it('serves a new init segment after the discontinuity when the codec parameters changed', () => {
+    const { packager, playlist, origin } = served();
+    for (const message of session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 4 })) packager.push(message);
+    packager.interrupt();
+    packager.resume();
+    for (const message of session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 5_000, seconds: 2, avcC: OTHER_AVCC })) packager.push(message);
+    const stream = origin.get('show')!;
+    const lines = playlist().split('\n');
+    expect(lines.filter((line) => line.startsWith('#EXT-X-MAP'))).toEqual([`#EXT-X-MAP:URI="init-${stream.epoch}.mp4"`, `#EXT-X-MAP:URI="init-${stream.epoch}-1.mp4"`]);
+    expect(lines.indexOf(`#EXT-X-MAP:URI="init-${stream.epoch}-1.mp4"`)).toBe(lines.indexOf('#EXT-X-DISCONTINUITY') + 1);
+    const timeline = stream.rendition('r0')!;
+    expect(timeline.initVersion(0)!.data).not.toEqual(timeline.initVersion(1)!.data);
+    expect(timeline.init).toBe(timeline.initVersion(1));
+  });
+
+  it('keeps a rendition the new publisher does not send in step with GAP parts, and takes one it adds', () => {
+    const { packager, parts, playlist } = served();
+    for (const message of session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 4, renditions: ['r0', 'r1'] })) packager.push(message);
+    packager.interrupt();
+    const count = parts.length;
+    packager.resume();
+    for (const message of session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 5_000, seconds: 4.1, renditions: ['r0', 'r2'] })) packager.push(message);
+    const after = parts.slice(count);
+    const r0 = after.filter((p) => p.rendition === 'r0');
+    const r1 = after.filter((p) => p.rendition === 'r1');
+    expect(r1.length).toBeGreaterThan(0);
+    expect(r1.every((p) => p.gap)).toBe(true);
+    expect(r1[0]).toMatchObject({ msn: r0[0]!.msn, partIndex: 0, discontinuity: true });
+    // Same segments on both: the paused rendition follows the grid of the one with media.
+    expect(new Set(r1.map((p) => p.msn))).toEqual(new Set(r0.filter((p) => p.msn <= r1.at(-1)!.msn).map((p) => p.msn)));
+    expect(playlist('r1')).toContain('GAP=YES');
+    expect(playlist('r2')).toContain('#EXT-X-DISCONTINUITY');
+    expect(after.some((p) => p.rendition === 'r2' && !p.gap)).toBe(true);
+  });
+});
+
+class FakePublishedStream extends TypedEmitter<PublishedStreamEvents> {
+  readonly failures: string[] = [];
+  constructor(readonly streamName: string) {
+    super();
+  }
+  fail(detail: string): void {
+    this.failures.push(detail);
+    this.emit('end', 'protocol-error', detail);
+  }
+  publish(messages: WireMessage[]): void {
+    for (const message of messages) if (message.type !== 'end') this.emit('message', message);
+  }
+  end(reason: PublishEndReason): void {
+    this.emit('end', reason, undefined);
+  }
+}
+
+describe('the grace period', () => {
+  const options = { partTargetUs: PART_TARGET_US, segmentTargetUs: SEGMENT_TARGET_US };
+
+  it('hands a publisher that comes back after a drop the same stream, and a new stream after a deliberate stop', () => {
+    const grace = new ReconnectGrace({ ...options, graceMs: 60_000 });
+    const first = new FakePublishedStream('show');
+    const packager = grace.package(first)!;
+    let ended = false;
+    packager.on('end', () => (ended = true));
+    first.publish(session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 2.5 }));
+    first.end('disconnected');
+    expect(ended).toBe(false);
+    const second = new FakePublishedStream('show');
+    expect(grace.package(second)).toBeUndefined();
+    second.publish(session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 4_000, seconds: 2.5 }));
+    expect(second.failures).toEqual([]);
+    second.end('stopped');
+    expect(ended).toBe(true);
+    const third = new FakePublishedStream('show');
+    const next = grace.package(third);
+    expect(next).toBeInstanceOf(StreamPackager);
+    expect(next).not.toBe(packager);
+    grace.close();
+  });
+
+  it('ends the stream when no publisher came back within the grace period, and at once when it is off', async () => {
+    const grace = new ReconnectGrace({ ...options, graceMs: 100 });
+    const published = new FakePublishedStream('show');
+    const packager = grace.package(published)!;
+    let endedAt: number | undefined;
+    const ended = new Promise<void>((resolve) =>
+      packager.on('end', () => {
+        endedAt = performance.now();
+        resolve();
+      }),
+    );
+    published.publish(session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 1 }));
+    const droppedAt = performance.now();
+    published.end('idle-timeout');
+    expect(endedAt).toBeUndefined();
+    await ended;
+    expect(endedAt! - droppedAt).toBeGreaterThanOrEqual(90);
+    grace.close();
+
+    const off = new ReconnectGrace({ ...options, graceMs: 0 });
+    const again = new FakePublishedStream('show');
+    let endedNow = false;
+    off.package(again)!.on('end', () => (endedNow = true));
+    again.end('disconnected');
+    expect(endedNow).toBe(true);
+    off.close();
+  });
+});
