@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { BroadcasterStats } from '../../client/broadcaster/index.ts';
 import { launchChromium } from './browser.ts';
+import { pollUntil } from './poll.ts';
 import { holdNamespace, inNs, launchInB, link, linkNames } from './netns-topology.ts';
 import type { ReconnectResult } from './reconnect-netns.ts';
 import { startServer, type RunningServer } from './server.ts';
@@ -22,7 +23,6 @@ const NOTICE_SHOWN_MS = 3_000;
 const RECONNECT_TIMEOUT_MS = 20_000;
 /** Media the viewer must play after the broadcaster reconnected. */
 const PLAY_AFTER_S = 4;
-const POLL_MS = 100;
 
 type Stats = Pick<BroadcasterStats, 'state' | 'reconnecting' | 'reconnects' | 'error'>;
 type ViewerLog = { states: string[]; stalls: { startMs: number; endMs?: number }[]; navigations: number };
@@ -56,16 +56,6 @@ const logOf = (page: Page): Promise<ViewerLog> =>
     return { ...log, navigations: performance.getEntriesByType('navigation').length - log.navigations };
   });
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
 async function run(): Promise<ReconnectResult> {
   const linksBefore = linkNames();
   // Refuse to touch a namespace that is not fresh: run on the host by mistake, this would add links to the machine.
@@ -96,22 +86,22 @@ async function run(): Promise<ReconnectResult> {
     await broadcaster.waitForSelector('body[data-state="live"]', { timeout: LIVE_TIMEOUT_MS });
     const viewer = await (await viewBrowser.newContext()).newPage();
     await viewer.goto(`http://localhost:${port}/watch?stream=${STREAM}`);
-    await until(() => viewerTime(viewer), (v) => v.state === 'playing' && v.currentTime > 3, LIVE_TIMEOUT_MS, 'the viewer playing');
+    await pollUntil(() => viewerTime(viewer), (v) => v.state === 'playing' && v.currentTime > 3, LIVE_TIMEOUT_MS, 'the viewer playing');
     await Promise.all([record(broadcaster, false), record(viewer, true)]);
 
     inNs(rPid, 'ip', 'link', 'set', ROUTER_SERVER_VETH, 'down');
     const cutAt = Date.now();
-    await until(() => broadcasterStats(broadcaster), (s) => s.reconnecting || s.state !== 'live', NOTICE_TIMEOUT_MS, 'the broadcaster noticing the drop');
+    await pollUntil(() => broadcasterStats(broadcaster), (s) => s.reconnecting || s.state !== 'live', NOTICE_TIMEOUT_MS, 'the broadcaster noticing the drop');
     const noticedAfterMs = Date.now() - cutAt;
     // What the broadcaster reads meanwhile: the page's reconnecting notice.
     const noticeShown = await broadcaster.waitForSelector('#reconnecting', { state: 'visible', timeout: NOTICE_SHOWN_MS }).then(() => true, () => false);
     inNs(rPid, 'ip', 'link', 'set', ROUTER_SERVER_VETH, 'up');
     const restoredAt = Date.now();
-    const back = await until(() => broadcasterStats(broadcaster), (s) => (s.reconnects >= 1 && !s.reconnecting) || s.state !== 'live', RECONNECT_TIMEOUT_MS, 'the broadcaster reconnected');
+    const back = await pollUntil(() => broadcasterStats(broadcaster), (s) => (s.reconnects >= 1 && !s.reconnecting) || s.state !== 'live', RECONNECT_TIMEOUT_MS, 'the broadcaster reconnected');
     const reconnectedAfterMs = Date.now() - restoredAt;
     const noticeAfter = await broadcaster.waitForSelector('#reconnecting', { state: 'hidden', timeout: NOTICE_SHOWN_MS }).then(() => false, () => true);
     const atReconnect = await viewerTime(viewer);
-    await until(() => viewerTime(viewer), (v) => v.currentTime >= atReconnect.currentTime + PLAY_AFTER_S || v.state !== 'playing', (PLAY_AFTER_S / 0.5) * 1000 + 15_000, 'the viewer playing on');
+    await pollUntil(() => viewerTime(viewer), (v) => v.currentTime >= atReconnect.currentTime + PLAY_AFTER_S || v.state !== 'playing', (PLAY_AFTER_S / 0.5) * 1000 + 15_000, 'the viewer playing on');
     const playlistUrl = await multivariantToMedia(`http://localhost:${port}`);
     const playlist = await (await fetch(playlistUrl)).text();
     return {

@@ -6,6 +6,7 @@ import { ChannelDemux } from './channel-demux.ts';
 import type { IngestConfig } from './config.ts';
 import { IngestError } from './errors.ts';
 import type { PublishEndReason, PublishedStream, PublishedStreamEvents } from './published-stream.ts';
+import { answerWhenGathered } from './sdp-answer.ts';
 
 export type PublishSessionEvents = PublishedStreamEvents & { error: [Error] };
 
@@ -90,36 +91,19 @@ export class PublishSession extends TypedEmitter<PublishSessionEvents> implement
    */
   answer(offerSdp: string): Promise<string> {
     if (this.#closed) return Promise.reject(this.#closedDuringNegotiation('closed'));
-    return new Promise((resolve, reject) => {
-      const settle = (outcome: { sdp: string } | { error: Error }): void => {
-        clearTimeout(timeout);
+    const negotiation = answerWhenGathered(this.#pc, offerSdp, { streamName: this.streamName, timeoutMs: this.#config.gatheringTimeoutMs });
+    this.#abortAnswer = negotiation.abort;
+    return negotiation.answer.then(
+      (sdp) => {
         this.#abortAnswer = undefined;
-        if ('error' in outcome) {
-          reject(outcome.error);
-          return;
-        }
         this.#armTimer();
-        resolve(outcome.sdp);
-      };
-      const timeout = setTimeout(() => {
-        settle({ error: new IngestError('negotiation-failed', this.streamName, 'ICE gathering timed out') });
-      }, this.#config.gatheringTimeoutMs);
-      this.#abortAnswer = (error) => settle({ error });
-      const finish = (): void => {
-        const local = this.#pc.localDescription();
-        if (local && this.#abortAnswer) settle({ sdp: local.sdp });
-      };
-      this.#pc.onGatheringStateChange((state) => {
-        if (state === 'complete') finish();
-      });
-      try {
-        this.#pc.setRemoteDescription(offerSdp, 'offer');
-      } catch (err) {
-        settle({ error: new IngestError('bad-offer', this.streamName, `the WebRTC engine refused the offer: ${(err as Error).message}`) });
-        return;
-      }
-      if (this.#pc.gatheringState() === 'complete') finish();
-    });
+        return sdp;
+      },
+      (err: unknown) => {
+        this.#abortAnswer = undefined;
+        throw err;
+      },
+    );
   }
 
   /** Ends the session as a protocol error: its consumer cannot use what the publisher sends. */

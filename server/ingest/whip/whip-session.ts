@@ -7,6 +7,7 @@ import { log } from '../../log.ts';
 import type { IngestConfig } from '../config.ts';
 import { IngestError } from '../errors.ts';
 import type { IngestSession, PublishEndReason, PublishedStreamEvents } from '../published-stream.ts';
+import { answerWhenGathered } from '../sdp-answer.ts';
 import { RtpFormatError } from '../rtp/errors.ts';
 import { H264Depacketizer } from '../rtp/h264-depacketizer.ts';
 import { parseSenderReports, pictureLossIndication } from '../rtp/rtcp.ts';
@@ -104,30 +105,10 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
    */
   answer(offerSdp: string): Promise<string> {
     if (this.#closed) return Promise.reject(this.#closedDuringNegotiation('closed'));
-    return new Promise((resolve, reject) => {
-      const settle = (outcome: { sdp: string } | { error: Error }): void => {
-        clearTimeout(timeout);
-        this.#abortAnswer = undefined;
-        if ('error' in outcome) reject(outcome.error);
-        else resolve(outcome.sdp);
-      };
-      const timeout = setTimeout(() => settle({ error: new IngestError('negotiation-failed', this.streamName, 'ICE gathering timed out') }), this.#config.gatheringTimeoutMs);
-      this.#abortAnswer = (error) => settle({ error });
-      const finish = (): void => {
-        const local = this.#pc.localDescription();
-        if (local && this.#abortAnswer) settle({ sdp: local.sdp });
-      };
-      this.#pc.onGatheringStateChange(this.#guard((state) => {
-        if (state === 'complete') finish();
-      }));
-      try {
-        this.#pc.setRemoteDescription(offerSdp, 'offer');
-      } catch (err) {
-        settle({ error: new IngestError('bad-offer', this.streamName, `the WebRTC engine refused the offer: ${(err as Error).message}`) });
-        return;
-      }
-      if (this.#pc.gatheringState() === 'complete') finish();
-    });
+    const guard = <A extends unknown[]>(callback: (...args: A) => void): ((...args: A) => void) => this.#guard(callback);
+    const negotiation = answerWhenGathered(this.#pc, offerSdp, { streamName: this.streamName, timeoutMs: this.#config.gatheringTimeoutMs, guard });
+    this.#abortAnswer = negotiation.abort;
+    return negotiation.answer.finally(() => (this.#abortAnswer = undefined));
   }
 
   /** The Ingest admitted the session: media now flows to its consumer, and the connect and idle timeouts run. */
