@@ -114,11 +114,7 @@ describe('browser matrix: broadcaster × viewer', () => {
         await pollUntil(() => broadcasterSample(broadcaster), (s) => s.state === 'live' || s.state === 'error', LIVE_TIMEOUT_MS, 'broadcaster live');
         const started = await broadcasterSample(broadcaster);
         expect(started.state, `broadcaster: ${started.error}`).toBe('live');
-        // WebKit renders in software under Xvfb and starves for CPU beside a broadcaster: there the player's late-part
-        // rule (client/player/throughput.ts, emergencyRung) takes CPU lateness for a narrowing link and its reloads add
-        // stalls (measured: half the Firefox → WebKit runs failed its audio check, none with hls.js's estimator). Until
-        // that rule tells the two apart, the WebKit viewer here uses hls.js's estimator; the ABR suites cover ours.
-        await viewer.goto(`${server.baseUrl}/watch?stream=${stream}${to === 'webkit' ? '&abr=hls.js' : ''}`);
+        await viewer.goto(`${server.baseUrl}/watch?stream=${stream}`);
         await viewer.waitForSelector('body[data-state="playing"]', PLAYING_TIMEOUT_MS);
         if (to === 'webkit') await viewer.evaluate(INSTALL_PLAYBACK_TAP);
 

@@ -15,7 +15,7 @@ import type {
   LoaderConfiguration,
   LoaderContext,
 } from 'hls.js';
-import { ThroughputEstimator, burstThroughput, chooseRung, emergencyRung, flowThroughput, sampleTransfer, type Arrival } from './throughput.ts';
+import { PageLag, ThroughputEstimator, burstThroughput, chooseRung, emergencyRung, flowSample, sampleTransfer, type Arrival } from './throughput.ts';
 import { WrappingLoader } from './wrapping-loader.ts';
 
 type LoaderClass = HlsConfig['loader'];
@@ -27,6 +27,8 @@ interface Loading {
   frag: Fragment;
   part: Part | null;
   requestedAtMs: number;
+  /** `PageLag.totalMs` at the request. */
+  lagAtRequestMs: number;
   stats: LoaderStats;
   /** Its body's reads so far. */
   arrivals: Arrival[];
@@ -48,6 +50,8 @@ const RELOAD_AHEAD_S = 0.3;
 /** One player's ABR state, shared by its fragment loader (which measures) and its ABR controller (which decides). */
 export class StreamedPartAbr {
   readonly estimator = new ThroughputEstimator();
+  /** Ticked by the emergency check's timer: how long the page could not run, so its own lateness is not the link's. */
+  readonly pageLag = new PageLag(EMERGENCY_CHECK_MS);
   /** The main-playlist load in flight, set by the timed loader. */
   loading: Loading | null = null;
   /**
@@ -132,7 +136,9 @@ export class StreamedPartAbr {
         const requestedAtMs = performance.now();
         const media = context as FragmentLoaderContext;
         const inFlight: Loading | null =
-          media.frag.sn === 'initSegment' || media.frag.type !== 'main' ? null : { frag: media.frag, part: media.part, requestedAtMs, stats: this.stats, arrivals: [], complete: false };
+          media.frag.sn === 'initSegment' || media.frag.type !== 'main'
+            ? null
+            : { frag: media.frag, part: media.part, requestedAtMs, lagAtRequestMs: abr.pageLag.totalMs(requestedAtMs), stats: this.stats, arrivals: [], complete: false };
         abr.loading = inFlight;
         const done = (): void => {
           if (abr.loading === inFlight) abr.loading = null;
@@ -175,6 +181,7 @@ export class StreamedPartAbr {
         watched: Loading | null = null,
       ): void {
         const requestedAtMs = performance.now();
+        const lagAtRequestMs = abr.pageLag.totalMs(requestedAtMs);
         const media = context as FragmentLoaderContext;
         let arrivals: Arrival[] = [];
         let chunks: Uint8Array[] = [];
@@ -218,7 +225,8 @@ export class StreamedPartAbr {
             const body = concat(chunks);
             // The origin streams a part in production without a length; a complete object has one.
             const streamedMediaMs = contentLength === null && media.frag.sn !== 'initSegment' ? (media.part ?? media.frag).duration * 1000 : null;
-            const sample = sampleTransfer({ requestedAtMs, arrivals, streamedMediaMs });
+            const pageLagMs = abr.pageLag.totalMs(performance.now()) - lagAtRequestMs;
+            const sample = sampleTransfer({ requestedAtMs, arrivals, streamedMediaMs, pageLagMs });
             // A reload's independent part shared the link with its prefetches: its time says nothing of the link.
             if (sample && !gate) abr.estimator.add(sample);
             const deliver = (): void => {
@@ -301,10 +309,15 @@ export class StreamedPartAbr {
       /** Abandons the load in flight for a lower rung when `emergencyRung` says its rung no longer fits (see there). */
       #checkInFlight = (): void => {
         const hls = this.#hls;
+        const now = performance.now();
+        abr.pageLag.tick(now);
         const loading = abr.loading;
         if (!loading || loading.stats.aborted || loading.stats.loading.end > 0 || !hls.autoLevelEnabled) return;
         const { frag, part } = loading;
-        const flowBps = loading.complete ? flowThroughput(loading.arrivals) : null;
+        const pageLagMs = abr.pageLag.totalMs(now) - loading.lagAtRequestMs;
+        // A flow the page read late by its own doing says only "at least": it does not abandon a part.
+        const flow = loading.complete ? flowSample(loading.arrivals, pageLagMs) : null;
+        const flowBps = flow?.kind === 'measured' ? flow.bps : null;
         const next = emergencyRung({
           bitrates: hls.levels.map((level) => level.maxBitrate),
           current: frag.level,
@@ -314,10 +327,11 @@ export class StreamedPartAbr {
           sinceIndependentMs: part && part.fragment === frag ? this.#sinceIndependentMs : 0,
           inFlight: {
             level: frag.level,
-            elapsedMs: performance.now() - loading.requestedAtMs,
+            elapsedMs: now - loading.requestedAtMs,
             durationMs: (part ?? frag).duration * 1000,
             burstBps: burstThroughput(loading.arrivals),
             flowBps,
+            pageLagMs,
           },
         });
         if (next === null) return;
