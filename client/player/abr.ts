@@ -15,7 +15,7 @@ import type {
   LoaderConfiguration,
   LoaderContext,
 } from 'hls.js';
-import { PageLag, ThroughputEstimator, burstThroughput, chooseRung, emergencyRung, flowSample, sampleTransfer, type Arrival } from './throughput.ts';
+import { PageLag, ThroughputEstimator, burstThroughput, chooseRung, emergencyRung, generousFlowThroughput, sampleTransfer, type Arrival } from './throughput.ts';
 import { WrappingLoader } from './wrapping-loader.ts';
 
 type LoaderClass = HlsConfig['loader'];
@@ -212,7 +212,8 @@ export class StreamedPartAbr {
             const bytes = stats.loaded - loaded;
             loaded = stats.loaded;
             if (typeof data === 'string' || bytes <= 0) return;
-            arrivals.push({ atMs: performance.now(), bytes });
+            const atMs = performance.now();
+            arrivals.push({ atMs, bytes, lagMs: abr.pageLag.totalMs(atMs) });
             chunks.push(new Uint8Array(data, 0, Math.min(bytes, data.byteLength)));
             contentLength ??= this.inner.getResponseHeader?.('content-length') ?? null;
             if (watched) {
@@ -315,9 +316,8 @@ export class StreamedPartAbr {
         if (!loading || loading.stats.aborted || loading.stats.loading.end > 0 || !hls.autoLevelEnabled) return;
         const { frag, part } = loading;
         const pageLagMs = abr.pageLag.totalMs(now) - loading.lagAtRequestMs;
-        // A flow the page read late by its own doing says only "at least": it does not abandon a part.
-        const flow = loading.complete ? flowSample(loading.arrivals, pageLagMs) : null;
-        const flowBps = flow?.kind === 'measured' ? flow.bps : null;
+        // The flow with the page's own lag taken out: a part is abandoned only for a link too slow even by that.
+        const flowBps = loading.complete ? generousFlowThroughput(loading.arrivals) : null;
         const next = emergencyRung({
           bitrates: hls.levels.map((level) => level.maxBitrate),
           current: frag.level,

@@ -1,6 +1,6 @@
 // The throughput estimator on synthetic arrival timelines: streamed parts on fast and slow links, complete objects, rung choice.
 import { describe, expect, test } from 'vitest';
-import { PageLag, ThroughputEstimator, chooseRung, emergencyRung, flowSample, flowThroughput, sampleTransfer, type Arrival } from './throughput.ts';
+import { PageLag, ThroughputEstimator, chooseRung, emergencyRung, flowThroughput, generousFlowThroughput, sampleTransfer, type Arrival } from './throughput.ts';
 
 const PART_MS = 200;
 const FRAME_MS = 1000 / 30;
@@ -87,8 +87,23 @@ describe('sampleTransfer', () => {
     expect(sampleTransfer({ requestedAtMs: 0, arrivals: object, streamedMediaMs: null, pageLagMs: 60 })).toEqual({ kind: 'at-least', bps: 8e6 });
     // A little timer lag (under a quarter of the flow) leaves the measurement as it is.
     expect(sampleTransfer({ requestedAtMs: 0, arrivals: object, streamedMediaMs: null, pageLagMs: 20 })?.kind).toBe('measured');
-    expect(flowSample(object, 60)).toEqual({ kind: 'at-least', bps: 8e6 });
-    expect(flowSample(object.slice(0, 2), 0)).toBeNull();
+  });
+});
+
+describe('generousFlowThroughput', () => {
+  test('takes the time the page could not run between the first read and the last out of the flow', () => {
+    // 1.6 Mbit/s in 2 KB reads every 10 ms; then the page is away for 100 ms and reads the next 2 KB late.
+    const arrivals: Arrival[] = Array.from({ length: 5 }, (_, i) => ({ atMs: 10 * i, bytes: 2000, lagMs: 0 }));
+    arrivals.push({ atMs: 150, bytes: 2000, lagMs: 100 });
+    // The plain flow reads a link at a third of the pace (a lower bound); without the page's 100 ms, the link's own.
+    expect(flowThroughput(arrivals)! / 1.6e6).toBeCloseTo(1 / 3, 2);
+    expect(generousFlowThroughput(arrivals)! / 1.6e6).toBeCloseTo(1, 2);
+    // Without lag the two agree; too little to time is nothing, as for the plain flow.
+    const plain = arrivals.slice(0, 5);
+    expect(generousFlowThroughput(plain)).toBe(flowThroughput(plain));
+    expect(generousFlowThroughput(arrivals.slice(0, 3))).toBeNull();
+    // Lag over nearly all of the flow leaves too little time to say anything.
+    expect(generousFlowThroughput([...plain.slice(0, 4), { atMs: 140, bytes: 2000, lagMs: 125 }])).toBeNull();
   });
 });
 

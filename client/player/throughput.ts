@@ -12,6 +12,8 @@
 export interface Arrival {
   atMs: number;
   bytes: number;
+  /** `PageLag.totalMs` when it was read (absent: not known, taken as no lag). */
+  lagMs?: number;
 }
 
 /** One response as the loader saw it. */
@@ -105,7 +107,7 @@ function lagged(bps: number, spanMs: number, lagMs: number, rules: TransferRules
 }
 
 /** `flowThroughput` as a sample: only a floor when the page could not run for much of the flow (`maxLagShare`). */
-export function flowSample(arrivals: readonly Arrival[], pageLagMs: number, rules: TransferRules = DEFAULT_TRANSFER_RULES): ThroughputSample | null {
+function flowSample(arrivals: readonly Arrival[], pageLagMs: number, rules: TransferRules = DEFAULT_TRANSFER_RULES): ThroughputSample | null {
   const bps = flowThroughput(arrivals, rules);
   return bps === null ? null : lagged(bps, arrivals.at(-1)!.atMs - arrivals[0]!.atMs, pageLagMs, rules);
 }
@@ -121,6 +123,21 @@ export function flowThroughput(arrivals: readonly Arrival[], rules: TransferRule
   const bytes = arrivals.reduce((sum, a) => sum + a.bytes, 0) - first.bytes;
   const ms = last.atMs - first.atMs;
   return arrivals.length >= rules.minFlowReads && bytes >= rules.minFlowBytes && ms >= rules.minFlowMs ? (bytes * 8000) / ms : null;
+}
+
+/**
+ * `flowThroughput` with the time the page could not run between the first read and the last (their `lagMs`) taken out:
+ * the most the link can have carried. While the page was away the link may have gone on delivering (then the plain
+ * flow is right) or the bytes may have waited unread (then this is): the plain flow bounds the link from below, this
+ * from above. A link too slow even by this is too slow.
+ */
+export function generousFlowThroughput(arrivals: readonly Arrival[], rules: TransferRules = DEFAULT_TRANSFER_RULES): number | null {
+  const first = arrivals[0];
+  const last = arrivals.at(-1);
+  if (!first || !last || flowThroughput(arrivals, rules) === null) return null;
+  const bytes = arrivals.reduce((sum, a) => sum + a.bytes, 0) - first.bytes;
+  const ms = last.atMs - first.atMs - ((last.lagMs ?? 0) - (first.lagMs ?? 0));
+  return ms >= rules.minFlowMs ? (bytes * 8000) / ms : null;
 }
 
 /** Bytes ÷ time over the bursts only (reads arriving back to back), leaving out the idle waits for the encoder. */
@@ -294,7 +311,7 @@ export interface InFlight {
   burstBps: number | null;
   /**
    * A complete object (its length known: the origin had all of it) only: the pace of its bytes so far
-   * (`flowThroughput`), which is the link's, null until there is enough to time. It tells a link too slow for the rung
+   * (`generousFlowThroughput`: the page's own lag taken out), which is the link's, null until there is enough to time. It tells a link too slow for the rung
    * from the first tens of milliseconds of a part, long before the part runs late.
    */
   flowBps?: number | null;
