@@ -129,11 +129,9 @@ describe('browser matrix: broadcaster × viewer', () => {
         await pollUntil(() => broadcasterSample(broadcaster), (s) => s.state === 'live' || s.state === 'error', LIVE_TIMEOUT_MS, 'broadcaster live');
         const started = await broadcasterSample(broadcaster);
         expect(started.state, `broadcaster: ${started.error}`).toBe('live');
-        // WebKit renders in software under Xvfb and starves for CPU beside a broadcaster: there the player's late-part
-        // rule (client/player/throughput.ts, emergencyRung) takes CPU lateness for a narrowing link and its reloads add
-        // stalls (measured: half the Firefox → WebKit runs failed its audio check, none with hls.js's estimator). Until
-        // that rule tells the two apart, the WebKit viewer here uses hls.js's estimator; the ABR suites cover ours.
-        await viewer.goto(`${server.baseUrl}/watch?stream=${stream}${to === 'webkit' ? '&abr=hls.js' : ''}`);
+        // Our ABR in every viewer: its late-part rule takes the page's own lag out (PageLag, client/player/throughput.ts), so
+        // WebKit starved for CPU under Xvfb is not switched down by its own lateness.
+        await viewer.goto(`${server.baseUrl}/watch?stream=${stream}`);
         // Polled on the player's stats rather than on the selector, so a viewer that fails or never starts says where it
         // stopped (state, reason, start-up milestones, the video element) instead of only that a selector did not appear.
         const viewerStarted = await pollUntil(() => viewerStartup(viewer), (s) => s.state === 'playing' || s.state === 'error', PLAYING_TIMEOUT_MS[to], 'viewer playing');

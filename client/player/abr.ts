@@ -16,7 +16,7 @@ import type {
   LoaderConfiguration,
   LoaderContext,
 } from 'hls.js';
-import { ThroughputEstimator, burstThroughput, chooseRung, emergencyRung, flowThroughput, sampleTransfer, type Arrival } from './throughput.ts';
+import { PageLag, ThroughputEstimator, burstThroughput, chooseRung, emergencyRung, generousFlowThroughput, sampleTransfer, type Arrival } from './throughput.ts';
 import { WrappingLoader } from './wrapping-loader.ts';
 
 type LoaderClass = HlsConfig['loader'];
@@ -28,6 +28,8 @@ interface Loading {
   frag: Fragment;
   part: Part | null;
   requestedAtMs: number;
+  /** `PageLag.totalMs` at the request. */
+  lagAtRequestMs: number;
   stats: LoaderStats;
   /** Its body's reads so far. */
   arrivals: Arrival[];
@@ -49,6 +51,8 @@ const RELOAD_AHEAD_S = 0.3;
 /** One player's ABR state, shared by its fragment loader (which measures) and its ABR controller (which decides). */
 export class StreamedPartAbr {
   readonly estimator = new ThroughputEstimator();
+  /** Ticked by the emergency check's timer: how long the page could not run, so its own lateness is not the link's. */
+  readonly pageLag = new PageLag(EMERGENCY_CHECK_MS);
   /** The main-playlist load in flight, set by the timed loader. */
   loading: Loading | null = null;
   /**
@@ -133,7 +137,9 @@ export class StreamedPartAbr {
         const requestedAtMs = performance.now();
         const media = context as FragmentLoaderContext;
         const inFlight: Loading | null =
-          media.frag.sn === 'initSegment' || media.frag.type !== 'main' ? null : { frag: media.frag, part: media.part, requestedAtMs, stats: this.stats, arrivals: [], complete: false };
+          media.frag.sn === 'initSegment' || media.frag.type !== 'main'
+            ? null
+            : { frag: media.frag, part: media.part, requestedAtMs, lagAtRequestMs: abr.pageLag.totalMs(requestedAtMs), stats: this.stats, arrivals: [], complete: false };
         abr.loading = inFlight;
         const done = (): void => {
           if (abr.loading === inFlight) abr.loading = null;
@@ -176,6 +182,7 @@ export class StreamedPartAbr {
         watched: Loading | null = null,
       ): void {
         const requestedAtMs = performance.now();
+        const lagAtRequestMs = abr.pageLag.totalMs(requestedAtMs);
         const media = context as FragmentLoaderContext;
         let arrivals: Arrival[] = [];
         let chunks: Uint8Array[] = [];
@@ -206,7 +213,8 @@ export class StreamedPartAbr {
             const bytes = stats.loaded - loaded;
             loaded = stats.loaded;
             if (typeof data === 'string' || bytes <= 0) return;
-            arrivals.push({ atMs: performance.now(), bytes });
+            const atMs = performance.now();
+            arrivals.push({ atMs, bytes, lagMs: abr.pageLag.totalMs(atMs) });
             chunks.push(new Uint8Array(data, 0, Math.min(bytes, data.byteLength)));
             contentLength ??= this.inner.getResponseHeader?.('content-length') ?? null;
             if (watched) {
@@ -219,7 +227,8 @@ export class StreamedPartAbr {
             const body = concatBytes(chunks);
             // The origin streams a part in production without a length; a complete object has one.
             const streamedMediaMs = contentLength === null && media.frag.sn !== 'initSegment' ? (media.part ?? media.frag).duration * 1000 : null;
-            const sample = sampleTransfer({ requestedAtMs, arrivals, streamedMediaMs });
+            const pageLagMs = abr.pageLag.totalMs(performance.now()) - lagAtRequestMs;
+            const sample = sampleTransfer({ requestedAtMs, arrivals, streamedMediaMs, pageLagMs });
             // A reload's independent part shared the link with its prefetches: its time says nothing of the link.
             if (sample && !gate) abr.estimator.add(sample);
             const deliver = (): void => {
@@ -302,10 +311,14 @@ export class StreamedPartAbr {
       /** Abandons the load in flight for a lower rung when `emergencyRung` says its rung no longer fits (see there). */
       #checkInFlight = (): void => {
         const hls = this.#hls;
+        const now = performance.now();
+        abr.pageLag.tick(now);
         const loading = abr.loading;
         if (!loading || loading.stats.aborted || loading.stats.loading.end > 0 || !hls.autoLevelEnabled) return;
         const { frag, part } = loading;
-        const flowBps = loading.complete ? flowThroughput(loading.arrivals) : null;
+        const pageLagMs = abr.pageLag.totalMs(now) - loading.lagAtRequestMs;
+        // The flow with the page's own lag taken out: a part is abandoned only for a link too slow even by that.
+        const flowBps = loading.complete ? generousFlowThroughput(loading.arrivals) : null;
         const next = emergencyRung({
           bitrates: hls.levels.map((level) => level.maxBitrate),
           current: frag.level,
@@ -315,10 +328,11 @@ export class StreamedPartAbr {
           sinceIndependentMs: part && part.fragment === frag ? this.#sinceIndependentMs : 0,
           inFlight: {
             level: frag.level,
-            elapsedMs: performance.now() - loading.requestedAtMs,
+            elapsedMs: now - loading.requestedAtMs,
             durationMs: (part ?? frag).duration * 1000,
             burstBps: burstThroughput(loading.arrivals),
             flowBps,
+            pageLagMs,
           },
         });
         if (next === null) return;

@@ -1,6 +1,6 @@
 // The throughput estimator on synthetic arrival timelines: streamed parts on fast and slow links, complete objects, rung choice.
 import { describe, expect, test } from 'vitest';
-import { ThroughputEstimator, chooseRung, emergencyRung, flowThroughput, sampleTransfer, type Arrival } from './throughput.ts';
+import { PageLag, ThroughputEstimator, chooseRung, emergencyRung, flowThroughput, generousFlowThroughput, sampleTransfer, type Arrival } from './throughput.ts';
 
 const PART_MS = 200;
 const FRAME_MS = 1000 / 30;
@@ -71,6 +71,57 @@ describe('sampleTransfer', () => {
     // All in one read after a long wait (the origin, or a page starved for CPU): a floor, not a slow link.
     expect(sampleTransfer({ requestedAtMs: 0, arrivals: [{ atMs: 400, bytes: 66_000 }], streamedMediaMs: null })).toEqual({ kind: 'at-least', bps: 1_320_000 });
     expect(sampleTransfer({ requestedAtMs: 0, arrivals: [], streamedMediaMs: PART_MS })).toBeNull();
+  });
+
+  test('a transfer the page could not read for much of its time is only a floor on the link', () => {
+    // A part streamed on a fast link to a page that read its first frame, then could not run for 300 ms and read the
+    // rest at once: late by the page's doing. Without the lag that reads as a link at a third of the rung.
+    const arrivals = [{ atMs: 10, bytes: 30_000 }, { atMs: 380, bytes: PART_BYTES - 30_000 }];
+    const unaware = sampleTransfer({ requestedAtMs: 0, arrivals, streamedMediaMs: PART_MS });
+    expect(unaware?.kind).toBe('measured');
+    expect(unaware!.bps / RATE_BPS).toBeLessThan(0.5);
+    expect(sampleTransfer({ requestedAtMs: 0, arrivals, streamedMediaMs: PART_MS, pageLagMs: 300 })?.kind).toBe('at-least');
+    // A complete object: 100 KB in reads over 100 ms is 8 Mbit/s; with the page away for 60 ms of them, at least that.
+    const object = Array.from({ length: 11 }, (_, i) => ({ atMs: 10 + 10 * i, bytes: 10_000 }));
+    expect(sampleTransfer({ requestedAtMs: 0, arrivals: object, streamedMediaMs: null })).toEqual({ kind: 'measured', bps: 8e6 });
+    expect(sampleTransfer({ requestedAtMs: 0, arrivals: object, streamedMediaMs: null, pageLagMs: 60 })).toEqual({ kind: 'at-least', bps: 8e6 });
+    // A little timer lag (under a quarter of the flow) leaves the measurement as it is.
+    expect(sampleTransfer({ requestedAtMs: 0, arrivals: object, streamedMediaMs: null, pageLagMs: 20 })?.kind).toBe('measured');
+  });
+});
+
+describe('generousFlowThroughput', () => {
+  test('takes the time the page could not run between the first read and the last out of the flow', () => {
+    // 1.6 Mbit/s in 2 KB reads every 10 ms; then the page is away for 100 ms and reads the next 2 KB late.
+    const arrivals: Arrival[] = Array.from({ length: 5 }, (_, i) => ({ atMs: 10 * i, bytes: 2000, lagMs: 0 }));
+    arrivals.push({ atMs: 150, bytes: 2000, lagMs: 100 });
+    // The plain flow reads a link at a third of the pace (a lower bound); without the page's 100 ms, the link's own.
+    expect(flowThroughput(arrivals)! / 1.6e6).toBeCloseTo(1 / 3, 2);
+    expect(generousFlowThroughput(arrivals)! / 1.6e6).toBeCloseTo(1, 2);
+    // Without lag the two agree; too little to time is nothing, as for the plain flow.
+    const plain = arrivals.slice(0, 5);
+    expect(generousFlowThroughput(plain)).toBe(flowThroughput(plain));
+    expect(generousFlowThroughput(arrivals.slice(0, 3))).toBeNull();
+    // Lag over nearly all of the flow leaves too little time to say anything.
+    expect(generousFlowThroughput([...plain.slice(0, 4), { atMs: 140, bytes: 2000, lagMs: 125 }])).toBeNull();
+  });
+});
+
+describe('PageLag', () => {
+  test('adds up how late a timer fired beyond its interval, ignoring jitter, and counts an overdue tick at once', () => {
+    const lag = new PageLag(25);
+    lag.tick(0);
+    lag.tick(25);
+    lag.tick(55); // 5 ms late: jitter
+    expect(lag.totalMs(55)).toBe(0);
+    lag.tick(180); // 100 ms late: the page could not run
+    expect(lag.totalMs(180)).toBe(100);
+    expect(lag.totalMs(200)).toBe(100);
+    // Before the next tick runs, a reader already sees it overdue by 45 ms.
+    expect(lag.totalMs(250)).toBe(145);
+    lag.tick(250);
+    expect(lag.totalMs(250)).toBe(145);
+    expect(new PageLag(25).totalMs(1000)).toBe(0);
   });
 });
 
@@ -188,6 +239,15 @@ describe('emergencyRung', () => {
     expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...onTime, elapsedMs: 260 } })).toBe(0);
     // Late, but its bytes came in fast bursts: the producer is late, not the link; a lower rung would not help.
     expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...onTime, elapsedMs: 260, burstBps: 50e6 } })).toBeNull();
+  });
+
+  test('a part late only by the time the page could not run is not late: the page\'s CPU, not the link', () => {
+    // 400 ms for a 200 ms part, 250 ms of it the page's own: 150 ms of the link's.
+    expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...onTime, elapsedMs: 400, pageLagMs: 250 } })).toBeNull();
+    // 600 ms, 250 of them the page's: still 350 ms of the link's for 200 ms of media, late.
+    expect(emergencyRung({ ...base, estimateBps: 60e6, inFlight: { ...onTime, elapsedMs: 600, pageLagMs: 250 } })).toBe(0);
+    // An estimate below the rung still abandons it, however busy the page.
+    expect(emergencyRung({ ...base, estimateBps: 1.5e6, inFlight: { ...onTime, pageLagMs: 250 } })).toBe(0);
   });
 
   test('abandons a complete part whose bytes so far flow slower than its rung, long before it runs late', () => {

@@ -4,12 +4,16 @@
 // on any link fast enough to carry it, so bytes ÷ download time measures the encoder, not the network. Only some
 // arrivals measure the network: a complete object (Content-Length known: the origin had all of it), bytes that came in
 // a burst faster than real time, and a streamed part that fell behind real time (then bytes were queued the whole
-// time and the link set the pace). Every other streamed part only says "the link carried at least this much".
+// time and the link set the pace). Every other streamed part only says "the link carried at least this much". And time
+// the page itself could not run (a page starved for CPU fires its timers and reads its bytes late) is the page's, not
+// the link's: a timing that spans much of it is only a floor, and a part counts as late only by the rest.
 
 /** One read of a response body: when it arrived and how many bytes it brought. */
 export interface Arrival {
   atMs: number;
   bytes: number;
+  /** `PageLag.totalMs` when it was read (absent: not known, taken as no lag). */
+  lagMs?: number;
 }
 
 /** One response as the loader saw it. */
@@ -18,6 +22,11 @@ export interface Transfer {
   arrivals: readonly Arrival[];
   /** Media duration of a part or segment that may have been streamed while produced; null for a complete object. */
   streamedMediaMs: number | null;
+  /**
+   * How long the page could not run while the response came (`PageLag`): its reads then arrived late by the page's
+   * doing, not the link's. 0 when not known.
+   */
+  pageLagMs?: number;
 }
 
 /** `measured`: the link's throughput. `at-least`: a floor only (the link kept up with the producer). */
@@ -39,6 +48,11 @@ export interface TransferRules {
   minFlowReads: number;
   minFlowBytes: number;
   minFlowMs: number;
+  /**
+   * A response during which the page could not run for more than this share of its timed span (`pageLagMs`) is only a
+   * floor on the link: its reads were late by the page's doing (a page starved for CPU reads a fast link as a slow one).
+   */
+  maxLagShare: number;
 }
 
 export const DEFAULT_TRANSFER_RULES: TransferRules = {
@@ -49,6 +63,7 @@ export const DEFAULT_TRANSFER_RULES: TransferRules = {
   minFlowReads: 4,
   minFlowBytes: 4 * 1024,
   minFlowMs: 20,
+  maxLagShare: 0.25,
 };
 
 /** What one response says about the link (null: nothing). */
@@ -59,28 +74,42 @@ export function sampleTransfer(transfer: Transfer, rules: TransferRules = DEFAUL
   if (!first || !last) return null;
   const total = arrivals.reduce((sum, a) => sum + a.bytes, 0);
   if (total < rules.minObjectBytes) return null;
+  const lagMs = transfer.pageLagMs ?? 0;
+  const timed = (bps: number, spanMs: number): ThroughputSample => lagged(bps, spanMs, lagMs, rules);
   if (streamedMediaMs === null) {
     // Fetched at once: the link's pace after the first read, when the object came in a flow long enough to time (the
     // first read can be a burst the link let through at once, as a token bucket does after a pause); else request to
     // last byte (conservative by one round trip).
-    const flow = flowThroughput(arrivals, rules);
-    if (flow !== null) return { kind: 'measured', bps: flow };
+    const flow = flowSample(arrivals, lagMs, rules);
+    if (flow !== null) return flow;
     const ms = last.atMs - requestedAtMs;
     if (ms <= 0) return null;
     // All of it in one burst: the link brought it faster than reads can time, so the wait before it was the origin's
     // or a busy page's, and the time only bounds the link from below (a page starved for CPU would read a slow link).
     const oneBurst = last.atMs - first.atMs <= rules.burstGapMs;
-    return { kind: oneBurst ? 'at-least' : 'measured', bps: (total * 8000) / ms };
+    return oneBurst ? { kind: 'at-least', bps: (total * 8000) / ms } : timed((total * 8000) / ms, ms);
   }
   const afterFirst = total - first.bytes;
   const flowMs = last.atMs - first.atMs;
-  if (last.atMs - requestedAtMs > streamedMediaMs * rules.behindFactor && flowMs > 0 && afterFirst > 0) {
-    return { kind: 'measured', bps: (afterFirst * 8000) / flowMs };
+  // Behind real time by the link's doing: the time the page could not run does not count.
+  if (last.atMs - requestedAtMs - lagMs > streamedMediaMs * rules.behindFactor && flowMs > 0 && afterFirst > 0) {
+    return timed((afterFirst * 8000) / flowMs, flowMs);
   }
   const burst = burstThroughput(arrivals, rules);
   const floor = (total * 8000) / Math.max(streamedMediaMs, flowMs, 1);
   if (burst !== null && burst > floor) return { kind: 'measured', bps: burst };
   return { kind: 'at-least', bps: floor };
+}
+
+/** A timing over `spanMs` during which the page could not run for `lagMs`: a floor on the link once that is much of it. */
+function lagged(bps: number, spanMs: number, lagMs: number, rules: TransferRules): ThroughputSample {
+  return { kind: lagMs > spanMs * rules.maxLagShare ? 'at-least' : 'measured', bps };
+}
+
+/** `flowThroughput` as a sample: only a floor when the page could not run for much of the flow (`maxLagShare`). */
+function flowSample(arrivals: readonly Arrival[], pageLagMs: number, rules: TransferRules = DEFAULT_TRANSFER_RULES): ThroughputSample | null {
+  const bps = flowThroughput(arrivals, rules);
+  return bps === null ? null : lagged(bps, arrivals.at(-1)!.atMs - arrivals[0]!.atMs, pageLagMs, rules);
 }
 
 /**
@@ -94,6 +123,21 @@ export function flowThroughput(arrivals: readonly Arrival[], rules: TransferRule
   const bytes = arrivals.reduce((sum, a) => sum + a.bytes, 0) - first.bytes;
   const ms = last.atMs - first.atMs;
   return arrivals.length >= rules.minFlowReads && bytes >= rules.minFlowBytes && ms >= rules.minFlowMs ? (bytes * 8000) / ms : null;
+}
+
+/**
+ * `flowThroughput` with the time the page could not run between the first read and the last (their `lagMs`) taken out:
+ * the most the link can have carried. While the page was away the link may have gone on delivering (then the plain
+ * flow is right) or the bytes may have waited unread (then this is): the plain flow bounds the link from below, this
+ * from above. A link too slow even by this is too slow.
+ */
+export function generousFlowThroughput(arrivals: readonly Arrival[], rules: TransferRules = DEFAULT_TRANSFER_RULES): number | null {
+  const first = arrivals[0];
+  const last = arrivals.at(-1);
+  if (!first || !last || flowThroughput(arrivals, rules) === null) return null;
+  const bytes = arrivals.reduce((sum, a) => sum + a.bytes, 0) - first.bytes;
+  const ms = last.atMs - first.atMs - ((last.lagMs ?? 0) - (first.lagMs ?? 0));
+  return ms >= rules.minFlowMs ? (bytes * 8000) / ms : null;
 }
 
 /** Bytes ÷ time over the bursts only (reads arriving back to back), leaving out the idle waits for the encoder. */
@@ -133,6 +177,36 @@ export class ThroughputEstimator {
   /** Bits per second, null before any sample. */
   get estimateBps(): number | null {
     return this.#fast === null || this.#slow === null ? null : Math.min(this.#fast, this.#slow);
+  }
+}
+
+/**
+ * How long the page could not run, from the lateness of a timer it keeps: a page starved for CPU fires its timers late
+ * and reads its bytes late, which says nothing of the link. Each tick adds how much later than `intervalMs` after the
+ * one before it fired (a tick less than `toleranceMs` late is timer jitter and adds nothing); a response's share is the
+ * total at its end minus the total at its request.
+ */
+export class PageLag {
+  readonly #intervalMs: number;
+  readonly #toleranceMs: number;
+  #lastTickMs: number | null = null;
+  #totalMs = 0;
+
+  constructor(intervalMs: number, toleranceMs = 10) {
+    this.#intervalMs = intervalMs;
+    this.#toleranceMs = toleranceMs;
+  }
+
+  /** The timer fired at `nowMs`. */
+  tick(nowMs: number): void {
+    this.#totalMs = this.totalMs(nowMs);
+    this.#lastTickMs = nowMs;
+  }
+
+  /** The lag so far at `nowMs`, counting a tick overdue by then (the page is busy, or has just come back from it). */
+  totalMs(nowMs: number): number {
+    const lateMs = this.#lastTickMs === null ? 0 : nowMs - this.#lastTickMs - this.#intervalMs;
+    return this.#totalMs + (lateMs > this.#toleranceMs ? lateMs : 0);
   }
 }
 
@@ -237,10 +311,16 @@ export interface InFlight {
   burstBps: number | null;
   /**
    * A complete object (its length known: the origin had all of it) only: the pace of its bytes so far
-   * (`flowThroughput`), which is the link's, null until there is enough to time. It tells a link too slow for the rung
+   * (`generousFlowThroughput`: the page's own lag taken out), which is the link's, null until there is enough to time. It tells a link too slow for the rung
    * from the first tens of milliseconds of a part, long before the part runs late.
    */
   flowBps?: number | null;
+  /**
+   * How long the page could not run since the request (`PageLag`). A page starved for CPU (WebKitGTK painting video in
+   * software beside a broadcaster) runs its checks and reads its bytes late by itself: only the rest of the elapsed time
+   * can be the link's, so only that counts towards running late. 0 when not known.
+   */
+  pageLagMs?: number;
 }
 
 export interface EmergencyRules {
@@ -268,9 +348,10 @@ export function emergencyRung(
   if (level <= 0 || level >= bitrates.length) return null;
   const rate = bitrates[level]!;
   const fastBursts = inFlight.burstBps !== null && inFlight.burstBps > rate;
-  const late = inFlight.elapsedMs > inFlight.durationMs * emergency.lateFactor && !fastBursts;
-  // Running late, the part has taken at least its elapsed time for its duration's media: the link carries at most this.
-  const lateBps = late ? (rate * inFlight.durationMs) / inFlight.elapsedMs : Infinity;
+  const linkElapsedMs = inFlight.elapsedMs - (inFlight.pageLagMs ?? 0);
+  const late = linkElapsedMs > inFlight.durationMs * emergency.lateFactor && !fastBursts;
+  // Running late, the part has taken at least that time for its duration's media: the link carries at most this.
+  const lateBps = late ? (rate * inFlight.durationMs) / linkElapsedMs : Infinity;
   const linkBps = Math.min(estimateBps ?? Infinity, lateBps, inFlight.flowBps ?? Infinity);
   if (!Number.isFinite(linkBps) || rate <= linkBps * rules.safety) return null;
   const reloadMediaMs = sinceIndependentMs + inFlight.durationMs;
