@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 
 export interface RunningServer {
   baseUrl: string;
+  /** The server process's id (benches read its CPU time from /proc). */
+  pid: number;
   /** `rtmp://HOST:PORT` of the origin's RTMP ingest (RTMP_PORT is 0 here: a free port), when it runs one. */
   rtmpBase: string | undefined;
   /** Everything the server wrote to stderr (its log), one entry a line. */
@@ -56,6 +58,7 @@ export function startServer(env: Record<string, string> = {}): Promise<RunningSe
       clearTimeout(timer);
       resolveStart({
         baseUrl: match[1]!,
+        pid: child.pid!,
         rtmpBase: /rtmp:\s+(rtmp:\/\/[^/\s]+)/.exec(out)?.[1],
         logLines,
         waitForLog(pattern, timeoutMs = 15_000) {
