@@ -49,6 +49,25 @@ function trafBytes(run: TrackRun): number {
   return BOX_HEADER_BYTES + TFHD_BYTES + TFDT_BYTES + TRUN_HEADER_BYTES + run.samples.length * (hasOffsets(run) ? 16 : 12);
 }
 
+/** Writes a box header (size, type) at `at`; returns where the payload starts. */
+function header(out: Uint8Array, view: DataView, at: number, size: number, type: string): number {
+  view.setUint32(at, size);
+  for (let i = 0; i < 4; i++) out[at + 4 + i] = type.charCodeAt(i);
+  return at + BOX_HEADER_BYTES;
+}
+
+/** Writes a full box's version byte and 24 bits of flags at `at`; returns the offset after them. */
+function versionFlags(view: DataView, at: number, version: number, flags: number): number {
+  view.setUint32(at, (((version & 0xff) << 24) | (flags & 0xffffff)) >>> 0);
+  return at + 4;
+}
+
+/** Writes `value` as a u32 at `at` (a negative composition offset as its two's complement); returns the next offset. */
+function u32(view: DataView, at: number, value: number): number {
+  view.setUint32(at, value >>> 0);
+  return at + 4;
+}
+
 /**
  * One `moof` + `mdat`, written straight into one buffer (it runs for every video frame, so no box is built on its
  * own and copied again). Data offsets are relative to the moof (default-base-is-moof).
@@ -60,50 +79,34 @@ export function fragment(sequenceNumber: number, runs: readonly TrackRun[]): Byt
   for (const run of runs) for (const s of run.samples) mdatPayload += s.data.byteLength;
   const out = new Uint8Array(moofSize + BOX_HEADER_BYTES + mdatPayload);
   const view = new DataView(out.buffer);
-  let at = 0;
-  const header = (size: number, type: string): void => {
-    view.setUint32(at, size);
-    for (let i = 0; i < 4; i++) out[at + 4 + i] = type.charCodeAt(i);
-    at += BOX_HEADER_BYTES;
-  };
-  /** Version byte and 24 bits of flags. */
-  const versionFlags = (version: number, flags: number): void => {
-    view.setUint32(at, ((version & 0xff) << 24 | (flags & 0xffffff)) >>> 0);
-    at += 4;
-  };
-  const u32 = (value: number): void => {
-    // A negative value (a composition offset in a version 1 trun) is written as its two's complement.
-    view.setUint32(at, value >>> 0);
-    at += 4;
-  };
-  header(moofSize, 'moof');
-  header(MFHD_BYTES, 'mfhd');
-  versionFlags(0, 0);
-  u32(sequenceNumber);
+  let at = header(out, view, 0, moofSize, 'moof');
+  at = header(out, view, at, MFHD_BYTES, 'mfhd');
+  at = versionFlags(view, at, 0, 0);
+  at = u32(view, at, sequenceNumber);
   let dataOffset = moofSize + BOX_HEADER_BYTES;
   for (const run of runs) {
     const withOffsets = hasOffsets(run);
-    header(trafBytes(run), 'traf');
-    header(TFHD_BYTES, 'tfhd');
-    versionFlags(0, TFHD_DEFAULT_BASE_IS_MOOF);
-    u32(run.trackId);
-    header(TFDT_BYTES, 'tfdt');
-    versionFlags(1, 0);
+    at = header(out, view, at, trafBytes(run), 'traf');
+    at = header(out, view, at, TFHD_BYTES, 'tfhd');
+    at = versionFlags(view, at, 0, TFHD_DEFAULT_BASE_IS_MOOF);
+    at = u32(view, at, run.trackId);
+    at = header(out, view, at, TFDT_BYTES, 'tfdt');
+    at = versionFlags(view, at, 1, 0);
     view.setBigUint64(at, BigInt(Math.floor(run.baseDecodeTime)));
     at += 8;
-    header(TRUN_HEADER_BYTES + run.samples.length * (withOffsets ? 16 : 12), 'trun');
-    versionFlags(withOffsets ? 1 : 0, withOffsets ? TRUN_FLAGS | TRUN_SAMPLE_COMPOSITION_OFFSET : TRUN_FLAGS);
-    u32(run.samples.length);
-    u32(dataOffset);
+    at = header(out, view, at, TRUN_HEADER_BYTES + run.samples.length * (withOffsets ? 16 : 12), 'trun');
+    at = versionFlags(view, at, withOffsets ? 1 : 0, withOffsets ? TRUN_FLAGS | TRUN_SAMPLE_COMPOSITION_OFFSET : TRUN_FLAGS);
+    at = u32(view, at, run.samples.length);
+    at = u32(view, at, dataOffset);
     for (const s of run.samples) {
-      u32(s.duration);
-      u32(s.data.byteLength);
-      u32(s.flags);
-      if (withOffsets) u32(s.compositionOffset ?? 0);
+      at = u32(view, at, s.duration);
+      at = u32(view, at, s.data.byteLength);
+      at = u32(view, at, s.flags);
+      if (withOffsets) at = u32(view, at, s.compositionOffset ?? 0);
       dataOffset += s.data.byteLength;
     }
   }
-  header(BOX_HEADER_BYTES + mdatPayload, 'mdat');
+  at = header(out, view, at, BOX_HEADER_BYTES + mdatPayload, 'mdat');
   for (const run of runs) {
     for (const s of run.samples) {
       out.set(s.data, at);
