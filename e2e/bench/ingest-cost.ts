@@ -175,7 +175,9 @@ async function makeInputs(): Promise<Inputs> {
     '-c:v', 'libx264', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-preset', 'veryfast', '-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '2500k',
     '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-bf', '0', '-c:a', 'aac', '-b:a', '64k', '-ar', '48000', '-ac', '2', '-f', 'flv', flv,
   ]);
-  const [oneRung, ladder] = await Promise.all([makeSource(dir, [RUNG_720P], SOURCE_SECONDS, GOP_SECONDS), makeSource(dir, LADDER, SOURCE_SECONDS, GOP_SECONDS)]);
+  // One after the other: makeSource names its files by rung index in the directory it is given.
+  const oneRung = await makeSource(dir, [RUNG_720P], SOURCE_SECONDS, GOP_SECONDS);
+  const ladder = await makeSource(dir, LADDER, SOURCE_SECONDS, GOP_SECONDS);
   return { dir, oneRung, ladder, rungFiles, flv };
 }
 
