@@ -217,8 +217,8 @@ async function benchIngestRamp(): Promise<void> {
   const { header, rows, verdict } = rampTable(await benchPublishersPerProcess(rampPath, rampSteps, rampSeconds, rampMaxLagMs));
   console.log(
     `\nPublishers per origin process — ${rampPath === 'rtmp' ? 'ffmpeg RTMP publishers (-re -c copy, 720p H.264 2.5 Mbit/s + AAC)' : 'node publishers (720p H.264 2.5 Mbit/s + Opus over a data channel)'}, ` +
-      `no viewers, ${rampSeconds} s per step; dropped media = a stream's playlist growing slower than 0.98× real time, its latest part ending more than ` +
-      `${rampMaxLagMs} ms before now (PDT), a GAP part, or a dropped publisher; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
+      `no viewers, ${rampSeconds} s per step; dropped media = a stream's playlist growing by more than ${rampMaxLagMs} ms less media than the window's ` +
+      `wall time, its latest part ending more than ${rampMaxLagMs} ms before now (PDT), a GAP part, or a dropped publisher; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
   );
   console.log(table(header, rows));
   console.log(verdict);
