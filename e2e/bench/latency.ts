@@ -7,6 +7,8 @@
 // `npm run bench -- encode`: the cost of encoding a ladder of 1–4 rungs in Chromium (encode-cost.ts; BENCH_ENCODE_SECONDS, default 20).
 // `npm run bench -- abr`: ABR on a 6 → 1.5 → 6 Mbit/s trace, the player's and hls.js's side by side (abr.ts; BENCH_ABR_STEP_SECONDS, default 20).
 // `npm run bench -- embed-size`: the embeddable player's download size, hls.js and the project's own code apart (embed-size.ts).
+// `npm run bench -- ingest-cost`: origin CPU per media second by ingest path beside ffmpeg's remux (ingest-cost.ts; BENCH_INGEST_SECONDS, default 30);
+// `npm run bench -- ingest-ramp`: concurrent 2.5 Mbit/s publishers one origin holds (BENCH_RAMP_PATH rtmp|datachannel, BENCH_RAMP_STEPS, default 1,2,4,8,12,16,24,32).
 // `npm run bench -- p2p`: low vs p2p mode for 4 and 8 viewers in a network namespace (p2p.ts; BENCH_P2P_VIEWERS, default 4,8; BENCH_P2P_SECONDS, default 40).
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
@@ -16,6 +18,7 @@ import { benchBrowserPairs, pairColumns } from './browser-pairs.ts';
 import { embedSizeTable, measureEmbedSize } from './embed-size.ts';
 import { benchP2p, p2pTable } from './p2p.ts';
 import { benchEncodeCost, encodeCostTable } from './encode-cost.ts';
+import { benchIngestCost, benchPublishersPerProcess, ingestCostTable, rampTable } from './ingest-cost.ts';
 import { startServer } from '../support/server.ts';
 import type { RunningServer } from '../support/server.ts';
 
@@ -59,6 +62,13 @@ const embedSizeOnly = process.argv.includes('embed-size');
 const p2pOnly = process.argv.includes('p2p');
 const p2pViewers = (process.env.BENCH_P2P_VIEWERS ?? '4,8').split(',').map(Number);
 const p2pSeconds = Number(process.env.BENCH_P2P_SECONDS ?? 40);
+const ingestCostOnly = process.argv.includes('ingest-cost');
+const ingestSeconds = Number(process.env.BENCH_INGEST_SECONDS ?? 30);
+const ingestRampOnly = process.argv.includes('ingest-ramp');
+const rampPath = process.env.BENCH_RAMP_PATH ?? 'rtmp';
+const rampSteps = (process.env.BENCH_RAMP_STEPS ?? '1,2,4,8,12,16,24,32').split(',').map(Number);
+const rampSeconds = Number(process.env.BENCH_RAMP_SECONDS ?? 20);
+const rampMaxLagMs = Number(process.env.BENCH_RAMP_MAX_LAG_MS ?? 1000);
 
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -140,6 +150,8 @@ async function main(): Promise<void> {
   if (abrOnly) return benchAbr();
   if (embedSizeOnly) return benchEmbedSize();
   if (p2pOnly) return benchPeers();
+  if (ingestCostOnly) return benchIngest();
+  if (ingestRampOnly) return benchIngestRamp();
   const server = await startServer({ LOG_LEVEL: 'warn' });
   try {
     if (!pairsOnly) await benchChromium(server);
@@ -184,6 +196,32 @@ async function benchPeers(): Promise<void> {
       `proxy in front of the origin; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
   );
   console.log(table(header, rows));
+}
+
+async function benchIngest(): Promise<void> {
+  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  const { rows, idleMs } = await benchIngestCost(ingestSeconds);
+  const { header, rows: lines } = ingestCostTable(rows);
+  const cpu = cpus();
+  console.log(
+    `\nCost per stream — origin (ROLE=all, no viewers) CPU per media second above its idle ${idleMs.toFixed(1)} ms/s, ${ingestSeconds} s per row ` +
+      `after warm-up, from /proc/PID/stat; packaging = the packager and origin timelines fed the same wire messages in-process; ffmpeg = ` +
+      `\`ffmpeg -re -stream_loop -1 -i SAME -c copy -f hls -hls_segment_type fmp4 -hls_time 1\` (one per rung); ${cpu[0]?.model ?? 'cpu'}, ` +
+      `${cpu.length} cores, Node ${process.version}; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
+  );
+  console.log(table(header, lines));
+}
+
+async function benchIngestRamp(): Promise<void> {
+  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  const { header, rows, verdict } = rampTable(await benchPublishersPerProcess(rampPath, rampSteps, rampSeconds, rampMaxLagMs));
+  console.log(
+    `\nPublishers per origin process — ${rampPath === 'rtmp' ? 'ffmpeg RTMP publishers (-re -c copy, 720p H.264 2.5 Mbit/s + AAC)' : 'node publishers (720p H.264 2.5 Mbit/s + Opus over a data channel)'}, ` +
+      `no viewers, ${rampSeconds} s per step; dropped media = a stream's playlist growing by more than ${rampMaxLagMs} ms less media than the window's ` +
+      `wall time, its latest part ending more than ${rampMaxLagMs} ms before now (PDT), a GAP part, or a dropped publisher; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
+  );
+  console.log(table(header, rows));
+  console.log(verdict);
 }
 
 async function benchEmbedSize(): Promise<void> {

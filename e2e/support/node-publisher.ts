@@ -33,6 +33,8 @@ export interface NodePublisherOptions {
   gopSeconds?: number;
   /** Sent as `Authorization: Bearer KEY` on the offer and the session's DELETE. */
   publishKey?: string;
+  /** Media made earlier by makeSource (benches share one among many publishers); the options above that shape it are then ignored. */
+  source?: SourceMedia;
 }
 
 export interface Rung {
@@ -60,7 +62,7 @@ const HIGH_BUFFERED_BYTES = 1024 * 1024;
 const LOW_BUFFERED_BYTES = 256 * 1024;
 const DRAIN_TIMEOUT_MS = 2_000;
 
-interface TimedSample {
+export interface TimedSample {
   trackId: number;
   /** Offset from the start of the file, microseconds. */
   offsetUs: number;
@@ -69,7 +71,7 @@ interface TimedSample {
   data: Uint8Array;
 }
 
-interface SourceMedia {
+export interface SourceMedia {
   tracks: TrackConfigMessage[];
   /** Both tracks' samples in send order (by time). */
   samples: TimedSample[];
@@ -78,7 +80,7 @@ interface SourceMedia {
 }
 
 /** Encodes one rung of the looped source: libx264 Baseline with a keyframe every `gopSeconds` (forced at the same times in every rung), no B-frames, and Opus 48 kHz. */
-async function encodeRung(path: string, rung: Rung, sourceSeconds: number, gopSeconds: number): Promise<void> {
+export async function encodeRung(path: string, rung: Rung, sourceSeconds: number, gopSeconds: number): Promise<void> {
   const gopFrames = String(Math.round(gopSeconds * FRAMERATE));
   await run('ffmpeg', [
     '-v', 'error', '-y',
@@ -95,7 +97,7 @@ async function encodeRung(path: string, rung: Rung, sourceSeconds: number, gopSe
 }
 
 /** Encodes and demuxes every rung of the looped source; the audio comes from the first rung's file. */
-async function makeSource(dir: string, ladder: readonly Rung[], sourceSeconds: number, gopSeconds: number): Promise<SourceMedia> {
+export async function makeSource(dir: string, ladder: readonly Rung[], sourceSeconds: number, gopSeconds: number): Promise<SourceMedia> {
   const files = await Promise.all(
     ladder.map(async (rung, index) => {
       const path = join(dir, `source-${index}.mp4`);
@@ -255,6 +257,10 @@ class Publisher implements NodePublisher {
 
 /** Encodes the source, connects, and starts publishing at real-time pace until `stop()`. */
 export async function startNodePublisher(options: NodePublisherOptions): Promise<NodePublisher> {
+  if (options.source) {
+    const peer = await connect(options.baseUrl, options.stream, options.publishKey);
+    return new Publisher(peer, peer.answer.location, options.source);
+  }
   const dir = await mkdtemp(join(tmpdir(), 'swarmcast-node-publisher-'));
   try {
     const ladder = options.ladder ?? [

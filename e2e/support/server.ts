@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 
 export interface RunningServer {
   baseUrl: string;
+  /** The server process's id (benches read its CPU time from /proc). */
+  pid: number;
   /** `rtmp://HOST:PORT` of the origin's RTMP ingest (RTMP_PORT is 0 here: a free port), when it runs one. */
   rtmpBase: string | undefined;
   /** `srt://HOST:PORT` of the origin's SRT ingest, when the suite asked for one (`SRT_PORT: '0'`; off by default here). */
@@ -58,6 +60,7 @@ export function startServer(env: Record<string, string> = {}): Promise<RunningSe
       clearTimeout(timer);
       resolveStart({
         baseUrl: match[1]!,
+        pid: child.pid!,
         rtmpBase: /rtmp:\s+(rtmp:\/\/[^/\s]+)/.exec(out)?.[1],
         srtBase: /srt:\s+(srt:\/\/[^?\s]+)/.exec(out)?.[1],
         logLines,

@@ -37,9 +37,14 @@ interface StoredSegment {
   programDateTimeMs: number;
   complete: boolean;
   parts: StoredPart[];
-  /** The whole segment once complete: the parts' bytes, concatenated (for an encrypted stream, their ciphertext as one run). */
+  /**
+   * The whole segment: the parts' bytes, concatenated (for an encrypted stream, their ciphertext as one run, made at
+   * completion); a clear stream's is joined when first asked for, since LL-HLS players read parts.
+   */
   data?: Uint8Array;
-  /** SHA-256 of `data`, base64, for digests.json. */
+  /** Bytes of the whole segment, once complete. */
+  byteLength?: number;
+  /** SHA-256 of `data`, base64, for digests.json: computed when digests.json is first asked for (P2P viewers ask). */
   sha256?: string;
 }
 
@@ -206,10 +211,8 @@ export class RenditionTimeline {
     current.durationUs = info.durationUs;
     current.programDateTimeMs = info.programDateTimeMs;
     this.#targetDurationS = Math.max(this.#targetDurationS, Math.round(info.durationUs / 1_000_000));
-    const data = this.#encrypted ? this.#encrypted.segment(info.msn) : joinParts(current.parts);
-    current.data = data;
-    // Over the bytes served (an encrypted stream's ciphertext): what peers exchange and players check.
-    current.sha256 = createHash('sha256').update(data).digest('base64');
+    if (this.#encrypted) current.data = this.#encrypted.segment(info.msn);
+    current.byteLength = current.data?.byteLength ?? current.parts.reduce((sum, p) => sum + p.data.byteLength, 0);
     const keep = this.#config.windowSegments + this.#config.keepSegments;
     while (this.#segments.filter((segment) => segment.complete).length > keep) {
       if (this.#segments.shift()?.discontinuity) this.#discontinuitiesDropped++;
@@ -313,8 +316,8 @@ export class RenditionTimeline {
   /** Digests of the complete segments the rendition still serves (the playlist's window and those kept behind it), oldest first. */
   digests(): SegmentDigest[] {
     return this.#segments
-      .filter((segment) => segment.sha256 !== undefined)
-      .map((segment) => ({ name: segmentObjectName(this.epoch, segment.msn), sha256: segment.sha256! }));
+      .filter((segment) => segment.complete)
+      .map((segment) => ({ name: segmentObjectName(this.epoch, segment.msn), sha256: (segment.sha256 ??= segmentDigest(segment)) }));
   }
 
   #variantAt(rates: VariantRates): VariantSnapshot | undefined {
@@ -338,7 +341,7 @@ export class RenditionTimeline {
       .filter((segment) => segment.complete)
       .slice(-this.#config.windowSegments)
       .map((segment) => ({
-        bytes: segment.data?.byteLength ?? 0,
+        bytes: segment.byteLength ?? 0,
         mediaDurationUs: segment.parts.reduce((sum, part) => sum + (part.gap ? 0 : part.durationUs), 0),
       }));
     return variantRates(window, this.init?.bandwidth ?? 0);
@@ -367,7 +370,10 @@ export class RenditionTimeline {
 
   /** A completed segment's bytes; undefined while in progress or once evicted. */
   segment(msn: number): Uint8Array | undefined {
-    return this.#segments.find((segment) => segment.msn === msn)?.data;
+    const segment = this.#segments.find((s) => s.msn === msn);
+    if (!segment?.complete) return undefined;
+    segment.data ??= joinParts(segment.parts);
+    return segment.data;
   }
 
   /**
@@ -382,6 +388,13 @@ export class RenditionTimeline {
   get waiting(): number {
     return this.#waiters.size;
   }
+}
+
+/** SHA-256 of the bytes served (an encrypted stream's ciphertext): what peers exchange and players check. */
+function segmentDigest(segment: StoredSegment): string {
+  const hash = createHash('sha256');
+  for (const data of segment.data ? [segment.data] : segment.parts.map((p) => p.data)) hash.update(data);
+  return hash.digest('base64');
 }
 
 function storedPart(part: Part): StoredPart {

@@ -1,5 +1,5 @@
 // CMAF chunk writer: one `moof` (one `traf` per track) followed by one `mdat` holding every track's samples.
-import { box, concat, fullBox, u32, u64, type Bytes } from './writer.ts';
+import type { Bytes } from './writer.ts';
 
 export const SAMPLE_FLAGS_SYNC = 0x02000000;
 // sample_depends_on = 1 (depends on others) | sample_is_non_sync_sample.
@@ -28,49 +28,90 @@ const TRUN_SAMPLE_SIZE = 0x000200;
 const TRUN_SAMPLE_FLAGS = 0x000400;
 const TRUN_SAMPLE_COMPOSITION_OFFSET = 0x000800;
 const TRUN_FLAGS = TRUN_DATA_OFFSET | TRUN_SAMPLE_DURATION | TRUN_SAMPLE_SIZE | TRUN_SAMPLE_FLAGS;
-const MDAT_HEADER_BYTES = 8;
+
+const TFHD_BYTES = 16;
+/** Version 1: a 64-bit base media decode time. */
+const TFDT_BYTES = 20;
+const TRUN_HEADER_BYTES = 20;
+const MFHD_BYTES = 16;
+const BOX_HEADER_BYTES = 8;
 
 /**
  * A run whose samples all present at their decode time is written as before (version 0, no offsets). One with
  * reordered frames (B-frames) carries each sample's composition offset, signed (version 1, as CMAF prefers to an
  * edit list): the packager keeps keyframes at offset 0, so frames shown before them have negative offsets.
  */
-function trun(run: TrackRun, dataOffset: number): Bytes {
-  const withOffsets = run.samples.some((s) => s.compositionOffset);
-  // u32 writes a negative offset's two's complement, which is what version 1's signed field holds.
-  const entries = run.samples.map((s) =>
-    concat([u32(s.duration), u32(s.data.byteLength), u32(s.flags), ...(withOffsets ? [u32(s.compositionOffset ?? 0)] : [])]),
-  );
-  const flags = withOffsets ? TRUN_FLAGS | TRUN_SAMPLE_COMPOSITION_OFFSET : TRUN_FLAGS;
-  return fullBox('trun', withOffsets ? 1 : 0, flags, u32(run.samples.length), u32(dataOffset), ...entries);
+function hasOffsets(run: TrackRun): boolean {
+  return run.samples.some((s) => s.compositionOffset);
 }
 
-function traf(run: TrackRun, dataOffset: number): Bytes {
-  return box(
-    'traf',
-    fullBox('tfhd', 0, TFHD_DEFAULT_BASE_IS_MOOF, u32(run.trackId)),
-    fullBox('tfdt', 1, 0, u64(run.baseDecodeTime)),
-    trun(run, dataOffset),
-  );
+function trafBytes(run: TrackRun): number {
+  return BOX_HEADER_BYTES + TFHD_BYTES + TFDT_BYTES + TRUN_HEADER_BYTES + run.samples.length * (hasOffsets(run) ? 16 : 12);
 }
 
-function moof(sequenceNumber: number, runs: readonly TrackRun[], dataOffsets: readonly number[]): Bytes {
-  return box('moof', fullBox('mfhd', 0, 0, u32(sequenceNumber)), ...runs.map((run, i) => traf(run, dataOffsets[i] ?? 0)));
+/** Writes a box header (size, type) at `at`; returns where the payload starts. */
+function header(out: Uint8Array, view: DataView, at: number, size: number, type: string): number {
+  view.setUint32(at, size);
+  for (let i = 0; i < 4; i++) out[at + 4 + i] = type.charCodeAt(i);
+  return at + BOX_HEADER_BYTES;
+}
+
+/** Writes a full box's version byte and 24 bits of flags at `at`; returns the offset after them. */
+function versionFlags(view: DataView, at: number, version: number, flags: number): number {
+  view.setUint32(at, (((version & 0xff) << 24) | (flags & 0xffffff)) >>> 0);
+  return at + 4;
+}
+
+/** Writes `value` as a u32 at `at` (a negative composition offset as its two's complement); returns the next offset. */
+function u32(view: DataView, at: number, value: number): number {
+  view.setUint32(at, value >>> 0);
+  return at + 4;
 }
 
 /**
- * One `moof` + `mdat`. Data offsets are relative to the moof (default-base-is-moof); the moof's size does not
- * depend on the offsets' values, so it is written once with zeros to measure it, then with the real offsets.
+ * One `moof` + `mdat`, written straight into one buffer (it runs for every video frame, so no box is built on its
+ * own and copied again). Data offsets are relative to the moof (default-base-is-moof).
  */
 export function fragment(sequenceNumber: number, runs: readonly TrackRun[]): Bytes {
-  const runBytes = runs.map((run) => run.samples.reduce((sum, s) => sum + s.data.byteLength, 0));
-  const moofSize = moof(sequenceNumber, runs, runs.map(() => 0)).byteLength;
-  const dataOffsets: number[] = [];
-  let offset = moofSize + MDAT_HEADER_BYTES;
-  for (const bytes of runBytes) {
-    dataOffsets.push(offset);
-    offset += bytes;
+  let moofSize = BOX_HEADER_BYTES + MFHD_BYTES;
+  for (const run of runs) moofSize += trafBytes(run);
+  let mdatPayload = 0;
+  for (const run of runs) for (const s of run.samples) mdatPayload += s.data.byteLength;
+  const out = new Uint8Array(moofSize + BOX_HEADER_BYTES + mdatPayload);
+  const view = new DataView(out.buffer);
+  let at = header(out, view, 0, moofSize, 'moof');
+  at = header(out, view, at, MFHD_BYTES, 'mfhd');
+  at = versionFlags(view, at, 0, 0);
+  at = u32(view, at, sequenceNumber);
+  let dataOffset = moofSize + BOX_HEADER_BYTES;
+  for (const run of runs) {
+    const withOffsets = hasOffsets(run);
+    at = header(out, view, at, trafBytes(run), 'traf');
+    at = header(out, view, at, TFHD_BYTES, 'tfhd');
+    at = versionFlags(view, at, 0, TFHD_DEFAULT_BASE_IS_MOOF);
+    at = u32(view, at, run.trackId);
+    at = header(out, view, at, TFDT_BYTES, 'tfdt');
+    at = versionFlags(view, at, 1, 0);
+    view.setBigUint64(at, BigInt(Math.floor(run.baseDecodeTime)));
+    at += 8;
+    at = header(out, view, at, TRUN_HEADER_BYTES + run.samples.length * (withOffsets ? 16 : 12), 'trun');
+    at = versionFlags(view, at, withOffsets ? 1 : 0, withOffsets ? TRUN_FLAGS | TRUN_SAMPLE_COMPOSITION_OFFSET : TRUN_FLAGS);
+    at = u32(view, at, run.samples.length);
+    at = u32(view, at, dataOffset);
+    for (const s of run.samples) {
+      at = u32(view, at, s.duration);
+      at = u32(view, at, s.data.byteLength);
+      at = u32(view, at, s.flags);
+      if (withOffsets) at = u32(view, at, s.compositionOffset ?? 0);
+      dataOffset += s.data.byteLength;
+    }
   }
-  const payload = runs.flatMap((run) => run.samples.map((s) => s.data));
-  return concat([moof(sequenceNumber, runs, dataOffsets), box('mdat', ...payload)]);
+  at = header(out, view, at, BOX_HEADER_BYTES + mdatPayload, 'mdat');
+  for (const run of runs) {
+    for (const s of run.samples) {
+      out.set(s.data, at);
+      at += s.data.byteLength;
+    }
+  }
+  return out;
 }

@@ -34,12 +34,6 @@ export function u32(value: number): Bytes {
   return out;
 }
 
-export function u64(value: number): Bytes {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(Math.floor(value)));
-  return out;
-}
-
 export function zeros(length: number): Bytes {
   return new Uint8Array(length);
 }
