@@ -47,8 +47,8 @@ interface Inputs {
 
 /**
  * One ingest path: how to start a publisher of it against a running origin, and which files ffmpeg remuxes for the
- * same media. SRT and WHIP rows are added here once their ingest exists (srt://…?streamid=publish:NAME from ffmpeg's
- * libsrt; WHIP from Chromium's RTCPeerConnection): a name, a `start`, and the files it sends.
+ * same media. WHIP has no row: its only publisher here is a browser (Chromium's RTCPeerConnection through
+ * @eyevinn/whip-web-client), whose own CPU on the same two cores would be in the figure.
  */
 interface IngestPath {
   name: string;
@@ -76,11 +76,18 @@ const rtmpPath: IngestPath = {
   remuxFiles: (inputs) => [inputs.flv],
 };
 
-/** The rows of the cost table, in order; SRT and WHIP go after RTMP. */
-const PATHS: readonly IngestPath[] = [dataChannelPath('data channel, one rung', 'one'), dataChannelPath('data channel, default ladder', 'ladder'), rtmpPath];
+const srtPath: IngestPath = {
+  name: 'SRT (ffmpeg -c copy -f mpegts)',
+  media: '720p H.264 2.5 Mbit/s + AAC 64 kbit/s',
+  start: async (server, stream, inputs) => startSrtPublisher(server, stream, inputs.flv),
+  remuxFiles: (inputs) => [inputs.flv],
+};
+
+/** The rows of the cost table, in order. */
+const PATHS: readonly IngestPath[] = [dataChannelPath('data channel, one rung', 'one'), dataChannelPath('data channel, default ladder', 'ladder'), rtmpPath, srtPath];
 
 /** Paths the publishers-per-process ramp can use (BENCH_RAMP_PATH). */
-const RAMP_PATHS: Record<string, IngestPath> = { rtmp: rtmpPath, datachannel: PATHS[0]! };
+const RAMP_PATHS: Record<string, IngestPath> = { rtmp: rtmpPath, srt: srtPath, datachannel: PATHS[0]! };
 
 /** utime + stime of process `pid` (all its threads), seconds. */
 async function cpuSeconds(pid: number): Promise<number> {
@@ -89,7 +96,7 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
-/** A process's CPU seconds by thread group: its JavaScript thread, Node's and V8's helper threads, and native library threads (libdatachannel's). */
+/** A process's CPU seconds by thread group: its JavaScript thread, Node's and V8's helper threads, and native threads (libdatachannel's, the SRT listener's process). */
 interface ThreadCpu {
   main: number;
   helpers: number;
@@ -113,7 +120,15 @@ async function threadCpu(pid: number): Promise<ThreadCpu> {
     else if (comm === 'node' || comm.startsWith('libuv')) cpu.helpers += seconds;
     else cpu.native += seconds;
   }
+  // The server's child processes (the SRT listener on libsrt) are its transport's native threads too.
+  for (const child of await childPids(pid)) cpu.native += await cpuSeconds(child).catch(() => 0);
   return cpu;
+}
+
+/** The direct child processes of `pid` (Linux: /proc/PID/task/TID/children). */
+async function childPids(pid: number): Promise<number[]> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  return text.split(' ').filter(Boolean).map(Number);
 }
 
 /** ms of CPU per wall second of each thread group of `pid` over a window of `seconds`. */
@@ -158,6 +173,13 @@ async function stopChild(child: ChildProcess): Promise<void> {
 function startRtmpPublisher(server: RunningServer, stream: string, flv: string): RunningPublisher {
   if (!server.rtmpBase) throw new Error('the server runs no RTMP ingest');
   const child = ffmpegLoop(flv, ['-f', 'flv', `${server.rtmpBase}/live/${stream}`]);
+  return { stop: () => stopChild(child) };
+}
+
+/** The same FLV's media as MPEG-TS over SRT (the SRT listener's own threads are a child process: counted apart). */
+function startSrtPublisher(server: RunningServer, stream: string, flv: string): RunningPublisher {
+  if (!server.srtBase) throw new Error('the server runs no SRT ingest (libsrt-openssl-dev, gcc and pkg-config are needed)');
+  const child = ffmpegLoop(flv, ['-f', 'mpegts', `${server.srtBase}?streamid=publish:${stream}`]);
   return { stop: () => stopChild(child) };
 }
 
@@ -288,7 +310,7 @@ export interface IngestCostRow {
 /** Origin CPU per media second for every path, the idle baseline subtracted, beside ffmpeg's remux of the same media. */
 export async function benchIngestCost(seconds: number): Promise<{ rows: IngestCostRow[]; idleMs: number }> {
   const inputs = await makeInputs();
-  const server = await startServer({ LOG_LEVEL: 'warn' });
+  const server = await startServer({ LOG_LEVEL: 'warn', SRT_PORT: '0' });
   try {
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const idle = await threadCpuOver(server.pid, IDLE_SECONDS);
@@ -391,7 +413,7 @@ export async function benchPublishersPerProcess(pathName: string, steps: number[
   if (!path) throw new Error(`BENCH_RAMP_PATH ${pathName}: one of ${Object.keys(RAMP_PATHS).join(', ')}`);
   const inputs = await makeInputs();
   // The ramp opens many publishers within a minute from one address, which the default admission limits refuse.
-  const server = await startServer({ LOG_LEVEL: 'warn', MAX_PUBLISHES_PER_MINUTE: '1000000', MAX_STREAMS: '100000' });
+  const server = await startServer({ LOG_LEVEL: 'warn', SRT_PORT: '0', MAX_PUBLISHES_PER_MINUTE: '1000000', MAX_STREAMS: '100000' });
   const publishers: RunningPublisher[] = [];
   const playlists: string[] = [];
   const results: RampStep[] = [];
