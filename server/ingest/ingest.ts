@@ -67,9 +67,7 @@ export class Ingest extends TypedEmitter<IngestEvents> {
    * in its grace period for this session instead of refusing it as busy.
    */
   async publish(name: string, offerBody: string, clientAddress: string, replaces?: string): Promise<PublishAnswer> {
-    if (!isValidStreamName(name)) {
-      throw new IngestError('bad-name', name, 'stream names are 1 to 64 characters of a-z, 0-9, _ and -');
-    }
+    checkName(name);
     if (Buffer.byteLength(offerBody) > this.config.maxOfferBytes) {
       throw new IngestError('offer-too-large', name, `SDP offer larger than ${this.config.maxOfferBytes} bytes`);
     }
@@ -108,9 +106,7 @@ export class Ingest extends TypedEmitter<IngestEvents> {
    */
   admit(session: IngestSession, clientAddress: string, path: string): void {
     const name = session.streamName;
-    if (!isValidStreamName(name)) {
-      throw new IngestError('bad-name', name, 'stream names are 1 to 64 characters of a-z, 0-9, _ and -');
-    }
+    checkName(name);
     if (this.#closed) throw this.#shuttingDown(name);
     this.#checkRoom(name, clientAddress);
     this.#sessions.set(name, session);
@@ -169,4 +165,9 @@ export class Ingest extends TypedEmitter<IngestEvents> {
       });
     });
   }
+}
+
+/** Every path's first check: a name the playback paths can carry. */
+function checkName(name: string): void {
+  if (!isValidStreamName(name)) throw new IngestError('bad-name', name, 'stream names are 1 to 64 characters of a-z, 0-9, _ and -');
 }

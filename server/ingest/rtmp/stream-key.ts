@@ -10,10 +10,8 @@ export interface StreamKey {
  * `rtmp://HOST/live` with stream key `NAME?key=KEY` both arrive as the publish name `NAME?key=KEY`.
  */
 export function parsePublishName(publishName: string): StreamKey {
-  const query = publishName.indexOf('?');
-  if (query < 0) return { name: publishName, key: undefined };
-  const key = new URLSearchParams(publishName.slice(query + 1)).get('key');
-  return { name: publishName.slice(0, query), key: key ?? undefined };
+  const { path, key } = splitKey(publishName);
+  return { name: path, key };
 }
 
 /**
@@ -21,7 +19,13 @@ export function parsePublishName(publishName: string): StreamKey {
  * query: a server URL `rtmp://HOST/live?key=KEY` with the stream key `NAME` carries the key there.
  */
 export function parseApp(app: string): { app: string; key: string | undefined } {
-  const query = app.indexOf('?');
-  if (query < 0) return { app: app.replace(/\/+$/, ''), key: undefined };
-  return { app: app.slice(0, query).replace(/\/+$/, ''), key: new URLSearchParams(app.slice(query + 1)).get('key') ?? undefined };
+  const { path, key } = splitKey(app);
+  return { app: path.replace(/\/+$/, ''), key };
+}
+
+/** `PATH?key=KEY` → the path and the key (undefined without a query or a `key` in it). */
+function splitKey(text: string): { path: string; key: string | undefined } {
+  const query = text.indexOf('?');
+  if (query < 0) return { path: text, key: undefined };
+  return { path: text.slice(0, query), key: new URLSearchParams(text.slice(query + 1)).get('key') ?? undefined };
 }
