@@ -23,6 +23,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # publish with ffmpeg and with srt-live-transmit (srt-tools).
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+# The C library's headers: Debian's gcc only recommends them, and recommends are not installed here.
+[ -f /usr/include/stdio.h ] || need+=(libc6-dev)
 [ -f /usr/include/srt/srt.h ] || need+=(libsrt-openssl-dev)
 command -v srt-live-transmit >/dev/null 2>&1 || need+=(srt-tools)
 # The nginx edge suite starts Debian's nginx itself (nginx-light has the proxy cache and gzip it needs).

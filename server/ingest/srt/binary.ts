@@ -39,8 +39,9 @@ export async function srtListenerBinary(cacheDir: string): Promise<string> {
     await run('gcc', args);
   } catch (err) {
     await rm(partial, { force: true });
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SrtUnavailableError('gcc is not installed (Debian: apt-get install gcc)');
-    throw new SrtUnavailableError(`compiling ${SOURCE} failed: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SrtUnavailableError('gcc is not installed (Debian: apt-get install gcc libc6-dev)');
+    const detail = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
+    throw new SrtUnavailableError(`compiling ${SOURCE} failed (Debian: apt-get install gcc libc6-dev libsrt-openssl-dev): ${detail}`);
   }
   await rename(partial, binary);
   return binary;
