@@ -21,7 +21,7 @@ export type PublishedStreamEvents = {
 type PublishedStreamListener<K extends keyof PublishedStreamEvents> = (...args: PublishedStreamEvents[K]) => void;
 
 /**
- * What every ingest path (the WebRTC data channel, RTMP; WHIP and SRT later) hands out for one publisher, and all
+ * What every ingest path (the WebRTC data channel, RTMP, SRT, WHIP) hands out for one publisher, and all
  * that the server's wiring needs to package it.
  */
 export interface PublishedStream {
