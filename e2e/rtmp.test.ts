@@ -11,7 +11,7 @@ import { checkLivePlaylists, formatViolations } from './conformance/checker.ts';
 import { walkLivePlaylist } from './conformance/live-walker.ts';
 import { launchChromium } from './support/browser.ts';
 import { mediaPlaylistUrl, playlistWithSegments, segmentsOf } from './support/live-hls.ts';
-import { watchFor } from './support/pages.ts';
+import { watchStreamFor } from './support/pages.ts';
 import { pollUntil } from './support/poll.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
@@ -132,15 +132,11 @@ describe('RTMP ingest', () => {
   }, 90_000);
 
   it('plays in Chromium (hls.js, the watch page) with video and audio advancing', async () => {
-    const page = await (await browser.newContext()).newPage();
-    await page.goto(`${server.baseUrl}/watch?stream=cam`);
-    await page.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
-    const stretch = await watchFor(page, 4);
+    const stretch = await watchStreamFor(browser, server.baseUrl, 'cam', 4);
     // Media advanced 4 s in real time (watchFor); frames were decoded all along (a loaded 2-core machine drops some).
     expect(stretch.last.decodedFrames).toBeGreaterThan(stretch.first.decodedFrames + 30);
     // Chromium counts decoded audio bytes: they grew over the stretch, so the AAC track is being decoded.
     expect(stretch.last.audioDecodedBytes ?? 0).toBeGreaterThan(stretch.first.audioDecodedBytes ?? 0);
-    await page.context().close();
   }, 90_000);
 
   it('follows the LL-HLS rules the conformance checker knows (blocking reloads for 6 s, every snapshot checked)', async () => {

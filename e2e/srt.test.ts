@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type MatrixBrowser } from './support/browser-matrix.ts';
 import { launchChromium } from './support/browser.ts';
 import { mediaPlaylistUrl, playlistWithSegments, segmentsOf } from './support/live-hls.ts';
-import { watchFor } from './support/pages.ts';
+import { watchStreamFor } from './support/pages.ts';
 import { pollUntil } from './support/poll.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
@@ -101,13 +101,9 @@ describe('SRT ingest', () => {
   }, 90_000);
 
   it('plays in Chromium (hls.js, the watch page) with video and audio advancing', async () => {
-    const page = await (await browser.newContext()).newPage();
-    await page.goto(`${server.baseUrl}/watch?stream=cam`);
-    await page.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
-    const stretch = await watchFor(page, 4);
+    const stretch = await watchStreamFor(browser, server.baseUrl, 'cam', 4);
     expect(stretch.last.decodedFrames).toBeGreaterThan(stretch.first.decodedFrames + 30);
     expect(stretch.last.audioDecodedBytes ?? 0).toBeGreaterThan(stretch.first.audioDecodedBytes ?? 0);
-    await page.context().close();
   }, 90_000);
 
   it('a second publisher on a live name is refused with 1409 while the first goes on', async () => {

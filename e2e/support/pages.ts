@@ -63,3 +63,19 @@ export async function watchFor(page: Page, seconds: number): Promise<WatchedStre
   }
   return { first, last: samples.at(-1) ?? first, samples, wallMs: Date.now() - startedMs };
 }
+
+/**
+ * A viewer of `stream` on the watch page, in a context of its own: waits for `playing`, watches `seconds` of media
+ * (watchFor), closes, and returns the stretch for the caller's assertions.
+ */
+export async function watchStreamFor(browser: Browser, baseUrl: string, stream: string, seconds: number): Promise<WatchedStretch> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${baseUrl}/watch?stream=${stream}`);
+    await page.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
+    return await watchFor(page, seconds);
+  } finally {
+    await context.close();
+  }
+}

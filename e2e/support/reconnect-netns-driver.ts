@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { BroadcasterStats } from '../../client/broadcaster/index.ts';
 import { launchChromium } from './browser.ts';
+import { mediaPlaylistUrl } from './live-hls.ts';
 import { pollUntil } from './poll.ts';
 import { holdNamespace, inNs, launchInB, link, linkNames } from './netns-topology.ts';
 import type { ReconnectResult } from './reconnect-netns.ts';
@@ -102,7 +103,7 @@ async function run(): Promise<ReconnectResult> {
     const noticeAfter = await broadcaster.waitForSelector('#reconnecting', { state: 'hidden', timeout: NOTICE_SHOWN_MS }).then(() => false, () => true);
     const atReconnect = await viewerTime(viewer);
     await pollUntil(() => viewerTime(viewer), (v) => v.currentTime >= atReconnect.currentTime + PLAY_AFTER_S || v.state !== 'playing', (PLAY_AFTER_S / 0.5) * 1000 + 15_000, 'the viewer playing on');
-    const playlistUrl = await multivariantToMedia(`http://localhost:${port}`);
+    const playlistUrl = await mediaPlaylistUrl(`http://localhost:${port}`, STREAM);
     const playlist = await (await fetch(playlistUrl)).text();
     return {
       linksBefore,
@@ -120,14 +121,6 @@ async function run(): Promise<ReconnectResult> {
     for (const holder of holders) holder.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The first media playlist the stream's multivariant playlist lists. */
-async function multivariantToMedia(baseUrl: string): Promise<string> {
-  const url = `${baseUrl}/live/${STREAM}/index.m3u8`;
-  const text = await (await fetch(url)).text();
-  const uri = text.split('\n').find((line) => line && !line.startsWith('#'))!;
-  return new URL(uri, url).href;
 }
 
 run().then(

@@ -19,10 +19,15 @@ export interface AvcDecoderConfig {
 
 const CONFIGURATION_VERSION = 1;
 const FIXED_BYTES = 6;
-const NAL_SPS = 7;
-const NAL_PPS = 8;
+/** NAL unit types (H.264 Table 7-1) the ingest paths and the record need to tell apart. */
+export const AVC_NAL_IDR = 5;
+export const AVC_NAL_SPS = 7;
+export const AVC_NAL_PPS = 8;
+export const AVC_NAL_AUD = 9;
+export const AVC_NAL_FILLER = 12;
 
-function nalType(header: number): number {
+/** The type of a NAL unit from its header byte. */
+export function avcNalType(header: number): number {
   return header & 0x1f;
 }
 
@@ -53,10 +58,10 @@ export function parseAvcC(bytes: Uint8Array): AvcDecoderConfig {
   const pps = list(byte(), 'PPS');
   if (sps.length === 0 || pps.length === 0) throw new CodecConfigError(`needs an SPS and a PPS, has ${sps.length} and ${pps.length}`);
   sps.forEach((s, i) => {
-    if (nalType(s[0]!) !== NAL_SPS) throw new CodecConfigError(`SPS ${i} has NAL type ${nalType(s[0]!)}`);
+    if (avcNalType(s[0]!) !== AVC_NAL_SPS) throw new CodecConfigError(`SPS ${i} has NAL type ${avcNalType(s[0]!)}`);
   });
   pps.forEach((p, i) => {
-    if (nalType(p[0]!) !== NAL_PPS) throw new CodecConfigError(`PPS ${i} has NAL type ${nalType(p[0]!)}`);
+    if (avcNalType(p[0]!) !== AVC_NAL_PPS) throw new CodecConfigError(`PPS ${i} has NAL type ${avcNalType(p[0]!)}`);
   });
   return { profile, profileCompatibility, level, nalLengthSize, sps, pps, extension: bytes.slice(offset) };
 }

@@ -4,6 +4,7 @@ import type { AudioTrackConfig, ChunkMessage, VideoTrackConfig, WireMessage } fr
 import { aacConfig } from '../../../shared/codecs/aac.ts';
 import { CodecConfigError } from '../../../shared/codecs/errors.ts';
 import { avcCodecString, avcPictureSize, parseAvcC } from '../../../shared/codecs/h264.ts';
+import { AacFrameClock } from '../aac-frame-clock.ts';
 import { RtmpProtocolError } from './errors.ts';
 import { parseAudioTag, parseVideoTag } from './flv-tags.ts';
 import type { Amf0Value } from './amf0.ts';
@@ -11,14 +12,6 @@ import type { Amf0Value } from './amf0.ts';
 export const RTMP_VIDEO_TRACK_ID = 0;
 export const RTMP_AUDIO_TRACK_ID = 1;
 const AAC_LC = 'mp4a.40.2';
-/** Samples in one AAC-LC frame. */
-const AAC_FRAME_SAMPLES = 1024;
-/**
- * FLV timestamps are whole milliseconds, so AAC frames (21.33 ms at 48 kHz) arrive 21 or 22 ms apart. Audio times are
- * counted in frames from the last resync instead, and the count is trusted while it stays this close to the tag's
- * timestamp; further off (the encoder dropped or inserted audio), the count restarts from the timestamp.
- */
-const AUDIO_RESYNC_US = 10_000;
 
 interface VideoConfig {
   avcC: Uint8Array;
@@ -66,9 +59,8 @@ export class FlvToWire {
   #originMs = 0;
   #delayMs = 0;
   #withAudio = false;
-  /** Where the audio frame count restarted (µs) and the frames counted since. */
-  #audioAnchorUs: number | undefined;
-  #audioFrames = 0;
+  /** Counts the AAC frames' times, from the first audio frame on. */
+  #audioClock: AacFrameClock | undefined;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
@@ -133,27 +125,7 @@ export class FlvToWire {
     }
     // Audio before the first keyframe has no part to go in; audio configured too late has no track.
     if (!this.#started || !this.#withAudio || timestampMs < this.#originMs) return [];
-    return [{ type: 'chunk', trackId: RTMP_AUDIO_TRACK_ID, keyframe: true, timestampUs: this.#audioTimeUs(timestampMs * 1000), durationUs: 0, data: tag.data }];
-  }
-
-  /** The frame's time from the frame count (see AUDIO_RESYNC_US), never before the previous frame's. */
-  #audioTimeUs(tagUs: number): number {
-    const frameUs = (AAC_FRAME_SAMPLES * 1_000_000) / this.#audio!.sampleRate;
-    const anchorUs = this.#audioAnchorUs;
-    if (anchorUs === undefined) {
-      this.#audioAnchorUs = tagUs;
-    } else {
-      const countedUs = Math.round(anchorUs + this.#audioFrames * frameUs);
-      if (Math.abs(countedUs - tagUs) <= AUDIO_RESYNC_US) {
-        this.#audioFrames++;
-        return countedUs;
-      }
-      // Further off than rounding explains: the count restarts at the tag's time, still after the previous frame.
-      const previousUs = Math.round(anchorUs + (this.#audioFrames - 1) * frameUs);
-      this.#audioAnchorUs = Math.max(tagUs, previousUs + 1);
-    }
-    this.#audioFrames = 1;
-    return this.#audioAnchorUs;
+    return [{ type: 'chunk', trackId: RTMP_AUDIO_TRACK_ID, keyframe: true, timestampUs: (this.#audioClock ??= new AacFrameClock(this.#audio!.sampleRate)).timeUs(timestampMs * 1000), durationUs: 0, data: tag.data }];
   }
 
   #videoConfig(avcC: Uint8Array): VideoConfig {

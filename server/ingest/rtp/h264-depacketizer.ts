@@ -1,4 +1,7 @@
 // H.264 over RTP (RFC 6184, packetization-mode 1): single NAL units, STAP-A and FU-A → access units of NAL units.
+import { concatBytes } from '../../../shared/bytes.ts';
+import { lengthPrefixed } from '../../../shared/codecs/annex-b.ts';
+import { AVC_NAL_IDR, avcNalType } from '../../../shared/codecs/h264.ts';
 import { MAX_MESSAGE_BYTES } from '../../../shared/protocol/index.ts';
 import { RtpFormatError } from './errors.ts';
 import type { RtpPacket } from './rtp-packet.ts';
@@ -11,9 +14,6 @@ export interface AccessUnit {
   keyframe: boolean;
 }
 
-export const NAL_IDR = 5;
-export const NAL_SPS = 7;
-export const NAL_PPS = 8;
 const NAL_STAP_A = 24;
 const NAL_FU_A = 28;
 /** Largest access unit, bytes: the wire protocol's largest message. */
@@ -96,7 +96,7 @@ export class H264Depacketizer {
     this.#fragments.push(payload.subarray(2));
     this.#count(payload.byteLength - 2);
     if (end) {
-      const nal = concat(this.#fragments);
+      const nal = concatBytes(this.#fragments);
       this.#fragments = undefined;
       this.#nalUnits.push(nal);
     }
@@ -123,7 +123,7 @@ export class H264Depacketizer {
       return undefined;
     }
     if (nalUnits.length === 0) return undefined;
-    const keyframe = nalUnits.some((nal) => (nal[0]! & 0x1f) === NAL_IDR);
+    const keyframe = nalUnits.some((nal) => avcNalType(nal[0]!) === AVC_NAL_IDR);
     if (this.#waitingForKeyframe && !keyframe) return undefined;
     this.#waitingForKeyframe = false;
     return { timestamp, nalUnits, keyframe };
@@ -137,25 +137,7 @@ export class H264Depacketizer {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
-
 /** The access unit as an AVC sample (ISO 14496-15): every NAL unit behind a 4-byte big-endian length. */
 export function avcSample(unit: AccessUnit): Uint8Array {
-  const out = new Uint8Array(unit.nalUnits.reduce((sum, nal) => sum + 4 + nal.byteLength, 0));
-  const view = new DataView(out.buffer);
-  let offset = 0;
-  for (const nal of unit.nalUnits) {
-    view.setUint32(offset, nal.byteLength);
-    out.set(nal, offset + 4);
-    offset += 4 + nal.byteLength;
-  }
-  return out;
+  return lengthPrefixed(unit.nalUnits);
 }

@@ -1,4 +1,5 @@
 // The pipe protocol between the origin and srt-listener.c (pure): frames it writes on stdout, command lines Node writes on its stdin.
+import { concatBytes } from '../../../shared/bytes.ts';
 
 export type ListenerFrameType = 'ready' | 'request' | 'open' | 'failed' | 'data' | 'closed' | 'log';
 
@@ -32,7 +33,7 @@ export class FrameReader {
   #pending: Uint8Array = new Uint8Array(0);
 
   *push(chunk: Uint8Array): Generator<ListenerFrame> {
-    const bytes = this.#pending.byteLength === 0 ? chunk : concat(this.#pending, chunk);
+    const bytes = this.#pending.byteLength === 0 ? chunk : concatBytes([this.#pending, chunk]);
     let at = 0;
     while (bytes.byteLength - at >= HEADER_BYTES) {
       const view = new DataView(bytes.buffer, bytes.byteOffset + at, HEADER_BYTES);
@@ -48,13 +49,6 @@ export class FrameReader {
     // The rest is copied, so the consumer may keep payloads of the chunk it was handed.
     this.#pending = bytes.slice(at);
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
 }
 
 /** A request frame's payload: the caller's address (`ip:port`) and its streamid. */

@@ -1,4 +1,5 @@
 // One H.264 or H.265 access unit of a PES packet (Annex B) → an MP4 sample (length-prefixed NAL units), its keyframe flag, and the decoder configuration (avcC, hvcC) from its parameter sets.
+import { sameBytes } from '../../../shared/bytes.ts';
 import { lengthPrefixed, splitAnnexB } from '../../../shared/codecs/annex-b.ts';
 import {
   HEVC_NAL_AUD,
@@ -13,14 +14,19 @@ import {
   parseHevcSps,
 } from '../../../shared/codecs/hevc.ts';
 import { CodecConfigError } from '../../../shared/codecs/errors.ts';
-import { avcCFromParameterSets, avcCodecString, avcPictureSize } from '../../../shared/codecs/h264.ts';
+import {
+  AVC_NAL_AUD,
+  AVC_NAL_FILLER,
+  AVC_NAL_IDR,
+  AVC_NAL_PPS,
+  AVC_NAL_SPS,
+  avcCFromParameterSets,
+  avcCodecString,
+  avcNalType,
+  avcPictureSize,
+} from '../../../shared/codecs/h264.ts';
 import { TsDemuxError } from './errors.ts';
 
-const AVC_NAL_IDR = 5;
-const AVC_NAL_SPS = 7;
-const AVC_NAL_PPS = 8;
-const AVC_NAL_AUD = 9;
-const AVC_NAL_FILLER = 12;
 
 export type VideoCodec = 'h264' | 'h265';
 
@@ -48,7 +54,7 @@ export interface VideoDecoderConfig {
 }
 
 function pushUnique(list: Uint8Array[], nal: Uint8Array): void {
-  if (!list.some((known) => known.byteLength === nal.byteLength && known.every((value, i) => value === nal[i]))) list.push(nal.slice());
+  if (!list.some((known) => sameBytes(known, nal))) list.push(nal.slice());
 }
 
 /**
@@ -62,7 +68,7 @@ export function readAccessUnit(codec: VideoCodec, data: Uint8Array): VideoAccess
   let keyframe = false;
   for (const nal of splitAnnexB(data)) {
     if (codec === 'h264') {
-      const type = nal[0]! & 0x1f;
+      const type = avcNalType(nal[0]!);
       if (type === AVC_NAL_SPS) pushUnique(sets.sps, nal);
       else if (type === AVC_NAL_PPS) pushUnique(sets.pps, nal);
       else if (type !== AVC_NAL_AUD && type !== AVC_NAL_FILLER) {
@@ -85,7 +91,6 @@ export function readAccessUnit(codec: VideoCodec, data: Uint8Array): VideoAccess
   return { sample: lengthPrefixed(kept), keyframe, parameterSets: hasSets ? sets : undefined };
 }
 
-/** The avcC record for 4-byte NAL lengths (ISO/IEC 14496-15 §5.3.3.1) without the optional High-profile extension. */
 /** The decoder configuration the parameter sets describe; throws TsDemuxError 'bad-media' when they are incomplete or unreadable. */
 export function videoDecoderConfig(codec: VideoCodec, sets: ParameterSets, streamName: string): VideoDecoderConfig {
   try {

@@ -1,4 +1,5 @@
 // MPEG-TS (ISO/IEC 13818-1) packets → PAT → PMT → the PES packets of one program's video (H.264, H.265) and AAC (ADTS) streams, with 33-bit timestamps unwrapped.
+import { concatBytes } from '../../../shared/bytes.ts';
 import { TsDemuxError } from './errors.ts';
 import { TS_MAX_PES_BYTES, TS_MAX_SECTION_BYTES, TS_PACKET_BYTES } from './limits.ts';
 
@@ -53,17 +54,6 @@ function crc32(bytes: Uint8Array): number {
   let crc = 0xffffffff;
   for (const byte of bytes) crc = ((crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ byte) & 0xff]!) >>> 0;
   return crc;
-}
-
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!.slice();
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 /** A PTS or DTS field: 33 bits spread over 5 bytes between marker bits. */
@@ -172,7 +162,7 @@ export class TransportStreamReader {
       return;
     }
     if (assembly.bytes < 3) return;
-    const head = concat(assembly.parts, assembly.bytes);
+    const head = concatBytes(assembly.parts, assembly.bytes);
     if (head[0] === 0xff) {
       // Stuffing: no section here.
       this.#sections.delete(pid);
@@ -261,7 +251,7 @@ export class TransportStreamReader {
     const pes = this.#pes.get(pid);
     this.#pes.delete(pid);
     if (!pes || !pes.intact) return;
-    const bytes = concat(pes.parts, pes.bytes);
+    const bytes = concatBytes(pes.parts, pes.bytes);
     const data = pes.expectedBytes > 0 ? bytes.subarray(0, pes.expectedBytes) : bytes;
     if (data.byteLength < 9 || (data[6]! & 0xc0) !== 0x80) throw this.#error('bad-pes', `a PES packet on PID ${pid} without its optional header`);
     const flags = data[7]! >> 6;

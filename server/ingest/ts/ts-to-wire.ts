@@ -1,9 +1,11 @@
 // Turns one publisher's MPEG-TS bytes into the wire messages every ingest path hands the packager: tracks, the clock, chunks.
+import { concatBytes, sameBytes } from '../../../shared/bytes.ts';
 import type { AudioTrackConfig, ChunkMessage, VideoTrackConfig, WireMessage } from '../../../shared/protocol/index.ts';
 import { aacConfig } from '../../../shared/codecs/aac.ts';
 import { CodecConfigError } from '../../../shared/codecs/errors.ts';
 import { readAccessUnit, videoDecoderConfig, type VideoCodec, type VideoDecoderConfig } from './access-unit.ts';
 import { adtsAudioSpecificConfig, splitAdts, type AdtsFrame } from './adts.ts';
+import { AacFrameClock } from '../aac-frame-clock.ts';
 import { TsDemuxError } from './errors.ts';
 import { TS_AUDIO_WAIT_US, TS_MAX_PENDING_BYTES } from './limits.ts';
 import { TransportStreamReader, type PesPacket } from './transport-stream.ts';
@@ -11,22 +13,11 @@ import { TransportStreamReader, type PesPacket } from './transport-stream.ts';
 export const TS_VIDEO_TRACK_ID = 0;
 export const TS_AUDIO_TRACK_ID = 1;
 const AAC_LC = 'mp4a.40.2';
-const AAC_FRAME_SAMPLES = 1024;
-/**
- * An audio PES packet's PTS is its first frame's; the frames after it are counted 1024 samples on. The count goes on
- * across packets while it stays this close to the next packet's PTS (PTS are rounded to 90 kHz ticks); further off
- * (the encoder dropped or inserted audio), it restarts from that PTS.
- */
-const AUDIO_RESYNC_US = 10_000;
 
 interface AudioConfig {
   asc: Uint8Array;
   sampleRate: number;
   channels: number;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((value, i) => value === b[i]);
 }
 
 /**
@@ -59,9 +50,8 @@ export class TsToWire {
   #pendingBytes = 0;
   /** ADTS bytes of a frame that continues in the next audio PES packet. */
   #adtsRest = new Uint8Array(0);
-  /** Where the audio frame count restarted (µs since the base) and the frames counted since. */
-  #audioAnchorUs: number | undefined;
-  #audioFrames = 0;
+  /** Counts the AAC frames' times, from the first audio frame on. */
+  #audioClock: AacFrameClock | undefined;
 
   constructor(options: { streamName?: string; now?: () => number } = {}) {
     this.#streamName = options.streamName ?? '';
@@ -168,16 +158,17 @@ export class TsToWire {
   #audioChunks(pes: PesPacket, messages: WireMessage[]): void {
     // The PES timestamp is that of the first frame starting in it: a frame completed from the previous packet's rest came before.
     const carried = this.#adtsRest.byteLength > 0 ? 1 : 0;
-    const bytes = carried ? joinBytes(this.#adtsRest, pes.data) : pes.data;
+    const bytes = carried ? concatBytes([this.#adtsRest, pes.data]) : pes.data;
     const { frames, rest } = splitAdts(bytes, this.#streamName);
     this.#adtsRest = rest.slice();
     const first = frames[0];
     if (!first) return;
     this.#audio ??= this.#audioConfig(first);
-    const frameUs = (AAC_FRAME_SAMPLES * 1_000_000) / this.#audio.sampleRate;
+    // An audio PES packet's PTS is its first frame's; the frames after it are counted 1024 samples on (AacFrameClock).
+    const clock = (this.#audioClock ??= new AacFrameClock(this.#audio.sampleRate));
     const ptsUs = this.#us(pes.pts);
     for (let i = 0; i < frames.length; i++) {
-      const timeUs = this.#audioTimeUs(ptsUs + (i - carried) * frameUs, frameUs);
+      const timeUs = clock.timeUs(ptsUs + (i - carried) * clock.frameUs);
       // Audio before the first keyframe has no part to go in.
       if (timeUs < 0) continue;
       const chunk: ChunkMessage = { type: 'chunk', trackId: TS_AUDIO_TRACK_ID, keyframe: true, timestampUs: timeUs, durationUs: 0, data: frames[i]!.data.slice() };
@@ -193,24 +184,6 @@ export class TsToWire {
     const waitedUs = this.#pendingVideo[this.#pendingVideo.length - 1]!.timestampUs - firstVideo.timestampUs;
     const audioExpected = this.#reader.codecs?.includes('aac') ?? false;
     if (this.#audio || !audioExpected || waitedUs >= TS_AUDIO_WAIT_US) messages.push(...this.#start());
-  }
-
-  /** The frame's time from the frame count (see AUDIO_RESYNC_US), never before the previous frame's. */
-  #audioTimeUs(stampUs: number, frameUs: number): number {
-    const anchorUs = this.#audioAnchorUs;
-    if (anchorUs !== undefined) {
-      const countedUs = Math.round(anchorUs + this.#audioFrames * frameUs);
-      if (Math.abs(countedUs - stampUs) <= AUDIO_RESYNC_US) {
-        this.#audioFrames++;
-        return countedUs;
-      }
-      const previousUs = Math.round(anchorUs + (this.#audioFrames - 1) * frameUs);
-      this.#audioAnchorUs = Math.max(Math.round(stampUs), previousUs + 1);
-    } else {
-      this.#audioAnchorUs = Math.round(stampUs);
-    }
-    this.#audioFrames = 1;
-    return this.#audioAnchorUs;
   }
 
   #audioConfig(frame: AdtsFrame): AudioConfig {
@@ -282,11 +255,4 @@ export class TsToWire {
   #error(code: TsDemuxError['code'], message: string): TsDemuxError {
     return new TsDemuxError(code, message, this.#streamName);
   }
-}
-
-function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
 }

@@ -1,10 +1,11 @@
 // Turns one WHIP publisher's depacketized media into the wire messages every ingest path hands the packager: tracks, the clock, chunks.
+import { sameBytes } from '../../../shared/bytes.ts';
 import { gridSegmentIndex, type SegmentGrid } from '../../../shared/segment-grid.ts';
 import type { AudioTrackConfig, VideoTrackConfig, WireMessage } from '../../../shared/protocol/index.ts';
 import { CodecConfigError } from '../../../shared/codecs/errors.ts';
-import { avcCFromParameterSets, avcCodecString, avcPictureSize } from '../../../shared/codecs/h264.ts';
+import { AVC_NAL_PPS, AVC_NAL_SPS, avcCFromParameterSets, avcCodecString, avcNalType, avcPictureSize } from '../../../shared/codecs/h264.ts';
 import { RtpFormatError } from '../rtp/errors.ts';
-import { avcSample, NAL_PPS, NAL_SPS, type AccessUnit } from '../rtp/h264-depacketizer.ts';
+import { avcSample, type AccessUnit } from '../rtp/h264-depacketizer.ts';
 import { OPUS_CLOCK_RATE, opusPacketDurationUs } from '../rtp/opus.ts';
 import type { SenderReport } from '../rtp/rtcp.ts';
 import type { RtpPacket } from '../rtp/rtp-packet.ts';
@@ -160,10 +161,11 @@ export class RtpToWire {
   }
 
   #parameterSets(unit: AccessUnit): void {
-    const sps = unit.nalUnits.find((nal) => (nal[0]! & 0x1f) === NAL_SPS);
-    const pps = unit.nalUnits.find((nal) => (nal[0]! & 0x1f) === NAL_PPS);
+    const sps = unit.nalUnits.find((nal) => avcNalType(nal[0]!) === AVC_NAL_SPS);
+    const pps = unit.nalUnits.find((nal) => avcNalType(nal[0]!) === AVC_NAL_PPS);
     if (pps) this.#pps = pps;
-    if (!sps) return;
+    // Senders repeat the SPS with every keyframe: one already read needs no second reading.
+    if (!sps || (this.#sps && sameBytes(sps, this.#sps))) return;
     if (sps.byteLength < 4) throw new RtpFormatError('bad-config', `an H.264 SPS of ${sps.byteLength} bytes`);
     const size = asConfigError(() => avcPictureSize(sps));
     if (this.#size && (size.width !== this.#size.width || size.height !== this.#size.height)) {

@@ -41,12 +41,13 @@ const BOX_HEADER_BYTES = 8;
  * reordered frames (B-frames) carries each sample's composition offset, signed (version 1, as CMAF prefers to an
  * edit list): the packager keeps keyframes at offset 0, so frames shown before them have negative offsets.
  */
-function hasOffsets(run: TrackRun): boolean {
-  return run.samples.some((s) => s.compositionOffset);
+/** Bytes of each of the run's `trun` sample entries: 16 with composition offsets (only when a sample has one), else 12. */
+function sampleEntryBytes(run: TrackRun): number {
+  return run.samples.some((s) => s.compositionOffset) ? 16 : 12;
 }
 
-function trafBytes(run: TrackRun): number {
-  return BOX_HEADER_BYTES + TFHD_BYTES + TFDT_BYTES + TRUN_HEADER_BYTES + run.samples.length * (hasOffsets(run) ? 16 : 12);
+function trafBytes(run: TrackRun, entryBytes: number): number {
+  return BOX_HEADER_BYTES + TFHD_BYTES + TFDT_BYTES + TRUN_HEADER_BYTES + run.samples.length * entryBytes;
 }
 
 /** Writes a box header (size, type) at `at`; returns where the payload starts. */
@@ -73,8 +74,9 @@ function u32(view: DataView, at: number, value: number): number {
  * own and copied again). Data offsets are relative to the moof (default-base-is-moof).
  */
 export function fragment(sequenceNumber: number, runs: readonly TrackRun[]): Bytes {
+  const entryBytes = runs.map(sampleEntryBytes);
   let moofSize = BOX_HEADER_BYTES + MFHD_BYTES;
-  for (const run of runs) moofSize += trafBytes(run);
+  runs.forEach((run, i) => (moofSize += trafBytes(run, entryBytes[i]!)));
   let mdatPayload = 0;
   for (const run of runs) for (const s of run.samples) mdatPayload += s.data.byteLength;
   const out = new Uint8Array(moofSize + BOX_HEADER_BYTES + mdatPayload);
@@ -84,9 +86,9 @@ export function fragment(sequenceNumber: number, runs: readonly TrackRun[]): Byt
   at = versionFlags(view, at, 0, 0);
   at = u32(view, at, sequenceNumber);
   let dataOffset = moofSize + BOX_HEADER_BYTES;
-  for (const run of runs) {
-    const withOffsets = hasOffsets(run);
-    at = header(out, view, at, trafBytes(run), 'traf');
+  for (const [i, run] of runs.entries()) {
+    const withOffsets = entryBytes[i] === 16;
+    at = header(out, view, at, trafBytes(run, entryBytes[i]!), 'traf');
     at = header(out, view, at, TFHD_BYTES, 'tfhd');
     at = versionFlags(view, at, 0, TFHD_DEFAULT_BASE_IS_MOOF);
     at = u32(view, at, run.trackId);
@@ -94,7 +96,7 @@ export function fragment(sequenceNumber: number, runs: readonly TrackRun[]): Byt
     at = versionFlags(view, at, 1, 0);
     view.setBigUint64(at, BigInt(Math.floor(run.baseDecodeTime)));
     at += 8;
-    at = header(out, view, at, TRUN_HEADER_BYTES + run.samples.length * (withOffsets ? 16 : 12), 'trun');
+    at = header(out, view, at, TRUN_HEADER_BYTES + run.samples.length * entryBytes[i]!, 'trun');
     at = versionFlags(view, at, withOffsets ? 1 : 0, withOffsets ? TRUN_FLAGS | TRUN_SAMPLE_COMPOSITION_OFFSET : TRUN_FLAGS);
     at = u32(view, at, run.samples.length);
     at = u32(view, at, dataOffset);
