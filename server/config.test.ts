@@ -19,6 +19,7 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   MAX_PUBLISHES_PER_MINUTE: (c) => String(c.ingest.maxPublishesPerMinute),
   PUBLISH_IDLE_TIMEOUT_MS: (c) => String(c.ingest.idleTimeoutMs),
   PUBLISH_GRACE_MS: (c) => String(c.ingest.publishGraceMs),
+  PUBLISH_TAKEOVER: (c) => c.ingest.publishTakeover,
   ICE_BIND_ADDRESS: (c) => c.ingest.iceBindAddress,
   ICE_PORT_RANGE: (c) => (c.ingest.icePortRangeBegin ? `${c.ingest.icePortRangeBegin}-${c.ingest.icePortRangeEnd}` : 'any'),
   ICE_SERVERS: (c) => JSON.stringify(c.iceServers),
@@ -114,6 +115,8 @@ it('refuses to start on a non-loopback HOST without publish keys unless PUBLISH_
     expect(loadConfig({ HOST: '0.0.0.0', ROLE: 'edge', ORIGIN_URL: 'http://127.0.0.1:9001' }).role).toBe('edge');
     expect(() => loadConfig({ PUBLISH_AUTH: 'off', PUBLISH_KEY: 'a-key-long-enough-1' })).toThrow(/PUBLISH_AUTH/);
     expect(() => loadConfig({ PUBLISH_AUTH: 'none' })).toThrow(/PUBLISH_AUTH="none"/);
+    expect(loadConfig({ PUBLISH_TAKEOVER: 'off' }).ingest.publishTakeover).toBe('off');
+    expect(() => loadConfig({ PUBLISH_TAKEOVER: 'all' })).toThrow(/PUBLISH_TAKEOVER="all".*field or off/);
     for (const [key, value] of [['PUBLISH_KEY', 'short-key'], ['PUBLISH_SECRET', 'a-secret-under-32-chars'], ['METRICS_TOKEN', 'short-token']] as const) {
       expect(() => loadConfig({ [key]: value }), key).toThrow(new RegExp(`${key}="\\(hidden\\)"`));
       expect(() => loadConfig({ [key]: value }), key).not.toThrow(new RegExp(value));

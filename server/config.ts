@@ -136,6 +136,10 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
   MAX_PUBLISHES_PER_MINUTE: (c, v) => (c.ingest.maxPublishesPerMinute = int('MAX_PUBLISHES_PER_MINUTE', v, 1, 1_000_000)),
   PUBLISH_IDLE_TIMEOUT_MS: (c, v) => (c.ingest.idleTimeoutMs = int('PUBLISH_IDLE_TIMEOUT_MS', v, 1000, 600_000)),
   PUBLISH_GRACE_MS: (c, v) => (c.ingest.publishGraceMs = int('PUBLISH_GRACE_MS', v, 0, 600_000)),
+  PUBLISH_TAKEOVER: (c, v) => {
+    if (v !== 'field' && v !== 'off') throw new ConfigError('PUBLISH_TAKEOVER', v, 'field or off');
+    c.ingest.publishTakeover = v;
+  },
   ICE_BIND_ADDRESS: (c, v) => (c.ingest.iceBindAddress = v),
   LOG_LEVEL: (c, v) => {
     const level = LOG_LEVELS.find((l) => l === v);

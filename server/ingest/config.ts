@@ -1,4 +1,12 @@
 // Ingest settings: WebRTC engine options and the limits that protect the origin from publishers.
+
+/**
+ * Who may take a live stream from its publisher. `field`: a field encoder (RTMP, SRT, WHIP) with the key takes over a
+ * stream another field encoder holds (a restarted encoder whose old connection the server has not seen die yet);
+ * `off`: a live name is refused as busy until its publisher's session ends.
+ */
+export type PublishTakeover = 'field' | 'off';
+
 export interface IngestConfig {
   /** Concurrent publish sessions; the next publish is answered 503. */
   maxStreams: number;
@@ -21,6 +29,7 @@ export interface IngestConfig {
   sctpMaxMessageBytes: number;
   /** How long a stream whose publisher dropped (connection lost, idle) stays live for it to come back, ms; 0: off. */
   publishGraceMs: number;
+  publishTakeover: PublishTakeover;
 }
 
 export const INGEST_DEFAULTS: IngestConfig = {
@@ -35,4 +44,5 @@ export const INGEST_DEFAULTS: IngestConfig = {
   icePortRangeEnd: 0,
   sctpMaxMessageBytes: 1024 * 1024,
   publishGraceMs: 10_000,
+  publishTakeover: 'field',
 };

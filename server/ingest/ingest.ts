@@ -21,6 +21,9 @@ export type IngestEvents = {
   error: [Error];
 };
 
+/** The ingest paths of field encoders (OBS, ffmpeg, hardware encoders), which negotiate on their own and reach admit(). */
+type FieldPath = 'rtmp' | 'srt' | 'whip';
+
 export interface PublishAnswer {
   sessionId: string;
   answerSdp: string;
@@ -30,6 +33,8 @@ export class Ingest extends TypedEmitter<IngestEvents> {
   readonly config: IngestConfig;
   readonly timing: MediaTiming;
   #sessions = new Map<string, IngestSession>();
+  /** Sessions of field encoders (admitted through admit()): the ones another field encoder may take over. */
+  #fieldSessions = new WeakSet<IngestSession>();
   #rateLimit: PublishRateLimit;
   #publishesTotal = 0;
   #droppedTotal = 0;
@@ -73,7 +78,8 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     }
     const offer = validateOffer(name, offerBody);
     const replaced = replaces === undefined ? undefined : this.#sessions.get(name);
-    if (replaced && replaced.id === replaces) replaced.close('disconnected', 'its publisher reconnected');
+    // Only a browser session is a browser's own: a field encoder's stream is never ended from here.
+    if (replaced && replaced.id === replaces && !this.#fieldSessions.has(replaced)) replaced.close('disconnected', 'its publisher reconnected');
     this.#checkRoom(name, clientAddress);
     const id = randomBytes(8).toString('hex');
     const session = new PublishSession(name, id, this.config);
@@ -100,16 +106,29 @@ export class Ingest extends TypedEmitter<IngestEvents> {
   }
 
   /**
-   * Admits the session of an ingest path that negotiates on its own (RTMP): the same name, stream-limit and
-   * publish-rate checks as publish() (throws IngestError), then it is counted and handed out as `stream` like a
-   * WebRTC session. The publisher must have passed the PublishAuthorizer already.
+   * Admits the session of a field encoder's path, which negotiates on its own (RTMP, SRT, WHIP): the same name,
+   * stream-limit and publish-rate checks as publish() (throws IngestError), then it is counted and handed out as
+   * `stream` like a WebRTC session. The publisher must have passed the PublishAuthorizer already.
+   *
+   * A name held by another field encoder's session is taken over (PUBLISH_TAKEOVER=field): a restarted encoder asks
+   * again before the server has seen its old connection die (SRT's and ICE's timeouts take seconds), and two encoders
+   * with the key are the operator's to sort out. The old session ends as a drop, so the stream waits in its reconnect
+   * grace and this session continues it. A browser broadcaster's stream is never taken: it has its own way back
+   * (`replaces`), and a field encoder must not cut a live show.
    */
-  admit(session: IngestSession, clientAddress: string, path: string): void {
+  admit(session: IngestSession, clientAddress: string, path: FieldPath): void {
     const name = session.streamName;
     checkName(name);
     if (this.#closed) throw this.#shuttingDown(name);
-    this.#checkRoom(name, clientAddress);
+    const held = this.#sessions.get(name);
+    const replaced = held && this.config.publishTakeover === 'field' && this.#fieldSessions.has(held) ? held : undefined;
+    this.#checkRoom(name, clientAddress, replaced);
+    if (replaced) {
+      log('info', 'publish.taken-over', { stream: name, session: replaced.id, by: session.id, client: clientAddress, path });
+      replaced.close('disconnected', 'replaced by a new publisher');
+    }
     this.#sessions.set(name, session);
+    this.#fieldSessions.add(session);
     this.#publishesTotal++;
     this.#track(session);
     this.emit('stream', session);
@@ -132,12 +151,15 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     this.removeAllListeners();
   }
 
-  /** The checks every path shares: the name is free, the server has room, the publisher's address has rate left. */
-  #checkRoom(name: string, clientAddress: string): void {
-    if (this.#sessions.has(name)) {
+  /**
+   * The checks every path shares: the name is free (or held by `replacing`, which the newcomer takes over), the server
+   * has room, the publisher's address has rate left. Nothing is ended before they all pass.
+   */
+  #checkRoom(name: string, clientAddress: string, replacing?: IngestSession): void {
+    if (this.#sessions.has(name) && !replacing) {
       throw new IngestError('stream-busy', name, `stream "${name}" is already live`);
     }
-    if (this.#sessions.size >= this.config.maxStreams) {
+    if (this.#sessions.size - (replacing ? 1 : 0) >= this.config.maxStreams) {
       throw new IngestError('too-many-streams', name, `the server is at its limit of ${this.config.maxStreams} live streams`);
     }
     if (!this.#rateLimit.allow(clientAddress)) {

@@ -5,6 +5,7 @@ import { setUnhandledErrorReporter, type UnhandledErrorReporter } from '../../..
 import { encodeMessage, type WireMessage } from '../../../shared/protocol/index.ts';
 import { logUnhandledError } from '../../unhandled-error.ts';
 import { Ingest, INGEST_DEFAULTS, IngestError, type IngestConfig, type PublishedStream, type PublishEndReason } from '../index.ts';
+import { PushedStream } from '../pushed-stream.ts';
 
 const TIMING = { partTargetMs: 200, segmentTargetMs: 1000 };
 const CLIENT = '127.0.0.1';
@@ -133,6 +134,33 @@ describe('Ingest admission', () => {
     const err = await refusal(ingest.publish('busy', second.offerSdp, CLIENT));
     expect([err.code, err.status]).toEqual(['stream-busy', 409]);
     expect(ingest.streamCount).toBe(1);
+  });
+
+  it('keeps a browser broadcaster\'s live stream from a field encoder, and a field encoder\'s from a browser (409 both ways)', async () => {
+    const { ingest, streams } = startIngest();
+    const browser = await goLive(ingest, streams, 'show');
+    const encoderEnds: PublishEndReason[] = [];
+    const encoder = new PushedStream('rtmp', 'show', (reason) => encoderEnds.push(reason));
+    let err: unknown;
+    try {
+      ingest.admit(encoder, CLIENT, 'rtmp');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'stream-busy', status: 409 });
+    expect(streams.get('show')).toBe(browser.stream);
+    expect(logLine(/publish\.taken-over/)).toBeUndefined();
+
+    const field = new PushedStream('srt', 'field', () => undefined);
+    ingest.admit(field, CLIENT, 'srt');
+    const tab = await offer('field');
+    expect([(await refusal(ingest.publish('field', tab.offerSdp, CLIENT))).code, field.closed]).toEqual(['stream-busy', false]);
+    // Naming the field session as its own lost one does not let a browser take it either.
+    const again = await offer('field');
+    expect((await refusal(ingest.publish('field', again.offerSdp, CLIENT, field.id))).code).toBe('stream-busy');
+    expect(field.closed).toBe(false);
+    browser.peer.send(clock(7));
+    await vi.waitFor(() => expect(browser.recorded.messages).toEqual([clock(7)]));
   });
 
   it('refuses publishers beyond maxStreams with a 503', async () => {
