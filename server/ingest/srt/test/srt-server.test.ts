@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../../../e2e/support/poll.ts';
 import { TypedEmitter } from '../../../../shared/events.ts';
 import { PublishAuthorizer } from '../../../access/index.ts';
-import { INGEST_DEFAULTS } from '../../config.ts';
+import { INGEST_DEFAULTS, type PublishTakeover } from '../../config.ts';
 import { Ingest } from '../../ingest.ts';
 import type { IngestSession, PublishEndReason, PublishedStreamEvents } from '../../published-stream.ts';
 import { srtListenerBinary } from '../binary.ts';
@@ -113,8 +113,8 @@ class SrtSession extends TypedEmitter<PublishedStreamEvents> implements IngestSe
   }
 }
 
-function startServer(passphrase: string | undefined): { server: SrtServer; ingest: Ingest; received: Received[] } {
-  const ingest = new Ingest(INGEST_DEFAULTS, { partTargetMs: 200, segmentTargetMs: 2000 });
+function startServer(passphrase: string | undefined, publishTakeover: PublishTakeover = 'field'): { server: SrtServer; ingest: Ingest; received: Received[] } {
+  const ingest = new Ingest({ ...INGEST_DEFAULTS, publishTakeover }, { partTargetMs: 200, segmentTargetMs: 2000 });
   const received: Received[] = [];
   const authorizer = new PublishAuthorizer({ key: KEY, streamKeys: {}, secret: undefined, mode: 'auto' });
   const server = new SrtServer({
@@ -186,7 +186,7 @@ describe('SRT listener', () => {
     expect(ingest.streamCount).toBe(0);
   });
 
-  it('refuses a wrong or missing key (1401), a bad streamid (1400), a reader (1405) and a live name (1409); nothing reaches the ingest', async () => {
+  it('refuses a wrong or missing key (1401), a bad streamid (1400) and a reader (1405); nothing reaches the ingest', async () => {
     const admittedBefore = received.length;
     const attempts: [string, number][] = [
       [`publish:demo:wrong-key-wrong-key`, 1401],
@@ -203,19 +203,27 @@ describe('SRT listener', () => {
       expect(observer.rejections.slice(before), streamId).toContain(code);
     }
     expect(received.length).toBe(admittedBefore);
+  });
 
+  it('lets a second caller with the key take over a live name: the listener closes the first connection, the second flows intact', async () => {
     const live = ffmpegPublish(fileA, `srt://127.0.0.1:${observed}?streamid=publish:busy:${KEY}&${LATENCY}`);
     await pollUntil(async () => named(received, 'busy')?.chunks.length ?? 0, (n) => n > 0, 5000, 'first publisher flowing');
-    const before = observer.rejections.length;
-    const second = ffmpegPublish(fileB, `srt://127.0.0.1:${observed}?streamid=publish:busy:${KEY}`);
-    expect(await second.exit).not.toBe(0);
-    expect(observer.rejections.slice(before)).toContain(1409);
-    expect(await live.exit, live.stderr()).toBe(0);
-    expect(received.filter((r) => r.publisher.streamName === 'busy')).toHaveLength(1);
-    // The accepting conclusion answer, listen callback and Node's decision included, as the caller saw it.
-    expect(observer.acceptMs).toHaveLength(1);
-    console.log(`SRT accept: conclusion request to accepting answer ${observer.acceptMs[0]!.toFixed(2)} ms`);
-    expect(observer.acceptMs[0]).toBeLessThan(250);
+    const rejectionsBefore = observer.rejections.length;
+    const copy = join(dir, 'takeover-sent.ts');
+    const second = ffmpegPublish(fileB, `srt://127.0.0.1:${observed}?streamid=publish:busy:${KEY}&${LATENCY}`, copy);
+    const first = named(received, 'busy')!;
+    expect(await first.end).toEqual(['disconnected', 'replaced by a new publisher']);
+    // Closed by the listener (its "K" command), ffmpeg sees the connection broken long before its 3 s of media end.
+    expect(await live.exit).not.toBe(0);
+    expect(await second.exit, second.stderr()).toBe(0);
+    const taker = named(received, 'busy', 1)!;
+    await taker.end;
+    expectSent(taker, copy, 3);
+    expect(observer.rejections.slice(rejectionsBefore)).toEqual([]);
+    // The accepting conclusion answers, listen callback and Node's decision included, as the callers saw them.
+    expect(observer.acceptMs).toHaveLength(2);
+    console.log(`SRT accept: conclusion request to accepting answer ${observer.acceptMs.map((ms) => ms.toFixed(2)).join(', ')} ms`);
+    expect(Math.max(...observer.acceptMs)).toBeLessThan(250);
   });
 
   it('survives garbage datagrams and truncated handshakes while a publisher keeps flowing', async () => {
@@ -269,6 +277,35 @@ describe('SRT listener', () => {
   });
 });
 
+describe('SRT listener with PUBLISH_TAKEOVER=off', () => {
+  const { server, ingest, received } = startServer(undefined, 'off');
+  let file: string;
+  let observer: HandshakeObserver;
+  let observed: number;
+
+  beforeAll(async () => {
+    file = await makeTs('off.ts', 'testsrc', 3);
+    observer = new HandshakeObserver(await server.listen(0, '127.0.0.1'));
+    observed = await observer.listen();
+  });
+
+  afterAll(async () => {
+    observer.close();
+    await server.close();
+    ingest.close();
+  });
+
+  it('refuses a second caller on a live name with 1409 while the first goes on', async () => {
+    const live = ffmpegPublish(file, `srt://127.0.0.1:${observed}?streamid=publish:busy:${KEY}&${LATENCY}`);
+    await pollUntil(async () => named(received, 'busy')?.chunks.length ?? 0, (n) => n > 0, 5000, 'first publisher flowing');
+    const second = ffmpegPublish(file, `srt://127.0.0.1:${observed}?streamid=publish:busy:${KEY}`);
+    expect(await second.exit).not.toBe(0);
+    expect(observer.rejections).toEqual([1409]);
+    expect(await live.exit, live.stderr()).toBe(0);
+    expect(received).toHaveLength(1);
+  });
+});
+
 describe('SRT listener with SRT_PASSPHRASE', () => {
   const { server, ingest, received } = startServer(PASSPHRASE);
   let file: string;
@@ -290,9 +327,11 @@ describe('SRT listener with SRT_PASSPHRASE', () => {
       expect(await attempt.exit).not.toBe(0);
     }
     // The key was right, so a caller may have been admitted before libsrt compared passphrases (whether libsrt gets
-    // that far before refusing varies from run to run): any that was ended at once as a protocol error, with no byte.
+    // that far before refusing varies from run to run): any that was ended as a protocol error when its handshake
+    // failed, or, still failing, was taken over by the next caller with the key; none got a byte.
     const refused = await Promise.all(received.map((r) => r.end));
-    expect(refused.every(([reason]) => reason === 'protocol-error')).toBe(true);
+    for (const [reason, detail] of refused.slice(0, -1)) expect(reason === 'protocol-error' || detail === 'replaced by a new publisher').toBe(true);
+    expect(refused.at(-1)?.[0] ?? 'protocol-error').toBe('protocol-error');
     expect(received.every((r) => r.chunks.length === 0)).toBe(true);
     expect(ingest.streamCount).toBe(0);
     const before = received.length;
