@@ -1,7 +1,7 @@
 // SRT ingest end to end: ffmpeg publishes MPEG-TS over SRT (libx264 with B-frames + AAC, libx265 + AAC) to the one SRT
 // port, routed by streamid with the publish key; ffprobe and ffmpeg read the HLS, Chromium plays the H.264 stream and
 // WebKitGTK the H.265 one (Debian's Chromium has no HEVC decoder: MediaSource.isTypeSupported says false).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,10 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type MatrixBrowser } from './support/browser-matrix.ts';
 import { launchChromium } from './support/browser.ts';
-import { mediaPlaylistUrl, playlistWithSegments, segmentsOf } from './support/live-hls.ts';
+import { offerPeer } from './support/datachannel-peer.ts';
+import { exitOf, killed, publishTestSignal } from './support/ffmpeg-hls.ts';
+import { mediaPlaylistUrl, playlistWithSegments, segmentMsnsOf, segmentsOf } from './support/live-hls.ts';
+import { startNodePublisher, type NodePublisher } from './support/node-publisher.ts';
 import { watchStreamFor } from './support/pages.ts';
 import { pollUntil } from './support/poll.ts';
 import { startServer, type RunningServer } from './support/server.ts';
@@ -31,18 +34,35 @@ const VIDEO: Record<'h264' | 'h265', string[]> = {
 };
 
 function publish(stream: string, key: string, codec: 'h264' | 'h265', extra: string[] = [], url = `${srtBase}?streamid=publish:${stream}:${key}`): ChildProcess {
-  const child = spawn('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-re',
-    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    ...VIDEO[codec], '-c:a', 'aac', ...extra,
-    '-f', 'mpegts', url,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = publishTestSignal('640x360', [...VIDEO[codec], '-c:a', 'aac', ...extra], ['-f', 'mpegts', url]);
   publishers.push(child);
   return child;
 }
 
-function exitOf(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+const playlistText = (url: string): Promise<string> => fetch(url).then((r) => r.text());
+
+/** Resolves once the playlist's last segment is a later one than it was when called (the count stops growing once the window is full). */
+async function nextSegment(playlistUrl: string, what: string): Promise<void> {
+  const last = segmentsOf(await playlistText(playlistUrl)).at(-1);
+  await pollUntil(async () => segmentsOf(await playlistText(playlistUrl)).at(-1), (now) => now !== last, 10_000, what);
+}
+
+const lastSegmentOf = async (playlistUrl: string): Promise<string> => segmentsOf(await playlistText(playlistUrl)).at(-1)!;
+
+/**
+ * Waits for a discontinuity after the segment `before` with a complete segment after it, then checks that the stream
+ * went on across it: live (no ENDLIST), the media sequence numbers consecutive through it.
+ */
+async function continuedAfter(playlistUrl: string, before: string): Promise<void> {
+  const playlist = await pollUntil(
+    () => playlistText(playlistUrl),
+    (text) => /#EXT-X-DISCONTINUITY\n[\s\S]*#EXTINF/.test(text.split(`\n${before}\n`)[1] ?? ''),
+    30_000,
+    `a complete segment after a discontinuity following ${before}`,
+  );
+  expect(playlist).not.toContain('#EXT-X-ENDLIST');
+  const msns = segmentMsnsOf(playlist);
+  expect(msns).toEqual(msns.map((_, i) => msns[0]! + i));
 }
 
 async function initAndSegment(playlistUrl: string, index: number): Promise<string> {
@@ -69,7 +89,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const child of publishers) child.kill('SIGKILL');
+  await Promise.all(publishers.map(killed));
   await browser?.close();
   await server?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -106,14 +126,62 @@ describe('SRT ingest', () => {
     expect(stretch.last.audioDecodedBytes ?? 0).toBeGreaterThan(stretch.first.audioDecodedBytes ?? 0);
   }, 90_000);
 
-  it('a second publisher on a live name is refused with 1409 while the first goes on', async () => {
-    const second = publish('cam', KEY, 'h264', ['-t', '5']);
-    expect(await exitOf(second)).not.toBe(0);
-    await server.waitForLog(/srt\.refused stream=cam .*code=1409/);
+  it('a second publisher with the key takes over a live name: the first ffmpeg is disconnected, the stream goes on after a discontinuity', async () => {
+    const [first, ...others] = publishers.filter((child) => child.exitCode === null && child.signalCode === null);
+    expect([first, others]).toEqual([expect.anything(), []]);
     const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'cam');
-    const before = segmentsOf(await fetch(playlistUrl).then((r) => r.text())).length;
-    await pollUntil(async () => segmentsOf(await fetch(playlistUrl).then((r) => r.text())).length, (n) => n > before, 10_000, 'a new segment of the first publisher');
+    const before = await lastSegmentOf(playlistUrl);
+    const second = publish('cam', KEY, 'h264');
+    const line = await server.waitForLog(/publish\.taken-over stream=cam /, 20_000);
+    expect(line).toMatch(/session=[0-9a-f]{16} by=[0-9a-f]{16} .*path=srt/);
+    await server.waitForLog(/publish\.ended stream=cam .*reason=disconnected detail="replaced by a new publisher"/);
+    // The listener closed the first caller's connection: ffmpeg fails on its next write.
+    expect(await exitOf(first!)).not.toBe(0);
+    expect(second.exitCode).toBeNull();
+    expect(server.logLines.some((l) => /srt\.refused stream=cam/.test(l))).toBe(false);
+    await continuedAfter(playlistUrl, before);
+    await nextSegment(playlistUrl, 'a new segment of the second publisher');
   }, 60_000);
+
+  it('an ffmpeg killed (SIGKILL) and restarted at once on the same streamid is accepted at once, before the old connection times out, and continues the stream', async () => {
+    const [running, ...others] = publishers.filter((child) => child.exitCode === null && child.signalCode === null);
+    expect([running, others]).toEqual([expect.anything(), []]);
+    const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'cam');
+    const takeoversBefore = server.logLines.filter((l) => /publish\.taken-over stream=cam /.test(l)).length;
+    const before = await lastSegmentOf(playlistUrl);
+    await killed(running!);
+    publish('cam', KEY, 'h264');
+    // Taken over: the killed encoder's session was still live (SRT notices a silent peer only after its idle timeout), and was not in the way.
+    await pollUntil(async () => server.logLines.filter((l) => /publish\.taken-over stream=cam /.test(l)).length, (n) => n === takeoversBefore + 1, 20_000, 'the restarted encoder taking over');
+    expect(server.logLines.some((l) => /srt\.refused stream=cam/.test(l))).toBe(false);
+    expect(server.logLines.some((l) => /publish\.grace-expired stream=cam/.test(l))).toBe(false);
+    await continuedAfter(playlistUrl, before);
+    await nextSegment(playlistUrl, 'a new segment of the restarted publisher');
+  }, 60_000);
+
+  describe('a browser broadcaster\'s stream', () => {
+    let studio: NodePublisher | undefined;
+    afterAll(async () => studio?.stop());
+
+    it('is not taken over by an SRT encoder (1409), and a browser publish onto the SRT stream is refused with 409', async () => {
+      studio = await startNodePublisher({ baseUrl: server.baseUrl, stream: 'studio', publishKey: KEY, width: 640, height: 360, rendition: '360p', videoBitrate: 800_000 });
+      const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'studio', 30_000);
+      const encoder = publish('studio', KEY, 'h264', ['-t', '5']);
+      expect(await exitOf(encoder)).not.toBe(0);
+      await server.waitForLog(/srt\.refused stream=studio .*code=1409/);
+      await nextSegment(playlistUrl, 'a new segment of the browser-path publisher');
+
+      const tab = await offerPeer('second-tab');
+      try {
+        const res = await fetch(`${server.baseUrl}/api/publish/cam`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${KEY}` }, body: tab.offerSdp });
+        expect(res.status).toBe(409);
+      } finally {
+        tab.close();
+      }
+      await nextSegment(await mediaPlaylistUrl(server.baseUrl, 'cam'), 'a new segment of the SRT publisher');
+      expect(server.logLines.some((l) => /publish\.taken-over stream=studio /.test(l))).toBe(false);
+    }, 90_000);
+  });
 
   it('the broadcaster page shows the SRT address with the stream key, hidden, and ffmpeg publishes with exactly it', async () => {
     const page = await browser.newPage();

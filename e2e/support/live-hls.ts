@@ -64,6 +64,15 @@ export function segmentsOf(playlist: string): string[] {
   return playlist.split('\n').filter((line) => line && !line.startsWith('#'));
 }
 
+/** The media sequence numbers of a media playlist's complete segments, in order (from their names, `EPOCH-MSN.m4s`). */
+export function segmentMsnsOf(playlist: string): number[] {
+  return segmentsOf(playlist).map((uri) => {
+    const object = parseObjectName(uri.slice(uri.lastIndexOf('/') + 1));
+    if (object?.kind !== 'segment') throw new Error(`not a segment URI: ${uri}`);
+    return object.msn;
+  });
+}
+
 /** The media playlist once it lists `count` complete segments, following the preload hint with blocking reloads. */
 export async function playlistWithSegments(playlistUrl: string, count: number, timeoutMs = 20_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
