@@ -1,5 +1,5 @@
 // RTMP ingest end to end: ffmpeg (libx264 with B-frames + AAC) publishes over RTMP, ffprobe decodes the HLS, Chromium plays it; keys and garbage.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,9 @@ import type { Browser } from 'playwright-core';
 import { checkLivePlaylists, formatViolations } from './conformance/checker.ts';
 import { walkLivePlaylist } from './conformance/live-walker.ts';
 import { launchChromium } from './support/browser.ts';
-import { mediaPlaylistUrl, playlistWithSegments, segmentsOf } from './support/live-hls.ts';
+import { exitOf, H264_AAC, publishTestSignal } from './support/ffmpeg-hls.ts';
+import { lastSegmentOf, mediaPlaylistUrl, nextSegment, playlistAfterDiscontinuity, playlistWithSegments, segmentMsnsOf, segmentsOf } from './support/live-hls.ts';
+import { startNodePublisher } from './support/node-publisher.ts';
 import { watchStreamFor } from './support/pages.ts';
 import { pollUntil } from './support/poll.ts';
 import { startServer, type RunningServer } from './support/server.ts';
@@ -25,20 +27,13 @@ let dir: string;
 /** A connection that stopped half way through the handshake and says nothing more: closed when the server drops it. */
 let silent: Promise<void> | undefined;
 
-/** `target`: the stream name and query after `/live/`, or ffmpeg's RTMP options and the server URL (OBS's form). */
+/**
+ * `target`: the stream name and query after `/live/`, or ffmpeg's RTMP options and the server URL (OBS's form).
+ * B-frames on (x264's default 3, with pyramid), so frames arrive out of presentation order; veryfast keeps them and
+ * encodes 720p30 in real time on a loaded 2-core machine, which the default preset does not (the viewer would starve).
+ */
 function publish(stream: string, query: string, extra: string[] = [], target: string[] = [`${rtmpBase}/live/${stream}${query}`]): ChildProcess {
-  return spawn('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-re',
-    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    // B-frames on (x264's default 3, with pyramid), so frames arrive out of presentation order; veryfast keeps them and
-    // encodes 720p30 in real time on a loaded 2-core machine, which the default preset does not (the viewer would starve).
-    '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', ...extra,
-    '-f', 'flv', ...target,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function exitOf(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+  return publishTestSignal('1280x720', [...H264_AAC, ...extra], ['-f', 'flv', ...target]);
 }
 
 /** Opens a TCP connection to the RTMP port, writes `bytes`, and resolves when the server closes it. */
@@ -160,25 +155,49 @@ describe('RTMP ingest', () => {
     await sendAndWaitClose(afterHandshake(Uint8Array.of(0x03, 0, 0, 0, 0xff, 0xff, 0xff, 20, 0, 0, 0, 0)));
     await server.waitForLog(/rtmp\.dropped .*code=message-too-large/);
     // The publisher is unaffected: its playlist keeps growing.
-    const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'cam');
-    const before = segmentsOf(await fetch(playlistUrl).then((r) => r.text())).length;
-    await pollUntil(async () => segmentsOf(await fetch(playlistUrl).then((r) => r.text())).length, (n) => n > before, 10_000, 'a new segment');
+    await nextSegment(await mediaPlaylistUrl(server.baseUrl, 'cam'), 'a new segment');
     expect((await fetch(`${server.baseUrl}/healthz`).then((r) => r.json())) as { status: string }).toMatchObject({ status: 'ok' });
   }, 60_000);
 
-  it('a second publisher of a live name is refused (NetStream.Publish.BadName)', async () => {
-    const child = publish('cam', `?key=${KEY}`, ['-t', '5']);
-    let stderr = '';
-    child.stderr!.on('data', (text: Buffer) => (stderr += text.toString()));
-    expect(await exitOf(child)).not.toBe(0);
-    expect(stderr).toMatch(/BadName|Server error/);
-  }, 30_000);
+  it('a second publisher with the key takes over a live name: the first ffmpeg is disconnected, the stream goes on after a discontinuity', async () => {
+    const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'cam');
+    const before = await lastSegmentOf(playlistUrl);
+    const first = publisher;
+    publisher = publish('cam', `?key=${KEY}`);
+    const line = await server.waitForLog(/publish\.taken-over stream=cam /, 20_000);
+    expect(line).toMatch(/session=[0-9a-f]{16} by=[0-9a-f]{16} .*path=rtmp/);
+    await server.waitForLog(/publish\.ended stream=cam .*reason=disconnected detail="replaced by a new publisher"/);
+    // Its socket was closed: ffmpeg fails on its next write.
+    expect(await exitOf(first)).not.toBe(0);
+    expect(publisher.exitCode).toBeNull();
+    const playlist = await playlistAfterDiscontinuity(playlistUrl, before!);
+    expect(playlist).not.toContain('#EXT-X-ENDLIST');
+    const msns = segmentMsnsOf(playlist);
+    expect(msns).toEqual(msns.map((_, i) => msns[0]! + i));
+    await nextSegment(playlistUrl, 'a new segment of the second publisher');
+  }, 60_000);
+
+  it("a browser broadcaster's stream is not taken over by an RTMP encoder (NetStream.Publish.BadName)", async () => {
+    const studio = await startNodePublisher({ baseUrl: server.baseUrl, stream: 'studio', publishKey: KEY, width: 640, height: 360, rendition: '360p', videoBitrate: 800_000 });
+    try {
+      const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'studio', 30_000);
+      const child = publish('studio', `?key=${KEY}`, ['-t', '5']);
+      let stderr = '';
+      child.stderr!.on('data', (text: Buffer) => (stderr += text.toString()));
+      expect(await exitOf(child)).not.toBe(0);
+      expect(stderr).toMatch(/BadName|Server error/);
+      await server.waitForLog(/publish\.refused stream=studio reason=stream-busy .*path=rtmp/);
+      await nextSegment(playlistUrl, 'a new segment of the browser-path publisher');
+    } finally {
+      await studio.stop();
+    }
+  }, 60_000);
 
   it('killing ffmpeg ends the stream once the reconnect grace period (PUBLISH_GRACE_MS, 10 s) has passed: EXT-X-ENDLIST', async () => {
     publisher.kill('SIGKILL');
     const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'cam');
     await pollUntil(() => fetch(playlistUrl).then((r) => r.text()), (text) => text.includes('#EXT-X-ENDLIST'), 25_000, 'EXT-X-ENDLIST');
-    await server.waitForLog(/publish\.ended stream=cam .*reason=disconnected/);
+    await server.waitForLog(/publish\.ended stream=cam .*reason=disconnected(?! detail="replaced)/);
   }, 30_000);
 
   it('takes the key as OBS sends it (server rtmp://HOST/live, stream key NAME?key=KEY) and in the server URL (live?key=KEY)', async () => {

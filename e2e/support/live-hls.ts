@@ -1,6 +1,7 @@
 // Small readers of a live LL-HLS stream over HTTP for suites and benches: the media playlist URL and its preload hint.
 import http from 'node:http';
 import { multivariantPath, parseObjectName } from '../../shared/playback-path.ts';
+import { pollUntil } from './poll.ts';
 
 export interface PreloadHint {
   /** Part URL, absolute. */
@@ -71,6 +72,29 @@ export function segmentMsnsOf(playlist: string): number[] {
     if (object?.kind !== 'segment') throw new Error(`not a segment URI: ${uri}`);
     return object.msn;
   });
+}
+
+const playlistText = (url: string): Promise<string> => fetch(url).then((r) => r.text());
+
+/** The URI of the playlist's last complete segment. */
+export async function lastSegmentOf(playlistUrl: string): Promise<string | undefined> {
+  return segmentsOf(await playlistText(playlistUrl)).at(-1);
+}
+
+/** Resolves once the playlist's last segment is a later one than when called (its count stops growing once the window is full). */
+export async function nextSegment(playlistUrl: string, what: string, timeoutMs = 10_000): Promise<void> {
+  const last = await lastSegmentOf(playlistUrl);
+  await pollUntil(() => lastSegmentOf(playlistUrl), (now) => now !== last, timeoutMs, what);
+}
+
+/** The media playlist once it has an EXT-X-DISCONTINUITY after the segment `before`, followed by a complete segment. */
+export function playlistAfterDiscontinuity(playlistUrl: string, before: string, timeoutMs = 30_000): Promise<string> {
+  return pollUntil(
+    () => playlistText(playlistUrl),
+    (text) => /#EXT-X-DISCONTINUITY\n[\s\S]*#EXTINF/.test(text.split(`\n${before}\n`)[1] ?? ''),
+    timeoutMs,
+    `a complete segment after a discontinuity following ${before}`,
+  );
 }
 
 /** The media playlist once it lists `count` complete segments, following the preload hint with blocking reloads. */
