@@ -1,4 +1,4 @@
-// RTMP ingest end to end: ffmpeg (libx264 with B-frames + AAC) publishes over RTMP, ffprobe decodes the HLS, Chromium plays it; keys and garbage.
+// RTMP ingest end to end: ffmpeg (libx264 with B-frames + AAC) publishes over RTMP, ffprobe decodes the HLS, Chromium plays it; keys, garbage, takeover.
 import { execFile, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';

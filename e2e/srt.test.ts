@@ -1,6 +1,7 @@
 // SRT ingest end to end: ffmpeg publishes MPEG-TS over SRT (libx264 with B-frames + AAC, libx265 + AAC) to the one SRT
 // port, routed by streamid with the publish key; ffprobe and ffmpeg read the HLS, Chromium plays the H.264 stream and
-// WebKitGTK the H.265 one (Debian's Chromium has no HEVC decoder: MediaSource.isTypeSupported says false).
+// WebKitGTK the H.265 one (Debian's Chromium has no HEVC decoder: MediaSource.isTypeSupported says false). A second or
+// restarted publisher takes the stream over; a browser broadcaster's stream is not taken.
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -29,6 +29,7 @@ export interface IngestConfig {
   sctpMaxMessageBytes: number;
   /** How long a stream whose publisher dropped (connection lost, idle) stays live for it to come back, ms; 0: off. */
   publishGraceMs: number;
+  /** Whether a field encoder takes over a stream another field encoder holds (PUBLISH_TAKEOVER). */
   publishTakeover: PublishTakeover;
 }
 
