@@ -202,6 +202,7 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
       : new SrtServer({
           authorizer: publishAuthorizer,
           passphrase: config.srtPassphrase,
+          vet: (publisher) => ingest.vet(publisher.streamName, publisher.remoteAddress),
           admit: (publisher) => admitSrtPublisher(publisher, ingest, config.ingest.idleTimeoutMs),
         });
   registerOriginRoutes(router, origin, guard);

@@ -118,10 +118,7 @@ export class Ingest extends TypedEmitter<IngestEvents> {
    */
   admit(session: IngestSession, clientAddress: string, path: FieldPath): void {
     const name = session.streamName;
-    checkName(name);
-    if (this.#closed) throw this.#shuttingDown(name);
-    const held = this.#sessions.get(name);
-    const replaced = held && this.config.publishTakeover === 'field' && this.#fieldSessions.has(held) ? held : undefined;
+    const replaced = this.#fieldAdmission(name);
     this.#checkRoom(name, clientAddress, replaced);
     if (replaced) {
       log('info', 'publish.taken-over', { stream: name, session: replaced.id, by: session.id, client: clientAddress, path });
@@ -133,6 +130,17 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     this.#track(session);
     this.emit('stream', session);
     log('info', 'publish.accepted', { stream: name, session: session.id, client: clientAddress, path });
+  }
+
+  /**
+   * Throws the IngestError that admit() would throw for a field encoder asking for `name` now, ending nothing and
+   * counting nothing: for a path that must answer its caller before the connection is usable (SRT answers the
+   * handshake before libsrt has compared passphrases) and admits only once it is, so a caller that never connects
+   * cannot take a live stream over.
+   */
+  vet(name: string, clientAddress: string): void {
+    const replaced = this.#fieldAdmission(name);
+    this.#checkRoom(name, clientAddress, replaced, false);
   }
 
   /** Ends a publish session on the publisher's request (HTTP DELETE on its Location). */
@@ -155,16 +163,24 @@ export class Ingest extends TypedEmitter<IngestEvents> {
    * The checks every path shares: the name is free (or held by `replacing`, which the newcomer takes over), the server
    * has room, the publisher's address has rate left. Nothing is ended before they all pass.
    */
-  #checkRoom(name: string, clientAddress: string, replacing?: IngestSession): void {
+  #checkRoom(name: string, clientAddress: string, replacing?: IngestSession, count = true): void {
     if (this.#sessions.has(name) && !replacing) {
       throw new IngestError('stream-busy', name, `stream "${name}" is already live`);
     }
     if (this.#sessions.size - (replacing ? 1 : 0) >= this.config.maxStreams) {
       throw new IngestError('too-many-streams', name, `the server is at its limit of ${this.config.maxStreams} live streams`);
     }
-    if (!this.#rateLimit.allow(clientAddress)) {
+    if (!(count ? this.#rateLimit.allow(clientAddress) : this.#rateLimit.wouldAllow(clientAddress))) {
       throw new IngestError('rate-limited', name, `more than ${this.config.maxPublishesPerMinute} publish requests a minute`);
     }
+  }
+
+  /** A field encoder's first checks (name, not shutting down); returns the field session it would take over, if any. */
+  #fieldAdmission(name: string): IngestSession | undefined {
+    checkName(name);
+    if (this.#closed) throw this.#shuttingDown(name);
+    const held = this.#sessions.get(name);
+    return held && this.config.publishTakeover === 'field' && this.#fieldSessions.has(held) ? held : undefined;
   }
 
   #shuttingDown(name: string): IngestError {

@@ -63,8 +63,13 @@ export class SrtPublisher extends TypedEmitter<SrtPublisherEvents> {
 export interface SrtServerOptions {
   authorizer: PublishAuthorizer;
   /**
-   * Admits an authorized publisher into the ingest before the SRT handshake is answered (wire it to Ingest.admit);
-   * throwing an IngestError refuses the caller with the matching SRT rejection code (e.g. 1409 for a live name).
+   * Checks an authorized caller before the SRT handshake is answered (wire it to Ingest.vet): throwing an IngestError
+   * refuses it with the matching SRT rejection code (e.g. 1409 for a live name). Must end and count nothing.
+   */
+  vet: (publisher: SrtPublisher) => void;
+  /**
+   * Admits the publisher into the ingest once its connection is open (wire it to Ingest.admit), which is when libsrt
+   * has checked the passphrase: a caller that fails it never takes a live stream over. Throwing closes the connection.
    */
   admit: (publisher: SrtPublisher) => void;
   /** Set: every caller must encrypt with it (SRT_PASSPHRASE, 10 to 79 characters); unset: callers must not encrypt. */
@@ -80,6 +85,8 @@ export class SrtServer {
   #port: number | undefined;
   /** Accepted publishers by SRT socket id, from the accept decision until they close. */
   #publishers = new Map<number, SrtPublisher>();
+  /** Accepted publishers whose connection has not opened yet (not admitted into the ingest). */
+  #opening = new Set<number>();
   /** Callers being decided; one the listener gave up on (no answer in time) is dropped from it. */
   #deciding = new Set<number>();
   /** Counts listener (re)starts, so a decision that outlived its listener is not applied to the next one. */
@@ -139,10 +146,11 @@ export class SrtServer {
         void this.#decide(frame.id, frame.payload, this.#generation).finally(() => this.#deciding.delete(frame.id));
         return;
       case 'open':
-        log('debug', 'srt.connected', { stream: this.#publishers.get(frame.id)?.streamName, id: frame.id });
+        this.#open(frame.id);
         return;
       case 'failed':
         this.#deciding.delete(frame.id);
+        this.#opening.delete(frame.id);
         this.#publishers.get(frame.id)?.close('protocol-error', new TextDecoder().decode(frame.payload));
         return;
       case 'closed':
@@ -172,13 +180,9 @@ export class SrtServer {
         return;
       }
       const publisher = new SrtPublisher(id, request.streamName, request.key, hostOf(address), (closedId) => this.#forget(closedId));
+      this.#options.vet(publisher);
       this.#publishers.set(id, publisher);
-      try {
-        this.#options.admit(publisher);
-      } catch (err) {
-        this.#publishers.delete(id);
-        throw err;
-      }
+      this.#opening.add(id);
       this.#listener?.send(acceptCommand(id, this.#options.passphrase));
       log('info', 'srt.accepted', { stream: request.streamName, client, decisionMs: (performance.now() - startedMs).toFixed(2) });
     } catch (err) {
@@ -189,7 +193,21 @@ export class SrtServer {
     }
   }
 
+  /** The caller's handshake completed (passphrase included): admitted now; refused (connection closed) if it no longer may. */
+  #open(id: number): void {
+    const publisher = this.#publishers.get(id);
+    if (!publisher || !this.#opening.delete(id)) return;
+    try {
+      this.#options.admit(publisher);
+      log('debug', 'srt.connected', { stream: publisher.streamName, id });
+    } catch (err) {
+      log('info', 'srt.refused', { stream: publisher.streamName, client: publisher.remoteAddress, reason: (err as Error).message });
+      publisher.close('protocol-error', (err as Error).message);
+    }
+  }
+
   #forget(id: number): void {
+    this.#opening.delete(id);
     if (!this.#publishers.delete(id)) return;
     this.#listener?.send(closeCommand(id));
   }
