@@ -43,8 +43,9 @@ describe('p2p mode in a network namespace', () => {
 
   it('four Chromium and Firefox viewers meet through the tracker and most get segments from peers, without stalls', () => {
     const { shared } = result;
+    // The driver waited for three of the four, the go-live one among them, to have bytes from peers (so, two of each
+    // browser, both browsers took part): what is checked here is what that wait does not say.
     expect(shared.map((v) => v.browser).sort()).toEqual(['chromium', 'chromium', 'firefox', 'firefox']);
-    expect(shared.filter((v) => v.final.bytesP2p > 0).length).toBeGreaterThanOrEqual(3);
     for (const viewer of shared) {
       expect(viewer.final.state, viewer.name).toBe('playing');
       expect(viewer.final.stalls, stallsOf(viewer.name)).toBe(0);
@@ -52,9 +53,6 @@ describe('p2p mode in a network namespace', () => {
       // The watch page's overlay says it, over the video.
       expect(viewer.final.overlay, viewer.name).toMatch(/^P2P \d+ % of [\d.]+ MB.* · \d+ peers?$/);
     }
-    // Both browsers took part in the exchange.
-    expect(shared.some((v) => v.browser === 'firefox' && v.final.bytesP2p > 0)).toBe(true);
-    expect(shared.some((v) => v.browser === 'chromium' && v.final.bytesP2p > 0)).toBe(true);
     expect(result.tracker.relayed).toBeGreaterThan(0);
   });
 
@@ -82,7 +80,6 @@ describe('p2p mode in a network namespace', () => {
     expect(ciphertext.statusWithoutToken).toBe(401);
     // Bytes from peers were checked against those digests and all passed, until the bad peer (next cases).
     for (const viewer of [...result.shared, result.late]) expect(viewer.final.rejectedP2pSegments, viewer.name).toBe(0);
-    expect(result.shared.filter((v) => v.final.bytesP2p > 0).length).toBeGreaterThanOrEqual(3);
   });
 
   it("each viewer fetched media keys under its own token's /t/TOKEN/ prefix, the failover viewer too", () => {
@@ -103,7 +100,6 @@ describe('p2p mode in a network namespace', () => {
       expect(viewer.final.playbackRate, viewer.name).toBe(1);
       expect(viewer.final.latencyMs, viewer.name).toBeGreaterThanOrEqual(target - 500);
     }
-    expect(goLive!.final.bytesP2p).toBeGreaterThan(0);
     expect(goLive!.final.stalls, stallsOf(goLive!.name)).toBe(0);
   });
 
@@ -117,11 +113,10 @@ describe('p2p mode in a network namespace', () => {
     expect(goLive!.bandwidth, 'BANDWIDTH the go-live viewer read').toBeGreaterThan(0);
     expect(late.bandwidth, 'BANDWIDTH the late viewer read').toBeGreaterThan(0);
     expect(goLive!.bandwidth, 'the go-live and the late viewer read different BANDWIDTHs').not.toBe(late.bandwidth);
-    // ... and yet all five were in one swarm (the tracker's, per rendition), exchanging segments.
+    // ... and yet all five were in one swarm (the tracker's, per rendition), exchanging segments (the driver waited for
+    // both to have bytes from peers).
     expect(trackerWithLate.swarms).toBe(1);
     expect(trackerWithLate.peers).toBe(5);
-    expect(goLive!.final.bytesP2p).toBeGreaterThan(0);
-    expect(late.final.bytesP2p).toBeGreaterThan(0);
   });
 
   it('peer connections use the namespace veth address only', () => {
@@ -129,9 +124,8 @@ describe('p2p mode in a network namespace', () => {
     expectNamespacePairs(result.late);
   });
 
-  it('a viewer joining while the others play gets segments from peers', () => {
+  it('a viewer joining while the others play gets segments from peers (the driver waits for that), without stalls', () => {
     expect(result.late.final.state).toBe('playing');
-    expect(result.late.final.bytesP2p).toBeGreaterThan(0);
     expect(result.late.final.stalls, stallsOf(result.late.name)).toBe(0);
   });
 
@@ -150,9 +144,12 @@ describe('p2p mode in a network namespace', () => {
     }
     // It did come back (it announces again every 10 s) and was refused.
     expect(victims.reduce((sum, v) => sum + v.bannedReconnects, 0)).toBeGreaterThan(0);
+    // The driver waited for every honest playhead to move 25 s on after the catch; in that time the swarm went on
+    // without the bad peer: the honest viewers got more segments from peers.
+    const fromPeersAfter = honest.map((v) => v.final.bytesP2p - result.p2pBytesAtCaught[v.name]!);
+    expect(fromPeersAfter.reduce((sum, bytes) => sum + bytes, 0), JSON.stringify(fromPeersAfter)).toBeGreaterThan(0);
     for (const viewer of honest) {
       expect(viewer.final.state, viewer.name).toBe('playing');
-      expect(viewer.final.currentTime, viewer.name).toBeGreaterThan((result.currentTimeAtBadPeer[viewer.name] ?? Infinity) + 25);
       // The refused segments came over HTTP before they were due.
       expect(viewer.final.stalls, stallsOf(viewer.name)).toBe(result.stallsAtBadPeer[viewer.name]);
     }

@@ -216,6 +216,7 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
       publishesTotal: () => ingest.publishesTotal,
       publishersDroppedTotal: () => ingest.droppedTotal,
       ingestBytes: () => ingest.bytesReceived,
+      targetDurationRaises: () => origin.targetDurationRaises,
     },
     health: () => ({ status: 'ok', role: config.role, liveStreams: ingest.streamCount }),
     upgradeTracker: (req, socket, head, stream) => tracker.handleUpgrade(req, socket, head, stream),

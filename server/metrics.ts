@@ -7,6 +7,7 @@ export interface MetricSources {
   publishersDroppedTotal?: () => number;
   ingestBytes?: () => number;
   trackerRelayConnections?: () => number;
+  targetDurationRaises?: () => number;
 }
 
 export interface ServerMetrics {
@@ -26,6 +27,19 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
   gauge('swarmcast_publishers_dropped_total', 'Publishers dropped for protocol errors or timeouts.', sources.publishersDroppedTotal);
   gauge('swarmcast_ingest_bytes', 'Bytes received from the publishers live now.', sources.ingestBytes);
   gauge('swarmcast_edge_tracker_connections', "Viewers' tracker WebSockets this edge relays to its origin.", sources.trackerRelayConnections);
+  const readTargetDurationRaises = sources.targetDurationRaises;
+  if (readTargetDurationRaises) {
+    new Counter({
+      name: 'swarmcast_target_duration_raises_total',
+      help: 'Times a published EXT-X-TARGETDURATION was raised by a segment longer than every one before (an encoder whose GOP grew).',
+      registers: [registry],
+      // The origin keeps the count; a counter set to it at each scrape (it only grows).
+      collect() {
+        this.reset();
+        this.inc(readTargetDurationRaises());
+      },
+    });
+  }
   const httpResponses = new Counter({
     name: 'swarmcast_http_responses_total',
     help: 'HTTP responses by route family and status.',

@@ -532,7 +532,6 @@ async function runE2eStage(stage: Stage, linksBefore: string[], linksAfter: stri
   const bad = first[ranks.indexOf(Math.min(...ranks))]!;
   const honest = viewers.all.filter((v) => v !== bad);
   const atBadPeer = await Promise.all(honest.map((v) => v.sample()));
-  const currentTimeAtBadPeer = Object.fromEntries(honest.map((v, i) => [v.name, atBadPeer[i]!.currentTime]));
   const stallsAtBadPeer = Object.fromEntries(honest.map((v, i) => [v.name, atBadPeer[i]!.stalls]));
   await bad.evaluate(CORRUPT_UPLOADS);
   step(`${bad.name} corrupts its uploads`);
@@ -546,10 +545,11 @@ async function runE2eStage(stage: Stage, linksBefore: string[], linksAfter: stri
   step('bad peer caught');
   // Playback goes on: the honest viewers' playheads keep moving for a while after the bad segments were refused,
   // long enough for the bad peer to announce again and be offered to its victims.
-  const caughtAt = Object.fromEntries(await Promise.all(honest.map(async (v) => [v.name, (await v.sample()).currentTime] as const)));
+  const caught = await watchStalls();
+  const p2pBytesAtCaught = Object.fromEntries(honest.map((v, i) => [v.name, caught[i]!.bytesP2p]));
   await pollUntil(
     watchStalls,
-    (s) => s.every((x, i) => x.currentTime >= (caughtAt[honest[i]!.name] ?? 0) + BAD_PEER_WATCH_MS / 1000),
+    (s) => s.every((x, i) => x.currentTime >= caught[i]!.currentTime + BAD_PEER_WATCH_MS / 1000),
     BAD_PEER_WATCH_MS + 15_000,
     'honest viewers playing on after the bad peer was caught',
   );
@@ -604,7 +604,7 @@ async function runE2eStage(stage: Stage, linksBefore: string[], linksAfter: stri
       late: lateReport,
       badPeer: bad.name,
       afterBadPeer,
-      currentTimeAtBadPeer,
+      p2pBytesAtCaught,
       stallsAtBadPeer,
       failover: {
         edgeB: edgeB.url,

@@ -70,8 +70,8 @@ export interface P2pE2eResult {
   /** After one viewer started corrupting what it uploads: the honest viewers' stats a while later, and the bad one's name. */
   badPeer: string;
   afterBadPeer: ViewerReport[];
-  /** The honest viewers' currentTime when the bad peer started, by name. */
-  currentTimeAtBadPeer: Record<string, number>;
+  /** The honest viewers' bytes from peers when the first corrupted segment was refused, by name. */
+  p2pBytesAtCaught: Record<string, number>;
   /** The honest viewers' stall counts when the bad peer started, by name. */
   stallsAtBadPeer: Record<string, number>;
   /** A viewer alone in the swarm playing from edges B and C: its stats before B went away and a while after. */

@@ -69,6 +69,11 @@ export class StreamKeys {
     return made;
   }
 
+  /** The key segment `msn` is encrypted with, if made and not forgotten: a lookup that never makes a key. */
+  heldFor(msn: number): MediaKey | undefined {
+    return this.#keys.get(this.periodOf(msn));
+  }
+
   /** A period's key while some served segment uses it; undefined before its first segment and once forgotten. */
   get(period: number): MediaKey | undefined {
     return this.#keys.get(period);

@@ -34,7 +34,7 @@ export class EncryptedView {
   }
 
   /** The key segment `msn` is encrypted with (its EXT-X-KEY). */
-  keyOf(msn: number): MediaKey {
+  #keyOf(msn: number): MediaKey {
     try {
       return this.#keys.forSegment(msn);
     } catch (err) {
@@ -50,7 +50,7 @@ export class EncryptedView {
    */
   chunk(chunk: PartChunk): Uint8Array {
     if (chunk.chunkIndex === 0) {
-      this.#part = { msn: chunk.msn, partIndex: chunk.partIndex, run: new CbcRun(this.keyOf(chunk.msn)), out: [] };
+      this.#part = { msn: chunk.msn, partIndex: chunk.partIndex, run: new CbcRun(this.#keyOf(chunk.msn)), out: [] };
     }
     const part = this.#part;
     if (!part || part.msn !== chunk.msn || part.partIndex !== chunk.partIndex) {
@@ -67,7 +67,7 @@ export class EncryptedView {
    * and stays empty.
    */
   part(part: Part): { data: Uint8Array; tail: Uint8Array } {
-    if (part.partIndex === 0) this.#segment = { msn: part.msn, run: new CbcRun(this.keyOf(part.msn)), out: [], clearBytes: 0 };
+    if (part.partIndex === 0) this.#segment = { msn: part.msn, run: new CbcRun(this.#keyOf(part.msn)), out: [], clearBytes: 0 };
     if (part.gap || part.data.byteLength === 0) return { data: part.data, tail: part.data };
     const segment = this.#segment;
     if (segment?.msn === part.msn) {
@@ -80,7 +80,7 @@ export class EncryptedView {
       const tail = streamed.run.final();
       return { data: Buffer.concat([...streamed.out, tail]), tail };
     }
-    const data = encryptResource(this.keyOf(part.msn), part.data);
+    const data = encryptResource(this.#keyOf(part.msn), part.data);
     return { data, tail: data };
   }
 

@@ -22,6 +22,8 @@ export type LiveStreamEvents = {
   /** The packager ended the stream; playlists now carry EXT-X-ENDLIST. */
   end: [];
   close: [];
+  /** A segment longer than every one before raised a rendition's published EXT-X-TARGETDURATION. */
+  targetDurationRaised: [];
 };
 
 export class LiveStream extends TypedEmitter<LiveStreamEvents> {
@@ -130,7 +132,13 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
         this.#refused.add(rendition);
         return;
       }
-      const options: RenditionTimelineOptions = { streamName: this.name, rendition, epoch: this.epoch, config: this.#config };
+      const options: RenditionTimelineOptions = {
+        streamName: this.name,
+        rendition,
+        epoch: this.epoch,
+        config: this.#config,
+        onTargetDurationRaised: () => this.emit('targetDurationRaised'),
+      };
       if (this.#keys) options.keys = this.#keys;
       timeline = new RenditionTimeline(options);
       this.#renditions.set(rendition, timeline);

@@ -20,6 +20,7 @@ export class Origin {
   readonly config: OriginConfig;
   #streams = new Map<string, LiveStream>();
   #retention = new Map<LiveStream, NodeJS.Timeout>();
+  #targetDurationRaises = 0;
   #closed = false;
 
   constructor(config: Partial<OriginConfig> = {}) {
@@ -37,6 +38,7 @@ export class Origin {
     if (existing) this.detach(name);
     const stream = new LiveStream(name, nextEpoch(), source, this.config);
     stream.on('end', () => this.#retain(stream));
+    stream.on('targetDurationRaised', () => this.#targetDurationRaises++);
     this.#streams.set(name, stream);
     log('info', 'origin.attach', { stream: name, epoch: stream.epoch });
     return stream;
@@ -74,6 +76,11 @@ export class Origin {
       }
     }
     return published;
+  }
+
+  /** Times a rendition's published EXT-X-TARGETDURATION was raised since start (a source whose GOP grew). */
+  get targetDurationRaises(): number {
+    return this.#targetDurationRaises;
   }
 
   /** Streams being served, live or ended and still retained. */

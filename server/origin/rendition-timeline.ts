@@ -4,6 +4,7 @@
 import { sameBytes } from '../../shared/bytes.ts';
 import { createHash } from 'node:crypto';
 import { ivAttribute, type StreamKeys } from '../access/index.ts';
+import { log } from '../log.ts';
 import type { Part, PartChunk, RenditionInit, SegmentInfo } from '../packager/index.ts';
 import type { LiveEdge } from './blocking-reload.ts';
 import type { OriginConfig } from './config.ts';
@@ -61,6 +62,8 @@ export interface RenditionTimelineOptions {
   config: OriginConfig;
   /** The stream's media keys when it is encrypted: every part and segment is then served as AES-128 ciphertext. */
   keys?: StreamKeys;
+  /** Called when a segment longer than every one before raises a published EXT-X-TARGETDURATION (the origin counts them). */
+  onTargetDurationRaised?: () => void;
 }
 
 export class RenditionTimeline {
@@ -81,10 +84,19 @@ export class RenditionTimeline {
   /** Rates published so far, oldest first; the last is the one the multivariant playlist shows now. */
   #published: VariantRates[] = [];
   /**
-   * EXT-X-TARGETDURATION: the configured one, raised when a segment rounds to more (a source that owns its GOP, e.g.
-   * an RTMP encoder keyed every 4 s on 2 s targets, has segments as long as its GOP); never lowered again.
+   * EXT-X-TARGETDURATION, which must not change (RFC 8216 §6.2.1): the configured one, or, for a source whose encoder
+   * owns its GOP (an RTMP encoder keyed every 4 s on 2 s targets has 4 s segments), the first segment's duration if it
+   * rounds to more; raised again only by a later segment longer still, never lowered.
    */
   #targetDurationS: number;
+  /**
+   * The source's encoder owns its GOP and no segment has completed yet: the playlist is not published (plain requests
+   * get 404, blocking ones wait, as before the first part), so the first one a viewer reads already carries the target
+   * duration its first segment sets. A browser publisher keys its frames on the grid, so its playlist goes live at its
+   * first part, as it always has.
+   */
+  #awaitingFirstSegment = false;
+  #onTargetDurationRaised: (() => void) | undefined;
   #ended = false;
   #closed = false;
 
@@ -97,6 +109,7 @@ export class RenditionTimeline {
     this.#fanOut = new PartFanOut(options.streamName, options.rendition);
     this.#keys = options.keys;
     this.#encrypted = options.keys && new EncryptedView(options.keys);
+    this.#onTargetDurationRaised = options.onTargetDurationRaised;
   }
 
   /** The latest init segment: the one the multivariant playlist describes. */
@@ -117,9 +130,12 @@ export class RenditionTimeline {
     return this.#closed;
   }
 
-  /** A playlist can be served once there is an init and at least one part. */
+  /**
+   * A playlist can be served once there is an init and at least one part, and, for a source whose encoder owns its GOP,
+   * once its first segment is complete.
+   */
   get ready(): boolean {
-    return this.#inits.length > 0 && this.#segments.some((segment) => segment.parts.length > 0);
+    return this.#inits.length > 0 && !this.#awaitingFirstSegment && this.#segments.some((segment) => segment.parts.length > 0);
   }
 
   /**
@@ -130,7 +146,10 @@ export class RenditionTimeline {
     if (this.#closed || this.#ended) return;
     const latest = this.#inits.at(-1);
     if (latest && sameBytes(latest.data, init.data)) return;
-    if (!latest) this.#publish(variantRates([], init.bandwidth));
+    if (!latest) {
+      this.#publish(variantRates([], init.bandwidth));
+      this.#awaitingFirstSegment = init.encoderGop === true;
+    }
     this.#inits.push(init);
     this.#waiters.changed();
   }
@@ -210,7 +229,7 @@ export class RenditionTimeline {
     current.complete = true;
     current.durationUs = info.durationUs;
     current.programDateTimeMs = info.programDateTimeMs;
-    this.#targetDurationS = Math.max(this.#targetDurationS, Math.round(info.durationUs / 1_000_000));
+    this.#fitTargetDuration(info);
     if (this.#encrypted) current.data = this.#encrypted.segment(info.msn);
     current.byteLength = current.data?.byteLength ?? current.parts.reduce((sum, p) => sum + p.data.byteLength, 0);
     const keep = this.#config.windowSegments + this.#config.keepSegments;
@@ -219,6 +238,32 @@ export class RenditionTimeline {
     }
     this.#publish(this.#measuredRates());
     this.#waiters.changed();
+  }
+
+  /**
+   * EXT-X-TARGETDURATION must cover every segment rounded to whole seconds. Before the playlist is published the first
+   * segment sets it freely. After, a longer segment (an encoder whose GOP grew, or whose first segment was short) can
+   * only raise it, which the spec forbids: the lesser evil, as MediaMTX-class servers choose, since the alternative,
+   * cutting the segment at a frame that is not a keyframe, makes a segment that does not start decodable, which players
+   * cannot play at all, while a raised target only loosens players' reload timing. Warned with both figures and counted.
+   */
+  #fitTargetDuration(info: SegmentInfo): void {
+    const rounded = Math.round(info.durationUs / 1_000_000);
+    const published = !this.#awaitingFirstSegment;
+    this.#awaitingFirstSegment = false;
+    if (rounded <= this.#targetDurationS) return;
+    if (published) {
+      log('warn', 'origin.target-duration-raised', {
+        stream: this.streamName,
+        rendition: this.rendition,
+        fromS: this.#targetDurationS,
+        toS: rounded,
+        segmentMs: Math.round(info.durationUs / 1000),
+        hint: "the encoder's keyframe interval grew: keep it constant, at the segment target (SEGMENT_TARGET_MS)",
+      });
+      this.#onTargetDurationRaised?.();
+    }
+    this.#targetDurationS = rounded;
   }
 
   /** The stream ended: the playlist gets EXT-X-ENDLIST and every held request is answered. */
@@ -282,7 +327,7 @@ export class RenditionTimeline {
         complete: segment.complete,
         parts: segment.parts.map(({ partIndex, durationUs, independent, gap }) => ({ partIndex, durationUs, independent, gap })),
       };
-      const key = this.#encrypted?.keyOf(segment.msn);
+      const key = this.#keys?.heldFor(segment.msn);
       if (key) snapshot.key = { period: key.period, iv: ivAttribute(key) };
       if (segment.discontinuity) snapshot.discontinuity = true;
       return snapshot;
@@ -297,7 +342,9 @@ export class RenditionTimeline {
     if (discontinuitySequence > 0) snapshot.discontinuitySequence = discontinuitySequence;
     const hint = this.preloadHint();
     if (hint) snapshot.preloadHint = hint;
-    const canSkipUntilS = skipBoundaryS(this.#config);
+    // Six target durations: a raised target moves the skip boundary with it, over a window of segments that long.
+    const raised = this.#targetDurationS > targetDurationS(this.#config);
+    const canSkipUntilS = skipBoundaryS(raised ? { segmentTargetMs: this.#targetDurationS * 1000, windowSegments: this.#config.windowSegments } : this.#config);
     if (canSkipUntilS !== undefined) snapshot.canSkipUntilS = canSkipUntilS;
     return snapshot;
   }

@@ -322,7 +322,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
       },
     });
     for (const video of videos) {
-      const init = this.#renditionInit(video);
+      const init = this.#renditionInit(video, clock.encoderGop === true);
       this.#inits.set(video.rendition, init);
       this.#cutters.set(video.trackId, new RenditionCutter({ ...options, ...continuationOf(video.rendition), init }, sink(video.trackId)));
     }
@@ -335,7 +335,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     }
   }
 
-  #renditionInit(video: VideoTrackConfig): RenditionInit {
+  #renditionInit(video: VideoTrackConfig, encoderGop: boolean): RenditionInit {
     const audio = this.#audioTrack;
     const entries: TrackEntry[] = [videoEntry(video)];
     if (audio) entries.push(audioEntry(audio));
@@ -347,6 +347,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
       height: video.height,
       ...(video.framerate !== undefined && { frameRate: video.framerate }),
       bandwidth: videoBitrate(video) + (audio ? (audio.bitrate ?? FALLBACK_AUDIO_BITRATE) : 0),
+      ...(encoderGop && { encoderGop }),
     };
   }
 
@@ -361,8 +362,9 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
 
   /**
    * A segment longer than the target by more than half a part: the source's keyframes are further apart than the
-   * segment target (an encoder that owns its GOP). Segments then run from keyframe to keyframe and the playlist's
-   * target duration follows them (server/origin/rendition-timeline.ts); said once per rendition, since it is a setting.
+   * segment target (an encoder that owns its GOP). Segments then run from keyframe to keyframe; the origin publishes
+   * such a rendition from its first complete segment on, whose duration sets the playlist's target duration
+   * (server/origin/rendition-timeline.ts). Said once per rendition, since it is a setting.
    */
   #checkGop(segment: SegmentInfo): void {
     const { segmentTargetUs, partTargetUs } = this.#options;

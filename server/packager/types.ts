@@ -12,6 +12,11 @@ export interface RenditionInit {
   frameRate?: number;
   /** Peak bits per second the publisher announced for the rendition (video + audio), for BANDWIDTH. */
   bandwidth: number;
+  /**
+   * The source's encoder decides where keyframes fall (the clock message's `encoderGop`): segments last as long as its
+   * GOP, which only the first complete segment shows.
+   */
+  encoderGop?: boolean;
 }
 
 /**

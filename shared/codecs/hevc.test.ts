@@ -118,7 +118,8 @@ describe('H.265 parameter sets from libx265', () => {
 
   it('builds an hvcC whose profile, tier, level, flags, chroma and bit depths are ffmpeg\'s', () => {
     for (const encoded of [main, main10]) {
-      const ours = hevcDecoderConfigurationRecord(parameterSets(encoded.annexB));
+      const sets = parameterSets(encoded.annexB);
+      const ours = hevcDecoderConfigurationRecord(sets, parseHevcSps(sets.sps[0]!));
       // configurationVersion, profile/tier/level with every flag, and the chroma/bit-depth bytes (their reserved bits too).
       expect([...ours.subarray(0, 13)]).toEqual([...encoded.ffmpegHvcC.subarray(0, 13)]);
       expect([...ours.subarray(16, 19)]).toEqual([...encoded.ffmpegHvcC.subarray(16, 19)]);
@@ -147,6 +148,6 @@ describe('H.265 parameter sets from libx265', () => {
     const sps = parameterSets(main.annexB).sps[0]!;
     expect(() => parseHevcSps(sps.subarray(0, 8))).toThrow(CodecConfigError);
     expect(() => parseHevcSps(Uint8Array.of(0x40, 1, 0x0c))).toThrow(/not an SPS/);
-    expect(() => hevcDecoderConfigurationRecord({ vps: [], sps: [sps], pps: [] })).toThrow(/needs a VPS/);
+    expect(() => hevcDecoderConfigurationRecord({ vps: [], sps: [sps], pps: [] }, parseHevcSps(sps))).toThrow(/needs a VPS/);
   });
 });

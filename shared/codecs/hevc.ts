@@ -119,15 +119,14 @@ export interface HevcParameterSets {
 
 /**
  * The HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 §8.3.3.1) for samples with 4-byte NAL lengths; profile, tier,
- * level, chroma format and bit depths from the first SPS. Arrays are complete (`hvc1`: every parameter set is here).
+ * level, chroma format and bit depths from `info`, the first SPS parsed (callers read it for the codec string and the
+ * picture size too, so it is parsed once). Arrays are complete (`hvc1`: every parameter set is here).
  * min_spatial_segmentation_idc, parallelismType and avgFrameRate are written as 0 (unknown), which the format allows.
  */
-export function hevcDecoderConfigurationRecord(sets: HevcParameterSets): Uint8Array {
-  const firstSps = sets.sps[0];
-  if (sets.vps.length === 0 || !firstSps || sets.pps.length === 0) {
+export function hevcDecoderConfigurationRecord(sets: HevcParameterSets, info: HevcSpsInfo): Uint8Array {
+  if (sets.vps.length === 0 || sets.sps.length === 0 || sets.pps.length === 0) {
     throw new CodecConfigError(`needs a VPS, an SPS and a PPS, has ${sets.vps.length}, ${sets.sps.length} and ${sets.pps.length}`);
   }
-  const info = parseHevcSps(firstSps);
   const ptl = info.profileTierLevel;
   const arrays: [number, readonly Uint8Array[]][] = [
     [HEVC_NAL_VPS, sets.vps],

@@ -66,6 +66,13 @@ export interface ClockMessage {
    * rendition's first keyframe, which only agrees across renditions when every one starts on the same frame.
    */
   gridOriginUs?: number;
+  /**
+   * True when the encoder, not the grid, decides where keyframes fall (RTMP, SRT and WHIP encoders: the keyframe
+   * interval is a setting of theirs): segments then run from keyframe to keyframe and last as long as its GOP, which
+   * the origin learns from the first one. Set by those ingest paths; the data-channel framing does not carry it (the
+   * browser publisher keys its frames on the grid).
+   */
+  encoderGop?: boolean;
 }
 
 /** The publisher stops on purpose: the stream ends at once, without a reconnect grace period. */

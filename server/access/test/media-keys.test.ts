@@ -50,6 +50,21 @@ describe('StreamKeys', () => {
     expect(() => keys.forSegment(1)).toThrow(/stream cam: segment 1 belongs to a key period already forgotten/);
   });
 
+  it('looks a segment\'s key up without making one (heldFor), before its period starts and after it is forgotten', () => {
+    const keys = new StreamKeys('cam', 2);
+    expect(keys.heldFor(0)).toBeUndefined();
+    expect(keys.size).toBe(0);
+    const made = keys.forSegment(1);
+    expect(keys.heldFor(0)).toBe(made);
+    expect(keys.heldFor(2)).toBeUndefined();
+    expect(keys.size).toBe(1);
+    keys.forSegment(2);
+    keys.forgetBefore(2);
+    // A forgotten period is not an error for a lookup, just absent.
+    expect(keys.heldFor(1)).toBeUndefined();
+    expect(keys.heldFor(3)?.period).toBe(1);
+  });
+
   it('refuses a rotation that is not a positive whole number of segments', () => {
     expect(() => new StreamKeys('cam', 0)).toThrow(MediaKeyError);
     expect(() => new StreamKeys('cam', 1.5)).toThrow(/stream cam/);

@@ -174,6 +174,7 @@ export class FlvToWire {
       // The keyframe arrives now and is shown at its decode time plus the delay: that is now on the wall clock.
       wallClockMs: this.#now() - this.#delayMs,
       gridOriginUs: (timestampMs + this.#delayMs) * 1000,
+      encoderGop: true,
     });
     return messages;
   }

@@ -99,9 +99,10 @@ export function videoDecoderConfig(codec: VideoCodec, sets: ParameterSets, strea
       if (!sps) throw new TsDemuxError('bad-media', 'H.264 without an SPS', streamName);
       return { codec: avcCodecString(sps), description: avcCFromParameterSets(sets.sps, sets.pps), ...avcPictureSize(sps) };
     }
-    const description = hevcDecoderConfigurationRecord(sets);
-    const info = parseHevcSps(sets.sps[0]!);
-    return { codec: hevcCodecString('hvc1', info.profileTierLevel), description, width: info.width, height: info.height };
+    const sps = sets.sps[0];
+    if (!sps) throw new TsDemuxError('bad-media', 'H.265 without an SPS', streamName);
+    const info = parseHevcSps(sps);
+    return { codec: hevcCodecString('hvc1', info.profileTierLevel), description: hevcDecoderConfigurationRecord(sets, info), width: info.width, height: info.height };
   } catch (err) {
     if (err instanceof CodecConfigError) {
       throw new TsDemuxError('bad-media', `${codec === 'h264' ? 'H.264' : 'H.265'} parameter sets: ${err.message}`, streamName);

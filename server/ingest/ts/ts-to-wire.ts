@@ -238,7 +238,7 @@ export class TsToWire {
       messages.push(audioTrack);
     }
     // The first keyframe arrives now and is shown at its decode time plus the delay: that is now on the wall clock.
-    messages.push({ type: 'clock', timestampUs: 0, wallClockMs: this.#now() - this.#delayUs / 1000, gridOriginUs: this.#delayUs });
+    messages.push({ type: 'clock', timestampUs: 0, wallClockMs: this.#now() - this.#delayUs / 1000, gridOriginUs: this.#delayUs, encoderGop: true });
     const held = [...this.#pendingVideo, ...(this.#withAudio ? this.#pendingAudio : [])].sort((a, b) => a.timestampUs - b.timestampUs);
     messages.push(...held);
     this.#pendingVideo = [];

@@ -198,7 +198,7 @@ export class RtpToWire {
       const audio: AudioTrackConfig = { type: 'track', kind: 'audio', trackId: WHIP_AUDIO_TRACK_ID, codec: 'opus', sampleRate: OPUS_CLOCK_RATE, channels: OPUS_CHANNELS };
       messages.push(audio);
     }
-    messages.push({ type: 'clock', timestampUs: 0, wallClockMs: this.#originWallUs / 1000, gridOriginUs: 0 });
+    messages.push({ type: 'clock', timestampUs: 0, wallClockMs: this.#originWallUs / 1000, gridOriginUs: 0, encoderGop: true });
     return messages;
   }
 }

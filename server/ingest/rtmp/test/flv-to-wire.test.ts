@@ -69,6 +69,8 @@ describe('FlvToWire on ffmpeg FLV', () => {
     expect(video.codec).toMatch(/^avc1\.64[0-9a-f]{4}$/);
     expect(audio).toMatchObject({ type: 'track', kind: 'audio', trackId: RTMP_AUDIO_TRACK_ID, codec: 'mp4a.40.2', sampleRate: 48000, channels: 1 });
     expect(clock.type).toBe('clock');
+    // An RTMP encoder keys its frames on its own GOP: the origin learns the segment length from the first segment.
+    expect(clock.encoderGop).toBe(true);
     expect(clock.gridOriginUs).toBeGreaterThan(clock.timestampUs);
     // The first keyframe is shown now: the clock's wall time is before it by the B-frame delay.
     expect(clock.wallClockMs).toBe(WALL_CLOCK_MS - (clock.gridOriginUs! - clock.timestampUs) / 1000);

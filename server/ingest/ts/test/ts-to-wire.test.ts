@@ -122,7 +122,7 @@ describe.each(['h264', 'h265'] as const)('TsToWire on ffmpeg MPEG-TS (%s + AAC)'
     expect(video.codec).toMatch(codec === 'h264' ? /^avc1\.64[0-9a-f]{4}$/ : /^hvc1\.1\.6\.L\d+\.[0-9A-F]+/);
     expect(audio).toMatchObject({ type: 'track', kind: 'audio', trackId: TS_AUDIO_TRACK_ID, codec: 'mp4a.40.2', sampleRate: 48000, channels: 1 });
     expect([...audio.description!]).toEqual([0x11, 0x88]);
-    expect(clock).toMatchObject({ type: 'clock', timestampUs: 0, wallClockMs: WALL_CLOCK_MS - clock.gridOriginUs! / 1000 });
+    expect(clock).toMatchObject({ type: 'clock', timestampUs: 0, wallClockMs: WALL_CLOCK_MS - clock.gridOriginUs! / 1000, encoderGop: true });
   });
 
   it('turns every frame into a chunk: keyframes at offset 0, B-frames reordered, presentation times on the 30 fps grid', () => {

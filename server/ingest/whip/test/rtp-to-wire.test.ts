@@ -49,7 +49,7 @@ describe('RtpToWire', () => {
     expect([...video.description!.subarray(0, 6)]).toEqual([1, 0x42, 0xc0, 0x1e, 0xff, 0xe1]);
     expect(audio).toMatchObject({ type: 'track', kind: 'audio', trackId: WHIP_AUDIO_TRACK_ID, codec: 'opus', sampleRate: 48_000, channels: 2 });
     // Frame 3 was captured 100 ms after the report's instant, by the sender's clock.
-    expect(clock).toEqual({ type: 'clock', timestampUs: 0, wallClockMs: WALL_MS + 100, gridOriginUs: 0 });
+    expect(clock).toEqual({ type: 'clock', timestampUs: 0, wallClockMs: WALL_MS + 100, gridOriginUs: 0, encoderGop: true });
     expect(chunk).toMatchObject({ type: 'chunk', trackId: WHIP_VIDEO_TRACK_ID, keyframe: true, timestampUs: 0 });
     // The AVC sample: SPS, PPS and IDR, each behind its length.
     expect(chunk.data.byteLength).toBe(12 + SPS.byteLength + PPS.byteLength + IDR.byteLength);
