@@ -12,7 +12,7 @@ import { watchFor, viewerStats } from './support/pages.ts';
 import { pollUntil } from './support/poll.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 import { startVite, type RunningVite } from './support/vite.ts';
-import type { WhipPublisher } from './whip/publisher-page.ts';
+import type { PublisherSendStats, WhipPublisher } from './whip/publisher-page.ts';
 
 const run = promisify(execFile);
 const KEY = 'whip-e2e-publish-key-0123';
@@ -24,16 +24,31 @@ let resource: string;
 let dir: string;
 
 /** A page of its own (fake camera and microphone) whose WHIP client publishes `stream`; resolves with its resource URL or rejects with the refusal. */
-async function whipPublish(stream: string, key: string | undefined, endpoint = `${server.baseUrl}/api/whip/${stream}`): Promise<{ page: Page; result: Promise<string> }> {
+async function whipPublish(
+  stream: string,
+  key: string | undefined,
+  endpoint = `${server.baseUrl}/api/whip/${stream}`,
+  noise?: { width: number; height: number },
+): Promise<{ page: Page; result: Promise<string> }> {
   const page = await (await browser.newContext()).newPage();
   await page.goto(`${vite.url}/e2e/whip/publisher.html`);
   await page.waitForFunction(() => 'whip' in window);
   const result = page.evaluate(
-    ([endpoint, bearer]) => (window as unknown as { whip: WhipPublisher }).whip.start(endpoint!, bearer ?? undefined),
-    [endpoint, key ?? null] as const,
+    ([endpoint, bearer, picture]) => (window as unknown as { whip: WhipPublisher }).whip.start(endpoint, bearer ?? undefined, picture ?? undefined),
+    [endpoint, key ?? null, noise ?? null] as const,
   );
   return { page, result };
 }
+
+/**
+ * Chromium starts a WebRTC sender at about 300 kbit/s and raises its estimate only on the receiver's feedback
+ * (RTCP receiver reports without loss, REMB up to WHIP_MAX_BITRATE, 6 Mbit/s); its encoder's most for 640x480 is 1.7
+ * Mbit/s. Without the feedback, estimate, target and send rate all stay at about 300 kbit/s.
+ */
+const MIN_ESTIMATE_BPS = 3_000_000;
+const MIN_TARGET_BPS = 1_200_000;
+const MIN_SEND_BPS = 900_000;
+const SEND_RATE_WINDOW_MS = 4_000;
 
 const OFFER_SHAPE = ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0'];
 
@@ -142,6 +157,33 @@ describe('WHIP ingest (RFC 9725)', () => {
     console.log(`WHIP publisher → viewer latency: ${Math.round(stats.latencyMs!)} ms (samples: ${stretch.samples.map((s) => Math.round(s.latencyMs ?? -1)).join(', ')})`);
     await page.context().close();
   }, 90_000);
+
+  it('is a proper RTP receiver: its receiver reports and REMB raise the publisher\'s estimate and send rate well above the start', async () => {
+    // A picture that fills whatever bitrate the encoder is given (the fake camera's is encoded at ~350 kbit/s whatever the target).
+    const published = await whipPublish('rate', KEY, undefined, { width: 640, height: 480 });
+    try {
+      await published.result;
+      const stats = (): Promise<PublisherSendStats> => published.page.evaluate(() => (window as unknown as { whip: WhipPublisher }).whip.sendStats());
+      const trace: string[] = [];
+      const traced = (): Promise<PublisherSendStats> =>
+        stats().then((s) => (trace.push(`${Math.round((s.availableOutgoingBitrate ?? 0) / 1000)}/${Math.round((s.videoTargetBitrate ?? 0) / 1000)}`), s));
+      const ready = (s: PublisherSendStats): boolean => (s.availableOutgoingBitrate ?? 0) >= MIN_ESTIMATE_BPS && (s.videoTargetBitrate ?? 0) >= MIN_TARGET_BPS;
+      await pollUntil(traced, ready, 20_000, 'the estimate and encoder target').finally(() =>
+        console.log(`WHIP publisher estimate/encoder target, kbit/s every 250 ms: ${trace.join(' ')}`),
+      );
+      const first = await stats();
+      const last = await pollUntil(stats, (s) => s.timestampMs - first.timestampMs >= SEND_RATE_WINDOW_MS, SEND_RATE_WINDOW_MS + 5_000, 'a send-rate window');
+      const sendBps = ((last.videoBytesSent - first.videoBytesSent) * 8 * 1000) / (last.timestampMs - first.timestampMs);
+      console.log(
+        `WHIP publisher: estimate ${Math.round(last.availableOutgoingBitrate! / 1000)} kbit/s, encoder target ${Math.round(last.videoTargetBitrate! / 1000)} kbit/s, video sent ${Math.round(sendBps / 1000)} kbit/s over ${last.timestampMs - first.timestampMs} ms`,
+      );
+      expect(sendBps).toBeGreaterThan(MIN_SEND_BPS);
+    } finally {
+      // DELETE first: a retry publishes the name again, which the origin refuses while this session lives.
+      await published.page.evaluate(() => (window as unknown as { whip: WhipPublisher }).whip.stop()).catch(() => undefined);
+      await published.page.context().close();
+    }
+  }, 60_000);
 
   it('refuses a second publisher of the live name (409, as the other paths)', async () => {
     const { page, result } = await whipPublish('cam', KEY);

@@ -137,6 +137,7 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
   PUBLISH_IDLE_TIMEOUT_MS: (c, v) => (c.ingest.idleTimeoutMs = int('PUBLISH_IDLE_TIMEOUT_MS', v, 1000, 600_000)),
   PUBLISH_GRACE_MS: (c, v) => (c.ingest.publishGraceMs = int('PUBLISH_GRACE_MS', v, 0, 600_000)),
   ICE_BIND_ADDRESS: (c, v) => (c.ingest.iceBindAddress = v),
+  WHIP_MAX_BITRATE: (c, v) => (c.ingest.whipMaxBitrate = int('WHIP_MAX_BITRATE', v, 100_000, 100_000_000)),
   LOG_LEVEL: (c, v) => {
     const level = LOG_LEVELS.find((l) => l === v);
     if (!level) throw new ConfigError('LOG_LEVEL', v, `one of ${LOG_LEVELS.join(', ')}`);

@@ -19,6 +19,8 @@ export interface IngestConfig {
   icePortRangeEnd: number;
   /** SCTP max-message-size announced in the answer, bytes; frames above the protocol's own limit are still refused. */
   sctpMaxMessageBytes: number;
+  /** The most a WHIP publisher is asked to send (RTCP REMB), bit/s: its congestion control rises to it when the path allows. */
+  whipMaxBitrate: number;
   /** How long a stream whose publisher dropped (connection lost, idle) stays live for it to come back, ms; 0: off. */
   publishGraceMs: number;
 }
@@ -35,4 +37,5 @@ export const INGEST_DEFAULTS: IngestConfig = {
   icePortRangeEnd: 0,
   sctpMaxMessageBytes: 1024 * 1024,
   publishGraceMs: 10_000,
+  whipMaxBitrate: 6_000_000,
 };
