@@ -12,7 +12,8 @@ import { watchFor, viewerStats } from './support/pages.ts';
 import { pollUntil } from './support/poll.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 import { startVite, type RunningVite } from './support/vite.ts';
-import type { PublisherSendStats, WhipPublisher } from './whip/publisher-page.ts';
+import type { PublisherSendStats } from './whip/publisher-page.ts';
+import { openWhipPublisher, stopWhipPublisher, whipSendStats } from './whip/publisher.ts';
 
 const run = promisify(execFile);
 const KEY = 'whip-e2e-publish-key-0123';
@@ -23,21 +24,9 @@ let publisherPage: Page;
 let resource: string;
 let dir: string;
 
-/** A page of its own (fake camera and microphone) whose WHIP client publishes `stream`; resolves with its resource URL or rejects with the refusal. */
-async function whipPublish(
-  stream: string,
-  key: string | undefined,
-  endpoint = `${server.baseUrl}/api/whip/${stream}`,
-  noise?: { width: number; height: number },
-): Promise<{ page: Page; result: Promise<string> }> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(`${vite.url}/e2e/whip/publisher.html`);
-  await page.waitForFunction(() => 'whip' in window);
-  const result = page.evaluate(
-    ([endpoint, bearer, picture]) => (window as unknown as { whip: WhipPublisher }).whip.start(endpoint, bearer ?? undefined, picture ?? undefined),
-    [endpoint, key ?? null, noise ?? null] as const,
-  );
-  return { page, result };
+/** A page of its own whose WHIP client publishes `stream` (see openWhipPublisher). */
+function whipPublish(stream: string, key: string | undefined, endpoint = `${server.baseUrl}/api/whip/${stream}`, noise?: { width: number; height: number }): Promise<{ page: Page; result: Promise<string> }> {
+  return openWhipPublisher(browser, vite.url, endpoint, key, noise);
 }
 
 /**
@@ -169,7 +158,7 @@ describe('WHIP ingest (RFC 9725)', () => {
     const published = await whipPublish('rate', KEY, undefined, { width: 640, height: 480 });
     try {
       await published.result;
-      const stats = (): Promise<PublisherSendStats> => published.page.evaluate(() => (window as unknown as { whip: WhipPublisher }).whip.sendStats());
+      const stats = (): Promise<PublisherSendStats> => whipSendStats(published.page);
       const trace: string[] = [];
       const traced = (): Promise<PublisherSendStats> =>
         stats().then((s) => (trace.push(`${Math.round((s.availableOutgoingBitrate ?? 0) / 1000)}/${Math.round((s.videoTargetBitrate ?? 0) / 1000)}`), s));
@@ -186,7 +175,7 @@ describe('WHIP ingest (RFC 9725)', () => {
       expect(sendBps).toBeGreaterThan(MIN_SEND_BPS);
     } finally {
       // DELETE first: a retry publishes the name again, which the origin refuses while this session lives.
-      await published.page.evaluate(() => (window as unknown as { whip: WhipPublisher }).whip.stop()).catch(() => undefined);
+      await stopWhipPublisher(published.page).catch(() => undefined);
       await published.page.context().close();
     }
   }, 60_000);
@@ -202,7 +191,7 @@ describe('WHIP ingest (RFC 9725)', () => {
     const playlistUrl = await mediaPlaylistUrl(server.baseUrl, 'cam');
     // Stopping needs the key too, as on the browser path.
     expect((await fetch(resource, { method: 'DELETE' })).status).toBe(401);
-    await publisherPage.evaluate(() => (window as unknown as { whip: WhipPublisher }).whip.stop());
+    await stopWhipPublisher(publisherPage);
     await pollUntil(() => fetch(playlistUrl).then((r) => r.text()), (text) => text.includes('#EXT-X-ENDLIST'), 15_000, 'EXT-X-ENDLIST');
     await server.waitForLog(/publish\.ended stream=cam .*reason=stopped/);
     // The resource is gone.

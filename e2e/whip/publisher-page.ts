@@ -23,6 +23,8 @@ export interface PublisherSendStats {
   videoTargetBitrate: number | undefined;
   /** Video RTP payload bytes sent so far, and when the stats were taken (ms, the stats' clock). */
   videoBytesSent: number;
+  /** The height of the frames the encoder sends now (it may scale down under CPU or bandwidth pressure). */
+  frameHeight: number | undefined;
   timestampMs: number;
 }
 
@@ -66,7 +68,7 @@ const publisher: WhipPublisher = {
   },
   async sendStats() {
     if (!peer) throw new Error('not publishing');
-    const out: PublisherSendStats = { availableOutgoingBitrate: undefined, videoTargetBitrate: undefined, videoBytesSent: 0, timestampMs: 0 };
+    const out: PublisherSendStats = { availableOutgoingBitrate: undefined, videoTargetBitrate: undefined, videoBytesSent: 0, frameHeight: undefined, timestampMs: 0 };
     (await peer.getStats()).forEach((report: Record<string, unknown>) => {
       if (report.type === 'candidate-pair' && report.nominated === true && typeof report.availableOutgoingBitrate === 'number') {
         out.availableOutgoingBitrate = report.availableOutgoingBitrate;
@@ -74,6 +76,7 @@ const publisher: WhipPublisher = {
       if (report.type === 'outbound-rtp' && report.kind === 'video') {
         out.videoBytesSent = report.bytesSent as number;
         out.videoTargetBitrate = report.targetBitrate as number | undefined;
+        out.frameHeight = report.frameHeight as number | undefined;
         out.timestampMs = report.timestamp as number;
       }
     });
