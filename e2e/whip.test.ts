@@ -1,4 +1,4 @@
-// WHIP ingest end to end: @eyevinn/whip-web-client publishes Chromium's fake camera and microphone, a viewer plays, ffprobe decodes; keys, bad requests, DELETE.
+// WHIP ingest end to end: @eyevinn/whip-web-client publishes Chromium's fake camera and microphone, a viewer plays, ffprobe decodes; the origin's receiver feedback raises the publisher's rate; keys, bad requests, DELETE.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

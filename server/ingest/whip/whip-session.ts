@@ -59,7 +59,7 @@ export interface WhipSessionOptions {
 export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [Error] }> implements IngestSession {
   readonly id = randomBytes(8).toString('hex');
   readonly streamName: string;
-  readonly stats = { bytesReceived: 0, keyframeRequests: 0, receiverReports: 0 };
+  readonly stats = { bytesReceived: 0, keyframeRequests: 0 };
   #config: IngestConfig;
   #pc: PeerConnection;
   /** Kept referenced: node-datachannel stops delivering to a track whose JS object is garbage-collected. */
@@ -260,7 +260,6 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
     if (received.length === 0) return;
     const report = receiverReport(this.#ssrc, received.map((statistics) => statistics.reportBlock(now)));
     const remb = receiverEstimatedMaxBitrate(this.#ssrc, this.#config.whipMaxBitrate, received.map((statistics) => statistics.ssrc));
-    this.stats.receiverReports++;
     video.track.sendMessageBinary(Buffer.concat([report, remb]));
   }
 
