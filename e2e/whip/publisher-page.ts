@@ -100,7 +100,10 @@ function noiseTrack(width: number, height: number): MediaStreamTrack {
     smallContext.putImageData(blocks, 0, 0);
     context.drawImage(small, 0, 0, width, height);
   }, 1000 / 30);
-  return canvas.captureStream(30).getVideoTracks()[0]!;
+  const track = canvas.captureStream(30).getVideoTracks()[0]!;
+  // Keep the size under CPU strain (the encoder drops frames instead): a publisher measured at a given size stays at it.
+  track.contentHint = 'detail';
+  return track;
 }
 
 (window as unknown as { whip: WhipPublisher }).whip = publisher;
