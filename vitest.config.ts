@@ -8,6 +8,7 @@ const REAL_WEBRTC = [
   'server/ingest/test/publish-session.test.ts',
   'server/ingest/test/multi-channel.test.ts',
   'server/ingest/whip/test/whip-session.test.ts',
+  'server/ingest/whip/test/whip-feedback.test.ts',
   'server/app.test.ts',
   'client/broadcaster/test/broadcaster.test.ts',
 ];

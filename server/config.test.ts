@@ -35,6 +35,7 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   METRICS_TOKEN: (c) => c.access.metricsToken ?? '—',
   ENCRYPTED_STREAMS: (c) => (c.access.encryption.streams.length === 0 ? '—' : String(c.access.encryption.streams)),
   KEY_ROTATION_SEGMENTS: (c) => String(c.access.encryption.rotationSegments),
+  WHIP_MAX_BITRATE: (c) => String(c.ingest.whipMaxBitrate),
 };
 
 function readmeTable(): Map<string, string> {

@@ -141,6 +141,7 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
     c.ingest.publishTakeover = v;
   },
   ICE_BIND_ADDRESS: (c, v) => (c.ingest.iceBindAddress = v),
+  WHIP_MAX_BITRATE: (c, v) => (c.ingest.whipMaxBitrate = int('WHIP_MAX_BITRATE', v, 100_000, 100_000_000)),
   LOG_LEVEL: (c, v) => {
     const level = LOG_LEVELS.find((l) => l === v);
     if (!level) throw new ConfigError('LOG_LEVEL', v, `one of ${LOG_LEVELS.join(', ')}`);

@@ -9,9 +9,13 @@ import { StreamPackager } from '../../server/packager/index.ts';
 import { loadConfig } from '../../server/config.ts';
 import { setLogLevel } from '../../server/log.ts';
 import type { WireMessage } from '../../shared/protocol/index.ts';
+import { launchChromium } from '../support/browser.ts';
 import { mediaPlaylistUrl } from '../support/live-hls.ts';
 import { encodeRung, makeSource, startNodePublisher, type Rung, type SourceMedia } from '../support/node-publisher.ts';
+import { pollUntil } from '../support/poll.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
+import { startVite } from '../support/vite.ts';
+import { openWhipPublisher, stopWhipPublisher, whipSendStats } from '../whip/publisher.ts';
 
 const CLOCK_TICKS_PER_S = 100;
 /** Length of the looped source files, s (a multiple of the 2 s GOP). */
@@ -20,6 +24,8 @@ const GOP_SECONDS = 2;
 /** Time a publisher runs before its window opens: connection set up, first segments cut. */
 const WARM_UP_MS = 4_000;
 const IDLE_SECONDS = 10;
+/** Segments (1 s each) every ffmpeg remux has written before its window opens: probing and start-up are behind it. */
+const REMUX_WARM_UP_SEGMENTS = 2;
 /** How long the server runs before its idle CPU is measured, ms. */
 const IDLE_SETTLE_MS = 8_000;
 
@@ -34,6 +40,8 @@ const LADDER: readonly Rung[] = [
 /** A running publisher of any path. */
 interface RunningPublisher {
   stop(): Promise<void>;
+  /** Video bytes sent so far and the picture height now, for a publisher whose media is known only by measuring it. */
+  videoSent?(): Promise<{ bytes: number; atMs: number; height: number | undefined }>;
 }
 
 /** The media files one bench run makes once and every path reads. */
@@ -49,8 +57,7 @@ interface Inputs {
 
 /**
  * One ingest path: how to start a publisher of it against a running origin, and which files ffmpeg remuxes for the
- * same media. WHIP has no row: its only publisher here is a browser (Chromium's RTCPeerConnection through
- * @eyevinn/whip-web-client), whose own CPU on the same two cores would be in the figure.
+ * same media. Only the origin process (and its children) is measured: a browser publisher's own CPU is not in it.
  */
 interface IngestPath {
   name: string;
@@ -85,8 +92,19 @@ const srtPath: IngestPath = {
   remuxFiles: (inputs) => [inputs.flv],
 };
 
+/** The WHIP publisher's picture: noise fills whatever the encoder is given, which for 1280x720 is Chromium's most, 2.5 Mbit/s. */
+const WHIP_NOISE_PICTURE = { width: 1280, height: 720 };
+
+const whipPath: IngestPath = {
+  name: 'WHIP (Chromium, @eyevinn/whip-web-client)',
+  media: 'H.264 (measured below) + Opus',
+  start: (server, stream) => startWhipPublisher(server, stream),
+  // ffmpeg has no file of what the browser sends: the reference is the same kind of media, the 2.5 Mbit/s 720p rung.
+  remuxFiles: (inputs) => [inputs.rungFiles['720p']!],
+};
+
 /** The rows of the cost table, in order. */
-const PATHS: readonly IngestPath[] = [dataChannelPath('data channel, one rung', 'one'), dataChannelPath('data channel, default ladder', 'ladder'), rtmpPath, srtPath];
+const PATHS: readonly IngestPath[] = [dataChannelPath('data channel, one rung', 'one'), dataChannelPath('data channel, default ladder', 'ladder'), rtmpPath, srtPath, whipPath];
 
 /** Paths the publishers-per-process ramp can use (BENCH_RAMP_PATH). */
 const RAMP_PATHS: Record<string, IngestPath> = { rtmp: rtmpPath, srt: srtPath, datachannel: PATHS[0]! };
@@ -185,6 +203,36 @@ function startSrtPublisher(server: RunningServer, stream: string, flv: string): 
   return { stop: () => stopChild(child) };
 }
 
+/**
+ * Chromium publishing a 1280x720 noise picture and its fake microphone through @eyevinn/whip-web-client (the page
+ * served by Vite in this process). The browser is a process of its own: the origin's figure does not include it.
+ */
+async function startWhipPublisher(server: RunningServer, stream: string): Promise<RunningPublisher> {
+  const vite = await startVite({ prebundle: ['@eyevinn/whip-web-client'] });
+  const browser = await launchChromium();
+  const stop = async (): Promise<void> => {
+    await browser.close();
+    await vite.close();
+  };
+  try {
+    const { page, result } = await openWhipPublisher(browser, vite.url, `${server.baseUrl}/api/whip/${stream}`, undefined, WHIP_NOISE_PICTURE);
+    await result;
+    return {
+      stop: async () => {
+        await stopWhipPublisher(page).catch(() => undefined);
+        await stop();
+      },
+      videoSent: async () => {
+        const stats = await whipSendStats(page);
+        return { bytes: stats.videoBytesSent, atMs: stats.timestampMs, height: stats.frameHeight };
+      },
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
 async function makeInputs(): Promise<Inputs> {
   const dir = await mkdtemp(join(tmpdir(), 'swarmcast-ingest-cost-'));
   const rungFiles: Record<string, string> = {};
@@ -218,8 +266,11 @@ async function ffmpegRemuxCost(files: string[], seconds: number): Promise<number
     ffmpegLoop(file, ['-f', 'hls', '-hls_segment_type', 'fmp4', '-hls_time', '1', '-hls_list_size', '6', '-hls_flags', 'delete_segments', '-hls_fmp4_init_filename', `init-${i}.mp4`, '-hls_segment_filename', join(out, `r${i}-%d.m4s`), join(out, `r${i}.m3u8`)]),
   );
   try {
-    // Start-up (probing the input) is not a per-second cost: the window opens once every ffmpeg writes segments.
-    await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS / 2));
+    // Start-up (probing the input) is not a per-second cost: the window opens once every ffmpeg has written segments.
+    const playlists = files.map((_, i) => join(out, `r${i}.m3u8`));
+    const segmentsWritten = (): Promise<number[]> =>
+      Promise.all(playlists.map((playlist) => readFile(playlist, 'utf8').then((text) => text.split('#EXTINF').length - 1, () => 0)));
+    await pollUntil(segmentsWritten, (counts) => counts.every((n) => n >= REMUX_WARM_UP_SEGMENTS), 30_000, `${REMUX_WARM_UP_SEGMENTS} segments from every ffmpeg remux`);
     const { cpuS, wallS } = await cpuOver(() => children.map((c) => c.pid!), seconds);
     return (cpuS * 1000) / wallS;
   } finally {
@@ -298,6 +349,8 @@ function* wireMessages(source: SourceMedia, seconds: number): Generator<WireMess
 
 export interface IngestCostRow {
   path: IngestPath;
+  /** What the publisher sent: the path's description, or what was measured over the window. */
+  media: string;
   /** Origin CPU above idle, ms per media second. */
   originMs: number;
   /** originMs by thread group, each above its idle. */
@@ -328,15 +381,18 @@ export async function benchIngestCost(seconds: number): Promise<{ rows: IngestCo
       try {
         await mediaPlaylistUrl(server.baseUrl, stream, 30_000);
         await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS));
+        const sentBefore = await publisher.videoSent?.();
         const cpu = await threadCpuOver(server.pid, seconds);
+        const sentAfter = await publisher.videoSent?.();
+        const media = sentBefore && sentAfter ? measuredMedia(sentBefore, sentAfter) : path.media;
         const originMs = cpu.total - idleMs;
         const threads = { main: cpu.main - idle.main, helpers: cpu.helpers - idle.helpers, native: cpu.native - idle.native };
         const packagerSource = path.packagerSource?.(inputs);
         const packagerMs = packagerSource && packagerOnlyCost(packagerSource, Math.max(60, seconds));
         const ffmpegMs = await ffmpegRemuxCost(path.remuxFiles(inputs), seconds);
         const ffmpegBatchMs = await ffmpegBatchRemuxCost(path.remuxFiles(inputs));
-        rows.push({ path, originMs, threads, packagerMs, ffmpegMs, ffmpegBatchMs });
-        console.log(`  measured ${path.name}: origin ${originMs.toFixed(1)} ms/s, ffmpeg remux ${ffmpegMs.toFixed(1)} ms/s`);
+        rows.push({ path, media, originMs, threads, packagerMs, ffmpegMs, ffmpegBatchMs });
+        console.log(`  measured ${path.name} (${media}): origin ${originMs.toFixed(1)} ms/s, ffmpeg remux ${ffmpegMs.toFixed(1)} ms/s`);
       } finally {
         await publisher.stop();
       }
@@ -346,6 +402,12 @@ export async function benchIngestCost(seconds: number): Promise<{ rows: IngestCo
     await server.stop();
     await rm(inputs.dir, { recursive: true, force: true });
   }
+}
+
+/** The video a measured publisher sent over the window, as the table's media column says it. */
+function measuredMedia(before: { bytes: number; atMs: number }, after: { bytes: number; atMs: number; height: number | undefined }): string {
+  const mbps = ((after.bytes - before.bytes) * 8) / (after.atMs - before.atMs) / 1000;
+  return `${after.height ?? '?'}p H.264 ${mbps.toFixed(2)} Mbit/s (measured) + Opus`;
 }
 
 const fixed = (value: number | undefined): string => (value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(1));
@@ -361,7 +423,7 @@ export function ingestCostTable(rows: IngestCostRow[]): { header: string[]; rows
     rows: [
       ...rows.map((r) => [
         r.path.name,
-        r.path.media,
+        r.media,
         fixed(r.originMs),
         `${fixed(r.threads.main)} / ${fixed(r.threads.helpers)} / ${fixed(r.threads.native)}`,
         fixed(r.packagerMs),

@@ -27,6 +27,8 @@ export interface IngestConfig {
   icePortRangeEnd: number;
   /** SCTP max-message-size announced in the answer, bytes; frames above the protocol's own limit are still refused. */
   sctpMaxMessageBytes: number;
+  /** The most a WHIP publisher is asked to send (RTCP REMB), bit/s: its congestion control rises to it when the path allows. */
+  whipMaxBitrate: number;
   /** How long a stream whose publisher dropped (connection lost, idle) stays live for it to come back, ms; 0: off. */
   publishGraceMs: number;
   /** Whether a field encoder takes over a stream another field encoder holds (PUBLISH_TAKEOVER). */
@@ -46,4 +48,5 @@ export const INGEST_DEFAULTS: IngestConfig = {
   sctpMaxMessageBytes: 1024 * 1024,
   publishGraceMs: 10_000,
   publishTakeover: 'field',
+  whipMaxBitrate: 6_000_000,
 };

@@ -36,14 +36,17 @@ export interface RtpToWireOptions {
   onWarning?: (event: string, detail: string) => void;
 }
 
+/** What a sender report says about the sender's clock. */
+type ClockReport = Pick<SenderReport, 'ssrc' | 'wallClockMs' | 'rtpTimestamp'>;
+
 /** RTP time of one track → the sender's wall clock, from its latest RTCP sender report. */
 class SenderClock {
-  #report: SenderReport | undefined;
+  #report: ClockReport | undefined;
   constructor(readonly clockRate: number) {}
   get known(): boolean {
     return this.#report !== undefined;
   }
-  report(report: SenderReport): void {
+  report(report: ClockReport): void {
     this.#report = report;
   }
   /** µs since the Unix epoch on the sender's clock; the RTP difference is read as signed 32-bit (wrap-around). */
@@ -87,7 +90,7 @@ export class RtpToWire {
     return this.#originWallUs !== undefined;
   }
 
-  senderReport(kind: 'video' | 'audio', report: SenderReport): void {
+  senderReport(kind: 'video' | 'audio', report: ClockReport): void {
     if (kind === 'video') {
       this.#video.report(report);
       this.#videoReportAtMs ??= this.#now();

@@ -1,5 +1,6 @@
-// One WHIP publisher's WebRTC session (node-datachannel media tracks): the answer, RTP/RTCP in, keyframe requests out, media → wire messages.
+// One WHIP publisher's WebRTC session (node-datachannel media tracks): the answer, RTP/RTCP in, receiver feedback and keyframe requests out, media → wire messages.
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { Audio, PeerConnection, Video, type Track } from 'node-datachannel';
 import { TypedEmitter, type ErrorContext } from '../../../shared/events.ts';
 import type { SegmentGrid } from '../../../shared/segment-grid.ts';
@@ -10,7 +11,9 @@ import type { IngestSession, PublishEndReason, PublishedStreamEvents } from '../
 import { answerWhenGathered } from '../sdp-answer.ts';
 import { RtpFormatError } from '../rtp/errors.ts';
 import { H264Depacketizer } from '../rtp/h264-depacketizer.ts';
-import { parseSenderReports, pictureLossIndication } from '../rtp/rtcp.ts';
+import { OPUS_CLOCK_RATE } from '../rtp/opus.ts';
+import { ReceptionStatistics } from '../rtp/reception-statistics.ts';
+import { parseSenderReports, pictureLossIndication, receiverEstimatedMaxBitrate, receiverReport } from '../rtp/rtcp.ts';
 import { ReorderBuffer, type Released } from '../rtp/reorder-buffer.ts';
 import { isRtcp, parseRtpPacket } from '../rtp/rtp-packet.ts';
 import { RtpToWire } from './rtp-to-wire.ts';
@@ -25,6 +28,12 @@ export const REORDER_MAX_WAIT_MS = 100;
 export const REORDER_MAX_HELD_PACKETS = 512;
 /** A decoder waiting for a keyframe after a loss asks again this often until one comes. */
 export const KEYFRAME_RETRY_MS = 500;
+/**
+ * How often the receiver's feedback goes out: a receiver report per stream (the sender's loss-based congestion
+ * control grows its rate on reports without loss, RFC 3550's RTCP interval is about this) with a REMB of the ceiling.
+ */
+export const RECEIVER_REPORT_INTERVAL_MS = 1000;
+const H264_CLOCK_RATE = 90_000;
 /** How often the reorder buffers are checked for gaps that waited long enough. */
 const REORDER_FLUSH_INTERVAL_MS = 25;
 const TIMER_INTERVAL_MS = 500;
@@ -38,6 +47,8 @@ interface MediaTrack {
   reorder: ReorderBuffer;
   /** The sender's SSRC, from its first RTP packet. */
   ssrc: number | undefined;
+  /** The stream's reception as its receiver reports tell the sender; from the first RTP packet. */
+  statistics: ReceptionStatistics | undefined;
 }
 
 export interface WhipSessionOptions {
@@ -55,7 +66,7 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
   #tracks: MediaTrack[] = [];
   #depacketizer = new H264Depacketizer();
   #toWire: RtpToWire;
-  /** Our SSRC as the sender of keyframe requests (RTCP needs one; we send no media). */
+  /** Our SSRC as the sender of receiver reports and keyframe requests (RTCP needs one; we send no media). */
   #ssrc = randomBytes(4).readUInt32BE(0);
   #lastKeyframeRequestMs = Number.NEGATIVE_INFINITY;
   #admitted = false;
@@ -63,6 +74,7 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
   #lastPacketMs: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
+  #reportTimer: NodeJS.Timeout | undefined;
   #abortAnswer: ((err: Error) => void) | undefined;
   #closed = false;
 
@@ -120,6 +132,8 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
     this.#timer.unref();
     this.#flushTimer = setInterval(this.#guard(() => this.#flushReorderBuffers()), REORDER_FLUSH_INTERVAL_MS);
     this.#flushTimer.unref();
+    this.#reportTimer = setInterval(this.#guard(() => this.#sendReceiverFeedback()), RECEIVER_REPORT_INTERVAL_MS);
+    this.#reportTimer.unref();
   }
 
   fail(detail: string): void {
@@ -131,6 +145,7 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
     this.#closed = true;
     clearInterval(this.#timer);
     clearInterval(this.#flushTimer);
+    clearInterval(this.#reportTimer);
     this.#abortAnswer?.(this.#closedDuringNegotiation(reason));
     try {
       for (const { track } of this.#tracks) track.close();
@@ -147,7 +162,7 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
   }
 
   #addTrack(kind: Kind, track: Track, payloadType: number): void {
-    const media: MediaTrack = { kind, track, payloadType, ssrc: undefined, reorder: new ReorderBuffer({ maxWaitMs: REORDER_MAX_WAIT_MS, maxHeldPackets: REORDER_MAX_HELD_PACKETS }) };
+    const media: MediaTrack = { kind, track, payloadType, ssrc: undefined, statistics: undefined, reorder: new ReorderBuffer({ maxWaitMs: REORDER_MAX_WAIT_MS, maxHeldPackets: REORDER_MAX_HELD_PACKETS }) };
     this.#tracks.push(media);
     track.onMessage(this.#guard((message: Buffer) => this.#onMessage(media, message)));
     track.onError(this.#guard((err: string) => this.close('disconnected', `${kind} track error: ${err}`)));
@@ -175,7 +190,9 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
     this.stats.bytesReceived += bytes.byteLength;
     if (isRtcp(bytes)) {
       for (const report of parseSenderReports(bytes)) {
-        if (report.ssrc === media.ssrc) this.#toWire.senderReport(media.kind, report);
+        if (report.ssrc !== media.ssrc) continue;
+        media.statistics?.senderReport(report, performance.now());
+        this.#toWire.senderReport(media.kind, report);
       }
       this.#requestKeyframes();
       return;
@@ -185,6 +202,8 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
     if (packet.payloadType !== media.payloadType) return;
     media.ssrc ??= packet.ssrc;
     if (packet.ssrc !== media.ssrc) return;
+    media.statistics ??= new ReceptionStatistics(packet.ssrc, media.kind === 'video' ? H264_CLOCK_RATE : OPUS_CLOCK_RATE);
+    media.statistics.packet(packet.sequence, packet.timestamp, performance.now());
     this.#lastPacketMs = Date.now();
     this.#release(media, media.reorder.push(packet, this.#lastPacketMs));
   }
@@ -225,6 +244,23 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
     this.#lastKeyframeRequestMs = now;
     this.stats.keyframeRequests++;
     video.track.sendMessageBinary(Buffer.from(pictureLossIndication(this.#ssrc, video.ssrc)));
+  }
+
+  /**
+   * One compound RTCP packet on the video track (both streams share the BUNDLE transport): a receiver report with a
+   * block per stream, then a REMB of the configured ceiling. The answer negotiates goog-remb and not transport-cc, so
+   * the sender's congestion control runs on these (loss-based, capped by the REMB) rather than waiting for
+   * transport-wide feedback that never comes.
+   */
+  #sendReceiverFeedback(): void {
+    const video = this.#tracks[0]!;
+    if (!video.track.isOpen()) return;
+    const now = performance.now();
+    const received = this.#tracks.flatMap((media) => (media.statistics ? [media.statistics] : []));
+    if (received.length === 0) return;
+    const report = receiverReport(this.#ssrc, received.map((statistics) => statistics.reportBlock(now)));
+    const remb = receiverEstimatedMaxBitrate(this.#ssrc, this.#config.whipMaxBitrate, received.map((statistics) => statistics.ssrc));
+    video.track.sendMessageBinary(Buffer.concat([report, remb]));
   }
 
   #checkTimeouts(): void {
