@@ -174,6 +174,25 @@ export class RenditionCutter {
     this.#gapEndTicks = to;
   }
 
+  /**
+   * After end(): brings a rendition that ended a media sequence number behind another (see StreamPackager's
+   * interrupt) level with it, with GAP segments from its own end to `endUs`, the other's, shared out evenly.
+   */
+  padTo(msn: number, endUs: number): void {
+    if (!this.#started || this.#segment || msn <= this.#nextMsn) return;
+    const from = this.#gapEndTicks ?? this.#usToTicks(this.#partsEndUs);
+    const to = this.#usToTicks(endUs);
+    const count = msn - this.#nextMsn;
+    if (to - from < count) return;
+    for (let i = 0; i < count; i++) {
+      const start = from + Math.round(((to - from) * i) / count);
+      const end = from + Math.round(((to - from) * (i + 1)) / count);
+      this.#segment = this.#newSegment(this.#ticksToUs(start), start);
+      this.#emitGapParts(this.#segment, start, end);
+      this.#closeSegment(end);
+    }
+  }
+
   /** End of the last part emitted, µs since the stream's time origin. */
   get partsEndUs(): number {
     return this.#partsEndUs;

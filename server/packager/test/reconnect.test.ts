@@ -156,6 +156,44 @@ describe('a publisher that reconnects', () => {
     expect(playlist('r2')).toContain('#EXT-X-DISCONTINUITY');
     expect(after.some((p) => p.rendition === 'r2' && !p.gap)).toBe(true);
   });
+  it('continues every rendition on one media sequence number when the publisher dropped as they straddled a segment boundary', () => {
+    const { packager, parts, playlist } = served();
+    // r0 got the keyframe at 2 s that opens segment 1 (and a frame more); r1's copy of it never arrived.
+    const straddling = session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 2.04, renditions: ['r0', 'r1'] }).filter(
+      (m) => !(m.type === 'chunk' && m.trackId === 1 && m.timestampUs >= 52_000_000),
+    );
+    for (const message of straddling) packager.push(message);
+    packager.interrupt();
+    const before = (rendition: string): Part[] => parts.filter((p) => p.rendition === rendition);
+    expect(Math.max(...before('r0').map((p) => p.msn))).toBe(1);
+    // r1 is brought level with a GAP segment over the time of r0's segment 1.
+    const padding = before('r1').filter((p) => p.msn === 1);
+    expect(padding.length).toBeGreaterThan(0);
+    expect(padding.every((p) => p.gap)).toBe(true);
+    const span = (list: Part[]): number => list.reduce((sum, p) => sum + p.durationUs, 0);
+    expect(span(padding)).toBe(span(before('r0').filter((p) => p.msn === 1)));
+    const count = parts.length;
+
+    packager.resume();
+    for (const message of session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 5_000, seconds: 4.1, renditions: ['r0', 'r1'] })) packager.push(message);
+    const after = parts.slice(count);
+    const firstOf = (rendition: string): Part => after.find((p) => p.rendition === rendition)!;
+    expect(firstOf('r0')).toMatchObject({ msn: 2, partIndex: 0, discontinuity: true });
+    expect(firstOf('r1')).toMatchObject({ msn: 2, partIndex: 0, discontinuity: true });
+    expect(firstOf('r1').gap).toBeUndefined();
+    for (const msn of [2, 3]) {
+      expect(span(after.filter((p) => p.rendition === 'r1' && p.msn === msn))).toBe(span(after.filter((p) => p.rendition === 'r0' && p.msn === msn)));
+    }
+
+    // Both playlists list the same media sequence numbers, with the discontinuity before the same one.
+    const listing = (rendition: string): string[] =>
+      playlist(rendition)
+        .split('\n')
+        .filter((line) => line === '#EXT-X-DISCONTINUITY' || line.startsWith('#EXT-X-MEDIA-SEQUENCE') || /^[^#].*\.m4s$/.test(line))
+        .map((line) => line.replace(/^[a-z0-9]+-/, ''));
+    expect(listing('r1')).toEqual(listing('r0'));
+    expect(listing('r0')).toEqual(['#EXT-X-MEDIA-SEQUENCE:0', '0.m4s', '1.m4s', '#EXT-X-DISCONTINUITY', '2.m4s', '3.m4s']);
+  });
 });
 
 class FakePublishedStream extends TypedEmitter<PublishedStreamEvents> {
