@@ -26,6 +26,9 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 1000;
  * a reconnect; a blip shorter than this recovers by itself.
  */
 const DISCONNECTED_LOSS_MS = 3000;
+/** stopLost(): how long one DELETE may take, and how often it is tried while the server cannot be reached. */
+const STOP_ATTEMPT_TIMEOUT_MS = 3000;
+const STOP_RETRY_MS = 1000;
 /** What an SDP without `a=max-message-size` allows (RFC 8841). */
 const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
 
@@ -166,6 +169,25 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
         console.warn(`swarmcast: could not DELETE ${this.#location}:`, err);
       }
     }
+  }
+
+  async stopLost(withinMs: number): Promise<void> {
+    const location = this.#location;
+    if (!this.#lost || !location) return;
+    const deadline = performance.now() + withinMs;
+    let lastError: unknown;
+    for (let startedAt = performance.now(); startedAt < deadline; startedAt = performance.now()) {
+      try {
+        // Any answer will do: the server ended the stream, or it had no such session left to end.
+        await fetch(location, { method: 'DELETE', keepalive: true, headers: this.#authorization, signal: AbortSignal.timeout(Math.min(STOP_ATTEMPT_TIMEOUT_MS, deadline - startedAt)) });
+        return;
+      } catch (err) {
+        lastError = err;
+      }
+      const waitMs = Math.min(startedAt + STOP_RETRY_MS, deadline) - performance.now();
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+    console.warn(`swarmcast: could not DELETE ${location}; the server ends the stream after its grace period:`, lastError);
   }
 
   /** A receipt goes to the session; anything else the server may send later is not for this publisher, and is ignored. */

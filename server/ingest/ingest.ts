@@ -18,6 +18,11 @@ export interface MediaTiming {
 export type IngestEvents = {
   /** A publisher was admitted: its messages until its end, for the server to package and serve. */
   stream: [PublishedStream];
+  /**
+   * The publisher of a session that had already ended (its connection was lost) asked to stop it (DELETE on its
+   * Location): a stream waiting for that publisher to reconnect should end now.
+   */
+  abandoned: [streamName: string];
   error: [Error];
 };
 
@@ -30,6 +35,11 @@ export class Ingest extends TypedEmitter<IngestEvents> {
   readonly config: IngestConfig;
   readonly timing: MediaTiming;
   #sessions = new Map<string, IngestSession>();
+  /**
+   * The last session of each name that ended, kept for the reconnect grace period while no other took the name: its
+   * publisher may still DELETE it (a Stop pressed while it was reconnecting).
+   */
+  #ended = new Map<string, { id: string; timer: NodeJS.Timeout }>();
   #rateLimit: PublishRateLimit;
   #publishesTotal = 0;
   #droppedTotal = 0;
@@ -77,7 +87,7 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     this.#checkRoom(name, clientAddress);
     const id = randomBytes(8).toString('hex');
     const session = new PublishSession(name, id, this.config);
-    this.#sessions.set(name, session);
+    this.#claim(name, session);
     let answerSdp: string;
     try {
       answerSdp = await session.answer(offer);
@@ -109,26 +119,37 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     checkName(name);
     if (this.#closed) throw this.#shuttingDown(name);
     this.#checkRoom(name, clientAddress);
-    this.#sessions.set(name, session);
+    this.#claim(name, session);
     this.#publishesTotal++;
     this.#track(session);
     this.emit('stream', session);
     log('info', 'publish.accepted', { stream: name, session: session.id, client: clientAddress, path });
   }
 
-  /** Ends a publish session on the publisher's request (HTTP DELETE on its Location). */
+  /**
+   * Ends a publish session on the publisher's request (HTTP DELETE on its Location). The session may have ended
+   * already, its connection lost, while its stream waits for the publisher to reconnect: `abandoned` then ends that.
+   */
   stop(name: string, sessionId: string): void {
     const session = this.#sessions.get(name);
-    if (!session || session.id !== sessionId) {
+    if (session?.id === sessionId) {
+      session.close('stopped');
+      return;
+    }
+    const ended = this.#ended.get(name);
+    if (session || ended?.id !== sessionId) {
       throw new IngestError('not-found', name, `no publish session ${sessionId} on stream "${name}"`);
     }
-    session.close('stopped');
+    this.#forget(name);
+    log('info', 'publish.abandoned', { stream: name, session: sessionId });
+    this.emit('abandoned', name);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const session of [...this.#sessions.values()]) session.close('server-closing');
+    for (const name of [...this.#ended.keys()]) this.#forget(name);
     this.removeAllListeners();
   }
 
@@ -149,11 +170,29 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     return new IngestError('too-many-streams', name, 'the server is shutting down');
   }
 
+  /** `session` holds the name now: an ended session's publisher can no longer stop the stream. */
+  #claim(name: string, session: IngestSession): void {
+    this.#forget(name);
+    this.#sessions.set(name, session);
+  }
+
+  #forget(name: string): void {
+    clearTimeout(this.#ended.get(name)?.timer);
+    this.#ended.delete(name);
+  }
+
   /** Frees the name, counts and logs when the session ends; registered before the consumer's listeners, so it runs first. */
   #track(session: IngestSession): void {
     const name = session.streamName;
     session.on('end', (reason, detail) => {
-      if (this.#sessions.get(name) === session) this.#sessions.delete(name);
+      if (this.#sessions.get(name) === session) {
+        this.#sessions.delete(name);
+        if (this.config.publishGraceMs > 0 && !this.#closed) {
+          const timer = setTimeout(() => this.#forget(name), this.config.publishGraceMs);
+          timer.unref();
+          this.#ended.set(name, { id: session.id, timer });
+        }
+      }
       const dropped = reason === 'protocol-error' || reason === 'idle-timeout' || reason === 'connect-timeout';
       if (dropped) this.#droppedTotal++;
       log(dropped ? 'warn' : 'info', dropped ? 'publish.dropped' : 'publish.ended', {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChunkMessage, TrackConfigMessage, WireMessage } from '../../../shared/protocol/index.ts';
 import { TypedEmitter } from '../../../shared/events.ts';
+import { Ingest, INGEST_DEFAULTS, IngestError } from '../../ingest/index.ts';
 import { Origin } from '../../origin/index.ts';
 import { renderMediaPlaylist } from '../../origin/playlist/render-media.ts';
 import type { PublishedStreamEvents, PublishEndReason } from '../../ingest/published-stream.ts';
@@ -198,12 +199,19 @@ describe('a publisher that reconnects', () => {
 
 class FakePublishedStream extends TypedEmitter<PublishedStreamEvents> {
   readonly failures: string[] = [];
-  constructor(readonly streamName: string) {
+  readonly stats = { bytesReceived: 0 };
+  constructor(
+    readonly streamName: string,
+    readonly id = 'session-1',
+  ) {
     super();
   }
   fail(detail: string): void {
     this.failures.push(detail);
     this.emit('end', 'protocol-error', detail);
+  }
+  close(reason: PublishEndReason): void {
+    this.end(reason);
   }
   publish(messages: WireMessage[]): void {
     for (const message of messages) if (message.type !== 'end') this.emit('message', message);
@@ -264,5 +272,38 @@ describe('the grace period', () => {
     again.end('disconnected');
     expect(endedNow).toBe(true);
     off.close();
+  });
+
+  it('ends a stream waiting for its publisher at once when that publisher stops its lost session (DELETE), as the server wires it', () => {
+    const grace = new ReconnectGrace({ ...options, graceMs: 60_000 });
+    const ingest = new Ingest({ ...INGEST_DEFAULTS, publishGraceMs: 60_000 }, { partTargetMs: PART_TARGET_US / 1000, segmentTargetMs: SEGMENT_TARGET_US / 1000 });
+    const packagers: StreamPackager[] = [];
+    ingest.on('stream', (published) => {
+      const packager = grace.package(published);
+      if (packager) packagers.push(packager);
+    });
+    ingest.on('abandoned', (name) => grace.abandon(name));
+    let ended = 0;
+
+    const lost = new FakePublishedStream('show', 'lost');
+    ingest.admit(lost, '127.0.0.1', 'test');
+    packagers[0]!.on('end', () => ended++);
+    lost.publish(session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 2.5 }));
+    lost.end('disconnected');
+    expect(ended).toBe(0);
+    // Another session's id is not this publisher's to stop.
+    expect(() => ingest.stop('show', 'other')).toThrow(IngestError);
+    ingest.stop('show', 'lost');
+    expect(ended).toBe(1);
+    // A stream that came back is no longer stoppable through the lost session.
+    const again = new FakePublishedStream('show', 'again');
+    ingest.admit(again, '127.0.0.1', 'test');
+    again.end('disconnected');
+    const back = new FakePublishedStream('show', 'back');
+    ingest.admit(back, '127.0.0.1', 'test');
+    expect(() => ingest.stop('show', 'again')).toThrow(IngestError);
+    expect(packagers).toHaveLength(2);
+    ingest.close();
+    grace.close();
   });
 });
