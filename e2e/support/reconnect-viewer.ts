@@ -28,19 +28,15 @@ export function recordPage(page: Page, video: boolean): Promise<number> {
     new MutationObserver(() => log.states.push(document.body.dataset['state'] ?? '')).observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
     if (!withVideo) return performance.timeOrigin;
     const element = document.querySelector('swarmcast-player')!.shadowRoot!.querySelector('video')!;
-    const event = (what: string): void => {
-      log.events.push({ atMs: Math.round(performance.now()), what: `${what} t=${element.currentTime.toFixed(2)}` });
-    };
-    element.addEventListener('waiting', () => {
-      event('waiting');
-      if (log.stalls.length === 0 || log.stalls.at(-1)!.endMs !== undefined) log.stalls.push({ startMs: performance.now() });
-    });
-    element.addEventListener('playing', () => {
-      event('playing');
-      const last = log.stalls.at(-1);
-      if (last && last.endMs === undefined) last.endMs = performance.now();
-    });
-    for (const name of ['seeking', 'seeked']) element.addEventListener(name, () => event(name));
+    // Inline callbacks only: a named function here would carry tsx's `__name` helper, which the page does not have.
+    for (const name of ['waiting', 'playing', 'seeking', 'seeked']) {
+      element.addEventListener(name, () => {
+        log.events.push({ atMs: Math.round(performance.now()), what: `${name} t=${element.currentTime.toFixed(2)}` });
+        const last = log.stalls.at(-1);
+        if (name === 'waiting' && (last === undefined || last.endMs !== undefined)) log.stalls.push({ startMs: performance.now() });
+        if (name === 'playing' && last && last.endMs === undefined) last.endMs = performance.now();
+      });
+    }
     new PerformanceObserver((list) => {
       for (const entry of list.getEntries() as PerformanceResourceTiming[]) {
         const path = new URL(entry.name).pathname.split('/').pop() ?? entry.name;
