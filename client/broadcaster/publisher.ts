@@ -66,7 +66,7 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
       if (!offer) throw new BroadcastError('connection-failed', 'The browser could not prepare a connection (no SDP offer).', streamName);
       const url = new URL(`/api/publish/${encodeURIComponent(streamName)}`, options.baseUrl ?? location.origin);
       if (options.replaces !== undefined) url.searchParams.set('replaces', options.replaces);
-      const answer = await postOffer(url, offer, streamName, authorizationOf(options.publishKey));
+      const answer = await postOffer(url, offer, streamName, authorizationOf(options.publishKey), options.signal);
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
       const unreachable = (): BroadcastError =>
         iceFailure({ streamName, firefox: /\bFirefox\//.test(navigator.userAgent), serverAddresses: candidateAddresses(answer.sdp) });
@@ -178,8 +178,9 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     let lastError: unknown;
     for (let startedAt = performance.now(); startedAt < deadline; startedAt = performance.now()) {
       try {
-        // Any answer will do: the server ended the stream, or it had no such session left to end.
-        await fetch(location, { method: 'DELETE', keepalive: true, headers: this.#authorization, signal: AbortSignal.timeout(Math.min(STOP_ATTEMPT_TIMEOUT_MS, deadline - startedAt)) });
+        // Any answer will do: the server ended the stream, or it had no such session left to end. Not `keepalive`:
+        // Chromium does not give up such a request when it is aborted, and a retry then waits on its connection.
+        await fetch(location, { method: 'DELETE', headers: this.#authorization, signal: AbortSignal.timeout(Math.min(STOP_ATTEMPT_TIMEOUT_MS, deadline - startedAt)) });
         return;
       } catch (err) {
         lastError = err;
@@ -219,10 +220,10 @@ interface Answer {
 const authorizationOf = (publishKey: string | undefined): Record<string, string> =>
   publishKey ? { Authorization: `Bearer ${publishKey}` } : {};
 
-async function postOffer(url: URL, offer: string, streamName: string, authorization: Record<string, string>): Promise<Answer> {
+async function postOffer(url: URL, offer: string, streamName: string, authorization: Record<string, string>, signal: AbortSignal | undefined): Promise<Answer> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...authorization }, body: offer });
+    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...authorization }, body: offer, ...(signal && { signal }) });
   } catch (err) {
     throw new BroadcastError('server-unreachable', `Swarmcast's server can't be reached at ${url.origin}. Check your connection and try again.`, streamName, { cause: err });
   }

@@ -201,8 +201,8 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #reconnects = 0;
   /** While reconnecting: the transport whose connection was lost, whose session the server keeps the stream for. */
   #lost: PublishTransport | undefined;
-  /** While reconnecting: ends the wait before the next attempt at once. */
-  #cancelBackoff: (() => void) | undefined;
+  /** While reconnecting: aborted when the session ends, which cancels the attempt under way and the wait for the next. */
+  #reconnectAbort: AbortController | undefined;
   /** After a reconnect, encoded output of frames up to this timestamp (captured before the break) is not sent. */
   #staleUntilUs = Number.NEGATIVE_INFINITY;
   #scheduler: PacedScheduler | undefined;
@@ -550,16 +550,19 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     this.emit('connection', 'reconnecting');
     const deadline = performance.now() + config.reconnectTimeoutMs;
     let delayMs = RECONNECT_FIRST_DELAY_MS;
+    const abort = new AbortController();
+    this.#reconnectAbort = abort;
     let lastError: BroadcastError | undefined;
     while (!this.#ending) {
       try {
-        const transport = await this.#options.connect(streamName, { trackIds: this.#trackIds, replaces: lost.sessionId });
+        const transport = await this.#options.connect(streamName, { trackIds: this.#trackIds, replaces: lost.sessionId, signal: abort.signal });
         if (this.#ending) {
           await transport.close();
           return;
         }
         this.#reconnecting = false;
         this.#lost = undefined;
+        this.#reconnectAbort = undefined;
         this.#reconnects++;
         console.info(`swarmcast: "${streamName}" reconnected`);
         this.#attach(transport);
@@ -573,12 +576,15 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       if (performance.now() + delayMs > deadline) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delayMs);
-        this.#cancelBackoff = () => {
-          clearTimeout(timer);
-          resolve();
-        };
+        abort.signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
-      this.#cancelBackoff = undefined;
       delayMs = Math.min(RECONNECT_MAX_DELAY_MS, delayMs * 2);
     }
     if (this.#ending) return;
@@ -774,7 +780,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   /** The one way a session ends; the first call decides whether `end` is sent. */
   #end(sendEnd: boolean): Promise<void> {
     this.#ending = true;
-    this.#cancelBackoff?.();
+    this.#reconnectAbort?.abort();
     this.#sized(undefined);
     this.#closing ??= this.#release(sendEnd);
     return this.#closing;

@@ -57,6 +57,8 @@ export interface TransportOptions {
   trackIds: readonly number[];
   /** The id of this publisher's session that the connection lost, when reconnecting: the server ends it as dropped. */
   replaces?: string | undefined;
+  /** Aborts a reconnection attempt when the broadcast ends meanwhile: an offer not sent yet is never sent. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Connects a publish session for a stream name. */

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import type { BroadcasterStats } from '../../client/broadcaster/index.ts';
 import { launchChromium } from './browser.ts';
 import { mediaPlaylistUrl } from './live-hls.ts';
@@ -130,9 +130,20 @@ function reconnect(): Promise<ReconnectResult> {
 function stopWhileDown(): Promise<StopResult> {
   return withBroadcaster({ PUBLISH_GRACE_MS: String(STOP_GRACE_MS) }, async ({ server, port, rPid, broadcaster }) => {
     const playlistUrl = await mediaPlaylistUrl(`http://localhost:${port}`, STREAM, LIVE_TIMEOUT_MS);
+    // The page's requests to the publish API, to tell what reached the server when.
+    const requests: string[] = [];
+    const startedAt = Date.now();
+    const note = (what: string, request: Request): void => {
+      if (request.url().includes('/api/publish/')) requests.push(`${Date.now() - startedAt} ms: ${what} ${request.method()} ${new URL(request.url()).pathname}${new URL(request.url()).search}`);
+    };
+    broadcaster.on('request', (request) => note('sent', request));
+    broadcaster.on('requestfailed', (request) => note(`failed (${request.failure()?.errorText ?? ''})`, request));
+    broadcaster.on('requestfinished', (request) => note('answered', request));
     setLink(rPid, 'down');
+    requests.push(`${Date.now() - startedAt} ms: link down`);
     await pollUntil(() => broadcasterStats(broadcaster), (s) => s.reconnecting || s.state !== 'live', NOTICE_TIMEOUT_MS, 'the broadcaster noticing the drop');
     const pressedAt = Date.now();
+    requests.push(`${Date.now() - startedAt} ms: Stop`);
     await broadcaster.click('#golive');
     await broadcaster.waitForSelector('body[data-state="idle"]', { timeout: NOTICE_SHOWN_MS });
     const idleAfterMs = Date.now() - pressedAt;
@@ -140,6 +151,7 @@ function stopWhileDown(): Promise<StopResult> {
     const graceAt = Date.now();
     const playlistWhileDown = await (await fetch(playlistUrl)).text();
     setLink(rPid, 'up');
+    requests.push(`${Date.now() - startedAt} ms: link up`);
     const restoredAt = Date.now();
     const ended = await pollUntil(() => fetch(playlistUrl).then((r) => r.text()), (text) => text.includes('#EXT-X-ENDLIST'), STOP_GRACE_MS + 10_000, 'EXT-X-ENDLIST');
     return {
@@ -148,6 +160,7 @@ function stopWhileDown(): Promise<StopResult> {
       endedAfterLinkUpMs: Date.now() - restoredAt,
       endedAfterGraceBeganMs: Date.now() - graceAt,
       graceMs: STOP_GRACE_MS,
+      requests,
       playlist: ended,
       serverLog: server.logLines.filter((line) => /publish\.|origin\./.test(line)),
     };

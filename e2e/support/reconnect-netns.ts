@@ -32,6 +32,8 @@ export interface StopResult {
   /** From the server's `publish.grace` log line to EXT-X-ENDLIST. */
   endedAfterGraceBeganMs: number;
   graceMs: number;
+  /** The page's requests to the publish API and the scenario's steps, with times. */
+  requests: string[];
   /** The ended media playlist. */
   playlist: string;
   /** The server's publish and origin log lines. */

@@ -40,6 +40,8 @@ export class Ingest extends TypedEmitter<IngestEvents> {
    * publisher may still DELETE it (a Stop pressed while it was reconnecting).
    */
   #ended = new Map<string, { id: string; timer: NodeJS.Timeout }>();
+  /** The lost session each reconnected one replaced: a DELETE of the lost one, sent after a late offer, ends both. */
+  #replaced = new WeakMap<IngestSession, string>();
   #rateLimit: PublishRateLimit;
   #publishesTotal = 0;
   #droppedTotal = 0;
@@ -85,8 +87,10 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     const replaced = replaces === undefined ? undefined : this.#sessions.get(name);
     if (replaced && replaced.id === replaces) replaced.close('disconnected', 'its publisher reconnected');
     this.#checkRoom(name, clientAddress);
+    const continues = replaces !== undefined && this.#ended.get(name)?.id === replaces;
     const id = randomBytes(8).toString('hex');
     const session = new PublishSession(name, id, this.config);
+    if (continues) this.#replaced.set(session, replaces);
     this.#claim(name, session);
     let answerSdp: string;
     try {
@@ -129,10 +133,11 @@ export class Ingest extends TypedEmitter<IngestEvents> {
   /**
    * Ends a publish session on the publisher's request (HTTP DELETE on its Location). The session may have ended
    * already, its connection lost, while its stream waits for the publisher to reconnect: `abandoned` then ends that.
+   * A session that replaced it (an offer of the publisher's that reached the server after it stopped) ends too.
    */
   stop(name: string, sessionId: string): void {
     const session = this.#sessions.get(name);
-    if (session?.id === sessionId) {
+    if (session && (session.id === sessionId || this.#replaced.get(session) === sessionId)) {
       session.close('stopped');
       return;
     }
