@@ -119,6 +119,8 @@ export class RenditionCutter {
   #lastVideoUs = Number.NEGATIVE_INFINITY;
   /** End of the last part emitted, µs since the origin: how far the rendition's playlist reaches. */
   #partsEndUs = 0;
+  /** End of the last frame written, in ticks. */
+  #writtenEndTicks: number | undefined;
   /**
    * Set while the rendition is paused (see coverUntil): the end of the GAP parts emitted so far, in ticks. Cleared by
    * the keyframe that resumes it.
@@ -402,6 +404,47 @@ export class RenditionCutter {
     this.#audio.push(sample);
   }
 
+  /**
+   * end() for a publisher that dropped: its last video frames may have come without the audio that plays with them,
+   * which it never sent. A muxed buffer ends where the shorter track ends, so a player would buffer nothing of those
+   * frames; a short segment made only of them (the keyframe at a boundary, then the drop) leaves its buffer ending in
+   * the segment before, and hls.js then asks for nothing after the discontinuity (it looks for the segment after the one
+   * its buffer ends in, already loaded) until it reloads the level, 10-20 s later. So frames starting at or after the
+   * end of the audio are dropped, with a segment that would hold nothing else.
+   */
+  interrupt(): void {
+    const audioEndUs = this.#audioEndUs;
+    if (this.#options.audioTimescale === undefined || !Number.isFinite(audioEndUs) || this.#gapEndTicks !== undefined) {
+      this.end();
+      return;
+    }
+    this.#videoQueue = this.#videoQueue.filter((frame) => frame.timeUs < audioEndUs);
+    this.#drainVideo(true);
+    const pending = this.#pending;
+    if (!pending || pending.timeUs < audioEndUs) {
+      this.end();
+      return;
+    }
+    this.#pending = undefined;
+    const part = this.#part;
+    this.#part = undefined;
+    const writtenEnd = this.#writtenEndTicks;
+    if (part && part.chunks.length > 0 && writtenEnd !== undefined) {
+      this.#part = part;
+      this.#closePart(writtenEnd);
+    }
+    const segment = this.#segment;
+    if (!segment) return;
+    if (segment.partCount === 0) {
+      // Nothing of it was sent: its number is the next segment's, and a continuation's discontinuity is still due.
+      this.#segment = undefined;
+      this.#nextMsn = segment.msn;
+      this.#discontinuityDue = segment.discontinuity;
+      return;
+    }
+    this.#closeSegment(writtenEnd ?? segment.startTicks);
+  }
+
   /** Writes the pending frame, the open part (with all remaining audio) and closes the segment. */
   end(): void {
     this.#drainVideo(true);
@@ -506,6 +549,7 @@ export class RenditionCutter {
       });
     }
     const data = fragment(++this.#sequenceNumber, runs);
+    this.#writtenEndTicks = frame.decodeTime + duration;
     this.#sink.chunk({
       rendition: this.#options.init.rendition,
       msn: segment.msn,

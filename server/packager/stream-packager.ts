@@ -126,7 +126,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
   end(): void {
     if (this.#ended || this.#closed) return;
     this.#ended = true;
-    this.#flush();
+    this.#flush(false);
     this.emit('end');
   }
 
@@ -137,7 +137,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
   interrupt(): void {
     if (this.#ended || this.#closed || this.#interrupted) return;
     this.#interrupted = true;
-    this.#flush();
+    this.#flush(true);
     this.#level();
   }
 
@@ -188,8 +188,8 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     this.#interrupted = false;
   }
 
-  /** Writes out the pending audio packet and every rendition's pending part and segment. */
-  #flush(): void {
+  /** Writes out the pending audio packet and every rendition's pending part and segment; `dropped`: see RenditionCutter.interrupt. */
+  #flush(dropped: boolean): void {
     const pending = this.#pendingAudio;
     if (pending && this.#audioTrack) {
       const sampleRate = this.#audioTrack.sampleRate;
@@ -202,7 +202,10 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
       this.#dispatchAudio({ ...pending.sample, duration });
       this.#pendingAudio = undefined;
     }
-    for (const cutter of this.#cutters.values()) cutter.end();
+    for (const cutter of this.#cutters.values()) {
+      if (dropped) cutter.interrupt();
+      else cutter.end();
+    }
     for (const cutter of this.#absent.values()) cutter.end();
   }
 

@@ -157,6 +157,27 @@ describe('a publisher that reconnects', () => {
     expect(playlist('r2')).toContain('#EXT-X-DISCONTINUITY');
     expect(after.some((p) => p.rendition === 'r2' && !p.gap)).toBe(true);
   });
+  it('drops the video a dropped publisher sent beyond its audio, with a segment holding nothing else, so a muxed buffer reaches the last segment', () => {
+    const { packager, parts, playlist } = served();
+    // The keyframe at 2 s (and a frame after it) arrived; the audio stopped at 1.94 s.
+    const dropped = session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 2.04 }).filter(
+      (m) => !(m.type === 'chunk' && m.trackId === 9 && m.timestampUs >= 51_920_000),
+    );
+    for (const message of dropped) packager.push(message);
+    packager.interrupt();
+    // Segment 0 only: no segment of video alone after the audio's end.
+    expect(new Set(parts.map((p) => p.msn))).toEqual(new Set([0]));
+    const last = readPart(parts.at(-1)!.data);
+    const lastVideoUs = Math.max(...last.runs.filter((run) => run.trackId === 1).map((run) => run.baseMediaDecodeTime));
+    expect(lastVideoUs).toBeLessThan(1_940_000);
+    const count = parts.length;
+
+    packager.resume();
+    for (const message of session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 5_000, seconds: 2.1 })) packager.push(message);
+    expect(parts[count]).toMatchObject({ msn: 1, partIndex: 0, discontinuity: true });
+    expect(playlist()).toMatch(/-0\.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:[^\n]+\n[\s\S]*-1\.0\.m4s/);
+  });
+
   it('continues every rendition on one media sequence number when the publisher dropped as they straddled a segment boundary', () => {
     const { packager, parts, playlist } = served();
     // r0 got the keyframe at 2 s that opens segment 1 (and a frame more); r1's copy of it never arrived.
