@@ -5,7 +5,7 @@ import { isValidStreamName } from '../../shared/stream-name.ts';
 import { log } from '../log.ts';
 import type { IngestConfig } from './config.ts';
 import { IngestError } from './errors.ts';
-import type { IngestSession, PublishedStream } from './published-stream.ts';
+import type { IngestSession, PublishedStream, PublishEndReason } from './published-stream.ts';
 import { PublishRateLimit } from './rate-limit.ts';
 import { PublishSession } from './publish-session.ts';
 import { validateOffer } from './sdp-offer.ts';
@@ -36,8 +36,8 @@ export class Ingest extends TypedEmitter<IngestEvents> {
   readonly timing: MediaTiming;
   #sessions = new Map<string, IngestSession>();
   /**
-   * The last session of each name that ended, kept for the reconnect grace period while no other took the name: its
-   * publisher may still DELETE it (a Stop pressed while it was reconnecting).
+   * The last session of each name whose connection was lost, kept for the reconnect grace period while no other took
+   * the name: its publisher may still DELETE it (a Stop pressed while it was reconnecting).
    */
   #ended = new Map<string, { id: string; timer: NodeJS.Timeout }>();
   /** The lost session each reconnected one replaced: a DELETE of the lost one, sent after a late offer, ends both. */
@@ -192,7 +192,7 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     session.on('end', (reason, detail) => {
       if (this.#sessions.get(name) === session) {
         this.#sessions.delete(name);
-        if (this.config.publishGraceMs > 0 && !this.#closed) {
+        if (LOST.has(reason) && this.config.publishGraceMs > 0 && !this.#closed) {
           const timer = setTimeout(() => this.#forget(name), this.config.publishGraceMs);
           timer.unref();
           this.#ended.set(name, { id: session.id, timer });
@@ -210,6 +210,9 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     });
   }
 }
+
+/** Ends that leave the stream waiting for its publisher (the packager's reconnect grace): its connection was lost. */
+const LOST: ReadonlySet<PublishEndReason> = new Set(['disconnected', 'idle-timeout']);
 
 /** Every path's first check: a name the playback paths can carry. */
 function checkName(name: string): void {
