@@ -185,6 +185,7 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
     const packager = grace.package(published);
     if (packager) origin.attach(published.streamName, packager);
   });
+  ingest.on('abandoned', (name) => grace.abandon(name));
   const publishAuthorizer = new PublishAuthorizer(config.access.publish);
   if (publishAuthorizer.open) {
     log('warn', 'publish.open', { reason: 'no publish key is set: anyone who reaches this server may publish', hint: 'set PUBLISH_KEY, PUBLISH_KEYS_FILE or PUBLISH_SECRET' });

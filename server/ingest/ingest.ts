@@ -5,7 +5,7 @@ import { isValidStreamName } from '../../shared/stream-name.ts';
 import { log } from '../log.ts';
 import type { IngestConfig } from './config.ts';
 import { IngestError } from './errors.ts';
-import type { IngestSession, PublishedStream } from './published-stream.ts';
+import type { IngestSession, PublishedStream, PublishEndReason } from './published-stream.ts';
 import { PublishRateLimit } from './rate-limit.ts';
 import { PublishSession } from './publish-session.ts';
 import { validateOffer } from './sdp-offer.ts';
@@ -18,6 +18,11 @@ export interface MediaTiming {
 export type IngestEvents = {
   /** A publisher was admitted: its messages until its end, for the server to package and serve. */
   stream: [PublishedStream];
+  /**
+   * The publisher of a session that had already ended (its connection was lost) asked to stop it (DELETE on its
+   * Location): a stream waiting for that publisher to reconnect should end now.
+   */
+  abandoned: [streamName: string];
   error: [Error];
 };
 
@@ -35,6 +40,13 @@ export class Ingest extends TypedEmitter<IngestEvents> {
   #sessions = new Map<string, IngestSession>();
   /** Sessions of field encoders (admitted through admit()): the ones another field encoder may take over. */
   #fieldSessions = new WeakSet<IngestSession>();
+  /**
+   * The last session of each name whose connection was lost, kept for the reconnect grace period while no other took
+   * the name: its publisher may still DELETE it (a Stop pressed while it was reconnecting).
+   */
+  #ended = new Map<string, { id: string; timer: NodeJS.Timeout }>();
+  /** The lost session each reconnected one replaced: a DELETE of the lost one, sent after a late offer, ends both. */
+  #replaced = new WeakMap<IngestSession, string>();
   #rateLimit: PublishRateLimit;
   #publishesTotal = 0;
   #droppedTotal = 0;
@@ -81,9 +93,11 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     // Only a browser session is a browser's own: a field encoder's stream is never ended from here.
     if (replaced && replaced.id === replaces && !this.#fieldSessions.has(replaced)) replaced.close('disconnected', 'its publisher reconnected');
     this.#checkRoom(name, clientAddress);
+    const continues = replaces !== undefined && this.#ended.get(name)?.id === replaces;
     const id = randomBytes(8).toString('hex');
     const session = new PublishSession(name, id, this.config);
-    this.#sessions.set(name, session);
+    if (continues) this.#replaced.set(session, replaces);
+    this.#claim(name, session);
     let answerSdp: string;
     try {
       answerSdp = await session.answer(offer);
@@ -124,7 +138,7 @@ export class Ingest extends TypedEmitter<IngestEvents> {
       log('info', 'publish.taken-over', { stream: name, session: replaced.id, by: session.id, client: clientAddress, path });
       replaced.close('disconnected', 'replaced by a new publisher');
     }
-    this.#sessions.set(name, session);
+    this.#claim(name, session);
     this.#fieldSessions.add(session);
     this.#publishesTotal++;
     this.#track(session);
@@ -143,19 +157,31 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     this.#checkRoom(name, clientAddress, replaced, false);
   }
 
-  /** Ends a publish session on the publisher's request (HTTP DELETE on its Location). */
+  /**
+   * Ends a publish session on the publisher's request (HTTP DELETE on its Location). The session may have ended
+   * already, its connection lost, while its stream waits for the publisher to reconnect: `abandoned` then ends that.
+   * A session that replaced it (an offer of the publisher's that reached the server after it stopped) ends too.
+   */
   stop(name: string, sessionId: string): void {
     const session = this.#sessions.get(name);
-    if (!session || session.id !== sessionId) {
+    if (session && (session.id === sessionId || this.#replaced.get(session) === sessionId)) {
+      session.close('stopped');
+      return;
+    }
+    const ended = this.#ended.get(name);
+    if (session || ended?.id !== sessionId) {
       throw new IngestError('not-found', name, `no publish session ${sessionId} on stream "${name}"`);
     }
-    session.close('stopped');
+    this.#forget(name);
+    log('info', 'publish.abandoned', { stream: name, session: sessionId });
+    this.emit('abandoned', name);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const session of [...this.#sessions.values()]) session.close('server-closing');
+    for (const name of [...this.#ended.keys()]) this.#forget(name);
     this.removeAllListeners();
   }
 
@@ -187,11 +213,29 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     return new IngestError('too-many-streams', name, 'the server is shutting down');
   }
 
+  /** `session` holds the name now: an ended session's publisher can no longer stop the stream. */
+  #claim(name: string, session: IngestSession): void {
+    this.#forget(name);
+    this.#sessions.set(name, session);
+  }
+
+  #forget(name: string): void {
+    clearTimeout(this.#ended.get(name)?.timer);
+    this.#ended.delete(name);
+  }
+
   /** Frees the name, counts and logs when the session ends; registered before the consumer's listeners, so it runs first. */
   #track(session: IngestSession): void {
     const name = session.streamName;
     session.on('end', (reason, detail) => {
-      if (this.#sessions.get(name) === session) this.#sessions.delete(name);
+      if (this.#sessions.get(name) === session) {
+        this.#sessions.delete(name);
+        if (LOST.has(reason) && this.config.publishGraceMs > 0 && !this.#closed) {
+          const timer = setTimeout(() => this.#forget(name), this.config.publishGraceMs);
+          timer.unref();
+          this.#ended.set(name, { id: session.id, timer });
+        }
+      }
       const dropped = reason === 'protocol-error' || reason === 'idle-timeout' || reason === 'connect-timeout';
       if (dropped) this.#droppedTotal++;
       log(dropped ? 'warn' : 'info', dropped ? 'publish.dropped' : 'publish.ended', {
@@ -204,6 +248,9 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     });
   }
 }
+
+/** Ends that leave the stream waiting for its publisher (the packager's reconnect grace): its connection was lost. */
+const LOST: ReadonlySet<PublishEndReason> = new Set(['disconnected', 'idle-timeout']);
 
 /** Every path's first check: a name the playback paths can carry. */
 function checkName(name: string): void {

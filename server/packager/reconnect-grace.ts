@@ -61,6 +61,16 @@ export class ReconnectGrace {
     return waiting?.packager === packager ? undefined : packager;
   }
 
+  /** The publisher that dropped says it stops after all (a Stop pressed while it was reconnecting): its stream ends now. */
+  abandon(name: string): void {
+    const stream = this.#streams.get(name);
+    if (!stream?.graceTimer) return;
+    clearTimeout(stream.graceTimer);
+    stream.graceTimer = undefined;
+    log('info', 'publish.grace-ended', { stream: name, reason: 'stopped' });
+    stream.packager.end();
+  }
+
   /** Ends every stream waiting for its publisher. Idempotent. */
   close(): void {
     if (this.#closed) return;
