@@ -47,6 +47,8 @@ export class Ingest extends TypedEmitter<IngestEvents> {
   #ended = new Map<string, { id: string; timer: NodeJS.Timeout }>();
   /** The lost session each reconnected one replaced: a DELETE of the lost one, sent after a late offer, ends both. */
   #replaced = new WeakMap<IngestSession, string>();
+  /** Vetted field sessions answered and waiting for their connection (see hold()). */
+  #pending = new Set<IngestSession>();
   #rateLimit: PublishRateLimit;
   #publishesTotal = 0;
   #droppedTotal = 0;
@@ -129,11 +131,14 @@ export class Ingest extends TypedEmitter<IngestEvents> {
    * with the key are the operator's to sort out. The old session ends as a drop, so the stream waits in its reconnect
    * grace and this session continues it. A browser broadcaster's stream is never taken: it has its own way back
    * (`replaces`), and a field encoder must not cut a live show.
+   *
+   * `vetted`: the publisher passed vet() when it was answered, and was counted against its publish rate then.
    */
-  admit(session: IngestSession, clientAddress: string, path: FieldPath): void {
+  admit(session: IngestSession, clientAddress: string, path: FieldPath, options: { vetted?: boolean } = {}): void {
     const name = session.streamName;
     const replaced = this.#fieldAdmission(name);
-    this.#checkRoom(name, clientAddress, replaced);
+    this.#checkRoom(name, clientAddress, replaced, options.vetted !== true);
+    this.#pending.delete(session);
     if (replaced) {
       log('info', 'publish.taken-over', { stream: name, session: replaced.id, by: session.id, client: clientAddress, path });
       replaced.close('disconnected', 'replaced by a new publisher');
@@ -147,14 +152,31 @@ export class Ingest extends TypedEmitter<IngestEvents> {
   }
 
   /**
-   * Throws the IngestError that admit() would throw for a field encoder asking for `name` now, ending nothing and
-   * counting nothing: for a path that must answer its caller before the connection is usable (SRT answers the
-   * handshake before libsrt has compared passphrases) and admits only once it is, so a caller that never connects
-   * cannot take a live stream over.
+   * Throws the IngestError that admit() would throw for a field encoder asking for `name` now, ending nothing: for a
+   * path that must answer its caller before the connection is usable (SRT answers the handshake before libsrt has
+   * compared passphrases, WHIP answers the offer before ICE connects) and admits only once it is (admit with
+   * `vetted`), so a caller that never connects cannot take a live stream over. The request counts against the
+   * address's publish rate here, connected or not: a caller failing its passphrase or handshake is still asking.
    */
   vet(name: string, clientAddress: string): void {
     const replaced = this.#fieldAdmission(name);
-    this.#checkRoom(name, clientAddress, replaced, false);
+    this.#checkRoom(name, clientAddress, replaced);
+  }
+
+  /**
+   * A vetted session answered but not admitted yet (WHIP before ICE connects): its publisher may stop it (DELETE on
+   * the Location it was given) and the server's close ends it. Admission or its end lets it go.
+   */
+  hold(session: IngestSession): void {
+    if (this.#closed) {
+      session.close('server-closing');
+      return;
+    }
+    this.#pending.add(session);
+    session.on('end', (reason, detail) => {
+      if (!this.#pending.delete(session)) return;
+      log('info', 'publish.unconnected', { stream: session.streamName, session: session.id, reason, detail });
+    });
   }
 
   /**
@@ -168,6 +190,12 @@ export class Ingest extends TypedEmitter<IngestEvents> {
       session.close('stopped');
       return;
     }
+    for (const pending of this.#pending) {
+      if (pending.streamName === name && pending.id === sessionId) {
+        pending.close('stopped');
+        return;
+      }
+    }
     const ended = this.#ended.get(name);
     if (session || ended?.id !== sessionId) {
       throw new IngestError('not-found', name, `no publish session ${sessionId} on stream "${name}"`);
@@ -180,14 +208,15 @@ export class Ingest extends TypedEmitter<IngestEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const session of [...this.#sessions.values()]) session.close('server-closing');
+    for (const session of [...this.#sessions.values(), ...this.#pending]) session.close('server-closing');
     for (const name of [...this.#ended.keys()]) this.#forget(name);
     this.removeAllListeners();
   }
 
   /**
    * The checks every path shares: the name is free (or held by `replacing`, which the newcomer takes over), the server
-   * has room, the publisher's address has rate left. Nothing is ended before they all pass.
+   * has room, the publisher's address has rate left (`count`: not already counted when it was vetted). Nothing is
+   * ended before they all pass.
    */
   #checkRoom(name: string, clientAddress: string, replacing?: IngestSession, count = true): void {
     if (this.#sessions.has(name) && !replacing) {
@@ -196,7 +225,7 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     if (this.#sessions.size - (replacing ? 1 : 0) >= this.config.maxStreams) {
       throw new IngestError('too-many-streams', name, `the server is at its limit of ${this.config.maxStreams} live streams`);
     }
-    if (!(count ? this.#rateLimit.allow(clientAddress) : this.#rateLimit.wouldAllow(clientAddress))) {
+    if (count && !this.#rateLimit.allow(clientAddress)) {
       throw new IngestError('rate-limited', name, `more than ${this.config.maxPublishesPerMinute} publish requests a minute`);
     }
   }

@@ -56,7 +56,13 @@ export interface WhipSessionOptions {
   grid: SegmentGrid;
 }
 
-export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [Error] }> implements IngestSession {
+type WhipSessionEvents = PublishedStreamEvents & {
+  /** The peer connection is connected (ICE and DTLS done): the publisher can be admitted now. Emitted once. */
+  connected: [];
+  error: [Error];
+};
+
+export class WhipSession extends TypedEmitter<WhipSessionEvents> implements IngestSession {
   readonly id = randomBytes(8).toString('hex');
   readonly streamName: string;
   readonly stats = { bytesReceived: 0, keyframeRequests: 0 };
@@ -72,6 +78,8 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
   #admitted = false;
   #startedMs = Date.now();
   #lastPacketMs: number | undefined;
+  /** Runs from creation until the peer connection is connected. */
+  #connectTimer: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #reportTimer: NodeJS.Timeout | undefined;
@@ -102,8 +110,19 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
       this.#addTrack('audio', this.#pc.addTrack(audio), offer.audio.payloadType);
     }
     this.#pc.onStateChange(this.#guard((state) => {
+      if (state === 'connected' && this.#connectTimer) {
+        clearTimeout(this.#connectTimer);
+        this.#connectTimer = undefined;
+        this.emit('connected');
+      }
       if (state === 'failed' || state === 'disconnected' || state === 'closed') this.close('disconnected', `peer connection ${state}`);
     }));
+    // Not admitted before it connects, so no one else would end a session whose publisher never does.
+    this.#connectTimer = setTimeout(
+      this.#guard(() => this.close('connect-timeout', `not connected within ${config.connectTimeoutMs} ms`)),
+      config.connectTimeoutMs,
+    );
+    this.#connectTimer.unref();
   }
 
   get closed(): boolean {
@@ -123,7 +142,7 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
     return negotiation.answer.finally(() => (this.#abortAnswer = undefined));
   }
 
-  /** The Ingest admitted the session: media now flows to its consumer, and the connect and idle timeouts run. */
+  /** The Ingest admitted the session (connected): media now flows to its consumer, and the first-media and idle timeouts run. */
   start(): void {
     if (this.#closed || this.#admitted) return;
     this.#admitted = true;
@@ -143,6 +162,7 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
   close(reason: PublishEndReason, detail?: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#connectTimer);
     clearInterval(this.#timer);
     clearInterval(this.#flushTimer);
     clearInterval(this.#reportTimer);
