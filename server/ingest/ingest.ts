@@ -99,7 +99,9 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     const id = randomBytes(8).toString('hex');
     const session = new PublishSession(name, id, this.config);
     if (continues) this.#replaced.set(session, replaces);
-    this.#claim(name, session);
+    // The lost session stays stoppable until this one is answered: a DELETE of it meanwhile, or after a failed
+    // answer, still ends the stream waiting for its publisher.
+    this.#sessions.set(name, session);
     let answerSdp: string;
     try {
       answerSdp = await session.answer(offer);
@@ -109,11 +111,13 @@ export class Ingest extends TypedEmitter<IngestEvents> {
       if (this.#closed) throw this.#shuttingDown(name);
       throw err;
     }
-    if (this.#closed) {
+    if (this.#closed || session.closed) {
+      // Closed by the server, or stopped (a DELETE of the session it replaces) while it was being answered.
       this.#sessions.delete(name);
       session.close('server-closing');
-      throw this.#shuttingDown(name);
+      throw this.#closed ? this.#shuttingDown(name) : new IngestError('negotiation-failed', name, 'the session was stopped while it was answered');
     }
+    this.#forget(name);
     this.#publishesTotal++;
     this.#track(session);
     this.emit('stream', session);
@@ -186,8 +190,17 @@ export class Ingest extends TypedEmitter<IngestEvents> {
    */
   stop(name: string, sessionId: string): void {
     const session = this.#sessions.get(name);
-    if (session && (session.id === sessionId || this.#replaced.get(session) === sessionId)) {
+    if (session?.id === sessionId) {
       session.close('stopped');
+      return;
+    }
+    if (session && this.#replaced.get(session) === sessionId) {
+      // The replacing session may not have been handed out yet (its answer pending): the stream still waits in its
+      // grace period for a publisher that has stopped.
+      session.close('stopped');
+      this.#forget(name);
+      log('info', 'publish.abandoned', { stream: name, session: sessionId });
+      this.emit('abandoned', name);
       return;
     }
     for (const pending of this.#pending) {
