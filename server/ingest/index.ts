@@ -3,6 +3,6 @@ export { Ingest } from './ingest.ts';
 export { INGEST_DEFAULTS, type IngestConfig } from './config.ts';
 export { IngestError } from './errors.ts';
 export { registerIngestRoutes } from './http.ts';
-export type { PublishedStream, PublishEndReason } from './published-stream.ts';
+export { CONNECTION_LOST, type PublishedStream, type PublishEndReason } from './published-stream.ts';
 export { RtmpServer } from './rtmp/index.ts';
 export { admitSrtPublisher, SrtServer, SrtUnavailableError } from './srt/index.ts';

@@ -5,7 +5,7 @@ import { isValidStreamName } from '../../shared/stream-name.ts';
 import { log } from '../log.ts';
 import type { IngestConfig } from './config.ts';
 import { IngestError } from './errors.ts';
-import type { IngestSession, PublishedStream, PublishEndReason } from './published-stream.ts';
+import { CONNECTION_LOST, type IngestSession, type PublishedStream } from './published-stream.ts';
 import { PublishRateLimit } from './rate-limit.ts';
 import { PublishSession } from './publish-session.ts';
 import { validateOffer } from './sdp-offer.ts';
@@ -144,7 +144,8 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     this.#checkRoom(name, clientAddress, replaced, options.vetted !== true);
     this.#pending.delete(session);
     if (replaced) {
-      log('info', 'publish.taken-over', { stream: name, session: replaced.id, by: session.id, client: clientAddress, path });
+      // Two encoders sharing a key keep taking the stream from each other: worth the operator's attention.
+      log('warn', 'publish.taken-over', { stream: name, session: replaced.id, by: session.id, client: clientAddress, path });
       replaced.close('disconnected', 'replaced by a new publisher');
     }
     this.#claim(name, session);
@@ -272,7 +273,7 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     session.on('end', (reason, detail) => {
       if (this.#sessions.get(name) === session) {
         this.#sessions.delete(name);
-        if (LOST.has(reason) && this.config.publishGraceMs > 0 && !this.#closed) {
+        if (CONNECTION_LOST.has(reason) && this.config.publishGraceMs > 0 && !this.#closed) {
           const timer = setTimeout(() => this.#forget(name), this.config.publishGraceMs);
           timer.unref();
           this.#ended.set(name, { id: session.id, timer });
@@ -290,9 +291,6 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     });
   }
 }
-
-/** Ends that leave the stream waiting for its publisher (the packager's reconnect grace): its connection was lost. */
-const LOST: ReadonlySet<PublishEndReason> = new Set(['disconnected', 'idle-timeout']);
 
 /** Every path's first check: a name the playback paths can carry. */
 function checkName(name: string): void {

@@ -1,6 +1,6 @@
 // Keeps a stream's packager across its publisher's reconnects: a publish session that drops leaves its stream live for
 // a grace period, and the next session on the same name within it continues the stream instead of starting another.
-import type { PublishedStream, PublishEndReason } from '../ingest/index.ts';
+import { CONNECTION_LOST, type PublishedStream, type PublishEndReason } from '../ingest/index.ts';
 import { log } from '../log.ts';
 import { StreamPackager } from './stream-packager.ts';
 
@@ -10,12 +10,6 @@ export interface ReconnectGraceOptions {
   partTargetUs: number;
   segmentTargetUs: number;
 }
-
-/**
- * Ends that leave the publisher a way back: the connection was lost or went silent. A publisher that says it stops
- * (DELETE, its `end` message, RTMP deleteStream), a server closing, or one refused for its media ends the stream now.
- */
-const DROPS: ReadonlySet<PublishEndReason> = new Set(['disconnected', 'idle-timeout']);
 
 export class ReconnectGrace {
   #options: ReconnectGraceOptions;
@@ -87,7 +81,7 @@ export class ReconnectGrace {
   #ended(name: string, packager: StreamPackager, reason: PublishEndReason): void {
     const stream = this.#streams.get(name);
     if (stream?.packager !== packager) return;
-    if (this.#closed || this.#options.graceMs <= 0 || !DROPS.has(reason)) {
+    if (this.#closed || this.#options.graceMs <= 0 || !CONNECTION_LOST.has(reason)) {
       packager.end();
       return;
     }

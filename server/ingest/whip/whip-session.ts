@@ -10,7 +10,7 @@ import { IngestError } from '../errors.ts';
 import type { IngestSession, PublishEndReason, PublishedStreamEvents } from '../published-stream.ts';
 import { answerWhenGathered } from '../sdp-answer.ts';
 import { RtpFormatError } from '../rtp/errors.ts';
-import { H264Depacketizer } from '../rtp/h264-depacketizer.ts';
+import { H264_CLOCK_RATE, H264Depacketizer } from '../rtp/h264-depacketizer.ts';
 import { OPUS_CLOCK_RATE } from '../rtp/opus.ts';
 import { ReceptionStatistics } from '../rtp/reception-statistics.ts';
 import { parseSenderReports, pictureLossIndication, receiverEstimatedMaxBitrate, receiverReport } from '../rtp/rtcp.ts';
@@ -33,7 +33,6 @@ export const KEYFRAME_RETRY_MS = 500;
  * control grows its rate on reports without loss, RFC 3550's RTCP interval is about this) with a REMB of the ceiling.
  */
 export const RECEIVER_REPORT_INTERVAL_MS = 1000;
-const H264_CLOCK_RATE = 90_000;
 /** How often the reorder buffers are checked for gaps that waited long enough. */
 const REORDER_FLUSH_INTERVAL_MS = 25;
 const TIMER_INTERVAL_MS = 500;
