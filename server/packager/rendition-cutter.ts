@@ -178,14 +178,16 @@ export class RenditionCutter {
 
   /**
    * After end(): brings a rendition that ended a media sequence number behind another (see StreamPackager's
-   * interrupt) level with it, with GAP segments from its own end to `endUs`, the other's, shared out evenly.
+   * interrupt) level with it, with GAP segments from its own end to `endUs`, the other's, shared out evenly. Each is
+   * at least a frame long, past `endUs` if need be (this rendition's media may reach later than the other's): every
+   * rendition goes on from the same number, so none may stay behind.
    */
   padTo(msn: number, endUs: number): void {
     if (!this.#started || this.#segment || msn <= this.#nextMsn) return;
     const from = this.#gapEndTicks ?? this.#usToTicks(this.#partsEndUs);
-    const to = this.#usToTicks(endUs);
     const count = msn - this.#nextMsn;
-    if (to - from < count) return;
+    const frameTicks = this.#lastIntervalTicks > 0 ? this.#lastIntervalTicks : this.#usToTicks(FALLBACK_FRAME_US);
+    const to = Math.max(this.#usToTicks(endUs), from + count * frameTicks);
     for (let i = 0; i < count; i++) {
       const start = from + Math.round(((to - from) * i) / count);
       const end = from + Math.round(((to - from) * (i + 1)) / count);

@@ -216,6 +216,37 @@ describe('a publisher that reconnects', () => {
     expect(listing('r1')).toEqual(listing('r0'));
     expect(listing('r0')).toEqual(['#EXT-X-MEDIA-SEQUENCE:0', '0.m4s', '1.m4s', '#EXT-X-DISCONTINUITY', '2.m4s', '3.m4s']);
   });
+
+  it('levels a rendition behind with a GAP segment even when its media reaches past the end of the one ahead', () => {
+    const { packager, parts, playlist } = served();
+    // r0 got the keyframe at 2 s (segment 1) and one frame more; r1 lost that keyframe but got the frames after it up
+    // to 2.1 s, which its segment 0 takes: r1 is a segment number behind and yet ends later than r0.
+    const straddling = session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 2.1, renditions: ['r0', 'r1'] }).filter(
+      (m) => !(m.type === 'chunk' && ((m.trackId === 0 && m.timestampUs >= 52_040_000) || (m.trackId === 1 && m.timestampUs === 52_000_000))),
+    );
+    for (const message of straddling) packager.push(message);
+    packager.interrupt();
+    const of = (rendition: string, msn: number): Part[] => parts.filter((p) => p.rendition === rendition && p.msn === msn);
+    const span = (list: Part[]): number => list.reduce((sum, p) => sum + p.durationUs, 0);
+    expect(span(of('r1', 0))).toBeGreaterThan(span(of('r0', 0)) + span(of('r0', 1)));
+    const padding = of('r1', 1);
+    expect(padding.length).toBeGreaterThan(0);
+    expect(padding.every((p) => p.gap)).toBe(true);
+    expect(span(padding)).toBeGreaterThan(0);
+    const count = parts.length;
+
+    packager.resume();
+    for (const message of session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 5_000, seconds: 2.1, renditions: ['r0', 'r1'] })) packager.push(message);
+    const after = parts.slice(count);
+    for (const rendition of ['r0', 'r1']) expect(after.find((p) => p.rendition === rendition)).toMatchObject({ msn: 2, partIndex: 0, discontinuity: true });
+    const listing = (rendition: string): string[] =>
+      playlist(rendition)
+        .split('\n')
+        .filter((line) => line === '#EXT-X-DISCONTINUITY' || line.startsWith('#EXT-X-MEDIA-SEQUENCE') || /^[^#].*\.m4s$/.test(line))
+        .map((line) => line.replace(/^[a-z0-9]+-/, ''));
+    expect(listing('r1')).toEqual(listing('r0'));
+    expect(listing('r0')).toEqual(['#EXT-X-MEDIA-SEQUENCE:0', '0.m4s', '1.m4s', '#EXT-X-DISCONTINUITY', '2.m4s']);
+  });
 });
 
 class FakePublishedStream extends TypedEmitter<PublishedStreamEvents> {
