@@ -428,13 +428,10 @@ export class RenditionCutter {
       return;
     }
     this.#pending = undefined;
-    const part = this.#part;
-    this.#part = undefined;
     const writtenEnd = this.#writtenEndTicks;
-    if (part && part.chunks.length > 0 && writtenEnd !== undefined) {
-      this.#part = part;
-      this.#closePart(writtenEnd);
-    }
+    // An open part with frames written ends where they end; one without any (closePart leaves it) is dropped.
+    if (writtenEnd !== undefined) this.#closePart(writtenEnd);
+    this.#part = undefined;
     const segment = this.#segment;
     if (!segment) return;
     if (segment.partCount === 0) {

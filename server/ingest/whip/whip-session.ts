@@ -75,7 +75,8 @@ export class WhipSession extends TypedEmitter<WhipSessionEvents> implements Inge
   #ssrc = randomBytes(4).readUInt32BE(0);
   #lastKeyframeRequestMs = Number.NEGATIVE_INFINITY;
   #admitted = false;
-  #startedMs = Date.now();
+  /** This session's times are performance.now()'s, one monotonic clock (a wall-clock step must not fire a timeout). */
+  #startedMs = performance.now();
   #lastPacketMs: number | undefined;
   /** Runs from creation until the peer connection is connected. */
   #connectTimer: NodeJS.Timeout | undefined;
@@ -145,7 +146,7 @@ export class WhipSession extends TypedEmitter<WhipSessionEvents> implements Inge
   start(): void {
     if (this.#closed || this.#admitted) return;
     this.#admitted = true;
-    this.#startedMs = Date.now();
+    this.#startedMs = performance.now();
     this.#timer = setInterval(this.#guard(() => this.#checkTimeouts()), TIMER_INTERVAL_MS);
     this.#timer.unref();
     this.#flushTimer = setInterval(this.#guard(() => this.#flushReorderBuffers()), REORDER_FLUSH_INTERVAL_MS);
@@ -222,13 +223,14 @@ export class WhipSession extends TypedEmitter<WhipSessionEvents> implements Inge
     media.ssrc ??= packet.ssrc;
     if (packet.ssrc !== media.ssrc) return;
     media.statistics ??= new ReceptionStatistics(packet.ssrc, media.kind === 'video' ? H264_CLOCK_RATE : OPUS_CLOCK_RATE);
-    media.statistics.packet(packet.sequence, packet.timestamp, performance.now());
-    this.#lastPacketMs = Date.now();
-    this.#release(media, media.reorder.push(packet, this.#lastPacketMs));
+    const now = performance.now();
+    media.statistics.packet(packet.sequence, packet.timestamp, now);
+    this.#lastPacketMs = now;
+    this.#release(media, media.reorder.push(packet, now));
   }
 
   #flushReorderBuffers(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const media of this.#tracks) this.#release(media, media.reorder.flush(now));
   }
 
@@ -255,7 +257,7 @@ export class WhipSession extends TypedEmitter<WhipSessionEvents> implements Inge
 
   /** A PLI when a segment boundary is near or the stream can start, and (at most every KEYFRAME_RETRY_MS) after a loss. */
   #requestKeyframes(): void {
-    const now = Date.now();
+    const now = performance.now();
     const due = this.#toWire.takeKeyframeRequest();
     if (!due && !(this.#depacketizer.waitingForKeyframe && now - this.#lastKeyframeRequestMs >= KEYFRAME_RETRY_MS)) return;
     const video = this.#tracks[0]!;
@@ -283,7 +285,7 @@ export class WhipSession extends TypedEmitter<WhipSessionEvents> implements Inge
   }
 
   #checkTimeouts(): void {
-    const now = Date.now();
+    const now = performance.now();
     if (this.#lastPacketMs === undefined) {
       if (now - this.#startedMs > this.#config.connectTimeoutMs) this.close('connect-timeout', `no media within ${this.#config.connectTimeoutMs} ms`);
     } else if (now - this.#lastPacketMs > this.#config.idleTimeoutMs) {
