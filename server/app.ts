@@ -30,7 +30,7 @@ import { admitSrtPublisher, Ingest, registerIngestRoutes, RtmpServer, SrtServer 
 import { log } from './log.ts';
 import { createMetrics, type MetricSources } from './metrics.ts';
 import { Origin, registerOriginRoutes } from './origin/index.ts';
-import { ReconnectGrace } from './packager/index.ts';
+import { packageIngest, ReconnectGrace } from './packager/index.ts';
 import { Tracker, TRACKER_PATH } from './tracker/index.ts';
 import { logUnhandledError } from './unhandled-error.ts';
 import { EMBED_PAGE_PREFIX } from '../shared/embed-paths.ts';
@@ -181,11 +181,7 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
     partTargetUs: config.media.partTargetMs * 1000,
     segmentTargetUs: config.media.segmentTargetMs * 1000,
   });
-  ingest.on('stream', (published) => {
-    const packager = grace.package(published);
-    if (packager) origin.attach(published.streamName, packager);
-  });
-  ingest.on('abandoned', (name) => grace.abandon(name));
+  packageIngest(ingest, grace, (name, packager) => origin.attach(name, packager));
   const publishAuthorizer = new PublishAuthorizer(config.access.publish);
   if (publishAuthorizer.open) {
     log('warn', 'publish.open', { reason: 'no publish key is set: anyone who reaches this server may publish', hint: 'set PUBLISH_KEY, PUBLISH_KEYS_FILE or PUBLISH_SECRET' });

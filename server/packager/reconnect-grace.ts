@@ -1,6 +1,6 @@
 // Keeps a stream's packager across its publisher's reconnects: a publish session that drops leaves its stream live for
 // a grace period, and the next session on the same name within it continues the stream instead of starting another.
-import { CONNECTION_LOST, type PublishedStream, type PublishEndReason } from '../ingest/index.ts';
+import { CONNECTION_LOST, type Ingest, type PublishedStream, type PublishEndReason } from '../ingest/index.ts';
 import { log } from '../log.ts';
 import { StreamPackager } from './stream-packager.ts';
 
@@ -94,4 +94,16 @@ export class ReconnectGrace {
     stream.graceTimer.unref();
     log('info', 'publish.grace', { stream: name, reason, graceMs: this.#options.graceMs });
   }
+}
+
+/**
+ * The server's wiring of its ingest to the grace: each admitted stream packaged, a new packager handed to `serve`
+ * (a continued one is served already), and a stream its publisher abandoned (Stop while reconnecting) ended now.
+ */
+export function packageIngest(ingest: Ingest, grace: ReconnectGrace, serve: (name: string, packager: StreamPackager) => void): void {
+  ingest.on('stream', (published) => {
+    const packager = grace.package(published);
+    if (packager) serve(published.streamName, packager);
+  });
+  ingest.on('abandoned', (name) => grace.abandon(name));
 }

@@ -148,6 +148,8 @@ describe('Ingest admission', () => {
       err = e;
     }
     expect(err).toMatchObject({ code: 'stream-busy', status: 409 });
+    // Refused, not ended: the encoder's path closes its own connection.
+    expect(encoderEnds).toEqual([]);
     expect(streams.get('show')).toBe(browser.stream);
     expect(logLine(/publish\.taken-over/)).toBeUndefined();
 

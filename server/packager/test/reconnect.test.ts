@@ -7,7 +7,7 @@ import { Ingest, INGEST_DEFAULTS, IngestError } from '../../ingest/index.ts';
 import { Origin } from '../../origin/index.ts';
 import { renderMediaPlaylist } from '../../origin/playlist/render-media.ts';
 import type { PublishedStreamEvents, PublishEndReason } from '../../ingest/published-stream.ts';
-import { ReconnectGrace, StreamPackager, type Part } from '../index.ts';
+import { packageIngest, ReconnectGrace, StreamPackager, type Part } from '../index.ts';
 import { readPart } from '../../../e2e/support/mp4-probe.ts';
 
 const FRAME_US = 1_000_000 / 30;
@@ -330,11 +330,7 @@ describe('the grace period', () => {
     const grace = new ReconnectGrace({ ...options, graceMs: 60_000 });
     const ingest = new Ingest({ ...INGEST_DEFAULTS, publishGraceMs: 60_000 }, { partTargetMs: PART_TARGET_US / 1000, segmentTargetMs: SEGMENT_TARGET_US / 1000 });
     const packagers: StreamPackager[] = [];
-    ingest.on('stream', (published) => {
-      const packager = grace.package(published);
-      if (packager) packagers.push(packager);
-    });
-    ingest.on('abandoned', (name) => grace.abandon(name));
+    packageIngest(ingest, grace, (_name, packager) => packagers.push(packager));
     let ended = 0;
 
     const lost = new FakePublishedStream('show', 'lost');
