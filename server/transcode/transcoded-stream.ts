@@ -89,6 +89,8 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
   #holdTimer: NodeJS.Timeout | undefined;
   #tracks = new Map<number, TrackConfigMessage>();
   #video: VideoTrackConfig | undefined;
+  /** The first chunk came: the source's tracks are known and the rungs planned. */
+  #planned = false;
   #rungs: RungState[] = [];
   #worker: TranscodeWorker | undefined;
   #workerStartedAtMs = 0;
@@ -155,11 +157,13 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
   #onMessage(message: SourceMessage): void {
     if (this.#state === 'ended') return;
     if (message.type === 'track') {
-      this.#tracks.set(message.trackId, message);
-      if (message.kind === 'video' && !this.#video) this.#plan(message);
-    } else if (message.type === 'chunk' && !this.#video && this.#holding) {
-      // No video track before the first chunk: the packager refuses the stream; nothing to transcode.
-      this.#goWithoutRungs('off', 'no video track before the first chunk');
+      if (!this.#planned) this.#tracks.set(message.trackId, message);
+    } else if (message.type === 'chunk' && !this.#planned) {
+      // Every track is configured before the first chunk (the packager's rule): the rungs take trackIds none of them has.
+      this.#planned = true;
+      const video = [...this.#tracks.values()].find((t): t is VideoTrackConfig => t.kind === 'video');
+      if (video) this.#plan(video);
+      else this.#goWithoutRungs('off', 'no video track before the first chunk');
     }
     if (this.#holding) {
       this.#held.push(message);

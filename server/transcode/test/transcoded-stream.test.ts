@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../../e2e/support/poll.ts';
 import { TypedEmitter } from '../../../shared/events.ts';
-import type { ChunkMessage, VideoTrackConfig, WireMessage } from '../../../shared/protocol/index.ts';
+import type { ChunkMessage, TrackConfigMessage, VideoTrackConfig, WireMessage } from '../../../shared/protocol/index.ts';
 import { avcPictureSize, parseAvcC } from '../../../shared/codecs/h264.ts';
 import type { PublishedStream, PublishedStreamEvents, PublishEndReason } from '../../ingest/index.ts';
 import { FlvToWire } from '../../ingest/rtmp/flv-to-wire.ts';
@@ -35,14 +35,15 @@ class SourceSession extends TypedEmitter<PublishedStreamEvents> implements Publi
 const dir = mkdtempSync(join(tmpdir(), 'transcode-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** 3 s of 640×360 at 30 fps with B-frames and a keyframe every 30 frames, as an RTMP publisher's wire messages. */
+/** 3 s of 640×360 at 30 fps with B-frames and a keyframe every 30 frames + AAC, as an RTMP publisher's wire messages. */
 function sourceMessages(): SourceMessage[] {
   const file = join(dir, 'source.flv');
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-an', file]);
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-c:a', 'aac', file]);
   const flv = new FlvToWire(() => 1_700_000_000_000);
   const messages: SourceMessage[] = [];
   for (const tag of new FlvTagReader().push(new Uint8Array(readFileSync(file)))) {
     if (tag.type === 9) messages.push(...(flv.video(tag.timestampMs, tag.body) as SourceMessage[]));
+    if (tag.type === 8) messages.push(...(flv.audio(tag.timestampMs, tag.body) as SourceMessage[]));
   }
   return messages;
 }
@@ -51,9 +52,11 @@ describe('TranscodedStream', () => {
   it('adds each rung as a track before the first chunk, its frames on the source frames’ presentation times', async () => {
     const messages = sourceMessages();
     const sourceFrames = messages.filter((m): m is ChunkMessage => m.type === 'chunk');
-    const presentation = sourceFrames.map((c) => c.timestampUs + (c.compositionOffsetUs ?? 0)).sort((a, b) => a - b);
-    const keyTimes = sourceFrames.filter((c) => c.keyframe).map((c) => c.timestampUs + (c.compositionOffsetUs ?? 0));
-    expect(sourceFrames.some((c) => (c.compositionOffsetUs ?? 0) !== 0)).toBe(true);
+    const videoFrames = sourceFrames.filter((c) => c.trackId === 0);
+    const presentation = videoFrames.map((c) => c.timestampUs + (c.compositionOffsetUs ?? 0)).sort((a, b) => a - b);
+    const keyTimes = videoFrames.filter((c) => c.keyframe).map((c) => c.timestampUs + (c.compositionOffsetUs ?? 0));
+    expect(videoFrames.some((c) => (c.compositionOffsetUs ?? 0) !== 0)).toBe(true);
+    expect(sourceFrames.some((c) => c.trackId === 1)).toBe(true);
     expect(keyTimes).toHaveLength(3);
 
     const source = new SourceSession();
@@ -63,31 +66,33 @@ describe('TranscodedStream', () => {
     for (const message of messages) source.push(message);
     // The decoder keeps its B-frame reorder delay (a couple of frames) until more input comes.
     const rungChunks = (trackId: number): ChunkMessage[] => out.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === trackId);
-    await pollUntil(async () => [rungChunks(1).length, rungChunks(2).length], (n) => n.every((x) => x >= presentation.length - 3), 20_000, 'rung frames');
+    await pollUntil(async () => [rungChunks(2).length, rungChunks(3).length], (n) => n.every((x) => x >= presentation.length - 3), 20_000, 'rung frames');
 
     const firstChunk = out.findIndex((m) => m.type === 'chunk');
+    // The rungs take trackIds the source's audio (1, configured after its video) does not have.
+    expect(out.slice(0, firstChunk).filter((m) => m.type === 'track').map((m) => (m as TrackConfigMessage).trackId)).toEqual([0, 1, 2, 3]);
     const tracks = out.slice(0, firstChunk).filter((m): m is VideoTrackConfig => m.type === 'track' && m.kind === 'video');
     expect(tracks.map((t) => [t.trackId, t.rendition, t.width, t.height, t.bitrate])).toEqual([
       [0, '360p', 640, 360, undefined],
-      [1, '240p', 426, 240, 300_000],
-      [2, '180p', 320, 180, 150_000],
+      [2, '240p', 426, 240, 300_000],
+      [3, '180p', 320, 180, 150_000],
     ]);
     for (const track of tracks.slice(1)) {
       expect(track.codec).toMatch(/^avc1\./);
       expect(avcPictureSize(parseAvcC(track.description!).sps[0]!)).toEqual({ width: track.width, height: track.height });
     }
-    for (const trackId of [1, 2]) {
+    for (const trackId of [2, 3]) {
       const chunks = rungChunks(trackId);
       expect(chunks.map((c) => c.timestampUs)).toEqual(presentation.slice(0, chunks.length));
       expect(chunks.filter((c) => c.keyframe).map((c) => c.timestampUs)).toEqual(keyTimes);
       expect(chunks.every((c) => c.compositionOffsetUs === undefined)).toBe(true);
     }
     // The source's own messages pass unchanged and in order.
-    expect(out.filter((m) => m.type !== 'chunk' || m.trackId === 0).filter((m) => m.type === 'chunk')).toEqual(sourceFrames);
+    expect(out.filter((m) => m.type === 'chunk' && m.trackId < 2)).toEqual(sourceFrames);
 
     const status = stream.status();
     expect(status.state).toBe('running');
-    expect(status.rungs.map((r) => r.frames)).toEqual([rungChunks(1).length, rungChunks(2).length]);
+    expect(status.rungs.map((r) => r.frames)).toEqual([rungChunks(2).length, rungChunks(3).length]);
     const pid = status.pid!;
     expect(() => process.kill(pid, 0)).not.toThrow();
     let ended = false;
