@@ -1,8 +1,11 @@
 // Gives a rung's encoded frames the source's exact timestamps: the worker passes every frame through (one output frame
-// per input frame, in presentation order), so its k-th output is the source's k-th frame in presentation order.
+// per input frame, in presentation order), so its k-th output is shown when the source's k-th frame in presentation
+// order is, and is decoded when the source's k-th frame in decode order is (so every rung is cut where the source is).
 
 /** A source frame handed to the worker, waiting for its encoded counterpart. */
 export interface FedFrame {
+  /** Decode time on the source's media clock, µs. */
+  decodeUs: number;
   /** Presentation time on the source's media clock, µs. */
   presentationUs: number;
   keyframe: boolean;
@@ -17,6 +20,8 @@ export interface FedFrame {
  */
 export class PresentationOrder {
   #waiting: FedFrame[] = [];
+  /** The waiting frames' decode times, in decode (feed) order. */
+  #decodeTimes: number[] = [];
 
   get size(): number {
     return this.#waiting.length;
@@ -29,19 +34,28 @@ export class PresentationOrder {
     return oldest;
   }
 
+  /** Adds the next source frame in decode order. */
   add(frame: FedFrame): void {
+    this.#decodeTimes.push(frame.decodeUs);
     // Reordering is a few frames deep: insertion from the end is short.
     let i = this.#waiting.length;
     while (i > 0 && this.#waiting[i - 1]!.presentationUs > frame.presentationUs) i--;
     this.#waiting.splice(i, 0, frame);
   }
 
-  /** The source frame the worker's next output is; undefined when the worker emitted more frames than it was given. */
+  /**
+   * The source frame the worker's next output is, with the decode time it takes: the next in decode order (a
+   * keyframe's own, since nothing before a keyframe is shown after it); undefined when the worker emitted more frames
+   * than it was given.
+   */
   next(): FedFrame | undefined {
-    return this.#waiting.shift();
+    const frame = this.#waiting.shift();
+    const decodeUs = this.#decodeTimes.shift();
+    return frame && decodeUs !== undefined ? { ...frame, decodeUs } : undefined;
   }
 
   clear(): void {
     this.#waiting = [];
+    this.#decodeTimes = [];
   }
 }

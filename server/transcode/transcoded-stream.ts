@@ -211,7 +211,7 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
       this.#awaitingKeyframe = false;
     }
     const compositionUs = chunk.compositionOffsetUs ?? 0;
-    const fed = { presentationUs: chunk.timestampUs + compositionUs, keyframe: chunk.keyframe, fedAtMs: performance.now() };
+    const fed = { decodeUs: chunk.timestampUs, presentationUs: chunk.timestampUs + compositionUs, keyframe: chunk.keyframe, fedAtMs: performance.now() };
     for (const rung of this.#rungs) rung.order.add(fed);
     worker.feed(chunk.timestampUs, compositionUs, chunk.keyframe, chunk.data);
   }
@@ -252,17 +252,18 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
     const rung = this.#rungs[index]!;
     const source = rung.order.next();
     // Frame k out is source frame k in presentation order, keyframes included; anything else means frames were lost.
-    if (!source || source.keyframe !== keyframe || source.presentationUs <= rung.lastTimestampUs) {
+    if (!source || source.keyframe !== keyframe || source.decodeUs <= rung.lastTimestampUs) {
       return this.#restart(`rung ${rung.rendition} lost step with the source (frame ${rung.frames}${source ? `, keyframe ${keyframe} for ${source.keyframe}` : ', more frames out than in'})`);
     }
-    rung.lastTimestampUs = source.presentationUs;
+    rung.lastTimestampUs = source.decodeUs;
     rung.frames++;
     const now = performance.now();
     rung.lagMs = now - source.fedAtMs;
     rung.lagWindow.push({ atMs: now, lagMs: rung.lagMs });
     while (rung.lagWindow.length > 0 && now - rung.lagWindow[0]!.atMs > LAG_WINDOW_MS) rung.lagWindow.shift();
     if (this.#state === 'restarting' || this.#state === 'starting') this.#setState('running');
-    const chunk: ChunkMessage = { type: 'chunk', trackId: rung.trackId, keyframe, timestampUs: source.presentationUs, durationUs: 0, data };
+    const chunk: ChunkMessage = { type: 'chunk', trackId: rung.trackId, keyframe, timestampUs: source.decodeUs, durationUs: 0, data };
+    if (source.presentationUs !== source.decodeUs) chunk.compositionOffsetUs = source.presentationUs - source.decodeUs;
     if (this.#holding) this.#held.push(chunk);
     else this.emit('message', chunk);
   }

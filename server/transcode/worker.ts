@@ -25,6 +25,12 @@ const STDERR_TAIL_CHARS = 600;
 /** Input bytes queued for a child that reads no more: past it, the worker counts as stuck (behind real time). */
 const MAX_QUEUED_INPUT_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Added to every input frame's composition time: an ingest path's offsets may be negative (RTMP's shift keyframes to
+ * be shown at their decode time), which FLV and ffmpeg take for broken timestamps. Output timestamps are not read.
+ */
+const INPUT_COMPOSITION_SHIFT_MS = 1000;
+
 export class TranscodeWorker extends TypedEmitter<TranscodeWorkerEvents> {
   readonly streamName: string;
   #child: ChildProcess;
@@ -67,7 +73,8 @@ export class TranscodeWorker extends TypedEmitter<TranscodeWorkerEvents> {
   feed(decodeUs: number, compositionUs: number, keyframe: boolean, data: Uint8Array): void {
     if (this.#exited) return;
     this.#baseUs ??= decodeUs;
-    this.#stdin.write(avcFrameTag((decodeUs - this.#baseUs) / 1000, Math.round(compositionUs / 1000), keyframe, data));
+    const compositionMs = Math.max(0, Math.round(compositionUs / 1000) + INPUT_COMPOSITION_SHIFT_MS);
+    this.#stdin.write(avcFrameTag((decodeUs - this.#baseUs) / 1000, compositionMs, keyframe, data));
   }
 
   /** CPU time the child has used so far (user + system), s; undefined once it is gone or /proc cannot tell. */
