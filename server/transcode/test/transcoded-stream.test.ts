@@ -1,7 +1,7 @@
 // The decorator with a real ffmpeg worker: an RTMP-shaped source (ffmpeg's own FLV through the RTMP ingest's FlvToWire)
 // comes out with rung tracks before the first chunk and rung frames on the source's exact timestamps and keyframes.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import type { PublishedStream, PublishedStreamEvents, PublishEndReason } from '.
 import { FlvToWire } from '../../ingest/rtmp/flv-to-wire.ts';
 import { FlvTagReader } from '../flv.ts';
 import { parseLadder } from '../ladder.ts';
-import { TranscodedStream } from '../transcoded-stream.ts';
+import { MAX_HOLD_MS, TranscodedStream } from '../transcoded-stream.ts';
 
 type SourceMessage = Exclude<WireMessage, { type: 'end' }>;
 
@@ -104,6 +104,42 @@ describe('TranscodedStream', () => {
     await pollUntil(async () => { try { process.kill(pid, 0); return true; } catch { return false; } }, (alive) => !alive, 5000, 'the worker gone');
     expect(source.failed).toBeUndefined();
   });
+
+  it('goes on without rungs, the source untouched, when the worker cannot run', async () => {
+    const source = new SourceSession();
+    const stream = new TranscodedStream(source, { ladder: parseLadder('240p:300k'), maxLagMs: 2000, ffmpegPath: join(dir, 'no-such-ffmpeg') });
+    const out: WireMessage[] = [];
+    stream.on('message', (m) => out.push(m));
+    const messages = sourceMessages().slice(0, 40);
+    for (const message of messages) source.push(message);
+    await pollUntil(async () => stream.status(), (s) => s.state === 'failed', 5000, 'the rungs given up');
+    expect(stream.status().reason).toMatch(/could not run .*no-such-ffmpeg/);
+    expect(out).toEqual(messages);
+    source.end('publisher-ended');
+  });
+
+  it('holds the source at most MAX_HOLD_MS for a worker that configures no rung, then releases it and kills the worker', async () => {
+    // A worker that starts and then says nothing.
+    const silent = join(dir, 'silent-ffmpeg');
+    writeFileSync(silent, '#!/bin/sh\nexec sleep 60\n');
+    chmodSync(silent, 0o755);
+    const source = new SourceSession();
+    const stream = new TranscodedStream(source, { ladder: parseLadder('240p:300k'), maxLagMs: 30_000, ffmpegPath: silent });
+    const out: WireMessage[] = [];
+    stream.on('message', (m) => out.push(m));
+    const messages = sourceMessages().slice(0, 40);
+    const startedMs = Date.now();
+    for (const message of messages) source.push(message);
+    const pid = stream.status().pid!;
+    expect(pid).toBeGreaterThan(0);
+    expect(out).toEqual([]);
+    await pollUntil(async () => out.length, (n) => n === messages.length, MAX_HOLD_MS + 3000, 'the held messages released');
+    expect(Date.now() - startedMs).toBeGreaterThanOrEqual(MAX_HOLD_MS - 50);
+    expect(out).toEqual(messages);
+    expect(stream.status()).toMatchObject({ state: 'failed', reason: expect.stringContaining(`within ${MAX_HOLD_MS} ms`) });
+    await pollUntil(async () => { try { process.kill(pid, 0); return true; } catch { return false; } }, (alive) => !alive, 5000, 'the silent worker gone');
+    source.end('publisher-ended');
+  }, 15_000);
 
   it('passes a source with no rung below it through untouched, with the reason', () => {
     const source = new SourceSession();
