@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multivariantPath } from '../shared/playback-path.ts';
 import { launchChromium } from './support/browser.ts';
 import { killed, publishTestSignal } from './support/ffmpeg-hls.ts';
-import { preloadHintOf, rawGet, segmentsOf } from './support/live-hls.ts';
+import { playlistAfterDiscontinuity, preloadHintOf, rawGet, segmentsOf } from './support/live-hls.ts';
 import { readMetric } from './support/metrics.ts';
 import { watchStreamFor } from './support/pages.ts';
 import { pollUntil } from './support/poll.ts';
@@ -246,10 +246,24 @@ describe('per-stream choice and the worker budget', () => {
     await killed(bad);
   }, 40_000);
 
+  it('gives a publisher that comes back within the grace period its rungs again, after the discontinuity', async () => {
+    const before = (await status(STREAM)).body;
+    const rung = (await variants(STREAM)).find((v) => v.resolution === '854x480')!;
+    const lastBefore = segmentsOf(await text(rung.uri)).at(-1)!;
+    await killed(publishers[0]!);
+    publish(STREAM, '1280x720');
+    const after = await pollUntil(() => status(STREAM).then((s) => s.body), (s) => s.state === 'running' && s.pid !== before.pid, 20_000, 'a worker for the new session');
+    expect(after.restarts).toBe(0);
+    const playlist = await playlistAfterDiscontinuity(rung.uri, lastBefore);
+    expect(segmentTable(playlist).size).toBeGreaterThan(0);
+    // The old session's worker went with it.
+    expect(() => process.kill(before.pid!, 0)).toThrow();
+  }, 40_000);
+
   it('ends the worker with its stream: no ffmpeg is left behind', async () => {
     const { body } = await status(STREAM);
     const pid = body.pid!;
-    await killed(publishers[0]!);
+    await killed(publishers.find((p) => p.exitCode === null && p.signalCode === null)!);
     await pollUntil(async () => {
       try {
         process.kill(pid, 0);

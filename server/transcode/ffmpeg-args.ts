@@ -17,7 +17,7 @@ export function transcodeArgs(rungs: readonly Rung[]): string[] {
   const labels = rungs.map((_, i) => `s${i}`);
   const split = rungs.length === 1 ? `[0:v]null[s0]` : `[0:v]split=${rungs.length}${labels.map((l) => `[${l}]`).join('')}`;
   const scales = rungs.map((rung, i) => `[s${i}]scale=${rung.width}:${rung.height}:flags=bilinear,setsar=1,format=yuv420p[o${i}]`);
-  const args = ['-hide_banner', '-loglevel', 'warning', '-threads', '1', '-probesize', '32', '-analyzeduration', '0', '-f', 'flv', '-i', 'pipe:0'];
+  const args = ['-hide_banner', '-loglevel', 'error', '-threads', '1', '-probesize', '32', '-analyzeduration', '0', '-f', 'flv', '-i', 'pipe:0'];
   args.push('-an', '-sn', '-dn', '-filter_complex', [split, ...scales].join(';'));
   rungs.forEach((rung, i) => {
     const kbps = `${Math.round(rung.bitrate / 1000)}k`;
