@@ -20,9 +20,9 @@ export const TRANSCODE_DEFAULTS: TranscodeConfig = { ladder: [], maxStreams: 2, 
 export class Transcoder {
   #config: TranscodeConfig;
   #ffmpegPath: string;
-  /** The latest stream of each name: its status stays readable until the next publish of the name. */
+  /** Transcoded streams live now, by name. */
   #streams = new Map<string, TranscodedStream>();
-  /** Streams refused for capacity, by name, with why. */
+  /** Streams live now that were refused for capacity, by name, with why. */
   #refused = new Map<string, TranscodeStatus>();
   #refusedTotal = 0;
   #restartsEnded = 0;
@@ -50,23 +50,29 @@ export class Transcoder {
         return published;
       }
     }
-    this.#forget(name);
     if (ladder.length === 0) return published;
     const busy = [...this.#streams.values()].filter((s) => s.state === 'starting' || s.state === 'running' || s.state === 'restarting').length;
     if (busy >= this.#config.maxStreams) {
       const reason = `the server is transcoding ${busy} streams, its limit (TRANSCODE_MAX_STREAMS=${this.#config.maxStreams}): published with the source rendition alone`;
       this.#refusedTotal++;
-      this.#refused.set(name, { stream: name, state: 'refused', reason, restarts: 0, rungs: [] });
+      const refused: TranscodeStatus = { stream: name, state: 'refused', reason, restarts: 0, rungs: [] };
+      this.#refused.set(name, refused);
+      published.on('end', () => {
+        if (this.#refused.get(name) === refused) this.#refused.delete(name);
+      });
       log('warn', 'transcode.refused', { stream: name, path: fieldPath, reason });
       return published;
     }
     const stream = new TranscodedStream(published, { ladder, maxLagMs: this.#config.maxLagMs, ffmpegPath: this.#ffmpegPath });
     this.#streams.set(name, stream);
-    stream.on('end', () => (this.#restartsEnded += stream.status().restarts));
+    stream.on('end', () => {
+      this.#restartsEnded += stream.status().restarts;
+      if (this.#streams.get(name) === stream) this.#streams.delete(name);
+    });
     return stream;
   }
 
-  /** The transcoding status of the latest publish of `name`; undefined when it was not transcoded or refused. */
+  /** The transcoding status of the live stream `name`; undefined when it is not live, or not a field encoder's with a ladder. */
   status(name: string): TranscodeStatus | undefined {
     return this.#refused.get(name) ?? this.#streams.get(name)?.status();
   }
@@ -83,7 +89,7 @@ export class Transcoder {
   /** Workers restarted since start (after one died or fell behind). */
   get restartsTotal(): number {
     let total = this.#restartsEnded;
-    for (const stream of this.#streams.values()) if (stream.state !== 'ended') total += stream.status().restarts;
+    for (const stream of this.#streams.values()) total += stream.status().restarts;
     return total;
   }
 
@@ -92,12 +98,5 @@ export class Transcoder {
     if (this.#closed) return;
     this.#closed = true;
     for (const stream of this.#streams.values()) stream.close();
-  }
-
-  #forget(name: string): void {
-    this.#refused.delete(name);
-    const previous = this.#streams.get(name);
-    if (!previous) return;
-    if (previous.state === 'ended') this.#streams.delete(name);
   }
 }
