@@ -1,11 +1,15 @@
 // The browser broadcaster reconnects by itself after a network drop (its router's link down, then up, in network
-// namespaces the test makes), the stream goes on after a discontinuity, and a Chromium viewer keeps playing.
+// namespaces the test makes), the stream goes on after a discontinuity, and a Chromium viewer keeps playing; Stop
+// pressed while it reconnects ends the stream as soon as the server can be reached.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { requireNetworkTools, runInNetworkNamespace } from './support/netns-runner.ts';
-import type { ReconnectResult } from './support/reconnect-netns.ts';
+import type { ReconnectResult, StopResult } from './support/reconnect-netns.ts';
+import { eventsBetween, stallLengths } from './support/reconnect-viewer.ts';
 import { NAMESPACE_LINE } from './support/uplink-netns.ts';
 
 const DRIVER_TIMEOUT_MS = 150_000;
+/** From the link coming back to the stream ended: the page's next DELETE attempt (one a second) and the playlist poll. */
+const STOPPED_WITHIN_MS = 5_000;
 
 beforeAll(() => requireNetworkTools(['unshare', 'nsenter', 'ip']));
 
@@ -17,7 +21,7 @@ describe('a browser broadcaster whose network drops', () => {
       timeoutMs: DRIVER_TIMEOUT_MS,
       namespaceLine: NAMESPACE_LINE,
     });
-    const stalls = result.viewer.log.stalls.map((s) => (s.endMs === undefined ? null : Math.round(s.endMs - s.startMs)));
+    const stalls = stallLengths(result.viewer.log);
     console.log(`broadcaster reconnect: noticed the drop after ${result.noticedAfterMs} ms, live again ${result.reconnectedAfterMs} ms after the link came back; viewer stalls ${JSON.stringify(stalls)} ms`);
     expect(result.linksBefore).toEqual(['lo']);
     // The page stayed live: its stats said reconnecting meanwhile, and it reconnected once.
@@ -36,7 +40,35 @@ describe('a browser broadcaster whose network drops', () => {
     expect(result.viewer.state).toBe('playing');
     expect(result.viewer.currentTime).toBeGreaterThanOrEqual(result.viewer.atReconnect + 4);
     expect(result.viewer.log.states.filter((state) => state !== 'playing')).toEqual([]);
-    expect(result.viewer.log.navigations).toBe(0);
-    expect(stalls.every((ms) => ms !== null)).toBe(true);
+    // Same documents throughout: a reload would make new ones.
+    expect(result.viewer.log.timeOrigin).toBe(result.viewer.timeOriginBefore);
+    expect(result.broadcaster.log.timeOrigin).toBe(result.broadcaster.timeOriginBefore);
+    const last = result.viewer.log.stalls.at(-1);
+    expect(stalls.every((ms) => ms !== null), `the viewer around its last stall:\n${last ? eventsBetween(result.viewer.log, last.startMs - 3_000, last.startMs + 30_000) : ''}`).toBe(true);
+  }, DRIVER_TIMEOUT_MS + 10_000);
+
+  it('ends the stream when Stop is pressed while reconnecting: as soon as the server can be reached again, not after the grace period', async () => {
+    const result = await runInNetworkNamespace<StopResult>({
+      driver: 'e2e/support/reconnect-netns-driver.ts',
+      args: ['stop'],
+      name: 'reconnect-stop',
+      timeoutMs: DRIVER_TIMEOUT_MS,
+      namespaceLine: NAMESPACE_LINE,
+    });
+    console.log(`broadcaster stop while reconnecting: page idle ${result.idleAfterMs} ms after Stop; stream ended ${result.endedAfterLinkUpMs} ms after the link came back, ${result.endedAfterGraceBeganMs} ms into a ${result.graceMs} ms grace period\n${result.requests.join('\n')}\n${result.serverLog.filter((line) => line.includes('publish.')).join('\n')}`);
+    // The page stops at once, whatever the network does.
+    expect(result.idleAfterMs).toBeLessThan(2_000);
+    // Nothing could reach the server while the link was down; once it is back, the page's DELETE (tried again each
+    // second) ends the stream that waited for it.
+    expect(result.endedWhileDown).toBe(false);
+    expect(result.endedAfterLinkUpMs).toBeLessThan(STOPPED_WITHIN_MS);
+    expect(result.endedAfterGraceBeganMs).toBeLessThan(result.graceMs / 2);
+    expect(result.playlist).toContain('#EXT-X-ENDLIST');
+    const log = result.serverLog.join('\n');
+    expect(log).toMatch(/publish\.grace stream=comeback reason=(disconnected|idle-timeout)/);
+    // The DELETE ended the stream waiting in its grace period, or, when an offer the page had sent before Stop got
+    // through first and continued the stream, the session that offer made.
+    expect(log).toMatch(/publish\.abandoned stream=comeback[\s\S]*publish\.grace-ended stream=comeback reason=stopped|publish\.resumed stream=comeback[\s\S]*publish\.ended stream=comeback .*reason=stopped/);
+    expect(log).not.toMatch(/publish\.grace-expired/);
   }, DRIVER_TIMEOUT_MS + 10_000);
 });

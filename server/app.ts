@@ -30,7 +30,7 @@ import { admitSrtPublisher, Ingest, registerIngestRoutes, RtmpServer, SrtServer 
 import { log } from './log.ts';
 import { createMetrics, type MetricSources } from './metrics.ts';
 import { Origin, registerOriginRoutes } from './origin/index.ts';
-import { ReconnectGrace } from './packager/index.ts';
+import { packageIngest, ReconnectGrace } from './packager/index.ts';
 import { Tracker, TRACKER_PATH } from './tracker/index.ts';
 import { registerTranscodeRoutes, Transcoder } from './transcode/index.ts';
 import { logUnhandledError } from './unhandled-error.ts';
@@ -184,10 +184,7 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
   });
   // Field encoders' single renditions get the origin's ladder on the way to the packager.
   const transcoder = new Transcoder(config.transcode);
-  ingest.on('stream', (published, fieldPath) => {
-    const packager = grace.package(transcoder.wrap(published, fieldPath));
-    if (packager) origin.attach(published.streamName, packager);
-  });
+  packageIngest(ingest, grace, (name, packager) => origin.attach(name, packager), (published, fieldPath) => transcoder.wrap(published, fieldPath));
   registerTranscodeRoutes(router, transcoder);
   const publishAuthorizer = new PublishAuthorizer(config.access.publish);
   if (publishAuthorizer.open) {

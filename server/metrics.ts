@@ -26,26 +26,23 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
     if (!read) return;
     new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
   };
+  // A stage keeps its own count, which only grows: a counter set to it at each scrape.
+  const counter = (name: string, help: string, read: (() => number) | undefined): void => {
+    if (!read) return;
+    new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
+  };
   gauge('swarmcast_live_streams', 'Publish sessions currently live.', sources.liveStreams);
-  gauge('swarmcast_publishes_total', 'Publish sessions admitted since start.', sources.publishesTotal);
-  gauge('swarmcast_publishers_dropped_total', 'Publishers dropped for protocol errors or timeouts.', sources.publishersDroppedTotal);
+  counter('swarmcast_publishes_total', 'Publish sessions admitted since start.', sources.publishesTotal);
+  counter('swarmcast_publishers_dropped_total', 'Publishers dropped for protocol errors or timeouts.', sources.publishersDroppedTotal);
   gauge('swarmcast_ingest_bytes', 'Bytes received from the publishers live now.', sources.ingestBytes);
   gauge('swarmcast_edge_tracker_connections', "Viewers' tracker WebSockets this edge relays to its origin.", sources.trackerRelayConnections);
-  const readTargetDurationRaises = sources.targetDurationRaises;
-  if (readTargetDurationRaises) {
-    new Counter({
-      name: 'swarmcast_target_duration_raises_total',
-      help: 'Times a published EXT-X-TARGETDURATION was raised by a segment longer than every one before (an encoder whose GOP grew).',
-      registers: [registry],
-      // The origin keeps the count; a counter set to it at each scrape (it only grows).
-      collect() {
-        this.reset();
-        this.inc(readTargetDurationRaises());
-      },
-    });
-  }
-  gauge('swarmcast_transcode_restarts_total', 'Transcoding workers restarted after one died or fell behind real time.', sources.transcodeRestarts);
-  gauge('swarmcast_transcode_refused_total', 'Streams published without a ladder because transcoding was at its limit (TRANSCODE_MAX_STREAMS).', sources.transcodeRefused);
+  counter(
+    'swarmcast_target_duration_raises_total',
+    'Times a published EXT-X-TARGETDURATION was raised by a segment longer than every one before (an encoder whose GOP grew).',
+    sources.targetDurationRaises,
+  );
+  counter('swarmcast_transcode_restarts_total', 'Transcoding workers restarted after one died or fell behind real time.', sources.transcodeRestarts);
+  counter('swarmcast_transcode_refused_total', 'Streams published without a ladder because transcoding was at its limit (TRANSCODE_MAX_STREAMS).', sources.transcodeRefused);
   const readWorkers = sources.transcodeWorkers;
   if (readWorkers) {
     new Gauge({

@@ -26,6 +26,9 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 1000;
  * a reconnect; a blip shorter than this recovers by itself.
  */
 const DISCONNECTED_LOSS_MS = 3000;
+/** stopLost(): how long one DELETE may take, and how often it is tried while the server cannot be reached. */
+const STOP_ATTEMPT_TIMEOUT_MS = 3000;
+const STOP_RETRY_MS = 1000;
 /** What an SDP without `a=max-message-size` allows (RFC 8841). */
 const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
 
@@ -63,7 +66,7 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
       if (!offer) throw new BroadcastError('connection-failed', 'The browser could not prepare a connection (no SDP offer).', streamName);
       const url = new URL(`/api/publish/${encodeURIComponent(streamName)}`, options.baseUrl ?? location.origin);
       if (options.replaces !== undefined) url.searchParams.set('replaces', options.replaces);
-      const answer = await postOffer(url, offer, streamName, authorizationOf(options.publishKey));
+      const answer = await postOffer(url, offer, streamName, authorizationOf(options.publishKey), options.signal);
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
       const unreachable = (): BroadcastError =>
         iceFailure({ streamName, firefox: /\bFirefox\//.test(navigator.userAgent), serverAddresses: candidateAddresses(answer.sdp) });
@@ -168,6 +171,26 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     }
   }
 
+  async stopLost(withinMs: number): Promise<void> {
+    const location = this.#location;
+    if (!this.#lost || !location) return;
+    const deadline = performance.now() + withinMs;
+    let lastError: unknown;
+    for (let startedAt = performance.now(); startedAt < deadline; startedAt = performance.now()) {
+      try {
+        // Any answer will do: the server ended the stream, or it had no such session left to end. Not `keepalive`:
+        // Chromium does not give up such a request when it is aborted, and a retry then waits on its connection.
+        await fetch(location, { method: 'DELETE', headers: this.#authorization, signal: AbortSignal.timeout(Math.min(STOP_ATTEMPT_TIMEOUT_MS, deadline - startedAt)) });
+        return;
+      } catch (err) {
+        lastError = err;
+      }
+      const waitMs = Math.min(startedAt + STOP_RETRY_MS, deadline) - performance.now();
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+    console.warn(`swarmcast: could not DELETE ${location}; the server ends the stream after its grace period:`, lastError);
+  }
+
   /** A receipt goes to the session; anything else the server may send later is not for this publisher, and is ignored. */
   #onServerMessage(data: unknown): void {
     if (this.#closed || !(data instanceof ArrayBuffer)) return;
@@ -197,10 +220,10 @@ interface Answer {
 const authorizationOf = (publishKey: string | undefined): Record<string, string> =>
   publishKey ? { Authorization: `Bearer ${publishKey}` } : {};
 
-async function postOffer(url: URL, offer: string, streamName: string, authorization: Record<string, string>): Promise<Answer> {
+async function postOffer(url: URL, offer: string, streamName: string, authorization: Record<string, string>, signal: AbortSignal | undefined): Promise<Answer> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...authorization }, body: offer });
+    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...authorization }, body: offer, ...(signal && { signal }) });
   } catch (err) {
     throw new BroadcastError('server-unreachable', `Swarmcast's server can't be reached at ${url.origin}. Check your connection and try again.`, streamName, { cause: err });
   }

@@ -168,6 +168,11 @@ const QUEUE_DRAIN_TIMEOUT_MS = 1000;
 /** Backoff between reconnection attempts: the first wait, doubled after each failed attempt up to the last. */
 const RECONNECT_FIRST_DELAY_MS = 250;
 const RECONNECT_MAX_DELAY_MS = 2000;
+/**
+ * How long a broadcast that ends while reconnecting keeps trying to stop its lost session (the server unreachable):
+ * longer than the server's grace period (10 s unless configured), so the stream ends as soon as the network is back.
+ */
+const STOP_LOST_WITHIN_MS = 60_000;
 /** Refusals a reconnection attempt waits out: the network is still down, or the server has not let go of the lost session. */
 const RECONNECT_RETRYABLE = new Set<BroadcastError['code']>(['connection-failed', 'server-unreachable', 'stream-taken', 'rate-limited']);
 
@@ -194,6 +199,10 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #trackIds: number[] = [];
   #reconnecting = false;
   #reconnects = 0;
+  /** While reconnecting: the transport whose connection was lost, whose session the server keeps the stream for. */
+  #lost: PublishTransport | undefined;
+  /** While reconnecting: aborted when the session ends, which cancels the attempt under way and the wait for the next. */
+  #reconnectAbort: AbortController | undefined;
   /** After a reconnect, encoded output of frames up to this timestamp (captured before the break) is not sent. */
   #staleUntilUs = Number.NEGATIVE_INFINITY;
   #scheduler: PacedScheduler | undefined;
@@ -536,19 +545,24 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     this.#scheduler = undefined;
     this.#transport = undefined;
     this.#staleUntilUs = this.#lastVideoUs;
+    this.#lost = lost;
     void lost.close();
     this.emit('connection', 'reconnecting');
     const deadline = performance.now() + config.reconnectTimeoutMs;
     let delayMs = RECONNECT_FIRST_DELAY_MS;
+    const abort = new AbortController();
+    this.#reconnectAbort = abort;
     let lastError: BroadcastError | undefined;
     while (!this.#ending) {
       try {
-        const transport = await this.#options.connect(streamName, { trackIds: this.#trackIds, replaces: lost.sessionId });
+        const transport = await this.#options.connect(streamName, { trackIds: this.#trackIds, replaces: lost.sessionId, signal: abort.signal });
         if (this.#ending) {
           await transport.close();
           return;
         }
         this.#reconnecting = false;
+        this.#lost = undefined;
+        this.#reconnectAbort = undefined;
         this.#reconnects++;
         console.info(`swarmcast: "${streamName}" reconnected`);
         this.#attach(transport);
@@ -560,7 +574,17 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
         lastError = error;
       }
       if (performance.now() + delayMs > deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        abort.signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      });
       delayMs = Math.min(RECONNECT_MAX_DELAY_MS, delayMs * 2);
     }
     if (this.#ending) return;
@@ -756,6 +780,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   /** The one way a session ends; the first call decides whether `end` is sent. */
   #end(sendEnd: boolean): Promise<void> {
     this.#ending = true;
+    this.#reconnectAbort?.abort();
     this.#sized(undefined);
     this.#closing ??= this.#release(sendEnd);
     return this.#closing;
@@ -781,6 +806,9 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     closeAll(this.#rungs);
     for (const tally of this.#tallies.values()) tally.window.idle();
     this.#audio?.close();
+    // A broadcast that ends while reconnecting ends its stream too, as a Stop while connected does (the DELETE), rather
+    // than leaving viewers on a stream the server keeps for a publisher who is not coming back.
+    if (this.#lost) void this.#lost.stopLost?.(STOP_LOST_WITHIN_MS);
     await this.#transport?.close();
     this.#window.idle();
     this.#settled();

@@ -36,8 +36,14 @@ export interface PublishTransport extends Pick<TypedEmitter<TransportEvents>, 'o
   readonly tracks: ReadonlyMap<number, PublishChannel>;
   /** The current round-trip time of the connection's selected candidate pair, ms; null when not known. */
   roundTripTimeMs(): Promise<number | null>;
-  /** Ends the session and releases the connection; idempotent. */
+  /** Ends the session and releases the connection; idempotent. A lost connection's session is left to the server's grace period. */
   close(): Promise<void>;
+  /**
+   * After the connection was lost and close()d: stops that session on the server after all (the broadcast ends while
+   * reconnecting), so its stream ends at once instead of waiting out the grace period; tried again while the server
+   * cannot be reached, for at most `withinMs`.
+   */
+  stopLost?(withinMs: number): Promise<void>;
 }
 
 /** When the broadcaster sheds video rungs (see SendPriority): bytes queued on all channels together. */
@@ -51,6 +57,8 @@ export interface TransportOptions {
   trackIds: readonly number[];
   /** The id of this publisher's session that the connection lost, when reconnecting: the server ends it as dropped. */
   replaces?: string | undefined;
+  /** Aborts a reconnection attempt when the broadcast ends meanwhile: an offer not sent yet is never sent. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Connects a publish session for a stream name. */

@@ -11,6 +11,13 @@ export type PublishEndReason =
   | 'protocol-error'
   | 'server-closing';
 
+/**
+ * Ends that leave the publisher a way back, its stream waiting in the reconnect grace (server/packager/reconnect-grace.ts)
+ * and its lost session still stoppable (Ingest.stop): the connection was lost or went silent. A publisher that says it
+ * stops (DELETE, its `end` message, RTMP deleteStream), a server closing, or one refused for its media ends the stream now.
+ */
+export const CONNECTION_LOST: ReadonlySet<PublishEndReason> = new Set(['disconnected', 'idle-timeout']);
+
 export type PublishedStreamEvents = {
   /** A validated wire message, in the order sent. The publisher's `end` message arrives as the `end` event instead. */
   message: [Exclude<WireMessage, EndMessage>];

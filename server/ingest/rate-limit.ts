@@ -20,12 +20,6 @@ export class PublishRateLimit {
     return allowed;
   }
 
-  /** Whether a request from `key` would be within the limit now, recording nothing. */
-  wouldAllow(key: string, nowMs = Date.now()): boolean {
-    const since = nowMs - this.#windowMs;
-    return (this.#hits.get(key) ?? []).filter((t) => t > since).length < this.#max;
-  }
-
   #prune(since: number): void {
     for (const [key, hits] of this.#hits) {
       if (!hits.some((t) => t > since)) this.#hits.delete(key);

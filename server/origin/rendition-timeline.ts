@@ -327,8 +327,13 @@ export class RenditionTimeline {
         complete: segment.complete,
         parts: segment.parts.map(({ partIndex, durationUs, independent, gap }) => ({ partIndex, durationUs, independent, gap })),
       };
-      const key = this.#keys?.heldFor(segment.msn);
-      if (key) snapshot.key = { period: key.period, iv: ivAttribute(key) };
+      if (this.#keys) {
+        // Read only: every listed segment's key was made when its first part was encrypted, and is forgotten only once
+        // no listed segment uses it. One missing is a bug, never a reason to list the segment as clear.
+        const key = this.#keys.heldFor(segment.msn);
+        if (!key) throw new OriginError('bad-media', this.streamName, `rendition ${this.rendition}: segment ${segment.msn} is listed but its key period's key is gone`);
+        snapshot.key = { period: key.period, iv: ivAttribute(key) };
+      }
       if (segment.discontinuity) snapshot.discontinuity = true;
       return snapshot;
     });

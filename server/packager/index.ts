@@ -2,4 +2,4 @@
 export { StreamPackager } from './stream-packager.ts';
 export { PackagerError } from './errors.ts';
 export type { RenditionInit, PartChunk, Part, SegmentInfo, PackagerEvents } from './types.ts';
-export { ReconnectGrace } from './reconnect-grace.ts';
+export { packageIngest, ReconnectGrace } from './reconnect-grace.ts';

@@ -1,6 +1,6 @@
 // Keeps a stream's packager across its publisher's reconnects: a publish session that drops leaves its stream live for
 // a grace period, and the next session on the same name within it continues the stream instead of starting another.
-import type { PublishedStream, PublishEndReason } from '../ingest/index.ts';
+import { CONNECTION_LOST, type FieldPath, type Ingest, type PublishedStream, type PublishEndReason } from '../ingest/index.ts';
 import { log } from '../log.ts';
 import { StreamPackager } from './stream-packager.ts';
 
@@ -10,12 +10,6 @@ export interface ReconnectGraceOptions {
   partTargetUs: number;
   segmentTargetUs: number;
 }
-
-/**
- * Ends that leave the publisher a way back: the connection was lost or went silent. A publisher that says it stops
- * (DELETE, its `end` message, RTMP deleteStream), a server closing, or one refused for its media ends the stream now.
- */
-const DROPS: ReadonlySet<PublishEndReason> = new Set(['disconnected', 'idle-timeout']);
 
 export class ReconnectGrace {
   #options: ReconnectGraceOptions;
@@ -61,6 +55,16 @@ export class ReconnectGrace {
     return waiting?.packager === packager ? undefined : packager;
   }
 
+  /** The publisher that dropped says it stops after all (a Stop pressed while it was reconnecting): its stream ends now. */
+  abandon(name: string): void {
+    const stream = this.#streams.get(name);
+    if (!stream?.graceTimer) return;
+    clearTimeout(stream.graceTimer);
+    stream.graceTimer = undefined;
+    log('info', 'publish.grace-ended', { stream: name, reason: 'stopped' });
+    stream.packager.end();
+  }
+
   /** Ends every stream waiting for its publisher. Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -77,7 +81,7 @@ export class ReconnectGrace {
   #ended(name: string, packager: StreamPackager, reason: PublishEndReason): void {
     const stream = this.#streams.get(name);
     if (stream?.packager !== packager) return;
-    if (this.#closed || this.#options.graceMs <= 0 || !DROPS.has(reason)) {
+    if (this.#closed || this.#options.graceMs <= 0 || !CONNECTION_LOST.has(reason)) {
       packager.end();
       return;
     }
@@ -90,4 +94,22 @@ export class ReconnectGrace {
     stream.graceTimer.unref();
     log('info', 'publish.grace', { stream: name, reason, graceMs: this.#options.graceMs });
   }
+}
+
+/**
+ * The server's wiring of its ingest to the grace: each admitted stream packaged (as `through` hands it on: the origin's
+ * transcoding adds rungs to a field encoder's), a new packager handed to `serve` (a continued one is served already),
+ * and a stream its publisher abandoned (Stop while reconnecting) ended now.
+ */
+export function packageIngest(
+  ingest: Ingest,
+  grace: ReconnectGrace,
+  serve: (name: string, packager: StreamPackager) => void,
+  through: (published: PublishedStream, fieldPath: FieldPath | undefined) => PublishedStream = (published) => published,
+): void {
+  ingest.on('stream', (published, fieldPath) => {
+    const packager = grace.package(through(published, fieldPath));
+    if (packager) serve(published.streamName, packager);
+  });
+  ingest.on('abandoned', (name) => grace.abandon(name));
 }

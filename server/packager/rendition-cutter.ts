@@ -119,6 +119,8 @@ export class RenditionCutter {
   #lastVideoUs = Number.NEGATIVE_INFINITY;
   /** End of the last part emitted, µs since the origin: how far the rendition's playlist reaches. */
   #partsEndUs = 0;
+  /** End of the last frame written, in ticks. */
+  #writtenEndTicks: number | undefined;
   /**
    * Set while the rendition is paused (see coverUntil): the end of the GAP parts emitted so far, in ticks. Cleared by
    * the keyframe that resumes it.
@@ -172,6 +174,27 @@ export class RenditionCutter {
     this.#emitGapParts(this.#segment, from, to);
     this.#closeSegment(to);
     this.#gapEndTicks = to;
+  }
+
+  /**
+   * After end(): brings a rendition that ended a media sequence number behind another (see StreamPackager's
+   * interrupt) level with it, with GAP segments from its own end to `endUs`, the other's, shared out evenly. Each is
+   * at least a frame long, past `endUs` if need be (this rendition's media may reach later than the other's): every
+   * rendition goes on from the same number, so none may stay behind.
+   */
+  padTo(msn: number, endUs: number): void {
+    if (!this.#started || this.#segment || msn <= this.#nextMsn) return;
+    const from = this.#gapEndTicks ?? this.#usToTicks(this.#partsEndUs);
+    const count = msn - this.#nextMsn;
+    const frameTicks = this.#lastIntervalTicks > 0 ? this.#lastIntervalTicks : this.#usToTicks(FALLBACK_FRAME_US);
+    const to = Math.max(this.#usToTicks(endUs), from + count * frameTicks);
+    for (let i = 0; i < count; i++) {
+      const start = from + Math.round(((to - from) * i) / count);
+      const end = from + Math.round(((to - from) * (i + 1)) / count);
+      this.#segment = this.#newSegment(this.#ticksToUs(start), start);
+      this.#emitGapParts(this.#segment, start, end);
+      this.#closeSegment(end);
+    }
   }
 
   /** End of the last part emitted, µs since the stream's time origin. */
@@ -383,6 +406,44 @@ export class RenditionCutter {
     this.#audio.push(sample);
   }
 
+  /**
+   * end() for a publisher that dropped: its last video frames may have come without the audio that plays with them,
+   * which it never sent. A muxed buffer ends where the shorter track ends, so a player would buffer nothing of those
+   * frames; a short segment made only of them (the keyframe at a boundary, then the drop) leaves its buffer ending in
+   * the segment before, and hls.js then asks for nothing after the discontinuity (it looks for the segment after the one
+   * its buffer ends in, already loaded) until it reloads the level, 10-20 s later. So frames starting at or after the
+   * end of the audio are dropped, with a segment that would hold nothing else.
+   */
+  interrupt(): void {
+    const audioEndUs = this.#audioEndUs;
+    if (this.#options.audioTimescale === undefined || !Number.isFinite(audioEndUs) || this.#gapEndTicks !== undefined) {
+      this.end();
+      return;
+    }
+    this.#videoQueue = this.#videoQueue.filter((frame) => frame.timeUs < audioEndUs);
+    this.#drainVideo(true);
+    const pending = this.#pending;
+    if (!pending || pending.timeUs < audioEndUs) {
+      this.end();
+      return;
+    }
+    this.#pending = undefined;
+    const writtenEnd = this.#writtenEndTicks;
+    // An open part with frames written ends where they end; one without any (closePart leaves it) is dropped.
+    if (writtenEnd !== undefined) this.#closePart(writtenEnd);
+    this.#part = undefined;
+    const segment = this.#segment;
+    if (!segment) return;
+    if (segment.partCount === 0) {
+      // Nothing of it was sent: its number is the next segment's, and a continuation's discontinuity is still due.
+      this.#segment = undefined;
+      this.#nextMsn = segment.msn;
+      this.#discontinuityDue = segment.discontinuity;
+      return;
+    }
+    this.#closeSegment(writtenEnd ?? segment.startTicks);
+  }
+
   /** Writes the pending frame, the open part (with all remaining audio) and closes the segment. */
   end(): void {
     this.#drainVideo(true);
@@ -487,6 +548,7 @@ export class RenditionCutter {
       });
     }
     const data = fragment(++this.#sequenceNumber, runs);
+    this.#writtenEndTicks = frame.decodeTime + duration;
     this.#sink.chunk({
       rendition: this.#options.init.rendition,
       msn: segment.msn,

@@ -46,8 +46,8 @@ const PAUSE_AFTER_PARTS = 3;
 interface Continuation {
   /** The end of the previous sessions' media, µs on the stream's timeline. */
   startUs: number;
-  /** Each rendition's next media sequence number. */
-  nextMsn: Map<string, number>;
+  /** The media sequence number every rendition goes on from. */
+  nextMsn: number;
   firstSequenceNumber: number;
 }
 
@@ -126,7 +126,7 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
   end(): void {
     if (this.#ended || this.#closed) return;
     this.#ended = true;
-    this.#flush();
+    this.#flush(false);
     this.emit('end');
   }
 
@@ -137,7 +137,21 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
   interrupt(): void {
     if (this.#ended || this.#closed || this.#interrupted) return;
     this.#interrupted = true;
-    this.#flush();
+    this.#flush(true);
+    this.#level();
+  }
+
+  /**
+   * A publisher that drops while its renditions straddle a segment boundary (one cut the segment at the boundary's
+   * keyframe, another had not received that keyframe yet) leaves them a media sequence number apart: those behind get
+   * GAP segments up to the end of the one ahead, so that every rendition goes on from the same number after the
+   * discontinuity.
+   */
+  #level(): void {
+    const cutters = [...this.#cutters.values(), ...this.#absent.values()];
+    const ahead = cutters.reduce<RenditionCutter | undefined>((best, c) => (!best || c.nextMsn > best.nextMsn ? c : best), undefined);
+    if (!ahead) return;
+    for (const cutter of cutters) cutter.padTo(ahead.nextMsn, ahead.partsEndUs);
   }
 
   /**
@@ -152,16 +166,14 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
       const track = this.#tracks.get(trackId);
       if (track?.kind === 'video') cutters.set(track.rendition, cutter);
     }
-    // A session that sent no media keeps the previous one's ends. Each rendition goes on from its own next media
-    // sequence number: they are the same unless the publisher dropped just as one rendition crossed a segment boundary
-    // the others had not reached yet.
+    // A session that sent no media keeps the previous one's ends. Every rendition goes on from one media sequence
+    // number, the highest next one (interrupt() brought the others level with GAP segments), so that their playlists
+    // stay aligned for rendition reports and ABR switches.
     const previous = this.#continuation;
-    const nextMsn = new Map(previous?.nextMsn);
-    for (const [rendition, cutter] of cutters) nextMsn.set(rendition, Math.max(nextMsn.get(rendition) ?? 0, cutter.nextMsn));
     const all = [...cutters.values()];
     this.#continuation = {
       startUs: Math.max(previous?.startUs ?? 0, ...all.map((c) => c.partsEndUs)),
-      nextMsn,
+      nextMsn: Math.max(previous?.nextMsn ?? 0, ...all.map((c) => c.nextMsn)),
       firstSequenceNumber: Math.max(previous?.firstSequenceNumber ?? 0, ...all.map((c) => c.sequenceNumber)),
     };
     this.#clock = undefined;
@@ -176,8 +188,8 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     this.#interrupted = false;
   }
 
-  /** Writes out the pending audio packet and every rendition's pending part and segment. */
-  #flush(): void {
+  /** Writes out the pending audio packet and every rendition's pending part and segment; `dropped`: see RenditionCutter.interrupt. */
+  #flush(dropped: boolean): void {
     const pending = this.#pendingAudio;
     if (pending && this.#audioTrack) {
       const sampleRate = this.#audioTrack.sampleRate;
@@ -190,7 +202,10 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
       this.#dispatchAudio({ ...pending.sample, duration });
       this.#pendingAudio = undefined;
     }
-    for (const cutter of this.#cutters.values()) cutter.end();
+    for (const cutter of this.#cutters.values()) {
+      if (dropped) cutter.interrupt();
+      else cutter.end();
+    }
     for (const cutter of this.#absent.values()) cutter.end();
   }
 
@@ -303,10 +318,9 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
       // Program date times stay the new publisher's clock: its origin is where its timestamps start.
       originWallClockMs: clock.wallClockMs - this.#offsetUs / 1000,
     };
-    const continuationOf = (rendition: string): Pick<RenditionCutterOptions, 'continuation'> =>
-      continuation
-        ? { continuation: { firstMsn: continuation.nextMsn.get(rendition) ?? Math.max(0, ...continuation.nextMsn.values()), firstSequenceNumber: continuation.firstSequenceNumber } }
-        : {};
+    const continuationOf: Pick<RenditionCutterOptions, 'continuation'> = continuation
+      ? { continuation: { firstMsn: continuation.nextMsn, firstSequenceNumber: continuation.firstSequenceNumber } }
+      : {};
     const sink = (trackId: number | undefined): RenditionSink => ({
       init: (init) => this.emit('init', init),
       chunk: (chunk) => this.emit('chunk', chunk),
@@ -324,12 +338,12 @@ export class StreamPackager extends TypedEmitter<PackagerEvents> {
     for (const video of videos) {
       const init = this.#renditionInit(video, clock.encoderGop === true);
       this.#inits.set(video.rendition, init);
-      this.#cutters.set(video.trackId, new RenditionCutter({ ...options, ...continuationOf(video.rendition), init }, sink(video.trackId)));
+      this.#cutters.set(video.trackId, new RenditionCutter({ ...options, ...continuationOf, init }, sink(video.trackId)));
     }
     if (!continuation) return;
     for (const [rendition, init] of this.#inits) {
       if (videos.some((video) => video.rendition === rendition)) continue;
-      const cutter = new RenditionCutter({ ...options, ...continuationOf(rendition), init }, sink(undefined));
+      const cutter = new RenditionCutter({ ...options, ...continuationOf, init }, sink(undefined));
       cutter.startPaused(continuation.startUs);
       this.#absent.set(rendition, cutter);
     }

@@ -6,6 +6,9 @@ import { MAX_MESSAGE_BYTES } from '../../../shared/protocol/index.ts';
 import { RtpFormatError } from './errors.ts';
 import type { RtpPacket } from './rtp-packet.ts';
 
+/** H.264's RTP clock (RFC 6184 §8.2.1): 90 kHz. */
+export const H264_CLOCK_RATE = 90_000;
+
 export interface AccessUnit {
   /** The RTP timestamp (90 kHz) its packets carry. */
   timestamp: number;

@@ -61,7 +61,7 @@ export class ReceptionStatistics {
       ssrc: this.ssrc,
       fractionLost: expectedInterval === 0 || lostInterval <= 0 ? 0 : Math.min(255, Math.floor((lostInterval * 256) / expectedInterval)),
       cumulativeLost: expected - this.#received,
-      extendedHighestSequence: extendedMax % RTP_TIMESTAMP_MOD,
+      extendedHighestSequence: extendedMax >>> 0,
       jitter: Math.floor(this.#jitter),
       lastSenderReport: report?.ntpMiddle ?? 0,
       delaySinceLastSenderReport: report ? Math.max(0, Math.floor(((nowMs - report.arrivedMs) * 65_536) / 1000)) : 0,

@@ -7,14 +7,15 @@ import { TsDemuxError, TsToWire } from '../ts/index.ts';
 import type { SrtPublisher } from './server.ts';
 
 /**
- * Admits `publisher` into `ingest` (throws the IngestError that refuses it: the SRT server turns it into a rejection
- * code) and feeds its transport stream through the demuxer until either side ends. A publisher that sends nothing for
- * `idleTimeoutMs` is ended as `idle-timeout`, as an RTMP one is.
+ * Admits `publisher`, vetted when its handshake was answered, into `ingest` once its connection is open (throws the
+ * IngestError that refuses it: the SRT server then closes the connection) and feeds its transport stream through the
+ * demuxer until either side ends. A publisher that sends nothing for `idleTimeoutMs` is ended as `idle-timeout`, as
+ * an RTMP one is.
  */
 export function admitSrtPublisher(publisher: SrtPublisher, ingest: Pick<Ingest, 'admit'>, idleTimeoutMs: number): void {
   const session = new PushedStream('srt', publisher.streamName, (reason, detail) => publisher.close(reason, detail));
   const demuxer = new TsToWire({ streamName: publisher.streamName });
-  ingest.admit(session, publisher.remoteAddress, 'srt');
+  ingest.admit(session, publisher.remoteAddress, 'srt', { vetted: true });
 
   let lastDataMs = Date.now();
   const idleTimer = setInterval(() => {

@@ -75,6 +75,19 @@ describe('Ingest.admit', () => {
     ingest.close();
   });
 
+  it('counts a vetted caller against the publish rate when it is vetted, connected or not, and not again when it is admitted', () => {
+    const ingest = new Ingest({ ...INGEST_DEFAULTS, maxPublishesPerMinute: 2 }, TIMING);
+    // A caller vetted and never connected (a wrong SRT passphrase, a WHIP offer whose ICE never connects) used one.
+    ingest.vet('a', '10.0.0.1');
+    ingest.vet('b', '10.0.0.1');
+    ingest.admit(new Session('b'), '10.0.0.1', 'srt', { vetted: true });
+    expect(ingest.streamCount).toBe(1);
+    expect(codeOf(() => ingest.vet('c', '10.0.0.1'))).toBe('rate-limited');
+    expect(codeOf(() => ingest.admit(new Session('c'), '10.0.0.1', 'srt'))).toBe('rate-limited');
+    expect(codeOf(() => ingest.vet('c', '10.0.0.2'))).toBeUndefined();
+    ingest.close();
+  });
+
   it('lets a field encoder take over a field encoder\'s live stream: the old session ends as a drop before the new one is handed out', () => {
     const ingest = new Ingest({ ...INGEST_DEFAULTS, maxStreams: 1 }, TIMING);
     const order: string[] = [];

@@ -148,6 +148,8 @@ describe('Ingest admission', () => {
       err = e;
     }
     expect(err).toMatchObject({ code: 'stream-busy', status: 409 });
+    // Refused, not ended: the encoder's path closes its own connection.
+    expect(encoderEnds).toEqual([]);
     expect(streams.get('show')).toBe(browser.stream);
     expect(logLine(/publish\.taken-over/)).toBeUndefined();
 
@@ -254,6 +256,34 @@ describe('Ingest sessions', () => {
     expect(sessionId).not.toBe(first.sessionId);
     expect(ingest.streamCount).toBe(1);
     expect(streams.get('again')).not.toBe(first.stream);
+  });
+
+  it('a DELETE of the lost session while its replacement is being answered ends the replacement and abandons the stream waiting for it', async () => {
+    const { ingest, streams } = startIngest({ publishGraceMs: 60_000 });
+    const abandoned: string[] = [];
+    ingest.on('abandoned', (name) => abandoned.push(name));
+    const first = await goLive(ingest, streams, 'show');
+    const back = await offer('show');
+    // The publisher reconnects (its lost session ends as a drop) and presses Stop before the answer is back.
+    const answering = ingest.publish('show', back.offerSdp, CLIENT, first.sessionId);
+    ingest.stop('show', first.sessionId);
+    expect(abandoned).toEqual(['show']);
+    await refusal(answering);
+    expect(await first.recorded.ended).toEqual({ reason: 'disconnected', detail: 'its publisher reconnected' });
+    expect([ingest.streamCount, ingest.publishesTotal, streams.get('show')]).toEqual([0, 1, first.stream]);
+    expect(() => ingest.stop('show', first.sessionId)).toThrow(IngestError);
+  });
+
+  it('keeps the lost session stoppable when its replacement\'s answer fails', async () => {
+    const { ingest, streams } = startIngest({ publishGraceMs: 60_000 });
+    const abandoned: string[] = [];
+    ingest.on('abandoned', (name) => abandoned.push(name));
+    const first = await goLive(ingest, streams, 'show');
+    const refused = (await offer('show')).offerSdp.replace(/a=fingerprint:\S+ \S+/, 'a=fingerprint:sha-256 00:11');
+    expect((await refusal(ingest.publish('show', refused, CLIENT, first.sessionId))).code).toBe('bad-offer');
+    expect(ingest.streamCount).toBe(0);
+    ingest.stop('show', first.sessionId);
+    expect(abandoned).toEqual(['show']);
   });
 
   it('stops a session on stop() with its id, and refuses other ids with a 404 without touching the session', async () => {

@@ -5,14 +5,13 @@ import type { AudioTrackConfig, VideoTrackConfig, WireMessage } from '../../../s
 import { CodecConfigError } from '../../../shared/codecs/errors.ts';
 import { AVC_NAL_PPS, AVC_NAL_SPS, avcCFromParameterSets, avcCodecString, avcNalType, avcPictureSize } from '../../../shared/codecs/h264.ts';
 import { RtpFormatError } from '../rtp/errors.ts';
-import { avcSample, type AccessUnit } from '../rtp/h264-depacketizer.ts';
+import { avcSample, H264_CLOCK_RATE, type AccessUnit } from '../rtp/h264-depacketizer.ts';
 import { OPUS_CLOCK_RATE, opusPacketDurationUs } from '../rtp/opus.ts';
 import type { SenderReport } from '../rtp/rtcp.ts';
 import type { RtpPacket } from '../rtp/rtp-packet.ts';
 
 export const WHIP_VIDEO_TRACK_ID = 0;
 export const WHIP_AUDIO_TRACK_ID = 1;
-const H264_CLOCK_RATE = 90_000;
 /** Opus in WebRTC is always negotiated as two channels (RFC 7587 §7); mono senders still decode into them. */
 const OPUS_CHANNELS = 2;
 /**

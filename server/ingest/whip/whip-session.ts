@@ -10,7 +10,7 @@ import { IngestError } from '../errors.ts';
 import type { IngestSession, PublishEndReason, PublishedStreamEvents } from '../published-stream.ts';
 import { answerWhenGathered } from '../sdp-answer.ts';
 import { RtpFormatError } from '../rtp/errors.ts';
-import { H264Depacketizer } from '../rtp/h264-depacketizer.ts';
+import { H264_CLOCK_RATE, H264Depacketizer } from '../rtp/h264-depacketizer.ts';
 import { OPUS_CLOCK_RATE } from '../rtp/opus.ts';
 import { ReceptionStatistics } from '../rtp/reception-statistics.ts';
 import { parseSenderReports, pictureLossIndication, receiverEstimatedMaxBitrate, receiverReport } from '../rtp/rtcp.ts';
@@ -33,7 +33,6 @@ export const KEYFRAME_RETRY_MS = 500;
  * control grows its rate on reports without loss, RFC 3550's RTCP interval is about this) with a REMB of the ceiling.
  */
 export const RECEIVER_REPORT_INTERVAL_MS = 1000;
-const H264_CLOCK_RATE = 90_000;
 /** How often the reorder buffers are checked for gaps that waited long enough. */
 const REORDER_FLUSH_INTERVAL_MS = 25;
 const TIMER_INTERVAL_MS = 500;
@@ -56,7 +55,13 @@ export interface WhipSessionOptions {
   grid: SegmentGrid;
 }
 
-export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [Error] }> implements IngestSession {
+type WhipSessionEvents = PublishedStreamEvents & {
+  /** The peer connection is connected (ICE and DTLS done): the publisher can be admitted now. Emitted once. */
+  connected: [];
+  error: [Error];
+};
+
+export class WhipSession extends TypedEmitter<WhipSessionEvents> implements IngestSession {
   readonly id = randomBytes(8).toString('hex');
   readonly streamName: string;
   readonly stats = { bytesReceived: 0, keyframeRequests: 0 };
@@ -70,8 +75,11 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
   #ssrc = randomBytes(4).readUInt32BE(0);
   #lastKeyframeRequestMs = Number.NEGATIVE_INFINITY;
   #admitted = false;
-  #startedMs = Date.now();
+  /** This session's times are performance.now()'s, one monotonic clock (a wall-clock step must not fire a timeout). */
+  #startedMs = performance.now();
   #lastPacketMs: number | undefined;
+  /** Runs from creation until the peer connection is connected. */
+  #connectTimer: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #reportTimer: NodeJS.Timeout | undefined;
@@ -102,8 +110,19 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
       this.#addTrack('audio', this.#pc.addTrack(audio), offer.audio.payloadType);
     }
     this.#pc.onStateChange(this.#guard((state) => {
+      if (state === 'connected' && this.#connectTimer) {
+        clearTimeout(this.#connectTimer);
+        this.#connectTimer = undefined;
+        this.emit('connected');
+      }
       if (state === 'failed' || state === 'disconnected' || state === 'closed') this.close('disconnected', `peer connection ${state}`);
     }));
+    // Not admitted before it connects, so no one else would end a session whose publisher never does.
+    this.#connectTimer = setTimeout(
+      this.#guard(() => this.close('connect-timeout', `not connected within ${config.connectTimeoutMs} ms`)),
+      config.connectTimeoutMs,
+    );
+    this.#connectTimer.unref();
   }
 
   get closed(): boolean {
@@ -123,11 +142,11 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
     return negotiation.answer.finally(() => (this.#abortAnswer = undefined));
   }
 
-  /** The Ingest admitted the session: media now flows to its consumer, and the connect and idle timeouts run. */
+  /** The Ingest admitted the session (connected): media now flows to its consumer, and the first-media and idle timeouts run. */
   start(): void {
     if (this.#closed || this.#admitted) return;
     this.#admitted = true;
-    this.#startedMs = Date.now();
+    this.#startedMs = performance.now();
     this.#timer = setInterval(this.#guard(() => this.#checkTimeouts()), TIMER_INTERVAL_MS);
     this.#timer.unref();
     this.#flushTimer = setInterval(this.#guard(() => this.#flushReorderBuffers()), REORDER_FLUSH_INTERVAL_MS);
@@ -143,6 +162,7 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
   close(reason: PublishEndReason, detail?: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#connectTimer);
     clearInterval(this.#timer);
     clearInterval(this.#flushTimer);
     clearInterval(this.#reportTimer);
@@ -203,13 +223,14 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
     media.ssrc ??= packet.ssrc;
     if (packet.ssrc !== media.ssrc) return;
     media.statistics ??= new ReceptionStatistics(packet.ssrc, media.kind === 'video' ? H264_CLOCK_RATE : OPUS_CLOCK_RATE);
-    media.statistics.packet(packet.sequence, packet.timestamp, performance.now());
-    this.#lastPacketMs = Date.now();
-    this.#release(media, media.reorder.push(packet, this.#lastPacketMs));
+    const now = performance.now();
+    media.statistics.packet(packet.sequence, packet.timestamp, now);
+    this.#lastPacketMs = now;
+    this.#release(media, media.reorder.push(packet, now));
   }
 
   #flushReorderBuffers(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const media of this.#tracks) this.#release(media, media.reorder.flush(now));
   }
 
@@ -236,7 +257,7 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
 
   /** A PLI when a segment boundary is near or the stream can start, and (at most every KEYFRAME_RETRY_MS) after a loss. */
   #requestKeyframes(): void {
-    const now = Date.now();
+    const now = performance.now();
     const due = this.#toWire.takeKeyframeRequest();
     if (!due && !(this.#depacketizer.waitingForKeyframe && now - this.#lastKeyframeRequestMs >= KEYFRAME_RETRY_MS)) return;
     const video = this.#tracks[0]!;
@@ -264,7 +285,7 @@ export class WhipSession extends TypedEmitter<PublishedStreamEvents & { error: [
   }
 
   #checkTimeouts(): void {
-    const now = Date.now();
+    const now = performance.now();
     if (this.#lastPacketMs === undefined) {
       if (now - this.#startedMs > this.#config.connectTimeoutMs) this.close('connect-timeout', `no media within ${this.#config.connectTimeoutMs} ms`);
     } else if (now - this.#lastPacketMs > this.#config.idleTimeoutMs) {

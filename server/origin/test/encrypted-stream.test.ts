@@ -5,7 +5,11 @@ import { createDecipheriv, createHash } from 'node:crypto';
 import * as HLS from 'hls-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keyObjectName, parseObjectName } from '../../../shared/playback-path.ts';
+import { StreamKeys } from '../../access/index.ts';
+import { resolveOriginConfig } from '../config.ts';
+import { OriginError } from '../errors.ts';
 import type { PackagedStream } from '../live-stream.ts';
+import { RenditionTimeline } from '../rendition-timeline.ts';
 import { CHUNKS_PER_PART, FakePackager, PARTS_PER_SEGMENT } from './fake-packager.ts';
 import { originsPerTest, parseMedia, until } from './http-harness.ts';
 
@@ -216,5 +220,21 @@ describe('a stream not listed in ENCRYPTED_STREAMS', () => {
       expect((await get(url(`v0/${stream.epoch}-${part.msn}.${part.partIndex}.m4s`))).body.equals(Buffer.from(part.data))).toBe(true);
     }
     expect((await get(url(`v0/${keyObjectName(stream.epoch, 0)}`))).status).toBe(404);
+  });
+});
+
+describe('an encrypted rendition timeline', () => {
+  it('refuses to list a segment whose key is gone rather than list it as clear, and makes no key while listing', () => {
+    const keys = new StreamKeys('cam', ROTATION);
+    const config = resolveOriginConfig({ partTargetMs: 200, segmentTargetMs: 1_000, windowSegments: 6, keepSegments: 0 });
+    const timeline = new RenditionTimeline({ streamName: 'cam', rendition: 'v0', epoch: 'e1', config, keys });
+    timeline.setInit({ rendition: 'v0', data: new Uint8Array(8), codecs: 'avc1.64001f', width: 640, height: 360, bandwidth: 1_000_000 });
+    timeline.addPart({ rendition: 'v0', msn: 0, partIndex: 0, durationUs: 200_000, independent: true, programDateTimeMs: 0, data: new Uint8Array(100) });
+    expect(timeline.snapshot().segments[0]?.key?.period).toBe(0);
+    expect(keys.size).toBe(1);
+    keys.forgetBefore(ROTATION);
+    expect(() => timeline.snapshot()).toThrow(OriginError);
+    expect(() => timeline.snapshot()).toThrow(/rendition v0: segment 0 is listed but its key period's key is gone/);
+    expect(keys.size).toBe(0);
   });
 });

@@ -132,6 +132,17 @@ function gopMessages(seconds: number, gopS: number, encoderGop: boolean): WireMe
 
 const origins = originsPerTest();
 
+/** Pushes messages from `next` on until the first chunk at or after `untilUs` of media; returns where it stopped. */
+function pushUntil(packager: StreamPackager, messages: WireMessage[], next: number, untilUs: number): number {
+  while (next < messages.length) {
+    const message = messages[next]!;
+    if (message.type === 'chunk' && message.timestampUs - ORIGIN_US >= untilUs) break;
+    packager.push(message);
+    next++;
+  }
+  return next;
+}
+
 describe('through the real packager and the origin over HTTP', () => {
   it('an encoder keyed every 4 s on 2 s targets: 404 until the first segment closes, then every playlist says 4', async () => {
     const h = await origins.start();
@@ -143,12 +154,7 @@ describe('through the real packager and the origin over HTTP', () => {
     const messages = gopMessages(20, 4, true);
     let next = 0;
     for (let untilUs = 100_000; untilUs <= 20_000_000; untilUs += 100_000) {
-      while (next < messages.length) {
-        const message = messages[next]!;
-        if (message.type === 'chunk' && message.timestampUs - ORIGIN_US >= untilUs) break;
-        packager.push(message);
-        next++;
-      }
+      next = pushUntil(packager, messages, next, untilUs);
       const res = await fetch(url);
       statuses.push(res.status);
       const text = await res.text();
@@ -179,12 +185,7 @@ describe('through the real packager and the origin over HTTP', () => {
     const messages = gopMessages(10, 4, false);
     let next = 0;
     for (let untilUs = 500_000; untilUs <= 10_000_000; untilUs += 500_000) {
-      while (next < messages.length) {
-        const message = messages[next]!;
-        if (message.type === 'chunk' && message.timestampUs - ORIGIN_US >= untilUs) break;
-        packager.push(message);
-        next++;
-      }
+      next = pushUntil(packager, messages, next, untilUs);
       const res = await fetch(url);
       expect(res.status).toBe(200);
       const playlist = HLS.parse(await res.text());

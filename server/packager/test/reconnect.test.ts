@@ -3,10 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ChunkMessage, TrackConfigMessage, WireMessage } from '../../../shared/protocol/index.ts';
 import { TypedEmitter } from '../../../shared/events.ts';
+import { Ingest, INGEST_DEFAULTS, IngestError } from '../../ingest/index.ts';
 import { Origin } from '../../origin/index.ts';
 import { renderMediaPlaylist } from '../../origin/playlist/render-media.ts';
 import type { PublishedStreamEvents, PublishEndReason } from '../../ingest/published-stream.ts';
-import { ReconnectGrace, StreamPackager, type Part } from '../index.ts';
+import { packageIngest, ReconnectGrace, StreamPackager, type Part } from '../index.ts';
 import { readPart } from '../../../e2e/support/mp4-probe.ts';
 
 const FRAME_US = 1_000_000 / 30;
@@ -156,16 +157,113 @@ describe('a publisher that reconnects', () => {
     expect(playlist('r2')).toContain('#EXT-X-DISCONTINUITY');
     expect(after.some((p) => p.rendition === 'r2' && !p.gap)).toBe(true);
   });
+  it('drops the video a dropped publisher sent beyond its audio, with a segment holding nothing else, so a muxed buffer reaches the last segment', () => {
+    const { packager, parts, playlist } = served();
+    // The keyframe at 2 s (and a frame after it) arrived; the audio stopped at 1.94 s.
+    const dropped = session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 2.04 }).filter(
+      (m) => !(m.type === 'chunk' && m.trackId === 9 && m.timestampUs >= 51_920_000),
+    );
+    for (const message of dropped) packager.push(message);
+    packager.interrupt();
+    // Segment 0 only: no segment of video alone after the audio's end.
+    expect(new Set(parts.map((p) => p.msn))).toEqual(new Set([0]));
+    const last = readPart(parts.at(-1)!.data);
+    const lastVideoUs = Math.max(...last.runs.filter((run) => run.trackId === 1).map((run) => run.baseMediaDecodeTime));
+    expect(lastVideoUs).toBeLessThan(1_940_000);
+    const count = parts.length;
+
+    packager.resume();
+    for (const message of session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 5_000, seconds: 2.1 })) packager.push(message);
+    expect(parts[count]).toMatchObject({ msn: 1, partIndex: 0, discontinuity: true });
+    expect(playlist()).toMatch(/-0\.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:[^\n]+\n[\s\S]*-1\.0\.m4s/);
+  });
+
+  it('continues every rendition on one media sequence number when the publisher dropped as they straddled a segment boundary', () => {
+    const { packager, parts, playlist } = served();
+    // r0 got the keyframe at 2 s that opens segment 1 (and a frame more); r1's copy of it never arrived.
+    const straddling = session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 2.04, renditions: ['r0', 'r1'] }).filter(
+      (m) => !(m.type === 'chunk' && m.trackId === 1 && m.timestampUs >= 52_000_000),
+    );
+    for (const message of straddling) packager.push(message);
+    packager.interrupt();
+    const before = (rendition: string): Part[] => parts.filter((p) => p.rendition === rendition);
+    expect(Math.max(...before('r0').map((p) => p.msn))).toBe(1);
+    // r1 is brought level with a GAP segment over the time of r0's segment 1.
+    const padding = before('r1').filter((p) => p.msn === 1);
+    expect(padding.length).toBeGreaterThan(0);
+    expect(padding.every((p) => p.gap)).toBe(true);
+    const span = (list: Part[]): number => list.reduce((sum, p) => sum + p.durationUs, 0);
+    expect(span(padding)).toBe(span(before('r0').filter((p) => p.msn === 1)));
+    const count = parts.length;
+
+    packager.resume();
+    for (const message of session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 5_000, seconds: 4.1, renditions: ['r0', 'r1'] })) packager.push(message);
+    const after = parts.slice(count);
+    const firstOf = (rendition: string): Part => after.find((p) => p.rendition === rendition)!;
+    expect(firstOf('r0')).toMatchObject({ msn: 2, partIndex: 0, discontinuity: true });
+    expect(firstOf('r1')).toMatchObject({ msn: 2, partIndex: 0, discontinuity: true });
+    expect(firstOf('r1').gap).toBeUndefined();
+    for (const msn of [2, 3]) {
+      expect(span(after.filter((p) => p.rendition === 'r1' && p.msn === msn))).toBe(span(after.filter((p) => p.rendition === 'r0' && p.msn === msn)));
+    }
+
+    // Both playlists list the same media sequence numbers, with the discontinuity before the same one.
+    const listing = (rendition: string): string[] =>
+      playlist(rendition)
+        .split('\n')
+        .filter((line) => line === '#EXT-X-DISCONTINUITY' || line.startsWith('#EXT-X-MEDIA-SEQUENCE') || /^[^#].*\.m4s$/.test(line))
+        .map((line) => line.replace(/^[a-z0-9]+-/, ''));
+    expect(listing('r1')).toEqual(listing('r0'));
+    expect(listing('r0')).toEqual(['#EXT-X-MEDIA-SEQUENCE:0', '0.m4s', '1.m4s', '#EXT-X-DISCONTINUITY', '2.m4s', '3.m4s']);
+  });
+
+  it('levels a rendition behind with a GAP segment even when its media reaches past the end of the one ahead', () => {
+    const { packager, parts, playlist } = served();
+    // r0 got the keyframe at 2 s (segment 1) and one frame more; r1 lost that keyframe but got the frames after it up
+    // to 2.1 s, which its segment 0 takes: r1 is a segment number behind and yet ends later than r0.
+    const straddling = session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 2.1, renditions: ['r0', 'r1'] }).filter(
+      (m) => !(m.type === 'chunk' && ((m.trackId === 0 && m.timestampUs >= 52_040_000) || (m.trackId === 1 && m.timestampUs === 52_000_000))),
+    );
+    for (const message of straddling) packager.push(message);
+    packager.interrupt();
+    const of = (rendition: string, msn: number): Part[] => parts.filter((p) => p.rendition === rendition && p.msn === msn);
+    const span = (list: Part[]): number => list.reduce((sum, p) => sum + p.durationUs, 0);
+    expect(span(of('r1', 0))).toBeGreaterThan(span(of('r0', 0)) + span(of('r0', 1)));
+    const padding = of('r1', 1);
+    expect(padding.length).toBeGreaterThan(0);
+    expect(padding.every((p) => p.gap)).toBe(true);
+    expect(span(padding)).toBeGreaterThan(0);
+    const count = parts.length;
+
+    packager.resume();
+    for (const message of session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 5_000, seconds: 2.1, renditions: ['r0', 'r1'] })) packager.push(message);
+    const after = parts.slice(count);
+    for (const rendition of ['r0', 'r1']) expect(after.find((p) => p.rendition === rendition)).toMatchObject({ msn: 2, partIndex: 0, discontinuity: true });
+    const listing = (rendition: string): string[] =>
+      playlist(rendition)
+        .split('\n')
+        .filter((line) => line === '#EXT-X-DISCONTINUITY' || line.startsWith('#EXT-X-MEDIA-SEQUENCE') || /^[^#].*\.m4s$/.test(line))
+        .map((line) => line.replace(/^[a-z0-9]+-/, ''));
+    expect(listing('r1')).toEqual(listing('r0'));
+    expect(listing('r0')).toEqual(['#EXT-X-MEDIA-SEQUENCE:0', '0.m4s', '1.m4s', '#EXT-X-DISCONTINUITY', '2.m4s']);
+  });
 });
 
 class FakePublishedStream extends TypedEmitter<PublishedStreamEvents> {
   readonly failures: string[] = [];
-  constructor(readonly streamName: string) {
+  readonly stats = { bytesReceived: 0 };
+  constructor(
+    readonly streamName: string,
+    readonly id = 'session-1',
+  ) {
     super();
   }
   fail(detail: string): void {
     this.failures.push(detail);
     this.emit('end', 'protocol-error', detail);
+  }
+  close(reason: PublishEndReason): void {
+    this.end(reason);
   }
   publish(messages: WireMessage[]): void {
     for (const message of messages) if (message.type !== 'end') this.emit('message', message);
@@ -226,5 +324,34 @@ describe('the grace period', () => {
     again.end('disconnected');
     expect(endedNow).toBe(true);
     off.close();
+  });
+
+  it('ends a stream waiting for its publisher at once when that publisher stops its lost session (DELETE), as the server wires it', () => {
+    const grace = new ReconnectGrace({ ...options, graceMs: 60_000 });
+    const ingest = new Ingest({ ...INGEST_DEFAULTS, publishGraceMs: 60_000 }, { partTargetMs: PART_TARGET_US / 1000, segmentTargetMs: SEGMENT_TARGET_US / 1000 });
+    const packagers: StreamPackager[] = [];
+    packageIngest(ingest, grace, (_name, packager) => packagers.push(packager));
+    let ended = 0;
+
+    const lost = new FakePublishedStream('show', 'lost');
+    ingest.admit(lost, '127.0.0.1', 'rtmp');
+    packagers[0]!.on('end', () => ended++);
+    lost.publish(session({ originUs: 50_000_000, wallClockMs: WALL_CLOCK_MS, seconds: 2.5 }));
+    lost.end('disconnected');
+    expect(ended).toBe(0);
+    // Another session's id is not this publisher's to stop.
+    expect(() => ingest.stop('show', 'other')).toThrow(IngestError);
+    ingest.stop('show', 'lost');
+    expect(ended).toBe(1);
+    // A stream that came back is no longer stoppable through the lost session.
+    const again = new FakePublishedStream('show', 'again');
+    ingest.admit(again, '127.0.0.1', 'rtmp');
+    again.end('disconnected');
+    const back = new FakePublishedStream('show', 'back');
+    ingest.admit(back, '127.0.0.1', 'rtmp');
+    expect(() => ingest.stop('show', 'again')).toThrow(IngestError);
+    expect(packagers).toHaveLength(2);
+    ingest.close();
+    grace.close();
   });
 });

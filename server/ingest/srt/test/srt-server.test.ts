@@ -56,6 +56,11 @@ function run(command: string, args: string[], input?: Buffer): { child: ChildPro
   return { child, exit, stderr: () => stderr };
 }
 
+/** ffmpeg sends `file` in real time to `url` over and over, until it is killed or its connection is closed. */
+function ffmpegPublishLooping(file: string, url: string): ReturnType<typeof run> {
+  return run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'mpegts', url]);
+}
+
 /** ffmpeg sends `file` in real time to `url` and, through its tee muxer, the identical MPEG-TS to a file: what arrives must equal it. */
 function ffmpegPublish(file: string, url: string, copyPath?: string): ReturnType<typeof run> {
   const escaped = url.replace(/[:\\]/g, '\\$&');
@@ -125,7 +130,7 @@ function startServer(passphrase: string | undefined, publishTakeover: PublishTak
       const chunks: Uint8Array[] = [];
       const end = new Promise<[PublishEndReason, string | undefined]>((resolve) => publisher.on('close', (...args) => resolve(args)));
       publisher.on('data', (bytes) => chunks.push(bytes.slice()));
-      ingest.admit(new SrtSession(publisher), publisher.remoteAddress, 'srt');
+      ingest.admit(new SrtSession(publisher), publisher.remoteAddress, 'srt', { vetted: true });
       received.push({ publisher, chunks, end });
     },
   });
@@ -207,14 +212,17 @@ describe('SRT listener', () => {
   });
 
   it('lets a second caller with the key take over a live name: the listener closes the first connection, the second flows intact', async () => {
-    const live = ffmpegPublish(fileA, `srt://127.0.0.1:${observed}?streamid=publish:busy:${KEY}&${LATENCY}`);
+    // The observer outlives a retry of this test: its accepts are this run's from here on.
+    const acceptsBefore = observer.acceptMs.length;
+    // The first caller would send forever: it can only have stopped because the second took its name.
+    const live = ffmpegPublishLooping(fileA, `srt://127.0.0.1:${observed}?streamid=publish:busy:${KEY}&${LATENCY}`);
     await pollUntil(async () => named(received, 'busy')?.chunks.length ?? 0, (n) => n > 0, 5000, 'first publisher flowing');
     const rejectionsBefore = observer.rejections.length;
     const copy = join(dir, 'takeover-sent.ts');
     const second = ffmpegPublish(fileB, `srt://127.0.0.1:${observed}?streamid=publish:busy:${KEY}&${LATENCY}`, copy);
     const first = named(received, 'busy')!;
     expect(await first.end).toEqual(['disconnected', 'replaced by a new publisher']);
-    // Closed by the listener (its "K" command), ffmpeg sees the connection broken long before its 3 s of media end.
+    // Closed by the listener (its "K" command), ffmpeg sees the connection broken.
     expect(await live.exit).not.toBe(0);
     expect(await second.exit, second.stderr()).toBe(0);
     const taker = named(received, 'busy', 1)!;
@@ -222,9 +230,10 @@ describe('SRT listener', () => {
     expectSent(taker, copy, 3);
     expect(observer.rejections.slice(rejectionsBefore)).toEqual([]);
     // The accepting conclusion answers, listen callback and Node's decision included, as the callers saw them.
-    expect(observer.acceptMs).toHaveLength(2);
-    console.log(`SRT accept: conclusion request to accepting answer ${observer.acceptMs.map((ms) => ms.toFixed(2)).join(', ')} ms`);
-    expect(Math.max(...observer.acceptMs)).toBeLessThan(250);
+    const acceptMs = observer.acceptMs.slice(acceptsBefore);
+    expect(acceptMs).toHaveLength(2);
+    console.log(`SRT accept: conclusion request to accepting answer ${acceptMs.map((ms) => ms.toFixed(2)).join(', ')} ms`);
+    expect(Math.max(...acceptMs)).toBeLessThan(250);
   });
 
   it('survives garbage datagrams and truncated handshakes while a publisher keeps flowing', async () => {
@@ -256,10 +265,7 @@ describe('SRT listener', () => {
   });
 
   it('restarts a listener that dies, ends its publishers, and takes them again on the same port', async () => {
-    const looping = run('ffmpeg', [
-      ...['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', fileA, '-c', 'copy', '-f', 'mpegts'],
-      `srt://127.0.0.1:${port}?streamid=publish:phoenix:${KEY}&${LATENCY}`,
-    ]);
+    const looping = ffmpegPublishLooping(fileA, `srt://127.0.0.1:${port}?streamid=publish:phoenix:${KEY}&${LATENCY}`);
     await pollUntil(async () => named(received, 'phoenix')?.chunks.length ?? 0, (n) => n > 0, 5000, 'publisher flowing');
     const before = named(received, 'phoenix');
     const pid = server.listenerPid!;
@@ -311,9 +317,11 @@ describe('SRT listener with SRT_PASSPHRASE', () => {
   const { server, ingest, received } = startServer(PASSPHRASE);
   let file: string;
   let port: number;
+  /** Long enough that the intruder surely calls while the publisher is live. */
+  const seconds = 10;
 
   beforeAll(async () => {
-    file = await makeTs('p.ts', 'testsrc2', 2);
+    file = await makeTs('p.ts', 'testsrc2', seconds);
     port = await server.listen(0, '127.0.0.1');
   });
 
@@ -338,11 +346,12 @@ describe('SRT listener with SRT_PASSPHRASE', () => {
     await pollUntil(async () => named(received, 'secret')?.chunks.length ?? 0, (n) => n > 0, 5000, 'the encrypted publisher flowing');
     const intruder = ffmpegPublish(file, `srt://127.0.0.1:${port}?streamid=publish:secret:${KEY}&passphrase=wrong horse battery`);
     expect(await intruder.exit).not.toBe(0);
+    expect([ingest.streamCount, publish.child.exitCode]).toEqual([1, null]);
     expect(await publish.exit, publish.stderr()).toBe(0);
     expect(received).toHaveLength(1);
     const accepted = received[0]!;
     expect((await accepted.end)[1]).not.toBe('replaced by a new publisher');
-    expectSent(accepted, copy, 2);
+    expectSent(accepted, copy, seconds);
   });
 });
 

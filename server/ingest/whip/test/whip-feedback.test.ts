@@ -1,52 +1,27 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PeerConnection, Video, type Track } from 'node-datachannel';
 import { pollUntil } from '../../../../e2e/support/poll.ts';
 import { INGEST_DEFAULTS } from '../../config.ts';
-import { Ingest, type PublishAnswer } from '../../ingest.ts';
+import { Ingest } from '../../ingest.ts';
 import { nal, readReceiverReport, readRemb, rtpBytes } from '../../rtp/test/packets.ts';
 import { RECEIVER_REPORT_INTERVAL_MS } from '../whip-session.ts';
-import { publishWhip } from '../whip-publish.ts';
+import { closeRtpSenders, connectRtpSender, RTP_PAYLOAD_TYPE } from './rtp-sender.ts';
 
 const SENDER_SSRC = 0x5eed;
-const PAYLOAD_TYPE = 96;
-/** Offers made in all (as e2e/support/datachannel-peer.ts): libdatachannel now and then refuses a good answer as the offerer. */
-const MAX_OFFERS = 5;
+const PAYLOAD_TYPE = RTP_PAYLOAD_TYPE;
 /** What Chromium's offer adds for transport-wide congestion control, which the answer must not take (REMB would be ignored). */
 const TRANSPORT_CC = [`a=rtcp-fb:${PAYLOAD_TYPE} transport-cc`, 'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01'];
-let sender: PeerConnection | undefined;
 let ingest: Ingest | undefined;
 
 afterEach(() => {
-  sender?.close();
+  closeRtpSenders();
   ingest?.close();
 });
 
-/** A node-datachannel H.264 sender whose offer also carries transport-cc: publishes over WHIP, resolves once the track is open. */
-async function connectRtpSender(ingest: Ingest, name: string): Promise<{ track: Track; answer: PublishAnswer }> {
-  for (let attempt = 1; ; attempt++) {
-    const pc = new PeerConnection('feedback-sender', { iceServers: [], bindAddress: '127.0.0.1' });
-    sender = pc;
-    const video = new Video('0', 'SendOnly');
-    video.addH264Codec(PAYLOAD_TYPE);
-    video.addSSRC(SENDER_SSRC, 'test');
-    const track = pc.addTrack(video);
-    const gathered = new Promise<void>((done) => pc.onGatheringStateChange((state) => state === 'complete' && done()));
-    pc.setLocalDescription();
-    await gathered;
-    const offer = pc.localDescription()!.sdp.replace(/(a=rtpmap:96 H264\/90000\r\n)/, `$1${TRANSPORT_CC.join('\r\n')}\r\n`);
-    expect(offer).toContain(TRANSPORT_CC[0]);
-    const answer = await publishWhip(ingest, name, offer, '127.0.0.1');
-    try {
-      const opened = new Promise<Track>((done) => track.onOpen(() => done(track)));
-      pc.setRemoteDescription(answer.answerSdp, 'answer');
-      return { track: await opened, answer };
-    } catch (err) {
-      pc.close();
-      ingest.stop(name, answer.sessionId);
-      if (attempt >= MAX_OFFERS || !/without ICE transport/.test(String(err))) throw err;
-      console.warn(`[whip-feedback test] ${String(err)}; offering again (${attempt + 1} of ${MAX_OFFERS})`);
-    }
-  }
+/** Adds transport-cc to the offer, as Chromium's has it. */
+function withTransportCc(offer: string): string {
+  const rewritten = offer.replace(/(a=rtpmap:96 H264\/90000\r\n)/, `$1${TRANSPORT_CC.join('\r\n')}\r\n`);
+  expect(rewritten).toContain(TRANSPORT_CC[0]);
+  return rewritten;
 }
 
 /** A sender report (RFC 3550 §6.4.1) at NTP time `ntpSeconds`.`ntpFraction`. */
@@ -65,7 +40,7 @@ function senderReport(ntpSeconds: number, ntpFraction: number, rtpTimestamp: num
 describe('WhipSession receiver feedback', () => {
   it('answers goog-remb and not transport-cc, and reports each second: loss, highest sequence, LSR, then a REMB of WHIP_MAX_BITRATE', async () => {
     ingest = new Ingest({ ...INGEST_DEFAULTS, whipMaxBitrate: 2_500_000 }, { partTargetMs: 200, segmentTargetMs: 2000 });
-    const { track, answer } = await connectRtpSender(ingest, 'feedback');
+    const { track, answer } = await connectRtpSender(ingest, 'feedback', { ssrc: SENDER_SSRC, rewriteOffer: withTransportCc });
     const video = answer.answerSdp.slice(answer.answerSdp.indexOf('m=video'));
     expect(video).toContain(`a=rtcp-fb:${PAYLOAD_TYPE} goog-remb`);
     expect(video).not.toMatch(/transport-cc|transport-wide-cc/);
