@@ -32,6 +32,7 @@ import { createMetrics, type MetricSources } from './metrics.ts';
 import { Origin, registerOriginRoutes } from './origin/index.ts';
 import { packageIngest, ReconnectGrace } from './packager/index.ts';
 import { Tracker, TRACKER_PATH } from './tracker/index.ts';
+import { registerTranscodeRoutes, Transcoder } from './transcode/index.ts';
 import { logUnhandledError } from './unhandled-error.ts';
 import { EMBED_PAGE_PREFIX } from '../shared/embed-paths.ts';
 import { PLAYBACK_PREFIX, TOKEN_PREFIX } from '../shared/playback-path.ts';
@@ -181,7 +182,10 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
     partTargetUs: config.media.partTargetMs * 1000,
     segmentTargetUs: config.media.segmentTargetMs * 1000,
   });
-  packageIngest(ingest, grace, (name, packager) => origin.attach(name, packager));
+  // Field encoders' single renditions get the origin's ladder on the way to the packager.
+  const transcoder = new Transcoder(config.transcode);
+  packageIngest(ingest, grace, (name, packager) => origin.attach(name, packager), (published, fieldPath) => transcoder.wrap(published, fieldPath));
+  registerTranscodeRoutes(router, transcoder);
   const publishAuthorizer = new PublishAuthorizer(config.access.publish);
   if (publishAuthorizer.open) {
     log('warn', 'publish.open', { reason: 'no publish key is set: anyone who reaches this server may publish', hint: 'set PUBLISH_KEY, PUBLISH_KEYS_FILE or PUBLISH_SECRET' });
@@ -214,12 +218,16 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
       publishersDroppedTotal: () => ingest.droppedTotal,
       ingestBytes: () => ingest.bytesReceived,
       targetDurationRaises: () => origin.targetDurationRaises,
+      transcodeWorkers: () => transcoder.active(),
+      transcodeRestarts: () => transcoder.restartsTotal,
+      transcodeRefused: () => transcoder.refusedTotal,
     },
     health: () => ({ status: 'ok', role: config.role, liveStreams: ingest.streamCount }),
     upgradeTracker: (req, socket, head, stream) => tracker.handleUpgrade(req, socket, head, stream),
     close: () => {
       tracker.close();
       ingest.close();
+      transcoder.close();
       grace.close();
       origin.close();
     },

@@ -36,6 +36,9 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   ENCRYPTED_STREAMS: (c) => (c.access.encryption.streams.length === 0 ? '—' : String(c.access.encryption.streams)),
   KEY_ROTATION_SEGMENTS: (c) => String(c.access.encryption.rotationSegments),
   WHIP_MAX_BITRATE: (c) => String(c.ingest.whipMaxBitrate),
+  TRANSCODE_LADDER: (c) => (c.transcode.ladder.length ? c.transcode.ladder.map((r) => `${r.rendition}:${r.bitrate / 1000}k`).join(',') : '—'),
+  TRANSCODE_MAX_STREAMS: (c) => String(c.transcode.maxStreams),
+  TRANSCODE_MAX_LAG_MS: (c) => String(c.transcode.maxLagMs),
 };
 
 function readmeTable(): Map<string, string> {

@@ -16,6 +16,7 @@ import {
 import { EDGE_DEFAULTS, type EdgeConfig } from './edge/index.ts';
 import { INGEST_DEFAULTS, type IngestConfig } from './ingest/index.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
+import { parseLadder, TRANSCODE_DEFAULTS, TranscodeLadderError, type TranscodeConfig } from './transcode/index.ts';
 import { isValidStreamName } from '../shared/stream-name.ts';
 
 export type Role = 'all' | 'origin' | 'edge';
@@ -50,6 +51,8 @@ export interface ServerConfig {
     windowSegments: number;
   };
   ingest: IngestConfig;
+  /** Ladders made at the origin for field encoders' single-rendition streams. Origins only. */
+  transcode: TranscodeConfig;
   /** Cache and upstream bounds of ROLE=edge (its origins are `originUrls`). */
   edge: Omit<EdgeConfig, 'originUrls'>;
   /** ICE servers viewers' peer connections use (STUN/TURN); none by default, so peers offer host candidates only. */
@@ -85,6 +88,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
     windowSegments: 12,
   },
   ingest: INGEST_DEFAULTS,
+  transcode: TRANSCODE_DEFAULTS,
   edge: {
     cacheMaxBytes: EDGE_DEFAULTS.cacheMaxBytes,
     upstreamTimeoutMs: EDGE_DEFAULTS.upstreamTimeoutMs,
@@ -140,6 +144,16 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
     if (v !== 'field' && v !== 'off') throw new ConfigError('PUBLISH_TAKEOVER', v, 'field or off');
     c.ingest.publishTakeover = v;
   },
+  TRANSCODE_LADDER: (c, v) => {
+    try {
+      c.transcode.ladder = parseLadder(v);
+    } catch (err) {
+      if (err instanceof TranscodeLadderError) throw new ConfigError('TRANSCODE_LADDER', v, `HEIGHTp:BITRATE rungs, comma-separated, e.g. 480p:1200k,240p:400k (${err.reason})`);
+      throw err;
+    }
+  },
+  TRANSCODE_MAX_STREAMS: (c, v) => (c.transcode.maxStreams = int('TRANSCODE_MAX_STREAMS', v, 0, 1000)),
+  TRANSCODE_MAX_LAG_MS: (c, v) => (c.transcode.maxLagMs = int('TRANSCODE_MAX_LAG_MS', v, 200, 60_000)),
   ICE_BIND_ADDRESS: (c, v) => (c.ingest.iceBindAddress = v),
   WHIP_MAX_BITRATE: (c, v) => (c.ingest.whipMaxBitrate = int('WHIP_MAX_BITRATE', v, 100_000, 100_000_000)),
   LOG_LEVEL: (c, v) => {

@@ -8,6 +8,10 @@ export interface MetricSources {
   ingestBytes?: () => number;
   trackerRelayConnections?: () => number;
   targetDurationRaises?: () => number;
+  /** The streams whose transcoding worker runs or restarts: its CPU (cores) and each rung's latest lag (ms). */
+  transcodeWorkers?: () => readonly { stream: string; cpu?: number; rungs: readonly { rendition: string; lagMs: number | undefined }[] }[];
+  transcodeRestarts?: () => number;
+  transcodeRefused?: () => number;
 }
 
 export interface ServerMetrics {
@@ -37,6 +41,33 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
     'Times a published EXT-X-TARGETDURATION was raised by a segment longer than every one before (an encoder whose GOP grew).',
     sources.targetDurationRaises,
   );
+  counter('swarmcast_transcode_restarts_total', 'Transcoding workers restarted after one died or fell behind real time.', sources.transcodeRestarts);
+  counter('swarmcast_transcode_refused_total', 'Streams published without a ladder because transcoding was at its limit (TRANSCODE_MAX_STREAMS).', sources.transcodeRefused);
+  const readWorkers = sources.transcodeWorkers;
+  if (readWorkers) {
+    new Gauge({
+      name: 'swarmcast_transcode_worker_cpu_cores',
+      help: "A stream's transcoding worker's CPU use over its last sample, in cores.",
+      labelNames: ['stream'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const worker of readWorkers()) if (worker.cpu !== undefined) this.set({ stream: worker.stream }, worker.cpu);
+      },
+    });
+    new Gauge({
+      name: 'swarmcast_transcode_lag_ms',
+      help: "How long a transcoded rung's latest frame took from the source frame's arrival, ms.",
+      labelNames: ['stream', 'rendition'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const worker of readWorkers()) {
+          for (const rung of worker.rungs) if (rung.lagMs !== undefined) this.set({ stream: worker.stream, rendition: rung.rendition }, rung.lagMs);
+        }
+      },
+    });
+  }
   const httpResponses = new Counter({
     name: 'swarmcast_http_responses_total',
     help: 'HTTP responses by route family and status.',

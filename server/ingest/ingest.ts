@@ -16,8 +16,11 @@ export interface MediaTiming {
 }
 
 export type IngestEvents = {
-  /** A publisher was admitted: its messages until its end, for the server to package and serve. */
-  stream: [PublishedStream];
+  /**
+   * A publisher was admitted: its messages until its end, for the server to package and serve; `fieldPath` is the
+   * field encoder's path, undefined for the browser's data channel.
+   */
+  stream: [published: PublishedStream, fieldPath: FieldPath | undefined];
   /**
    * The publisher of a session that had already ended (its connection was lost) asked to stop it (DELETE on its
    * Location): a stream waiting for that publisher to reconnect should end now.
@@ -27,7 +30,7 @@ export type IngestEvents = {
 };
 
 /** The ingest paths of field encoders (OBS, ffmpeg, hardware encoders), which negotiate on their own and reach admit(). */
-type FieldPath = 'rtmp' | 'srt' | 'whip';
+export type FieldPath = 'rtmp' | 'srt' | 'whip';
 
 export interface PublishAnswer {
   sessionId: string;
@@ -120,7 +123,7 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     this.#forget(name);
     this.#publishesTotal++;
     this.#track(session);
-    this.emit('stream', session);
+    this.emit('stream', session, undefined);
     log('info', 'publish.accepted', { stream: name, session: id, client: clientAddress });
     return { sessionId: id, answerSdp };
   }
@@ -152,7 +155,7 @@ export class Ingest extends TypedEmitter<IngestEvents> {
     this.#fieldSessions.add(session);
     this.#publishesTotal++;
     this.#track(session);
-    this.emit('stream', session);
+    this.emit('stream', session, path);
     log('info', 'publish.accepted', { stream: name, session: session.id, client: clientAddress, path });
   }
 

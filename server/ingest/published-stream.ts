@@ -35,6 +35,11 @@ export interface PublishedStream {
   readonly streamName: string;
   on<K extends keyof PublishedStreamEvents>(event: K, listener: PublishedStreamListener<K>): unknown;
   off<K extends keyof PublishedStreamEvents>(event: K, listener: PublishedStreamListener<K>): unknown;
+  /**
+   * The publisher's own choice of origin transcoding from its ingest URL (`off` or a ladder such as `480p:800k`;
+   * RTMP: `transcode=` in the stream key's query); absent: the server's TRANSCODE_LADDER.
+   */
+  readonly transcode?: string;
   /** Rejects the session because its messages cannot be used (`detail` says why): it ends as a `protocol-error`. */
   fail(detail: string): void;
 }

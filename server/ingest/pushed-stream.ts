@@ -10,13 +10,16 @@ export class PushedStream extends TypedEmitter<PublishedStreamEvents & { error: 
   readonly streamName: string;
   /** The ingest path, for logs and errors (`rtmp`, `srt`). */
   readonly path: string;
+  readonly transcode: string | undefined;
   /** Ends the connection behind it. */
   #onClose: (reason: PublishEndReason, detail: string | undefined) => void;
   #closed = false;
 
-  constructor(path: string, streamName: string, onClose: (reason: PublishEndReason, detail: string | undefined) => void) {
+  /** `transcode`: the publisher's choice of origin transcoding from its URL (PublishedStream.transcode). */
+  constructor(path: string, streamName: string, onClose: (reason: PublishEndReason, detail: string | undefined) => void, transcode?: string) {
     super();
     this.path = path;
+    this.transcode = transcode;
     this.streamName = streamName;
     this.#onClose = onClose;
   }

@@ -1,6 +1,6 @@
 // Keeps a stream's packager across its publisher's reconnects: a publish session that drops leaves its stream live for
 // a grace period, and the next session on the same name within it continues the stream instead of starting another.
-import { CONNECTION_LOST, type Ingest, type PublishedStream, type PublishEndReason } from '../ingest/index.ts';
+import { CONNECTION_LOST, type FieldPath, type Ingest, type PublishedStream, type PublishEndReason } from '../ingest/index.ts';
 import { log } from '../log.ts';
 import { StreamPackager } from './stream-packager.ts';
 
@@ -97,12 +97,18 @@ export class ReconnectGrace {
 }
 
 /**
- * The server's wiring of its ingest to the grace: each admitted stream packaged, a new packager handed to `serve`
- * (a continued one is served already), and a stream its publisher abandoned (Stop while reconnecting) ended now.
+ * The server's wiring of its ingest to the grace: each admitted stream packaged (as `through` hands it on: the origin's
+ * transcoding adds rungs to a field encoder's), a new packager handed to `serve` (a continued one is served already),
+ * and a stream its publisher abandoned (Stop while reconnecting) ended now.
  */
-export function packageIngest(ingest: Ingest, grace: ReconnectGrace, serve: (name: string, packager: StreamPackager) => void): void {
-  ingest.on('stream', (published) => {
-    const packager = grace.package(published);
+export function packageIngest(
+  ingest: Ingest,
+  grace: ReconnectGrace,
+  serve: (name: string, packager: StreamPackager) => void,
+  through: (published: PublishedStream, fieldPath: FieldPath | undefined) => PublishedStream = (published) => published,
+): void {
+  ingest.on('stream', (published, fieldPath) => {
+    const packager = grace.package(through(published, fieldPath));
     if (packager) serve(published.streamName, packager);
   });
   ingest.on('abandoned', (name) => grace.abandon(name));

@@ -215,7 +215,7 @@ export class RtmpConnection {
       return;
     }
     if (this.#phase === 'closed') return;
-    const stream = new PushedStream('rtmp', name, (reason, detail) => this.#end(reason, detail));
+    const stream = new PushedStream('rtmp', name, (reason, detail) => this.#end(reason, detail), parsed.transcode);
     try {
       this.#deps.ingest.admit(stream, this.clientAddress, 'rtmp');
     } catch (err) {

@@ -3,6 +3,8 @@
 export interface StreamKey {
   name: string;
   key: string | undefined;
+  /** `transcode=` in the query: the publisher's choice of origin transcoding (`off` or a ladder). */
+  transcode: string | undefined;
 }
 
 /**
@@ -10,8 +12,8 @@ export interface StreamKey {
  * `rtmp://HOST/live` with stream key `NAME?key=KEY` both arrive as the publish name `NAME?key=KEY`.
  */
 export function parsePublishName(publishName: string): StreamKey {
-  const { path, key } = splitKey(publishName);
-  return { name: path, key };
+  const { path, key, query } = splitKey(publishName);
+  return { name: path, key, transcode: query?.get('transcode') ?? undefined };
 }
 
 /**
@@ -23,9 +25,10 @@ export function parseApp(app: string): { app: string; key: string | undefined } 
   return { app: path.replace(/\/+$/, ''), key };
 }
 
-/** `PATH?key=KEY` → the path and the key (undefined without a query or a `key` in it). */
-function splitKey(text: string): { path: string; key: string | undefined } {
-  const query = text.indexOf('?');
-  if (query < 0) return { path: text, key: undefined };
-  return { path: text.slice(0, query), key: new URLSearchParams(text.slice(query + 1)).get('key') ?? undefined };
+/** `PATH?key=KEY` → the path, the key (undefined without a query or a `key` in it) and the query. */
+function splitKey(text: string): { path: string; key: string | undefined; query: URLSearchParams | undefined } {
+  const start = text.indexOf('?');
+  if (start < 0) return { path: text, key: undefined, query: undefined };
+  const query = new URLSearchParams(text.slice(start + 1));
+  return { path: text.slice(0, start), key: query.get('key') ?? undefined, query };
 }

@@ -1,0 +1,277 @@
+// Origin transcoding end to end: ffmpeg publishes ONE 720p H.264 + AAC rendition over RTMP, the origin's ffmpeg worker
+// adds 480p and 240p rungs on the source's segment and part grid; ffprobe checks each rung, Chromium plays, a killed
+// worker comes back while the source plays on; overrides and the worker budget.
+import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { multivariantPath } from '../shared/playback-path.ts';
+import { launchChromium } from './support/browser.ts';
+import { killed, publishTestSignal } from './support/ffmpeg-hls.ts';
+import { playlistAfterDiscontinuity, preloadHintOf, rawGet, segmentsOf } from './support/live-hls.ts';
+import { readMetric } from './support/metrics.ts';
+import { watchStreamFor } from './support/pages.ts';
+import { pollUntil } from './support/poll.ts';
+import { startServer, type RunningServer } from './support/server.ts';
+
+const run = promisify(execFile);
+const KEY = 'transcode-e2e-publish-key-01';
+const STREAM = 'tc';
+const LADDER = { '480p': 1_200_000, '240p': 400_000 } as const;
+let server: RunningServer;
+let browser: Browser;
+let dir: string;
+const publishers: ChildProcess[] = [];
+
+interface Variant {
+  uri: string;
+  bandwidth: number;
+  resolution: string;
+}
+
+/**
+ * ffmpeg as a field encoder over RTMP: a test picture of `size` at 30 fps (2 B-frames, a keyframe every 2 s) + AAC.
+ * x264 ultrafast keeps the publisher's own cost low on two shared cores; `-bf 2` keeps frames out of presentation order.
+ */
+const ENCODE = ['-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac'];
+function publish(stream: string, size: string, query = ''): ChildProcess {
+  const child = publishTestSignal(size, ENCODE, ['-f', 'flv', `${server.rtmpBase}/live/${stream}?key=${KEY}${query}`]);
+  publishers.push(child);
+  return child;
+}
+
+async function variants(stream: string): Promise<Variant[]> {
+  const res = await fetch(`${server.baseUrl}${multivariantPath(stream)}`);
+  if (res.status !== 200) return [];
+  const lines = (await res.text()).split('\n');
+  return lines.flatMap((line, i) => {
+    if (!line.startsWith('#EXT-X-STREAM-INF:')) return [];
+    const uri = lines[i + 1]!.trim();
+    return [{ uri: new URL(uri, `${server.baseUrl}${multivariantPath(stream)}`).href, bandwidth: Number(/[:,]BANDWIDTH=(\d+)/.exec(line)?.[1]), resolution: /RESOLUTION=(\d+x\d+)/.exec(line)?.[1] ?? '' }];
+  });
+}
+
+type Status = { state: string; pid?: number; restarts: number; cpu?: number; reason?: string; rungs: { rendition: string; width: number; height: number; frames: number; lagMs?: number; maxLagMs?: number }[] };
+
+async function status(stream: string): Promise<{ code: number; body: Status }> {
+  const res = await fetch(`${server.baseUrl}/api/streams/${stream}/transcode`);
+  return { code: res.status, body: (await res.json()) as Status };
+}
+
+const text = (url: string): Promise<string> => fetch(url).then((r) => r.text());
+
+/** Per complete segment of a media playlist: its msn, EXTINF, PROGRAM-DATE-TIME and part durations. */
+function segmentTable(playlist: string): Map<number, { extinf: string; pdt: string | undefined; parts: string[]; gap: boolean }> {
+  const table = new Map<number, { extinf: string; pdt: string | undefined; parts: string[]; gap: boolean }>();
+  let msn = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(playlist)?.[1]);
+  let pdt: string | undefined;
+  let parts: string[] = [];
+  let gap = false;
+  let extinf = '';
+  for (const line of playlist.split('\n')) {
+    if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) pdt = line.slice(25);
+    else if (line.startsWith('#EXT-X-PART:')) {
+      parts.push(/DURATION=([\d.]+)/.exec(line)![1]!);
+      gap ||= line.includes('GAP=YES');
+    } else if (line.startsWith('#EXTINF:')) extinf = line.slice(8);
+    else if (line.startsWith('#EXT-X-GAP')) gap = true;
+    else if (line && !line.startsWith('#')) {
+      table.set(msn++, { extinf, pdt, parts, gap });
+      pdt = undefined;
+      parts = [];
+      gap = false;
+    }
+  }
+  return table;
+}
+
+beforeAll(async () => {
+  server = await startServer({ PUBLISH_KEY: KEY, TRANSCODE_LADDER: '480p:1200k,240p:400k', TRANSCODE_MAX_STREAMS: '1' });
+  browser = await launchChromium();
+  dir = await mkdtemp(join(tmpdir(), 'swarmcast-transcode-'));
+  publish(STREAM, '1280x720');
+}, 60_000);
+
+afterAll(async () => {
+  for (const child of publishers) child.kill('SIGKILL');
+  await browser?.close();
+  await server?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('origin transcoding of an RTMP source', () => {
+  let ladder: Variant[];
+
+  it('lists the source and the rungs in the multivariant playlist, with their resolution and bandwidth', async () => {
+    ladder = await pollUntil(() => variants(STREAM), (v) => v.length === 3, 30_000, 'three variants');
+    expect(ladder.map((v) => v.resolution).sort()).toEqual(['1280x720', '426x240', '854x480']);
+    const bandwidthOf = (resolution: string): number => ladder.find((v) => v.resolution === resolution)!.bandwidth;
+    // A rung's BANDWIDTH is its target plus the audio's, and not above the source's.
+    expect(bandwidthOf('854x480')).toBeGreaterThanOrEqual(LADDER['480p']);
+    expect(bandwidthOf('854x480')).toBeLessThan(LADDER['480p'] + 300_000);
+    expect(bandwidthOf('426x240')).toBeGreaterThanOrEqual(LADDER['240p']);
+    expect(bandwidthOf('426x240')).toBeLessThan(bandwidthOf('854x480'));
+    const { code, body } = await status(STREAM);
+    expect(code).toBe(200);
+    expect(body).toMatchObject({ state: 'running', restarts: 0 });
+    expect(body.pid).toBeGreaterThan(0);
+    expect(body.rungs.map((r) => [r.rendition, r.width, r.height])).toEqual([
+      ['480p', 854, 480],
+      ['240p', 426, 240],
+    ]);
+  }, 40_000);
+
+  it('cuts every rendition on the same segments and parts: same EXTINF, PROGRAM-DATE-TIME and part durations per msn', async () => {
+    // Segments with media in every rendition (one the worker missed, restarted for falling behind on a loaded machine,
+    // has GAP parts there, cut where the leading rendition's parts are: not what is compared).
+    const withMedia = (t: ReturnType<typeof segmentTable>[]): number[] =>
+      [...t[0]!.keys()].filter((msn) => t.every((r) => r.has(msn) && r.get(msn)!.parts.length > 0 && !r.get(msn)!.gap));
+    const tables = await pollUntil(
+      async () => Promise.all(ladder.map(async (v) => segmentTable(await text(v.uri)))),
+      (t) => withMedia(t).length >= 2,
+      20_000,
+      'two complete segments with media and parts in every rendition',
+    );
+    for (const msn of withMedia(tables)) {
+      const rows = tables.map((t) => t.get(msn)!);
+      expect(rows.map((r) => r.extinf), `EXTINF of msn ${msn}`).toEqual(rows.map(() => rows[0]!.extinf));
+      expect(rows.map((r) => r.pdt), `PROGRAM-DATE-TIME of msn ${msn}`).toEqual(rows.map(() => rows[0]!.pdt));
+      expect(rows.map((r) => r.parts.join(',')), `parts of msn ${msn}`).toEqual(rows.map(() => rows[0]!.parts.join(',')));
+    }
+    // Every complete segment, gaps included, has one EXTINF and PROGRAM-DATE-TIME in all renditions.
+    const all = [...tables[0]!.keys()].filter((msn) => tables.every((t) => t.has(msn)));
+    for (const msn of all) {
+      const rows = tables.map((t) => t.get(msn)!);
+      expect(rows.map((r) => [r.extinf, r.pdt]), `msn ${msn}`).toEqual(rows.map(() => [rows[0]!.extinf, rows[0]!.pdt]));
+      expect(rows[0]!.pdt).toBeDefined();
+    }
+  }, 30_000);
+
+  it("publishes each rung's parts shortly after the source's (the delay transcoding adds)", async () => {
+    const source = ladder.find((v) => v.resolution === '1280x720')!;
+    const rungs = ladder.filter((v) => v !== source);
+    const lags: number[][] = rungs.map(() => []);
+    for (let i = 0; i < 15; i++) {
+      const hint = preloadHintOf(await text(source.uri), source.uri)!;
+      const query = `?_HLS_msn=${hint.msn}&_HLS_part=${hint.part}`;
+      const [sourceDone, ...rungDone] = await Promise.all([source, ...rungs].map((v) => rawGet(`${v.uri}${query}`).then((a) => a.doneAtMs)));
+      rungDone.forEach((done, r) => lags[r]!.push(done! - sourceDone!));
+    }
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const report = rungs.map((v, r) => `${v.resolution}: median ${Math.round(median(lags[r]!))} ms, max ${Math.round(Math.max(...lags[r]!))} ms`);
+    const { body } = await status(STREAM);
+    console.log(`rung part lag behind the source: ${report.join('; ')}; worker CPU ${body.cpu} cores; worker lag ${body.rungs.map((r) => `${r.rendition} ${r.lagMs}/${r.maxLagMs} ms`).join(', ')}`);
+    // Well under the packager's pause (3 parts of 200 ms), past which a rung would show GAP parts.
+    for (const r of rungs.keys()) expect(median(lags[r]!)).toBeLessThan(300);
+    expect(body.cpu).toBeGreaterThan(0);
+    expect(await readMetric(server.baseUrl, 'swarmcast_transcode_worker_cpu_cores', { stream: STREAM })).toBeGreaterThan(0);
+    expect(await readMetric(server.baseUrl, 'swarmcast_transcode_lag_ms', { stream: STREAM, rendition: '480p' })).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('makes rungs that ffprobe reads at their resolution and near their target bitrate', async () => {
+    for (const variant of ladder.filter((v) => v.resolution !== '1280x720')) {
+      const playlist = await text(variant.uri);
+      const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)![1]!;
+      // The last three complete segments: past the encoder's start.
+      const segments = segmentsOf(playlist).slice(-3);
+      const parts = await Promise.all([init, ...segments].map(async (uri) => Buffer.from(await (await fetch(new URL(uri, variant.uri))).arrayBuffer())));
+      const file = join(dir, `${variant.resolution}.mp4`);
+      await writeFile(file, Buffer.concat(parts));
+      const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=width,height,codec_name:packet=size,dts_time', '-of', 'json', file]);
+      const probe = JSON.parse(stdout) as { streams: { width: number; height: number; codec_name: string }[]; packets: { size: string; dts_time: string }[] };
+      expect(`${probe.streams[0]!.width}x${probe.streams[0]!.height}`).toBe(variant.resolution);
+      expect(probe.streams[0]!.codec_name).toBe('h264');
+      const bytes = probe.packets.reduce((sum, p) => sum + Number(p.size), 0);
+      const seconds = (Number(probe.packets.at(-1)!.dts_time) - Number(probe.packets[0]!.dts_time)) * (probe.packets.length / (probe.packets.length - 1));
+      const bitrate = (bytes * 8) / seconds;
+      const target = variant.resolution === '854x480' ? LADDER['480p'] : LADDER['240p'];
+      console.log(`${variant.resolution}: ${Math.round(bitrate / 1000)} kbit/s for a target of ${target / 1000}`);
+      expect(bitrate).toBeGreaterThan(target * 0.6);
+      expect(bitrate).toBeLessThan(target * 1.3);
+    }
+  }, 30_000);
+
+  it('plays in Chromium', async () => {
+    const stretch = await watchStreamFor(browser, server.baseUrl, STREAM, 6);
+    expect(stretch.last.stalls).toBe(0);
+    expect(stretch.last.decodedFrames).toBeGreaterThan(stretch.first.decodedFrames);
+  }, 60_000);
+
+  it('keeps the source playing when the worker is killed, and restarts the worker', async () => {
+    const before = (await status(STREAM)).body;
+    const source = ladder.find((v) => v.resolution === '1280x720')!;
+    const rung = ladder.find((v) => v.resolution === '426x240')!;
+    const lastBefore = [...segmentTable(await text(source.uri)).keys()].at(-1)!;
+    process.kill(before.pid!, 'SIGKILL');
+    // The rung shows GAP parts for the outage (parts are listed while recent: watched from now on).
+    await pollUntil(() => text(rung.uri), (playlist) => playlist.includes('GAP=YES'), 15_000, 'GAP parts in the rung');
+    const back = await pollUntil(() => status(STREAM).then((s) => s.body), (s) => s.state === 'running' && s.restarts > before.restarts && s.pid !== before.pid, 15_000, 'the worker restarted');
+    expect(back.pid).toBeGreaterThan(0);
+    // The source went on through the outage, and the rung has media again after it.
+    await pollUntil(async () => [...segmentTable(await text(source.uri)).keys()].at(-1)!, (msn) => msn >= lastBefore + 2, 15_000, 'two more source segments');
+    await pollUntil(
+      async () => segmentTable(await text(rung.uri)),
+      (t) => [...t.entries()].some(([msn, row]) => msn > lastBefore + 1 && !row.gap && row.parts.length > 0),
+      15_000,
+      'a rung segment without GAP after the restart',
+    );
+    expect(await readMetric(server.baseUrl, 'swarmcast_transcode_restarts_total')).toBe(back.restarts);
+  }, 60_000);
+});
+
+describe('per-stream choice and the worker budget', () => {
+  it('publishes a second stream with its source alone when the budget is spent, saying why', async () => {
+    const second = publish('second', '640x360');
+    await server.waitForLog(/transcode\.refused stream=second/, 20_000);
+    const { code, body } = await status('second');
+    expect(code).toBe(200);
+    expect(body).toMatchObject({ state: 'refused', reason: expect.stringContaining('TRANSCODE_MAX_STREAMS=1') });
+    const list = await pollUntil(() => variants('second'), (v) => v.length > 0, 20_000, 'the second stream live');
+    expect(list.map((v) => v.resolution)).toEqual(['640x360']);
+    expect(await readMetric(server.baseUrl, 'swarmcast_transcode_refused_total')).toBe(1);
+    await killed(second);
+  }, 40_000);
+
+  it('takes transcode=off from the stream key, and refuses a ladder it cannot read with the reason', async () => {
+    const plain = publish('plain', '640x360', '&transcode=off');
+    const list = await pollUntil(() => variants('plain'), (v) => v.length > 0, 20_000, 'the plain stream live');
+    expect(list.map((v) => v.resolution)).toEqual(['640x360']);
+    expect((await status('plain')).code).toBe(404);
+    await killed(plain);
+    const bad = publish('badladder', '640x360', '&transcode=480p');
+    await server.waitForLog(/publish\.dropped stream=badladder .*not HEIGHTp:BITRATE/, 20_000);
+    await killed(bad);
+  }, 40_000);
+
+  it('gives a publisher that comes back within the grace period its rungs again, after the discontinuity', async () => {
+    const before = (await status(STREAM)).body;
+    const rung = (await variants(STREAM)).find((v) => v.resolution === '854x480')!;
+    const lastBefore = segmentsOf(await text(rung.uri)).at(-1)!;
+    await killed(publishers[0]!);
+    publish(STREAM, '1280x720');
+    const after = await pollUntil(() => status(STREAM).then((s) => s.body), (s) => s.state === 'running' && s.pid !== before.pid, 20_000, 'a worker for the new session');
+    expect(after.restarts).toBe(0);
+    const playlist = await playlistAfterDiscontinuity(rung.uri, lastBefore);
+    expect(segmentTable(playlist).size).toBeGreaterThan(0);
+    // The old session's worker went with it.
+    expect(() => process.kill(before.pid!, 0)).toThrow();
+  }, 40_000);
+
+  it('ends the worker with its stream: no ffmpeg is left behind', async () => {
+    const { body } = await status(STREAM);
+    const pid = body.pid!;
+    await killed(publishers.find((p) => p.exitCode === null && p.signalCode === null)!);
+    await pollUntil(async () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    }, (alive) => !alive, 20_000, `worker ${pid} gone`);
+    expect((await status(STREAM)).code).toBe(404);
+  }, 40_000);
+});

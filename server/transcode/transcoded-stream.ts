@@ -1,0 +1,379 @@
+// The decorator at the ingest seam: a field encoder's single-rendition session, plus the rungs its ffmpeg worker makes,
+// handed on as one published stream with N video tracks (the browser ladder's shape), so the packager cuts every rung
+// on the source's segment and part boundaries. Supervises the worker: restarts with back-off, lag and CPU.
+import { performance } from 'node:perf_hooks';
+import { sameBytes } from '../../shared/bytes.ts';
+import { avcCodecString, parseAvcC } from '../../shared/codecs/h264.ts';
+import { TypedEmitter, type ErrorContext } from '../../shared/events.ts';
+import type { ChunkMessage, TrackConfigMessage, VideoTrackConfig, WireMessage } from '../../shared/protocol/index.ts';
+import type { PublishedStream, PublishedStreamEvents, PublishEndReason } from '../ingest/index.ts';
+import { log } from '../log.ts';
+import { planRungs, type Rung, type RungSpec } from './ladder.ts';
+import { PresentationOrder } from './presentation-order.ts';
+import { TranscodeWorker } from './worker.ts';
+
+type SourceMessage = Exclude<WireMessage, { type: 'end' }>;
+
+/**
+ * `running` and `restarting` hold a worker slot; `starting` too, until the rungs are known. `off`: nothing to make
+ * (no rung below the source, not H.264); `failed`: the rungs were given up; `refused`: no capacity (server/transcode/transcoder.ts).
+ */
+export type TranscodeState = 'starting' | 'running' | 'restarting' | 'off' | 'failed' | 'refused' | 'ended';
+
+export interface RungStatus {
+  rendition: string;
+  width: number;
+  height: number;
+  bitrate: number;
+  /** Frames encoded by the current and earlier workers. */
+  frames: number;
+  /** How long the latest frame took from the source's arrival to its encoded rung frame, ms. */
+  lagMs: number | undefined;
+  /** The longest such delay in the last LAG_WINDOW_MS, ms. */
+  maxLagMs: number | undefined;
+}
+
+export interface TranscodeStatus {
+  stream: string;
+  state: TranscodeState;
+  reason?: string;
+  /** The ffmpeg worker's process id while it runs. */
+  pid?: number;
+  /** Workers started again after one died or fell behind. */
+  restarts: number;
+  /** The worker's CPU use over the last sample, in cores (1 = one core busy). */
+  cpu?: number;
+  rungs: RungStatus[];
+}
+
+export interface TranscodedStreamOptions {
+  ladder: readonly RungSpec[];
+  /** A worker whose oldest frame in flight is older than this is restarted, ms. */
+  maxLagMs: number;
+  ffmpegPath: string;
+}
+
+/**
+ * The source's messages are held until every rung's configuration is known (the packager freezes its renditions at
+ * the first chunk), at most this long; then the stream goes on without rungs.
+ */
+export const MAX_HOLD_MS = 3000;
+/** …and at most this many messages (a few seconds of a source with audio). */
+const MAX_HOLD_MESSAGES = 1000;
+const RESTART_MIN_MS = 250;
+const RESTART_MAX_MS = 8000;
+/** A worker that ran this long without trouble resets the back-off. */
+const STABLE_RUN_MS = 10_000;
+/** How often the worker's lag and CPU are checked, ms. */
+const CHECK_INTERVAL_MS = 500;
+const LAG_WINDOW_MS = 10_000;
+
+interface RungState extends Rung {
+  order: PresentationOrder;
+  avcC: Uint8Array | undefined;
+  track: VideoTrackConfig | undefined;
+  lastTimestampUs: number;
+  frames: number;
+  lagMs: number | undefined;
+  lagWindow: { atMs: number; lagMs: number }[];
+}
+
+export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { error: [Error] }> implements PublishedStream {
+  #source: PublishedStream;
+  #options: TranscodedStreamOptions;
+  #state: TranscodeState = 'starting';
+  #reason: string | undefined;
+  /** Messages held until the rungs are known. */
+  #held: SourceMessage[] = [];
+  #holding = true;
+  #holdTimer: NodeJS.Timeout | undefined;
+  #tracks = new Map<number, TrackConfigMessage>();
+  #video: VideoTrackConfig | undefined;
+  /** The first chunk came: the source's tracks are known and the rungs planned. */
+  #planned = false;
+  #rungs: RungState[] = [];
+  #worker: TranscodeWorker | undefined;
+  #workerStartedAtMs = 0;
+  /** A new worker starts on a source keyframe. */
+  #awaitingKeyframe = true;
+  #restarts = 0;
+  #backoffMs = RESTART_MIN_MS;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #checkTimer: NodeJS.Timeout | undefined;
+  #cpuSample: { atMs: number; cpuS: number } | undefined;
+  #cpu: number | undefined;
+
+  constructor(source: PublishedStream, options: TranscodedStreamOptions) {
+    super();
+    this.#source = source;
+    this.#options = options;
+    source.on('message', (message) => this.#onMessage(message));
+    source.on('end', (reason, detail) => this.#onEnd(reason, detail));
+  }
+
+  get streamName(): string {
+    return this.#source.streamName;
+  }
+
+  get state(): TranscodeState {
+    return this.#state;
+  }
+
+  fail(detail: string): void {
+    this.#source.fail(detail);
+  }
+
+  status(): TranscodeStatus {
+    const now = performance.now();
+    const pid = this.#worker?.pid;
+    return {
+      stream: this.streamName,
+      state: this.#state,
+      ...(this.#reason !== undefined && { reason: this.#reason }),
+      ...(pid !== undefined && { pid }),
+      restarts: this.#restarts,
+      ...(this.#cpu !== undefined && { cpu: Math.round(this.#cpu * 1000) / 1000 }),
+      rungs: this.#rungs.map((rung) => {
+        const recent = rung.lagWindow.filter((entry) => now - entry.atMs <= LAG_WINDOW_MS);
+        return {
+          rendition: rung.rendition,
+          width: rung.width,
+          height: rung.height,
+          bitrate: rung.bitrate,
+          frames: rung.frames,
+          lagMs: rung.lagMs === undefined ? undefined : Math.round(rung.lagMs),
+          maxLagMs: recent.length ? Math.round(Math.max(...recent.map((entry) => entry.lagMs))) : undefined,
+        };
+      }),
+    };
+  }
+
+  /** Stops the worker for good (the server closes); the source's own end still ends the stream. Idempotent. */
+  close(): void {
+    this.#stopWorker();
+    if (this.#state !== 'ended') this.#setState('ended');
+  }
+
+  #onMessage(message: SourceMessage): void {
+    if (this.#state === 'ended') return;
+    if (message.type === 'track') {
+      if (!this.#planned) this.#tracks.set(message.trackId, message);
+    } else if (message.type === 'chunk' && !this.#planned) {
+      // Every track is configured before the first chunk (the packager's rule): the rungs take trackIds none of them has.
+      this.#planned = true;
+      const video = [...this.#tracks.values()].find((t): t is VideoTrackConfig => t.kind === 'video');
+      if (video) this.#plan(video);
+      else this.#goWithoutRungs('off', 'no video track before the first chunk');
+    }
+    if (this.#holding) {
+      this.#held.push(message);
+      if (this.#held.length > MAX_HOLD_MESSAGES) this.#goWithoutRungs('failed', `no rung configuration after ${MAX_HOLD_MESSAGES} source messages`);
+    } else {
+      this.emit('message', message);
+    }
+    if (message.type === 'chunk' && message.trackId === this.#video?.trackId) this.#feed(message);
+  }
+
+  /** The source's video track is known: plan the rungs and start the worker, or go on without rungs. */
+  #plan(video: VideoTrackConfig): void {
+    this.#video = video;
+    if (!video.codec.startsWith('avc1') || !video.description) return this.#goWithoutRungs('off', `the source's video is ${video.codec}: only H.264 is transcoded`);
+    const renditions = new Set([...this.#tracks.values()].flatMap((t) => (t.kind === 'video' ? [t.rendition] : [])));
+    const rungs = planRungs(this.#options.ladder, video, new Set(this.#tracks.keys()), renditions);
+    if (rungs.length === 0) return this.#goWithoutRungs('off', `no rung of the ladder is below the source's ${video.width}×${video.height}`);
+    this.#rungs = rungs.map((rung) => ({ ...rung, order: new PresentationOrder(), avcC: undefined, track: undefined, lastTimestampUs: -Infinity, frames: 0, lagMs: undefined, lagWindow: [] }));
+    this.#holdTimer = setTimeout(() => this.#goWithoutRungs('failed', `the worker gave no rung configuration within ${MAX_HOLD_MS} ms`), MAX_HOLD_MS);
+    this.#startWorker();
+    this.#checkTimer = setInterval(() => this.#check(), CHECK_INTERVAL_MS);
+    this.#checkTimer.unref();
+  }
+
+  #startWorker(): void {
+    const video = this.#video!;
+    const worker = new TranscodeWorker(this.streamName, this.#rungs, video.description!, this.#options.ffmpegPath);
+    this.#worker = worker;
+    this.#workerStartedAtMs = performance.now();
+    this.#awaitingKeyframe = true;
+    this.#cpuSample = undefined;
+    for (const rung of this.#rungs) rung.order.clear();
+    worker.on('config', (index, avcC) => this.#onRungConfig(index, avcC));
+    worker.on('frame', (index, keyframe, data) => this.#onRungFrame(index, keyframe, data));
+    worker.on('exit', (detail) => this.#onWorkerExit(worker, detail));
+    worker.on('error', (err) => this.#restart(`its output is broken: ${err.message}`));
+    log('info', 'transcode.worker-started', { stream: this.streamName, pid: worker.pid, rungs: this.#rungs.map((r) => `${r.rendition}:${r.bitrate}`).join(',') });
+  }
+
+  #feed(chunk: ChunkMessage): void {
+    const worker = this.#worker;
+    if (!worker) return;
+    if (this.#awaitingKeyframe) {
+      if (!chunk.keyframe) return;
+      this.#awaitingKeyframe = false;
+    }
+    const compositionUs = chunk.compositionOffsetUs ?? 0;
+    const fed = { decodeUs: chunk.timestampUs, presentationUs: chunk.timestampUs + compositionUs, keyframe: chunk.keyframe, fedAtMs: performance.now() };
+    for (const rung of this.#rungs) rung.order.add(fed);
+    worker.feed(chunk.timestampUs, compositionUs, chunk.keyframe, chunk.data);
+  }
+
+  #onRungConfig(index: number, avcC: Uint8Array): void {
+    const rung = this.#rungs[index]!;
+    if (rung.avcC) {
+      // A restarted worker: the packager's init segment has the first worker's parameter sets.
+      if (!sameBytes(rung.avcC, avcC)) this.#giveUp(`rung ${rung.rendition}'s H.264 configuration changed when its worker restarted`);
+      return;
+    }
+    let codec: string;
+    try {
+      const config = parseAvcC(avcC);
+      if (config.nalLengthSize !== 4) throw new Error(`${config.nalLengthSize}-byte NAL lengths`);
+      codec = avcCodecString(config.sps[0]!);
+    } catch (err) {
+      return this.#giveUp(`rung ${rung.rendition}'s configuration is unusable: ${(err as Error).message}`);
+    }
+    rung.avcC = avcC.slice();
+    const video = this.#video!;
+    rung.track = {
+      type: 'track',
+      kind: 'video',
+      trackId: rung.trackId,
+      codec,
+      description: rung.avcC,
+      width: rung.width,
+      height: rung.height,
+      rendition: rung.rendition,
+      bitrate: rung.bitrate,
+      ...(video.framerate !== undefined && { framerate: video.framerate }),
+    };
+    if (this.#holding && this.#rungs.every((r) => r.track)) this.#release();
+  }
+
+  #onRungFrame(index: number, keyframe: boolean, data: Uint8Array): void {
+    const rung = this.#rungs[index]!;
+    const source = rung.order.next();
+    // Frame k out is source frame k in presentation order, keyframes included; anything else means frames were lost.
+    if (!source || source.keyframe !== keyframe || source.decodeUs <= rung.lastTimestampUs) {
+      return this.#restart(`rung ${rung.rendition} lost step with the source (frame ${rung.frames}${source ? `, keyframe ${keyframe} for ${source.keyframe}` : ', more frames out than in'})`);
+    }
+    rung.lastTimestampUs = source.decodeUs;
+    rung.frames++;
+    const now = performance.now();
+    rung.lagMs = now - source.fedAtMs;
+    rung.lagWindow.push({ atMs: now, lagMs: rung.lagMs });
+    while (rung.lagWindow.length > 0 && now - rung.lagWindow[0]!.atMs > LAG_WINDOW_MS) rung.lagWindow.shift();
+    if (this.#state === 'restarting' || this.#state === 'starting') this.#setState('running');
+    const chunk: ChunkMessage = { type: 'chunk', trackId: rung.trackId, keyframe, timestampUs: source.decodeUs, durationUs: 0, data };
+    if (source.presentationUs !== source.decodeUs) chunk.compositionOffsetUs = source.presentationUs - source.decodeUs;
+    if (this.#holding) this.#held.push(chunk);
+    else this.emit('message', chunk);
+  }
+
+  /** Every rung is configured: the held messages go out, the rungs' tracks before the first chunk. */
+  #release(): void {
+    this.#holding = false;
+    clearTimeout(this.#holdTimer);
+    const held = this.#held;
+    this.#held = [];
+    const firstChunk = held.findIndex((m) => m.type === 'chunk');
+    const rungTracks = this.#rungs.flatMap((r) => (r.track ? [r.track] : []));
+    const ordered = firstChunk < 0 ? [...held, ...rungTracks] : [...held.slice(0, firstChunk), ...rungTracks, ...held.slice(firstChunk)];
+    log('info', 'transcode.rungs', { stream: this.streamName, rungs: rungTracks.map((t) => `${t.rendition}:${t.width}x${t.height}:${t.codec}`).join(',') });
+    for (const message of ordered) this.emit('message', message);
+  }
+
+  /** The stream goes on as the source alone (held messages released untouched); the worker stops. */
+  #goWithoutRungs(state: 'off' | 'failed', reason: string): void {
+    this.#stopWorker();
+    this.#reason = reason;
+    this.#setState(state);
+    log(state === 'off' ? 'info' : 'warn', state === 'off' ? 'transcode.off' : 'transcode.gave-up', { stream: this.streamName, reason });
+    this.#releaseSourceOnly();
+    this.#rungs = [];
+  }
+
+  /** Hands on the held source messages without the rungs' frames (their tracks were never sent). */
+  #releaseSourceOnly(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    clearTimeout(this.#holdTimer);
+    const rungIds = new Set(this.#rungs.map((r) => r.trackId));
+    const held = this.#held.filter((m) => m.type !== 'chunk' || !rungIds.has(m.trackId));
+    this.#held = [];
+    for (const message of held) this.emit('message', message);
+  }
+
+  /** After the rungs went out: they stop for good (the packager shows them paused), the source goes on. */
+  #giveUp(reason: string): void {
+    if (this.#holding) return this.#goWithoutRungs('failed', reason);
+    this.#stopWorker();
+    this.#reason = reason;
+    this.#setState('failed');
+    log('warn', 'transcode.gave-up', { stream: this.streamName, reason });
+  }
+
+  #onWorkerExit(worker: TranscodeWorker, detail: string): void {
+    if (worker !== this.#worker) return;
+    this.#restart(`its worker ${detail}`);
+  }
+
+  /** Kills the worker (if alive) and starts another after the back-off; the rungs pause meanwhile. */
+  #restart(reason: string): void {
+    if (this.#state === 'ended' || this.#state === 'failed' || this.#state === 'off') return;
+    if (this.#holding) return this.#goWithoutRungs('failed', `${reason}, before its rungs were configured`);
+    const ranMs = performance.now() - this.#workerStartedAtMs;
+    this.#worker?.close();
+    this.#worker = undefined;
+    if (ranMs >= STABLE_RUN_MS) this.#backoffMs = RESTART_MIN_MS;
+    const delayMs = this.#backoffMs;
+    this.#backoffMs = Math.min(RESTART_MAX_MS, this.#backoffMs * 2);
+    this.#setState('restarting');
+    this.#reason = reason;
+    log('warn', 'transcode.restart', { stream: this.streamName, reason, inMs: delayMs, restarts: this.#restarts + 1 });
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      if (this.#state !== 'restarting') return;
+      this.#restarts++;
+      this.#startWorker();
+    }, delayMs);
+  }
+
+  /** Restarts a worker that fell behind real time; samples its CPU. */
+  #check(): void {
+    const worker = this.#worker;
+    if (!worker) return;
+    const now = performance.now();
+    const oldest = Math.min(...this.#rungs.map((r) => r.order.oldestFedAtMs ?? now));
+    if (now - oldest > this.#options.maxLagMs || worker.stuck) {
+      return this.#restart(`it fell behind real time (a frame waited ${Math.round(now - oldest)} ms, more than ${this.#options.maxLagMs})`);
+    }
+    const cpuS = worker.cpuSeconds();
+    if (cpuS === undefined) return;
+    const previous = this.#cpuSample;
+    if (previous && now > previous.atMs) this.#cpu = (cpuS - previous.cpuS) / ((now - previous.atMs) / 1000);
+    this.#cpuSample = { atMs: now, cpuS };
+  }
+
+  #stopWorker(): void {
+    this.#worker?.close();
+    this.#worker = undefined;
+    clearTimeout(this.#holdTimer);
+    clearTimeout(this.#restartTimer);
+    clearInterval(this.#checkTimer);
+  }
+
+  #onEnd(reason: PublishEndReason, detail: string | undefined): void {
+    this.#releaseSourceOnly();
+    this.close();
+    this.emit('end', reason, detail);
+    this.removeAllListeners();
+  }
+
+  #setState(state: TranscodeState): void {
+    if (state === 'running' || state === 'starting') this.#reason = undefined;
+    this.#state = state;
+  }
+
+  protected override errorContext(): ErrorContext {
+    return { stream: this.streamName };
+  }
+}

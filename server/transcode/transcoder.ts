@@ -1,0 +1,102 @@
+// The origin's transcoding: which published streams get a ladder (field encoders' only, the server's ladder or the
+// publisher's own), the worker budget, and each stream's status for the API and /metrics.
+import type { FieldPath, PublishedStream } from '../ingest/index.ts';
+import { log } from '../log.ts';
+import { TranscodeLadderError } from './errors.ts';
+import { parseLadder, type RungSpec } from './ladder.ts';
+import { TranscodedStream, type TranscodeStatus } from './transcoded-stream.ts';
+
+export interface TranscodeConfig {
+  /** The ladder single-rendition sources get (`480p:1200k,240p:400k`); empty: no transcoding unless a publisher asks. */
+  ladder: readonly RungSpec[];
+  /** Streams transcoded at once; more are published with the source rendition alone. */
+  maxStreams: number;
+  /** A worker whose oldest frame in flight is older than this is restarted, ms. */
+  maxLagMs: number;
+}
+
+export const TRANSCODE_DEFAULTS: TranscodeConfig = { ladder: [], maxStreams: 2, maxLagMs: 2000 };
+
+export class Transcoder {
+  #config: TranscodeConfig;
+  #ffmpegPath: string;
+  /** Transcoded streams live now, by name. */
+  #streams = new Map<string, TranscodedStream>();
+  /** Streams live now that were refused for capacity, by name, with why. */
+  #refused = new Map<string, TranscodeStatus>();
+  #refusedTotal = 0;
+  #restartsEnded = 0;
+  #closed = false;
+
+  constructor(config: TranscodeConfig, ffmpegPath = 'ffmpeg') {
+    this.#config = config;
+    this.#ffmpegPath = ffmpegPath;
+  }
+
+  /**
+   * The stream the packager should get for `published`: itself (browser publishers send their own rungs; no ladder;
+   * no capacity left) or it with the rungs of its ladder. A publisher's ladder that cannot be parsed fails its session.
+   */
+  wrap(published: PublishedStream, fieldPath: FieldPath | undefined): PublishedStream {
+    const name = published.streamName;
+    if (fieldPath === undefined || this.#closed) return published;
+    let ladder = this.#config.ladder;
+    if (published.transcode !== undefined) {
+      try {
+        ladder = parseLadder(published.transcode, name);
+      } catch (err) {
+        if (!(err instanceof TranscodeLadderError)) throw err;
+        published.fail(err.message);
+        return published;
+      }
+    }
+    if (ladder.length === 0) return published;
+    const busy = [...this.#streams.values()].filter((s) => s.state === 'starting' || s.state === 'running' || s.state === 'restarting').length;
+    if (busy >= this.#config.maxStreams) {
+      const reason = `the server is transcoding ${busy} streams, its limit (TRANSCODE_MAX_STREAMS=${this.#config.maxStreams}): published with the source rendition alone`;
+      this.#refusedTotal++;
+      const refused: TranscodeStatus = { stream: name, state: 'refused', reason, restarts: 0, rungs: [] };
+      this.#refused.set(name, refused);
+      published.on('end', () => {
+        if (this.#refused.get(name) === refused) this.#refused.delete(name);
+      });
+      log('warn', 'transcode.refused', { stream: name, path: fieldPath, reason });
+      return published;
+    }
+    const stream = new TranscodedStream(published, { ladder, maxLagMs: this.#config.maxLagMs, ffmpegPath: this.#ffmpegPath });
+    this.#streams.set(name, stream);
+    stream.on('end', () => {
+      this.#restartsEnded += stream.status().restarts;
+      if (this.#streams.get(name) === stream) this.#streams.delete(name);
+    });
+    return stream;
+  }
+
+  /** The transcoding status of the live stream `name`; undefined when it is not live, or not a field encoder's with a ladder. */
+  status(name: string): TranscodeStatus | undefined {
+    return this.#refused.get(name) ?? this.#streams.get(name)?.status();
+  }
+
+  /** The statuses of the streams whose worker is running or restarting. */
+  active(): TranscodeStatus[] {
+    return [...this.#streams.values()].filter((s) => s.state === 'running' || s.state === 'restarting').map((s) => s.status());
+  }
+
+  get refusedTotal(): number {
+    return this.#refusedTotal;
+  }
+
+  /** Workers restarted since start (after one died or fell behind). */
+  get restartsTotal(): number {
+    let total = this.#restartsEnded;
+    for (const stream of this.#streams.values()) total += stream.status().restarts;
+    return total;
+  }
+
+  /** Stops every worker. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const stream of this.#streams.values()) stream.close();
+  }
+}
