@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import type { DataChannel } from 'node-datachannel';
 import { connectPeer, type PublisherPeer } from './datachannel-peer.ts';
 import type { Sample } from 'mp4box';
-import { WireWriter, type ChunkMessage, type TrackConfigMessage } from '../../shared/protocol/index.ts';
+import { WireWriter, type ChunkMessage, type TrackConfigMessage, type WireMessage } from '../../shared/protocol/index.ts';
 import { avcCodecString, demuxMp4, findBoxPayload, opusHeadFromDOps } from './mp4-media.ts';
 
 const run = promisify(execFile);
@@ -218,8 +218,8 @@ class Publisher implements NodePublisher {
   async #run(): Promise<void> {
     const firstUs = Math.round(performance.now() * 1000);
     const startMs = performance.now();
-    this.#writer.write({ type: 'clock', timestampUs: firstUs, wallClockMs: Date.now(), gridOriginUs: firstUs });
-    for (const track of this.#source.tracks) this.#writer.write(track);
+    if (!this.#send({ type: 'clock', timestampUs: firstUs, wallClockMs: Date.now(), gridOriginUs: firstUs })) return;
+    for (const track of this.#source.tracks) if (!this.#send(track)) return;
     const { samples, periodUs } = this.#source;
     for (let loop = 0; !this.#stopped; loop++) {
       this.#loops = loop;
@@ -237,8 +237,23 @@ class Publisher implements NodePublisher {
           durationUs: sample.durationUs,
           data: sample.data,
         };
-        this.#writer.write(chunk);
+        if (!this.#send(chunk)) return;
       }
+    }
+  }
+
+  /**
+   * Writes one message; false once the channel has closed (the server ended the session: its onClosed callback may
+   * come after a send has already failed, and a test that expects the refusal must not meet an unhandled error).
+   */
+  #send(message: WireMessage): boolean {
+    try {
+      this.#writer.write(message);
+      return true;
+    } catch (err) {
+      if (this.#dc.isOpen()) throw err;
+      this.#stopped = true;
+      return false;
     }
   }
 
