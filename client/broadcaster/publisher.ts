@@ -27,7 +27,7 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 1000;
  */
 const DISCONNECTED_LOSS_MS = 3000;
 /** stopLost(): how long one DELETE may take, and how often it is tried while the server cannot be reached. */
-const STOP_ATTEMPT_TIMEOUT_MS = 3000;
+export const STOP_ATTEMPT_TIMEOUT_MS = 3000;
 const STOP_RETRY_MS = 1000;
 /** What an SDP without `a=max-message-size` allows (RFC 8841). */
 const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
