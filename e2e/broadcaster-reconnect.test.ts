@@ -70,9 +70,10 @@ describe('a browser broadcaster whose network drops', () => {
     expect(result.playlist).toContain('#EXT-X-ENDLIST');
     const log = result.serverLog.join('\n');
     expect(log).toMatch(/publish\.grace stream=comeback reason=(disconnected|idle-timeout)/);
-    // The DELETE ended the lost session's stream in its grace period; Stop aborted the reconnection attempt, so no
-    // offer of the page's reached the server after it and continued the stream.
-    expect(log).toMatch(/publish\.abandoned stream=comeback[\s\S]*publish\.grace-ended stream=comeback reason=stopped/);
-    expect(log).not.toMatch(/publish\.resumed stream=comeback/);
+    // The DELETE ended the lost session's stream in its grace period, or the session an offer continued it with. Stop
+    // aborts the reconnection attempt under way, but an offer the page wrote before (on a connection kept alive from
+    // before the drop) sits in the kernel's send buffer and reaches the server once the link is back, aborted or not;
+    // the DELETE of the session it replaced then ends it. Either way the stream ended at once (the bound above).
+    expect(log).toMatch(/publish\.abandoned stream=comeback[\s\S]*publish\.grace-ended stream=comeback reason=stopped|publish\.resumed stream=comeback[\s\S]*publish\.ended stream=comeback .*reason=stopped/);
   }, DRIVER_TIMEOUT_MS + 10_000);
 });
