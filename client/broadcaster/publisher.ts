@@ -82,8 +82,9 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     } catch (err) {
       pc.close();
       // The server made a session for the answered offer (one that replaces a lost session has already ended that):
-      // left alone, it would hold the stream until the server's grace runs out.
-      if (answer?.location) await deleteSession(answer.location, authorization);
+      // left alone, it would hold the stream until the server's grace runs out. Not awaited: with the network down the
+      // DELETE may hang, and the next reconnection attempt must not wait on it.
+      if (answer?.location) void deleteSession(answer.location, authorization);
       if (err instanceof BroadcastError) throw err;
       throw new BroadcastError('connection-failed', `The browser could not connect to the server (${String(err)}).`, streamName, { cause: err });
     }
