@@ -43,8 +43,8 @@ describe('p2p mode in a network namespace', () => {
 
   it('four Chromium and Firefox viewers meet through the tracker and most get segments from peers, without stalls', () => {
     const { shared } = result;
-    // The driver waited for three of the four, the go-live one among them, to have bytes from peers (so, two of each
-    // browser, both browsers took part): what is checked here is what that wait does not say.
+    // The driver waited for three of the four, the go-live one among them, to have bytes from peers (three of two of
+    // each browser: at least one of each, so both browsers took part): what is checked here is what that wait does not say.
     expect(shared.map((v) => v.browser).sort()).toEqual(['chromium', 'chromium', 'firefox', 'firefox']);
     for (const viewer of shared) {
       expect(viewer.final.state, viewer.name).toBe('playing');

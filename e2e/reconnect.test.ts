@@ -1,12 +1,13 @@
 // A publisher that drops and comes back within PUBLISH_GRACE_MS continues its stream: ffmpeg over RTMP is killed and
 // restarted while a Chromium viewer (the watch page, hls.js) plays on; after the grace the stream ends; a deliberate
 // stop ends it at once; ffmpeg reads the HLS across the discontinuity.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './support/browser.ts';
-import { mediaPlaylistUrl } from './support/live-hls.ts';
+import { H264_AAC, exitOf, killed, publishTestSignal } from './support/ffmpeg-hls.ts';
+import { mediaPlaylistUrl, playlistText } from './support/live-hls.ts';
 import { viewerStats } from './support/pages.ts';
 import { pollUntil } from './support/poll.ts';
 import { eventsBetween, pageLog, recordPage, stallLengths } from './support/reconnect-viewer.ts';
@@ -23,27 +24,13 @@ const publishers = new Set<ChildProcess>();
 
 /** ffmpeg publishing a live test picture and tone (H.264 with B-frames + AAC) over RTMP, until killed or `seconds` pass. */
 function publish(stream: string, seconds?: number): ChildProcess {
-  const child = spawn('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-re',
-    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    ...(seconds === undefined ? [] : ['-t', String(seconds)]),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
-    '-f', 'flv', `${server.rtmpBase}/live/${stream}?key=${KEY}`,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const duration = seconds === undefined ? [] : ['-t', String(seconds)];
+  const child = publishTestSignal('640x360', [...duration, ...H264_AAC], ['-f', 'flv', `${server.rtmpBase}/live/${stream}?key=${KEY}`]);
   publishers.add(child);
   child.once('exit', () => publishers.delete(child));
   return child;
 }
 
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
-
-const playlistText = (url: string): Promise<string> => fetch(url).then((r) => r.text());
 /** Media sequence numbers of the segments and parts a playlist lists (from their names, `EPOCH-MSN[.PART].m4s`), not its preload hint. */
 function msnsOf(playlist: string): number[] {
   const listed = playlist.split('\n').filter((line) => !line.startsWith('#EXT-X-PRELOAD-HINT')).join('\n');
@@ -157,8 +144,7 @@ describe('a publisher that reconnects within the grace period', () => {
   it('a deliberate stop (ffmpeg finishing: FCUnpublish, deleteStream) ends the stream at once, with no grace', async () => {
     const child = publish('stop', 6);
     const url = await mediaPlaylistUrl(server.baseUrl, 'stop', 30_000);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    await exited;
+    await exitOf(child);
     const exitedAt = Date.now();
     await pollUntil(() => playlistText(url), (text) => text.includes('#EXT-X-ENDLIST'), GRACE_MS, 'EXT-X-ENDLIST');
     expect(Date.now() - exitedAt).toBeLessThan(3_000);

@@ -27,7 +27,7 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 1000;
  */
 const DISCONNECTED_LOSS_MS = 3000;
 /** stopLost(): how long one DELETE may take, and how often it is tried while the server cannot be reached. */
-const STOP_ATTEMPT_TIMEOUT_MS = 3000;
+export const STOP_ATTEMPT_TIMEOUT_MS = 3000;
 const STOP_RETRY_MS = 1000;
 /** What an SDP without `a=max-message-size` allows (RFC 8841). */
 const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
@@ -59,22 +59,32 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     const tracks = new Map(options.trackIds.map((id) => [id, pc.createDataChannel(trackChannelLabel(id), { ordered: true })]));
     const all = [control, ...tracks.values()];
     for (const dc of all) dc.binaryType = 'arraybuffer';
+    const { signal } = options;
+    const aborted = (): BroadcastError =>
+      new BroadcastError('connection-failed', 'The broadcast ended before its connection was made.', streamName, { cause: signal?.reason });
+    const authorization = authorizationOf(options.publishKey);
+    let answer: Answer | undefined;
     try {
       await pc.setLocalDescription(await pc.createOffer());
-      await iceGatheringComplete(pc, options.iceGatheringTimeoutMs ?? DEFAULT_ICE_GATHERING_TIMEOUT_MS);
+      await iceGatheringComplete(pc, options.iceGatheringTimeoutMs ?? DEFAULT_ICE_GATHERING_TIMEOUT_MS, signal, aborted);
       const offer = pc.localDescription?.sdp;
       if (!offer) throw new BroadcastError('connection-failed', 'The browser could not prepare a connection (no SDP offer).', streamName);
       const url = new URL(`/api/publish/${encodeURIComponent(streamName)}`, options.baseUrl ?? location.origin);
       if (options.replaces !== undefined) url.searchParams.set('replaces', options.replaces);
-      const answer = await postOffer(url, offer, streamName, authorizationOf(options.publishKey), options.signal);
+      answer = await postOffer(url, offer, streamName, authorization, signal);
       await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+      const serverSdp = answer.sdp;
       const unreachable = (): BroadcastError =>
-        iceFailure({ streamName, firefox: /\bFirefox\//.test(navigator.userAgent), serverAddresses: candidateAddresses(answer.sdp) });
+        iceFailure({ streamName, firefox: /\bFirefox\//.test(navigator.userAgent), serverAddresses: candidateAddresses(serverSdp) });
       const openTimeoutMs = options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
-      await Promise.all(all.map((dc) => channelOpen(pc, dc, openTimeoutMs, unreachable)));
+      await Promise.all(all.map((dc) => channelOpen(pc, dc, openTimeoutMs, unreachable, signal, aborted)));
       return new WebRtcPublisher(streamName, pc, control, tracks, answer, options);
     } catch (err) {
       pc.close();
+      // The server made a session for the answered offer (one that replaces a lost session has already ended that):
+      // left alone, it would hold the stream until the server's grace runs out. Not awaited: with the network down the
+      // DELETE may hang, and the next reconnection attempt must not wait on it.
+      if (answer?.location) void deleteSession(answer.location, authorization);
       if (err instanceof BroadcastError) throw err;
       throw new BroadcastError('connection-failed', `The browser could not connect to the server (${String(err)}).`, streamName, { cause: err });
     }
@@ -162,13 +172,7 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     for (const dc of this.#channels) dc.close();
     this.#pc.close();
     // A DELETE is a deliberate stop, which would end the stream at once; a lost session is the server's to time out.
-    if (this.#location && !this.#lost) {
-      try {
-        await fetch(this.#location, { method: 'DELETE', keepalive: true, headers: this.#authorization });
-      } catch (err) {
-        console.warn(`swarmcast: could not DELETE ${this.#location}:`, err);
-      }
-    }
+    if (this.#location && !this.#lost) await deleteSession(this.#location, this.#authorization);
   }
 
   async stopLost(withinMs: number): Promise<void> {
@@ -178,10 +182,13 @@ export class WebRtcPublisher extends TypedEmitter<TransportEvents> implements Pu
     let lastError: unknown;
     for (let startedAt = performance.now(); startedAt < deadline; startedAt = performance.now()) {
       try {
-        // Any answer will do: the server ended the stream, or it had no such session left to end. Not `keepalive`:
-        // Chromium does not give up such a request when it is aborted, and a retry then waits on its connection.
-        await fetch(location, { method: 'DELETE', headers: this.#authorization, signal: AbortSignal.timeout(Math.min(STOP_ATTEMPT_TIMEOUT_MS, deadline - startedAt)) });
-        return;
+        // Not `keepalive`: Chromium does not give up such a request when it is aborted, and a retry then waits on its connection.
+        const res = await fetch(location, { method: 'DELETE', headers: this.#authorization, signal: AbortSignal.timeout(Math.min(STOP_ATTEMPT_TIMEOUT_MS, deadline - startedAt)) });
+        // Done when the server ended the stream, or had no such session left to end (the grace ran out, or a reconnect
+        // replaced it). A server error may pass; any other refusal (the key, say) is the same on every try.
+        if (res.ok || res.status === 404) return;
+        lastError = new Error(`HTTP ${res.status}`);
+        if (res.status < 500) break;
       } catch (err) {
         lastError = err;
       }
@@ -287,20 +294,36 @@ function positiveNumber(value: string | null): number | undefined {
   return value !== null && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
-function iceGatheringComplete(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+/** A DELETE of a publish session that ends its stream; a failure is only logged (the server's grace ends it anyway). */
+async function deleteSession(location: string, authorization: Record<string, string>): Promise<void> {
+  try {
+    const res = await fetch(location, { method: 'DELETE', keepalive: true, headers: authorization });
+    if (!res.ok && res.status !== 404) console.warn(`swarmcast: DELETE ${location} answered HTTP ${res.status}`);
+  } catch (err) {
+    console.warn(`swarmcast: could not DELETE ${location}:`, err);
+  }
+}
+
+/** Resolves once every candidate is gathered, or after `timeoutMs`; rejects with `aborted()` when `signal` aborts first. */
+function iceGatheringComplete(pc: RTCPeerConnection, timeoutMs: number, signal: AbortSignal | undefined, aborted: () => BroadcastError): Promise<void> {
+  if (signal?.aborted) return Promise.reject(aborted());
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     // On timeout the offer goes with the candidates gathered so far, which on a LAN or loopback is all of them.
     const timer = setTimeout(done, timeoutMs);
-    function done(): void {
+    const onAbort = (): void => done(aborted());
+    function done(err?: BroadcastError): void {
       clearTimeout(timer);
       pc.removeEventListener('icegatheringstatechange', check);
-      resolve();
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
     }
     function check(): void {
       if (pc.iceGatheringState === 'complete') done();
     }
     pc.addEventListener('icegatheringstatechange', check);
+    signal?.addEventListener('abort', onAbort);
   });
 }
 
@@ -311,8 +334,19 @@ export function candidateAddresses(sdp: string): string[] {
   return [...addresses];
 }
 
-/** Resolves when the data channel opens; rejects with `failed()` when ICE fails, the channel closes, or `timeoutMs` passes. */
-function channelOpen(pc: RTCPeerConnection, dc: RTCDataChannel, timeoutMs: number, failed: () => BroadcastError): Promise<void> {
+/**
+ * Resolves when the data channel opens; rejects with `failed()` when ICE fails, the channel closes, or `timeoutMs` passes,
+ * and with `aborted()` when `signal` aborts first.
+ */
+function channelOpen(
+  pc: RTCPeerConnection,
+  dc: RTCDataChannel,
+  timeoutMs: number,
+  failed: () => BroadcastError,
+  signal: AbortSignal | undefined,
+  aborted: () => BroadcastError,
+): Promise<void> {
+  if (signal?.aborted) return Promise.reject(aborted());
   if (dc.readyState === 'open') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => finish(failed()), timeoutMs);
@@ -321,17 +355,20 @@ function channelOpen(pc: RTCPeerConnection, dc: RTCDataChannel, timeoutMs: numbe
     const onState = (): void => {
       if (pc.connectionState === 'failed' || pc.connectionState === 'closed') finish(failed());
     };
+    const onAbort = (): void => finish(aborted());
     function finish(err?: BroadcastError): void {
       clearTimeout(timer);
       dc.removeEventListener('open', onOpen);
       dc.removeEventListener('close', onClose);
       pc.removeEventListener('connectionstatechange', onState);
+      signal?.removeEventListener('abort', onAbort);
       if (err) reject(err);
       else resolve();
     }
     dc.addEventListener('open', onOpen);
     dc.addEventListener('close', onClose);
     pc.addEventListener('connectionstatechange', onState);
+    signal?.addEventListener('abort', onAbort);
   });
 }
 

@@ -199,9 +199,17 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
   #trackIds: number[] = [];
   #reconnecting = false;
   #reconnects = 0;
-  /** While reconnecting: the transport whose connection was lost, whose session the server keeps the stream for. */
+  /**
+   * From a lost connection until a reconnect succeeds: the transport whose session the server keeps the stream for.
+   * Still set when the session ends without reconnecting (Stop, reconnecting timed out or refused): #release then
+   * DELETEs that session (stopLost), so the stream ends at once rather than after the server's grace period, and the
+   * broadcaster can go live again on the name straight away.
+   */
   #lost: PublishTransport | undefined;
-  /** While reconnecting: aborted when the session ends, which cancels the attempt under way and the wait for the next. */
+  /**
+   * From a lost connection until a reconnect succeeds: aborted when the session ends, which cancels the attempt under
+   * way and the wait for the next. Left set when reconnecting fails, when #end aborts it with nothing in flight.
+   */
   #reconnectAbort: AbortController | undefined;
   /** After a reconnect, encoded output of frames up to this timestamp (captured before the break) is not sent. */
   #staleUntilUs = Number.NEGATIVE_INFINITY;
@@ -574,17 +582,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
         lastError = error;
       }
       if (performance.now() + delayMs > deadline) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delayMs);
-        abort.signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          { once: true },
-        );
-      });
+      await delay(delayMs, abort.signal);
       delayMs = Math.min(RECONNECT_MAX_DELAY_MS, delayMs * 2);
     }
     if (this.#ending) return;
@@ -806,13 +804,28 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     closeAll(this.#rungs);
     for (const tally of this.#tallies.values()) tally.window.idle();
     this.#audio?.close();
-    // A broadcast that ends while reconnecting ends its stream too, as a Stop while connected does (the DELETE), rather
-    // than leaving viewers on a stream the server keeps for a publisher who is not coming back.
+    // A broadcast that ends while reconnecting, or because reconnecting failed, ends its stream too, as a Stop while
+    // connected does (the DELETE), rather than leaving viewers on a stream the server keeps for a publisher who is not
+    // coming back.
     if (this.#lost) void this.#lost.stopLost?.(STOP_LOST_WITHIN_MS);
     await this.#transport?.close();
     this.#window.idle();
     this.#settled();
   }
+}
+
+/** Resolves after `ms`, or as soon as `signal` aborts; either way its listener is gone. */
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
 }
 
 /** Bytes queued for every channel of a transport (its send queue's and its own), by what each carries. */

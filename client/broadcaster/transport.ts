@@ -40,8 +40,8 @@ export interface PublishTransport extends Pick<TypedEmitter<TransportEvents>, 'o
   close(): Promise<void>;
   /**
    * After the connection was lost and close()d: stops that session on the server after all (the broadcast ends while
-   * reconnecting), so its stream ends at once instead of waiting out the grace period; tried again while the server
-   * cannot be reached, for at most `withinMs`.
+   * reconnecting, or gives up reconnecting), so its stream ends at once instead of waiting out the grace period; tried
+   * again while the server cannot be reached or answers with a server error, for at most `withinMs`.
    */
   stopLost?(withinMs: number): Promise<void>;
 }
@@ -57,7 +57,10 @@ export interface TransportOptions {
   trackIds: readonly number[];
   /** The id of this publisher's session that the connection lost, when reconnecting: the server ends it as dropped. */
   replaces?: string | undefined;
-  /** Aborts a reconnection attempt when the broadcast ends meanwhile: an offer not sent yet is never sent. */
+  /**
+   * Aborts a reconnection attempt when the broadcast ends meanwhile: connect() rejects at once, an offer not sent yet is
+   * never sent, and a session the server already answered for is DELETEd.
+   */
   signal?: AbortSignal | undefined;
 }
 

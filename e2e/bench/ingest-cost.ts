@@ -10,7 +10,7 @@ import { loadConfig } from '../../server/config.ts';
 import { setLogLevel } from '../../server/log.ts';
 import type { WireMessage } from '../../shared/protocol/index.ts';
 import { launchChromium } from '../support/browser.ts';
-import { mediaPlaylistUrl } from '../support/live-hls.ts';
+import { mediaPlaylistUrl, playlistWithSegments } from '../support/live-hls.ts';
 import { encodeRung, makeSource, startNodePublisher, type Rung, type SourceMedia } from '../support/node-publisher.ts';
 import { pollUntil } from '../support/poll.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
@@ -21,11 +21,18 @@ const CLOCK_TICKS_PER_S = 100;
 /** Length of the looped source files, s (a multiple of the 2 s GOP). */
 const SOURCE_SECONDS = 6;
 const GOP_SECONDS = 2;
-/** Time a publisher runs before its window opens: connection set up, first segments cut. */
+/** Time a ramp step's publishers run before its window opens: connections set up, first segments cut. */
 const WARM_UP_MS = 4_000;
 const IDLE_SECONDS = 10;
-/** Segments (1 s each) every ffmpeg remux has written before its window opens: probing and start-up are behind it. */
-const REMUX_WARM_UP_SEGMENTS = 2;
+/**
+ * Segments (1 s each) a publisher's stream lists, or every ffmpeg remux has written, before its window opens: the
+ * connection set up, probing and start-up behind it.
+ */
+const WARM_UP_SEGMENTS = 2;
+/** The WHIP publisher's window opens once Chromium's encoder target has ramped up to this (its most is 2.5 Mbit/s)… */
+const WHIP_RAMPED_TARGET_BPS = 2_400_000;
+/** …which it reaches within seconds on loopback; longer, and the measurement would not be of the stream it says. */
+const WHIP_RAMP_TIMEOUT_MS = 40_000;
 /** How long the server runs before its idle CPU is measured, ms. */
 const IDLE_SETTLE_MS = 8_000;
 
@@ -42,6 +49,8 @@ interface RunningPublisher {
   stop(): Promise<void>;
   /** Video bytes sent so far and the picture height now, for a publisher whose media is known only by measuring it. */
   videoSent?(): Promise<{ bytes: number; atMs: number; height: number | undefined }>;
+  /** Resolves once a publisher that adapts its rate sends at the rate it will keep. */
+  rampedUp?(): Promise<void>;
 }
 
 /** The media files one bench run makes once and every path reads. */
@@ -219,8 +228,12 @@ async function startWhipPublisher(server: RunningServer, stream: string): Promis
     await result;
     return {
       stop: async () => {
-        await stopWhipPublisher(page).catch(() => undefined);
+        await stopWhipPublisher(page).catch((err: unknown) => console.warn(`  the WHIP publisher's DELETE failed: ${String(err)}`));
         await stop();
+      },
+      // Chromium starts its encoder low and raises the target as its bandwidth estimate grows.
+      rampedUp: async () => {
+        await pollUntil(() => whipSendStats(page), (s) => (s.videoTargetBitrate ?? 0) >= WHIP_RAMPED_TARGET_BPS, WHIP_RAMP_TIMEOUT_MS, 'the WHIP encoder target ramped up');
       },
       videoSent: async () => {
         const stats = await whipSendStats(page);
@@ -270,7 +283,7 @@ async function ffmpegRemuxCost(files: string[], seconds: number): Promise<number
     const playlists = files.map((_, i) => join(out, `r${i}.m3u8`));
     const segmentsWritten = (): Promise<number[]> =>
       Promise.all(playlists.map((playlist) => readFile(playlist, 'utf8').then((text) => text.split('#EXTINF').length - 1, () => 0)));
-    await pollUntil(segmentsWritten, (counts) => counts.every((n) => n >= REMUX_WARM_UP_SEGMENTS), 30_000, `${REMUX_WARM_UP_SEGMENTS} segments from every ffmpeg remux`);
+    await pollUntil(segmentsWritten, (counts) => counts.every((n) => n >= WARM_UP_SEGMENTS), 30_000, `${WARM_UP_SEGMENTS} segments from every ffmpeg remux`);
     const { cpuS, wallS } = await cpuOver(() => children.map((c) => c.pid!), seconds);
     return (cpuS * 1000) / wallS;
   } finally {
@@ -379,8 +392,8 @@ export async function benchIngestCost(seconds: number): Promise<{ rows: IngestCo
       const stream = `cost${index}`;
       const publisher = await path.start(server, stream, inputs);
       try {
-        await mediaPlaylistUrl(server.baseUrl, stream, 30_000);
-        await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS));
+        await playlistWithSegments(await mediaPlaylistUrl(server.baseUrl, stream, 30_000), WARM_UP_SEGMENTS, 30_000);
+        await publisher.rampedUp?.();
         const sentBefore = await publisher.videoSent?.();
         const cpu = await threadCpuOver(server.pid, seconds);
         const sentAfter = await publisher.videoSent?.();

@@ -74,7 +74,13 @@ export function segmentMsnsOf(playlist: string): number[] {
   });
 }
 
-const playlistText = (url: string): Promise<string> => fetch(url).then((r) => r.text());
+/** A playlist's text; throws on any answer but a 2xx, whose body is no playlist. */
+export async function playlistText(url: string): Promise<string> {
+  const res = await fetch(url);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${text.slice(0, 200)}`);
+  return text;
+}
 
 /** The URI of the playlist's last complete segment. */
 export async function lastSegmentOf(playlistUrl: string): Promise<string | undefined> {

@@ -1,5 +1,5 @@
 // Waiting on a condition instead of a sleep: polls a reader until its value is right, or fails saying what it last saw.
-const POLL_INTERVAL_MS = 250;
+export const POLL_INTERVAL_MS = 250;
 
 /** Polls `read` every 250 ms until `done` holds, failing after `timeoutMs` with the last value seen. */
 export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {

@@ -452,6 +452,27 @@ describe('still pictures', () => {
   });
 });
 
+describe('stop while reconnecting', () => {
+  it('aborts the reconnection attempt under way, makes no other, and stops the lost session once', async () => {
+    const page = await fixture.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    try {
+      await page.goto(`${fixture.origin}/client/broadcaster/test/harness.html`);
+      await page.waitForFunction(() => typeof window.runStopWhileReconnecting === 'function');
+      const result = await page.evaluate(() => window.runStopWhileReconnecting());
+      expect(errors).toEqual([]);
+      // Going live, then one attempt that names the lost session; its signal aborted by the stop.
+      expect(result.replaces).toEqual([undefined, 'lost-session']);
+      expect(result.abortedSignals).toEqual([false, true]);
+      expect(result.stopLostCalls).toHaveLength(1);
+      expect(result.states).toEqual(['idle', 'connecting', 'live', 'idle']);
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
+});
+
 describe('camera capture', () => {
   it('maps camera and microphone timestamps onto the wall clock, so the clock message is honest (one rung, as `&ladder=720p`)', async () => {
     const page = await fixture.browser.newPage();

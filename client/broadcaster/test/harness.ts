@@ -31,9 +31,21 @@ export interface HarnessOptions {
   adaptation?: Partial<AdaptationConfig>;
 }
 
+/** What a broadcast did that lost its connection and was stopped while its reconnection attempt was under way. */
+export interface StopWhileReconnectingResult {
+  /** The `replaces` each connect() was called with (the first, going live, none). */
+  replaces: (string | undefined)[];
+  /** Whether each connect()'s signal was aborted once stop() resolved. */
+  abortedSignals: boolean[];
+  /** The `withinMs` of every stopLost() call on the lost transport. */
+  stopLostCalls: number[];
+  states: BroadcasterState[];
+}
+
 declare global {
   interface Window {
     runHarness(opts: HarnessOptions): Promise<HarnessResult>;
+    runStopWhileReconnecting(): Promise<StopWhileReconnectingResult>;
     runStillFrameFiller(): { timestamp: number; width: number }[];
   }
 }
@@ -104,5 +116,39 @@ window.runHarness = async ({ durationMs, segmentTargetMs, source, ladder, framer
     statsWhileLive,
     statsHistory,
     statsAfterStop: broadcaster.stats(),
+  };
+};
+
+/**
+ * Goes live on a MemoryTransport, loses its connection, and stops while the reconnection attempt hangs (as one waiting
+ * on ICE or its data channels does): the attempt settles only when its signal aborts.
+ */
+window.runStopWhileReconnecting = async () => {
+  const calls: { replaces: string | undefined; signal: AbortSignal | undefined }[] = [];
+  let first: MemoryTransport | undefined;
+  let attempting: () => void = () => undefined;
+  const attempted = new Promise<void>((resolve) => (attempting = resolve));
+  const broadcaster = new Broadcaster({
+    streamName: 'harness',
+    source: 'test',
+    config: { ladder: parseLadder('240p') },
+    connect: async (_name, { trackIds, replaces, signal }) => {
+      calls.push({ replaces, signal });
+      if (!first) return (first = new MemoryTransport(1000, trackIds, 'lost-session'));
+      attempting();
+      return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+    },
+  });
+  const states: BroadcasterState[] = [broadcaster.state];
+  broadcaster.on('state', (state) => states.push(state));
+  await broadcaster.start();
+  first!.lose('harness');
+  await attempted;
+  await broadcaster.stop();
+  return {
+    replaces: calls.map((c) => c.replaces),
+    abortedSignals: calls.map((c) => c.signal?.aborted ?? false),
+    stopLostCalls: first!.stopLostCalls,
+    states,
   };
 };

@@ -1,6 +1,7 @@
 // A PublishTransport that keeps every frame in memory, per channel: the harness's stand-in for the WebRTC publisher.
 import { TypedEmitter } from '../../../shared/events.ts';
 import { CONTROL_CHANNEL_LABEL, trackChannelLabel } from '../../../shared/protocol/index.ts';
+import { BroadcastError } from '../errors.ts';
 import type { PublishChannel, PublishTransport, TransportEvents } from '../transport.ts';
 
 /** What Chromium announces for its own data channels. */
@@ -73,12 +74,22 @@ export class MemoryTransport extends TypedEmitter<TransportEvents> implements Pu
   readonly partTargetMs = 200;
   readonly control = new MemoryChannel(CONTROL_CHANNEL_LABEL);
   readonly tracks: ReadonlyMap<number, MemoryChannel>;
+  readonly sessionId: string;
   connectionState = 'connected';
+  /** The `withinMs` of every stopLost() call. */
+  readonly stopLostCalls: number[] = [];
 
-  constructor(segmentTargetMs: number, trackIds: readonly number[]) {
+  constructor(segmentTargetMs: number, trackIds: readonly number[], sessionId = 'memory') {
     super();
     this.segmentTargetMs = segmentTargetMs;
+    this.sessionId = sessionId;
     this.tracks = new Map(trackIds.map((id) => [id, new MemoryChannel(trackChannelLabel(id))]));
+  }
+
+  /** The connection breaks, as the WebRTC publisher reports it. */
+  lose(streamName: string): void {
+    this.connectionState = 'failed';
+    this.emit('failure', new BroadcastError('connection-failed', 'The connection to the server was lost.', streamName));
   }
 
   get channels(): MemoryChannel[] {
@@ -92,5 +103,9 @@ export class MemoryTransport extends TypedEmitter<TransportEvents> implements Pu
 
   async close(): Promise<void> {
     this.connectionState = 'closed';
+  }
+
+  async stopLost(withinMs: number): Promise<void> {
+    this.stopLostCalls.push(withinMs);
   }
 }
