@@ -3,6 +3,11 @@ import { RtmpProtocolError } from './errors.ts';
 
 export type Amf0Value = number | boolean | string | null | undefined | Date | Amf0Value[] | { [key: string]: Amf0Value };
 
+/** An AMF0 object (not an array, a date or a scalar). */
+export function isAmf0Object(value: Amf0Value): value is { [key: string]: Amf0Value } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
 const NUMBER = 0x00;
 const BOOLEAN = 0x01;
 const STRING = 0x02;

@@ -8,7 +8,7 @@ import { IngestError } from '../errors.ts';
 import type { Ingest } from '../ingest.ts';
 import type { PublishEndReason } from '../published-stream.ts';
 import { PushedStream } from '../pushed-stream.ts';
-import { decodeAmf0, encodeAmf0, type Amf0Value } from './amf0.ts';
+import { decodeAmf0, encodeAmf0, isAmf0Object, type Amf0Value } from './amf0.ts';
 import {
   ChunkReader,
   COMMAND_CHUNK_STREAM,
@@ -160,7 +160,7 @@ export class RtmpConnection {
     switch (name) {
       case 'connect': {
         const command = values[2];
-        const app = command && typeof command === 'object' && !Array.isArray(command) && !(command instanceof Date) ? command.app : undefined;
+        const app = command !== undefined && isAmf0Object(command) ? command.app : undefined;
         const parsed = typeof app === 'string' ? parseApp(app) : undefined;
         if (parsed?.app !== RTMP_APP) {
           this.#send(COMMAND_CHUNK_STREAM, MESSAGE_COMMAND_AMF0, 0, encodeAmf0('_error', txn, null, status('error', 'NetConnection.Connect.Rejected', `publish to rtmp://HOST:PORT/${RTMP_APP}/NAME`)));
@@ -237,7 +237,7 @@ export class RtmpConnection {
   #onData0(values: Amf0Value[]): void {
     // `@setDataFrame`, `onMetaData`, {…}: the encoder's description of its tracks.
     const metadata = values[0] === '@setDataFrame' ? values[2] : values[0] === 'onMetaData' ? values[1] : undefined;
-    if (metadata && typeof metadata === 'object' && !Array.isArray(metadata) && !(metadata instanceof Date)) this.#flv.metadata(metadata);
+    if (metadata !== undefined && isAmf0Object(metadata)) this.#flv.metadata(metadata);
   }
 
   #onMedia(message: RtmpMessage): void {
