@@ -9,11 +9,12 @@ import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multivariantPath } from '../shared/playback-path.ts';
+import { AbrViewer, type AbrSample } from './support/abr-trace.ts';
 import { launchChromium } from './support/browser.ts';
 import { killed, publishTestSignal } from './support/ffmpeg-hls.ts';
 import { playlistAfterDiscontinuity, preloadHintOf, rawGet, segmentsOf } from './support/live-hls.ts';
 import { readMetric } from './support/metrics.ts';
-import { watchStreamFor } from './support/pages.ts';
+import { viewerStats, watchStreamFor } from './support/pages.ts';
 import { pollUntil } from './support/poll.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
@@ -21,6 +22,10 @@ const run = promisify(execFile);
 const KEY = 'transcode-e2e-publish-key-01';
 const STREAM = 'tc';
 const LADDER = { '480p': 1_200_000, '240p': 400_000 } as const;
+/** The viewer's download limit: below the source (~4 Mbit/s announced) and the 480p rung (1.2 Mbit/s + audio), above 240p. */
+const THROTTLED_BPS = 1_000_000;
+/** How long the viewer plays on under the limit after switching down. */
+const HOLD_MS = 6000;
 let server: RunningServer;
 let browser: Browser;
 let dir: string;
@@ -199,6 +204,42 @@ describe('origin transcoding of an RTMP source', () => {
     expect(stretch.last.stalls).toBe(0);
     expect(stretch.last.decodedFrames).toBeGreaterThan(stretch.first.decodedFrames);
   }, 60_000);
+
+  it('lets a viewer throttled through CDP switch down to a transcoded rung, and play on it without a stall', async () => {
+    const viewer = await AbrViewer.open(browser, server.baseUrl, STREAM, 'streamed');
+    try {
+      await viewer.waitFor({ rendition: '720p', latencyBelowMs: 1500 }, 30_000);
+      await viewer.startSampling();
+      await viewer.throttle(THROTTLED_BPS);
+      const dropAtMs = Date.now();
+      // Without a ladder (transcoding off or broken) the source is the only rendition: this never happens.
+      await viewer.waitFor({ renditionNot: '720p' }, 15_000);
+      const switchedAtMs = Date.now();
+      const mediaAtSwitch = (await viewerStats(viewer.page)).currentTime;
+      // A scripted hold of the limit, not a wait for a condition: the lower rung must play on through it.
+      await viewer.page.waitForTimeout(HOLD_MS);
+      const mediaPlayed = (await viewerStats(viewer.page)).currentTime - mediaAtSwitch;
+      const samples: AbrSample[] = await viewer.samples();
+      const down = samples.find((s) => s.atMs >= dropAtMs && s.rendition !== null && s.rendition !== '720p')!;
+      const after = samples.filter((s) => s.atMs >= down.atMs);
+      const last = samples.at(-1)!;
+      const stallsBefore = down.stalls - samples[0]!.stalls;
+      console.log(
+        `[transcode abr] switched to ${down.rendition} ${down.atMs - dropAtMs} ms after the limit; at the end ${last.rendition}, ` +
+          `estimate ${Math.round((last.bandwidthEstimateBps ?? 0) / 1000)} kbit/s, latency ${last.latencyMs} ms; ${mediaPlayed.toFixed(1)} s of media in the ${HOLD_MS / 1000} s hold; stalls before the switch ${stallsBefore}, after ${last.stalls - down.stalls}`,
+      );
+      expect(switchedAtMs - dropAtMs).toBeLessThan(15_000);
+      // Ends on a transcoded rung that fits the limit (480p does not), having played on it: stalls counted by the
+      // player from the first sample on the lower rung to the end of the hold, media time advancing all along.
+      expect(last.rendition).toBe('240p');
+      expect(after.every((s) => s.rendition !== '720p')).toBe(true);
+      expect(last.stalls - down.stalls, 'stalls after the switch').toBe(0);
+      expect(last.state).toBe('playing');
+      expect(mediaPlayed).toBeGreaterThan((0.8 * HOLD_MS) / 1000);
+    } finally {
+      await viewer.close();
+    }
+  }, 90_000);
 
   it('keeps the source playing when the worker is killed, and restarts the worker', async () => {
     const before = (await status(STREAM)).body;
