@@ -1,11 +1,13 @@
 // Origin transcoding end to end: ffmpeg publishes ONE 720p H.264 + AAC rendition over RTMP, the origin's ffmpeg worker
 // adds 480p and 240p rungs on the source's segment and part grid; ffprobe checks each rung, Chromium plays, a killed
-// worker comes back while the source plays on; overrides and the worker budget.
+// worker comes back while the source plays on, a throttled viewer switches down to a rung; the worker budget, and the
+// publisher's choice of ladder on RTMP's stream key, SRT's streamid and WHIP's URL.
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { PeerConnection, Video } from 'node-datachannel';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multivariantPath } from '../shared/playback-path.ts';
@@ -48,14 +50,18 @@ function publish(stream: string, size: string, query = ''): ChildProcess {
   return child;
 }
 
-async function variants(stream: string): Promise<Variant[]> {
-  const res = await fetch(`${server.baseUrl}${multivariantPath(stream)}`);
+function variants(stream: string): Promise<Variant[]> {
+  return variantsOn(server, stream);
+}
+
+async function variantsOn(on: RunningServer, stream: string): Promise<Variant[]> {
+  const res = await fetch(`${on.baseUrl}${multivariantPath(stream)}`);
   if (res.status !== 200) return [];
   const lines = (await res.text()).split('\n');
   return lines.flatMap((line, i) => {
     if (!line.startsWith('#EXT-X-STREAM-INF:')) return [];
     const uri = lines[i + 1]!.trim();
-    return [{ uri: new URL(uri, `${server.baseUrl}${multivariantPath(stream)}`).href, bandwidth: Number(/[:,]BANDWIDTH=(\d+)/.exec(line)?.[1]), resolution: /RESOLUTION=(\d+x\d+)/.exec(line)?.[1] ?? '' }];
+    return [{ uri: new URL(uri, `${on.baseUrl}${multivariantPath(stream)}`).href, bandwidth: Number(/[:,]BANDWIDTH=(\d+)/.exec(line)?.[1]), resolution: /RESOLUTION=(\d+x\d+)/.exec(line)?.[1] ?? '' }];
   });
 }
 
@@ -315,4 +321,64 @@ describe('per-stream choice and the worker budget', () => {
     }, (alive) => !alive, 20_000, `worker ${pid} gone`);
     expect((await status(STREAM)).code).toBe(404);
   }, 40_000);
+});
+
+describe('the transcoding choice on the SRT streamid and the WHIP URL, on a server without a ladder of its own', () => {
+  let plain: RunningServer;
+
+  beforeAll(async () => {
+    plain = await startServer({ PUBLISH_KEY: KEY, SRT_PORT: '0' });
+  }, 30_000);
+
+  afterAll(async () => {
+    await plain?.stop();
+  });
+
+  const statusOn = async (stream: string): Promise<{ code: number; body: Status & { ladder?: string } }> => {
+    const res = await fetch(`${plain.baseUrl}/api/streams/${stream}/transcode`);
+    return { code: res.status, body: (await res.json()) as Status & { ladder?: string } };
+  };
+
+  it('an SRT publisher with publish:NAME:KEY?transcode=LADDER in its streamid gets that ladder', async () => {
+    // Not percent-encoded: ffmpeg hands the streamid to libsrt as written in its URL.
+    const streamId = `publish:srtladder:${KEY}?transcode=240p:300k`;
+    const child = publishTestSignal('640x360', ENCODE, ['-f', 'mpegts', `${plain.srtBase}?streamid=${streamId}`]);
+    publishers.push(child);
+    try {
+      const body = await pollUntil(() => statusOn('srtladder').then((s) => s.body), (s) => s.state === 'running', 30_000, 'the SRT stream transcoded');
+      expect(body.ladder).toBe('240p:300k');
+      expect(body.rungs.map((r) => [r.rendition, r.width, r.height])).toEqual([['240p', 426, 240]]);
+      const list = await pollUntil(() => variantsOn(plain, 'srtladder'), (v) => v.length === 2, 20_000, 'source and rung listed');
+      expect(list.map((v) => v.resolution).sort()).toEqual(['426x240', '640x360']);
+    } finally {
+      await killed(child);
+    }
+  }, 60_000);
+
+  it('a WHIP publisher with ?transcode=LADDER on its POST gets that ladder', async () => {
+    const pc = new PeerConnection('whip-transcode', { iceServers: [], bindAddress: '127.0.0.1' });
+    try {
+      const video = new Video('0', 'SendOnly');
+      video.addH264Codec(96);
+      video.addSSRC(1234, 'test');
+      const track = pc.addTrack(video);
+      const gathered = new Promise<void>((done) => pc.onGatheringStateChange((state) => state === 'complete' && done()));
+      pc.setLocalDescription();
+      await gathered;
+      const res = await fetch(`${plain.baseUrl}/api/whip/whipladder?transcode=${encodeURIComponent('360p:800k,180p:200k')}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${KEY}` },
+        body: pc.localDescription()!.sdp,
+      });
+      expect(res.status).toBe(201);
+      const opened = new Promise<void>((done) => track.onOpen(() => done()));
+      pc.setRemoteDescription(await res.text(), 'answer');
+      await opened;
+      // Admitted (connected) and wrapped by the transcoder, which waits for the first frame to plan the rungs.
+      const { body } = await pollUntil(() => statusOn('whipladder'), (s) => s.code === 200, 10_000, 'the WHIP stream at the transcoder');
+      expect(body).toMatchObject({ stream: 'whipladder', state: 'starting', ladder: '360p:800k,180p:200k' });
+    } finally {
+      pc.close();
+    }
+  }, 30_000);
 });

@@ -8,7 +8,7 @@ import { TypedEmitter, type ErrorContext } from '../../shared/events.ts';
 import type { ChunkMessage, TrackConfigMessage, VideoTrackConfig, WireMessage } from '../../shared/protocol/index.ts';
 import type { PublishedStream, PublishedStreamEvents, PublishEndReason } from '../ingest/index.ts';
 import { log } from '../log.ts';
-import { planRungs, type Rung, type RungSpec } from './ladder.ts';
+import { formatLadder, planRungs, type Rung, type RungSpec } from './ladder.ts';
 import { PresentationOrder } from './presentation-order.ts';
 import { TranscodeWorker } from './worker.ts';
 
@@ -36,6 +36,8 @@ export interface RungStatus {
 export interface TranscodeStatus {
   stream: string;
   state: TranscodeState;
+  /** The ladder asked for (the server's, or the publisher's override), as `480p:1200k,240p:400k`. */
+  ladder: string;
   reason?: string;
   /** The ffmpeg worker's process id while it runs. */
   pid?: number;
@@ -129,6 +131,7 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
     return {
       stream: this.streamName,
       state: this.#state,
+      ladder: formatLadder(this.#options.ladder),
       ...(this.#reason !== undefined && { reason: this.#reason }),
       ...(pid !== undefined && { pid }),
       restarts: this.#restarts,

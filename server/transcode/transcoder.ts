@@ -3,7 +3,7 @@
 import type { FieldPath, PublishedStream } from '../ingest/index.ts';
 import { log } from '../log.ts';
 import { TranscodeLadderError } from './errors.ts';
-import { parseLadder, type RungSpec } from './ladder.ts';
+import { formatLadder, parseLadder, type RungSpec } from './ladder.ts';
 import { TranscodedStream, type TranscodeStatus } from './transcoded-stream.ts';
 
 export interface TranscodeConfig {
@@ -55,7 +55,7 @@ export class Transcoder {
     if (busy >= this.#config.maxStreams) {
       const reason = `the server is transcoding ${busy} streams, its limit (TRANSCODE_MAX_STREAMS=${this.#config.maxStreams}): published with the source rendition alone`;
       this.#refusedTotal++;
-      const refused: TranscodeStatus = { stream: name, state: 'refused', reason, restarts: 0, rungs: [] };
+      const refused: TranscodeStatus = { stream: name, state: 'refused', ladder: formatLadder(ladder), reason, restarts: 0, rungs: [] };
       this.#refused.set(name, refused);
       published.on('end', () => {
         if (this.#refused.get(name) === refused) this.#refused.delete(name);
