@@ -323,11 +323,14 @@ describe('per-stream choice and the worker budget', () => {
   }, 40_000);
 });
 
-describe('the transcoding choice on the SRT streamid and the WHIP URL, on a server without a ladder of its own', () => {
+/** The budget of the server without a ladder: a 240p rung fits (estimated 0.07 core on 360p, 0.12 on 720p), 480p+240p on 720p (0.23) not. */
+const CPU_BUDGET = 0.15;
+
+describe('the transcoding choice on the SRT streamid and the WHIP URL, and the CPU budget, on a server without a ladder of its own', () => {
   let plain: RunningServer;
 
   beforeAll(async () => {
-    plain = await startServer({ PUBLISH_KEY: KEY, SRT_PORT: '0' });
+    plain = await startServer({ PUBLISH_KEY: KEY, SRT_PORT: '0', TRANSCODE_CPU_BUDGET: String(CPU_BUDGET), TRANSCODE_MAX_STREAMS: '10' });
   }, 30_000);
 
   afterAll(async () => {
@@ -353,6 +356,8 @@ describe('the transcoding choice on the SRT streamid and the WHIP URL, on a serv
     } finally {
       await killed(child);
     }
+    // Its worker gone with it (the budget test below counts the running workers).
+    await pollUntil(() => statusOn('srtladder'), (s) => s.code === 404, 20_000, 'the SRT stream ended');
   }, 60_000);
 
   it('a WHIP publisher with ?transcode=LADDER on its POST gets that ladder', async () => {
@@ -380,5 +385,33 @@ describe('the transcoding choice on the SRT streamid and the WHIP URL, on a serv
     } finally {
       pc.close();
     }
+    await pollUntil(() => statusOn('whipladder'), (s) => s.code === 404, 20_000, 'the WHIP stream ended');
   }, 30_000);
+
+  it('refuses a ladder whose estimated CPU does not fit the budget, saying why, and takes one that fits', async () => {
+    const rtmp = (stream: string, ladder: string): ChildProcess => {
+      const child = publishTestSignal('1280x720', ENCODE, ['-f', 'flv', `${plain.rtmpBase}/live/${stream}?key=${KEY}&transcode=${ladder}`]);
+      publishers.push(child);
+      return child;
+    };
+    const refusedBefore = await readMetric(plain.baseUrl, 'swarmcast_transcode_refused_total');
+    const big = rtmp('overbudget', '480p:1200k,240p:400k');
+    try {
+      await plain.waitForLog(/transcode\.refused stream=overbudget .*TRANSCODE_CPU_BUDGET=0\.15/, 20_000);
+      const { body } = await statusOn('overbudget');
+      expect(body).toMatchObject({ state: 'refused', ladder: '480p:1200k,240p:400k', reason: expect.stringContaining('needs about 0.23 cores') });
+      const list = await pollUntil(() => variantsOn(plain, 'overbudget'), (v) => v.length > 0, 20_000, 'the refused stream live');
+      expect(list.map((v) => v.resolution)).toEqual(['1280x720']);
+      expect(await readMetric(plain.baseUrl, 'swarmcast_transcode_refused_total')).toBe(refusedBefore + 1);
+    } finally {
+      await killed(big);
+    }
+    const small = rtmp('inbudget', '240p:400k');
+    try {
+      const body = await pollUntil(() => statusOn('inbudget').then((s) => s.body), (s) => s.state === 'running' || s.state === 'refused', 30_000, 'the small ladder decided');
+      expect(body).toMatchObject({ state: 'running', ladder: '240p:400k' });
+    } finally {
+      await killed(small);
+    }
+  }, 60_000);
 });
