@@ -1,19 +1,22 @@
 // Origin transcoding end to end: ffmpeg publishes ONE 720p H.264 + AAC rendition over RTMP, the origin's ffmpeg worker
 // adds 480p and 240p rungs on the source's segment and part grid; ffprobe checks each rung, Chromium plays, a killed
-// worker comes back while the source plays on; overrides and the worker budget.
+// worker comes back while the source plays on, a throttled viewer switches down to a rung; the worker budget, and the
+// publisher's choice of ladder on RTMP's stream key, SRT's streamid and WHIP's URL.
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { PeerConnection, Video } from 'node-datachannel';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multivariantPath } from '../shared/playback-path.ts';
+import { AbrViewer, type AbrSample } from './support/abr-trace.ts';
 import { launchChromium } from './support/browser.ts';
 import { killed, publishTestSignal } from './support/ffmpeg-hls.ts';
 import { playlistAfterDiscontinuity, preloadHintOf, rawGet, segmentsOf } from './support/live-hls.ts';
 import { readMetric } from './support/metrics.ts';
-import { watchStreamFor } from './support/pages.ts';
+import { viewerStats, watchStreamFor } from './support/pages.ts';
 import { pollUntil } from './support/poll.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
@@ -21,6 +24,10 @@ const run = promisify(execFile);
 const KEY = 'transcode-e2e-publish-key-01';
 const STREAM = 'tc';
 const LADDER = { '480p': 1_200_000, '240p': 400_000 } as const;
+/** The viewer's download limit: below the source (~4 Mbit/s announced) and the 480p rung (1.2 Mbit/s + audio), above 240p. */
+const THROTTLED_BPS = 1_000_000;
+/** How long the viewer plays on under the limit after switching down. */
+const HOLD_MS = 6000;
 let server: RunningServer;
 let browser: Browser;
 let dir: string;
@@ -43,14 +50,18 @@ function publish(stream: string, size: string, query = ''): ChildProcess {
   return child;
 }
 
-async function variants(stream: string): Promise<Variant[]> {
-  const res = await fetch(`${server.baseUrl}${multivariantPath(stream)}`);
+function variants(stream: string): Promise<Variant[]> {
+  return variantsOn(server, stream);
+}
+
+async function variantsOn(on: RunningServer, stream: string): Promise<Variant[]> {
+  const res = await fetch(`${on.baseUrl}${multivariantPath(stream)}`);
   if (res.status !== 200) return [];
   const lines = (await res.text()).split('\n');
   return lines.flatMap((line, i) => {
     if (!line.startsWith('#EXT-X-STREAM-INF:')) return [];
     const uri = lines[i + 1]!.trim();
-    return [{ uri: new URL(uri, `${server.baseUrl}${multivariantPath(stream)}`).href, bandwidth: Number(/[:,]BANDWIDTH=(\d+)/.exec(line)?.[1]), resolution: /RESOLUTION=(\d+x\d+)/.exec(line)?.[1] ?? '' }];
+    return [{ uri: new URL(uri, `${on.baseUrl}${multivariantPath(stream)}`).href, bandwidth: Number(/[:,]BANDWIDTH=(\d+)/.exec(line)?.[1]), resolution: /RESOLUTION=(\d+x\d+)/.exec(line)?.[1] ?? '' }];
   });
 }
 
@@ -200,6 +211,42 @@ describe('origin transcoding of an RTMP source', () => {
     expect(stretch.last.decodedFrames).toBeGreaterThan(stretch.first.decodedFrames);
   }, 60_000);
 
+  it('lets a viewer throttled through CDP switch down to a transcoded rung, and play on it without a stall', async () => {
+    const viewer = await AbrViewer.open(browser, server.baseUrl, STREAM, 'streamed');
+    try {
+      await viewer.waitFor({ rendition: '720p', latencyBelowMs: 1500 }, 30_000);
+      await viewer.startSampling();
+      await viewer.throttle(THROTTLED_BPS);
+      const dropAtMs = Date.now();
+      // Without a ladder (transcoding off or broken) the source is the only rendition: this never happens.
+      await viewer.waitFor({ renditionNot: '720p' }, 15_000);
+      const switchedAtMs = Date.now();
+      const mediaAtSwitch = (await viewerStats(viewer.page)).currentTime;
+      // A scripted hold of the limit, not a wait for a condition: the lower rung must play on through it.
+      await viewer.page.waitForTimeout(HOLD_MS);
+      const mediaPlayed = (await viewerStats(viewer.page)).currentTime - mediaAtSwitch;
+      const samples: AbrSample[] = await viewer.samples();
+      const down = samples.find((s) => s.atMs >= dropAtMs && s.rendition !== null && s.rendition !== '720p')!;
+      const after = samples.filter((s) => s.atMs >= down.atMs);
+      const last = samples.at(-1)!;
+      const stallsBefore = down.stalls - samples[0]!.stalls;
+      console.log(
+        `[transcode abr] switched to ${down.rendition} ${down.atMs - dropAtMs} ms after the limit; at the end ${last.rendition}, ` +
+          `estimate ${Math.round((last.bandwidthEstimateBps ?? 0) / 1000)} kbit/s, latency ${last.latencyMs} ms; ${mediaPlayed.toFixed(1)} s of media in the ${HOLD_MS / 1000} s hold; stalls before the switch ${stallsBefore}, after ${last.stalls - down.stalls}`,
+      );
+      expect(switchedAtMs - dropAtMs).toBeLessThan(15_000);
+      // Ends on a transcoded rung that fits the limit (480p does not), having played on it: stalls counted by the
+      // player from the first sample on the lower rung to the end of the hold, media time advancing all along.
+      expect(last.rendition).toBe('240p');
+      expect(after.every((s) => s.rendition !== '720p')).toBe(true);
+      expect(last.stalls - down.stalls, 'stalls after the switch').toBe(0);
+      expect(last.state).toBe('playing');
+      expect(mediaPlayed).toBeGreaterThan((0.8 * HOLD_MS) / 1000);
+    } finally {
+      await viewer.close();
+    }
+  }, 90_000);
+
   it('keeps the source playing when the worker is killed, and restarts the worker', async () => {
     const before = (await status(STREAM)).body;
     const source = ladder.find((v) => v.resolution === '1280x720')!;
@@ -274,4 +321,97 @@ describe('per-stream choice and the worker budget', () => {
     }, (alive) => !alive, 20_000, `worker ${pid} gone`);
     expect((await status(STREAM)).code).toBe(404);
   }, 40_000);
+});
+
+/** The budget of the server without a ladder: a 240p rung fits (estimated 0.07 core on 360p, 0.12 on 720p), 480p+240p on 720p (0.23) not. */
+const CPU_BUDGET = 0.15;
+
+describe('the transcoding choice on the SRT streamid and the WHIP URL, and the CPU budget, on a server without a ladder of its own', () => {
+  let plain: RunningServer;
+
+  beforeAll(async () => {
+    plain = await startServer({ PUBLISH_KEY: KEY, SRT_PORT: '0', TRANSCODE_CPU_BUDGET: String(CPU_BUDGET), TRANSCODE_MAX_STREAMS: '10' });
+  }, 30_000);
+
+  afterAll(async () => {
+    await plain?.stop();
+  });
+
+  const statusOn = async (stream: string): Promise<{ code: number; body: Status & { ladder?: string } }> => {
+    const res = await fetch(`${plain.baseUrl}/api/streams/${stream}/transcode`);
+    return { code: res.status, body: (await res.json()) as Status & { ladder?: string } };
+  };
+
+  it('an SRT publisher with publish:NAME:KEY?transcode=LADDER in its streamid gets that ladder', async () => {
+    // Not percent-encoded: ffmpeg hands the streamid to libsrt as written in its URL.
+    const streamId = `publish:srtladder:${KEY}?transcode=240p:300k`;
+    const child = publishTestSignal('640x360', ENCODE, ['-f', 'mpegts', `${plain.srtBase}?streamid=${streamId}`]);
+    publishers.push(child);
+    try {
+      const body = await pollUntil(() => statusOn('srtladder').then((s) => s.body), (s) => s.state === 'running', 30_000, 'the SRT stream transcoded');
+      expect(body.ladder).toBe('240p:300k');
+      expect(body.rungs.map((r) => [r.rendition, r.width, r.height])).toEqual([['240p', 426, 240]]);
+      const list = await pollUntil(() => variantsOn(plain, 'srtladder'), (v) => v.length === 2, 20_000, 'source and rung listed');
+      expect(list.map((v) => v.resolution).sort()).toEqual(['426x240', '640x360']);
+    } finally {
+      await killed(child);
+    }
+    // Its worker gone with it (the budget test below counts the running workers).
+    await pollUntil(() => statusOn('srtladder'), (s) => s.code === 404, 20_000, 'the SRT stream ended');
+  }, 60_000);
+
+  it('a WHIP publisher with ?transcode=LADDER on its POST gets that ladder', async () => {
+    const pc = new PeerConnection('whip-transcode', { iceServers: [], bindAddress: '127.0.0.1' });
+    try {
+      const video = new Video('0', 'SendOnly');
+      video.addH264Codec(96);
+      video.addSSRC(1234, 'test');
+      const track = pc.addTrack(video);
+      const gathered = new Promise<void>((done) => pc.onGatheringStateChange((state) => state === 'complete' && done()));
+      pc.setLocalDescription();
+      await gathered;
+      const res = await fetch(`${plain.baseUrl}/api/whip/whipladder?transcode=${encodeURIComponent('360p:800k,180p:200k')}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${KEY}` },
+        body: pc.localDescription()!.sdp,
+      });
+      expect(res.status).toBe(201);
+      const opened = new Promise<void>((done) => track.onOpen(() => done()));
+      pc.setRemoteDescription(await res.text(), 'answer');
+      await opened;
+      // Admitted (connected) and wrapped by the transcoder, which waits for the first frame to plan the rungs.
+      const { body } = await pollUntil(() => statusOn('whipladder'), (s) => s.code === 200, 10_000, 'the WHIP stream at the transcoder');
+      expect(body).toMatchObject({ stream: 'whipladder', state: 'starting', ladder: '360p:800k,180p:200k' });
+    } finally {
+      pc.close();
+    }
+    await pollUntil(() => statusOn('whipladder'), (s) => s.code === 404, 20_000, 'the WHIP stream ended');
+  }, 30_000);
+
+  it('refuses a ladder whose estimated CPU does not fit the budget, saying why, and takes one that fits', async () => {
+    const rtmp = (stream: string, ladder: string): ChildProcess => {
+      const child = publishTestSignal('1280x720', ENCODE, ['-f', 'flv', `${plain.rtmpBase}/live/${stream}?key=${KEY}&transcode=${ladder}`]);
+      publishers.push(child);
+      return child;
+    };
+    const refusedBefore = await readMetric(plain.baseUrl, 'swarmcast_transcode_refused_total');
+    const big = rtmp('overbudget', '480p:1200k,240p:400k');
+    try {
+      await plain.waitForLog(/transcode\.refused stream=overbudget .*TRANSCODE_CPU_BUDGET=0\.15/, 20_000);
+      const { body } = await statusOn('overbudget');
+      expect(body).toMatchObject({ state: 'refused', ladder: '480p:1200k,240p:400k', reason: expect.stringContaining('needs about 0.23 cores') });
+      const list = await pollUntil(() => variantsOn(plain, 'overbudget'), (v) => v.length > 0, 20_000, 'the refused stream live');
+      expect(list.map((v) => v.resolution)).toEqual(['1280x720']);
+      expect(await readMetric(plain.baseUrl, 'swarmcast_transcode_refused_total')).toBe(refusedBefore + 1);
+    } finally {
+      await killed(big);
+    }
+    const small = rtmp('inbudget', '240p:400k');
+    try {
+      const body = await pollUntil(() => statusOn('inbudget').then((s) => s.body), (s) => s.state === 'running' || s.state === 'refused', 30_000, 'the small ladder decided');
+      expect(body).toMatchObject({ state: 'running', ladder: '240p:400k' });
+    } finally {
+      await killed(small);
+    }
+  }, 60_000);
 });

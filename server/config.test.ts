@@ -39,6 +39,7 @@ const DEFAULT_OF: Record<string, (c: ServerConfig) => string> = {
   TRANSCODE_LADDER: (c) => (c.transcode.ladder.length ? c.transcode.ladder.map((r) => `${r.rendition}:${r.bitrate / 1000}k`).join(',') : '—'),
   TRANSCODE_MAX_STREAMS: (c) => String(c.transcode.maxStreams),
   TRANSCODE_MAX_LAG_MS: (c) => String(c.transcode.maxLagMs),
+  TRANSCODE_CPU_BUDGET: (c) => String(c.transcode.cpuBudget ?? '—'),
 };
 
 function readmeTable(): Map<string, string> {

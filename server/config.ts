@@ -154,6 +154,11 @@ export const ENVIRONMENT: Record<string, (config: ServerConfig, value: string) =
   },
   TRANSCODE_MAX_STREAMS: (c, v) => (c.transcode.maxStreams = int('TRANSCODE_MAX_STREAMS', v, 0, 1000)),
   TRANSCODE_MAX_LAG_MS: (c, v) => (c.transcode.maxLagMs = int('TRANSCODE_MAX_LAG_MS', v, 200, 60_000)),
+  TRANSCODE_CPU_BUDGET: (c, v) => {
+    const cores = Number(v);
+    if (v.trim() === '' || !Number.isFinite(cores) || cores <= 0 || cores > 1024) throw new ConfigError('TRANSCODE_CPU_BUDGET', v, 'cores, a number above 0 and at most 1024 (e.g. 1.5)');
+    c.transcode.cpuBudget = cores;
+  },
   ICE_BIND_ADDRESS: (c, v) => (c.ingest.iceBindAddress = v),
   WHIP_MAX_BITRATE: (c, v) => (c.ingest.whipMaxBitrate = int('WHIP_MAX_BITRATE', v, 100_000, 100_000_000)),
   LOG_LEVEL: (c, v) => {

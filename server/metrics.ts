@@ -42,7 +42,7 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
     sources.targetDurationRaises,
   );
   counter('swarmcast_transcode_restarts_total', 'Transcoding workers restarted after one died or fell behind real time.', sources.transcodeRestarts);
-  counter('swarmcast_transcode_refused_total', 'Streams published without a ladder because transcoding was at its limit (TRANSCODE_MAX_STREAMS).', sources.transcodeRefused);
+  counter('swarmcast_transcode_refused_total', 'Streams published without a ladder because transcoding was at its limit (TRANSCODE_MAX_STREAMS or TRANSCODE_CPU_BUDGET).', sources.transcodeRefused);
   const readWorkers = sources.transcodeWorkers;
   if (readWorkers) {
     new Gauge({

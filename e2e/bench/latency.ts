@@ -9,6 +9,7 @@
 // `npm run bench -- embed-size`: the embeddable player's download size, hls.js and the project's own code apart (embed-size.ts).
 // `npm run bench -- ingest-cost`: origin CPU per media second by ingest path beside ffmpeg's remux (ingest-cost.ts; BENCH_INGEST_SECONDS, default 30);
 // `npm run bench -- ingest-ramp`: concurrent 2.5 Mbit/s publishers one origin holds (BENCH_RAMP_PATH rtmp|datachannel, BENCH_RAMP_STEPS, default 1,2,4,8,12,16,24,32).
+// `npm run bench -- transcode`: origin transcoding's worker CPU per rung, added delay, and transcoded streams one machine holds (transcode.ts; BENCH_TRANSCODE_SECONDS, default 15; BENCH_TRANSCODE_STEPS, default 1,2,4,6,8,10).
 // `npm run bench -- p2p`: low vs p2p mode for 4 and 8 viewers in a network namespace (p2p.ts; BENCH_P2P_VIEWERS, default 4,8; BENCH_P2P_SECONDS, default 40).
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
@@ -19,6 +20,7 @@ import { embedSizeTable, measureEmbedSize } from './embed-size.ts';
 import { benchP2p, p2pTable } from './p2p.ts';
 import { benchEncodeCost, encodeCostTable } from './encode-cost.ts';
 import { benchIngestCost, benchPublishersPerProcess, ingestCostTable, rampTable } from './ingest-cost.ts';
+import { benchTranscode, transcodeTables } from './transcode.ts';
 import { startServer } from '../support/server.ts';
 import type { RunningServer } from '../support/server.ts';
 
@@ -69,6 +71,14 @@ const rampPath = process.env.BENCH_RAMP_PATH ?? 'rtmp';
 const rampSteps = (process.env.BENCH_RAMP_STEPS ?? '1,2,4,8,12,16,24,32').split(',').map(Number);
 const rampSeconds = Number(process.env.BENCH_RAMP_SECONDS ?? 20);
 const rampMaxLagMs = Number(process.env.BENCH_RAMP_MAX_LAG_MS ?? 1000);
+const transcodeOnly = process.argv.includes('transcode');
+const transcodeSeconds = Number(process.env.BENCH_TRANSCODE_SECONDS ?? 15);
+const transcodeSteps = (process.env.BENCH_TRANSCODE_STEPS ?? '1,2,4,6,8,10').split(',').map(Number);
+/**
+ * The browser-ladder path's origin cost (data channel, 720p/480p/240p at 2.5/1/0.3 Mbit/s + Opus), ms of CPU per media
+ * second: the ingest-cost bench's run of 2026-11-30 (README, "Cost per stream"), quoted rather than rerun (it takes minutes).
+ */
+const BROWSER_LADDER_COST = { totalMsPerS: 32.5, packagingMsPerS: 1.8 };
 
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -152,6 +162,7 @@ async function main(): Promise<void> {
   if (p2pOnly) return benchPeers();
   if (ingestCostOnly) return benchIngest();
   if (ingestRampOnly) return benchIngestRamp();
+  if (transcodeOnly) return benchTranscodeCost();
   const server = await startServer({ LOG_LEVEL: 'warn' });
   try {
     if (!pairsOnly) await benchChromium(server);
@@ -210,6 +221,18 @@ async function benchIngest(): Promise<void> {
       `${cpu.length} cores, Node ${process.version}; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
   );
   console.log(table(header, lines));
+}
+
+async function benchTranscodeCost(): Promise<void> {
+  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  const { rows, capacity } = await benchTranscode(transcodeSeconds, transcodeSteps);
+  const cpu = cpus();
+  console.log(
+    `\nOrigin transcoding — one ffmpeg-published RTMP stream (looped file, -c copy) per row, ${transcodeSeconds} s windows after warm-up, CPU from ` +
+      `/proc/PID/stat; rung part delay from blocking playlist requests for the same part (15 parts); ${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores, ` +
+      `Node ${process.version}; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
+  );
+  for (const text of transcodeTables(rows, capacity, BROWSER_LADDER_COST)) console.log(`\n${text}`);
 }
 
 async function benchIngestRamp(): Promise<void> {

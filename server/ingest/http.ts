@@ -1,4 +1,4 @@
-// The publish API: POST an SDP offer to go live (`?replaces=SESSION`: a publisher reconnecting after losing that session), DELETE the returned Location to stop; the same for WHIP (RFC 9725) under /api/whip/.
+// The publish API: POST an SDP offer to go live (`?replaces=SESSION`: a publisher reconnecting after losing that session), DELETE the returned Location to stop; the same for WHIP (RFC 9725) under /api/whip/ (`?transcode=`: the publisher's transcoding choice).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HTTPVersion, Instance } from 'find-my-way';
 import { BodyTooLargeError, readBody } from '../http/body.ts';
@@ -73,7 +73,8 @@ export function registerIngestRoutes(router: Instance<HTTPVersion.V1>, ingest: I
     if (notSdp(req, res)) return;
     try {
       const body = await readBody(req, ingest.config.maxOfferBytes);
-      const { sessionId, answerSdp } = await publishWhip(ingest, name, body, addressOf(req));
+      const transcode = new URL(req.url ?? '/', 'http://whip').searchParams.get('transcode') ?? undefined;
+      const { sessionId, answerSdp } = await publishWhip(ingest, name, body, addressOf(req), transcode);
       res.writeHead(201, {
         ...PUBLISH_CORS_HEADERS,
         'Content-Type': 'application/sdp',

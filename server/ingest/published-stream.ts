@@ -37,7 +37,8 @@ export interface PublishedStream {
   off<K extends keyof PublishedStreamEvents>(event: K, listener: PublishedStreamListener<K>): unknown;
   /**
    * The publisher's own choice of origin transcoding from its ingest URL (`off` or a ladder such as `480p:800k`;
-   * RTMP: `transcode=` in the stream key's query); absent: the server's TRANSCODE_LADDER.
+   * RTMP: `transcode=` in the stream key's query; SRT: in the streamid; WHIP: `?transcode=` on the POST's URL);
+   * absent: the server's TRANSCODE_LADDER.
    */
   readonly transcode?: string;
   /** Rejects the session because its messages cannot be used (`detail` says why): it ends as a `protocol-error`. */

@@ -53,6 +53,11 @@ export function parseLadder(text: string, streamName?: string): RungSpec[] {
   return rungs.sort((a, b) => b.height - a.height);
 }
 
+/** A ladder written back as `parseLadder` reads it (`480p:1200k,240p:400k`). */
+export function formatLadder(ladder: readonly RungSpec[]): string {
+  return ladder.map((rung) => `${rung.rendition}:${rung.bitrate % 1000 === 0 ? `${rung.bitrate / 1000}k` : rung.bitrate}`).join(',');
+}
+
 /**
  * The rungs a source of `width`×`height` gets: those below its height whose name no source rendition has, each on
  * the lowest trackId the source does not use.

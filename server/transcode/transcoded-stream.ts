@@ -8,7 +8,8 @@ import { TypedEmitter, type ErrorContext } from '../../shared/events.ts';
 import type { ChunkMessage, TrackConfigMessage, VideoTrackConfig, WireMessage } from '../../shared/protocol/index.ts';
 import type { PublishedStream, PublishedStreamEvents, PublishEndReason } from '../ingest/index.ts';
 import { log } from '../log.ts';
-import { planRungs, type Rung, type RungSpec } from './ladder.ts';
+import { estimateCores } from './cost.ts';
+import { formatLadder, planRungs, type Rung, type RungSpec } from './ladder.ts';
 import { PresentationOrder } from './presentation-order.ts';
 import { TranscodeWorker } from './worker.ts';
 
@@ -16,7 +17,8 @@ type SourceMessage = Exclude<WireMessage, { type: 'end' }>;
 
 /**
  * `running` and `restarting` hold a worker slot; `starting` too, until the rungs are known. `off`: nothing to make
- * (no rung below the source, not H.264); `failed`: the rungs were given up; `refused`: no capacity (server/transcode/transcoder.ts).
+ * (no rung below the source, not H.264); `failed`: the rungs were given up; `refused`: no capacity (server/transcode/transcoder.ts:
+ * TRANSCODE_MAX_STREAMS when the stream comes, TRANSCODE_CPU_BUDGET once its rungs are planned).
  */
 export type TranscodeState = 'starting' | 'running' | 'restarting' | 'off' | 'failed' | 'refused' | 'ended';
 
@@ -36,6 +38,8 @@ export interface RungStatus {
 export interface TranscodeStatus {
   stream: string;
   state: TranscodeState;
+  /** The ladder asked for (the server's, or the publisher's override), as `480p:1200k,240p:400k`. */
+  ladder: string;
   reason?: string;
   /** The ffmpeg worker's process id while it runs. */
   pid?: number;
@@ -51,6 +55,11 @@ export interface TranscodedStreamOptions {
   /** A worker whose oldest frame in flight is older than this is restarted, ms. */
   maxLagMs: number;
   ffmpegPath: string;
+  /**
+   * Asked once the rungs are planned, with the cores their worker is estimated to use: a reason refuses them (the
+   * stream goes on with its source rendition alone, state `refused`); undefined lets the worker start.
+   */
+  admit?: (estimatedCores: number) => string | undefined;
 }
 
 /**
@@ -102,6 +111,8 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
   #checkTimer: NodeJS.Timeout | undefined;
   #cpuSample: { atMs: number; cpuS: number } | undefined;
   #cpu: number | undefined;
+  /** The planned worker's estimated cores (server/transcode/cost.ts). */
+  #estimatedCores: number | undefined;
 
   constructor(source: PublishedStream, options: TranscodedStreamOptions) {
     super();
@@ -123,12 +134,18 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
     this.#source.fail(detail);
   }
 
+  /** Cores the worker uses: measured, or estimated before the first measurement; 0 before the rungs are planned. */
+  get cores(): number {
+    return this.#cpu ?? this.#estimatedCores ?? 0;
+  }
+
   status(): TranscodeStatus {
     const now = performance.now();
     const pid = this.#worker?.pid;
     return {
       stream: this.streamName,
       state: this.#state,
+      ladder: formatLadder(this.#options.ladder),
       ...(this.#reason !== undefined && { reason: this.#reason }),
       ...(pid !== undefined && { pid }),
       restarts: this.#restarts,
@@ -181,6 +198,10 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
     const renditions = new Set([...this.#tracks.values()].flatMap((t) => (t.kind === 'video' ? [t.rendition] : [])));
     const rungs = planRungs(this.#options.ladder, video, new Set(this.#tracks.keys()), renditions);
     if (rungs.length === 0) return this.#goWithoutRungs('off', `no rung of the ladder is below the source's ${video.width}×${video.height}`);
+    const estimate = estimateCores(video, rungs, video.framerate);
+    const refusal = this.#options.admit?.(estimate);
+    if (refusal !== undefined) return this.#goWithoutRungs('refused', refusal);
+    this.#estimatedCores = estimate;
     this.#rungs = rungs.map((rung) => ({ ...rung, order: new PresentationOrder(), avcC: undefined, track: undefined, lastTimestampUs: -Infinity, frames: 0, lagMs: undefined, lagWindow: [] }));
     this.#holdTimer = setTimeout(() => this.#goWithoutRungs('failed', `the worker gave no rung configuration within ${MAX_HOLD_MS} ms`), MAX_HOLD_MS);
     this.#startWorker();
@@ -282,11 +303,12 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
   }
 
   /** The stream goes on as the source alone (held messages released untouched); the worker stops. */
-  #goWithoutRungs(state: 'off' | 'failed', reason: string): void {
+  #goWithoutRungs(state: 'off' | 'failed' | 'refused', reason: string): void {
     this.#stopWorker();
     this.#reason = reason;
     this.#setState(state);
-    log(state === 'off' ? 'info' : 'warn', state === 'off' ? 'transcode.off' : 'transcode.gave-up', { stream: this.streamName, reason });
+    const event = state === 'off' ? 'transcode.off' : state === 'refused' ? 'transcode.refused' : 'transcode.gave-up';
+    log(state === 'off' ? 'info' : 'warn', event, { stream: this.streamName, reason });
     this.#releaseSourceOnly();
     this.#rungs = [];
   }

@@ -1,9 +1,10 @@
 // The origin's transcoding: which published streams get a ladder (field encoders' only, the server's ladder or the
-// publisher's own), the worker budget, and each stream's status for the API and /metrics.
+// publisher's own), the worker budget (a count, and cores), and each stream's status for the API and /metrics.
 import type { FieldPath, PublishedStream } from '../ingest/index.ts';
 import { log } from '../log.ts';
+import { overBudget } from './cost.ts';
 import { TranscodeLadderError } from './errors.ts';
-import { parseLadder, type RungSpec } from './ladder.ts';
+import { formatLadder, parseLadder, type RungSpec } from './ladder.ts';
 import { TranscodedStream, type TranscodeStatus } from './transcoded-stream.ts';
 
 export interface TranscodeConfig {
@@ -13,9 +14,14 @@ export interface TranscodeConfig {
   maxStreams: number;
   /** A worker whose oldest frame in flight is older than this is restarted, ms. */
   maxLagMs: number;
+  /**
+   * Cores the workers may use together: a new ladder whose estimate does not fit beside the running workers' measured
+   * use is refused (its stream published with the source rendition alone); undefined: no budget but maxStreams.
+   */
+  cpuBudget: number | undefined;
 }
 
-export const TRANSCODE_DEFAULTS: TranscodeConfig = { ladder: [], maxStreams: 2, maxLagMs: 2000 };
+export const TRANSCODE_DEFAULTS: TranscodeConfig = { ladder: [], maxStreams: 2, maxLagMs: 2000, cpuBudget: undefined };
 
 export class Transcoder {
   #config: TranscodeConfig;
@@ -55,7 +61,7 @@ export class Transcoder {
     if (busy >= this.#config.maxStreams) {
       const reason = `the server is transcoding ${busy} streams, its limit (TRANSCODE_MAX_STREAMS=${this.#config.maxStreams}): published with the source rendition alone`;
       this.#refusedTotal++;
-      const refused: TranscodeStatus = { stream: name, state: 'refused', reason, restarts: 0, rungs: [] };
+      const refused: TranscodeStatus = { stream: name, state: 'refused', ladder: formatLadder(ladder), reason, restarts: 0, rungs: [] };
       this.#refused.set(name, refused);
       published.on('end', () => {
         if (this.#refused.get(name) === refused) this.#refused.delete(name);
@@ -63,7 +69,15 @@ export class Transcoder {
       log('warn', 'transcode.refused', { stream: name, path: fieldPath, reason });
       return published;
     }
-    const stream = new TranscodedStream(published, { ladder, maxLagMs: this.#config.maxLagMs, ffmpegPath: this.#ffmpegPath });
+    const budget = this.#config.cpuBudget;
+    const admit = (estimatedCores: number): string | undefined => {
+      if (budget === undefined) return undefined;
+      const running = [...this.#streams.values()].filter((s) => s !== stream && (s.state === 'starting' || s.state === 'running' || s.state === 'restarting')).map((s) => s.cores);
+      const reason = overBudget(budget, running, estimatedCores);
+      if (reason !== undefined) this.#refusedTotal++;
+      return reason;
+    };
+    const stream: TranscodedStream = new TranscodedStream(published, { ladder, maxLagMs: this.#config.maxLagMs, ffmpegPath: this.#ffmpegPath, admit });
     this.#streams.set(name, stream);
     stream.on('end', () => {
       this.#restartsEnded += stream.status().restarts;

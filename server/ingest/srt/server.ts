@@ -25,17 +25,20 @@ export class SrtPublisher extends TypedEmitter<SrtPublisherEvents> {
   readonly key: string | undefined;
   /** The caller's IP address. */
   readonly remoteAddress: string;
+  /** The transcoding choice its streamid carried (PublishedStream.transcode). */
+  readonly transcode: string | undefined;
   bytesReceived = 0;
   readonly #id: number;
   readonly #onClose: (id: number) => void;
   #closed = false;
 
-  constructor(id: number, streamName: string, key: string | undefined, remoteAddress: string, onClose: (id: number) => void) {
+  constructor(id: number, streamName: string, key: string | undefined, remoteAddress: string, onClose: (id: number) => void, transcode?: string) {
     super();
     this.#id = id;
     this.streamName = streamName;
     this.key = key;
     this.remoteAddress = remoteAddress;
+    this.transcode = transcode;
     this.#onClose = onClose;
   }
 
@@ -179,7 +182,7 @@ export class SrtServer {
         this.#listener?.send(rejectCommand(id, SRT_REJECT.unavailable));
         return;
       }
-      const publisher = new SrtPublisher(id, request.streamName, request.key, hostOf(address), (closedId) => this.#forget(closedId));
+      const publisher = new SrtPublisher(id, request.streamName, request.key, hostOf(address), (closedId) => this.#forget(closedId), request.transcode);
       this.#options.vet(publisher);
       this.#publishers.set(id, publisher);
       this.#opening.add(id);

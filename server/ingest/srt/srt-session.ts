@@ -13,7 +13,7 @@ import type { SrtPublisher } from './server.ts';
  * an RTMP one is.
  */
 export function admitSrtPublisher(publisher: SrtPublisher, ingest: Pick<Ingest, 'admit'>, idleTimeoutMs: number): void {
-  const session = new PushedStream('srt', publisher.streamName, (reason, detail) => publisher.close(reason, detail));
+  const session = new PushedStream('srt', publisher.streamName, (reason, detail) => publisher.close(reason, detail), publisher.transcode);
   const demuxer = new TsToWire({ streamName: publisher.streamName });
   ingest.admit(session, publisher.remoteAddress, 'srt', { vetted: true });
 

@@ -1,4 +1,4 @@
-// Reads an SRT caller's streamid: which stream it publishes and with which key (pure; no I/O).
+// Reads an SRT caller's streamid: which stream it publishes, with which key and transcoding choice (pure; no I/O).
 import { isValidStreamName } from '../../../shared/stream-name.ts';
 
 /** SRT rejection codes (libsrt's access_control.h) the listener answers with. */
@@ -17,6 +17,8 @@ export interface SrtPublishRequest {
   streamName: string;
   /** The publish key or token, when the streamid carries one. */
   key: string | undefined;
+  /** The publisher's choice of origin transcoding (`off` or a ladder, as PublishedStream.transcode), when it made one. */
+  transcode?: string;
 }
 
 /** A streamid the listener cannot route: the SRT rejection code to answer and why. */
@@ -32,12 +34,16 @@ export class SrtStreamIdError extends Error {
 
 /** What `publish:NAME[:KEY]` and the access-control form `#!::r=NAME,m=publish[,key=KEY]` look like, for messages. */
 const EXPECTED = 'publish:NAME, publish:NAME:KEY or #!::r=NAME,m=publish,key=KEY';
+/** Rungs in the access-control form's `transcode=` are separated by this: its fields are separated by commas. */
+const RUNG_SEPARATOR = '/';
 
 /**
  * Parses the two streamid forms publishers send: MediaMTX's `publish:NAME[:KEY]` (everything after the second colon
  * is the key, so a MediaMTX-style `publish:NAME:USER:PASS` presents `USER:PASS`) and SRT's access-control syntax
  * `#!::r=NAME,m=publish[,key=KEY]` (`s=` is taken as the key when `key=` is absent, as MediaMTX reads it; `u`, `h`, `t=stream`
- * are allowed and ignored). Throws SrtStreamIdError with the code to reject with.
+ * are allowed and ignored). The transcoding choice: a query `publish:NAME[:KEY]?transcode=VALUE` (as RTMP's stream key
+ * has it), or the field `transcode=VALUE` with rungs separated by `/` (`transcode=480p:1200k/240p:400k`). The value is
+ * passed on unread (the transcoder reads it). Throws SrtStreamIdError with the code to reject with.
  */
 export function parseStreamId(streamId: string): SrtPublishRequest {
   const request = streamId.startsWith('#!::') ? parseAccessControl(streamId.slice(4)) : parseColonForm(streamId);
@@ -47,7 +53,10 @@ export function parseStreamId(streamId: string): SrtPublishRequest {
   return request;
 }
 
-function parseColonForm(streamId: string): SrtPublishRequest {
+function parseColonForm(text: string): SrtPublishRequest {
+  const queryStart = text.indexOf('?');
+  const streamId = queryStart < 0 ? text : text.slice(0, queryStart);
+  const transcode = queryStart < 0 ? undefined : transcodeOfQuery(text.slice(queryStart + 1));
   const first = streamId.indexOf(':');
   const mode = first < 0 ? streamId : streamId.slice(0, first);
   if (mode === 'read' || mode === 'request' || mode === 'play') {
@@ -56,8 +65,19 @@ function parseColonForm(streamId: string): SrtPublishRequest {
   if (mode !== 'publish' || first < 0) throw new SrtStreamIdError(SRT_REJECT.badRequest, `the streamid must be ${EXPECTED}`);
   const rest = streamId.slice(first + 1);
   const second = rest.indexOf(':');
-  if (second < 0) return { streamName: rest, key: undefined };
-  return { streamName: rest.slice(0, second), key: rest.slice(second + 1) || undefined };
+  const request: SrtPublishRequest = second < 0 ? { streamName: rest, key: undefined } : { streamName: rest.slice(0, second), key: rest.slice(second + 1) || undefined };
+  if (transcode !== undefined) request.transcode = transcode;
+  return request;
+}
+
+/** The `transcode` of a colon-form streamid's query, the only parameter it may have. */
+function transcodeOfQuery(query: string): string | undefined {
+  const params = new URLSearchParams(query);
+  for (const name of params.keys()) {
+    if (name !== 'transcode') throw new SrtStreamIdError(SRT_REJECT.badRequest, `the streamid's query parameter "${name}" is not supported (only transcode)`);
+  }
+  if (params.getAll('transcode').length > 1) throw new SrtStreamIdError(SRT_REJECT.badRequest, 'the streamid repeats "transcode"');
+  return params.get('transcode') ?? undefined;
 }
 
 function parseAccessControl(body: string): SrtPublishRequest {
@@ -70,7 +90,7 @@ function parseAccessControl(body: string): SrtPublishRequest {
     fields.set(name, pair.slice(equals + 1));
   }
   for (const name of fields.keys()) {
-    if (!['r', 'm', 'key', 's', 'u', 'h', 't'].includes(name)) {
+    if (!['r', 'm', 'key', 's', 'u', 'h', 't', 'transcode'].includes(name)) {
       throw new SrtStreamIdError(SRT_REJECT.badRequest, `the streamid key "${name}" is not supported`);
     }
   }
@@ -79,5 +99,8 @@ function parseAccessControl(body: string): SrtPublishRequest {
   if ((fields.get('t') ?? 'stream') !== 'stream') throw new SrtStreamIdError(SRT_REJECT.badRequest, 'only t=stream is supported');
   const streamName = fields.get('r');
   if (streamName === undefined) throw new SrtStreamIdError(SRT_REJECT.badRequest, `the streamid must be ${EXPECTED}`);
-  return { streamName, key: (fields.get('key') ?? fields.get('s')) || undefined };
+  const request: SrtPublishRequest = { streamName, key: (fields.get('key') ?? fields.get('s')) || undefined };
+  const transcode = fields.get('transcode');
+  if (transcode !== undefined) request.transcode = transcode.split(RUNG_SEPARATOR).join(',');
+  return request;
 }

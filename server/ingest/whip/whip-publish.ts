@@ -12,8 +12,9 @@ import { WhipSession } from './whip-session.ts';
  * answer is complete), and admits the session only once its peer connection is connected: a publisher that is
  * answered but never connects takes no live stream over. A refused or failed session is closed before the error is
  * thrown; one refused when it connects (the name taken meanwhile by a publisher it may not replace) is closed then.
+ * `transcode`: the publisher's transcoding choice from the URL's query (PublishedStream.transcode).
  */
-export async function publishWhip(ingest: Ingest, name: string, offerBody: string, clientAddress: string): Promise<PublishAnswer> {
+export async function publishWhip(ingest: Ingest, name: string, offerBody: string, clientAddress: string, transcode?: string): Promise<PublishAnswer> {
   if (!isValidStreamName(name)) throw new IngestError('bad-name', name, 'stream names are 1 to 64 characters of a-z, 0-9, _ and -');
   if (Buffer.byteLength(offerBody) > ingest.config.maxOfferBytes) {
     throw new IngestError('offer-too-large', name, `SDP offer larger than ${ingest.config.maxOfferBytes} bytes`);
@@ -21,7 +22,7 @@ export async function publishWhip(ingest: Ingest, name: string, offerBody: strin
   const offer = readWhipOffer(name, offerBody);
   ingest.vet(name, clientAddress);
   const { segmentTargetMs, partTargetMs } = ingest.timing;
-  const session = new WhipSession(name, offer, { config: ingest.config, grid: segmentGrid(segmentTargetMs * 1000, partTargetMs * 1000) });
+  const session = new WhipSession(name, offer, { config: ingest.config, grid: segmentGrid(segmentTargetMs * 1000, partTargetMs * 1000), transcode });
   session.once('connected', () => {
     try {
       ingest.admit(session, clientAddress, 'whip', { vetted: true });

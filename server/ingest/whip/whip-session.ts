@@ -53,6 +53,8 @@ interface MediaTrack {
 export interface WhipSessionOptions {
   config: IngestConfig;
   grid: SegmentGrid;
+  /** `?transcode=` on the publish URL (PublishedStream.transcode). */
+  transcode?: string | undefined;
 }
 
 type WhipSessionEvents = PublishedStreamEvents & {
@@ -64,6 +66,7 @@ type WhipSessionEvents = PublishedStreamEvents & {
 export class WhipSession extends TypedEmitter<WhipSessionEvents> implements IngestSession {
   readonly id = randomBytes(8).toString('hex');
   readonly streamName: string;
+  readonly transcode: string | undefined;
   readonly stats = { bytesReceived: 0, keyframeRequests: 0 };
   #config: IngestConfig;
   #pc: PeerConnection;
@@ -89,6 +92,7 @@ export class WhipSession extends TypedEmitter<WhipSessionEvents> implements Inge
   constructor(streamName: string, offer: WhipOffer, options: WhipSessionOptions) {
     super();
     this.streamName = streamName;
+    this.transcode = options.transcode;
     this.#config = options.config;
     this.#toWire = new RtpToWire({
       grid: options.grid,

@@ -1,7 +1,7 @@
 // Ladder parsing and planning: what TRANSCODE_LADDER and a publisher's `transcode=` accept, and which rungs a source gets.
 import { describe, expect, it } from 'vitest';
 import { TranscodeLadderError } from '../errors.ts';
-import { parseLadder, planRungs } from '../ladder.ts';
+import { formatLadder, parseLadder, planRungs } from '../ladder.ts';
 
 describe('parseLadder', () => {
   it('reads rungs with k and M suffixes and plain bit/s, highest first', () => {
@@ -29,6 +29,14 @@ describe('parseLadder', () => {
     expect(() => parseLadder(text, 'cam1')).toThrow(TranscodeLadderError);
     expect(() => parseLadder(text, 'cam1')).toThrow(/stream "cam1".*/);
     expect(() => parseLadder(text, 'cam1')).toThrow(reason);
+  });
+});
+
+describe('formatLadder', () => {
+  it('writes a ladder back as parseLadder reads it', () => {
+    expect(formatLadder(parseLadder('480p:1.2M,240p:400k,144p:150500'))).toBe('480p:1200k,240p:400k,144p:150500');
+    expect(parseLadder(formatLadder(parseLadder('720p:2500k,360p:800k')))).toEqual(parseLadder('720p:2500k,360p:800k'));
+    expect(formatLadder([])).toBe('');
   });
 });
 
