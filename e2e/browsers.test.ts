@@ -123,7 +123,11 @@ const framesShown = (s: ViewerSample): number => s.tap?.presentedFrames ?? s.dec
 
 describe('browser matrix: broadcaster × viewer', () => {
   for (const [from, to] of pairs) {
-    it(`${from} broadcaster → ${to} viewer: video frames and audio decoded, latency reported`, async () => {
+    // WebKitGTK's MiniBrowser now and then dies mid-case on a loaded machine ("invalid session id"; a CI-like run at
+    // load 7 lost both attempts of firefox → webkit, which passed alone at once): its cases get a second retry, and the
+    // flaky reporter names every case that needed one.
+    const retry = to === 'webkit' ? 2 : 1;
+    it(`${from} broadcaster → ${to} viewer: video frames and audio decoded, latency reported`, { timeout: 120_000, retry }, async () => {
       // A name of its own per attempt: a retried case must not meet its first attempt's broadcast, still ending.
       const stream = `matrix-${from}-${to}-${++attempts}`;
       const broadcaster = await browsers.get(from)!.newPage();
@@ -222,6 +226,6 @@ describe('browser matrix: broadcaster × viewer', () => {
         await viewer.close();
         await broadcaster.close();
       }
-    }, 120_000);
+    });
   }
 });
