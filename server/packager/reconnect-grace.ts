@@ -98,17 +98,19 @@ export class ReconnectGrace {
 
 /**
  * The server's wiring of its ingest to the grace: each admitted stream packaged (as `through` hands it on: the origin's
- * transcoding adds rungs to a field encoder's), a new packager handed to `serve` (a continued one is served already),
+ * transcoding adds rungs to a field encoder's; undefined when it failed the session, which has ended), a new packager handed to `serve` (a continued one is served already),
  * and a stream its publisher abandoned (Stop while reconnecting) ended now.
  */
 export function packageIngest(
   ingest: Ingest,
   grace: ReconnectGrace,
   serve: (name: string, packager: StreamPackager) => void,
-  through: (published: PublishedStream, fieldPath: FieldPath | undefined) => PublishedStream = (published) => published,
+  through: (published: PublishedStream, fieldPath: FieldPath | undefined) => PublishedStream | undefined = (published) => published,
 ): void {
   ingest.on('stream', (published, fieldPath) => {
-    const packager = grace.package(through(published, fieldPath));
+    const stream = through(published, fieldPath);
+    if (!stream) return;
+    const packager = grace.package(stream);
     if (packager) serve(published.streamName, packager);
   });
   ingest.on('abandoned', (name) => grace.abandon(name));

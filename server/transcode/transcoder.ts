@@ -41,9 +41,10 @@ export class Transcoder {
 
   /**
    * The stream the packager should get for `published`: itself (browser publishers send their own rungs; no ladder;
-   * no capacity left) or it with the rungs of its ladder. A publisher's ladder that cannot be parsed fails its session.
+   * no capacity left) or it with the rungs of its ladder. A publisher's ladder that cannot be parsed fails its session:
+   * undefined then (the session has ended; there is nothing to package).
    */
-  wrap(published: PublishedStream, fieldPath: FieldPath | undefined): PublishedStream {
+  wrap(published: PublishedStream, fieldPath: FieldPath | undefined): PublishedStream | undefined {
     const name = published.streamName;
     if (fieldPath === undefined || this.#closed) return published;
     let ladder = this.#config.ladder;
@@ -53,7 +54,7 @@ export class Transcoder {
       } catch (err) {
         if (!(err instanceof TranscodeLadderError)) throw err;
         published.fail(err.message);
-        return published;
+        return undefined;
       }
     }
     if (ladder.length === 0) return published;
