@@ -204,14 +204,21 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
     this.#estimatedCores = estimate;
     this.#rungs = rungs.map((rung) => ({ ...rung, order: new PresentationOrder(), avcC: undefined, track: undefined, lastTimestampUs: -Infinity, frames: 0, lagMs: undefined, lagWindow: [] }));
     this.#holdTimer = setTimeout(() => this.#goWithoutRungs('failed', `the worker gave no rung configuration within ${MAX_HOLD_MS} ms`), MAX_HOLD_MS);
-    this.#startWorker();
     this.#checkTimer = setInterval(() => this.#check(), CHECK_INTERVAL_MS);
     this.#checkTimer.unref();
+    this.#startWorker();
   }
 
   #startWorker(): void {
     const video = this.#video!;
-    const worker = new TranscodeWorker(this.streamName, this.#rungs, video.description!, this.#options.ffmpegPath);
+    let worker: TranscodeWorker;
+    try {
+      worker = new TranscodeWorker(this.streamName, this.#rungs, video.description!, this.#options.ffmpegPath);
+    } catch (err) {
+      // A child that could not be spawned at all is a worker that exited at once.
+      this.#workerStartedAtMs = performance.now();
+      return this.#restart(`its worker did not start: ${(err as Error).message}`);
+    }
     this.#worker = worker;
     this.#workerStartedAtMs = performance.now();
     this.#awaitingKeyframe = true;

@@ -44,14 +44,21 @@ export class TranscodeWorker extends TypedEmitter<TranscodeWorkerEvents> {
     super();
     this.streamName = streamName;
     const stdio: ('pipe' | 'ignore')[] = ['pipe', 'ignore', 'pipe', ...rungs.map(() => 'pipe' as const)];
+    // Throws for some errnos (the caller counts that as the worker's exit); others come as the child's `error`.
     this.#child = spawn(ffmpegPath, transcodeArgs(rungs), { stdio });
-    this.#stdin = this.#child.stdin!;
-    // A child that died mid-write: its exit says why; the broken pipe itself is not news.
-    this.#stdin.on('error', () => {});
-    this.#child.stderr!.setEncoding('utf8');
-    this.#child.stderr!.on('data', (text: string) => (this.#stderrTail = (this.#stderrTail + text).slice(-STDERR_TAIL_CHARS)));
     this.#child.on('error', (err) => this.#exit(`could not run ${ffmpegPath}: ${err.message}`));
     this.#child.on('exit', (code, signal) => this.#exit(signal ? `killed by ${signal}` : `exited with code ${code}`));
+    const { stdin, stderr } = this.#child;
+    if (!stdin || !stderr) {
+      // Out of file descriptors (EMFILE, ENFILE): the child never started and its pipes were not made.
+      this.#exited = true;
+      throw new Error(`could not run ${ffmpegPath}: its pipes could not be opened`);
+    }
+    this.#stdin = stdin;
+    // A child that died mid-write: its exit says why; the broken pipe itself is not news.
+    this.#stdin.on('error', () => {});
+    stderr.setEncoding('utf8');
+    stderr.on('data', (text: string) => (this.#stderrTail = (this.#stderrTail + text).slice(-STDERR_TAIL_CHARS)));
     rungs.forEach((_, i) => this.#readRung(i, this.#child.stdio[rungFd(i)] as Readable));
     this.#stdin.write(flvHeader());
     this.#stdin.write(avcConfigTag(avcC));

@@ -118,6 +118,39 @@ describe('TranscodedStream', () => {
     source.end('publisher-ended');
   });
 
+  it('goes on without rungs, the source in order, when the worker cannot even be spawned', () => {
+    const source = new SourceSession();
+    // spawn() throws at once for this path (a NUL byte), as it does for some errnos.
+    const stream = new TranscodedStream(source, { ladder: parseLadder('240p:300k'), maxLagMs: 2000, ffmpegPath: 'ffmpeg\0' });
+    const out: WireMessage[] = [];
+    stream.on('message', (m) => out.push(m));
+    const messages = sourceMessages().slice(0, 40);
+    for (const message of messages) source.push(message);
+    expect(stream.status()).toMatchObject({ state: 'failed', reason: expect.stringContaining('did not start') });
+    expect(out).toEqual(messages);
+    source.end('publisher-ended');
+  });
+
+  it('keeps restarting, without crashing, a worker whose restart cannot be spawned', async () => {
+    const source = new SourceSession();
+    const options = { ladder: parseLadder('240p:300k'), maxLagMs: 30_000, ffmpegPath: 'ffmpeg' };
+    const stream = new TranscodedStream(source, options);
+    const out: WireMessage[] = [];
+    stream.on('message', (m) => out.push(m));
+    const messages = sourceMessages();
+    for (const message of messages) source.push(message);
+    const running = await pollUntil(async () => stream.status(), (s) => s.state === 'running', 20_000, 'the worker running');
+    options.ffmpegPath = 'ffmpeg\0';
+    process.kill(running.pid!, 'SIGKILL');
+    const failing = await pollUntil(async () => stream.status(), (s) => s.restarts >= 2, 10_000, 'restarts that cannot spawn');
+    expect(failing).toMatchObject({ state: 'restarting', reason: expect.stringContaining('did not start') });
+    // The source still passes.
+    const before = out.length;
+    source.push(messages[messages.length - 1]!);
+    expect(out.length).toBe(before + 1);
+    source.end('publisher-ended');
+  }, 30_000);
+
   it('holds the source at most MAX_HOLD_MS for a worker that configures no rung, then releases it and kills the worker', async () => {
     // A worker that starts and then says nothing.
     const silent = join(dir, 'silent-ffmpeg');
