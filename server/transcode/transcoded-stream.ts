@@ -52,7 +52,7 @@ export interface TranscodeStatus {
 
 export interface TranscodedStreamOptions {
   ladder: readonly RungSpec[];
-  /** A worker whose oldest frame in flight is older than this is restarted, ms. */
+  /** A worker whose oldest frame in flight waited longer than this while later input came is restarted, ms. */
   maxLagMs: number;
   ffmpegPath: string;
   /**
@@ -103,6 +103,10 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
   #rungs: RungState[] = [];
   #worker: TranscodeWorker | undefined;
   #workerStartedAtMs = 0;
+  /** The current worker gave a rung frame: it has started up. */
+  #workerOutput = false;
+  /** When the latest source frame was written to the worker, ms. */
+  #lastFedAtMs = 0;
   /** A new worker starts on a source keyframe. */
   #awaitingKeyframe = true;
   #restarts = 0;
@@ -221,6 +225,7 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
     }
     this.#worker = worker;
     this.#workerStartedAtMs = performance.now();
+    this.#workerOutput = false;
     this.#awaitingKeyframe = true;
     this.#cpuSample = undefined;
     for (const rung of this.#rungs) rung.order.clear();
@@ -239,7 +244,8 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
       this.#awaitingKeyframe = false;
     }
     const compositionUs = chunk.compositionOffsetUs ?? 0;
-    const fed = { decodeUs: chunk.timestampUs, presentationUs: chunk.timestampUs + compositionUs, keyframe: chunk.keyframe, fedAtMs: performance.now() };
+    this.#lastFedAtMs = performance.now();
+    const fed = { decodeUs: chunk.timestampUs, presentationUs: chunk.timestampUs + compositionUs, keyframe: chunk.keyframe, fedAtMs: this.#lastFedAtMs };
     for (const rung of this.#rungs) rung.order.add(fed);
     worker.feed(chunk.timestampUs, compositionUs, chunk.keyframe, chunk.data);
   }
@@ -285,6 +291,7 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
     }
     rung.lastTimestampUs = source.decodeUs;
     rung.frames++;
+    this.#workerOutput = true;
     const now = performance.now();
     rung.lagMs = now - source.fedAtMs;
     rung.lagWindow.push({ atMs: now, lagMs: rung.lagMs });
@@ -366,14 +373,21 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
     }, delayMs);
   }
 
-  /** Restarts a worker that fell behind real time; samples its CPU. */
+  /**
+   * Restarts a worker that fell behind real time; samples its CPU. A frame waiting is behind only while later input
+   * came: a decoder keeps its reorder delay (B-frames) until more input arrives, so a publisher's pause ages frames the
+   * worker cannot finish. A worker starting up (spawn, encoder set-up) is not behind until MAX_HOLD_MS.
+   */
   #check(): void {
     const worker = this.#worker;
     if (!worker) return;
     const now = performance.now();
+    if (worker.stuck) return this.#restart(`it fell behind real time (it stopped reading its input)`);
     const oldest = Math.min(...this.#rungs.map((r) => r.order.oldestFedAtMs ?? now));
-    if (now - oldest > this.#options.maxLagMs || worker.stuck) {
-      return this.#restart(`it fell behind real time (a frame waited ${Math.round(now - oldest)} ms, more than ${this.#options.maxLagMs})`);
+    const waitedMs = this.#lastFedAtMs - oldest;
+    const startingUp = !this.#workerOutput && now - this.#workerStartedAtMs < MAX_HOLD_MS;
+    if (!startingUp && waitedMs > this.#options.maxLagMs) {
+      return this.#restart(`it fell behind real time (a frame waited ${Math.round(waitedMs)} ms behind later input, more than ${this.#options.maxLagMs})`);
     }
     const cpuS = worker.cpuSeconds();
     if (cpuS === undefined) return;

@@ -12,7 +12,7 @@ export interface TranscodeConfig {
   ladder: readonly RungSpec[];
   /** Streams transcoded at once; more are published with the source rendition alone. */
   maxStreams: number;
-  /** A worker whose oldest frame in flight is older than this is restarted, ms. */
+  /** A worker whose oldest frame in flight waited longer than this while later input came is restarted, ms. */
   maxLagMs: number;
   /**
    * Cores the workers may use together: a new ladder whose estimate does not fit beside the running workers' measured

@@ -151,6 +151,40 @@ describe('TranscodedStream', () => {
     source.end('publisher-ended');
   }, 30_000);
 
+  it('does not restart a worker for a publisher’s pause, but does when it falls behind input that keeps coming', async () => {
+    const maxLagMs = 500;
+    const source = new SourceSession();
+    const stream = new TranscodedStream(source, { ladder: parseLadder('240p:300k'), maxLagMs, ffmpegPath: 'ffmpeg' });
+    const messages = sourceMessages();
+    const videoFrames = messages.filter((m) => m.type === 'chunk' && m.trackId === 0).length;
+    for (const message of messages) source.push(message);
+    await pollUntil(async () => stream.status(), (s) => s.state === 'running' && s.rungs[0]!.frames >= videoFrames - 3, 20_000, 'the rung caught up');
+    // The publisher pauses: the B-frame decoder keeps its last frames until more input comes. The pause is the case.
+    await new Promise((resolve) => setTimeout(resolve, maxLagMs * 4));
+    expect(stream.status()).toMatchObject({ state: 'running', restarts: 0 });
+
+    // A worker that reads on but encodes nothing (stopped) while the publisher goes on in real time.
+    const pid = stream.status().pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const later = messages.flatMap((m) => (m.type === 'chunk' && m.trackId === 0 ? [{ ...m, timestampUs: m.timestampUs + 3_000_000 }] : []));
+      let next = 0;
+      const publisher = setInterval(() => source.push(later[next++ % later.length]!), 1000 / 30);
+      try {
+        const restarted = await pollUntil(async () => stream.status(), (s) => s.restarts >= 1 || s.state === 'restarting', 10_000, 'the worker restarted');
+        expect(restarted.reason).toMatch(/behind later input/);
+      } finally {
+        clearInterval(publisher);
+      }
+    } finally {
+      // The restart killed it already unless the test failed before.
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    source.end('publisher-ended');
+  }, 40_000);
+
   it('holds the source at most MAX_HOLD_MS for a worker that configures no rung, then releases it and kills the worker', async () => {
     // A worker that starts and then says nothing.
     const silent = join(dir, 'silent-ffmpeg');
