@@ -71,8 +71,10 @@ export const MAX_HOLD_MS = 3000;
 const MAX_HOLD_MESSAGES = 1000;
 const RESTART_MIN_MS = 250;
 const RESTART_MAX_MS = 8000;
-/** A worker that ran this long without trouble resets the back-off. */
+/** A worker that ran this long without trouble resets the back-off and the count of unstable restarts. */
 const STABLE_RUN_MS = 10_000;
+/** Restarts in a row without a stable run past which the rungs are given up (the stream goes on with its source). */
+export const MAX_UNSTABLE_RESTARTS = 5;
 /** How often the worker's lag and CPU are checked, ms. */
 const CHECK_INTERVAL_MS = 500;
 const LAG_WINDOW_MS = 10_000;
@@ -110,6 +112,8 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
   /** A new worker starts on a source keyframe. */
   #awaitingKeyframe = true;
   #restarts = 0;
+  /** Restarts since the last worker that ran STABLE_RUN_MS. */
+  #unstableRestarts = 0;
   #backoffMs = RESTART_MIN_MS;
   #restartTimer: NodeJS.Timeout | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
@@ -357,9 +361,16 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
     if (this.#state === 'ended' || this.#state === 'failed' || this.#state === 'off') return;
     if (this.#holding) return this.#goWithoutRungs('failed', `${reason}, before its rungs were configured`);
     const ranMs = performance.now() - this.#workerStartedAtMs;
+    if (ranMs >= STABLE_RUN_MS) {
+      this.#backoffMs = RESTART_MIN_MS;
+      this.#unstableRestarts = 0;
+    }
+    if (this.#unstableRestarts >= MAX_UNSTABLE_RESTARTS) {
+      return this.#giveUp(`its worker was restarted ${MAX_UNSTABLE_RESTARTS} times without running ${STABLE_RUN_MS / 1000} s, then ${reason}`);
+    }
+    this.#unstableRestarts++;
     this.#worker?.close();
     this.#worker = undefined;
-    if (ranMs >= STABLE_RUN_MS) this.#backoffMs = RESTART_MIN_MS;
     const delayMs = this.#backoffMs;
     this.#backoffMs = Math.min(RESTART_MAX_MS, this.#backoffMs * 2);
     this.#setState('restarting');

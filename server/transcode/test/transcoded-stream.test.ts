@@ -13,7 +13,7 @@ import type { PublishedStream, PublishedStreamEvents, PublishEndReason } from '.
 import { FlvToWire } from '../../ingest/rtmp/flv-to-wire.ts';
 import { FlvTagReader } from '../flv.ts';
 import { parseLadder } from '../ladder.ts';
-import { MAX_HOLD_MS, TranscodedStream } from '../transcoded-stream.ts';
+import { MAX_HOLD_MS, MAX_UNSTABLE_RESTARTS, TranscodedStream } from '../transcoded-stream.ts';
 
 type SourceMessage = Exclude<WireMessage, { type: 'end' }>;
 
@@ -131,7 +131,7 @@ describe('TranscodedStream', () => {
     source.end('publisher-ended');
   });
 
-  it('keeps restarting, without crashing, a worker whose restart cannot be spawned', async () => {
+  it('restarts, without crashing, a worker whose restart cannot be spawned, and gives up after MAX_UNSTABLE_RESTARTS', async () => {
     const source = new SourceSession();
     const options = { ladder: parseLadder('240p:300k'), maxLagMs: 30_000, ffmpegPath: 'ffmpeg' };
     const stream = new TranscodedStream(source, options);
@@ -144,12 +144,16 @@ describe('TranscodedStream', () => {
     process.kill(running.pid!, 'SIGKILL');
     const failing = await pollUntil(async () => stream.status(), (s) => s.restarts >= 2, 10_000, 'restarts that cannot spawn');
     expect(failing).toMatchObject({ state: 'restarting', reason: expect.stringContaining('did not start') });
+    // The back-off doubles from 250 ms: 250 + 500 + 1000 + 2000 + 4000 ms of restarts, then the rungs are given up.
+    const failed = await pollUntil(async () => stream.status(), (s) => s.state !== 'restarting', 15_000, 'the rungs given up');
+    expect(failed).toMatchObject({ state: 'failed', restarts: MAX_UNSTABLE_RESTARTS, reason: expect.stringContaining(`restarted ${MAX_UNSTABLE_RESTARTS} times`) });
+    expect(failed.pid).toBeUndefined();
     // The source still passes.
     const before = out.length;
     source.push(messages[messages.length - 1]!);
     expect(out.length).toBe(before + 1);
     source.end('publisher-ended');
-  }, 30_000);
+  }, 40_000);
 
   it('does not restart a worker for a publisher’s pause, but does when it falls behind input that keeps coming', async () => {
     const maxLagMs = 500;
