@@ -67,9 +67,13 @@ async function variantsOn(on: RunningServer, stream: string): Promise<Variant[]>
 
 type Status = { state: string; pid?: number; restarts: number; cpu?: number; reason?: string; rungs: { rendition: string; width: number; height: number; frames: number; lagMs?: number; maxLagMs?: number }[] };
 
+/** The status API's answer; a stream it does not know is answered as plain text, kept as the body's `reason`. */
+async function readStatus(res: Response): Promise<{ code: number; body: Status }> {
+  return { code: res.status, body: (res.ok ? await res.json() : { state: 'unknown', restarts: 0, rungs: [], reason: await res.text() }) as Status };
+}
+
 async function status(stream: string): Promise<{ code: number; body: Status }> {
-  const res = await fetch(`${server.baseUrl}/api/streams/${stream}/transcode`);
-  return { code: res.status, body: (await res.json()) as Status };
+  return readStatus(await fetch(`${server.baseUrl}/api/streams/${stream}/transcode`));
 }
 
 const text = (url: string): Promise<string> => fetch(url).then((r) => r.text());
@@ -338,8 +342,8 @@ describe('the transcoding choice on the SRT streamid and the WHIP URL, and the C
   });
 
   const statusOn = async (stream: string): Promise<{ code: number; body: Status & { ladder?: string } }> => {
-    const res = await fetch(`${plain.baseUrl}/api/streams/${stream}/transcode`);
-    return { code: res.status, body: (await res.json()) as Status & { ladder?: string } };
+    const { code, body } = await readStatus(await fetch(`${plain.baseUrl}/api/streams/${stream}/transcode`));
+    return { code, body: body as Status & { ladder?: string } };
   };
 
   it('an SRT publisher with publish:NAME:KEY?transcode=LADDER in its streamid gets that ladder', async () => {

@@ -83,3 +83,25 @@ describe('ingest → packager → origin', () => {
     expect(await metric('swarmcast_publishes_total')).toBe(admitted);
   });
 });
+
+describe('the transcoding status API', () => {
+  it('answers only METRICS_TOKEN, like /metrics, and a stream it does not know as short plain text', async () => {
+    const token = 'operator-token-0123456789';
+    const guarded = createApp(loadConfig({ HOST: '127.0.0.1', PORT: '0', METRICS_TOKEN: token }));
+    await new Promise<void>((done) => guarded.server.listen(0, '127.0.0.1', done));
+    try {
+      const url = `http://127.0.0.1:${(guarded.server.address() as AddressInfo).port}/api/streams/cam/transcode`;
+      const refused = await fetch(url);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(await refused.text()).toMatch(/METRICS_TOKEN/);
+      expect((await fetch(url, { headers: { authorization: 'Bearer not-the-token-0123456' } })).status).toBe(401);
+      const unknown = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      expect(unknown.status).toBe(404);
+      expect(unknown.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await unknown.text()).toMatch(/^stream not transcoded/);
+    } finally {
+      await guarded.close();
+    }
+  });
+});

@@ -87,11 +87,9 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
     const health = role.health();
     sendJson(res, health.status === 'ok' ? 200 : 503, health);
   });
-  const metricsToken = config.access.metricsToken === undefined ? undefined : secretDigest(config.access.metricsToken);
+  const metricsAllowed = operatorGate(config, 'metrics');
   router.on('GET', '/metrics', async (req, res) => {
-    if (metricsToken && !matchesSecret(bearerCredentials(req.headers.authorization), metricsToken)) {
-      return sendText(res, 401, 'metrics need Authorization: Bearer METRICS_TOKEN', { 'www-authenticate': BEARER_CHALLENGE });
-    }
+    if (!metricsAllowed(req, res)) return;
     sendBody(res, 200, registry.contentType, await registry.metrics());
   });
   // What a page of any site needs from the server: the ICE servers for a player's peer connections, and where studio
@@ -168,6 +166,19 @@ export function createApp(config: ServerConfig, pagesDir = PAGES_DIR): App {
 }
 
 /** ROLE=all and ROLE=origin: ingest feeds the origin, which serves /live/ itself. */
+/**
+ * The check of an operator's endpoint (`what`: /metrics, the transcoding status API): with METRICS_TOKEN set, a request
+ * without it as its bearer token is answered 401 here and refused.
+ */
+function operatorGate(config: ServerConfig, what: string): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
+  const token = config.access.metricsToken === undefined ? undefined : secretDigest(config.access.metricsToken);
+  return (req, res) => {
+    if (!token || matchesSecret(bearerCredentials(req.headers.authorization), token)) return true;
+    sendText(res, 401, `${what} need Authorization: Bearer METRICS_TOKEN`, { 'www-authenticate': BEARER_CHALLENGE });
+    return false;
+  };
+}
+
 function createOriginRole(config: ServerConfig, router: Router.Instance<Router.HTTPVersion.V1>, guard: PlaybackGuard): RoleParts {
   const ingest = new Ingest(config.ingest, config.media);
   const origin = new Origin({
@@ -185,7 +196,7 @@ function createOriginRole(config: ServerConfig, router: Router.Instance<Router.H
   // Field encoders' single renditions get the origin's ladder on the way to the packager.
   const transcoder = new Transcoder(config.transcode);
   packageIngest(ingest, grace, (name, packager) => origin.attach(name, packager), (published, fieldPath) => transcoder.wrap(published, fieldPath));
-  registerTranscodeRoutes(router, transcoder);
+  registerTranscodeRoutes(router, transcoder, operatorGate(config, 'transcoding statuses'));
   const publishAuthorizer = new PublishAuthorizer(config.access.publish);
   if (publishAuthorizer.open) {
     log('warn', 'publish.open', { reason: 'no publish key is set: anyone who reaches this server may publish', hint: 'set PUBLISH_KEY, PUBLISH_KEYS_FILE or PUBLISH_SECRET' });

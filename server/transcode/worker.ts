@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { TypedEmitter, type ErrorContext } from '../../shared/events.ts';
+import { log } from '../log.ts';
 import { transcodeArgs, rungFd } from './ffmpeg-args.ts';
 import { avcConfigTag, avcFrameTag, flvHeader, FlvTagReader, readAvcTag } from './flv.ts';
 import type { Rung } from './ladder.ts';
@@ -13,14 +14,14 @@ export type TranscodeWorkerEvents = {
   config: [rung: number, avcC: Uint8Array];
   /** Rung `rung`'s next frame, in output order: NAL units behind 4-byte lengths. */
   frame: [rung: number, keyframe: boolean, data: Uint8Array];
-  /** The child is gone (once): `detail` says how, with the end of what it printed. */
+  /** The child is gone (once): `detail` says how (what it printed goes to the log only). */
   exit: [detail: string];
   error: [Error];
 };
 
 /** Clock ticks per second of /proc/PID/stat's times (USER_HZ, 100 on Linux's mainstream architectures). */
 const CLOCK_TICKS_PER_S = 100;
-/** How much of the child's stderr is kept for the exit's log line. */
+/** How much of the child's stderr is kept for the exit's log line (never in the status API: paths, versions). */
 const STDERR_TAIL_CHARS = 600;
 /** Input bytes queued for a child that reads no more: past it, the worker counts as stuck (behind real time). */
 const MAX_QUEUED_INPUT_BYTES = 8 * 1024 * 1024;
@@ -128,7 +129,8 @@ export class TranscodeWorker extends TypedEmitter<TranscodeWorkerEvents> {
     if (this.#exited) return;
     this.#exited = true;
     const tail = this.#stderrTail.trim();
-    this.emit('exit', tail ? `${detail}: ${tail}` : detail);
+    log('warn', 'transcode.worker-exit', { stream: this.streamName, detail, ...(tail && { stderr: tail }) });
+    this.emit('exit', detail);
     this.removeAllListeners();
   }
 

@@ -118,6 +118,27 @@ describe('TranscodedStream', () => {
     source.end('publisher-ended');
   });
 
+  it('keeps what the worker printed out of its status (the log has it)', async () => {
+    const chatty = join(dir, 'chatty-ffmpeg');
+    writeFileSync(chatty, '#!/bin/sh\necho "ffmpeg version 9.9 /opt/secret/path" >&2\nexit 3\n');
+    chmodSync(chatty, 0o755);
+    const lines: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => (lines.push(String(chunk)), true)) as typeof process.stderr.write;
+    const source = new SourceSession();
+    try {
+      const stream = new TranscodedStream(source, { ladder: parseLadder('240p:300k'), maxLagMs: 2000, ffmpegPath: chatty });
+      for (const message of sourceMessages().slice(0, 40)) source.push(message);
+      const failed = await pollUntil(async () => stream.status(), (s) => s.state === 'failed', 5000, 'the rungs given up');
+      expect(failed.reason).toMatch(/exited with code 3/);
+      expect(failed.reason).not.toMatch(/secret/);
+      expect(lines.some((line) => /transcode\.worker-exit .*secret\/path/.test(line))).toBe(true);
+    } finally {
+      process.stderr.write = write;
+      source.end('publisher-ended');
+    }
+  });
+
   it('goes on without rungs, the source in order, when the worker cannot even be spawned', () => {
     const source = new SourceSession();
     // spawn() throws at once for this path (a NUL byte), as it does for some errnos.
