@@ -173,10 +173,17 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
     };
   }
 
-  /** Stops the worker for good (the server closes); the source's own end still ends the stream. Idempotent. */
+  /**
+   * Stops the rungs for good (the server closes): held source messages go out, later ones still pass, and the
+   * source's own end ends the stream. Idempotent.
+   */
   close(): void {
     this.#stopWorker();
-    if (this.#state !== 'ended') this.#setState('ended');
+    this.#releaseSourceOnly();
+    if (this.#state === 'starting' || this.#state === 'running' || this.#state === 'restarting') {
+      this.#reason = 'the server stopped transcoding (it is closing)';
+      this.#setState('off');
+    }
   }
 
   #onMessage(message: SourceMessage): void {
@@ -417,7 +424,8 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
 
   #onEnd(reason: PublishEndReason, detail: string | undefined): void {
     this.#releaseSourceOnly();
-    this.close();
+    this.#stopWorker();
+    this.#setState('ended');
     this.emit('end', reason, detail);
     this.removeAllListeners();
   }

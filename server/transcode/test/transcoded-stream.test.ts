@@ -233,6 +233,32 @@ describe('TranscodedStream', () => {
     source.end('publisher-ended');
   }, 15_000);
 
+  it('on close() releases the held source, passes what follows, and ends only with its source', async () => {
+    const silent = join(dir, 'silent-ffmpeg-2');
+    writeFileSync(silent, '#!/bin/sh\nexec sleep 60\n');
+    chmodSync(silent, 0o755);
+    const source = new SourceSession();
+    const stream = new TranscodedStream(source, { ladder: parseLadder('240p:300k'), maxLagMs: 30_000, ffmpegPath: silent });
+    const out: WireMessage[] = [];
+    stream.on('message', (m) => out.push(m));
+    let ended = false;
+    stream.on('end', () => (ended = true));
+    const messages = sourceMessages().slice(0, 41);
+    for (const message of messages.slice(0, 40)) source.push(message);
+    const pid = stream.status().pid!;
+    expect(out).toEqual([]);
+    stream.close();
+    expect(out).toEqual(messages.slice(0, 40));
+    source.push(messages[40]!);
+    expect(out).toEqual(messages);
+    expect(stream.status()).toMatchObject({ state: 'off', reason: expect.stringContaining('closing') });
+    expect(ended).toBe(false);
+    source.end('server-closing');
+    expect(ended).toBe(true);
+    expect(stream.status().state).toBe('ended');
+    await pollUntil(async () => { try { process.kill(pid, 0); return true; } catch { return false; } }, (alive) => !alive, 5000, 'the worker gone');
+  });
+
   it('passes a source with no rung below it through untouched, with the reason', () => {
     const source = new SourceSession();
     const stream = new TranscodedStream(source, { ladder: parseLadder('480p:1M'), maxLagMs: 2000, ffmpegPath: 'ffmpeg' });
