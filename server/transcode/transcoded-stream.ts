@@ -193,9 +193,12 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
     } else if (message.type === 'chunk' && !this.#planned) {
       // Every track is configured before the first chunk (the packager's rule): the rungs take trackIds none of them has.
       this.#planned = true;
-      const video = [...this.#tracks.values()].find((t): t is VideoTrackConfig => t.kind === 'video');
-      if (video) this.#plan(video);
-      else this.#goWithoutRungs('off', 'no video track before the first chunk');
+      // A stream already gone on without rungs (it held too long, or was closed) stays without them.
+      if (this.#state === 'starting') {
+        const video = [...this.#tracks.values()].find((t): t is VideoTrackConfig => t.kind === 'video');
+        if (video) this.#plan(video);
+        else this.#goWithoutRungs('off', 'no video track before the first chunk');
+      }
     }
     if (this.#holding) {
       this.#held.push(message);

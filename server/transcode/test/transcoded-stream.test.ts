@@ -259,6 +259,24 @@ describe('TranscodedStream', () => {
     await pollUntil(async () => { try { process.kill(pid, 0); return true; } catch { return false; } }, (alive) => !alive, 5000, 'the worker gone');
   });
 
+  it('does not start rungs once it went on without them before the first chunk', () => {
+    const source = new SourceSession();
+    const stream = new TranscodedStream(source, { ladder: parseLadder('240p:300k'), maxLagMs: 30_000, ffmpegPath: 'ffmpeg' });
+    const out: WireMessage[] = [];
+    stream.on('message', (m) => out.push(m));
+    const messages = sourceMessages();
+    const firstChunk = messages.findIndex((m) => m.type === 'chunk');
+    const before = messages.slice(0, firstChunk);
+    // More messages than are held before any chunk (a publisher repeating its clock).
+    const clock = before.find((m) => m.type === 'clock')!;
+    const sent = [...before, ...Array.from({ length: 1000 }, () => clock), ...messages.slice(firstChunk, firstChunk + 40)];
+    for (const message of sent) source.push(message);
+    expect(stream.status()).toMatchObject({ state: 'failed', reason: expect.stringContaining('source messages') });
+    expect(stream.status().pid).toBeUndefined();
+    expect(out).toEqual(sent);
+    source.end('publisher-ended');
+  });
+
   it('passes a source with no rung below it through untouched, with the reason', () => {
     const source = new SourceSession();
     const stream = new TranscodedStream(source, { ladder: parseLadder('480p:1M'), maxLagMs: 2000, ffmpegPath: 'ffmpeg' });
