@@ -58,6 +58,8 @@ export class TranscodeWorker extends TypedEmitter<TranscodeWorkerEvents> {
     this.#stdin = stdin;
     // A child that died mid-write: its exit says why; the broken pipe itself is not news.
     this.#stdin.on('error', () => {});
+    // Its stderr is only read for the log: a read error there loses a log line, nothing else.
+    stderr.on('error', () => {});
     stderr.setEncoding('utf8');
     stderr.on('data', (text: string) => (this.#stderrTail = (this.#stderrTail + text).slice(-STDERR_TAIL_CHARS)));
     rungs.forEach((_, i) => this.#readRung(i, this.#child.stdio[rungFd(i)] as Readable));
@@ -108,7 +110,7 @@ export class TranscodeWorker extends TypedEmitter<TranscodeWorkerEvents> {
 
   #readRung(index: number, output: Readable): void {
     const reader = new FlvTagReader();
-    output.on('error', () => {});
+    output.on('error', (err) => this.#broken(new Error(`rung ${index}'s output: ${err.message}`)));
     output.on('data', (bytes: Buffer) => {
       if (this.#exited) return;
       try {
@@ -119,10 +121,16 @@ export class TranscodeWorker extends TypedEmitter<TranscodeWorkerEvents> {
           else if (body.kind === 'frame') this.emit('frame', index, body.keyframe, body.data);
         }
       } catch (err) {
-        this.emit('error', err as Error);
-        this.#child.kill('SIGKILL');
+        this.#broken(err as Error);
       }
     });
+  }
+
+  /** A rung's output cannot be read on: the child is of no more use. */
+  #broken(err: Error): void {
+    if (this.#exited) return;
+    this.emit('error', err);
+    this.#child.kill('SIGKILL');
   }
 
   #exit(detail: string): void {
