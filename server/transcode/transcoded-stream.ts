@@ -138,6 +138,11 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
     return this.#state;
   }
 
+  /** Whether it counts against TRANSCODE_MAX_STREAMS and the CPU budget (see TranscodeState). */
+  get holdsSlot(): boolean {
+    return this.#state === 'starting' || this.#state === 'running' || this.#state === 'restarting';
+  }
+
   fail(detail: string): void {
     this.#source.fail(detail);
   }
@@ -180,7 +185,7 @@ export class TranscodedStream extends TypedEmitter<PublishedStreamEvents & { err
   close(): void {
     this.#stopWorker();
     this.#releaseSourceOnly();
-    if (this.#state === 'starting' || this.#state === 'running' || this.#state === 'restarting') {
+    if (this.holdsSlot) {
       this.#reason = 'the server stopped transcoding (it is closing)';
       this.#setState('off');
     }

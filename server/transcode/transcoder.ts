@@ -58,7 +58,7 @@ export class Transcoder {
       }
     }
     if (ladder.length === 0) return published;
-    const busy = [...this.#streams.values()].filter((s) => s.state === 'starting' || s.state === 'running' || s.state === 'restarting').length;
+    const busy = [...this.#streams.values()].filter((s) => s.holdsSlot).length;
     if (busy >= this.#config.maxStreams) {
       const reason = `the server is transcoding ${busy} streams, its limit (TRANSCODE_MAX_STREAMS=${this.#config.maxStreams}): published with the source rendition alone`;
       this.#refusedTotal++;
@@ -73,7 +73,7 @@ export class Transcoder {
     const budget = this.#config.cpuBudget;
     const admit = (estimatedCores: number): string | undefined => {
       if (budget === undefined) return undefined;
-      const running = [...this.#streams.values()].filter((s) => s !== stream && (s.state === 'starting' || s.state === 'running' || s.state === 'restarting')).map((s) => s.cores);
+      const running = [...this.#streams.values()].filter((s) => s !== stream && s.holdsSlot).map((s) => s.cores);
       const reason = overBudget(budget, running, estimatedCores);
       if (reason !== undefined) this.#refusedTotal++;
       return reason;
