@@ -81,8 +81,9 @@ export class Transcoder {
     const stream: TranscodedStream = new TranscodedStream(published, { ladder, maxLagMs: this.#config.maxLagMs, ffmpegPath: this.#ffmpegPath, admit });
     this.#streams.set(name, stream);
     stream.on('end', () => {
+      if (this.#streams.get(name) !== stream) return;
       this.#restartsEnded += stream.status().restarts;
-      if (this.#streams.get(name) === stream) this.#streams.delete(name);
+      this.#streams.delete(name);
     });
     return stream;
   }
@@ -108,10 +109,15 @@ export class Transcoder {
     return total;
   }
 
-  /** Stops every worker. Idempotent. */
+  /** Stops every worker and forgets the streams (their restarts stay counted). Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const stream of this.#streams.values()) stream.close();
+    for (const stream of this.#streams.values()) {
+      stream.close();
+      this.#restartsEnded += stream.status().restarts;
+    }
+    this.#streams.clear();
+    this.#refused.clear();
   }
 }

@@ -8,6 +8,7 @@ import type { IngestSession } from '../../ingest/published-stream.ts';
 import { Origin } from '../../origin/index.ts';
 import { renderMediaPlaylist } from '../../origin/playlist/render-media.ts';
 import { packageIngest, ReconnectGrace } from '../../packager/index.ts';
+import { parseLadder } from '../ladder.ts';
 import { Transcoder, TRANSCODE_DEFAULTS } from '../transcoder.ts';
 
 const PART_TARGET_MS = 200;
@@ -82,5 +83,21 @@ describe('Transcoder', () => {
       grace.close();
       origin.close();
     }
+  });
+
+  it('forgets its streams, transcoded and refused, when it closes', () => {
+    const transcoder = new Transcoder({ ...TRANSCODE_DEFAULTS, ladder: parseLadder('240p:300k'), maxStreams: 1 });
+    const first = new FieldSession('one', 'a');
+    const second = new FieldSession('two', 'b');
+    expect(transcoder.wrap(first, 'rtmp')).not.toBe(first);
+    expect(transcoder.wrap(second, 'rtmp')).toBe(second);
+    expect([transcoder.status('one')?.state, transcoder.status('two')?.state]).toEqual(['starting', 'refused']);
+    transcoder.close();
+    transcoder.close();
+    expect([transcoder.status('one'), transcoder.status('two')]).toEqual([undefined, undefined]);
+    expect(transcoder.active()).toEqual([]);
+    first.close('server-closing');
+    second.close('server-closing');
+    expect(transcoder.restartsTotal).toBe(0);
   });
 });
