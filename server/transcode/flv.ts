@@ -55,19 +55,27 @@ export class FlvFormatError extends Error {
 
 /** Reads an FLV byte stream as it arrives, in pieces of any size, into whole tags. */
 export class FlvTagReader {
-  #buffer: Uint8Array = new Uint8Array(0);
+  /** Bytes not parsed yet, in the pieces they came in: joined once there are enough to complete something. */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  /** How many pending bytes the next parse needs (a big keyframe comes in many pieces: they are joined once). */
+  #needed = FILE_HEADER_BYTES + PREVIOUS_TAG_SIZE_BYTES;
   #headerRead = false;
 
   /** Adds bytes; returns the tags they complete. Throws FlvFormatError on a stream that is not FLV. */
   push(bytes: Uint8Array): FlvTag[] {
-    this.#buffer = this.#buffer.byteLength === 0 ? bytes : concatBytes([this.#buffer, bytes]);
+    if (bytes.byteLength > 0) {
+      this.#pending.push(bytes);
+      this.#pendingBytes += bytes.byteLength;
+    }
     const tags: FlvTag[] = [];
+    if (this.#pendingBytes < this.#needed) return tags;
+    const buffer = this.#pending.length === 1 ? this.#pending[0]! : concatBytes(this.#pending);
     let offset = 0;
-    const buffer = this.#buffer;
     if (!this.#headerRead) {
-      if (buffer.byteLength < FILE_HEADER_BYTES + PREVIOUS_TAG_SIZE_BYTES) return tags;
       if (buffer[0] !== 0x46 || buffer[1] !== 0x4c || buffer[2] !== 0x56) throw new FlvFormatError('not an FLV stream (no FLV signature)');
       const headerBytes = new DataView(buffer.buffer, buffer.byteOffset).getUint32(5);
+      if (buffer.byteLength < headerBytes + PREVIOUS_TAG_SIZE_BYTES) return this.#keep(buffer, 0, headerBytes + PREVIOUS_TAG_SIZE_BYTES, tags);
       offset = headerBytes + PREVIOUS_TAG_SIZE_BYTES;
       this.#headerRead = true;
     }
@@ -75,12 +83,20 @@ export class FlvTagReader {
       const size = (buffer[offset + 1]! << 16) | (buffer[offset + 2]! << 8) | buffer[offset + 3]!;
       if (size > MAX_TAG_BYTES) throw new FlvFormatError(`an FLV tag of ${size} bytes`);
       const end = offset + TAG_HEADER_BYTES + size + PREVIOUS_TAG_SIZE_BYTES;
-      if (buffer.byteLength < end) break;
+      if (buffer.byteLength < end) return this.#keep(buffer, offset, end - offset, tags);
       const timestampMs = ((buffer[offset + 7]! << 24) | (buffer[offset + 4]! << 16) | (buffer[offset + 5]! << 8) | buffer[offset + 6]!) >>> 0;
       tags.push({ type: buffer[offset]!, timestampMs, body: buffer.slice(offset + TAG_HEADER_BYTES, offset + TAG_HEADER_BYTES + size) });
       offset = end;
     }
-    this.#buffer = offset > buffer.byteLength ? new Uint8Array(0) : buffer.slice(offset);
+    return this.#keep(buffer, offset, TAG_HEADER_BYTES, tags);
+  }
+
+  /** Keeps `buffer` from `offset` for the next push, which needs `needed` bytes from there; returns `tags`. */
+  #keep(buffer: Uint8Array, offset: number, needed: number, tags: FlvTag[]): FlvTag[] {
+    const rest = buffer.slice(offset);
+    this.#pending = rest.byteLength > 0 ? [rest] : [];
+    this.#pendingBytes = rest.byteLength;
+    this.#needed = needed;
     return tags;
   }
 }

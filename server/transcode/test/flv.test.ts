@@ -26,6 +26,21 @@ describe('FLV framing', () => {
     }
   });
 
+  it('joins a big tag’s pieces once, not at every piece', () => {
+    // A 4 MB keyframe in the pipe's small reads: joining everything at every read copies gigabytes.
+    const big = avcFrameTag(0, 0, true, new Uint8Array(4 * 1024 * 1024).fill(7));
+    const bytes = concatBytes([flvHeader(), big]);
+    const reader = new FlvTagReader();
+    const tags = [];
+    const startedMs = performance.now();
+    for (let i = 0; i < bytes.byteLength; i += 1024) tags.push(...reader.push(bytes.subarray(i, i + 1024)));
+    const tookMs = performance.now() - startedMs;
+    expect(tags).toHaveLength(1);
+    expect(readAvcTag(tags[0]!.body)).toMatchObject({ kind: 'frame', keyframe: true });
+    // Linear work takes a few ms; the quadratic join took seconds.
+    expect(tookMs).toBeLessThan(1000);
+  });
+
   it('refuses what is not FLV or not H.264', () => {
     expect(() => new FlvTagReader().push(new Uint8Array(20))).toThrow(FlvFormatError);
     expect(() => readAvcTag(Uint8Array.of(0x12, 1, 0, 0, 0, 1))).toThrow(/codec id 2/);
