@@ -160,8 +160,9 @@ async function capacityStep(source: string, streams: number, seconds: number): P
       for (const s of ends) for (const r of s?.rungs ?? []) worst = Math.max(worst, r.maxLagMs ?? 0);
       await new Promise((done) => setTimeout(done, 1000));
     }
-    const workerCores = (cpu() - c0) / ((performance.now() - t0) / 1000);
     const restarts = ends.reduce((sum, s) => sum + (s?.restarts ?? 0), 0);
+    // A restarted worker is a new process: the CPU of the ones sampled at the start no longer adds up to the window's.
+    const workerCores = restarts === 0 ? (cpu() - c0) / ((performance.now() - t0) / 1000) : Number.NaN;
     const notRunning = ends.filter((s) => s?.state !== 'running').length;
     const holds = restarts === 0 && notRunning === 0 && worst < MAX_LAG_MS;
     const note = holds ? 'holds' : `${notRunning} not running, ${restarts} restarts, worst frame delay ${Math.round(worst)} ms`;
