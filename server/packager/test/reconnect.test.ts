@@ -49,6 +49,17 @@ function session({ originUs, wallClockMs, seconds, renditions = ['r0'], avcC = A
   return [...messages, ...chunks];
 }
 
+/** The media playlist's sequence, discontinuity and segment lines, without the rendition prefix of segment names. */
+function sequenceListing(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((line) => line === '#EXT-X-DISCONTINUITY' || line.startsWith('#EXT-X-MEDIA-SEQUENCE') || /^[^#].*\.m4s$/.test(line))
+    .map((line) => line.replace(/^[a-z0-9]+-/, ''));
+}
+
+/** The summed duration of some parts, µs. */
+const span = (list: Part[]): number => list.reduce((sum, p) => sum + p.durationUs, 0);
+
 function served(windowSegments = 12): { origin: Origin; packager: StreamPackager; parts: Part[]; playlist(rendition?: string): string } {
   const origin = new Origin({ partTargetMs: PART_TARGET_US / 1000, segmentTargetMs: SEGMENT_TARGET_US / 1000, windowSegments, keepSegments: 0 });
   const packager = new StreamPackager({ streamName: 'show', partTargetUs: PART_TARGET_US, segmentTargetUs: SEGMENT_TARGET_US });
@@ -192,7 +203,6 @@ describe('a publisher that reconnects', () => {
     const padding = before('r1').filter((p) => p.msn === 1);
     expect(padding.length).toBeGreaterThan(0);
     expect(padding.every((p) => p.gap)).toBe(true);
-    const span = (list: Part[]): number => list.reduce((sum, p) => sum + p.durationUs, 0);
     expect(span(padding)).toBe(span(before('r0').filter((p) => p.msn === 1)));
     const count = parts.length;
 
@@ -208,11 +218,7 @@ describe('a publisher that reconnects', () => {
     }
 
     // Both playlists list the same media sequence numbers, with the discontinuity before the same one.
-    const listing = (rendition: string): string[] =>
-      playlist(rendition)
-        .split('\n')
-        .filter((line) => line === '#EXT-X-DISCONTINUITY' || line.startsWith('#EXT-X-MEDIA-SEQUENCE') || /^[^#].*\.m4s$/.test(line))
-        .map((line) => line.replace(/^[a-z0-9]+-/, ''));
+    const listing = (rendition: string): string[] => sequenceListing(playlist(rendition));
     expect(listing('r1')).toEqual(listing('r0'));
     expect(listing('r0')).toEqual(['#EXT-X-MEDIA-SEQUENCE:0', '0.m4s', '1.m4s', '#EXT-X-DISCONTINUITY', '2.m4s', '3.m4s']);
   });
@@ -227,7 +233,6 @@ describe('a publisher that reconnects', () => {
     for (const message of straddling) packager.push(message);
     packager.interrupt();
     const of = (rendition: string, msn: number): Part[] => parts.filter((p) => p.rendition === rendition && p.msn === msn);
-    const span = (list: Part[]): number => list.reduce((sum, p) => sum + p.durationUs, 0);
     expect(span(of('r1', 0))).toBeGreaterThan(span(of('r0', 0)) + span(of('r0', 1)));
     const padding = of('r1', 1);
     expect(padding.length).toBeGreaterThan(0);
@@ -239,11 +244,7 @@ describe('a publisher that reconnects', () => {
     for (const message of session({ originUs: 0, wallClockMs: WALL_CLOCK_MS + 5_000, seconds: 2.1, renditions: ['r0', 'r1'] })) packager.push(message);
     const after = parts.slice(count);
     for (const rendition of ['r0', 'r1']) expect(after.find((p) => p.rendition === rendition)).toMatchObject({ msn: 2, partIndex: 0, discontinuity: true });
-    const listing = (rendition: string): string[] =>
-      playlist(rendition)
-        .split('\n')
-        .filter((line) => line === '#EXT-X-DISCONTINUITY' || line.startsWith('#EXT-X-MEDIA-SEQUENCE') || /^[^#].*\.m4s$/.test(line))
-        .map((line) => line.replace(/^[a-z0-9]+-/, ''));
+    const listing = (rendition: string): string[] => sequenceListing(playlist(rendition));
     expect(listing('r1')).toEqual(listing('r0'));
     expect(listing('r0')).toEqual(['#EXT-X-MEDIA-SEQUENCE:0', '0.m4s', '1.m4s', '#EXT-X-DISCONTINUITY', '2.m4s']);
   });

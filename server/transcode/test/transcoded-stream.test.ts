@@ -48,6 +48,16 @@ function sourceMessages(): SourceMessage[] {
   return messages;
 }
 
+
+/** A source session wrapped in a TranscodedStream for `ladder`, and every message the stream passes on. */
+function transcoding(ladder: string, maxLagMs: number, ffmpegPath: string): { source: SourceSession; stream: TranscodedStream; out: WireMessage[] } {
+  const source = new SourceSession();
+  const stream = new TranscodedStream(source, { ladder: parseLadder(ladder), maxLagMs, ffmpegPath });
+  const out: WireMessage[] = [];
+  stream.on('message', (m) => out.push(m));
+  return { source, stream, out };
+}
+
 describe('TranscodedStream', () => {
   it('adds each rung as a track before the first chunk, its frames on the source frames’ presentation times', async () => {
     const messages = sourceMessages();
@@ -59,10 +69,7 @@ describe('TranscodedStream', () => {
     expect(sourceFrames.some((c) => c.trackId === 1)).toBe(true);
     expect(keyTimes).toHaveLength(3);
 
-    const source = new SourceSession();
-    const stream = new TranscodedStream(source, { ladder: parseLadder('240p:300k,180p:150k'), maxLagMs: 30_000, ffmpegPath: 'ffmpeg' });
-    const out: WireMessage[] = [];
-    stream.on('message', (m) => out.push(m));
+    const { source, stream, out } = transcoding('240p:300k,180p:150k', 30_000, 'ffmpeg');
     for (const message of messages) source.push(message);
     // The decoder keeps its B-frame reorder delay (a couple of frames) until more input comes.
     const rungChunks = (trackId: number): ChunkMessage[] => out.filter((m): m is ChunkMessage => m.type === 'chunk' && m.trackId === trackId);
@@ -106,10 +113,7 @@ describe('TranscodedStream', () => {
   });
 
   it('goes on without rungs, the source untouched, when the worker cannot run', async () => {
-    const source = new SourceSession();
-    const stream = new TranscodedStream(source, { ladder: parseLadder('240p:300k'), maxLagMs: 2000, ffmpegPath: join(dir, 'no-such-ffmpeg') });
-    const out: WireMessage[] = [];
-    stream.on('message', (m) => out.push(m));
+    const { source, stream, out } = transcoding('240p:300k', 2000, join(dir, 'no-such-ffmpeg'));
     const messages = sourceMessages().slice(0, 40);
     for (const message of messages) source.push(message);
     await pollUntil(async () => stream.status(), (s) => s.state === 'failed', 5000, 'the rungs given up');
@@ -215,10 +219,7 @@ describe('TranscodedStream', () => {
     const silent = join(dir, 'silent-ffmpeg');
     writeFileSync(silent, '#!/bin/sh\nexec sleep 60\n');
     chmodSync(silent, 0o755);
-    const source = new SourceSession();
-    const stream = new TranscodedStream(source, { ladder: parseLadder('240p:300k'), maxLagMs: 30_000, ffmpegPath: silent });
-    const out: WireMessage[] = [];
-    stream.on('message', (m) => out.push(m));
+    const { source, stream, out } = transcoding('240p:300k', 30_000, silent);
     const messages = sourceMessages().slice(0, 40);
     const startedMs = Date.now();
     for (const message of messages) source.push(message);
@@ -237,10 +238,7 @@ describe('TranscodedStream', () => {
     const silent = join(dir, 'silent-ffmpeg-2');
     writeFileSync(silent, '#!/bin/sh\nexec sleep 60\n');
     chmodSync(silent, 0o755);
-    const source = new SourceSession();
-    const stream = new TranscodedStream(source, { ladder: parseLadder('240p:300k'), maxLagMs: 30_000, ffmpegPath: silent });
-    const out: WireMessage[] = [];
-    stream.on('message', (m) => out.push(m));
+    const { source, stream, out } = transcoding('240p:300k', 30_000, silent);
     let ended = false;
     stream.on('end', () => (ended = true));
     const messages = sourceMessages().slice(0, 41);
@@ -260,10 +258,7 @@ describe('TranscodedStream', () => {
   });
 
   it('does not start rungs once it went on without them before the first chunk', () => {
-    const source = new SourceSession();
-    const stream = new TranscodedStream(source, { ladder: parseLadder('240p:300k'), maxLagMs: 30_000, ffmpegPath: 'ffmpeg' });
-    const out: WireMessage[] = [];
-    stream.on('message', (m) => out.push(m));
+    const { source, stream, out } = transcoding('240p:300k', 30_000, 'ffmpeg');
     const messages = sourceMessages();
     const firstChunk = messages.findIndex((m) => m.type === 'chunk');
     const before = messages.slice(0, firstChunk);
@@ -278,10 +273,7 @@ describe('TranscodedStream', () => {
   });
 
   it('passes a source with no rung below it through untouched, with the reason', () => {
-    const source = new SourceSession();
-    const stream = new TranscodedStream(source, { ladder: parseLadder('480p:1M'), maxLagMs: 2000, ffmpegPath: 'ffmpeg' });
-    const out: WireMessage[] = [];
-    stream.on('message', (m) => out.push(m));
+    const { source, stream, out } = transcoding('480p:1M', 2000, 'ffmpeg');
     const messages = sourceMessages().slice(0, 10);
     for (const message of messages) source.push(message);
     expect(out).toEqual(messages);
