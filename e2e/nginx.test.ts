@@ -3,15 +3,16 @@
 // included), the embeddable player's loader and modules cached as the origin says, segment digests cached and the
 // tracker's WebSocket passed to the origin.
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { launchChromium } from './support/browser.ts';
-import { mediaPlaylistUrl, playlistWithSegments, preloadHintOf, rawGet, segmentsOf } from './support/live-hls.ts';
+import { mediaPlaylistUrl, playlistText, playlistWithSegments, preloadHintOf, rawGet, segmentsOf } from './support/live-hls.ts';
 import { readMetric } from './support/metrics.ts';
-import { startNginx, type RunningNginx } from './support/nginx.ts';
+import { NGINX_TEMPLATE, startNginx, type RunningNginx } from './support/nginx.ts';
 import { goLiveWithTestSource, watchFor } from './support/pages.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 import { announce, libraryInfoHash } from './support/tracker-client.ts';
@@ -33,6 +34,23 @@ afterAll(async () => {
   await nginx?.stop();
   await origin?.stop();
 });
+
+/** GETs `url`: its body and when (performance.now()) its first body bytes arrived. */
+function timedGet(url: string): Promise<{ body: Buffer; firstBytesAt: number }> {
+  return new Promise((done, fail) => {
+    http
+      .get(url, (res) => {
+        const chunks: Buffer[] = [];
+        let firstBytesAt = 0;
+        res.on('data', (chunk: Buffer) => {
+          firstBytesAt ||= performance.now();
+          chunks.push(chunk);
+        });
+        res.on('end', () => (res.statusCode === 200 ? done({ body: Buffer.concat(chunks), firstBytesAt }) : fail(new Error(`GET ${url}: ${res.statusCode}`))));
+      })
+      .on('error', fail);
+  });
+}
 
 describe('nginx edge (server/edge/nginx)', () => {
   it('plays the stream through nginx for 10 s, the page and all /live/ requests served by nginx', async () => {
@@ -62,6 +80,51 @@ describe('nginx edge (server/edge/nginx)', () => {
     expect(again.headers['content-type']).toBe('video/mp4');
     const fromOrigin = await rawGet(`${origin.baseUrl}${path}`);
     expect(again.body.equals(fromOrigin.body)).toBe(true);
+  });
+
+  it('sends a held part to the origin once for 20 viewers asking for it at once, each getting the whole part', async () => {
+    const playlistUrl = await mediaPlaylistUrl(origin.baseUrl, STREAM);
+    const hint = preloadHintOf(await playlistText(playlistUrl), playlistUrl)!;
+    const path = new URL(hint.url).pathname;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => rawGet(`${nginx.baseUrl}${path}`)));
+    const fromOrigin = await rawGet(hint.url);
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(answer.body.equals(fromOrigin.body)).toBe(true);
+    }
+    // proxy_cache_lock (the parts location's default): one upstream request, the other viewers served from the cache.
+    const log = (await nginx.accessLog()).filter((line) => line.includes(`"GET ${path} `));
+    expect(log).toHaveLength(20);
+    expect(log.filter((line) => !line.includes(' urt=- ')), log.join('\n')).toHaveLength(1);
+  });
+
+  it('with the parts lock switched off, streams a held part to viewers as it is produced, one upstream request each, then caches it', async () => {
+    const config = await readFile(NGINX_TEMPLATE, 'utf8');
+    const lockLine = /location ~ "\^\/live\/[^\n]*\.m4s\$" \{[^}]*\n( {6}proxy_cache_lock on;)\n {4}\}/.exec(config);
+    expect(lockLine, 'the parts location ends with its proxy_cache_lock switch').not.toBeNull();
+    const unlocked = await startNginx(origin.baseUrl, { transform: (text) => text.replace(lockLine![0], lockLine![0].replace(lockLine![1]!, '      proxy_cache_lock off;')) });
+    onTestFinished(() => unlocked.stop());
+    const playlistUrl = await mediaPlaylistUrl(origin.baseUrl, STREAM);
+    // One request first, so the viewers find this nginx's playback check cached (its lock would hold them too).
+    await playlistText(playlistUrl.replace(origin.baseUrl, unlocked.baseUrl));
+    const hint = preloadHintOf(await playlistText(playlistUrl), playlistUrl)!;
+    const path = new URL(hint.url).pathname;
+    // The origin answers this blocking reload once the part is complete.
+    const completed = playlistText(`${playlistUrl}?_HLS_msn=${hint.msn}&_HLS_part=${hint.part}`).then(() => performance.now());
+    const viewers = await Promise.all(Array.from({ length: 20 }, () => timedGet(`${unlocked.baseUrl}${path}`)));
+    const completedAt = await completed;
+    const fromOrigin = await rawGet(hint.url);
+    for (const viewer of viewers) expect(viewer.body.equals(fromOrigin.body)).toBe(true);
+    // Streamed, not held for the whole part: most viewers have its first bytes before it is complete (with the lock on,
+    // all but one would wait for the complete part). Not all: the broadcaster may send a part's frames in a burst
+    // on a loaded machine, and a viewer whose upstream connection opens late then starts after the part's end.
+    const lead = viewers.map((viewer) => Math.round(completedAt - viewer.firstBytesAt));
+    expect(lead.filter((ms) => ms > 0).length, `ms from each viewer's first bytes to the part's completion: ${lead.join(' ')}`).toBeGreaterThanOrEqual(10);
+    // Every viewer went upstream itself.
+    const log = (await unlocked.accessLog()).filter((line) => line.includes(`"GET ${path} `));
+    expect(log.filter((line) => line.includes('cache=MISS'))).toHaveLength(20);
+    const again = await rawGet(`${unlocked.baseUrl}${path}`);
+    expect(again.headers['x-cache-status']).toBe('HIT');
   });
 
   it('sends 10 identical blocking playlist requests to the origin once and answers the rest from its cache', async () => {
