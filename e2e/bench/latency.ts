@@ -1,7 +1,8 @@
 // Bench: glass-to-glass latency, time to first frame, stalls and where the time goes, on this machine (not a test).
 // Broadcaster and viewers run in one Chromium on one clock: latency = viewer's Date.now() − PDT of the frame on screen,
 // and the PDT is the capture time of that frame. `npm run bench` (BENCH_SECONDS, default 60);
-// soak: `npm run bench -- soak` or BENCH_SOAK_MINUTES=30 reports latency per minute at the start and end, and drift.
+// soak: `npm run bench -- soak` or BENCH_SOAK_MINUTES=30 reports latency per minute at the start and end, and drift;
+// BENCH_SOAK_PATH=edge: the viewers watch through a built-in edge (ROLE=edge) in front of the origin (default direct).
 // Then one column per broadcaster × viewer browser pair (BENCH_PAIR_SECONDS each, default 20; browser-pairs.ts);
 // `npm run bench -- browsers` runs the pairs alone, a soak runs without them.
 // `npm run bench -- encode`: the cost of encoding a ladder of 1–4 rungs in Chromium (encode-cost.ts; BENCH_ENCODE_SECONDS, default 20).
@@ -10,12 +11,16 @@
 // `npm run bench -- ingest-cost`: origin CPU per media second by ingest path beside ffmpeg's remux (ingest-cost.ts; BENCH_INGEST_SECONDS, default 30);
 // `npm run bench -- ingest-ramp`: concurrent 2.5 Mbit/s publishers one origin holds (BENCH_RAMP_PATH rtmp|datachannel, BENCH_RAMP_STEPS, default 1,2,4,8,12,16,24,32).
 // `npm run bench -- transcode`: origin transcoding's worker CPU per rung, added delay, and transcoded streams one machine holds (transcode.ts; BENCH_TRANSCODE_SECONDS, default 15; BENCH_TRANSCODE_STEPS, default 1,2,4,6,8,10).
+// `npm run bench -- conditions`: latency, stalls, first frame, settled target and requests/s behind emulated networks (jitter,
+// loss, a 3 Mbit/s cap), direct / built-in edge / nginx, in a network namespace (conditions.ts; BENCH_CONDITIONS,
+// BENCH_PATHS filter by name, BENCH_CONDITIONS_SECONDS per row, default 30; BENCH_TARGET_MS passed on as &target=).
 // `npm run bench -- p2p`: low vs p2p mode for 4 and 8 viewers in a network namespace (p2p.ts; BENCH_P2P_VIEWERS, default 4,8; BENCH_P2P_SECONDS, default 40).
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
 import { abrTable, benchAbrTrace } from './abr.ts';
 import { benchBrowserPairs, pairColumns } from './browser-pairs.ts';
+import { benchConditions, conditionsRunFromEnv, conditionsTable } from './conditions.ts';
 import { embedSizeTable, measureEmbedSize } from './embed-size.ts';
 import { benchP2p, p2pTable } from './p2p.ts';
 import { benchEncodeCost, encodeCostTable } from './encode-cost.ts';
@@ -42,6 +47,7 @@ interface Sample {
   atMs: number;
   latencyMs: number;
   deliveryMs: number | null;
+  stalls: number;
 }
 
 /** Viewers opened one after another on the live stream to measure time to first frame. */
@@ -54,6 +60,8 @@ const SOAK_WINDOW_MS = 60_000;
 const soakArg = process.argv.includes('soak');
 const soakMinutes = process.env.BENCH_SOAK_MINUTES ? Number(process.env.BENCH_SOAK_MINUTES) : soakArg ? 30 : 0;
 const seconds = soakMinutes > 0 ? soakMinutes * 60 : Number(process.env.BENCH_SECONDS ?? 60);
+const soakPath = process.env.BENCH_SOAK_PATH ?? 'direct';
+const conditionsOnly = process.argv.includes('conditions');
 const pairsOnly = process.argv.includes('browsers');
 const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 20);
 const encodeOnly = process.argv.includes('encode');
@@ -102,11 +110,11 @@ const RECORD_FIRST_FRAME = `
   });
 `;
 
-async function openViewer(browser: Browser, server: RunningServer, stream: string): Promise<Page> {
+async function openViewer(browser: Browser, viewerBaseUrl: string, stream: string): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
   page.on('pageerror', (err) => console.error('[viewer]', err));
   await page.addInitScript({ content: RECORD_FIRST_FRAME });
-  await page.goto(`${server.baseUrl}/watch?stream=${stream}`);
+  await page.goto(`${viewerBaseUrl}/watch?stream=${stream}`);
   return page;
 }
 
@@ -138,7 +146,7 @@ function sampleLatency(page: Page, durationMs: number): Promise<Sample[]> {
         const end = Date.now() + durationMs;
         const timer = setInterval(() => {
           const stats = api.stats();
-          if (stats.latencyMs !== null) samples.push({ atMs: Date.now(), latencyMs: stats.latencyMs, deliveryMs: stats.deliveryMs });
+          if (stats.latencyMs !== null) samples.push({ atMs: Date.now(), latencyMs: stats.latencyMs, deliveryMs: stats.deliveryMs, stalls: stats.stalls });
           if (Date.now() >= end) {
             clearInterval(timer);
             done(samples);
@@ -163,13 +171,34 @@ async function main(): Promise<void> {
   if (ingestCostOnly) return benchIngest();
   if (ingestRampOnly) return benchIngestRamp();
   if (transcodeOnly) return benchTranscodeCost();
-  const server = await startServer({ LOG_LEVEL: 'warn' });
+  if (conditionsOnly) return benchNetworkConditions();
+  if (soakPath !== 'direct' && soakPath !== 'edge') throw new Error(`BENCH_SOAK_PATH must be direct or edge, got ${soakPath}`);
+  const server = await startServer({ LOG_LEVEL: 'warn', ...(soakPath === 'edge' ? { ROLE: 'origin' } : {}) });
+  let edge: RunningServer | undefined;
   try {
-    if (!pairsOnly) await benchChromium(server);
+    if (soakPath === 'edge') edge = await startServer({ ROLE: 'edge', LOG_LEVEL: 'warn', ORIGIN_URL: server.baseUrl });
+    if (!pairsOnly) await benchChromium(server, edge?.baseUrl ?? server.baseUrl);
     if (soakMinutes === 0) await benchPairs(server);
   } finally {
+    await edge?.stop();
     await server.stop();
   }
+}
+
+async function benchNetworkConditions(): Promise<void> {
+  const run = conditionsRunFromEnv(process.env);
+  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  const result = await benchConditions(run);
+  const { header, rows } = conditionsTable(result.rows);
+  const cpu = cpus();
+  console.log(
+    `\nLatency by network condition — test source 1280x720@30 from a Chromium broadcaster (publish unaffected), viewer in headless ` +
+      `Chromium ${result.chromium} behind a delay proxy (jitter: each chunk held uniform 0…J ms each way, order kept), nft loss on the ` +
+      `viewer's packets both ways and a tbf cap each way, in a network namespace whose lo is a 1500-byte link; ${run.seconds} s per row after ` +
+      `the first frame${run.targetMs === null ? '' : `, &target=${run.targetMs}`}; g2g = viewer's Date.now() − PDT of the frame on screen; ` +
+      `${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
+  );
+  console.log(table(header, rows));
 }
 
 async function benchEncode(): Promise<void> {
@@ -263,7 +292,7 @@ async function benchPairs(server: RunningServer): Promise<void> {
 }
 
 /** The Chromium-only measurements: one broadcaster, a cold viewer, the measured viewer, then joins. */
-async function benchChromium(server: RunningServer): Promise<void> {
+async function benchChromium(server: RunningServer, viewerBaseUrl: string): Promise<void> {
   const browser = await launchChromium();
   try {
     const stream = 'bench';
@@ -273,21 +302,21 @@ async function benchChromium(server: RunningServer): Promise<void> {
     await bPage.waitForSelector('body[data-state="live"]', { timeout: 30_000 });
 
     // A viewer who arrives as the broadcast goes live (its first segment is not complete yet) is reported apart.
-    const cold = await openViewer(browser, server, stream);
+    const cold = await openViewer(browser, viewerBaseUrl, stream);
     const coldJoin = await timeToFirstFrame(cold);
     await sampleLatency(cold, COLD_WATCH_MS);
     const coldStats = await viewerStats(cold);
     await cold.context().close();
 
     // The measured viewer joins the running broadcast and is sampled for the whole run.
-    const viewer = await openViewer(browser, server, stream);
+    const viewer = await openViewer(browser, viewerBaseUrl, stream);
     await timeToFirstFrame(viewer);
     const samples = await sampleLatency(viewer, seconds * 1000);
     const final = await viewerStats(viewer);
 
     const joins: { fromNavigationMs: number; player: ViewerStats }[] = [];
     for (let i = 0; i < JOIN_VIEWERS; i++) {
-      const page = await openViewer(browser, server, stream);
+      const page = await openViewer(browser, viewerBaseUrl, stream);
       joins.push(await timeToFirstFrame(page));
       await page.context().close();
     }
@@ -304,7 +333,7 @@ async function benchChromium(server: RunningServer): Promise<void> {
 
     const cpu = cpus();
     console.log(
-      `\nSwarmcast latency bench — test source 1280x720@30 → loopback; ${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores, ` +
+      `\nSwarmcast latency bench — test source 1280x720@30 → loopback${viewerBaseUrl === server.baseUrl ? '' : ', viewers through a built-in edge'}; ${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores, ` +
         `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Chromium ${browser.version()}, Node ${process.version}; load average ${loadavg()[0]!.toFixed(1)} at the start`,
     );
     const rows: string[][] = [
@@ -335,6 +364,21 @@ async function benchChromium(server: RunningServer): Promise<void> {
       );
     }
     console.log(table(['measure', 'value'], rows));
+    if (soakMinutes > 0) {
+      // Each minute's latency and the stalls that began in it (the player's count is cumulative).
+      const minutes: Sample[][] = [];
+      const start = samples[0]?.atMs ?? 0;
+      for (const s of samples) (minutes[Math.floor((s.atMs - start) / SOAK_WINDOW_MS)] ??= []).push(s);
+      let stallsBefore = samples[0]?.stalls ?? 0;
+      const minuteRows = minutes.flatMap((minute, i) => {
+        const latency = minute.map((s) => s.latencyMs);
+        const stallsAfter = minute.at(-1)!.stalls;
+        const row = [String(i + 1), ms(quantile(latency, 0.5)), ms(quantile(latency, 0.95)), ms(Math.max(...latency)), String(stallsAfter - stallsBefore)];
+        stallsBefore = stallsAfter;
+        return [row];
+      });
+      console.log(table(['minute', 'p50', 'p95', 'max', 'stalls'], minuteRows));
+    }
   } finally {
     await browser.close();
   }
