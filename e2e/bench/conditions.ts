@@ -47,7 +47,10 @@ export function benchConditions(run: ConditionsRun): Promise<ConditionsResult> {
 
 const ms = (value: number | null): string => (value !== null && Number.isFinite(value) ? `${Math.round(value)}` : 'n/a');
 
-/** What the row's link really did: the proxy's mean hold down, the share of the viewer's packets nft dropped, TCP's retransmissions. */
+/**
+ * What the row's link really did: the proxy's mean / max hold downstream, the share of the viewer's packets nft dropped,
+ * the mean rate through the cap over the link's life (page load included), TCP's retransmissions in the namespace.
+ */
 function applied(row: ConditionRow): string {
   const parts: string[] = [];
   if (row.condition.jitterMs > 0 || row.condition.delayMs > 0) parts.push(`held ${row.heldDownMs.mean.toFixed(0)}/${row.heldDownMs.max.toFixed(0)} ms`);
@@ -55,7 +58,7 @@ function applied(row: ConditionRow): string {
     const packets = row.packetsToProxy + row.packetsFromProxy;
     parts.push(`lost ${((100 * (row.droppedToProxy + row.droppedFromProxy)) / Math.max(1, packets)).toFixed(2)} % of ${packets}`);
   }
-  if (row.condition.rateMbps !== null) parts.push(`${((row.cappedBytesDown * 8) / 1e6 / Math.max(1, row.measuredSeconds)).toFixed(2)} Mbit/s down`);
+  if (row.condition.rateMbps !== null) parts.push(`${((row.cappedBytesDown * 8) / 1e6 / Math.max(1, row.linkSeconds)).toFixed(2)} Mbit/s down`);
   parts.push(`${row.tcpRetransSegs} retx`);
   return parts.join(', ');
 }

@@ -59,6 +59,7 @@ function sampleLatency(page: Page, durationMs: number): Promise<number[]> {
 
 async function measureRow(browser: Browser, path: ViewerPath, targetUrl: string, condition: NetworkCondition, run: ConditionsRun): Promise<ConditionRow> {
   const link = await emulateLink(targetUrl, condition);
+  const linkFrom = Date.now();
   const context = await browser.newContext();
   const tcpBefore = tcpCounters();
   const row: ConditionRow = {
@@ -82,6 +83,7 @@ async function measureRow(browser: Browser, path: ViewerPath, targetUrl: string,
     tcpOutSegs: 0,
     tcpRetransSegs: 0,
     cappedBytesDown: 0,
+    linkSeconds: 0,
   };
   try {
     const page = await context.newPage();
@@ -126,6 +128,7 @@ async function measureRow(browser: Browser, path: ViewerPath, targetUrl: string,
     const packets = link.packets();
     Object.assign(row, { packetsToProxy: packets.toProxy, packetsFromProxy: packets.fromProxy, droppedToProxy: packets.droppedToProxy, droppedFromProxy: packets.droppedFromProxy });
     row.cappedBytesDown = link.cappedBytesDown();
+    row.linkSeconds = (Date.now() - linkFrom) / 1000;
     const tcpAfter = tcpCounters();
     row.tcpOutSegs = tcpAfter.outSegs - tcpBefore.outSegs;
     row.tcpRetransSegs = tcpAfter.retransSegs - tcpBefore.retransSegs;

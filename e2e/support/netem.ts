@@ -80,8 +80,9 @@ export interface ConditionRow {
   /** The namespace's TCP segments sent and retransmitted over the row (/proc/net/snmp). */
   tcpOutSegs: number;
   tcpRetransSegs: number;
-  /** Bytes the rate cap's queues sent down to the viewer (0 without a cap). */
+  /** Bytes the rate cap's queue sent down to the viewer (0 without a cap) over the link's whole life, `linkSeconds`. */
   cappedBytesDown: number;
+  linkSeconds: number;
 }
 
 export interface ConditionsResult {
