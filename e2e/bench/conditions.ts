@@ -48,12 +48,13 @@ export function benchConditions(run: ConditionsRun): Promise<ConditionsResult> {
 const ms = (value: number | null): string => (value !== null && Number.isFinite(value) ? `${Math.round(value)}` : 'n/a');
 
 /**
- * What the row's link really did: the proxy's mean / max hold downstream, the share of the viewer's packets nft dropped,
+ * What the row's link really did: the proxy's mean / max hold downstream (and the most a chunk went out after it was
+ * due, the emulation's error under load), the share of the viewer's packets nft dropped,
  * the mean rate through the cap over the link's life (page load included), TCP's retransmissions in the namespace.
  */
 function applied(row: ConditionRow): string {
   const parts: string[] = [];
-  if (row.condition.jitterMs > 0 || row.condition.delayMs > 0) parts.push(`held ${row.heldDownMs.mean.toFixed(0)}/${row.heldDownMs.max.toFixed(0)} ms`);
+  if (row.condition.jitterMs > 0 || row.condition.delayMs > 0) parts.push(`held ${row.heldDownMs.mean.toFixed(0)}/${row.heldDownMs.max.toFixed(0)} ms (late ≤ ${row.heldDownMs.late.toFixed(0)})`);
   if (row.condition.lossPercent > 0) {
     const packets = row.packetsToProxy + row.packetsFromProxy;
     parts.push(`lost ${((100 * (row.droppedToProxy + row.droppedFromProxy)) / Math.max(1, packets)).toFixed(2)} % of ${packets}`);

@@ -74,8 +74,8 @@ async function measureRow(browser: Browser, path: ViewerPath, targetUrl: string,
     playedSeconds: 0,
     measuredSeconds: 0,
     requests: { total: 0, playlists: 0, media: 0, other: 0 },
-    heldDownMs: { min: 0, mean: 0, max: 0, chunks: 0 },
-    heldUpMs: { min: 0, mean: 0, max: 0, chunks: 0 },
+    heldDownMs: { min: 0, mean: 0, max: 0, late: 0, chunks: 0 },
+    heldUpMs: { min: 0, mean: 0, max: 0, late: 0, chunks: 0 },
     packetsToProxy: 0,
     packetsFromProxy: 0,
     droppedToProxy: 0,
@@ -123,8 +123,12 @@ async function measureRow(browser: Browser, path: ViewerPath, targetUrl: string,
     return row;
   } finally {
     const held = link.proxy.delays();
-    row.heldDownMs = { min: held.downstream.minMs, mean: held.downstream.meanMs, max: held.downstream.maxMs, chunks: held.downstream.chunks };
-    row.heldUpMs = { min: held.upstream.minMs, mean: held.upstream.meanMs, max: held.upstream.maxMs, chunks: held.upstream.chunks };
+    for (const [key, summary] of [
+      ['heldDownMs', held.downstream],
+      ['heldUpMs', held.upstream],
+    ] as const) {
+      row[key] = { min: summary.minMs, mean: summary.meanMs, max: summary.maxMs, late: summary.maxLateMs, chunks: summary.chunks };
+    }
     const packets = link.packets();
     Object.assign(row, { packetsToProxy: packets.toProxy, packetsFromProxy: packets.fromProxy, droppedToProxy: packets.droppedToProxy, droppedFromProxy: packets.droppedFromProxy });
     row.cappedBytesDown = link.cappedBytesDown();

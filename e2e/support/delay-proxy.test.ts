@@ -95,6 +95,8 @@ describe('delay proxy', () => {
     expect(downstream.minMs).toBeGreaterThanOrEqual(delayMs - EARLY_MS);
     expect(downstream.maxMs).toBeLessThanOrEqual(delayMs + jitterMs + LATE_MS);
     expect(downstream.maxMs - downstream.minMs).toBeGreaterThan(jitterMs / 2);
+    expect(downstream.maxLateMs).toBeGreaterThanOrEqual(0);
+    expect(downstream.maxLateMs).toBeLessThanOrEqual(LATE_MS);
     expect(upstream.bytes).toBe(0);
   });
 

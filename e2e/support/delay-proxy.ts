@@ -26,6 +26,8 @@ export interface DelaySummary {
   minMs: number;
   maxMs: number;
   meanMs: number;
+  /** The most a chunk went out after it was due: timer slack and event-loop lag, the emulation's own error. */
+  maxLateMs: number;
 }
 
 /** HTTP/1.x request lines the proxy saw going upstream, by what they asked for. */
@@ -59,9 +61,11 @@ class DelayRecorder {
   #min = Infinity;
   #max = 0;
   #sum = 0;
+  #maxLate = 0;
 
-  record(ms: number, bytes: number): void {
+  record(ms: number, lateMs: number, bytes: number): void {
     this.chunks++;
+    this.#maxLate = Math.max(this.#maxLate, lateMs);
     this.bytes += bytes;
     this.#sum += ms;
     this.#min = Math.min(this.#min, ms);
@@ -70,7 +74,7 @@ class DelayRecorder {
 
   summary(): DelaySummary {
     const none = this.chunks === 0;
-    return { chunks: this.chunks, bytes: this.bytes, minMs: none ? 0 : this.#min, maxMs: this.#max, meanMs: none ? 0 : this.#sum / this.chunks };
+    return { chunks: this.chunks, bytes: this.bytes, minMs: none ? 0 : this.#min, maxMs: this.#max, meanMs: none ? 0 : this.#sum / this.chunks, maxLateMs: this.#maxLate };
   }
 }
 
@@ -135,11 +139,11 @@ class DelayedPipe {
     this.#timer = null;
     const now = performance.now();
     while (this.#queue.length > 0 && this.#queue[0]!.dueMs <= now) {
-      const { chunk, arrivedMs } = this.#queue.shift()!;
+      const { chunk, arrivedMs, dueMs } = this.#queue.shift()!;
       this.#heldBytes -= chunk.length;
       if (this.#to.destroyed) return;
       this.#to.write(chunk);
-      this.#recorder.record(now - arrivedMs, chunk.length);
+      this.#recorder.record(now - arrivedMs, now - dueMs, chunk.length);
     }
     const head = this.#queue[0];
     if (head) this.#timer = setTimeout(() => this.#flush(), Math.max(0, head.dueMs - now));

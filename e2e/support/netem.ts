@@ -52,6 +52,15 @@ export interface ConditionsRun {
   targetMs: number | null;
 }
 
+/** A direction's holds per chunk, and the most one went out after it was due (the emulation's own error, from load). */
+interface HeldMs {
+  min: number;
+  mean: number;
+  max: number;
+  late: number;
+  chunks: number;
+}
+
 /** One viewer's run behind one condition on one path. */
 export interface ConditionRow {
   path: ViewerPath;
@@ -70,8 +79,8 @@ export interface ConditionRow {
   /** The viewer's HTTP requests counted at the proxy over the measured time, by kind. */
   requests: { total: number; playlists: number; media: number; other: number };
   /** The proxy's measure of the hold it applied, ms per chunk, downstream and upstream. */
-  heldDownMs: { min: number; mean: number; max: number; chunks: number };
-  heldUpMs: { min: number; mean: number; max: number; chunks: number };
+  heldDownMs: HeldMs;
+  heldUpMs: HeldMs;
   /** With loss: the viewer's packets nft saw, to the proxy and from it, and those it dropped. */
   packetsToProxy: number;
   packetsFromProxy: number;
