@@ -1,8 +1,8 @@
 // Bench: glass-to-glass latency, time to first frame, stalls and where the time goes, on this machine (not a test).
 // Broadcaster and viewers run in one Chromium on one clock: latency = viewer's Date.now() − PDT of the frame on screen,
 // and the PDT is the capture time of that frame. `npm run bench` (BENCH_SECONDS, default 60);
-// soak: `npm run bench -- soak` or BENCH_SOAK_MINUTES=30 reports latency per minute at the start and end, and drift;
-// BENCH_SOAK_PATH=edge: the viewers watch through a built-in edge (ROLE=edge) in front of the origin (default direct).
+// soak: `npm run bench -- soak` or BENCH_SOAK_MINUTES=30 reports latency and stalls per minute, and drift;
+// BENCH_SOAK_PATH=edge: the measured viewers watch through a built-in edge (ROLE=edge) in front of the server (default direct).
 // Then one column per broadcaster × viewer browser pair (BENCH_PAIR_SECONDS each, default 20; browser-pairs.ts);
 // `npm run bench -- browsers` runs the pairs alone, a soak runs without them.
 // `npm run bench -- encode`: the cost of encoding a ladder of 1–4 rungs in Chromium (encode-cost.ts; BENCH_ENCODE_SECONDS, default 20).
@@ -56,12 +56,12 @@ const JOIN_VIEWERS = 5;
 const COLD_WATCH_MS = 10_000;
 const SAMPLE_INTERVAL_MS = 250;
 const SOAK_WINDOW_MS = 60_000;
+const soakPath = process.env.BENCH_SOAK_PATH ?? 'direct';
+const conditionsOnly = process.argv.includes('conditions');
 
 const soakArg = process.argv.includes('soak');
 const soakMinutes = process.env.BENCH_SOAK_MINUTES ? Number(process.env.BENCH_SOAK_MINUTES) : soakArg ? 30 : 0;
 const seconds = soakMinutes > 0 ? soakMinutes * 60 : Number(process.env.BENCH_SECONDS ?? 60);
-const soakPath = process.env.BENCH_SOAK_PATH ?? 'direct';
-const conditionsOnly = process.argv.includes('conditions');
 const pairsOnly = process.argv.includes('browsers');
 const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 20);
 const encodeOnly = process.argv.includes('encode');
@@ -110,11 +110,11 @@ const RECORD_FIRST_FRAME = `
   });
 `;
 
-async function openViewer(browser: Browser, viewerBaseUrl: string, stream: string): Promise<Page> {
+async function openViewer(browser: Browser, server: RunningServer, stream: string): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
   page.on('pageerror', (err) => console.error('[viewer]', err));
   await page.addInitScript({ content: RECORD_FIRST_FRAME });
-  await page.goto(`${viewerBaseUrl}/watch?stream=${stream}`);
+  await page.goto(`${server.baseUrl}/watch?stream=${stream}`);
   return page;
 }
 
@@ -172,33 +172,13 @@ async function main(): Promise<void> {
   if (ingestRampOnly) return benchIngestRamp();
   if (transcodeOnly) return benchTranscodeCost();
   if (conditionsOnly) return benchNetworkConditions();
-  if (soakPath !== 'direct' && soakPath !== 'edge') throw new Error(`BENCH_SOAK_PATH must be direct or edge, got ${soakPath}`);
-  const server = await startServer({ LOG_LEVEL: 'warn', ...(soakPath === 'edge' ? { ROLE: 'origin' } : {}) });
-  let edge: RunningServer | undefined;
+  const server = await startServer({ LOG_LEVEL: 'warn' });
   try {
-    if (soakPath === 'edge') edge = await startServer({ ROLE: 'edge', LOG_LEVEL: 'warn', ORIGIN_URL: server.baseUrl });
-    if (!pairsOnly) await benchChromium(server, edge?.baseUrl ?? server.baseUrl);
+    if (!pairsOnly) await benchChromium(server);
     if (soakMinutes === 0) await benchPairs(server);
   } finally {
-    await edge?.stop();
     await server.stop();
   }
-}
-
-async function benchNetworkConditions(): Promise<void> {
-  const run = conditionsRunFromEnv(process.env);
-  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' / ');
-  const result = await benchConditions(run);
-  const { header, rows } = conditionsTable(result.rows);
-  const cpu = cpus();
-  console.log(
-    `\nLatency by network condition — test source 1280x720@30 from a Chromium broadcaster (publish unaffected), viewer in headless ` +
-      `Chromium ${result.chromium} behind a delay proxy (jitter: each chunk held uniform 0…J ms each way, order kept), nft loss on the ` +
-      `viewer's packets both ways and a tbf cap each way, in a network namespace whose lo is a 1500-byte link; ${run.seconds} s per row after ` +
-      `the first frame${run.targetMs === null ? '' : `, &target=${run.targetMs}`}; g2g = viewer's Date.now() − PDT of the frame on screen; ` +
-      `${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
-  );
-  console.log(table(header, rows));
 }
 
 async function benchEncode(): Promise<void> {
@@ -283,6 +263,22 @@ async function benchEmbedSize(): Promise<void> {
   console.log(verdict);
 }
 
+async function benchNetworkConditions(): Promise<void> {
+  const run = conditionsRunFromEnv(process.env);
+  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  const result = await benchConditions(run);
+  const { header, rows } = conditionsTable(result.rows);
+  const cpu = cpus();
+  console.log(
+    `\nLatency by network condition — test source 1280x720@30 from a Chromium broadcaster (publish unaffected), viewer in headless ` +
+      `Chromium ${result.chromium} behind a delay proxy (jitter: each chunk held uniform 0…J ms each way, order kept), nft loss on the ` +
+      `viewer's packets both ways and a tbf cap each way, in a network namespace whose lo is a 1500-byte link; ${run.seconds} s per row after ` +
+      `the first frame${run.targetMs === null ? '' : `, &target=${run.targetMs}`}; g2g = viewer's Date.now() − PDT of the frame on screen; ` +
+      `${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
+  );
+  console.log(table(header, rows));
+}
+
 async function benchPairs(server: RunningServer): Promise<void> {
   const results = await benchBrowserPairs(server, pairSeconds);
   const { header, rows, failures } = pairColumns(results, pairSeconds);
@@ -292,9 +288,14 @@ async function benchPairs(server: RunningServer): Promise<void> {
 }
 
 /** The Chromium-only measurements: one broadcaster, a cold viewer, the measured viewer, then joins. */
-async function benchChromium(server: RunningServer, viewerBaseUrl: string): Promise<void> {
+async function benchChromium(server: RunningServer): Promise<void> {
   const browser = await launchChromium();
+  let edge: RunningServer | undefined;
   try {
+    if (soakPath !== 'direct' && soakPath !== 'edge') throw new Error(`BENCH_SOAK_PATH must be direct or edge, got ${soakPath}`);
+    // The broadcaster publishes to `server`, which is then the edge's origin as well (ROLE=all serves both).
+    if (soakPath === 'edge') edge = await startServer({ ROLE: 'edge', LOG_LEVEL: 'warn', ORIGIN_URL: server.baseUrl });
+    const viewers = edge ?? server;
     const stream = 'bench';
     const bPage = await (await browser.newContext()).newPage();
     bPage.on('pageerror', (err) => console.error('[broadcaster]', err));
@@ -302,21 +303,21 @@ async function benchChromium(server: RunningServer, viewerBaseUrl: string): Prom
     await bPage.waitForSelector('body[data-state="live"]', { timeout: 30_000 });
 
     // A viewer who arrives as the broadcast goes live (its first segment is not complete yet) is reported apart.
-    const cold = await openViewer(browser, viewerBaseUrl, stream);
+    const cold = await openViewer(browser, viewers, stream);
     const coldJoin = await timeToFirstFrame(cold);
     await sampleLatency(cold, COLD_WATCH_MS);
     const coldStats = await viewerStats(cold);
     await cold.context().close();
 
     // The measured viewer joins the running broadcast and is sampled for the whole run.
-    const viewer = await openViewer(browser, viewerBaseUrl, stream);
+    const viewer = await openViewer(browser, viewers, stream);
     await timeToFirstFrame(viewer);
     const samples = await sampleLatency(viewer, seconds * 1000);
     const final = await viewerStats(viewer);
 
     const joins: { fromNavigationMs: number; player: ViewerStats }[] = [];
     for (let i = 0; i < JOIN_VIEWERS; i++) {
-      const page = await openViewer(browser, viewerBaseUrl, stream);
+      const page = await openViewer(browser, viewers, stream);
       joins.push(await timeToFirstFrame(page));
       await page.context().close();
     }
@@ -333,11 +334,11 @@ async function benchChromium(server: RunningServer, viewerBaseUrl: string): Prom
 
     const cpu = cpus();
     console.log(
-      `\nSwarmcast latency bench — test source 1280x720@30 → loopback${viewerBaseUrl === server.baseUrl ? '' : ', viewers through a built-in edge'}; ${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores, ` +
+      `\nSwarmcast latency bench — test source 1280x720@30 → loopback; ${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores, ` +
         `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Chromium ${browser.version()}, Node ${process.version}; load average ${loadavg()[0]!.toFixed(1)} at the start`,
     );
     const rows: string[][] = [
-      ['run', `${seconds} s, ${latencies.length} samples every ${SAMPLE_INTERVAL_MS} ms`],
+      ['run', `${seconds} s, ${latencies.length} samples every ${SAMPLE_INTERVAL_MS} ms${edge ? ', viewers through a built-in edge' : ''}`],
       ['target latency (held by the player)', ms(final.targetLatencyMs ?? Number.NaN)],
       ['glass-to-glass latency p50 / p95 / max', `${ms(quantile(latencies, 0.5))} / ${ms(quantile(latencies, 0.95))} / ${ms(Math.max(...latencies))}`],
       [`time to first frame, navigation → frame, p50 of ${JOIN_VIEWERS} joins (min–max)`, `${ms(quantile(navTtff, 0.5))} (${ms(Math.min(...navTtff))}–${ms(Math.max(...navTtff))})`],
@@ -381,6 +382,7 @@ async function benchChromium(server: RunningServer, viewerBaseUrl: string): Prom
     }
   } finally {
     await browser.close();
+    await edge?.stop();
   }
 }
 
