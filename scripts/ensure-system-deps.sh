@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests drive for real (Chromium, Firefox ESR, WebKitGTK, ffmpeg/ffprobe, nginx, openssl, iproute2, libsrt + gcc, srt-tools) when they are missing.
+# Installs the Debian packages the tests drive for real (Chromium, Firefox ESR, WebKitGTK, ffmpeg/ffprobe, nginx, openssl, iproute2, nftables, libsrt + gcc, srt-tools) when they are missing.
 set -euo pipefail
 
 need=()
@@ -9,6 +9,8 @@ command -v firefox-esr >/dev/null 2>&1 || need+=(firefox-esr)
 # The stock-Firefox and uplink suites build their own network namespaces with `unshare -n` and `nsenter` (util-linux,
 # always there), `ip` and `tc` (both from iproute2).
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
+# The emulated-network suite drops the viewer's packets with nft inside its own namespace (nftables).
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 # The browser-matrix suite watches in WebKitGTK's MiniBrowser, driven by WebKitWebDriver on an Xvfb display of its own;
 # its MSE needs plugins-bad's h264parse/opusparse (libgstvideoparsersbad, libgstopusparse) to accept avc1 and opus.

@@ -1,7 +1,8 @@
 // Bench: glass-to-glass latency, time to first frame, stalls and where the time goes, on this machine (not a test).
 // Broadcaster and viewers run in one Chromium on one clock: latency = viewer's Date.now() − PDT of the frame on screen,
 // and the PDT is the capture time of that frame. `npm run bench` (BENCH_SECONDS, default 60);
-// soak: `npm run bench -- soak` or BENCH_SOAK_MINUTES=30 reports latency per minute at the start and end, and drift.
+// soak: `npm run bench -- soak` or BENCH_SOAK_MINUTES=30 reports latency and stalls per minute, and drift;
+// BENCH_SOAK_PATH=edge: the measured viewers watch through a built-in edge (ROLE=edge) in front of the server (default direct).
 // Then one column per broadcaster × viewer browser pair (BENCH_PAIR_SECONDS each, default 20; browser-pairs.ts);
 // `npm run bench -- browsers` runs the pairs alone, a soak runs without them.
 // `npm run bench -- encode`: the cost of encoding a ladder of 1–4 rungs in Chromium (encode-cost.ts; BENCH_ENCODE_SECONDS, default 20).
@@ -10,12 +11,16 @@
 // `npm run bench -- ingest-cost`: origin CPU per media second by ingest path beside ffmpeg's remux (ingest-cost.ts; BENCH_INGEST_SECONDS, default 30);
 // `npm run bench -- ingest-ramp`: concurrent 2.5 Mbit/s publishers one origin holds (BENCH_RAMP_PATH rtmp|datachannel, BENCH_RAMP_STEPS, default 1,2,4,8,12,16,24,32).
 // `npm run bench -- transcode`: origin transcoding's worker CPU per rung, added delay, and transcoded streams one machine holds (transcode.ts; BENCH_TRANSCODE_SECONDS, default 15; BENCH_TRANSCODE_STEPS, default 1,2,4,6,8,10).
+// `npm run bench -- conditions`: latency, stalls, first frame, settled target and requests/s behind emulated networks (jitter,
+// loss, a 3 Mbit/s cap), direct / built-in edge / nginx, in a network namespace (conditions.ts; BENCH_CONDITIONS,
+// BENCH_PATHS filter by name, BENCH_CONDITIONS_SECONDS per row, default 30; BENCH_TARGET_MS passed on as &target=).
 // `npm run bench -- p2p`: low vs p2p mode for 4 and 8 viewers in a network namespace (p2p.ts; BENCH_P2P_VIEWERS, default 4,8; BENCH_P2P_SECONDS, default 40).
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
 import { abrTable, benchAbrTrace } from './abr.ts';
 import { benchBrowserPairs, pairColumns } from './browser-pairs.ts';
+import { benchConditions, conditionsRunFromEnv, conditionsTable } from './conditions.ts';
 import { embedSizeTable, measureEmbedSize } from './embed-size.ts';
 import { benchP2p, p2pTable } from './p2p.ts';
 import { benchEncodeCost, encodeCostTable } from './encode-cost.ts';
@@ -42,6 +47,7 @@ interface Sample {
   atMs: number;
   latencyMs: number;
   deliveryMs: number | null;
+  stalls: number;
 }
 
 /** Viewers opened one after another on the live stream to measure time to first frame. */
@@ -50,6 +56,8 @@ const JOIN_VIEWERS = 5;
 const COLD_WATCH_MS = 10_000;
 const SAMPLE_INTERVAL_MS = 250;
 const SOAK_WINDOW_MS = 60_000;
+const soakPath = process.env.BENCH_SOAK_PATH ?? 'direct';
+const conditionsOnly = process.argv.includes('conditions');
 
 const soakArg = process.argv.includes('soak');
 const soakMinutes = process.env.BENCH_SOAK_MINUTES ? Number(process.env.BENCH_SOAK_MINUTES) : soakArg ? 30 : 0;
@@ -138,7 +146,7 @@ function sampleLatency(page: Page, durationMs: number): Promise<Sample[]> {
         const end = Date.now() + durationMs;
         const timer = setInterval(() => {
           const stats = api.stats();
-          if (stats.latencyMs !== null) samples.push({ atMs: Date.now(), latencyMs: stats.latencyMs, deliveryMs: stats.deliveryMs });
+          if (stats.latencyMs !== null) samples.push({ atMs: Date.now(), latencyMs: stats.latencyMs, deliveryMs: stats.deliveryMs, stalls: stats.stalls });
           if (Date.now() >= end) {
             clearInterval(timer);
             done(samples);
@@ -163,6 +171,7 @@ async function main(): Promise<void> {
   if (ingestCostOnly) return benchIngest();
   if (ingestRampOnly) return benchIngestRamp();
   if (transcodeOnly) return benchTranscodeCost();
+  if (conditionsOnly) return benchNetworkConditions();
   const server = await startServer({ LOG_LEVEL: 'warn' });
   try {
     if (!pairsOnly) await benchChromium(server);
@@ -254,6 +263,22 @@ async function benchEmbedSize(): Promise<void> {
   console.log(verdict);
 }
 
+async function benchNetworkConditions(): Promise<void> {
+  const run = conditionsRunFromEnv(process.env);
+  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  const result = await benchConditions(run);
+  const { header, rows } = conditionsTable(result.rows);
+  const cpu = cpus();
+  console.log(
+    `\nLatency by network condition — test source 1280x720@30 from a Chromium broadcaster (publish unaffected), viewer in headless ` +
+      `Chromium ${result.chromium} behind a delay proxy (jitter: each chunk held uniform 0…J ms each way, order kept), nft loss on the ` +
+      `viewer's packets both ways and a tbf cap each way, in a network namespace whose lo is a 1500-byte link; ${run.seconds} s per row after ` +
+      `the first frame${run.targetMs === null ? '' : `, &target=${run.targetMs}`}; g2g = viewer's Date.now() − PDT of the frame on screen; ` +
+      `${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores; load average ${loadBefore} before, ${loadavg().map((l) => l.toFixed(2)).join(' / ')} after`,
+  );
+  console.log(table(header, rows));
+}
+
 async function benchPairs(server: RunningServer): Promise<void> {
   const results = await benchBrowserPairs(server, pairSeconds);
   const { header, rows, failures } = pairColumns(results, pairSeconds);
@@ -265,7 +290,12 @@ async function benchPairs(server: RunningServer): Promise<void> {
 /** The Chromium-only measurements: one broadcaster, a cold viewer, the measured viewer, then joins. */
 async function benchChromium(server: RunningServer): Promise<void> {
   const browser = await launchChromium();
+  let edge: RunningServer | undefined;
   try {
+    if (soakPath !== 'direct' && soakPath !== 'edge') throw new Error(`BENCH_SOAK_PATH must be direct or edge, got ${soakPath}`);
+    // The broadcaster publishes to `server`, which is then the edge's origin as well (ROLE=all serves both).
+    if (soakPath === 'edge') edge = await startServer({ ROLE: 'edge', LOG_LEVEL: 'warn', ORIGIN_URL: server.baseUrl });
+    const viewers = edge ?? server;
     const stream = 'bench';
     const bPage = await (await browser.newContext()).newPage();
     bPage.on('pageerror', (err) => console.error('[broadcaster]', err));
@@ -273,21 +303,21 @@ async function benchChromium(server: RunningServer): Promise<void> {
     await bPage.waitForSelector('body[data-state="live"]', { timeout: 30_000 });
 
     // A viewer who arrives as the broadcast goes live (its first segment is not complete yet) is reported apart.
-    const cold = await openViewer(browser, server, stream);
+    const cold = await openViewer(browser, viewers, stream);
     const coldJoin = await timeToFirstFrame(cold);
     await sampleLatency(cold, COLD_WATCH_MS);
     const coldStats = await viewerStats(cold);
     await cold.context().close();
 
     // The measured viewer joins the running broadcast and is sampled for the whole run.
-    const viewer = await openViewer(browser, server, stream);
+    const viewer = await openViewer(browser, viewers, stream);
     await timeToFirstFrame(viewer);
     const samples = await sampleLatency(viewer, seconds * 1000);
     const final = await viewerStats(viewer);
 
     const joins: { fromNavigationMs: number; player: ViewerStats }[] = [];
     for (let i = 0; i < JOIN_VIEWERS; i++) {
-      const page = await openViewer(browser, server, stream);
+      const page = await openViewer(browser, viewers, stream);
       joins.push(await timeToFirstFrame(page));
       await page.context().close();
     }
@@ -308,7 +338,7 @@ async function benchChromium(server: RunningServer): Promise<void> {
         `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Chromium ${browser.version()}, Node ${process.version}; load average ${loadavg()[0]!.toFixed(1)} at the start`,
     );
     const rows: string[][] = [
-      ['run', `${seconds} s, ${latencies.length} samples every ${SAMPLE_INTERVAL_MS} ms`],
+      ['run', `${seconds} s, ${latencies.length} samples every ${SAMPLE_INTERVAL_MS} ms${edge ? ', viewers through a built-in edge' : ''}`],
       ['target latency (held by the player)', ms(final.targetLatencyMs ?? Number.NaN)],
       ['glass-to-glass latency p50 / p95 / max', `${ms(quantile(latencies, 0.5))} / ${ms(quantile(latencies, 0.95))} / ${ms(Math.max(...latencies))}`],
       [`time to first frame, navigation → frame, p50 of ${JOIN_VIEWERS} joins (min–max)`, `${ms(quantile(navTtff, 0.5))} (${ms(Math.min(...navTtff))}–${ms(Math.max(...navTtff))})`],
@@ -335,8 +365,24 @@ async function benchChromium(server: RunningServer): Promise<void> {
       );
     }
     console.log(table(['measure', 'value'], rows));
+    if (soakMinutes > 0) {
+      // Each minute's latency and the stalls that began in it (the player's count is cumulative).
+      const minutes: Sample[][] = [];
+      const start = samples[0]?.atMs ?? 0;
+      for (const s of samples) (minutes[Math.floor((s.atMs - start) / SOAK_WINDOW_MS)] ??= []).push(s);
+      let stallsBefore = samples[0]?.stalls ?? 0;
+      const minuteRows = minutes.flatMap((minute, i) => {
+        const latency = minute.map((s) => s.latencyMs);
+        const stallsAfter = minute.at(-1)!.stalls;
+        const row = [String(i + 1), ms(quantile(latency, 0.5)), ms(quantile(latency, 0.95)), ms(Math.max(...latency)), String(stallsAfter - stallsBefore)];
+        stallsBefore = stallsAfter;
+        return [row];
+      });
+      console.log(table(['minute', 'p50', 'p95', 'max', 'stalls'], minuteRows));
+    }
   } finally {
     await browser.close();
+    await edge?.stop();
   }
 }
 

@@ -4,14 +4,14 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-// `ip`, `tc` and `nsenter` live in /usr/sbin and /usr/bin, which a non-login PATH may lack.
+// `ip`, `tc`, `nft` and `nsenter` live in /usr/sbin and /usr/bin, which a non-login PATH may lack.
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
 
 /** Throws, saying which Debian package gives it, for the first of `tools` not on the PATH. */
-export function requireNetworkTools(tools: readonly ('unshare' | 'nsenter' | 'ip' | 'tc')[]): void {
+export function requireNetworkTools(tools: readonly ('unshare' | 'nsenter' | 'ip' | 'tc' | 'nft')[]): void {
   for (const tool of tools) {
     const found = spawnSync('sh', ['-c', `command -v ${tool}`], { env: { ...process.env, PATH } }).status === 0;
-    const from = tool === 'unshare' || tool === 'nsenter' ? 'util-linux' : 'iproute2';
+    const from = tool === 'unshare' || tool === 'nsenter' ? 'util-linux' : tool === 'nft' ? 'nftables' : 'iproute2';
     if (!found) throw new Error(`${tool} is missing (${from} gives it): run scripts/ensure-system-deps.sh as root`);
   }
 }
