@@ -1,5 +1,5 @@
 // Lists a media playlist's preload-hinted part as a part, so hls.js requests it while it is produced and its chunks stream in.
-import type { HlsConfig, LoaderCallbacks, LoaderConfiguration, LoaderContext } from 'hls.js';
+import type { HlsConfig, LoaderCallbacks, LoaderConfiguration, LoaderContext, PlaylistLoaderContext } from 'hls.js';
 import { WrappingLoader } from './wrapping-loader.ts';
 
 type LoaderClass = HlsConfig['loader'];
@@ -67,8 +67,11 @@ function attributes(list: string): Record<string, string> {
   return out;
 }
 
-/** An hls.js playlist loader class over `Inner` applying `listHintedPart` and `hintedPartRequest` to media playlists. */
-export function hintedPartPlaylistLoader(Inner: LoaderClass): PlaylistLoaderClass {
+/**
+ * An hls.js playlist loader class over `Inner` applying `listHintedPart` and `hintedPartRequest` to the media playlists
+ * `streamed` picks (by hls.js's level index).
+ */
+export function hintedPartPlaylistLoader(Inner: LoaderClass, streamed: (level: number | null) => boolean): PlaylistLoaderClass {
   /** The part each media playlist (by path) hinted at last. */
   const hints = new Map<string, PartRef>();
   const HintedPartPlaylistLoader = class extends WrappingLoader {
@@ -80,11 +83,13 @@ export function hintedPartPlaylistLoader(Inner: LoaderClass): PlaylistLoaderClas
       this.context = context;
       const path = new URL(context.url, globalThis.location?.href).pathname;
       context.url = hintedPartRequest(context.url, hints.get(path));
+      const level = (context as PlaylistLoaderContext).level;
       this.inner.load(context, config, {
         ...callbacks,
         onSuccess: (response, stats, ctx, details) => {
-          const listed = typeof response.data === 'string' ? listHintedPart(response.data) : null;
+          const listed = typeof response.data === 'string' && streamed(level) ? listHintedPart(response.data) : null;
           if (listed) hints.set(path, listed.hint);
+          else hints.delete(path);
           callbacks.onSuccess(listed ? { ...response, data: listed.playlist } : response, stats, ctx, details);
         },
       });

@@ -323,7 +323,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     const hlsConfig = {
       ...hlsConfigFor(this.#config.latencyMode, this.#timeouts, this.#config.p2p),
       ...(edges && { loader: edgeFailoverLoader(edges) }),
-      ...(progressive && { pLoader: hintedPartPlaylistLoader(edges ? edgeFailoverLoader(edges) : Hls.DefaultConfig.loader) }),
+      ...(progressive && { pLoader: hintedPartPlaylistLoader(edges ? edgeFailoverLoader(edges) : Hls.DefaultConfig.loader, (level) => this.#streamsParts(level)) }),
       ...(abr && { abrController: abr.controller(), fLoader: abr.timedLoader(edges ? edgeFailoverLoader(edges, FetchLoader) : FetchLoader) }),
     };
     const p2p = this.#p2p;
@@ -384,6 +384,18 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#startupStartedAt = performance.now();
     this.#timeToFirstFrameMs = null;
     this.#startup = emptyStartupTimeline();
+  }
+
+  /**
+   * Whether rung `level` (hls.js's index) gets its parts while they are produced. A streamed part arrives at the
+   * encoder's pace, which tells the ABR only that the link carries at least that much (throughput.ts), while a complete
+   * part arrives at the link's pace: the way up is measured on complete parts. So parts stream on the highest rung the
+   * ABR may choose, and on any rung the viewer pinned, where there is no way up to measure.
+   */
+  #streamsParts(level: number | null): boolean {
+    const hls = this.#hls;
+    if (!hls || level === null) return false;
+    return !hls.autoLevelEnabled || level >= hls.maxAutoLevel;
   }
 
   /** Records a start-up milestone the first time it happens. */
