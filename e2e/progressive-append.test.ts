@@ -3,7 +3,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './support/browser.ts';
-import { goLiveWithTestSource, viewerStats, watchFor } from './support/pages.ts';
+import { viewerStats, watchFor } from './support/pages.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
 /** What the suite reads of the viewer's stats beyond pages.ts's. */
@@ -19,7 +19,10 @@ const STREAM = 'progressive';
 beforeAll(async () => {
   server = await startServer();
   browser = await launchChromium();
-  await goLiveWithTestSource(browser, server.baseUrl, STREAM);
+  // One rung: parts stream on the top rung only (the ABR measures the way up on complete parts below it).
+  const broadcaster = await (await browser.newContext()).newPage();
+  await broadcaster.goto(`${server.baseUrl}/broadcast?stream=${STREAM}&source=test&autostart=1&ladder=720p`);
+  await broadcaster.waitForSelector('body[data-state="live"]', { timeout: 20_000 });
 });
 
 afterAll(async () => {
