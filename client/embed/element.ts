@@ -29,7 +29,7 @@ const DEFAULT_SERVER = new URL(import.meta.url).origin;
 const IDLE_MS = 3000;
 const LATENCY_LABELS: Record<LatencyMode, string> = { low: 'Low latency', p2p: 'Peer-to-peer' };
 /** Attributes that say what to play and how: a change reloads the stream. */
-const SOURCE_ATTRIBUTES = ['stream', 'server', 'edges', 'latency', 'abr', 'token'];
+const SOURCE_ATTRIBUTES = ['stream', 'server', 'edges', 'latency', 'abr', 'token', 'target'];
 
 type WebKitVideo = HTMLVideoElement & { webkitEnterFullscreen?: () => void };
 
@@ -176,7 +176,12 @@ export class SwarmcastPlayerElement extends HTMLElement {
       this.#emit('error', { message: err.message, code: 'attribute' });
       return;
     }
-    const player = new SwarmcastPlayer(this.#video, { latencyMode: options.latencyMode, edges: options.edges, abr: options.abr });
+    const player = new SwarmcastPlayer(this.#video, {
+      latencyMode: options.latencyMode,
+      edges: options.edges,
+      abr: options.abr,
+      latencyTargetFloorMs: options.latencyTargetFloorMs,
+    });
     this.#player = player;
     const current = (): boolean => this.#player === player;
     player.on('state', (state, reason) => current() && this.#setState(state, reason));

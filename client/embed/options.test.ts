@@ -32,6 +32,7 @@ describe('embedOptions', () => {
       latencyMode: 'low',
       edges: [],
       abr: 'streamed',
+      latencyTargetFloorMs: null,
     });
   });
 
@@ -51,6 +52,22 @@ describe('embedOptions', () => {
     expect(embedOptions(reader({ stream: 'demo', abr: 'hls.js' }), HOME).abr).toBe('hls.js');
     expect(embedOptions(reader({ stream: 'demo', abr: ' streamed ' }), HOME).abr).toBe('streamed');
     expect(embedOptions(reader({ stream: 'demo', abr: '' }), HOME).abr).toBe('streamed');
+  });
+
+  it('reads the latency target, in ms from 150 to 10000', () => {
+    expect(embedOptions(reader({ stream: 'demo', target: '400' }), HOME).latencyTargetFloorMs).toBe(400);
+    expect(embedOptions(reader({ stream: 'demo', target: ' 150 ' }), HOME).latencyTargetFloorMs).toBe(150);
+    expect(embedOptions(reader({ stream: 'demo', target: '' }), HOME).latencyTargetFloorMs).toBeNull();
+    for (const target of ['149', '10001', '400ms', '0.4', '-400', 'low']) {
+      expect(() => embedOptions(reader({ stream: 'demo', target }), HOME), target).toThrow(/is not a latency in ms from 150 to 10000/);
+    }
+    let refusal: unknown;
+    try {
+      embedOptions(reader({ stream: 'demo', target: 'x' }), HOME);
+    } catch (err) {
+      refusal = err;
+    }
+    expect(refusal).toMatchObject({ name: 'EmbedAttributeError', attribute: 'target', stream: 'demo' });
   });
 
   it('refuses a missing or invalid stream, a non-http server or edge, an unknown latency, naming the attribute', () => {

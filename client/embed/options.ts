@@ -1,5 +1,5 @@
 // The element's attributes read into what the player needs (playlist URL, latency mode, edges, ABR): pure, tested without a DOM.
-import { LATENCY_MODES, isAbrMode, isLatencyMode, playbackUrl } from '../player/index.ts';
+import { LATENCY_MODES, isAbrMode, isLatencyMode, parseTargetLatencyMs, playbackUrl } from '../player/index.ts';
 import type { AbrMode, LatencyMode } from '../player/index.ts';
 import { isValidPlaybackToken } from '../../shared/playback-path.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
@@ -25,6 +25,8 @@ export interface EmbedOptions {
   edges: string[];
   /** How the rung is chosen: the player's own ABR (`streamed`), or hls.js's estimator (`hls.js`), kept to compare against. */
   abr: AbrMode;
+  /** The lowest glass-to-glass latency to hold in `low` mode, ms; null without `target` (the player's default). */
+  latencyTargetFloorMs: number | null;
 }
 
 
@@ -51,7 +53,8 @@ export function httpOrigin(value: string): string | null {
 /**
  * The player's options from the element's attributes: `stream` (required), `server` (an http(s) origin; else
  * `defaultServer`, where the element's script came from), `edges` (comma-separated http(s) origins, failover in that
- * order; they serve the stream instead of `server`), `latency` (`low` unless given) and `abr` (`streamed` unless given;
+ * order; they serve the stream instead of `server`), `latency` (`low` unless given), `target` (the lowest
+ * glass-to-glass latency `low` mode holds, ms; the player's default unless given) and `abr` (`streamed` unless given;
  * `hls.js` is a comparison switch for benches and for browsers where the player's own ABR does badly) and `token`
  * (a playback token from the site's backend, for servers with PLAYBACK_SECRET; it rides as the `/t/TOKEN` prefix).
  */
@@ -75,7 +78,16 @@ export function embedOptions(read: AttributeReader, defaultServer: string): Embe
   if (!isLatencyMode(latency)) throw new EmbedAttributeError('latency', `latency "${latency}" is not one of ${LATENCY_MODES.join(', ')}`, stream);
   const abr = read('abr')?.trim() || 'streamed';
   if (!isAbrMode(abr)) throw new EmbedAttributeError('abr', `abr "${abr}" is not one of streamed, hls.js`, stream);
+  const targetValue = read('target');
+  let latencyTargetFloorMs: number | null = null;
+  if (targetValue !== null && targetValue.trim() !== '') {
+    try {
+      latencyTargetFloorMs = parseTargetLatencyMs(targetValue);
+    } catch (err) {
+      throw new EmbedAttributeError('target', (err as Error).message, stream);
+    }
+  }
   const token = read('token')?.trim() || undefined;
   if (token !== undefined && !isValidPlaybackToken(token)) throw new EmbedAttributeError('token', 'This broadcast needs a valid link: the token attribute is malformed.', stream);
-  return { src: playbackUrl(stream, edges[0] ?? server, token), latencyMode: latency, edges, abr };
+  return { src: playbackUrl(stream, edges[0] ?? server, token), latencyMode: latency, edges, abr, latencyTargetFloorMs };
 }

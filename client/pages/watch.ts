@@ -1,7 +1,7 @@
-// Viewer page: reads ?stream=, ?latency=, ?abr= and ?edges=, plays the stream in <swarmcast-player>, and shows its state, stats and embed code.
+// Viewer page: reads ?stream=, ?latency=, ?target=, ?abr= and ?edges=, plays the stream in <swarmcast-player>, and shows its state, stats and embed code.
 import '../embed/index.ts';
 import type { LatencyMode, PlayerState, PlayerStats } from '../embed/index.ts';
-import { LATENCY_MODES, emptyStartupTimeline, isLatencyMode } from '../player/index.ts';
+import { LATENCY_MODES, emptyStartupTimeline, isLatencyMode, parseTargetLatencyMs } from '../player/index.ts';
 import { embedIframeCode, embedScriptCode } from '../../shared/embed-code.ts';
 import { setUnhandledErrorReporter } from '../../shared/events.ts';
 import { isValidStreamName } from '../../shared/stream-name.ts';
@@ -51,6 +51,8 @@ const STATS_INTERVAL_MS = 1000;
 const params = new URLSearchParams(location.search);
 const stream = params.get('stream') ?? '';
 const latencyParam = params.get('latency') ?? 'low';
+/** `&target=400`: the lowest glass-to-glass latency `low` mode holds, ms (the player's default without it). */
+const targetParam = params.get('target');
 /** `&abr=hls.js`: hls.js's own bandwidth estimator instead of the player's (for comparison); anything else is the player's. */
 const abrParam = params.get('abr');
 /** `&edges=http://a:8081,http://b:8082`: edges serving this stream, the first preferred; the player fails over between them. */
@@ -107,6 +109,7 @@ function stillStats(state: PlayerState): PlayerStats {
     edge: null,
     edgeSwitches: 0,
     stuckPlayheadRecoveries: 0,
+    earlyChunkPushes: null,
     bytesHttp: 0,
     bytesP2p: 0,
     peers: 0,
@@ -218,6 +221,14 @@ function start(): void {
     failPage(`Unknown latency mode "${latencyParam}"`, `Use latency=${LATENCY_MODES.join(' or latency=')}.`);
     return;
   }
+  if (targetParam !== null) {
+    try {
+      parseTargetLatencyMs(targetParam);
+    } catch (err) {
+      failPage(`Unknown latency target "${targetParam}"`, `${(err as Error).message}: use e.g. target=400.`);
+      return;
+    }
+  }
   if (edges === null) {
     failPage(`Unknown edges "${edgesParam}"`, 'Use edges=http://host:port,http://host:port — the edge servers that carry this stream.');
     return;
@@ -254,6 +265,7 @@ function start(): void {
   if (edges.length > 0) player.setAttribute('edges', edges.join(','));
   if (abrParam === 'hls.js') player.setAttribute('abr', abrParam);
   if (tokenParam) player.setAttribute('token', tokenParam);
+  if (targetParam !== null) player.setAttribute('target', targetParam);
   player.setAttribute('autoplay', '');
   ui.stage.prepend(player);
 }

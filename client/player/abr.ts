@@ -16,6 +16,8 @@ import type {
   LoaderConfiguration,
   LoaderContext,
 } from 'hls.js';
+import { CmafChunkSplitter } from './cmaf-chunks.ts';
+import { partChunkSink } from './hls-part-progress.ts';
 import { PageLag, ThroughputEstimator, burstThroughput, chooseRung, emergencyRung, generousFlowThroughput, sampleTransfer, type Arrival } from './throughput.ts';
 import { WrappingLoader } from './wrapping-loader.ts';
 
@@ -188,8 +190,13 @@ export class StreamedPartAbr {
         let chunks: Uint8Array[] = [];
         let loaded = 0;
         let contentLength: string | null = null;
+        // A part's whole chunks go to hls.js as they arrive (see hls-part-progress.ts), except a reload's gated
+        // independent part, which must reach hls.js only once its prefetches have.
+        const sink = gate ? undefined : partChunkSink(media.part);
+        let splitter = new CmafChunkSplitter();
+        let pushed = 0;
         // A high-water mark of one byte makes FetchLoader hand over every read as it arrives; the whole body still
-        // goes to hls.js at once, as without it.
+        // goes to hls.js in onSuccess (minus what was pushed, which the adapter takes off).
         this.inner.load(context, { ...config, highWaterMark: 1 }, {
           ...callbacks,
           onError: (...args) => {
@@ -209,14 +216,22 @@ export class StreamedPartAbr {
               arrivals = [];
               chunks = [];
               loaded = 0;
+              splitter = new CmafChunkSplitter();
+              pushed = 0;
             }
             const bytes = stats.loaded - loaded;
             loaded = stats.loaded;
             if (typeof data === 'string' || bytes <= 0) return;
             const atMs = performance.now();
             arrivals.push({ atMs, bytes, lagMs: abr.pageLag.totalMs(atMs) });
-            chunks.push(new Uint8Array(data, 0, Math.min(bytes, data.byteLength)));
+            const piece = new Uint8Array(data, 0, Math.min(bytes, data.byteLength));
+            chunks.push(piece);
             contentLength ??= this.inner.getResponseHeader?.('content-length') ?? null;
+            const whole = sink ? splitter.push(piece) : 0;
+            if (sink && whole > pushed && !this.#aborted) {
+              sink.push(concatBytes(chunks).slice(pushed, whole).buffer);
+              pushed = whole;
+            }
             if (watched) {
               watched.arrivals = arrivals;
               watched.complete = contentLength !== null;

@@ -181,6 +181,57 @@ describe('CatchUpController', () => {
     expect(after.kind === 'rate' && after.playbackRate > 1).toBe(true);
   });
 
+  it('holds a 300 ms target through network hiccups: its margins shrink with the target, and it never starves the buffer', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 300 });
+    // Chunks appended as they arrive: the newest buffered frame is 70 ms old. Joined 1.2 s behind.
+    const playhead = new SimulatedPlayhead(1200, 70);
+    playhead.run(controller, 1000);
+    expect(playhead.seeks).toHaveLength(1);
+    const reserveMs = (DEFAULT_CATCH_UP_CONFIG.minBufferMs * 300) / DEFAULT_CATCH_UP_CONFIG.marginsForTargetMs;
+    let minBufferMs = Infinity;
+    for (let second = 0; second < 120; second += 4) {
+      playhead.latencyMs += 120;
+      for (let t = 0; t < 4000; t += TICK_MS) {
+        const decision = controller.update({ nowMs: playhead.nowMs, latencyMs: playhead.latencyMs, bufferMs: playhead.bufferMs });
+        // Never faster than real time into the reserve.
+        if (decision.kind === 'rate' && decision.playbackRate > 1) expect(playhead.bufferMs).toBeGreaterThan(reserveMs);
+        playhead.apply(decision);
+        playhead.nowMs += TICK_MS;
+        minBufferMs = Math.min(minBufferMs, playhead.bufferMs);
+      }
+    }
+    expect(Math.abs(playhead.latencyMs - 300)).toBeLessThanOrEqual((DEFAULT_CATCH_UP_CONFIG.toleranceMs * 300) / 800);
+    expect(minBufferMs).toBeGreaterThan(reserveMs);
+  });
+
+  it('keeps the margins as set at and above marginsForTargetMs, and shrinks them in proportion below', () => {
+    // 400 ms behind with 150 ms buffered: within a 250 ms target's reserve (78 ms) there is room to speed up; an 800 ms
+    // target keeps 250 ms in reserve and does not.
+    const low = new CatchUpController({ targetLatencyMs: 250 });
+    low.update({ nowMs: 0, latencyMs: 250, bufferMs: 180 });
+    const lowDecision = low.update({ nowMs: 0, latencyMs: 650, bufferMs: 150 });
+    expect(lowDecision.kind === 'rate' && lowDecision.playbackRate).toBeGreaterThan(1);
+    const high = new CatchUpController({ targetLatencyMs: 800 });
+    high.update({ nowMs: 0, latencyMs: 800, bufferMs: 600 });
+    expect(high.update({ nowMs: 0, latencyMs: 1200, bufferMs: 150 })).toEqual({ kind: 'rate', playbackRate: 1 });
+    // Tolerance: 40 ms off a 400 ms target (tolerance 40) is left alone, 41 ms is corrected.
+    const mid = new CatchUpController({ targetLatencyMs: 400 });
+    mid.update({ nowMs: 0, latencyMs: 400, bufferMs: 300 });
+    expect(mid.update({ nowMs: 0, latencyMs: 440, bufferMs: 300 })).toEqual({ kind: 'rate', playbackRate: 1 });
+    const corrected = mid.update({ nowMs: 0, latencyMs: 441, bufferMs: 300 });
+    expect(corrected.kind === 'rate' && corrected.playbackRate).toBeGreaterThan(1);
+  });
+
+  it('raises a low target by a proportionally smaller step per stall, and gives it back in the same steps', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 400, stallIncreaseMs: 150, stallRecoveryMs: 60_000 });
+    controller.stalled(0);
+    controller.stalled(1);
+    expect(controller.targetLatencyMs).toBe(550);
+    const playhead = new SimulatedPlayhead(550, 70);
+    playhead.run(controller, 2 * 60_000 + 1000);
+    expect(controller.targetLatencyMs).toBe(400);
+  });
+
   it('rejects rates that could not hold a target', () => {
     expect(() => new CatchUpController({ minRate: 1.1 })).toThrow(RangeError);
     expect(() => new CatchUpController({ maxRate: 0.9 })).toThrow(RangeError);

@@ -31,6 +31,12 @@ export interface CatchUpConfig {
    */
   switchRate: number;
   switchDriftMs: number;
+  /**
+   * The margins in ms above (`toleranceMs`, `settleMs`, `fullRateErrorMs`, `minBufferMs`, `stallIncreaseMs`,
+   * `switchDriftMs`) are set for a target of this many ms; a lower target shrinks them in proportion (a 300 ms target
+   * keeps 94 ms of buffer in reserve, not 250 ms, which it would never have). Higher targets keep them as set.
+   */
+  marginsForTargetMs: number;
 }
 
 export const DEFAULT_CATCH_UP_CONFIG: CatchUpConfig = {
@@ -48,6 +54,7 @@ export const DEFAULT_CATCH_UP_CONFIG: CatchUpConfig = {
   stallRecoveryMs: 60_000,
   switchRate: 0.5,
   switchDriftMs: 350,
+  marginsForTargetMs: 800,
 };
 
 export interface LatencySample {
@@ -97,7 +104,7 @@ export class CatchUpController {
 
   /** Playback stalled at `nowMs`: hold a little further behind from now on. */
   stalled(nowMs: number): void {
-    this.#stallIncreaseMs = Math.min(this.#config.maxStallIncreaseMs, this.#stallIncreaseMs + this.#config.stallIncreaseMs);
+    this.#stallIncreaseMs = Math.min(this.#config.maxStallIncreaseMs, this.#stallIncreaseMs + this.#stallStepMs());
     this.#stallChangedAtMs = nowMs;
     this.#correcting = false;
   }
@@ -110,14 +117,27 @@ export class CatchUpController {
     this.#joined = false;
   }
 
+  /** The margin `ms` (set for `marginsForTargetMs`) at `targetMs`. */
+  #margin(ms: number, targetMs: number): number {
+    return ms * Math.min(1, targetMs / this.#config.marginsForTargetMs);
+  }
+
   update({ nowMs, latencyMs, bufferMs, switchingDown = false }: LatencySample): CatchUpDecision {
     this.#recoverFromStalls(nowMs);
-    const { minRate, maxRate, toleranceMs, settleMs, fullRateErrorMs, seekAheadMs, minBufferMs } = this.#config;
-    const errorMs = latencyMs - this.targetLatencyMs;
+    const { minRate, maxRate, seekAheadMs } = this.#config;
+    const targetMs = this.targetLatencyMs;
+    const [toleranceMs, settleMs, fullRateErrorMs, minBufferMs, switchDriftMs] = [
+      this.#config.toleranceMs,
+      this.#config.settleMs,
+      this.#config.fullRateErrorMs,
+      this.#config.minBufferMs,
+      this.#config.switchDriftMs,
+    ].map((ms) => this.#margin(ms, targetMs)) as [number, number, number, number, number];
+    const errorMs = latencyMs - targetMs;
     const spareBufferMs = bufferMs - minBufferMs;
     if (switchingDown && this.#joined) {
       this.#correcting = true;
-      return { kind: 'rate', playbackRate: errorMs < this.#config.switchDriftMs ? this.#config.switchRate : 1 };
+      return { kind: 'rate', playbackRate: errorMs < switchDriftMs ? this.#config.switchRate : 1 };
     }
 
     if (!this.#joined) {
@@ -148,10 +168,15 @@ export class CatchUpController {
     return { kind: 'rate', playbackRate: Math.min(1 - MIN_CORRECTION, roundRate(Math.max(minRate, 1 + ((1 - minRate) * errorMs) / fullRateErrorMs))) };
   }
 
+  /** One stall's increase: scaled to the configured target (not the raised one), so steps up and down match. */
+  #stallStepMs(): number {
+    return this.#margin(this.#config.stallIncreaseMs, this.#config.targetLatencyMs);
+  }
+
   #recoverFromStalls(nowMs: number): void {
-    const { stallIncreaseMs, stallRecoveryMs } = this.#config;
+    const { stallRecoveryMs } = this.#config;
     if (this.#stallIncreaseMs === 0 || nowMs - this.#stallChangedAtMs < stallRecoveryMs) return;
-    this.#stallIncreaseMs = Math.max(0, this.#stallIncreaseMs - stallIncreaseMs);
+    this.#stallIncreaseMs = Math.max(0, this.#stallIncreaseMs - this.#stallStepMs());
     this.#stallChangedAtMs = nowMs;
   }
 }

@@ -40,6 +40,11 @@ export interface PlayerConfig {
   statsIntervalMs: number;
   /** `low` mode only: the glass-to-glass latency held by playback-rate control, and how it reacts. */
   catchUp: CatchUpConfig;
+  /**
+   * `low` mode only: the lowest glass-to-glass latency to hold, ms (`&target=`, the embed's `target` attribute); null:
+   * `catchUp.targetLatencyMs`. From 150 to 10 000 (see `parseTargetLatencyMs`).
+   */
+  latencyTargetFloorMs: number | null;
   /** How often `low` mode measures latency and adjusts the playback rate. */
   catchUpIntervalMs: number;
   /** Every mode: when a playhead standing still with media buffered at it counts as stuck, and how it is moved on. */
@@ -172,6 +177,7 @@ export const DEFAULT_PLAYER_CONFIG: PlayerConfig = {
   abr: 'streamed',
   statsIntervalMs: 1000,
   catchUp: DEFAULT_CATCH_UP_CONFIG,
+  latencyTargetFloorMs: null,
   catchUpIntervalMs: 200,
   playheadWatchdog: DEFAULT_PLAYHEAD_WATCHDOG_CONFIG,
   playheadWatchdogIntervalMs: 250,
@@ -180,6 +186,22 @@ export const DEFAULT_PLAYER_CONFIG: PlayerConfig = {
   mediaRetry: { maxAttempts: 3 },
   p2p: DEFAULT_P2P_CONFIG,
 };
+
+/**
+ * The glass-to-glass targets a viewer may ask for, ms: below 150 ms there is not one frame of buffer left after
+ * capture, encode and delivery on any network; above 10 s `p2p` mode is the better choice.
+ */
+const TARGET_LATENCY_RANGE_MS = { min: 150, max: 10_000 } as const;
+
+/** A latency target as given (`&target=`, the embed's `target` attribute): a whole number of ms in range, else a RangeError. */
+export function parseTargetLatencyMs(value: string): number {
+  const ms = Number(value.trim());
+  const { min, max } = TARGET_LATENCY_RANGE_MS;
+  if (value.trim() === '' || !Number.isInteger(ms) || ms < min || ms > max) {
+    throw new RangeError(`target "${value}" is not a latency in ms from ${min} to ${max}`);
+  }
+  return ms;
+}
 
 export function isLatencyMode(value: string): value is LatencyMode {
   return (LATENCY_MODES as readonly string[]).includes(value);

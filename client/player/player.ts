@@ -4,11 +4,13 @@ import type { ErrorData, FragLoadedData, LevelLoadedData, Part } from 'hls.js';
 import { TypedEmitter } from '../../shared/events.ts';
 import { StreamedPartAbr } from './abr.ts';
 import { CatchUpController } from './catch-up.ts';
-import { DEFAULT_PLAYER_CONFIG, DEFAULT_STREAM_TIMING, hlsConfigFor, streamTimeoutsFor } from './config.ts';
+import { DEFAULT_PLAYER_CONFIG, DEFAULT_STREAM_TIMING, hlsConfigFor, parseTargetLatencyMs, streamTimeoutsFor } from './config.ts';
 import { edgeFailoverLoader } from './edge-failover-loader.ts';
 import { EdgeSet } from './edge-set.ts';
 import type { PlayerConfig, StreamTimeouts, StreamTiming } from './config.ts';
 import { PlayerError } from './errors.ts';
+import { hintedPartPlaylistLoader } from './hinted-parts.ts';
+import { installPartProgress, type PartProgress } from './hls-part-progress.ts';
 import { PlayheadWatchdog } from './playhead-watchdog.ts';
 import { firstVariantUri, hasEndList } from './playlist-probe.ts';
 import { BitrateWindow, MedianWindow, PeerTraffic, StallCounter, bufferAheadMs, emptyStartupTimeline } from './stats.ts';
@@ -107,6 +109,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   #timeouts: StreamTimeouts;
   /** The current hls.js instance's ABR state (`abr: 'streamed'`). */
   #abr: StreamedPartAbr | null = null;
+  /** `low` mode with the streamed ABR's loader: the current hls.js instance's appending of parts as they arrive. */
+  #partProgress: PartProgress | null = null;
   /** performance.now() since when the playhead has been starved at its buffer's end after ENDLIST, or null. */
   #starvedAtEndSince: number | null = null;
   /** Changes of the rung playing (hls.js's LEVEL_SWITCHED after the first), -1 before the first. */
@@ -127,7 +131,10 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#config = { ...DEFAULT_PLAYER_CONFIG, ...options };
     this.#src = this.#config.src;
     this.#timeouts = streamTimeoutsFor(this.#config.latencyMode, this.#timing, this.#config.timeouts);
-    this.#catchUp = this.#config.latencyMode === 'low' ? new CatchUpController(this.#config.catchUp) : null;
+    const floorMs = this.#config.latencyTargetFloorMs;
+    if (floorMs !== null) parseTargetLatencyMs(String(floorMs));
+    this.#catchUp =
+      this.#config.latencyMode === 'low' ? new CatchUpController({ ...this.#config.catchUp, targetLatencyMs: floorMs ?? this.#config.catchUp.targetLatencyMs }) : null;
     this.#watchdog = new PlayheadWatchdog(this.#config.playheadWatchdog);
     this.#edges = this.#config.edges.length > 1 ? new EdgeSet(this.#config.edges) : null;
     this.#edges?.on('switch', (from, to, reason) => console.warn(`[swarmcast] edge ${from} failed (${reason}); now playing from ${to}`));
@@ -248,6 +255,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
       edge: this.#edges?.active ?? null,
       edgeSwitches: this.#edges?.switches ?? 0,
       stuckPlayheadRecoveries: this.#watchdog.recoveries,
+      earlyChunkPushes: this.#partProgress?.installed ? this.#partProgress.earlyPushes : null,
       bytesHttp: this.#traffic.bytesHttp,
       bytesP2p: this.#traffic.bytesP2p,
       peers: this.#traffic.peers,
@@ -309,9 +317,13 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#abr = abr;
     if (abr) abr.onEmergency = () => this.#controlLatency();
     this.#switches = -1;
+    // In `low` mode the streamed ABR's loader hands hls.js each whole chunk of a part as it arrives, and the playlists
+    // list the part in production so that hls.js asks for it while it is produced (hinted-parts.ts).
+    const progressive = this.#config.latencyMode === 'low' && abr !== null;
     const hlsConfig = {
       ...hlsConfigFor(this.#config.latencyMode, this.#timeouts, this.#config.p2p),
       ...(edges && { loader: edgeFailoverLoader(edges) }),
+      ...(progressive && { pLoader: hintedPartPlaylistLoader(edges ? edgeFailoverLoader(edges) : Hls.DefaultConfig.loader, (level) => this.#streamsParts(level)) }),
       ...(abr && { abrController: abr.controller(), fLoader: abr.timedLoader(edges ? edgeFailoverLoader(edges, FetchLoader) : FetchLoader) }),
     };
     const p2p = this.#p2p;
@@ -326,6 +338,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
         }, edges)
       : new Hls(hlsConfig);
     this.#hls = hls;
+    this.#partProgress = progressive ? installPartProgress(hls) : null;
     hls.on(Hls.Events.LEVEL_SWITCHED, () => {
       this.#switches++;
       this.emit('quality', this.quality);
@@ -371,6 +384,18 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#startupStartedAt = performance.now();
     this.#timeToFirstFrameMs = null;
     this.#startup = emptyStartupTimeline();
+  }
+
+  /**
+   * Whether rung `level` (hls.js's index) gets its parts while they are produced. A streamed part arrives at the
+   * encoder's pace, which tells the ABR only that the link carries at least that much (throughput.ts), while a complete
+   * part arrives at the link's pace: the way up is measured on complete parts. So parts stream on the highest rung the
+   * ABR may choose, and on any rung the viewer pinned, where there is no way up to measure.
+   */
+  #streamsParts(level: number | null): boolean {
+    const hls = this.#hls;
+    if (!hls || level === null) return false;
+    return !hls.autoLevelEnabled || level >= hls.maxAutoLevel;
   }
 
   /** Records a start-up milestone the first time it happens. */

@@ -63,6 +63,11 @@ export interface PlayerStats {
   edgeSwitches: number;
   /** Seeks the playhead watchdog made to move a playhead that stood still with media buffered at it. */
   stuckPlayheadRecoveries: number;
+  /**
+   * `low` mode: runs of whole chunks of parts handed to MSE before their part had fully arrived, for the current
+   * stream; null when parts are appended only whole (`p2p` mode, `abr: 'hls.js'`, or an hls.js the adapter does not fit).
+   */
+  earlyChunkPushes: number | null;
   /** `p2p` mode: media bytes loaded over HTTP by the peer engine (0 in `low` mode, which does not count them). */
   bytesHttp: number;
   /** `p2p` mode: media bytes received from peers (0 in `low` mode). */

@@ -63,6 +63,10 @@ const soakArg = process.argv.includes('soak');
 const soakMinutes = process.env.BENCH_SOAK_MINUTES ? Number(process.env.BENCH_SOAK_MINUTES) : soakArg ? 30 : 0;
 const seconds = soakMinutes > 0 ? soakMinutes * 60 : Number(process.env.BENCH_SECONDS ?? 60);
 const pairsOnly = process.argv.includes('browsers');
+/** `npm run bench -- latency`: the Chromium latency table alone, without the browser pairs. */
+const latencyOnly = process.argv.includes('latency');
+/** The measured viewers' `&target=` (ms), the floor of the glass-to-glass target they hold; unset: the player's default. */
+const targetMs = process.env.BENCH_TARGET_MS ? Number(process.env.BENCH_TARGET_MS) : null;
 const pairSeconds = Number(process.env.BENCH_PAIR_SECONDS ?? 20);
 const encodeOnly = process.argv.includes('encode');
 const encodeSeconds = Number(process.env.BENCH_ENCODE_SECONDS ?? 20);
@@ -114,7 +118,7 @@ async function openViewer(browser: Browser, server: RunningServer, stream: strin
   const page = await (await browser.newContext()).newPage();
   page.on('pageerror', (err) => console.error('[viewer]', err));
   await page.addInitScript({ content: RECORD_FIRST_FRAME });
-  await page.goto(`${server.baseUrl}/watch?stream=${stream}`);
+  await page.goto(`${server.baseUrl}/watch?stream=${stream}${targetMs === null ? '' : `&target=${targetMs}`}`);
   return page;
 }
 
@@ -175,7 +179,7 @@ async function main(): Promise<void> {
   const server = await startServer({ LOG_LEVEL: 'warn' });
   try {
     if (!pairsOnly) await benchChromium(server);
-    if (soakMinutes === 0) await benchPairs(server);
+    if (soakMinutes === 0 && !latencyOnly) await benchPairs(server);
   } finally {
     await server.stop();
   }
@@ -289,6 +293,7 @@ async function benchPairs(server: RunningServer): Promise<void> {
 
 /** The Chromium-only measurements: one broadcaster, a cold viewer, the measured viewer, then joins. */
 async function benchChromium(server: RunningServer): Promise<void> {
+  const loadAtStart = loadavg()[0]!;
   const browser = await launchChromium();
   let edge: RunningServer | undefined;
   try {
@@ -335,7 +340,7 @@ async function benchChromium(server: RunningServer): Promise<void> {
     const cpu = cpus();
     console.log(
       `\nSwarmcast latency bench — test source 1280x720@30 → loopback; ${cpu[0]?.model ?? 'cpu'}, ${cpu.length} cores, ` +
-        `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Chromium ${browser.version()}, Node ${process.version}; load average ${loadavg()[0]!.toFixed(1)} at the start`,
+        `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Chromium ${browser.version()}, Node ${process.version}; load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`,
     );
     const rows: string[][] = [
       ['run', `${seconds} s, ${latencies.length} samples every ${SAMPLE_INTERVAL_MS} ms${edge ? ', viewers through a built-in edge' : ''}`],
