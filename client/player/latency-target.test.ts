@@ -5,7 +5,7 @@ import { AdaptiveLatencyTarget, DEFAULT_LATENCY_TARGET_CONFIG } from './latency-
 /** The player's control period. */
 const TICK_MS = 200;
 const PART_MS = 200;
-const { marginMs, hysteresisMs, stallRaiseMs, lowerRateMsPerS } = DEFAULT_LATENCY_TARGET_CONFIG;
+const { marginMs, hysteresisMs, stallRaiseMs, lowerRateMsPerS, lowerAfterMs } = DEFAULT_LATENCY_TARGET_CONFIG;
 
 /** Deterministic uniform numbers in [0, 1) (mulberry32), so a failure reproduces. */
 function random(seed: number): () => number {
@@ -67,10 +67,15 @@ function directionChanges(values: number[]): number {
 }
 
 describe('AdaptiveLatencyTarget', () => {
-  it('holds the initial target until it has samples, then converges on a clean network to the delay plus margin and stays', () => {
+  it('starts at the initial target, then converges slowly on a clean network to the delay plus margin and stays', () => {
     const viewer = new Viewer(new AdaptiveLatencyTarget(), cleanParts());
     expect(viewer.target.targetMs).toBe(DEFAULT_LATENCY_TARGET_CONFIG.initialTargetMs);
-    viewer.run(60_000);
+    // It starts where the former fixed target held and earns its way down: nothing for a clean stretch, then slowly.
+    viewer.run(lowerAfterMs);
+    expect(viewer.target.targetMs).toBe(DEFAULT_LATENCY_TARGET_CONFIG.initialTargetMs);
+    viewer.run(5000);
+    expect(viewer.target.targetMs).toBeGreaterThanOrEqual(DEFAULT_LATENCY_TARGET_CONFIG.initialTargetMs - lowerRateMsPerS * 5.2);
+    viewer.run(45_000);
     const settled = viewer.target.targetMs;
     // The worst part of the window (240 ms) + margin + half the dead band, and nothing more.
     expect(settled).toBeGreaterThanOrEqual(240 + marginMs);
@@ -81,12 +86,12 @@ describe('AdaptiveLatencyTarget', () => {
     expect(Math.min(...viewer.targets.slice(-3000))).toBeGreaterThanOrEqual(settled - 5);
   });
 
-  it('settles higher with 30 ms of jitter, covering almost every late part', () => {
+  it('settles higher with 30 ms of jitter, covering the late parts', () => {
     const clean = new Viewer(new AdaptiveLatencyTarget(), cleanParts()).run(2 * 60_000);
     const jittery = new Viewer(new AdaptiveLatencyTarget(), jitteryParts());
     const settled = jittery.run(2 * 60_000);
     expect(settled).toBeGreaterThan(clean + 40);
-    // The 98th percentile of 230 ± 30 ms is about 290 ms: the target covers it with its margin, and not three deviations more.
+    // The latest of a window of 230 ± 30 ms parts is about 300 ms: the target covers it with its margin, and not much more.
     expect(settled).toBeGreaterThanOrEqual(280 + marginMs);
     expect(settled).toBeLessThanOrEqual(230 + 3 * 30 + marginMs + hysteresisMs);
   });
@@ -113,11 +118,9 @@ describe('AdaptiveLatencyTarget', () => {
     const viewer = new Viewer(new AdaptiveLatencyTarget(), cleanParts());
     const clean = viewer.run(30_000);
     const late = cleanParts(3);
-    // Two late parts are outliers the quantile leaves to the stall raise; a second of them moves the target.
+    // One late part that did not stall is warning enough: the target covers it at once.
     viewer.delayAt = () => late(0) + 300;
-    viewer.run(2 * PART_MS);
-    expect(viewer.target.targetMs).toBe(clean);
-    viewer.run(1000);
+    viewer.run(PART_MS);
     expect(viewer.target.targetMs).toBeGreaterThanOrEqual(530 + marginMs);
     const raisedAt = viewer.targets.length;
     viewer.delayAt = cleanParts(4);

@@ -11,14 +11,18 @@ export interface LatencyTargetConfig {
    * over segments; it is also about the old fixed target's worst case (0.8 s + 1.5 s of stall raises).
    */
   maxTargetMs: number;
-  /** Held until the first estimate: the former fixed target, which held on every network tested before measurements exist. */
+  /**
+   * Where a start begins. Measurements raise it at once but lower it only like any other target (after a clean stretch,
+   * slowly), so a viewer starts where the former fixed target held stall-free on every network and load tested (ABR
+   * switches under load included) and earns its way down: a start is when the least is known.
+   */
   initialTargetMs: number;
   /** Delay samples older than this leave the estimate: long enough for a rare late arrival to count for a while, short enough to follow a network that changes. */
   windowMs: number;
   /**
    * Which quantile of the window's delays the target must cover. A stall is visible (unlike NetEq's concealed audio
-   * loss), so it is high: with 200 ms parts (100 samples in the window) it is the second-latest part, with per-frame
-   * chunks (600 samples) the twelfth-latest chunk. One outlier alone does not lift the target; the stall raise covers it.
+   * loss) and the goal is none, so it is all but the maximum: with 200 ms parts (100 samples in the window) the latest
+   * part, with per-frame chunks (600 samples) the fourth-latest chunk. A late arrival that did not stall is a warning.
    */
   quantile: number;
   /** Samples needed in the window before an estimate is trusted: one second of 200 ms parts. */
@@ -31,7 +35,7 @@ export interface LatencyTargetConfig {
   /**
    * Width of the dead band around the estimate: the target rests `hysteresisMs / 2` above what the measurements need,
    * rises once they need more than it and starts lowering only once they need `hysteresisMs` less, so the quantile's
-   * wander as samples enter and leave the window (tens of ms) moves nothing.
+   * wander as samples enter and leave the window (±30 ms with 30 ms of jitter: it is near the window's maximum) moves nothing.
    */
   hysteresisMs: number;
   /** Playing time without a stall or a raise before the target may lower: a network has to prove itself for a while first. */
@@ -61,10 +65,10 @@ export const DEFAULT_LATENCY_TARGET_CONFIG: LatencyTargetConfig = {
   maxTargetMs: 2500,
   initialTargetMs: 800,
   windowMs: 20_000,
-  quantile: 0.98,
+  quantile: 0.995,
   minSamples: 5,
   marginMs: 80,
-  hysteresisMs: 60,
+  hysteresisMs: 80,
   lowerAfterMs: 10_000,
   lowerRateMsPerS: 20,
   stallRaiseMs: 200,
@@ -85,8 +89,8 @@ export interface DelaySample {
 }
 
 /**
- * The target is the lowest latency at which media has been arriving in time: the `quantile` of the delays of the last
- * `windowMs`, plus `marginMs` for decode and presentation, plus what stalls have added. It rises at once when the
+ * What the measurements need is the `quantile` of the delays of the last `windowMs`, plus `marginMs` for decode and
+ * presentation, plus what stalls have added. The target starts at `initialTargetMs`, rises at once when the
  * measurements need more (and by `stallRaiseMs` at once on a stall) and lowers slowly, at `lowerRateMsPerS`, only after
  * `lowerAfterMs` of clean playing and only once the measurements need clearly less (a `hysteresisMs` dead band): on a
  * clean network it converges down to what has held, on a jittery one it backs off and stays there.
@@ -98,8 +102,6 @@ export class AdaptiveLatencyTarget {
   readonly #ceilingMs: number;
   #samples: DelaySample[] = [];
   #targetMs: number;
-  /** The first estimate replaces the initial guess outright (down as well as up); after it, the target only moves as above. */
-  #estimated = false;
   #lowering = false;
   /** Playing time since the last stall or raise. */
   #cleanMs = 0;
@@ -158,10 +160,7 @@ export class AdaptiveLatencyTarget {
     // No evidence (too few recent samples): hold what is in force.
     if (needMs === null) return this.#targetMs;
     const restMs = this.#clamp(needMs + hysteresisMs / 2);
-    if (!this.#estimated) {
-      this.#estimated = true;
-      this.#targetMs = restMs;
-    } else if (needMs > this.#targetMs) {
+    if (needMs > this.#targetMs) {
       this.#targetMs = restMs;
       this.#cleanMs = 0;
       this.#lowering = false;
@@ -172,11 +171,10 @@ export class AdaptiveLatencyTarget {
     return this.#targetMs;
   }
 
-  /** A new stream or a fresh start: forget the samples, the stall history and the estimate. */
+  /** A new stream or a fresh start: forget the samples and the stall history, and start from the initial target again. */
   reset(): void {
     this.#samples = [];
     this.#targetMs = this.#clamp(this.#config.initialTargetMs);
-    this.#estimated = false;
     this.#lowering = false;
     this.#cleanMs = 0;
     this.#stallRaiseMs = 0;
