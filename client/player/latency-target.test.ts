@@ -135,6 +135,15 @@ describe('AdaptiveLatencyTarget', () => {
     expect(Math.max(...steps.filter((step) => step > 0))).toBeLessThanOrEqual((lowerRateMsPerS * TICK_MS) / 1000 + 1e-9);
   });
 
+  it('rises on a single late sample, but lowers only on the word of minSamples', () => {
+    const target = new AdaptiveLatencyTarget();
+    target.addDelay({ nowMs: 0, delayMs: 1500 });
+    expect(target.advance(0)).toBe(1500 + marginMs + hysteresisMs / 2);
+    // A stream of long segments: a sample every 5 s, so the window never holds minSamples; a minute later it has not lowered.
+    const sparse = new Viewer(new AdaptiveLatencyTarget(), () => 300, 5000);
+    expect(sparse.run(60_000)).toBe(DEFAULT_LATENCY_TARGET_CONFIG.initialTargetMs);
+  });
+
   it('does not oscillate over half an hour of alternating early and late parts, nor of random jitter', () => {
     const viewer = new Viewer(new AdaptiveLatencyTarget(), (n) => (n % 2 === 0 ? 230 : 330));
     viewer.run(30 * 60_000);

@@ -25,7 +25,7 @@ export interface LatencyTargetConfig {
    * part, with per-frame chunks (600 samples) the fourth-latest chunk. A late arrival that did not stall is a warning.
    */
   quantile: number;
-  /** Samples needed in the window before an estimate is trusted: one second of 200 ms parts. */
+  /** Samples needed in the window before the target may lower on their word (one late sample is enough to raise it): one second of 200 ms parts. */
   minSamples: number;
   /**
    * Added to the delay quantile: media that has arrived must still be appended, decoded and presented (one to two
@@ -146,7 +146,7 @@ export class AdaptiveLatencyTarget {
 
   /** Playback ran up to `nowMs` (call it while playing, a few times a second); returns the target in force. */
   advance(nowMs: number): number {
-    const { maxAdvanceGapMs, stallRecoveryMs, stallRaiseMs, hysteresisMs, lowerAfterMs, lowerRateMsPerS } = this.#config;
+    const { maxAdvanceGapMs, stallRecoveryMs, stallRaiseMs, hysteresisMs, lowerAfterMs, lowerRateMsPerS, minSamples } = this.#config;
     const elapsedMs = this.#lastAdvanceMs === null ? 0 : Math.min(maxAdvanceGapMs, Math.max(0, nowMs - this.#lastAdvanceMs));
     this.#lastAdvanceMs = nowMs;
     this.#cleanMs += elapsedMs;
@@ -157,14 +157,13 @@ export class AdaptiveLatencyTarget {
     }
     this.#forgetBefore(nowMs);
     const needMs = this.#needMs();
-    // No evidence (too few recent samples): hold what is in force.
     if (needMs === null) return this.#targetMs;
     const restMs = this.#clamp(needMs + hysteresisMs / 2);
     if (needMs > this.#targetMs) {
       this.#targetMs = restMs;
       this.#cleanMs = 0;
       this.#lowering = false;
-    } else if (this.#lowering || (this.#cleanMs >= lowerAfterMs && this.#targetMs - needMs > hysteresisMs)) {
+    } else if (this.#samples.length >= minSamples && (this.#lowering || (this.#cleanMs >= lowerAfterMs && this.#targetMs - needMs > hysteresisMs))) {
       this.#targetMs = Math.max(restMs, this.#targetMs - (lowerRateMsPerS * elapsedMs) / 1000);
       this.#lowering = this.#targetMs > restMs;
     }
@@ -188,10 +187,10 @@ export class AdaptiveLatencyTarget {
     if (firstKept !== 0) this.#samples = firstKept < 0 ? [] : this.#samples.slice(firstKept);
   }
 
-  /** What the measurements need: the window's delay quantile + margin + stall raise; null with too few samples. */
+  /** What the measurements need: the window's delay quantile + margin + stall raise; null without samples. */
   #needMs(): number | null {
-    const { minSamples, quantile, marginMs } = this.#config;
-    if (this.#samples.length < Math.max(1, minSamples)) return null;
+    const { quantile, marginMs } = this.#config;
+    if (this.#samples.length === 0) return null;
     const sorted = this.#samples.map((sample) => sample.delayMs).sort((a, b) => a - b);
     const delayMs = sorted[Math.min(sorted.length - 1, Math.ceil(quantile * sorted.length) - 1)] ?? 0;
     return delayMs + marginMs + this.#stallRaiseMs;
