@@ -135,32 +135,17 @@ describe('CatchUpController', () => {
     expect(minBufferMs).toBeGreaterThan(DEFAULT_CATCH_UP_CONFIG.minBufferMs);
   });
 
-  it('raises the held target after each stall, bounded, and forgets it on reset', () => {
-    const controller = new CatchUpController({ targetLatencyMs: 800, stallIncreaseMs: 150, maxStallIncreaseMs: 400 });
-    controller.stalled(0);
-    expect(controller.targetLatencyMs).toBe(950);
-    controller.stalled(1);
-    controller.stalled(2);
-    expect(controller.targetLatencyMs).toBe(1200);
+  it('follows a target set from outside, and leaves it where it is on a stall (the adaptive target owns the raise)', () => {
+    const controller = new CatchUpController({ targetLatencyMs: 800 });
+    controller.update({ nowMs: 0, latencyMs: 800, bufferMs: 600 });
+    controller.targetLatencyMs = 400;
+    const faster = controller.update({ nowMs: 100, latencyMs: 800, bufferMs: 600 });
+    expect(faster.kind === 'rate' && faster.playbackRate).toBeGreaterThan(1);
+    controller.stalled();
+    expect(controller.targetLatencyMs).toBe(400);
     controller.reset();
-    expect(controller.targetLatencyMs).toBe(800);
-  });
-
-  it('gives the stall increase back one step per quiet minute, so latency does not ratchet up over hours', () => {
-    const controller = new CatchUpController({ targetLatencyMs: 800, stallIncreaseMs: 150, stallRecoveryMs: 60_000 });
-    controller.stalled(0);
-    controller.stalled(1000);
-    const playhead = new SimulatedPlayhead(1100, 150);
-    playhead.run(controller, 60_000);
-    expect(controller.targetLatencyMs).toBe(1100);
-    // A stall restarts the quiet period.
-    playhead.run(controller, 30_000);
-    controller.stalled(playhead.nowMs);
-    expect(controller.targetLatencyMs).toBe(1100);
-    playhead.run(controller, 59_000);
-    expect(controller.targetLatencyMs).toBe(1100);
-    playhead.run(controller, 2 * 60_000 + 1000);
-    expect(controller.targetLatencyMs).toBe(800);
+    expect(controller.targetLatencyMs).toBe(400);
+    expect(() => (controller.targetLatencyMs = Number.NaN)).toThrow(RangeError);
   });
 
   it('plays slowly during an emergency switch down, letting latency drift by at most switchDriftMs, and never speeds up then', () => {
@@ -220,16 +205,6 @@ describe('CatchUpController', () => {
     expect(mid.update({ nowMs: 0, latencyMs: 440, bufferMs: 300 })).toEqual({ kind: 'rate', playbackRate: 1 });
     const corrected = mid.update({ nowMs: 0, latencyMs: 441, bufferMs: 300 });
     expect(corrected.kind === 'rate' && corrected.playbackRate).toBeGreaterThan(1);
-  });
-
-  it('raises a low target by a proportionally smaller step per stall, and gives it back in the same steps', () => {
-    const controller = new CatchUpController({ targetLatencyMs: 400, stallIncreaseMs: 150, stallRecoveryMs: 60_000 });
-    controller.stalled(0);
-    controller.stalled(1);
-    expect(controller.targetLatencyMs).toBe(550);
-    const playhead = new SimulatedPlayhead(550, 70);
-    playhead.run(controller, 2 * 60_000 + 1000);
-    expect(controller.targetLatencyMs).toBe(400);
   });
 
   it('rejects rates that could not hold a target', () => {

@@ -1,7 +1,10 @@
 // Latency control: turns measured glass-to-glass latency and buffer into a playback rate (or a seek) that holds a target.
 
 export interface CatchUpConfig {
-  /** Glass-to-glass latency to hold (now − program date time of the frame on screen). */
+  /**
+   * Glass-to-glass latency to hold (now − program date time of the frame on screen) until the owner sets another
+   * (`targetLatencyMs`): in the player, `latency=low`'s adaptive target (latency-target.ts), which also owns the stall raise.
+   */
   targetLatencyMs: number;
   /** Slowest and fastest playback rates; small deviations from 1 are inaudible and keep audio pitch natural. */
   minRate: number;
@@ -20,11 +23,6 @@ export interface CatchUpConfig {
   joinTimeoutMs: number;
   /** Never speed up (and never jump) into the last this-many ms of buffer: that margin is what prevents stalls. */
   minBufferMs: number;
-  /** Each stall raises the target by this much, up to `maxStallIncreaseMs` in all: a network that cannot hold the target gets more room. */
-  stallIncreaseMs: number;
-  maxStallIncreaseMs: number;
-  /** After this long without a stall, one step of that increase is given back, so a passing hiccup does not cost latency for good. */
-  stallRecoveryMs: number;
   /**
    * While the ABR reloads a lower rung in an emergency (the buffer is about to run out), play this slowly, letting
    * latency drift up to `switchDriftMs` over the target rather than stall; the catch-up takes it back afterwards.
@@ -32,7 +30,7 @@ export interface CatchUpConfig {
   switchRate: number;
   switchDriftMs: number;
   /**
-   * The margins in ms above (`toleranceMs`, `settleMs`, `fullRateErrorMs`, `minBufferMs`, `stallIncreaseMs`,
+   * The margins in ms above (`toleranceMs`, `settleMs`, `fullRateErrorMs`, `minBufferMs`,
    * `switchDriftMs`) are set for a target of this many ms; a lower target shrinks them in proportion (a 300 ms target
    * keeps 94 ms of buffer in reserve, not 250 ms, which it would never have). Higher targets keep them as set.
    */
@@ -49,9 +47,6 @@ export const DEFAULT_CATCH_UP_CONFIG: CatchUpConfig = {
   seekAheadMs: 1000,
   joinTimeoutMs: 3000,
   minBufferMs: 250,
-  stallIncreaseMs: 150,
-  maxStallIncreaseMs: 1500,
-  stallRecoveryMs: 60_000,
   switchRate: 0.5,
   switchDriftMs: 350,
   marginsForTargetMs: 800,
@@ -83,36 +78,38 @@ export type CatchUpDecision =
 export class CatchUpController {
   readonly #config: CatchUpConfig;
   #correcting = false;
-  #stallIncreaseMs = 0;
+  #targetLatencyMs: number;
   /** When the first sample after a start arrived; null until then. */
   #joinStartedAtMs: number | null = null;
   #joined = false;
-  /** When the stall increase last changed; it is given back step by step from there. */
-  #stallChangedAtMs = 0;
 
   constructor(config: Partial<CatchUpConfig> = {}) {
     this.#config = { ...DEFAULT_CATCH_UP_CONFIG, ...config };
     if (!(this.#config.minRate > 0 && this.#config.minRate <= 1 && this.#config.maxRate >= 1)) {
       throw new RangeError(`catch-up rates must satisfy 0 < minRate ≤ 1 ≤ maxRate (got ${this.#config.minRate}, ${this.#config.maxRate})`);
     }
+    this.#targetLatencyMs = this.#config.targetLatencyMs;
   }
 
-  /** The latency currently held: the configured target plus what stalls have added. */
+  /** The latency currently held. */
   get targetLatencyMs(): number {
-    return this.#config.targetLatencyMs + this.#stallIncreaseMs;
+    return this.#targetLatencyMs;
   }
 
-  /** Playback stalled at `nowMs`: hold a little further behind from now on. */
-  stalled(nowMs: number): void {
-    this.#stallIncreaseMs = Math.min(this.#config.maxStallIncreaseMs, this.#stallIncreaseMs + this.#stallStepMs());
-    this.#stallChangedAtMs = nowMs;
+  /** Holds another latency from the next update on (the owner's adaptive target); the correction follows it. */
+  set targetLatencyMs(ms: number) {
+    if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`catch-up target must be a number of ms ≥ 0 (got ${ms})`);
+    this.#targetLatencyMs = ms;
+  }
+
+  /** Playback stalled: the correction in progress no longer applies (the owner decides whether the target moves). */
+  stalled(): void {
     this.#correcting = false;
   }
 
-  /** A new stream or a fresh start: forget the correction in progress and the stall history. */
+  /** A new stream or a fresh start: forget the correction in progress and the join. */
   reset(): void {
     this.#correcting = false;
-    this.#stallIncreaseMs = 0;
     this.#joinStartedAtMs = null;
     this.#joined = false;
   }
@@ -123,7 +120,6 @@ export class CatchUpController {
   }
 
   update({ nowMs, latencyMs, bufferMs, switchingDown = false }: LatencySample): CatchUpDecision {
-    this.#recoverFromStalls(nowMs);
     const { minRate, maxRate, seekAheadMs } = this.#config;
     const targetMs = this.targetLatencyMs;
     const [toleranceMs, settleMs, fullRateErrorMs, minBufferMs, switchDriftMs] = [
@@ -166,18 +162,6 @@ export class CatchUpController {
       return { kind: 'rate', playbackRate: Math.max(1 + MIN_CORRECTION, roundRate(Math.min(maxRate, 1 + ((maxRate - 1) * errorMs) / fullRateErrorMs))) };
     }
     return { kind: 'rate', playbackRate: Math.min(1 - MIN_CORRECTION, roundRate(Math.max(minRate, 1 + ((1 - minRate) * errorMs) / fullRateErrorMs))) };
-  }
-
-  /** One stall's increase: scaled to the configured target (not the raised one), so steps up and down match. */
-  #stallStepMs(): number {
-    return this.#margin(this.#config.stallIncreaseMs, this.#config.targetLatencyMs);
-  }
-
-  #recoverFromStalls(nowMs: number): void {
-    const { stallRecoveryMs } = this.#config;
-    if (this.#stallIncreaseMs === 0 || nowMs - this.#stallChangedAtMs < stallRecoveryMs) return;
-    this.#stallIncreaseMs = Math.max(0, this.#stallIncreaseMs - this.#stallStepMs());
-    this.#stallChangedAtMs = nowMs;
   }
 }
 

@@ -4,10 +4,12 @@ import { blockingHoldMs } from '../../shared/timing.ts';
 import { DEFAULT_CATCH_UP_CONFIG } from './catch-up.ts';
 import type { DriftBackConfig } from './p2p-drift.ts';
 import type { CatchUpConfig } from './catch-up.ts';
+import { DEFAULT_LATENCY_TARGET_CONFIG } from './latency-target.ts';
+import type { LatencyTargetConfig } from './latency-target.ts';
 import { DEFAULT_PLAYHEAD_WATCHDOG_CONFIG } from './playhead-watchdog.ts';
 import type { PlayheadWatchdogConfig } from './playhead-watchdog.ts';
 
-/** `low`: LL-HLS at the live edge (about 1 s). `p2p`: a few segments behind, leaving room for peers to share segments. */
+/** `low`: LL-HLS at the live edge, at a latency adapted to the network (latency-target.ts). `p2p`: a few segments behind, leaving room for peers to share segments. */
 export type LatencyMode = 'low' | 'p2p';
 
 export const LATENCY_MODES: readonly LatencyMode[] = ['low', 'p2p'];
@@ -40,10 +42,9 @@ export interface PlayerConfig {
   statsIntervalMs: number;
   /** `low` mode only: the glass-to-glass latency held by playback-rate control, and how it reacts. */
   catchUp: CatchUpConfig;
-  /**
-   * `low` mode only: the lowest glass-to-glass latency to hold, ms (`&target=`, the embed's `target` attribute); null:
-   * `catchUp.targetLatencyMs`. From 150 to 10 000 (see `parseTargetLatencyMs`).
-   */
+  /** `low` mode only: how the latency held is derived from measured media delay and stalls (it replaces `catchUp.targetLatencyMs`). */
+  latencyTarget: LatencyTargetConfig;
+  /** `low` mode only: the lowest latency target, ms (`&target=`); null: the adaptive target's own minimum. */
   latencyTargetFloorMs: number | null;
   /** How often `low` mode measures latency and adjusts the playback rate. */
   catchUpIntervalMs: number;
@@ -177,6 +178,7 @@ export const DEFAULT_PLAYER_CONFIG: PlayerConfig = {
   abr: 'streamed',
   statsIntervalMs: 1000,
   catchUp: DEFAULT_CATCH_UP_CONFIG,
+  latencyTarget: DEFAULT_LATENCY_TARGET_CONFIG,
   latencyTargetFloorMs: null,
   catchUpIntervalMs: 200,
   playheadWatchdog: DEFAULT_PLAYHEAD_WATCHDOG_CONFIG,

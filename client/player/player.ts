@@ -1,11 +1,12 @@
 // SwarmcastPlayer: hls.js in the chosen latency mode on a <video>, with latency control, waiting/ended handling, bounded recovery and stats.
 import Hls, { FetchLoader } from 'hls.js/light';
-import type { ErrorData, FragLoadedData, LevelLoadedData, Part } from 'hls.js';
+import type { ErrorData, Fragment, FragLoadedData, LevelLoadedData, Part } from 'hls.js';
 import { TypedEmitter } from '../../shared/events.ts';
 import { StreamedPartAbr } from './abr.ts';
 import { CatchUpController } from './catch-up.ts';
 import { DEFAULT_PLAYER_CONFIG, DEFAULT_STREAM_TIMING, hlsConfigFor, parseTargetLatencyMs, streamTimeoutsFor } from './config.ts';
 import { edgeFailoverLoader } from './edge-failover-loader.ts';
+import { AdaptiveLatencyTarget } from './latency-target.ts';
 import { EdgeSet } from './edge-set.ts';
 import type { PlayerConfig, StreamTimeouts, StreamTiming } from './config.ts';
 import { PlayerError } from './errors.ts';
@@ -95,6 +96,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   #wantsToPlay = false;
   #catchUpTimer: ReturnType<typeof setInterval> | undefined;
   readonly #catchUp: CatchUpController | null;
+  /** `low` mode: the target the catch-up holds, adapted to measured media delay and stalls. */
+  readonly #latencyTarget: AdaptiveLatencyTarget | null;
   readonly #watchdog: PlayheadWatchdog;
   #watchdogTimer: ReturnType<typeof setInterval> | undefined;
   readonly #stalls = new StallCounter();
@@ -133,8 +136,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#timeouts = streamTimeoutsFor(this.#config.latencyMode, this.#timing, this.#config.timeouts);
     const floorMs = this.#config.latencyTargetFloorMs;
     if (floorMs !== null) parseTargetLatencyMs(String(floorMs));
-    this.#catchUp =
-      this.#config.latencyMode === 'low' ? new CatchUpController({ ...this.#config.catchUp, targetLatencyMs: floorMs ?? this.#config.catchUp.targetLatencyMs }) : null;
+    this.#latencyTarget = this.#config.latencyMode === 'low' ? new AdaptiveLatencyTarget(this.#config.latencyTarget, floorMs) : null;
+    this.#catchUp = this.#latencyTarget ? new CatchUpController({ ...this.#config.catchUp, targetLatencyMs: this.#latencyTarget.targetMs }) : null;
     this.#watchdog = new PlayheadWatchdog(this.#config.playheadWatchdog);
     this.#edges = this.#config.edges.length > 1 ? new EdgeSet(this.#config.edges) : null;
     this.#edges?.on('switch', (from, to, reason) => console.warn(`[swarmcast] edge ${from} failed (${reason}); now playing from ${to}`));
@@ -305,6 +308,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#bitrate.clear();
     this.#delivery.clear();
     this.#catchUp?.reset();
+    this.#latencyTarget?.reset();
     this.#watchdog.reset();
     this.#video.playbackRate = 1;
     this.#firstFrameSeen = false;
@@ -422,8 +426,10 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     if (!controller || this.#state !== 'playing' || video.paused || video.seeking) return;
     const latencyMs = this.#latencyMs();
     if (latencyMs === null) return;
+    const nowMs = performance.now();
+    if (this.#latencyTarget) controller.targetLatencyMs = this.#latencyTarget.advance(nowMs);
     const decision = controller.update({
-      nowMs: performance.now(),
+      nowMs,
       latencyMs,
       bufferMs: bufferAheadMs(video.buffered, video.currentTime),
       switchingDown: this.#abr?.switchingDown ?? false,
@@ -524,6 +530,8 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     const media = data.part ?? data.frag;
     this.#bitrate.add(media.stats.loaded, media.duration);
     if (data.part) this.#delivery.add(partDeliveryMs(data.part));
+    const delayMs = liveDelayMs(media);
+    if (delayMs !== null) this.#latencyTarget?.addDelay({ nowMs: media.stats.loading.end, delayMs });
   }
 
   #onHlsError(hls: Hls, data: ErrorData): void {
@@ -680,7 +688,10 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   }
 
   #onStall(): void {
-    if (this.#stalls.stalled()) this.#catchUp?.stalled(performance.now());
+    if (this.#stalls.stalled()) {
+      this.#catchUp?.stalled();
+      this.#latencyTarget?.stalled(performance.now());
+    }
     this.#watchEdgeStall();
   }
 
@@ -729,6 +740,22 @@ function partDeliveryMs(part: Part): number {
   if (pdt === null) return Number.NaN;
   const arrivedAt = Date.now() - (performance.now() - part.stats.loading.end);
   return arrivedAt - (pdt + (part.fragOffset + part.duration) * 1000);
+}
+
+/**
+ * How late media loaded at the live edge arrived: arrival wall time − program date time of its first frame (a part or
+ * segment is appended whole, so its first frame waits for its last byte). Null for media requested more than its own
+ * duration after it was complete, a start's backlog, whose lateness is the request's and not the network's, and
+ * without a PDT.
+ */
+function liveDelayMs(media: Part | Fragment): number | null {
+  const segmentPdt = 'fragment' in media ? media.fragment.programDateTime : media.programDateTime;
+  if (segmentPdt === null) return null;
+  const startPdt = segmentPdt + ('fragment' in media ? media.fragOffset * 1000 : 0);
+  const wallOf = (t: number): number => Date.now() - (performance.now() - t);
+  const durationMs = media.duration * 1000;
+  if (wallOf(media.stats.loading.start) > startPdt + 2 * durationMs) return null;
+  return wallOf(media.stats.loading.end) - startPdt;
 }
 
 /** The rung's name: the directory of its media playlist (`…/NAME/480p/index.m3u8` → `480p`). */

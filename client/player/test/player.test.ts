@@ -61,12 +61,13 @@ describe('SwarmcastPlayer', () => {
     expect(later.state).toBe('playing');
     expect(later.decodedFrames).toBeGreaterThan(first.decodedFrames);
     expect(later.audioDecodedBytes).toBeGreaterThan(0);
-    // The catch-up control holds latency near its target (0.8 s, raised 150 ms per stall while this 1 s-segment,
-    // part-less fixture cannot hold it): measured from the PDT, so a wrong clock or a player far behind fails here.
+    // The catch-up control holds latency near its adaptive target: this part-less fixture's 1 s segments are playable
+    // only once complete, over a second after their first frame, so the target rises above that and stays below the
+    // controller's 2.5 s ceiling. Measured from the PDT, so a wrong clock or a player far behind fails here.
     const latencyMs = later.latencyMs ?? Number.NaN;
     const targetMs = later.targetLatencyMs ?? Number.NaN;
-    expect(targetMs).toBeGreaterThanOrEqual(800);
-    expect(targetMs).toBeLessThan(2000);
+    expect(targetMs).toBeGreaterThan(1000);
+    expect(targetMs).toBeLessThanOrEqual(2500);
     expect(Math.abs(latencyMs - targetMs)).toBeLessThan(1000);
     // Media is buffered ahead of the playhead, and never more than the stream has produced since the playing frame.
     expect(later.bufferMs).toBeGreaterThan(100);
@@ -166,7 +167,7 @@ describe('watch page', () => {
       }, { timeout: 5_000 })
       .toBe(true);
     const stats = await watchStats(page);
-    // The configured 0.8 s, or more after stalls: this fixture has 1 s segments and no parts, so 0.8 s cannot hold here.
+    // Adapted to this fixture's 1 s segments without parts, which arrive over a second after their first frame.
     expect(stats.targetLatencyMs).toBeGreaterThanOrEqual(800);
     const shownMs = Number.parseFloat((await page.locator('#stat-latency').textContent()) ?? '') * 1000;
     expect(Math.abs(shownMs - (stats.latencyMs ?? Number.NaN))).toBeLessThan(1500);
