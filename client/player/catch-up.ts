@@ -96,6 +96,11 @@ export class CatchUpController {
     return this.#targetLatencyMs;
   }
 
+  /** Whether the start's one jump to the target is behind it (before, the playhead is on a start's backlog, far behind). */
+  get joined(): boolean {
+    return this.#joined;
+  }
+
   /** Holds another latency from the next update on (the owner's adaptive target); the correction follows it. */
   set targetLatencyMs(ms: number) {
     if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`catch-up target must be a number of ms ≥ 0 (got ${ms})`);

@@ -1,6 +1,6 @@
 // SwarmcastPlayer: hls.js in the chosen latency mode on a <video>, with latency control, waiting/ended handling, bounded recovery and stats.
 import Hls, { FetchLoader } from 'hls.js/light';
-import type { ErrorData, Fragment, FragLoadedData, LevelLoadedData, Part } from 'hls.js';
+import type { ErrorData, FragLoadedData, LevelLoadedData, Part } from 'hls.js';
 import { TypedEmitter } from '../../shared/events.ts';
 import { StreamedPartAbr } from './abr.ts';
 import { CatchUpController } from './catch-up.ts';
@@ -427,11 +427,18 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     const latencyMs = this.#latencyMs();
     if (latencyMs === null) return;
     const nowMs = performance.now();
-    if (this.#latencyTarget) controller.targetLatencyMs = this.#latencyTarget.advance(nowMs);
+    const bufferMs = bufferAheadMs(video.buffered, video.currentTime);
+    if (this.#latencyTarget && controller.joined) {
+      // How old the newest playable media is (latency − buffer ahead = now − PDT of the buffered end): the floor under any
+      // latency, whether media arrives chunk by chunk or part by part, and what the target must stay above. Not before the
+      // start has joined the target: until then the newest media is a backlog still being fetched, not the network's delay.
+      this.#latencyTarget.addDelay({ nowMs, delayMs: latencyMs - bufferMs });
+      controller.targetLatencyMs = this.#latencyTarget.advance(nowMs);
+    }
     const decision = controller.update({
       nowMs,
       latencyMs,
-      bufferMs: bufferAheadMs(video.buffered, video.currentTime),
+      bufferMs,
       switchingDown: this.#abr?.switchingDown ?? false,
     });
     if (decision.kind === 'seek') {
@@ -530,8 +537,6 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     const media = data.part ?? data.frag;
     this.#bitrate.add(media.stats.loaded, media.duration);
     if (data.part) this.#delivery.add(partDeliveryMs(data.part));
-    const delayMs = liveDelayMs(media);
-    if (delayMs !== null) this.#latencyTarget?.addDelay({ nowMs: media.stats.loading.end, delayMs });
   }
 
   #onHlsError(hls: Hls, data: ErrorData): void {
@@ -689,8 +694,9 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
 
   #onStall(): void {
     if (this.#stalls.stalled()) {
+      // A start's wait for its backlog before the jump to the target says nothing of the network: it does not raise the target.
+      if (this.#catchUp?.joined) this.#latencyTarget?.stalled(performance.now());
       this.#catchUp?.stalled();
-      this.#latencyTarget?.stalled(performance.now());
     }
     this.#watchEdgeStall();
   }
@@ -740,22 +746,6 @@ function partDeliveryMs(part: Part): number {
   if (pdt === null) return Number.NaN;
   const arrivedAt = Date.now() - (performance.now() - part.stats.loading.end);
   return arrivedAt - (pdt + (part.fragOffset + part.duration) * 1000);
-}
-
-/**
- * How late media loaded at the live edge arrived: arrival wall time − program date time of its first frame (a part or
- * segment is appended whole, so its first frame waits for its last byte). Null for media requested more than its own
- * duration after it was complete, a start's backlog, whose lateness is the request's and not the network's, and
- * without a PDT.
- */
-function liveDelayMs(media: Part | Fragment): number | null {
-  const segmentPdt = 'fragment' in media ? media.fragment.programDateTime : media.programDateTime;
-  if (segmentPdt === null) return null;
-  const startPdt = segmentPdt + ('fragment' in media ? media.fragOffset * 1000 : 0);
-  const wallOf = (t: number): number => Date.now() - (performance.now() - t);
-  const durationMs = media.duration * 1000;
-  if (wallOf(media.stats.loading.start) > startPdt + 2 * durationMs) return null;
-  return wallOf(media.stats.loading.end) - startPdt;
 }
 
 /** The rung's name: the directory of its media playlist (`…/NAME/480p/index.m3u8` → `480p`). */
