@@ -88,17 +88,19 @@ describe('low mode appends each chunk of a part as it arrives', () => {
     await page.context().close();
   });
 
-  it('holds a 400 ms target for 20 s without a stall', async () => {
+  it('plays 20 s without a stall above a 400 ms floor, the adaptive target coming down toward it', async () => {
     const page = await openViewer('&target=400');
-    expect((await progressStats(page)).targetLatencyMs).toBe(400);
     // Settled first: the join jumps to the target once enough is buffered.
     await watchFor(page, 3);
     const { first, last, samples } = await watchFor(page, 20);
     expect(last.stalls - first.stalls).toBe(0);
+    const target = await page.evaluate(() => (window as unknown as { swarmcast: { stats(): { targetLatencyMs: number } } }).swarmcast.stats().targetLatencyMs);
+    // The floor holds; the target starts at 0.8 s and lowers after a clean stretch.
+    expect(target).toBeGreaterThanOrEqual(400);
+    expect(target).toBeLessThan(800);
     const latencies = samples.map((s) => s.latencyMs!).sort((a, b) => a - b);
-    const median = latencies[Math.floor(latencies.length / 2)]!;
-    expect(median).toBeGreaterThan(300);
-    expect(median).toBeLessThan(550);
+    expect(latencies[0]).toBeGreaterThan(300);
+    expect(latencies.at(-1)).toBeLessThan(900);
     expect((await viewerStats(page)).stuckPlayheadRecoveries).toBe(0);
     await page.context().close();
   });

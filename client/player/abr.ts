@@ -334,6 +334,7 @@ export class StreamedPartAbr {
         const pageLagMs = abr.pageLag.totalMs(now) - loading.lagAtRequestMs;
         // The flow with the page's own lag taken out: a part is abandoned only for a link too slow even by that.
         const flowBps = loading.complete ? generousFlowThroughput(loading.arrivals) : null;
+        const durationMs = (part ?? frag).duration * 1000;
         const next = emergencyRung({
           bitrates: hls.levels.map((level) => level.maxBitrate),
           current: frag.level,
@@ -343,8 +344,10 @@ export class StreamedPartAbr {
           sinceIndependentMs: part && part.fragment === frag ? this.#sinceIndependentMs : 0,
           inFlight: {
             level: frag.level,
-            elapsedMs: now - loading.requestedAtMs,
-            durationMs: (part ?? frag).duration * 1000,
+            // A part asked for while it is produced (the hinted part, hinted-parts.ts: no length, or no byte yet) spends
+            // its own duration being produced: that time is the encoder's, not the link's.
+            elapsedMs: now - loading.requestedAtMs - (part && !loading.complete ? durationMs : 0),
+            durationMs,
             burstBps: burstThroughput(loading.arrivals),
             flowBps,
             pageLagMs,
