@@ -515,7 +515,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     });
     transport.on('state', (state) => this.emit('connection', state));
     const pacer = this.#pacer;
-    const hooks = { handed: (bytes: number) => pacer.handed(bytes), wake: () => this.#scheduler?.wake() };
+    const hooks = { handed: (bytes: number) => pacer.handed(bytes, performance.now()), wake: () => this.#scheduler?.wake() };
     for (const [trackId, channel] of transport.tracks) {
       this.#queues.set(trackId, new SendQueue(channel, SEND_QUEUE_MARK_BYTES, hooks));
       channel.onBufferedAmountLow(SEND_QUEUE_MARK_BYTES, hooks.wake);
