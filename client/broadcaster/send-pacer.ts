@@ -50,8 +50,9 @@ const CAPACITY_SAMPLE_FLOOR_SHARE = 0.5;
  * segment, on the fastest link. Bytes counted by a receipt beyond those handed before a moment were handed after it
  * and delivered before the receipt came: over that span the link carried at least that much (a lower bound whatever
  * the receipts' lag, on the one clock of the page). The best such sample stands until the link shows it no longer
- * carries it: bytes still in flight after the budget's own time (round trip, receipts' spacing, margin), which a link
- * with that capacity would have delivered. Then the budget is the delivery rate's again, within that time of a narrowing.
+ * carries it: a receipt that leaves a byte uncounted for longer than the round trip and the margin (the network holds
+ * more than the margin's queue), or no receipt for MAX_RECEIPT_WAIT_MS with bytes in flight (a stalled link). The
+ * budget is then the delivery rate's again.
  */
 export class DeliveryPacer {
   #config: PacerConfig;
@@ -130,8 +131,10 @@ export class DeliveryPacer {
   handed(bytes: number, atMs: number): void {
     // Before the first receipt nothing prunes them (an ingest that sends none would let them grow).
     if (this.paced && this.#handOffs.at(-1)?.atMs !== atMs) this.#handOffs.push({ atMs, before: this.#handedBytes });
+    // A stalled link sends no receipts to show it: bytes in flight and none counted for that long forget the capacity.
+    const lastReceiptMs = this.#receipts.at(-1)?.atMs ?? atMs;
+    if (this.inFlightBytes > 0 && atMs - lastReceiptMs > MAX_RECEIPT_WAIT_MS) this.#capacityBps = null;
     this.#handedBytes += bytes;
-    this.#checkCapacity(atMs);
   }
 
   /** Takes a receipt: the bytes received so far on every paced channel together, read at `atMs`. */
@@ -163,12 +166,16 @@ export class DeliveryPacer {
     return this.minRttMs + this.receiptWaitMs + this.#config.marginMs;
   }
 
-  /** Forgets the proved capacity once bytes stayed in flight longer than a link of that capacity would have held them. */
+  /**
+   * At a receipt: forgets the proved capacity when a byte it does not count was handed longer ago than the round trip
+   * and the margin, the queue the budget allows the network. Checked at receipts only, where the wait for a receipt
+   * is over: between them, a receipt that a busy ingest or page delays would pass for a narrowed link.
+   */
   #checkCapacity(atMs: number): void {
     if (this.#capacityBps === null || this.inFlightBytes === 0) return;
     // The hand-off holding the first byte not yet counted.
     const oldest = this.#handOffs.findLast((h) => h.before <= this.#deliveredBytes);
-    if (oldest && atMs - oldest.atMs > this.#budgetMs()) this.#capacityBps = null;
+    if (oldest && atMs - oldest.atMs > this.minRttMs + this.#config.marginMs) this.#capacityBps = null;
   }
 }
 
