@@ -242,20 +242,22 @@ describe('DeliveryPacer on a link that has shown its capacity', () => {
     // Too few bytes for a sample: a token bucket's burst would pass at line rate.
     pacer.received(2, 4000);
     expect(pacer.capacityBps).toBeNull();
-    pacer.handed(50_000, 10);
-    pacer.received(20, 54_000);
-    // 50 kB handed at 10 ms and counted at 20 ms (the 4 kB before them count for nothing): at least 40 Mbit/s.
+    pacer.handed(50_000, 1000);
+    pacer.received(1010, 54_000);
+    // 50 kB handed at 1000 ms and counted at 1010 ms (the 4 kB before them count for nothing): at least 40 Mbit/s.
     expect(pacer.capacityBps).toBe(40_000_000);
-    // Over the assumed 50 ms round trip, the receipts' 18 ms spacing and the 150 ms margin: 5 kB/ms × 218 ms.
-    expect(pacer.budgetBytes).toBe(1_090_000);
-    // Bytes in flight and no receipt for 400 ms: the link stalled, and the capacity no longer stands.
-    pacer.handed(1000, 30);
-    pacer.handed(1000, 420);
+    // Over the assumed 50 ms round trip, the receipts' spacing (at most 400 ms) and the 150 ms margin: 5 kB/ms × 600 ms.
+    expect(pacer.budgetBytes).toBe(3_000_000);
+    // The delivery rate's own budget: 50 kB over the 1008 ms between the window's two receipts, ~49.6 B/ms × 600 ms.
+    const rateBudget = 29_762;
+    // The link stalls. Less in flight than the delivery rate's budget, however long: nothing only the capacity let go.
+    pacer.handed(20_000, 1020);
+    pacer.handed(1000, 1700);
     expect(pacer.capacityBps).toBe(40_000_000);
-    pacer.handed(1000, 421);
+    // More, its first byte handed 681 ms ago, longer than the budget's 600 ms: the link does not carry the capacity.
+    pacer.handed(10_000, 1701);
     expect(pacer.capacityBps).toBeNull();
-    // Back to the delivery rate's budget: 54 kB over 20 ms, 2.7 kB/ms × 218 ms.
-    expect(pacer.budgetBytes).toBe(588_600);
+    expect(pacer.budgetBytes).toBe(rateBudget);
   });
 
   it('forgets the capacity a fast link proved once it narrows and bytes stay in flight, and paces by the delivery rate again', () => {
@@ -270,9 +272,9 @@ describe('DeliveryPacer on a link that has shown its capacity', () => {
       }
       if (t > narrowAtMs && forgottenAtMs === undefined && pacer.capacityBps === null) forgottenAtMs = t;
     });
-    // 3.2 Mbit/s offered to 2 Mbit/s: the network's queue grows by 0.6 s a second and holds a byte longer than the round
-    // trip and the margin (102 ms) after ~170 ms; a receipt (every 100 ms) finds it. (302 ms here.)
-    expect(forgottenAtMs! - narrowAtMs).toBeLessThanOrEqual(400);
+    // 3.2 Mbit/s offered to 2 Mbit/s: in flight grows by ~150 kB a second, past the delivery rate's budget (~80 kB)
+    // within about half a second, its oldest bytes by then far older than the budget's 202 ms. (484 ms here.)
+    expect(forgottenAtMs! - narrowAtMs).toBeLessThanOrEqual(600);
     // Meanwhile the stream's own rate bounds what goes (it was not backed up), and after it the delivery rate's budget,
     // as if no capacity had been proved: from the narrowing, a keyframe-free stretch never puts more in flight than the
     // floor and a fragment.

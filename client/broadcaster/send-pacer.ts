@@ -50,9 +50,8 @@ const CAPACITY_SAMPLE_FLOOR_SHARE = 0.5;
  * segment, on the fastest link. Bytes counted by a receipt beyond those handed before a moment were handed after it
  * and delivered before the receipt came: over that span the link carried at least that much (a lower bound whatever
  * the receipts' lag, on the one clock of the page). The best such sample stands until the link shows it no longer
- * carries it: a receipt that leaves a byte uncounted for longer than the round trip and the margin (the network holds
- * more than the margin's queue), or no receipt for MAX_RECEIPT_WAIT_MS with bytes in flight (a stalled link). The
- * budget is then the delivery rate's again.
+ * carries it: more in flight than the delivery rate's budget, some of it for longer than the budget's time (round
+ * trip, receipts' spacing, margin), on a link that narrowed or stalled. The budget is then the delivery rate's again.
  */
 export class DeliveryPacer {
   #config: PacerConfig;
@@ -60,7 +59,7 @@ export class DeliveryPacer {
   #deliveredBytes = 0;
   #receipts: { atMs: number; bytes: number }[] = [];
   #minRttMs = Number.POSITIVE_INFINITY;
-  /** When frames were handed since the last confirmed one, each with the bytes handed before it (its first frame's, per instant). */
+  /** When frames were handed, one per instant, with the bytes handed before its first frame; receipts let go of old counted ones. */
   #handOffs: { atMs: number; before: number }[] = [];
   #capacityBps: number | null = null;
 
@@ -117,8 +116,7 @@ export class DeliveryPacer {
 
   /** How much may be in flight now. */
   get budgetBytes(): number {
-    const bps = Math.max(this.deliveryBps ?? 0, this.#capacityBps ?? 0);
-    return Math.max(this.#config.floorBytes, Math.round((bps / 8000) * this.#budgetMs()));
+    return this.#budgetFor(Math.max(this.deliveryBps ?? 0, this.#capacityBps ?? 0));
   }
 
   /** True when a frame of `bytes` may be handed over now: it fits in the budget, or nothing is in flight. */
@@ -131,10 +129,8 @@ export class DeliveryPacer {
   handed(bytes: number, atMs: number): void {
     // Before the first receipt nothing prunes them (an ingest that sends none would let them grow).
     if (this.paced && this.#handOffs.at(-1)?.atMs !== atMs) this.#handOffs.push({ atMs, before: this.#handedBytes });
-    // A stalled link sends no receipts to show it: bytes in flight and none counted for that long forget the capacity.
-    const lastReceiptMs = this.#receipts.at(-1)?.atMs ?? atMs;
-    if (this.inFlightBytes > 0 && atMs - lastReceiptMs > MAX_RECEIPT_WAIT_MS) this.#capacityBps = null;
     this.#handedBytes += bytes;
+    this.#checkCapacity(atMs);
   }
 
   /** Takes a receipt: the bytes received so far on every paced channel together, read at `atMs`. */
@@ -166,16 +162,22 @@ export class DeliveryPacer {
     return this.minRttMs + this.receiptWaitMs + this.#config.marginMs;
   }
 
+  /** What may be in flight at `bps`: what it carries over the budget's time, never below the floor. */
+  #budgetFor(bps: number): number {
+    return Math.max(this.#config.floorBytes, Math.round((bps / 8000) * this.#budgetMs()));
+  }
+
   /**
-   * At a receipt: forgets the proved capacity when a byte it does not count was handed longer ago than the round trip
-   * and the margin, the queue the budget allows the network. Checked at receipts only, where the wait for a receipt
-   * is over: between them, a receipt that a busy ingest or page delays would pass for a narrowed link.
+   * Forgets the proved capacity when more is in flight than the delivery rate alone would allow (what only the capacity
+   * let go), and a byte of it was handed longer ago than the budget's time, in which a link of that capacity would
+   * have delivered it. (On a loaded machine a lagging ingest or page leaves bytes uncounted for longer than the margin
+   * even on loopback: only with more in flight than the pacer allows without the capacity is that taken for a narrowed link.)
    */
   #checkCapacity(atMs: number): void {
-    if (this.#capacityBps === null || this.inFlightBytes === 0) return;
+    if (this.#capacityBps === null || this.inFlightBytes <= this.#budgetFor(this.deliveryBps ?? 0)) return;
     // The hand-off holding the first byte not yet counted.
     const oldest = this.#handOffs.findLast((h) => h.before <= this.#deliveredBytes);
-    if (oldest && atMs - oldest.atMs > this.minRttMs + this.#config.marginMs) this.#capacityBps = null;
+    if (oldest && atMs - oldest.atMs > this.#budgetMs()) this.#capacityBps = null;
   }
 }
 
