@@ -27,7 +27,7 @@ function setup(pacer: DeliveryPacer, clock = { nowMs: 0 }): { log: string[]; que
   let scheduler: PacedScheduler | undefined;
   const hooks = { handed: (bytes: number) => pacer.handed(bytes, clock.nowMs), wake: () => scheduler?.wake() };
   const [audio, low, high] = channels.map((c) => new SendQueue(c, 1000, hooks)) as [SendQueue, SendQueue, SendQueue];
-  scheduler = new PacedScheduler([audio, low, high], pacer);
+  scheduler = new PacedScheduler([audio, low, high], pacer, () => clock.nowMs);
   return { log, queues: { audio, low, high }, channels, wake: () => scheduler.wake() };
 }
 
@@ -56,7 +56,7 @@ describe('DeliveryPacer', () => {
 
   it('budgets the delivery rate over the least round trip, the receipts’ spacing and the margin, never below the floor', () => {
     const pacer = new DeliveryPacer(CONFIG);
-    expect(pacer.budgetBytes).toBe(CONFIG.floorBytes);
+    expect(pacer.budgetBytes(0)).toBe(CONFIG.floorBytes);
     pacer.roundTrip(30);
     pacer.roundTrip(10);
     pacer.roundTrip(80);
@@ -64,25 +64,25 @@ describe('DeliveryPacer', () => {
     for (let t = 0; t <= 500; t += 100) pacer.received(t, t * 250);
     // 2 Mbit/s = 250 kB/s, over 10 + 100 + 150 ms.
     expect(pacer.receiptWaitMs).toBe(100);
-    expect(pacer.budgetBytes).toBe(65_000);
+    expect(pacer.budgetBytes(500)).toBe(65_000);
     pacer.handed(189_000, 500);
-    expect(pacer.hasRoomFor(1000)).toBe(true);
-    expect(pacer.hasRoomFor(1001)).toBe(false);
+    expect(pacer.hasRoomFor(1000, 500)).toBe(true);
+    expect(pacer.hasRoomFor(1001, 500)).toBe(false);
     // Nothing in flight: any frame may go, however large.
     pacer.received(600, 190_000);
-    expect(pacer.hasRoomFor(1_000_000)).toBe(true);
+    expect(pacer.hasRoomFor(1_000_000, 600)).toBe(true);
     // Receipts closer together than the interval shorten the wait for them: 25 ms apart, 10 + 25 + 150 ms.
     const fast = new DeliveryPacer(CONFIG);
     fast.roundTrip(10);
     for (let t = 0; t <= 500; t += 25) fast.received(t, (t / 25) * 6250);
     expect(fast.receiptWaitMs).toBe(25);
-    expect(fast.budgetBytes).toBe(46_250);
+    expect(fast.budgetBytes(500)).toBe(46_250);
     // A busy server's receipts come late: the budget covers the longest wait, so its lag does not throttle the link.
     const busy = new DeliveryPacer(CONFIG);
     busy.roundTrip(10);
     for (const t of [0, 100, 400, 500]) busy.received(t, t * 250);
     expect(busy.receiptWaitMs).toBe(300);
-    expect(busy.budgetBytes).toBe(115_000);
+    expect(busy.budgetBytes(500)).toBe(115_000);
     // No receipt for longer than 400 ms is a stalled link: the wait counts 400 ms at most.
     busy.received(1500, 500 * 250 + 1000);
     expect(busy.receiptWaitMs).toBe(400);
@@ -90,7 +90,7 @@ describe('DeliveryPacer', () => {
     const slow = new DeliveryPacer(CONFIG);
     slow.received(0, 0);
     slow.received(500, 1000);
-    expect(slow.budgetBytes).toBe(CONFIG.floorBytes);
+    expect(slow.budgetBytes(500)).toBe(CONFIG.floorBytes);
   });
 });
 
@@ -235,7 +235,7 @@ describe('DeliveryPacer on a link that has shown its capacity', () => {
     expect(Math.min(...keyframeWaitsMs)).toBeGreaterThan(100);
   });
 
-  it('takes the capacity from bytes handed after a moment and counted by a receipt, and forgets it on a stalled link', () => {
+  it('takes the capacity from bytes handed after a moment and counted by a receipt, while the link keeps up', () => {
     const pacer = new DeliveryPacer(CONFIG);
     pacer.received(0, 0);
     pacer.handed(4000, 0);
@@ -247,20 +247,23 @@ describe('DeliveryPacer on a link that has shown its capacity', () => {
     // 50 kB handed at 1000 ms and counted at 1010 ms (the 4 kB before them count for nothing): at least 40 Mbit/s.
     expect(pacer.capacityBps).toBe(40_000_000);
     // Over the assumed 50 ms round trip, the receipts' spacing (at most 400 ms) and the 150 ms margin: 5 kB/ms × 600 ms.
-    expect(pacer.budgetBytes).toBe(3_000_000);
-    // The delivery rate's own budget: 50 kB over the 1008 ms between the window's two receipts, ~49.6 B/ms × 600 ms.
-    const rateBudget = 29_762;
-    // The link stalls. Less in flight than the delivery rate's budget, however long: nothing only the capacity let go.
+    expect(pacer.budgetBytes(1010)).toBe(3_000_000);
+    // A byte uncounted for longer than the round trip and the margin (200 ms): the link does not keep up, and the budget
+    // is the delivery rate's (50 kB over the 1008 ms between the window's two receipts, ~49.6 B/ms × 600 ms).
     pacer.handed(20_000, 1020);
-    pacer.handed(1000, 1700);
+    expect(pacer.budgetBytes(1220)).toBe(3_000_000);
+    expect(pacer.budgetBytes(1221)).toBe(29_762);
+    // A receipt that counts it: the link caught up, the capacity stands.
+    pacer.received(1300, 74_000);
     expect(pacer.capacityBps).toBe(40_000_000);
-    // More, its first byte handed 681 ms ago, longer than the budget's 600 ms: the link does not carry the capacity.
-    pacer.handed(10_000, 1701);
+    expect(pacer.budgetBytes(1300)).toBeGreaterThan(1_000_000);
+    // A receipt that leaves a byte uncounted for longer than that forgets it: only a new burst proves it again.
+    pacer.handed(20_000, 1310);
+    pacer.received(1511, 74_000);
     expect(pacer.capacityBps).toBeNull();
-    expect(pacer.budgetBytes).toBe(rateBudget);
   });
 
-  it('forgets the capacity a fast link proved once it narrows and bytes stay in flight, and paces by the delivery rate again', () => {
+  it('paces by the delivery rate as soon as a fast link narrows, and forgets the capacity it proved', () => {
     const pacer = new DeliveryPacer();
     const link = new Link(Number.POSITIVE_INFINITY, 1);
     let forgottenAtMs: number | undefined;
@@ -272,12 +275,11 @@ describe('DeliveryPacer on a link that has shown its capacity', () => {
       }
       if (t > narrowAtMs && forgottenAtMs === undefined && pacer.capacityBps === null) forgottenAtMs = t;
     });
-    // 3.2 Mbit/s offered to 2 Mbit/s: in flight grows by ~150 kB a second, past the delivery rate's budget (~80 kB)
-    // within about half a second, its oldest bytes by then far older than the budget's 202 ms. (484 ms here.)
-    expect(forgottenAtMs! - narrowAtMs).toBeLessThanOrEqual(600);
-    // Meanwhile the stream's own rate bounds what goes (it was not backed up), and after it the delivery rate's budget,
-    // as if no capacity had been proved: from the narrowing, a keyframe-free stretch never puts more in flight than the
-    // floor and a fragment.
+    // 3.2 Mbit/s offered to 2 Mbit/s: the network's queue grows by 0.6 s a second and holds a byte longer than the round
+    // trip and the margin (102 ms) after ~170 ms; a receipt (every 100 ms) finds it. (302 ms here.)
+    expect(forgottenAtMs! - narrowAtMs).toBeLessThanOrEqual(400);
+    // Meanwhile the capacity counted only while no byte was uncounted for longer than that, and after it the delivery
+    // rate's budget: from the narrowing, a keyframe-free stretch never puts more in flight than the floor and a fragment.
     expect(maxInFlightBytes).toBeLessThanOrEqual(DEFAULT_PACER.floorBytes + 16_384);
   });
 });

@@ -49,9 +49,12 @@ const CAPACITY_SAMPLE_FLOOR_SHARE = 0.5;
  * burst, and a keyframe in every rung (~150 kB) would otherwise wait behind the floor for the receipts to come, every
  * segment, on the fastest link. Bytes counted by a receipt beyond those handed before a moment were handed after it
  * and delivered before the receipt came: over that span the link carried at least that much (a lower bound whatever
- * the receipts' lag, on the one clock of the page). The best such sample stands until the link shows it no longer
- * carries it: more in flight than the delivery rate's budget, some of it for longer than the budget's time (round
- * trip, receipts' spacing, margin), on a link that narrowed or stalled. The budget is then the delivery rate's again.
+ * the receipts' lag, on the one clock of the page). The capacity counts only while the link keeps up: while no byte
+ * handed longer ago than the round trip and the margin is uncounted. So what only the capacity lets go is at most the
+ * bytes of that last stretch (what a narrowed link had no time to show), and a link that narrows or stalls is paced
+ * by the delivery rate, as without a capacity, as soon as the network holds more than the margin's queue; a receipt
+ * that finds so forgets the capacity, which only a new burst proves again. (On a loaded machine, a receipt late by
+ * more than the margin makes loopback look the same: the next keyframe then waits for one receipt.)
  */
 export class DeliveryPacer {
   #config: PacerConfig;
@@ -114,15 +117,16 @@ export class DeliveryPacer {
     return Math.min(MAX_RECEIPT_WAIT_MS, wait);
   }
 
-  /** How much may be in flight now. */
-  get budgetBytes(): number {
-    return this.#budgetFor(Math.max(this.deliveryBps ?? 0, this.#capacityBps ?? 0));
+  /** How much may be in flight at `atMs`. */
+  budgetBytes(atMs: number): number {
+    const capacityBps = this.#keepingUp(atMs) ? (this.#capacityBps ?? 0) : 0;
+    return this.#budgetFor(Math.max(this.deliveryBps ?? 0, capacityBps));
   }
 
-  /** True when a frame of `bytes` may be handed over now: it fits in the budget, or nothing is in flight. */
-  hasRoomFor(bytes: number): boolean {
+  /** True when a frame of `bytes` may be handed over at `atMs`: it fits in the budget, or nothing is in flight. */
+  hasRoomFor(bytes: number, atMs: number): boolean {
     const inFlight = this.inFlightBytes;
-    return inFlight === 0 || inFlight + bytes <= this.budgetBytes;
+    return inFlight === 0 || inFlight + bytes <= this.budgetBytes(atMs);
   }
 
   /** Counts bytes handed to a track's channel at `atMs` (every frame, paced or not, so the receipts' totals line up). */
@@ -130,7 +134,6 @@ export class DeliveryPacer {
     // Before the first receipt nothing prunes them (an ingest that sends none would let them grow).
     if (this.paced && this.#handOffs.at(-1)?.atMs !== atMs) this.#handOffs.push({ atMs, before: this.#handedBytes });
     this.#handedBytes += bytes;
-    this.#checkCapacity(atMs);
   }
 
   /** Takes a receipt: the bytes received so far on every paced channel together, read at `atMs`. */
@@ -149,7 +152,7 @@ export class DeliveryPacer {
     // A hand-off whose bytes are all counted goes once older than the budget's time: a sample from it would span a
     // burst and the quiet after it, well below the link's rate.
     while (this.#handOffs.length > 1 && this.#handOffs[1]!.before <= totalBytes && atMs - this.#handOffs[0]!.atMs > this.#budgetMs()) this.#handOffs.shift();
-    this.#checkCapacity(atMs);
+    if (!this.#keepingUp(atMs)) this.#capacityBps = null;
   }
 
   /** Takes a round-trip time reading of the connection. */
@@ -167,17 +170,12 @@ export class DeliveryPacer {
     return Math.max(this.#config.floorBytes, Math.round((bps / 8000) * this.#budgetMs()));
   }
 
-  /**
-   * Forgets the proved capacity when more is in flight than the delivery rate alone would allow (what only the capacity
-   * let go), and a byte of it was handed longer ago than the budget's time, in which a link of that capacity would
-   * have delivered it. (On a loaded machine a lagging ingest or page leaves bytes uncounted for longer than the margin
-   * even on loopback: only with more in flight than the pacer allows without the capacity is that taken for a narrowed link.)
-   */
-  #checkCapacity(atMs: number): void {
-    if (this.#capacityBps === null || this.inFlightBytes <= this.#budgetFor(this.deliveryBps ?? 0)) return;
+  /** No byte handed longer ago than the round trip and the margin is uncounted at `atMs`. */
+  #keepingUp(atMs: number): boolean {
+    if (this.inFlightBytes === 0) return true;
     // The hand-off holding the first byte not yet counted.
     const oldest = this.#handOffs.findLast((h) => h.before <= this.#deliveredBytes);
-    if (oldest && atMs - oldest.atMs > this.#budgetMs()) this.#capacityBps = null;
+    return !oldest || atMs - oldest.atMs <= this.minRttMs + this.#config.marginMs;
   }
 }
 
@@ -200,11 +198,13 @@ export interface ScheduledQueue {
 export class PacedScheduler {
   #queues: readonly ScheduledQueue[];
   #pacer: DeliveryPacer;
+  #now: () => number;
 
-  /** `queues`: highest priority first. */
-  constructor(queues: readonly ScheduledQueue[], pacer: DeliveryPacer) {
+  /** `queues`: highest priority first; `now`: the clock the pacer is given times on, ms. */
+  constructor(queues: readonly ScheduledQueue[], pacer: DeliveryPacer, now: () => number) {
     this.#queues = queues;
     this.#pacer = pacer;
+    this.#now = now;
   }
 
   /** Sends what may go now; call it when frames were queued, a receipt came, or a channel drained. */
@@ -216,7 +216,7 @@ export class PacedScheduler {
     for (;;) {
       const queue = this.#queues.find((q) => q.nextFrameBytes > 0);
       // The first queue waits for room rather than let a lower one pass: the budget goes by priority.
-      if (!queue || !this.#pacer.hasRoomFor(queue.nextFrameBytes)) return;
+      if (!queue || !this.#pacer.hasRoomFor(queue.nextFrameBytes, this.#now())) return;
       queue.sendNext();
     }
   }
