@@ -325,7 +325,7 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
       bufferedBytes: open ? this.#queuedBytes() : 0,
       channelBufferedBytes: open ? this.#channelQueues() : {},
       inFlightBytes: open && this.#pacer.paced ? this.#pacer.inFlightBytes : null,
-      inFlightBudgetBytes: open && this.#pacer.paced ? this.#pacer.budgetBytes : null,
+      inFlightBudgetBytes: open && this.#pacer.paced ? this.#pacer.budgetBytes(performance.now()) : null,
       pausedRenditions: open ? this.#rungs.filter((_, k) => this.#isPaused(k)).map((r) => r.rung.rendition) : [],
       uplinkKbps: open ? (this.#adaptation?.achievedKbps ?? null) : null,
       uplinkRttMs: open && this.#rttMs !== null ? Math.round(this.#rttMs) : null,
@@ -515,14 +515,14 @@ export class BroadcastSession extends TypedEmitter<SessionEvents> {
     });
     transport.on('state', (state) => this.emit('connection', state));
     const pacer = this.#pacer;
-    const hooks = { handed: (bytes: number) => pacer.handed(bytes), wake: () => this.#scheduler?.wake() };
+    const hooks = { handed: (bytes: number) => pacer.handed(bytes, performance.now()), wake: () => this.#scheduler?.wake() };
     for (const [trackId, channel] of transport.tracks) {
       this.#queues.set(trackId, new SendQueue(channel, SEND_QUEUE_MARK_BYTES, hooks));
       channel.onBufferedAmountLow(SEND_QUEUE_MARK_BYTES, hooks.wake);
     }
     // Audio (the track after the rungs) first, then the rungs from the lowest up: what a viewer needs most goes first.
     const byPriority = [...this.#queues.keys()].sort((a, b) => b - a).map((id) => this.#queues.get(id)!);
-    this.#scheduler = new PacedScheduler(byPriority, pacer);
+    this.#scheduler = new PacedScheduler(byPriority, pacer, () => performance.now());
     transport.on('receipt', (receipt) => {
       let total = 0;
       for (const { trackId, bytes } of receipt.channels) if (this.#queues.has(trackId)) total += bytes;
