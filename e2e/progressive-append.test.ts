@@ -109,6 +109,12 @@ describe('low mode appends each chunk of a part as it arrives', () => {
     const page = await openViewer('&abr=hls.js');
     expect((await progressStats(page)).earlyChunkPushes).toBeNull();
     await page.context().close();
+    // Without a target the default path (0.8 s, whole parts) is unchanged.
+    const plain = await openViewer('');
+    const plainStats = await progressStats(plain);
+    expect(plainStats.earlyChunkPushes).toBeNull();
+    expect(plainStats.targetLatencyMs).toBeGreaterThanOrEqual(800);
+    await plain.context().close();
     const bad = await (await browser.newContext()).newPage();
     await bad.goto(`${server.baseUrl}/watch?stream=${STREAM}&target=20`);
     await bad.waitForSelector('body[data-state="error"]', { timeout: 10_000 });

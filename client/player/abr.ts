@@ -66,6 +66,8 @@ export class StreamedPartAbr {
   readonly #prefetched = new Map<string, Promise<ArrayBuffer | null>>();
   /** From an emergency switch until its reload is handed to hls.js. */
   switchingDown = false;
+  /** The player lists hinted parts so they are requested while produced (hinted-parts.ts); set before loading starts. */
+  streamsHintedParts = false;
   /** Called when an emergency switch starts (the player slows playback at once rather than at its next latency check). */
   onEmergency: () => void = () => {};
   #lastSwitchAtMs = -Infinity;
@@ -192,7 +194,8 @@ export class StreamedPartAbr {
         let contentLength: string | null = null;
         // A part's whole chunks go to hls.js as they arrive (see hls-part-progress.ts), except a reload's gated
         // independent part, which must reach hls.js only once its prefetches have.
-        const sink = gate ? undefined : partChunkSink(media.part);
+        // An encrypted part is decrypted whole (AES-128 CBC over the part), so it is never pushed in pieces.
+        const sink = gate || media.frag.encrypted ? undefined : partChunkSink(media.part);
         let splitter = new CmafChunkSplitter();
         let pushed = 0;
         // A high-water mark of one byte makes FetchLoader hand over every read as it arrives; the whole body still
@@ -346,7 +349,7 @@ export class StreamedPartAbr {
             level: frag.level,
             // A part asked for while it is produced (the hinted part, hinted-parts.ts: no length, or no byte yet) spends
             // its own duration being produced: that time is the encoder's, not the link's.
-            elapsedMs: now - loading.requestedAtMs - (part && !loading.complete ? durationMs : 0),
+            elapsedMs: now - loading.requestedAtMs - (abr.streamsHintedParts && part && !loading.complete ? durationMs : 0),
             durationMs,
             burstBps: burstThroughput(loading.arrivals),
             flowBps,

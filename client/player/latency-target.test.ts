@@ -2,6 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { AdaptiveLatencyTarget, DEFAULT_LATENCY_TARGET_CONFIG } from './latency-target.ts';
 
+/** The controller's own minimum as a low-latency viewer has it (`&target=` replaces the default 0.8 s floor). */
+const LOW = { minTargetMs: 100 };
+
 /** The player's control period. */
 const TICK_MS = 200;
 const PART_MS = 200;
@@ -68,7 +71,7 @@ function directionChanges(values: number[]): number {
 
 describe('AdaptiveLatencyTarget', () => {
   it('starts at the initial target, then converges slowly on a clean network to the delay plus margin and stays', () => {
-    const viewer = new Viewer(new AdaptiveLatencyTarget(), cleanParts());
+    const viewer = new Viewer(new AdaptiveLatencyTarget(LOW), cleanParts());
     expect(viewer.target.targetMs).toBe(DEFAULT_LATENCY_TARGET_CONFIG.initialTargetMs);
     // It starts where the former fixed target held and earns its way down: nothing for a clean stretch, then slowly.
     viewer.run(lowerAfterMs);
@@ -87,8 +90,8 @@ describe('AdaptiveLatencyTarget', () => {
   });
 
   it('settles higher with 30 ms of jitter, covering the late parts', () => {
-    const clean = new Viewer(new AdaptiveLatencyTarget(), cleanParts()).run(2 * 60_000);
-    const jittery = new Viewer(new AdaptiveLatencyTarget(), jitteryParts());
+    const clean = new Viewer(new AdaptiveLatencyTarget(LOW), cleanParts()).run(2 * 60_000);
+    const jittery = new Viewer(new AdaptiveLatencyTarget(LOW), jitteryParts());
     const settled = jittery.run(2 * 60_000);
     expect(settled).toBeGreaterThan(clean + 40);
     // The latest of a window of 230 ± 30 ms parts is about 300 ms: the target covers it with its margin, and not much more.
@@ -97,7 +100,7 @@ describe('AdaptiveLatencyTarget', () => {
   });
 
   it('raises the target at once on a stall, and more than the stall cost, then gives it back only slowly', () => {
-    const viewer = new Viewer(new AdaptiveLatencyTarget(), cleanParts());
+    const viewer = new Viewer(new AdaptiveLatencyTarget(LOW), cleanParts());
     const before = viewer.run(60_000);
     viewer.target.stalled(viewer.nowMs);
     expect(viewer.target.targetMs).toBe(before + stallRaiseMs);
@@ -115,7 +118,7 @@ describe('AdaptiveLatencyTarget', () => {
   });
 
   it('rises at once when the network worsens, and comes back down slowly after a clean stretch', () => {
-    const viewer = new Viewer(new AdaptiveLatencyTarget(), cleanParts());
+    const viewer = new Viewer(new AdaptiveLatencyTarget(LOW), cleanParts());
     const clean = viewer.run(30_000);
     const late = cleanParts(3);
     // One late part that did not stall is warning enough: the target covers it at once.
@@ -136,23 +139,23 @@ describe('AdaptiveLatencyTarget', () => {
   });
 
   it('rises on a single late sample, but lowers only on the word of minSamples', () => {
-    const target = new AdaptiveLatencyTarget();
+    const target = new AdaptiveLatencyTarget(LOW);
     target.addDelay({ nowMs: 0, delayMs: 1500 });
     expect(target.advance(0)).toBe(1500 + marginMs + hysteresisMs / 2);
     // A stream of long segments: a sample every 5 s, so the window never holds minSamples; a minute later it has not lowered.
-    const sparse = new Viewer(new AdaptiveLatencyTarget(), () => 300, 5000);
+    const sparse = new Viewer(new AdaptiveLatencyTarget(LOW), () => 300, 5000);
     expect(sparse.run(60_000)).toBe(DEFAULT_LATENCY_TARGET_CONFIG.initialTargetMs);
   });
 
   it('does not oscillate over half an hour of alternating early and late parts, nor of random jitter', () => {
-    const viewer = new Viewer(new AdaptiveLatencyTarget(), (n) => (n % 2 === 0 ? 230 : 330));
+    const viewer = new Viewer(new AdaptiveLatencyTarget(LOW), (n) => (n % 2 === 0 ? 230 : 330));
     viewer.run(30 * 60_000);
     const afterFirstMinute = viewer.targets.slice(300);
     expect(directionChanges(afterFirstMinute)).toBe(0);
     expect(new Set(afterFirstMinute).size).toBe(1);
     expect(viewer.target.targetMs).toBeGreaterThanOrEqual(330 + marginMs);
     // Random jitter makes the window's quantile wander as samples come and go; the dead band keeps the target still.
-    const jittery = new Viewer(new AdaptiveLatencyTarget(), jitteryParts(8));
+    const jittery = new Viewer(new AdaptiveLatencyTarget(LOW), jitteryParts(8));
     jittery.run(30 * 60_000);
     const settled = jittery.targets.slice(300);
     expect(directionChanges(settled)).toBeLessThanOrEqual(2);
@@ -160,7 +163,7 @@ describe('AdaptiveLatencyTarget', () => {
   });
 
   it('holds inside its dead band: the need moving by less than hysteresisMs / 2 either way moves nothing', () => {
-    const viewer = new Viewer(new AdaptiveLatencyTarget(), () => 300);
+    const viewer = new Viewer(new AdaptiveLatencyTarget(LOW), () => 300);
     const settled = viewer.run(30_000);
     expect(settled).toBe(300 + marginMs + hysteresisMs / 2);
     viewer.delayAt = () => 300 - hysteresisMs / 2 + 5;
@@ -176,16 +179,18 @@ describe('AdaptiveLatencyTarget', () => {
 
   it('converges lower still on per-frame chunks, down to its own minimum at most', () => {
     const next = random(5);
-    const viewer = new Viewer(new AdaptiveLatencyTarget(), () => 40 + 20 * next(), 33);
+    const viewer = new Viewer(new AdaptiveLatencyTarget(LOW), () => 40 + 20 * next(), 33);
     const settled = viewer.run(60_000);
     expect(settled).toBeLessThanOrEqual(60 + marginMs + hysteresisMs);
-    expect(settled).toBeGreaterThanOrEqual(DEFAULT_LATENCY_TARGET_CONFIG.minTargetMs);
-    const tiny = new Viewer(new AdaptiveLatencyTarget({ marginMs: 0 }), () => 1, 33).run(60_000);
-    expect(tiny).toBe(DEFAULT_LATENCY_TARGET_CONFIG.minTargetMs);
+    expect(settled).toBeGreaterThanOrEqual(LOW.minTargetMs);
+    const tiny = new Viewer(new AdaptiveLatencyTarget({ ...LOW, marginMs: 0 }), () => 1, 33).run(60_000);
+    expect(tiny).toBe(LOW.minTargetMs);
   });
 
   it("respects the viewer's floor, which replaces its own minimum and may lift the ceiling", () => {
     expect(new Viewer(new AdaptiveLatencyTarget({}, 800), cleanParts()).run(60_000)).toBe(800);
+    // Without a floor the default minimum holds: the former fixed 0.8 s.
+    expect(new Viewer(new AdaptiveLatencyTarget(), cleanParts()).run(60_000)).toBe(800);
     expect(new Viewer(new AdaptiveLatencyTarget({}, 0), () => 1, 33).run(60_000)).toBe(1 + marginMs + hysteresisMs / 2);
     expect(new Viewer(new AdaptiveLatencyTarget({}, 4000), cleanParts()).run(60_000)).toBe(4000);
     // Above the floor the measurements still lead.
@@ -195,7 +200,7 @@ describe('AdaptiveLatencyTarget', () => {
   });
 
   it('respects its ceiling, whatever the delays and stalls', () => {
-    const viewer = new Viewer(new AdaptiveLatencyTarget(), () => 10_000);
+    const viewer = new Viewer(new AdaptiveLatencyTarget(LOW), () => 10_000);
     expect(viewer.run(10_000)).toBe(DEFAULT_LATENCY_TARGET_CONFIG.maxTargetMs);
     viewer.target.stalled(viewer.nowMs);
     expect(viewer.target.targetMs).toBe(DEFAULT_LATENCY_TARGET_CONFIG.maxTargetMs);
@@ -204,21 +209,21 @@ describe('AdaptiveLatencyTarget', () => {
 
   it('ignores samples that are not a finite delay ≥ 0', () => {
     const bad = [Number.NaN, -50, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
-    const onlyBad = new Viewer(new AdaptiveLatencyTarget(), (n) => bad[n % bad.length] ?? 0);
+    const onlyBad = new Viewer(new AdaptiveLatencyTarget(LOW), (n) => bad[n % bad.length] ?? 0);
     expect(onlyBad.run(60_000)).toBe(DEFAULT_LATENCY_TARGET_CONFIG.initialTargetMs);
     const clean = cleanParts(6);
     const mixedDelays = (n: number): number => (n % 2 === 0 ? clean(n) : (bad[n % bad.length] ?? 0));
     const reference = cleanParts(6);
-    const mixed = new Viewer(new AdaptiveLatencyTarget(), mixedDelays, PART_MS / 2).run(60_000);
-    expect(mixed).toBe(new Viewer(new AdaptiveLatencyTarget(), reference).run(60_000));
-    const target = new AdaptiveLatencyTarget();
+    const mixed = new Viewer(new AdaptiveLatencyTarget(LOW), mixedDelays, PART_MS / 2).run(60_000);
+    expect(mixed).toBe(new Viewer(new AdaptiveLatencyTarget(LOW), reference).run(60_000));
+    const target = new AdaptiveLatencyTarget(LOW);
     target.addDelay({ nowMs: Number.NaN, delayMs: 200 });
     for (let i = 0; i < 10; i++) target.advance(i * TICK_MS);
     expect(target.targetMs).toBe(DEFAULT_LATENCY_TARGET_CONFIG.initialTargetMs);
   });
 
   it('counts only time spent playing: a long pause after a stall gives nothing back', () => {
-    const target = new AdaptiveLatencyTarget();
+    const target = new AdaptiveLatencyTarget(LOW);
     const viewer = new Viewer(target, cleanParts());
     const before = viewer.run(60_000);
     target.stalled(viewer.nowMs);
@@ -236,7 +241,7 @@ describe('AdaptiveLatencyTarget', () => {
   });
 
   it('forgets everything on reset', () => {
-    const target = new AdaptiveLatencyTarget();
+    const target = new AdaptiveLatencyTarget(LOW);
     const viewer = new Viewer(target, cleanParts());
     viewer.run(30_000);
     target.stalled(viewer.nowMs);

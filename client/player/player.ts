@@ -321,9 +321,12 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
     this.#abr = abr;
     if (abr) abr.onEmergency = () => this.#controlLatency();
     this.#switches = -1;
-    // In `low` mode the streamed ABR's loader hands hls.js each whole chunk of a part as it arrives, and the playlists
-    // list the part in production so that hls.js asks for it while it is produced (hinted-parts.ts).
-    const progressive = this.#config.latencyMode === 'low' && abr !== null;
+    // A viewer who asks for a latency target (`&target=`) gets the chunk-by-chunk path in `low` mode: the streamed ABR's
+    // loader hands hls.js each whole chunk of a part as it arrives, and the playlists list the part in production so
+    // that hls.js asks for it while it is produced (hinted-parts.ts). Not yet the default: the full suite found it
+    // losing `playing` across a publisher's reconnect and stalling the throttled-ABR traces (see the README).
+    const progressive = this.#config.latencyMode === 'low' && abr !== null && this.#config.latencyTargetFloorMs !== null;
+    if (abr) abr.streamsHintedParts = progressive;
     const hlsConfig = {
       ...hlsConfigFor(this.#config.latencyMode, this.#timeouts, this.#config.p2p),
       ...(edges && { loader: edgeFailoverLoader(edges) }),
