@@ -154,11 +154,13 @@ describe('AdaptiveLatencyTarget', () => {
     expect(directionChanges(afterFirstMinute)).toBe(0);
     expect(new Set(afterFirstMinute).size).toBe(1);
     expect(viewer.target.targetMs).toBeGreaterThanOrEqual(330 + marginMs);
-    // Random jitter makes the window's quantile wander as samples come and go; the dead band keeps the target still.
+    // Random jitter makes the window's quantile wander as samples come and go; the dead band keeps the target still
+    // but for a rare far-out arrival (beyond 3.5 standard deviations), which raises it at once and is given back slowly:
+    // at most three such episodes (a rise and its descent each) in half an hour, never a back-and-forth.
     const jittery = new Viewer(new AdaptiveLatencyTarget(LOW), jitteryParts(8));
     jittery.run(30 * 60_000);
     const settled = jittery.targets.slice(300);
-    expect(directionChanges(settled)).toBeLessThanOrEqual(2);
+    expect(directionChanges(settled)).toBeLessThanOrEqual(6);
     expect(Math.max(...settled) - Math.min(...settled)).toBeLessThan(hysteresisMs);
   });
 

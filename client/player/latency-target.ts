@@ -68,7 +68,7 @@ export const DEFAULT_LATENCY_TARGET_CONFIG: LatencyTargetConfig = {
   windowMs: 20_000,
   quantile: 0.995,
   minSamples: 5,
-  marginMs: 80,
+  marginMs: 200,
   hysteresisMs: 80,
   lowerAfterMs: 4000,
   lowerRateMsPerS: 50,
