@@ -3,6 +3,7 @@
 // (loss and rate caps are the kernel's, netem-harness.ts). Hand-written: toxiproxy (the maintained one) is a Go server
 // this machine does not have, and npm's TCP proxies (node-tcp-proxy, tcp-proxy.js) cannot delay.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { listenOnLoopback } from './loopback-listen.ts';
 
 /** One direction's emulated path: each chunk is held `delayMs` plus a uniform random share of `jitterMs`. */
 export interface PathDelay {
@@ -211,20 +212,12 @@ export async function startDelayProxy(targetUrl: string, options: DelayProxyOpti
     upstream.on('close', onClose);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('delay proxy: no TCP address to listen on');
+  const port = await listenOnLoopback(server, 'delay proxy');
 
   let closing: Promise<void> | null = null;
   return {
-    baseUrl: `http://127.0.0.1:${address.port}`,
-    port: address.port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    port: port,
     get connections() {
       return connections.size;
     },

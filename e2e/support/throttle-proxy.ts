@@ -3,6 +3,7 @@
 // can neither change nor lift its rate while streams run, and is unmaintained.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
+import { listenOnLoopback } from './loopback-listen.ts';
 
 /** Tokens are released about this often while limited, so data arrives as a smooth flow rather than in big bursts. */
 const TICK_S = 0.01;
@@ -181,19 +182,11 @@ export async function startThrottleProxy(targetUrl: string, options: ThrottlePro
     pipeline(client, upstream, fail);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('throttle proxy: no TCP address to listen on');
+  const port = await listenOnLoopback(server, 'throttle proxy');
 
   let closing: Promise<void> | null = null;
   return {
-    baseUrl: `http://127.0.0.1:${address.port}`,
+    baseUrl: `http://127.0.0.1:${port}`,
     get bytesDown() {
       return bytesDown;
     },
