@@ -217,7 +217,7 @@ export async function startDelayProxy(targetUrl: string, options: DelayProxyOpti
   let closing: Promise<void> | null = null;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
-    port: port,
+    port,
     get connections() {
       return connections.size;
     },
