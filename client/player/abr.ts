@@ -198,6 +198,8 @@ export class StreamedPartAbr {
         const sink = gate || media.frag.encrypted ? undefined : partChunkSink(media.part);
         let splitter = new CmafChunkSplitter();
         let pushed = 0;
+        /** The body's bytes from `pushed` on, not yet handed to the sink. */
+        let unpushed: Uint8Array[] = [];
         // A high-water mark of one byte makes FetchLoader hand over every read as it arrives; the whole body still
         // goes to hls.js in onSuccess (minus what was pushed, which the adapter takes off).
         this.inner.load(context, { ...config, highWaterMark: 1 }, {
@@ -221,6 +223,7 @@ export class StreamedPartAbr {
               loaded = 0;
               splitter = new CmafChunkSplitter();
               pushed = 0;
+              unpushed = [];
             }
             const bytes = stats.loaded - loaded;
             loaded = stats.loaded;
@@ -230,10 +233,16 @@ export class StreamedPartAbr {
             const piece = new Uint8Array(data, 0, Math.min(bytes, data.byteLength));
             chunks.push(piece);
             contentLength ??= this.inner.getResponseHeader?.('content-length') ?? null;
-            const whole = sink ? splitter.push(piece) : 0;
-            if (sink && whole > pushed && !this.#aborted) {
-              sink.push(concatBytes(chunks).slice(pushed, whole).buffer);
-              pushed = whole;
+            if (sink) {
+              unpushed.push(piece);
+              const whole = splitter.push(piece);
+              if (whole > pushed && !this.#aborted) {
+                // Only the bytes since the last push are joined: a part's body is not copied again at every chunk.
+                const tail = concatBytes(unpushed);
+                sink.push(tail.slice(0, whole - pushed).buffer);
+                unpushed = [tail.subarray(whole - pushed)];
+                pushed = whole;
+              }
             }
             if (watched) {
               watched.arrivals = arrivals;

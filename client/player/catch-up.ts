@@ -119,21 +119,15 @@ export class CatchUpController {
     this.#joined = false;
   }
 
-  /** The margin `ms` (set for `marginsForTargetMs`) at `targetMs`. */
-  #margin(ms: number, targetMs: number): number {
-    return ms * Math.min(1, targetMs / this.#config.marginsForTargetMs);
-  }
-
   update({ nowMs, latencyMs, bufferMs, switchingDown = false }: LatencySample): CatchUpDecision {
     const { minRate, maxRate, seekAheadMs } = this.#config;
     const targetMs = this.targetLatencyMs;
-    const [toleranceMs, settleMs, fullRateErrorMs, minBufferMs, switchDriftMs] = [
-      this.#config.toleranceMs,
-      this.#config.settleMs,
-      this.#config.fullRateErrorMs,
-      this.#config.minBufferMs,
-      this.#config.switchDriftMs,
-    ].map((ms) => this.#margin(ms, targetMs)) as [number, number, number, number, number];
+    const margin = (ms: number): number => ms * Math.min(1, targetMs / this.#config.marginsForTargetMs);
+    const toleranceMs = margin(this.#config.toleranceMs);
+    const settleMs = margin(this.#config.settleMs);
+    const fullRateErrorMs = margin(this.#config.fullRateErrorMs);
+    const minBufferMs = margin(this.#config.minBufferMs);
+    const switchDriftMs = margin(this.#config.switchDriftMs);
     const errorMs = latencyMs - targetMs;
     const spareBufferMs = bufferMs - minBufferMs;
     if (switchingDown && this.#joined) {

@@ -112,7 +112,7 @@ export class SwarmcastPlayer extends TypedEmitter<PlayerEvents> {
   #timeouts: StreamTimeouts;
   /** The current hls.js instance's ABR state (`abr: 'streamed'`). */
   #abr: StreamedPartAbr | null = null;
-  /** `low` mode with the streamed ABR's loader: the current hls.js instance's appending of parts as they arrive. */
+  /** `low` mode with the streamed ABR's loader and a `&target=`: the current hls.js instance's appending of parts as they arrive. */
   #partProgress: PartProgress | null = null;
   /** performance.now() since when the playhead has been starved at its buffer's end after ENDLIST, or null. */
   #starvedAtEndSince: number | null = null;
